@@ -1,0 +1,45 @@
+# The two commands a newcomer needs:
+#   make run   installs what is missing, builds, starts `vigil standalone` with config/vigil.toml
+#   make test  installs what is missing, builds with sanitizers, runs every test with ctest
+# The rest are for the developers: bench, lint, format, clean.
+.PHONY: run test bench lint format deps release asan fuzz clean
+
+JOBS ?= $(shell nproc)
+CTEST_FLAGS ?= --output-on-failure --timeout 300
+# CI turns warnings into errors.
+CMAKE_CI_FLAGS := $(if $(CI),-DVIGIL_WERROR=ON,)
+
+run: release
+	./build/release/src/cmd/vigil standalone --config config/vigil.toml
+
+test: asan fuzz
+	ctest --test-dir build/asan -j $(JOBS) $(CTEST_FLAGS)
+
+bench: release
+	scripts/run-benchmarks
+
+lint: deps
+	cmake --preset asan >/dev/null
+	run-clang-tidy -p build/asan -quiet 'src/.*\.cc$$'
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+deps:
+	scripts/install-deps
+
+release: deps
+	cmake --preset release $(CMAKE_CI_FLAGS) >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+# The fuzz targets need clang (installed by install-deps); the asan build's ctest runs them briefly.
+fuzz: deps
+	cmake --preset fuzz $(CMAKE_CI_FLAGS) >/dev/null
+	cmake --build build/fuzz -j $(JOBS)
+
+asan: deps
+	cmake --preset asan $(CMAKE_CI_FLAGS) -DVIGIL_FUZZ_BIN_DIR=$(CURDIR)/build/fuzz/tests/fuzz >/dev/null
+	cmake --build build/asan -j $(JOBS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,36 @@
+# Build helpers: one static library per module, one GoogleTest binary per module,
+# one benchmark binary per subject. A module's DEPS are its link list, and so its
+# dependency list (STYLE.md: adding a link is a design decision).
+
+# vigil_add_module(NAME core SOURCES a.cc b.cc DEPS fmt::fmt)
+function(vigil_add_module)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_library(vigil_${ARG_NAME} STATIC ${ARG_SOURCES})
+  target_link_libraries(vigil_${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# vigil_add_test(NAME core SOURCES x_test.cc DEPS vigil_core LABELS unit)
+# The binary is <name>_test; ctest discovers each TEST inside it.
+function(vigil_add_test)
+  if(NOT VIGIL_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_executable(${ARG_NAME}_test ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME}_test PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${ARG_NAME}_test PRIVATE VIGIL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  gtest_discover_tests(${ARG_NAME}_test
+    PROPERTIES LABELS "${ARG_LABELS}"
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
+    DISCOVERY_TIMEOUT 30)
+endfunction()
+
+# vigil_add_bench(NAME codec SOURCES codec_bench.cc DEPS vigil_model)
+function(vigil_add_bench)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${ARG_NAME}_bench ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME}_bench PRIVATE ${ARG_DEPS} benchmark::benchmark)
+endfunction()

@@ -1,0 +1,45 @@
+#include "bus/topology.h"
+
+namespace vigil::bus {
+
+std::string DataQueueName(std::string_view agent) { return "vigil.data." + std::string(agent); }
+
+std::string PrivateQueueName(std::string_view purpose, std::string_view id) {
+  return "vigil." + std::string(purpose) + "." + std::string(id);
+}
+
+Status DeclareTopology(Bus& bus, const TopologyOptions& options) {
+  VIGIL_RETURN_IF_ERROR(
+      bus.DeclareExchange(std::string(kDiscoveryExchange), ExchangeType::kFanout));
+  VIGIL_RETURN_IF_ERROR(
+      bus.DeclareExchange(std::string(kDiscoveryRequestsExchange), ExchangeType::kFanout));
+  VIGIL_RETURN_IF_ERROR(bus.DeclareExchange(std::string(kEventsExchange), ExchangeType::kTopic));
+  VIGIL_RETURN_IF_ERROR(bus.DeclareExchange(std::string(kDeadExchange), ExchangeType::kFanout));
+
+  QueueOptions dead;
+  dead.max_length = 100'000;
+  dead.overflow = Overflow::kReject;  // a flood of bad messages must not stall the good ones
+  VIGIL_RETURN_IF_ERROR(bus.DeclareQueue(std::string(kDeadQueue), dead));
+  VIGIL_RETURN_IF_ERROR(bus.BindQueue(std::string(kDeadQueue), std::string(kDeadExchange), ""));
+
+  QueueOptions store;
+  store.max_length = options.store_queue_length;
+  store.dead_letter_exchange = std::string(kDeadExchange);
+  store.queue_type = options.queue_type;
+  VIGIL_RETURN_IF_ERROR(bus.DeclareQueue(std::string(kStoreQueue), store));
+  VIGIL_RETURN_IF_ERROR(
+      bus.BindQueue(std::string(kStoreQueue), std::string(kEventsExchange), "samples.#"));
+  VIGIL_RETURN_IF_ERROR(
+      bus.BindQueue(std::string(kStoreQueue), std::string(kEventsExchange), "alerts.#"));
+  return OkStatus();
+}
+
+Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options) {
+  QueueOptions data;
+  data.max_length = options.data_queue_length;
+  data.dead_letter_exchange = std::string(kDeadExchange);
+  data.queue_type = options.queue_type;
+  return bus.DeclareQueue(DataQueueName(agent), data);
+}
+
+}  // namespace vigil::bus

@@ -1,0 +1,43 @@
+// The names and shapes of vigil's broker topology (DESIGN.md, docs/protocol/amqp.md),
+// and the one function that declares it on any Bus. Whoever needs a piece declares it;
+// declarations are idempotent, so every role may call DeclareTopology at start.
+//
+// Thread safety: constants and a function over a thread-safe Bus.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "bus/bus.h"
+
+namespace vigil::bus {
+
+inline constexpr std::string_view kDiscoveryExchange = "vigil.discovery";
+inline constexpr std::string_view kDiscoveryRequestsExchange = "vigil.discovery.requests";
+inline constexpr std::string_view kEventsExchange = "vigil.events";
+inline constexpr std::string_view kStoreQueue = "vigil.store";
+inline constexpr std::string_view kDeadExchange = "vigil.dead";
+inline constexpr std::string_view kDeadQueue = "vigil.dead";
+
+// Routing keys on vigil.events.
+inline constexpr std::string_view kSamplesTopicPrefix = "samples.";  // samples.<agent>
+inline constexpr std::string_view kAlertsTopicPrefix = "alerts.";    // alerts.<severity>
+
+// The durable queue an agent publishes its batches to.
+std::string DataQueueName(std::string_view agent);
+// A per-process exclusive queue, e.g. "vigil.web.<id>" or "vigil.discovery.<id>".
+std::string PrivateQueueName(std::string_view purpose, std::string_view id);
+
+struct TopologyOptions {
+  size_t store_queue_length = 1024;
+  size_t data_queue_length = 1024;
+  std::string queue_type = "classic";
+};
+
+// Declares the exchanges, the store queue bound to samples.# and alerts.#, and the
+// dead-letter exchange and queue.
+Status DeclareTopology(Bus& bus, const TopologyOptions& options);
+// Declares one agent's data queue (dead-lettering to vigil.dead).
+Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options);
+
+}  // namespace vigil::bus

@@ -1,0 +1,43 @@
+// The subcommands of the vigil binary (CLI11): each Add*Command registers its flags on
+// the app and its action, which returns the process's exit code through `exit_code`:
+// 0 done, 1 failed while running, 2 bad configuration or flags.
+//
+// Thread safety: called from main only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "roles/config.h"
+
+namespace vigil::cmd {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitConfigError = 2;
+
+// Flags every role shares and the most used config keys; empty/unset means "as the
+// config file says".
+struct CommonFlags {
+  std::string config_path;
+  std::string log_level;
+  std::string listen;
+  std::string data_dir;
+  std::string broker;
+  std::string store;
+};
+
+// Adds --config and --log-level, and whichever of --listen, --data-dir, --broker, --store
+// the role uses.
+void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool data_dir, bool broker,
+                    bool store);
+// Loads the file (or the defaults), applies the flags and validates. Prints errors to
+// stderr; returns kExitOk or kExitConfigError.
+int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config);
+
+void AddStandaloneCommand(CLI::App& app, int& exit_code);
+void AddSensorCommand(CLI::App& app, int& exit_code);
+void AddDistributedCommands(CLI::App& app, int& exit_code);
+void AddCheckConfigCommand(CLI::App& app, int& exit_code);
+
+}  // namespace vigil::cmd

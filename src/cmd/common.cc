@@ -1,0 +1,51 @@
+#include <iostream>
+
+#include "cmd/commands.h"
+#include "core/logging.h"
+
+namespace vigil::cmd {
+
+void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool data_dir, bool broker,
+                    bool store) {
+  command.add_option("-c,--config", flags.config_path, "TOML config file (docs/configuration.md)")
+      ->check(CLI::ExistingFile);
+  command.add_option("--log-level", flags.log_level,
+                     "trace, debug, info, warn, error, critical or off [log.level]");
+  if (listen)
+    command.add_option("--listen", flags.listen, "HTTP server address HOST:PORT [web.listen]");
+  if (data_dir) {
+    command.add_option("--data-dir", flags.data_dir,
+                       "Folder of the embedded store, spool and file sink [storage.data_dir]");
+  }
+  if (broker)
+    command.add_option("--broker", flags.broker, "amqp://... or amqps://... [broker.url]");
+  if (store) {
+    command.add_option("--store", flags.store,
+                       "postgres://...; absent: the embedded store in --data-dir [storage.url]");
+  }
+}
+
+int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
+  if (!flags.config_path.empty()) {
+    auto loaded = roles::LoadVigilConfig(flags.config_path);
+    if (!loaded.ok()) {
+      std::cerr << loaded.status().message() << "\n";
+      return kExitConfigError;
+    }
+    config = std::move(loaded).value();
+  }
+  if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (!flags.listen.empty()) config.web.listen = flags.listen;
+  if (!flags.data_dir.empty()) config.storage.data_dir = flags.data_dir;
+  if (!flags.broker.empty()) config.broker.url = flags.broker;
+  if (!flags.store.empty()) config.storage.url = flags.store;
+  Status status = roles::ValidateVigilConfig(config);
+  if (!status.ok()) {
+    std::cerr << "vigil: " << status.message() << "\n";
+    return kExitConfigError;
+  }
+  InitLogging(*ParseLogLevel(config.log_level));
+  return kExitOk;
+}
+
+}  // namespace vigil::cmd

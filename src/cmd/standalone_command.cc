@@ -1,0 +1,72 @@
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include "cmd/commands.h"
+#include "core/env.h"
+#include "roles/standalone.h"
+
+namespace vigil::cmd {
+namespace {
+
+// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that
+// WaitForShutdownSignal receives them.
+sigset_t BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int WaitForShutdownSignal(const sigset_t& signals) {
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  return signal_number;
+}
+
+int RunStandalone(const CommonFlags& flags) {
+  roles::VigilConfig config;
+  if (int code = LoadConfig(flags, config); code != kExitOk) return code;
+  if (!config.storage.url.empty()) {
+    spdlog::error(
+        "standalone: --store postgres://... is not supported yet (the PostgreSQL store "
+        "is issue #7); the standalone keeps its data in --data-dir");
+    return kExitConfigError;
+  }
+  if (config.sensors.empty()) {
+    spdlog::warn(
+        "standalone: no [[sensors]] configured; nothing will be collected "
+        "(see config/vigil.toml)");
+  }
+  sigset_t signals = BlockShutdownSignals();
+  auto standalone = roles::Standalone::Create(config, SystemClock::Get(), Env::Default());
+  if (!standalone.ok()) {
+    spdlog::error("standalone: {}", standalone.status().ToString());
+    return kExitFailure;
+  }
+  if (Status status = (*standalone)->Start(); !status.ok()) {
+    spdlog::error("standalone: {}", status.ToString());
+    return kExitFailure;
+  }
+  spdlog::info("standalone: running; SIGINT or SIGTERM stops");
+  int signal_number = WaitForShutdownSignal(signals);
+  spdlog::info("standalone: {} received, shutting down", strsignal(signal_number));
+  Status stopped = (*standalone)->Stop();
+  return stopped.ok() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void AddStandaloneCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<CommonFlags>();
+  CLI::App* command = app.add_subcommand(
+      "standalone",
+      "Run every role in one process: sensors, coordinator, datamanager, over the in-process "
+      "bus. Readings go to <data-dir>/events.jsonl.");
+  AddCommonFlags(*command, *flags, /*listen=*/true, /*data_dir=*/true, /*broker=*/false,
+                 /*store=*/false);
+  command->callback([flags, &exit_code] { exit_code = RunStandalone(*flags); });
+}
+
+}  // namespace vigil::cmd

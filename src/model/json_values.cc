@@ -1,0 +1,54 @@
+#include "model/json_values.h"
+
+#include <cmath>
+#include <limits>
+
+namespace vigil::model {
+
+nlohmann::json JsonFromDouble(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  return value;
+}
+
+Result<double> DoubleFromJson(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "+Inf" || s == "Inf") return std::numeric_limits<double>::infinity();
+    if (s == "-Inf") return -std::numeric_limits<double>::infinity();
+  }
+  return InvalidArgumentError("expected a number or \"NaN\", \"+Inf\", \"-Inf\"");
+}
+
+Result<int64_t> Int64FromJson(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgumentError("integer out of range");
+    }
+    return static_cast<int64_t>(value.get<uint64_t>());
+  }
+  if (value.is_number_integer()) return value.get<int64_t>();
+  return InvalidArgumentError("expected an integer");
+}
+
+nlohmann::json JsonFromLabels(const Labels& labels) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const auto& label : labels) object[label.name] = label.value;
+  return object;
+}
+
+Result<Labels> LabelsFromJson(const nlohmann::json& object) {
+  if (!object.is_object()) return InvalidArgumentError("labels must be an object");
+  std::vector<Label> pairs;
+  for (const auto& [name, value] : object.items()) {
+    if (!value.is_string()) {
+      return InvalidArgumentError("value of label \"" + name + "\" must be a string");
+    }
+    pairs.push_back({name, value.get<std::string>()});
+  }
+  return Labels::FromPairs(std::move(pairs));
+}
+
+}  // namespace vigil::model

@@ -1,0 +1,57 @@
+#include "model/labels.h"
+
+#include <gtest/gtest.h>
+
+#include <unordered_set>
+
+namespace vigil::model {
+namespace {
+
+TEST(Labels, FromPairsSortsAndDropsEmptyValues) {
+  auto labels = Labels::FromPairs({{"unit", "bar"}, {"__name__", "p"}, {"area", ""}, {"a", "1"}});
+  ASSERT_TRUE(labels.ok());
+  ASSERT_EQ(labels->size(), 3u);
+  EXPECT_EQ(labels->pairs()[0].name, "__name__");
+  EXPECT_EQ(labels->pairs()[1].name, "a");
+  EXPECT_EQ(labels->pairs()[2].name, "unit");
+  EXPECT_EQ(labels->Get("area"), "");
+  EXPECT_EQ(labels->MetricName(), "p");
+}
+
+TEST(Labels, FromPairsRejectsInvalidInput) {
+  EXPECT_EQ(Labels::FromPairs({{"bad-name", "x"}}).status().message(),
+            "invalid label name \"bad-name\"");
+  EXPECT_EQ(Labels::FromPairs({{"a", "1"}, {"a", "2"}}).status().message(),
+            "label \"a\" given twice");
+  EXPECT_EQ(Labels::FromPairs({{"__name__", "1x"}}).status().message(),
+            "invalid metric name \"1x\"");
+  EXPECT_FALSE(Labels::FromPairs({{"a", "\xFF"}}).ok());
+}
+
+TEST(Labels, ToStringIsCanonicalAndEscaped) {
+  Labels labels = Labels::Of({{"__name__", "up"}, {"path", "C:\\tmp"}, {"msg", "say \"hi\"\nbye"}});
+  EXPECT_EQ(labels.ToString(), "up{msg=\"say \\\"hi\\\"\\nbye\",path=\"C:\\\\tmp\"}");
+  EXPECT_EQ(Labels::Of({{"a", "b"}}).ToString(), "{a=\"b\"}");
+  EXPECT_EQ(Labels().ToString(), "{}");
+}
+
+TEST(Labels, HashSeparatesNameFromValue) {
+  EXPECT_NE(Labels::Of({{"a", "bc"}}).Hash(), Labels::Of({{"ab", "c"}}).Hash());
+  EXPECT_EQ(Labels::Of({{"a", "1"}, {"b", "2"}}).Hash(),
+            Labels::Of({{"b", "2"}, {"a", "1"}}).Hash());
+  std::unordered_set<uint64_t> hashes;
+  for (int i = 0; i < 10000; ++i) {
+    hashes.insert(Labels::Of({{"__name__", "m"}, {"server", std::to_string(i)}}).Hash());
+  }
+  EXPECT_EQ(hashes.size(), 10000u);
+}
+
+TEST(Labels, WithSetsReplacesAndRemoves) {
+  Labels base = Labels::Of({{"a", "1"}, {"c", "3"}});
+  EXPECT_EQ(base.With("b", "2").ToString(), "{a=\"1\",b=\"2\",c=\"3\"}");
+  EXPECT_EQ(base.With("a", "9").ToString(), "{a=\"9\",c=\"3\"}");
+  EXPECT_EQ(base.With("a", "").ToString(), "{c=\"3\"}");
+}
+
+}  // namespace
+}  // namespace vigil::model

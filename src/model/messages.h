@@ -1,0 +1,75 @@
+// vigil's own bus messages besides data batches (proto/vigil.proto): the route
+// announcement an agent sends for discovery, the discovery request a coordinator sends,
+// and an alert. Binary through libprotobuf, or JSON; both carry a version and decoding
+// rejects version 0 (unset) and invalid labels. docs/protocol/amqp.md.
+//
+// Thread safety: plain values and free functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "model/labels.h"
+
+namespace vigil::model {
+
+inline constexpr uint32_t kMessageVersion = 1;
+
+struct SensorInfo {
+  std::string name;
+  std::string type;
+  Labels labels;
+  int64_t interval_ms = 0;
+  bool operator==(const SensorInfo&) const = default;
+};
+
+struct RouteAnnouncement {
+  uint32_t version = kMessageVersion;
+  std::string agent;
+  std::string queue;
+  std::vector<SensorInfo> sensors;
+  int64_t timestamp_ms = 0;
+  bool operator==(const RouteAnnouncement&) const = default;
+};
+
+struct DiscoveryRequest {
+  uint32_t version = kMessageVersion;
+  std::string coordinator;
+  int64_t timestamp_ms = 0;
+  bool operator==(const DiscoveryRequest&) const = default;
+};
+
+enum class AlertState { kPending, kFiring, kResolved };
+
+struct Alert {
+  uint32_t version = kMessageVersion;
+  std::string name;
+  std::string severity;
+  AlertState state = AlertState::kPending;
+  Labels labels;
+  std::map<std::string, std::string> annotations;
+  double value = 0;
+  int64_t active_since_ms = 0;
+  int64_t timestamp_ms = 0;
+  bool operator==(const Alert&) const = default;
+};
+
+std::string EncodeAnnouncement(const RouteAnnouncement& m);
+Result<RouteAnnouncement> DecodeAnnouncement(std::string_view bytes);
+std::string EncodeDiscoveryRequest(const DiscoveryRequest& m);
+Result<DiscoveryRequest> DecodeDiscoveryRequest(std::string_view bytes);
+std::string EncodeAlert(const Alert& m);
+Result<Alert> DecodeAlert(std::string_view bytes);
+
+std::string EncodeAnnouncementJson(const RouteAnnouncement& m);
+Result<RouteAnnouncement> DecodeAnnouncementJson(std::string_view json);
+std::string EncodeDiscoveryRequestJson(const DiscoveryRequest& m);
+Result<DiscoveryRequest> DecodeDiscoveryRequestJson(std::string_view json);
+std::string EncodeAlertJson(const Alert& m);
+Result<Alert> DecodeAlertJson(std::string_view json);
+
+}  // namespace vigil::model

@@ -1,0 +1,310 @@
+#include "roles/config.h"
+
+#include <set>
+
+#include "core/logging.h"
+#include "core/names.h"
+#include "sensors/registry.h"
+
+namespace vigil::roles {
+
+using config::OptionSpec;
+using config::OptionType;
+using config::OptionValue;
+using std::chrono::milliseconds;
+
+Status CheckListenAddress(std::string_view address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return InvalidArgumentError("expected host:port, got \"" + std::string(address) + "\"");
+  }
+  std::string_view port = address.substr(colon + 1);
+  int value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || value > 65535) {
+      return InvalidArgumentError("invalid port in \"" + std::string(address) + "\"");
+    }
+    value = value * 10 + (c - '0');
+  }
+  if (port.empty() || value > 65535) {
+    return InvalidArgumentError("invalid port in \"" + std::string(address) + "\"");
+  }
+  return OkStatus();
+}
+
+namespace {
+
+// Adapts a Status-returning check to an OptionSpec check.
+std::function<std::optional<std::string>(const OptionValue&)> StringCheck(
+    std::function<Status(const std::string&)> check) {
+  return [check](const OptionValue& value) -> std::optional<std::string> {
+    Status status = check(std::get<std::string>(value));
+    if (status.ok()) return std::nullopt;
+    return status.message();
+  };
+}
+
+Status CheckUrlScheme(const std::string& url, std::initializer_list<std::string_view> schemes) {
+  if (url.empty()) return OkStatus();
+  for (auto scheme : schemes) {
+    if (url.rfind(std::string(scheme) + "://", 0) == 0) return OkStatus();
+  }
+  std::string list;
+  for (auto scheme : schemes) list += (list.empty() ? "" : " or ") + std::string(scheme) + "://";
+  return InvalidArgumentError("expected a URL starting with " + list + ", got \"" +
+                              MaskCredentials(url) + "\"");
+}
+
+Status CheckAgentId(const std::string& id) {
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return InvalidArgumentError("may hold only letters, digits, '-', '_' and '.'");
+  }
+  return OkStatus();
+}
+
+config::Schema BuildSchema() {
+  config::Schema schema;
+  schema.sections.push_back(
+      {"log",
+       "Logging to standard error.",
+       {OptionSpec{"level",
+                   OptionType::kString,
+                   "Least severe level logged.",
+                   std::string("info"),
+                   std::nullopt,
+                   std::nullopt,
+                   {"trace", "debug", "info", "warn", "error", "critical", "off"}}}});
+  schema.sections.push_back(
+      {"agent",
+       "The sensor agent: runs the [[sensors]] and publishes their readings in batches.",
+       {OptionSpec{"id",
+                   OptionType::kString,
+                   "Name of this agent, unique among agents; its data queue is vigil.data.<id>. "
+                   "Empty: the host name.",
+                   std::string(""),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   StringCheck(CheckAgentId)},
+        OptionSpec{"flush_interval", OptionType::kDuration,
+                   "How often readings are sent as one batch.", milliseconds(1000), 0.01, 60.0},
+        OptionSpec{"max_batch_samples", OptionType::kInt,
+                   "A batch is sent early when it holds this many samples.", int64_t{10'000}, 1.0,
+                   1'000'000.0}}});
+  schema.sections.push_back(
+      {"web",
+       "The HTTP server (dashboard, query API, /metrics).",
+       {OptionSpec{"listen",
+                   OptionType::kString,
+                   "Address to listen on, host:port.",
+                   std::string("127.0.0.1:8080"),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   StringCheck([](const std::string& s) { return CheckListenAddress(s); })}}});
+  schema.sections.push_back(
+      {"storage",
+       "Where data is kept.",
+       {OptionSpec{"data_dir", OptionType::kString,
+                   "Folder of the embedded store, the spool and the file sink.",
+                   std::string("./data")},
+        OptionSpec{"url",
+                   OptionType::kString,
+                   "postgres://... to store in PostgreSQL; empty: the embedded store in data_dir.",
+                   std::string(""),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   StringCheck([](const std::string& s) {
+                     return CheckUrlScheme(s, {"postgres", "postgresql"});
+                   })}}});
+  schema.sections.push_back(
+      {"broker",
+       "RabbitMQ, for the distributed roles.",
+       {OptionSpec{"url",
+                   OptionType::kString,
+                   "amqp://user:password@host:5672/vhost or amqps://...; credentials are never "
+                   "logged.",
+                   std::string(""),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   StringCheck([](const std::string& s) {
+                     return CheckUrlScheme(s, {"amqp", "amqps"});
+                   })},
+        OptionSpec{"queue_type",
+                   OptionType::kString,
+                   "Type of the durable queues.",
+                   std::string("classic"),
+                   std::nullopt,
+                   std::nullopt,
+                   {"classic", "quorum"}},
+        OptionSpec{"prefetch", OptionType::kInt, "Unacknowledged messages a consumer may hold.",
+                   int64_t{64}, 1.0, 65535.0}}});
+  schema.sections.push_back(
+      {"bus",
+       "Queues of the in-process bus (standalone).",
+       {OptionSpec{"queue_length", OptionType::kInt, "Messages (batches) a queue holds at most.",
+                   int64_t{1024}, 1.0, 1'000'000.0},
+        OptionSpec{"overflow",
+                   OptionType::kString,
+                   "What a full queue does to a publisher: block (backpressure) or reject.",
+                   std::string("block"),
+                   std::nullopt,
+                   std::nullopt,
+                   {"block", "reject"}},
+        OptionSpec{"publish_timeout", OptionType::kDuration,
+                   "How long a publisher blocked by a full queue waits before giving up.",
+                   milliseconds(30'000), 0.001, 3600.0}}});
+  schema.sections.push_back(
+      {"sink",
+       "The JSON-lines file sink: every sample the datamanager stores, one JSON object a line.",
+       {OptionSpec{"enabled", OptionType::kBool, "Write the file.", true},
+        OptionSpec{"file",
+                   OptionType::kString,
+                   "File name inside data_dir.",
+                   std::string("events.jsonl"),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   StringCheck([](const std::string& s) {
+                     if (s.empty() || s.find('/') != std::string::npos) {
+                       return InvalidArgumentError("must be a plain file name");
+                     }
+                     return OkStatus();
+                   })},
+        OptionSpec{"max_size_mb", OptionType::kInt, "The file is rotated at this size (MiB).",
+                   int64_t{64}, 1.0, 1'048'576.0},
+        OptionSpec{"keep", OptionType::kInt, "Rotated files kept (file.1 ... file.N).", int64_t{5},
+                   0.0, 1000.0},
+        OptionSpec{"sync", OptionType::kBool,
+                   "fsync the file before acknowledging each batch (slower, survives power loss).",
+                   false}}});
+
+  config::SectionSpec sensors{
+      "sensors",
+      "One [[sensors]] table per sensor; the options after name, type and labels depend on the "
+      "type (docs/sensors.md).",
+      {OptionSpec{"name",
+                  OptionType::kString,
+                  "Unique name; for single-series types the metric name (boiler_pressure_out).",
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
+                  {},
+                  StringCheck([](const std::string& s) {
+                    if (!IsValidMetricName(s)) {
+                      return InvalidArgumentError("invalid metric name \"" + s +
+                                                  "\" (must match [a-zA-Z_:][a-zA-Z0-9_:]*)");
+                    }
+                    return OkStatus();
+                  })},
+       OptionSpec{"type", OptionType::kString, "Sensor type.", std::string("simulated")},
+       OptionSpec{"labels", OptionType::kLabels, "Labels added to every series of this sensor.",
+                  config::LabelMap{}}},
+      /*repeated=*/true};
+  sensors.extra_options =
+      [](const config::OptionValues& common) -> Result<std::vector<OptionSpec>> {
+    const std::string& type = common.String("type");
+    const sensors::SensorDescriptor* descriptor = sensors::FindSensorType(type);
+    if (descriptor == nullptr) {
+      std::string known;
+      for (const auto& d : sensors::SensorTypes()) known += (known.empty() ? "" : ", ") + d.type;
+      return InvalidArgumentError("unknown sensor type \"" + type + "\" (known: " + known + ")");
+    }
+    return descriptor->options;
+  };
+  schema.sections.push_back(std::move(sensors));
+  return schema;
+}
+
+Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
+  VigilConfig c;
+  const auto& log = loaded.sections.at("log");
+  c.log_level = log.String("level");
+  const auto& agent = loaded.sections.at("agent");
+  c.agent.id = agent.String("id");
+  c.agent.flush_interval = agent.Duration("flush_interval");
+  c.agent.max_batch_samples = agent.Int("max_batch_samples");
+  c.web.listen = loaded.sections.at("web").String("listen");
+  const auto& storage = loaded.sections.at("storage");
+  c.storage.data_dir = storage.String("data_dir");
+  c.storage.url = storage.String("url");
+  const auto& broker = loaded.sections.at("broker");
+  c.broker.url = broker.String("url");
+  c.broker.queue_type = broker.String("queue_type");
+  c.broker.prefetch = broker.Int("prefetch");
+  const auto& bus = loaded.sections.at("bus");
+  c.bus.queue_length = bus.Int("queue_length");
+  c.bus.overflow = bus.String("overflow");
+  c.bus.publish_timeout = bus.Duration("publish_timeout");
+  const auto& sink = loaded.sections.at("sink");
+  c.sink.enabled = sink.Bool("enabled");
+  c.sink.file = sink.String("file");
+  c.sink.max_size_mb = sink.Int("max_size_mb");
+  c.sink.keep = sink.Int("keep");
+  c.sink.sync = sink.Bool("sync");
+
+  std::vector<std::string> errors;
+  std::set<std::string> names;
+  for (const auto& entry : loaded.repeated.at("sensors")) {
+    sensors::SensorSpec spec{entry.values.String("name"), entry.values.String("type"),
+                             entry.values.Labels("labels"), entry.values};
+    std::string key = "sensors." + spec.name;
+    if (!names.insert(spec.name).second) {
+      errors.push_back(entry.where + ": " + key + ": a sensor of this name exists already");
+      continue;
+    }
+    if (auto sensor = sensors::CreateSensor(spec); !sensor.ok()) {
+      errors.push_back(entry.where + ": " + key + ": " + sensor.status().message());
+      continue;
+    }
+    c.sensors.push_back(std::move(spec));
+  }
+  if (!errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+    return InvalidArgumentError(message);
+  }
+  return c;
+}
+
+}  // namespace
+
+const config::Schema& VigilSchema() {
+  static const config::Schema schema = BuildSchema();
+  return schema;
+}
+
+Result<VigilConfig> LoadVigilConfig(const std::string& path) {
+  VIGIL_ASSIGN_OR_RETURN(config::LoadedConfig loaded, config::LoadConfigFile(path, VigilSchema()));
+  return FromLoaded(loaded);
+}
+
+Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& source_name) {
+  VIGIL_ASSIGN_OR_RETURN(config::LoadedConfig loaded,
+                         config::ParseConfig(text, source_name, VigilSchema()));
+  return FromLoaded(loaded);
+}
+
+Status ValidateVigilConfig(const VigilConfig& c) {
+  VIGIL_RETURN_IF_ERROR(ParseLogLevel(c.log_level).status().Annotate("--log-level"));
+  VIGIL_RETURN_IF_ERROR(CheckListenAddress(c.web.listen).Annotate("--listen"));
+  VIGIL_RETURN_IF_ERROR(CheckUrlScheme(c.broker.url, {"amqp", "amqps"}).Annotate("--broker"));
+  VIGIL_RETURN_IF_ERROR(
+      CheckUrlScheme(c.storage.url, {"postgres", "postgresql"}).Annotate("--store"));
+  VIGIL_RETURN_IF_ERROR(CheckAgentId(c.agent.id).Annotate("--agent-id"));
+  if (c.storage.data_dir.empty()) return InvalidArgumentError("--data-dir: must not be empty");
+  std::set<std::string> names;
+  for (const auto& spec : c.sensors) {
+    if (!names.insert(spec.name).second) {
+      return InvalidArgumentError("sensor " + spec.name + ": a sensor of this name exists already");
+    }
+    VIGIL_RETURN_IF_ERROR(sensors::CreateSensor(spec).status().Annotate("sensor " + spec.name));
+  }
+  return OkStatus();
+}
+
+}  // namespace vigil::roles

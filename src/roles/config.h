@@ -1,0 +1,75 @@
+// vigil's configuration: the schema of vigil.toml (every section and key, with types,
+// defaults, ranges and help), loading it into a VigilConfig, and the checks that span
+// keys (sensor names unique, options that fit together). Errors are
+// "file:line:column: key: reason". docs/configuration.md documents every key; a test
+// keeps it in step with this schema.
+//
+// Thread safety: pure functions; VigilConfig is a plain value.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "sensors/sensor.h"
+
+namespace vigil::roles {
+
+struct VigilConfig {
+  std::string log_level = "info";
+
+  struct Agent {
+    std::string id;  // empty in the file: the host name
+    std::chrono::milliseconds flush_interval{1000};
+    int64_t max_batch_samples = 10'000;
+  } agent;
+
+  struct Web {
+    std::string listen = "127.0.0.1:8080";
+  } web;
+
+  struct Storage {
+    std::string data_dir = "./data";
+    std::string url;  // empty: the embedded store in data_dir
+  } storage;
+
+  struct Broker {
+    std::string url;
+    std::string queue_type = "classic";
+    int64_t prefetch = 64;
+  } broker;
+
+  struct Bus {
+    int64_t queue_length = 1024;
+    std::string overflow = "block";
+    std::chrono::milliseconds publish_timeout{30'000};
+  } bus;
+
+  struct Sink {
+    bool enabled = true;
+    std::string file = "events.jsonl";
+    int64_t max_size_mb = 64;
+    int64_t keep = 5;
+    bool sync = false;
+  } sink;
+
+  std::vector<sensors::SensorSpec> sensors;
+};
+
+// The schema of vigil.toml.
+const config::Schema& VigilSchema();
+
+// Loads and validates a file; every error of the file in one InvalidArgument.
+Result<VigilConfig> LoadVigilConfig(const std::string& path);
+// The same from text (for tests and check-config of stdin).
+Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& source_name);
+
+// Checks that need more than one key, and that every sensor can be built; used after
+// command-line overrides too.
+Status ValidateVigilConfig(const VigilConfig& config);
+
+// "host:port" with a port 1..65535 (port 0 allowed: any free port).
+Status CheckListenAddress(std::string_view address);
+
+}  // namespace vigil::roles

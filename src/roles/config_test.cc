@@ -1,0 +1,87 @@
+#include "roles/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sensors/registry.h"
+
+namespace vigil::roles {
+namespace {
+
+std::string ReadSourceFile(const std::string& relative) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/" + relative);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(VigilConfig, BundledConfigIsValidAndRunsAPlant) {
+  auto config = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + "/config/vigil.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_GE(config->sensors.size(), 5u);
+  EXPECT_EQ(config->sensors[0].name, "boiler_pressure_out");
+  EXPECT_EQ(config->sensors[0].options.Float("min"), 15.0);
+  EXPECT_EQ(config->sensors[0].options.Float("max"), 15.5);
+  EXPECT_TRUE(ValidateVigilConfig(*config).ok());
+}
+
+TEST(VigilConfig, DocsDescribeEveryKey) {
+  std::string docs = ReadSourceFile("docs/configuration.md");
+  ASSERT_FALSE(docs.empty());
+  for (const auto& section : VigilSchema().sections) {
+    std::string heading = section.repeated ? "[[" + section.name + "]]" : "[" + section.name + "]";
+    EXPECT_NE(docs.find(heading), std::string::npos) << heading;
+    for (const auto& option : section.options) {
+      EXPECT_NE(docs.find("`" + option.name + "`"), std::string::npos)
+          << section.name << "." << option.name << " is not in docs/configuration.md";
+    }
+  }
+  std::string sensors = ReadSourceFile("docs/sensors.md");
+  EXPECT_NE(sensors.find("`simulated`"), std::string::npos);
+  for (const auto& option : sensors::SensorTypes()[0].options) {
+    EXPECT_NE(sensors.find("`" + option.name + "`"), std::string::npos) << option.name;
+  }
+}
+
+TEST(VigilConfig, SensorErrorsNameTheSensorAndWhereItIs) {
+  auto config = ParseVigilConfig(
+      "[[sensors]]\nname = \"p\"\nmin = 2\nmax = 1\n\n"
+      "[[sensors]]\nname = \"p\"\nmin = 0\nmax = 1\n",
+      "v.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "v.toml:1:1: sensors.p: min must be below max\n"
+            "v.toml:6:1: sensors.p: a sensor of this name exists already");
+}
+
+TEST(VigilConfig, SchemaChecksUrlsAddressesAndNames) {
+  EXPECT_EQ(ParseVigilConfig("[web]\nlisten = \"localhost\"\n", "v.toml").status().message(),
+            "v.toml:2:10: web.listen: expected host:port, got \"localhost\"");
+  EXPECT_EQ(
+      ParseVigilConfig("[broker]\nurl = \"http://u:secret@h\"\n", "v.toml").status().message(),
+      "v.toml:2:7: broker.url: expected a URL starting with amqp:// or amqps://, got "
+      "\"http://u:***@h\"");
+  EXPECT_EQ(ParseVigilConfig("[[sensors]]\nname = \"a-b\"\nmin = 0\nmax = 1\n", "v.toml")
+                .status()
+                .message(),
+            "v.toml:2:8: sensors[0].name: invalid metric name \"a-b\" (must match "
+            "[a-zA-Z_:][a-zA-Z0-9_:]*)");
+  EXPECT_EQ(ParseVigilConfig("[[sensors]]\nname = \"a\"\ntype = \"sonar\"\n", "v.toml")
+                .status()
+                .message(),
+            "v.toml:1:1: sensors[0]: unknown sensor type \"sonar\" (known: simulated)");
+}
+
+TEST(VigilConfig, FlagOverridesAreValidatedToo) {
+  VigilConfig config;
+  config.web.listen = "127.0.0.1:99999";
+  EXPECT_EQ(ValidateVigilConfig(config).message(), "--listen: invalid port in \"127.0.0.1:99999\"");
+  config = VigilConfig();
+  config.storage.url = "mysql://x";
+  EXPECT_EQ(ValidateVigilConfig(config).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vigil::roles

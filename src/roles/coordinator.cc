@@ -1,0 +1,128 @@
+#include "roles/coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include "model/batch_codec.h"
+#include "model/messages.h"
+
+namespace vigil::roles {
+
+Coordinator::Coordinator(bus::Bus& bus, Clock& clock, Options options,
+                         std::unique_ptr<pipeline::Pipeline> pipeline)
+    : bus_(bus),
+      clock_(clock),
+      options_(std::move(options)),
+      pipeline_(std::move(pipeline)),
+      batches_(options_.registry->AddCounter(
+          "vigil_coordinator_batches_total",
+          "Batches the coordinator handled: processed, invalid (dead-lettered), failed "
+          "(requeued).",
+          {"outcome"})),
+      samples_(options_.registry
+                   ->AddCounter("vigil_coordinator_samples_total",
+                                "Samples the coordinator published after the pipeline.")
+                   .WithLabels({})) {}
+
+Coordinator::~Coordinator() { Stop(); }
+
+Status Coordinator::Start() {
+  VIGIL_RETURN_IF_ERROR(bus::DeclareTopology(bus_, options_.topology));
+  std::string queue = bus::PrivateQueueName("coordinator", options_.id);
+  bus::QueueOptions private_queue;
+  private_queue.durable = false;
+  private_queue.exclusive = true;
+  private_queue.max_length = 1024;
+  VIGIL_RETURN_IF_ERROR(bus_.DeclareQueue(queue, private_queue));
+  VIGIL_RETURN_IF_ERROR(bus_.BindQueue(queue, std::string(bus::kDiscoveryExchange), ""));
+  VIGIL_ASSIGN_OR_RETURN(
+      announcements_,
+      bus_.Consume(queue, {.prefetch = 16}, [this](const bus::Delivery& d) { OnAnnouncement(d); }));
+  model::DiscoveryRequest request{model::kMessageVersion, options_.id, clock_.NowMillis()};
+  bus::Message message{model::EncodeDiscoveryRequest(request),
+                       std::string(model::kProtobufContentType)};
+  VIGIL_RETURN_IF_ERROR(
+      bus_.Publish(std::string(bus::kDiscoveryRequestsExchange), "", std::move(message)));
+  spdlog::info("coordinator {}: started, {} pipeline stages", options_.id,
+               pipeline_->stage_count());
+  return OkStatus();
+}
+
+void Coordinator::Stop() {
+  if (announcements_) announcements_->Cancel();
+  std::map<std::string, std::unique_ptr<bus::Subscription>> data;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    data.swap(data_);
+  }
+  for (auto& [agent, subscription] : data) subscription->Cancel();
+}
+
+std::vector<std::string> Coordinator::KnownAgents() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> agents;
+  for (const auto& [agent, subscription] : data_) agents.push_back(agent);
+  return agents;
+}
+
+void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
+  auto announcement = model::DecodeAnnouncement(delivery.message().body);
+  // Announcements come on a private queue: nothing to dead-letter to, so a bad one is
+  // logged and dropped.
+  delivery.Ack();
+  if (!announcement.ok()) {
+    spdlog::warn("coordinator {}: {}", options_.id, announcement.status().ToString());
+    return;
+  }
+  const std::string& agent = announcement->agent;
+  if (announcement->queue != bus::DataQueueName(agent)) {
+    spdlog::warn("coordinator {}: agent {} announced queue {}, expected {}", options_.id, agent,
+                 announcement->queue, bus::DataQueueName(agent));
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (stopped_ || data_.count(agent)) return;
+  Status status = bus::DeclareDataQueue(bus_, agent, options_.topology);
+  auto subscription =
+      status.ok() ? bus_.Consume(announcement->queue, {.prefetch = options_.prefetch},
+                                 [this, agent](const bus::Delivery& d) { OnBatch(agent, d); })
+                  : Result<std::unique_ptr<bus::Subscription>>(status);
+  if (!subscription.ok()) {
+    spdlog::error("coordinator {}: consume {}: {}", options_.id, announcement->queue,
+                  subscription.status().ToString());
+    return;
+  }
+  data_[agent] = std::move(subscription).value();
+  spdlog::info("coordinator {}: consuming {} ({} sensors)", options_.id, announcement->queue,
+               announcement->sensors.size());
+}
+
+void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& delivery) {
+  const bus::Message& in = delivery.message();
+  auto batch = model::DecodeBatchAs(in.content_type, in.body);
+  if (!batch.ok()) {
+    batches_.WithLabels({"invalid"}).Inc();
+    spdlog::warn("coordinator {}: dead-lettering a batch from {}: {}", options_.id, agent,
+                 batch.status().ToString());
+    delivery.Nack(/*requeue=*/false);
+    return;
+  }
+  Status status = pipeline_->Process(*batch);
+  if (status.ok()) {
+    bus::Message out{model::EncodeBatch(*batch), std::string(model::kProtobufContentType)};
+    status = bus_.Publish(std::string(bus::kEventsExchange),
+                          std::string(bus::kSamplesTopicPrefix) + agent, std::move(out));
+  }
+  if (!status.ok()) {
+    batches_.WithLabels({"failed"}).Inc();
+    spdlog::error("coordinator {}: batch from {} requeued: {}", options_.id, agent,
+                  status.ToString());
+    delivery.Nack(/*requeue=*/true);
+    return;
+  }
+  batches_.WithLabels({"processed"}).Inc();
+  samples_.Inc(static_cast<double>(batch->SampleCount()));
+  delivery.Ack();
+}
+
+}  // namespace vigil::roles

@@ -1,0 +1,73 @@
+#include "roles/datamanager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "model/batch_codec.h"
+
+namespace vigil::roles {
+
+DataManager::DataManager(bus::Bus& bus, Options options, std::vector<store::BatchWriter*> writers)
+    : bus_(bus),
+      options_(std::move(options)),
+      writers_(std::move(writers)),
+      messages_(options_.registry->AddCounter(
+          "vigil_datamanager_messages_total",
+          "Messages the datamanager handled: stored, invalid (dead-lettered), failed "
+          "(requeued), ignored.",
+          {"outcome"})),
+      samples_(
+          options_.registry
+              ->AddCounter("vigil_datamanager_samples_total", "Samples the datamanager stored.")
+              .WithLabels({})) {}
+
+DataManager::~DataManager() { Stop(); }
+
+Status DataManager::Start() {
+  VIGIL_RETURN_IF_ERROR(bus::DeclareTopology(bus_, options_.topology));
+  VIGIL_ASSIGN_OR_RETURN(
+      subscription_, bus_.Consume(std::string(bus::kStoreQueue), {.prefetch = options_.prefetch},
+                                  [this](const bus::Delivery& d) { OnMessage(d); }));
+  spdlog::info("datamanager: consuming {} into {} writers", bus::kStoreQueue, writers_.size());
+  return OkStatus();
+}
+
+void DataManager::Stop() {
+  if (subscription_) subscription_->Cancel();
+}
+
+void DataManager::OnMessage(const bus::Delivery& delivery) {
+  const bus::Message& message = delivery.message();
+  if (message.routing_key.rfind(bus::kSamplesTopicPrefix, 0) != 0) {
+    // Alerts are stored once the alerting issue lands; until then they are only counted.
+    messages_.WithLabels({"ignored"}).Inc();
+    delivery.Ack();
+    return;
+  }
+  auto batch = model::DecodeBatchAs(message.content_type, message.body);
+  if (!batch.ok()) {
+    messages_.WithLabels({"invalid"}).Inc();
+    spdlog::warn("datamanager: dead-lettering a message ({}): {}", message.routing_key,
+                 batch.status().ToString());
+    delivery.Nack(/*requeue=*/false);
+    return;
+  }
+  for (store::BatchWriter* writer : writers_) {
+    Status status = writer->Append(*batch);
+    if (status.ok()) status = writer->Flush();
+    if (!status.ok()) {
+      messages_.WithLabels({"failed"}).Inc();
+      spdlog::error("datamanager: requeued a batch: {}", status.ToString());
+      // Back off so a broken disk does not turn into a hot loop of redeliveries.
+      std::this_thread::sleep_for(options_.retry_backoff);
+      delivery.Nack(/*requeue=*/true);
+      return;
+    }
+  }
+  messages_.WithLabels({"stored"}).Inc();
+  samples_.Inc(static_cast<double>(batch->SampleCount()));
+  delivery.Ack();
+}
+
+}  // namespace vigil::roles

@@ -1,0 +1,52 @@
+// `vigil standalone`: every role in one process over the in-process bus. The agent runs
+// the configured sensors, the coordinator runs the pipeline, the datamanager writes the
+// JSON-lines file under data_dir. Stop() shuts down in data-flow order so that nothing
+// collected is lost: the agent publishes its last batch, each queue drains before its
+// consumer stops, the sink is flushed.
+//
+// Thread safety: Start and Stop from one thread.
+#pragma once
+
+#include <memory>
+
+#include "bus/in_process_bus.h"
+#include "roles/agent.h"
+#include "roles/config.h"
+#include "roles/coordinator.h"
+#include "roles/datamanager.h"
+#include "store/json_lines_sink.h"
+
+namespace vigil::roles {
+
+class Standalone {
+ public:
+  // Builds every part; fails on a config that cannot run (a sink that cannot be opened).
+  static Result<std::unique_ptr<Standalone>> Create(const VigilConfig& config, Clock& clock,
+                                                    Env& env);
+  ~Standalone();
+
+  Status Start();
+  // Graceful: waits up to `drain_timeout` per queue. DeadlineExceeded if a queue did not
+  // drain (what was in it is lost, and said so in the log).
+  Status Stop(std::chrono::milliseconds drain_timeout = std::chrono::seconds(10));
+
+  bus::InProcessBus& bus() { return *bus_; }
+  Agent& agent() { return *agent_; }
+  Coordinator& coordinator() { return *coordinator_; }
+
+ private:
+  Standalone() = default;
+
+  VigilConfig config_;
+  std::unique_ptr<bus::InProcessBus> bus_;
+  std::unique_ptr<store::JsonLinesSink> sink_;
+  std::unique_ptr<Agent> agent_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<DataManager> datamanager_;
+  bool stopped_ = false;
+};
+
+// The host name, reduced to the characters an agent id may hold.
+std::string DefaultAgentId();
+
+}  // namespace vigil::roles

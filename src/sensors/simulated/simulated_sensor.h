@@ -1,0 +1,42 @@
+// The `simulated` sensor: a plant instrument (boiler_pressure_out, turbine_speed ...)
+// as a bounded random walk. Each reading moves the value by a uniform step in
+// [-step, +step]; a step that would leave [min, max] is reflected back inside. `freq`
+// readings per second. A fixed `seed` makes the walk reproducible. One gauge series
+// named after the sensor. docs/sensors.md#simulated.
+//
+// Thread safety: one thread at a time (as every Sensor).
+#pragma once
+
+#include <random>
+
+#include "sensors/sensor.h"
+
+namespace vigil::sensors::simulated {
+
+SensorDescriptor Descriptor();
+
+class SimulatedSensor final : public Sensor {
+ public:
+  struct Options {
+    double min = 0;
+    double max = 1;
+    double step = 0.1;
+    double freq_hz = 1;
+    uint64_t seed = 0;  // 0: seeded from the system's entropy
+  };
+  // InvalidArgument unless min < max, 0 < step <= max - min and freq_hz > 0.
+  static Result<std::unique_ptr<SimulatedSensor>> Create(model::Labels labels, Options options);
+
+  int64_t interval_ms() const override;
+  Status Collect(int64_t now_ms, model::BatchBuilder& out) override;
+  double value() const { return value_; }
+
+ private:
+  SimulatedSensor(model::Labels labels, Options options);
+  model::Labels labels_;
+  Options options_;
+  std::mt19937_64 rng_;
+  double value_;
+};
+
+}  // namespace vigil::sensors::simulated

@@ -1,0 +1,50 @@
+// The JSON-lines file sink: one event per line, so `tail -f` and `jq` read it.
+// A sample is {"kind":"sample","labels":{...},"timestamp_ms":N,"value":X} (non-finite
+// values as "NaN", "+Inf", "-Inf"). When the file reaches max_bytes it is rotated:
+// events.jsonl -> events.jsonl.1 -> ... -> events.jsonl.<keep>, the oldest deleted.
+// docs/configuration.md ([sink]).
+//
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/env.h"
+#include "store/batch_writer.h"
+
+namespace vigil::store {
+
+class JsonLinesSink final : public BatchWriter {
+ public:
+  struct Options {
+    std::string dir = "./data";
+    std::string file_name = "events.jsonl";
+    uint64_t max_bytes = 64 << 20;
+    int keep = 5;  // rotated files kept besides the current one
+    // Sync to disk on every Flush; off, Flush only hands the bytes to the OS.
+    bool sync = false;
+  };
+
+  // Creates the folder if needed and opens the file for appending.
+  static Result<std::unique_ptr<JsonLinesSink>> Open(Env& env, Options options);
+
+  Status Append(const model::Batch& batch) override;
+  Status Flush() override;
+  const std::string& path() const { return path_; }
+
+ private:
+  JsonLinesSink(Env& env, Options options, std::unique_ptr<WritableFile> file, uint64_t size);
+  Status Rotate();
+
+  Env& env_;
+  Options options_;
+  std::string path_;
+  std::unique_ptr<WritableFile> file_;
+  uint64_t size_;
+};
+
+// The line for one sample, without the newline.
+std::string SampleEventJson(const model::Labels& labels, const model::Sample& sample);
+
+}  // namespace vigil::store

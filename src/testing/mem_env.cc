@@ -1,0 +1,104 @@
+#include "testing/mem_env.h"
+
+namespace vigil::testing {
+
+class MemWritableFile final : public WritableFile {
+ public:
+  MemWritableFile(MemEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
+  Status Append(std::string_view data) override { return env_->AppendTo(path_, data); }
+  Status Flush() override { return env_->CountWrite(path_); }
+  Status Sync() override { return env_->CountWrite(path_); }
+  Status Close() override { return OkStatus(); }
+
+ private:
+  MemEnv* env_;
+  std::string path_;
+};
+
+Status MemEnv::CountWrite(const std::string& path) {
+  std::lock_guard lock(mu_);
+  ++writes_;
+  if (fail_from_ > 0 && writes_ >= fail_from_) {
+    return UnavailableError("write " + path + ": injected fault");
+  }
+  return OkStatus();
+}
+
+Status MemEnv::AppendTo(const std::string& path, std::string_view data) {
+  VIGIL_RETURN_IF_ERROR(CountWrite(path));
+  std::lock_guard lock(mu_);
+  files_[path].append(data);
+  return OkStatus();
+}
+
+Result<std::unique_ptr<WritableFile>> MemEnv::NewAppendableFile(const std::string& path) {
+  std::lock_guard lock(mu_);
+  files_[path];
+  return std::unique_ptr<WritableFile>(new MemWritableFile(this, path));
+}
+
+Result<std::string> MemEnv::ReadFile(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return NotFoundError("no file " + path);
+  return it->second;
+}
+
+bool MemEnv::FileExists(const std::string& path) {
+  std::lock_guard lock(mu_);
+  return files_.count(path) > 0;
+}
+
+Result<uint64_t> MemEnv::FileSize(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return NotFoundError("no file " + path);
+  return static_cast<uint64_t>(it->second.size());
+}
+
+Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(from);
+  if (it == files_.end()) return NotFoundError("rename: no file " + from);
+  files_[to] = std::move(it->second);
+  files_.erase(from);
+  return OkStatus();
+}
+
+Status MemEnv::DeleteFile(const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (files_.erase(path) == 0) return NotFoundError("delete: no file " + path);
+  return OkStatus();
+}
+
+Status MemEnv::CreateDirs(const std::string&) { return OkStatus(); }
+
+Result<std::vector<std::string>> MemEnv::Children(const std::string& path) {
+  std::lock_guard lock(mu_);
+  std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
+  std::vector<std::string> names;
+  for (const auto& [name, contents] : files_) {
+    if (name.compare(0, prefix.size(), prefix) == 0 &&
+        name.find('/', prefix.size()) == std::string::npos) {
+      names.push_back(name.substr(prefix.size()));
+    }
+  }
+  return names;
+}
+
+void MemEnv::FailWritesFrom(int n) {
+  std::lock_guard lock(mu_);
+  fail_from_ = writes_ + n;
+}
+
+void MemEnv::ClearFaults() {
+  std::lock_guard lock(mu_);
+  fail_from_ = 0;
+}
+
+int MemEnv::write_count() const {
+  std::lock_guard lock(mu_);
+  return writes_;
+}
+
+}  // namespace vigil::testing

@@ -1,0 +1,44 @@
+// MemEnv: an Env whose files live in memory, with fault injection (leveldb's test
+// idea): FailWritesFrom(n) makes the nth write operation from now (Append, Flush, Sync)
+// and every one after it fail, until ClearFaults. Folders exist implicitly.
+//
+// Thread safety: any thread.
+#pragma once
+
+#include <map>
+#include <mutex>
+
+#include "core/env.h"
+
+namespace vigil::testing {
+
+class MemEnv final : public Env {
+ public:
+  Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override;
+  Result<std::string> ReadFile(const std::string& path) override;
+  bool FileExists(const std::string& path) override;
+  Result<uint64_t> FileSize(const std::string& path) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status DeleteFile(const std::string& path) override;
+  Status CreateDirs(const std::string& path) override;
+  Result<std::vector<std::string>> Children(const std::string& path) override;
+
+  // n = 1: the next write fails.
+  void FailWritesFrom(int n);
+  void ClearFaults();
+  // Write operations attempted so far (failed ones included).
+  int write_count() const;
+
+ private:
+  friend class MemWritableFile;
+  // Counts a write; returns Unavailable when a fault is due.
+  Status CountWrite(const std::string& path);
+  Status AppendTo(const std::string& path, std::string_view data);
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> files_;
+  int writes_ = 0;
+  int fail_from_ = 0;  // 0: no fault
+};
+
+}  // namespace vigil::testing

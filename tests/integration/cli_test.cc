@@ -1,0 +1,157 @@
+// Runs the vigil binary as a user would: check-config, flag validation, and a standalone
+// that fills its JSON-lines file and stops cleanly on SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult RunVigil(const std::string& args) {
+  std::string command = std::string(VIGIL_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string TempDir(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/vigil_cli_" + name + "_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string Write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+size_t CountLines(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+const std::string kBundledConfig = std::string(VIGIL_SOURCE_DIR) + "/config/vigil.toml";
+
+TEST(Cli, HelpAndVersionAnswer) {
+  CommandResult help = RunVigil("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* sub :
+       {"standalone", "sensor", "coordinator", "datamanager", "web", "check-config", "version"}) {
+    EXPECT_NE(help.output.find(sub), std::string::npos) << sub;
+  }
+  CommandResult standalone_help = RunVigil("standalone --help");
+  EXPECT_NE(standalone_help.output.find("--data-dir"), std::string::npos);
+  EXPECT_NE(standalone_help.output.find("--listen"), std::string::npos);
+  CommandResult web_help = RunVigil("web --help");
+  EXPECT_NE(web_help.output.find("--broker"), std::string::npos);
+  EXPECT_NE(web_help.output.find("--store"), std::string::npos);
+  CommandResult version = RunVigil("version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.output.rfind("vigil ", 0), 0u);
+}
+
+TEST(Cli, CheckConfigAcceptsTheBundledConfig) {
+  CommandResult run = RunVigil("check-config " + kBundledConfig);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find(": OK (6 sensors)"), std::string::npos) << run.output;
+}
+
+TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {
+  std::string dir = TempDir("badconfig");
+  std::string path = Write(dir + "/bad.toml",
+                           "[agent]\nflush_interval = \"fast\"\n\n[[sensors]]\nname = \"p\"\n"
+                           "min = 1\nmax = 2\nlables = { unit = \"bar\" }\n");
+  CommandResult run = RunVigil("check-config " + path);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find(path + ":2:18: agent.flush_interval: invalid duration \"fast\""),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find(path + ":8:1: sensors[0].lables: unknown key"), std::string::npos)
+      << run.output;
+  // The roles refuse to start on it the same way.
+  CommandResult standalone = RunVigil("standalone --config " + path);
+  EXPECT_EQ(standalone.exit_code, 2);
+  EXPECT_NE(standalone.output.find("unknown key"), std::string::npos);
+}
+
+TEST(Cli, SeedSensorFlagsAreValidated) {
+  CommandResult freq =
+      RunVigil("sensor --name boiler_pressure_out --min 15 --max 15.5 --step 0.05 --freq 0");
+  EXPECT_EQ(freq.exit_code, 2);
+  EXPECT_NE(freq.output.find("--freq: must be at least 0.001"), std::string::npos) << freq.output;
+  CommandResult range =
+      RunVigil("sensor --name boiler_pressure_out --min 16 --max 15.5 --step 0.05");
+  EXPECT_EQ(range.exit_code, 2);
+  EXPECT_NE(range.output.find("min must be below max"), std::string::npos) << range.output;
+  CommandResult name = RunVigil("sensor --name 9x --min 1 --max 2");
+  EXPECT_EQ(name.exit_code, 2);
+  CommandResult listen = RunVigil("standalone --listen nowhere");
+  EXPECT_EQ(listen.exit_code, 2);
+  EXPECT_NE(listen.output.find("--listen: expected host:port"), std::string::npos);
+}
+
+TEST(Cli, SensorListDescribesTheTypes) {
+  CommandResult run = RunVigil("sensor --list");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.output.find("simulated: "), std::string::npos);
+  EXPECT_NE(run.output.find("freq (float, default 1.0)"), std::string::npos) << run.output;
+}
+
+TEST(Cli, StandaloneFillsTheFileAndStopsCleanlyOnSigterm) {
+  std::string dir = TempDir("standalone");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string log = dir + "/vigil.log";
+    freopen(log.c_str(), "w", stderr);
+    execl(VIGIL_BINARY, VIGIL_BINARY, "standalone", "--config", kBundledConfig.c_str(),
+          "--data-dir", (dir + "/data").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string events = dir + "/data/events.jsonl";
+  // The bundled plant yields ~7 readings a second; wait for a few batches.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (CountLines(events) < 14 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(CountLines(events), 14u);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::ifstream in(events);
+  std::set<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    auto event = nlohmann::json::parse(line);
+    names.insert(event["labels"]["__name__"].get<std::string>());
+    EXPECT_TRUE(event["value"].is_number());
+  }
+  EXPECT_TRUE(names.count("boiler_pressure_out"));
+  std::ifstream log(dir + "/vigil.log");
+  std::stringstream log_text;
+  log_text << log.rdbuf();
+  EXPECT_NE(log_text.str().find("standalone: stopped"), std::string::npos) << log_text.str();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
