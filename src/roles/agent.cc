@@ -39,22 +39,14 @@ Agent::Agent(bus::Bus& bus, Clock& clock, Options options)
       sensor_errors_(options_.registry->AddCounter("vigil_sensor_errors_total",
                                                    "Failed collections, by sensor and reason.",
                                                    {"sensor", "reason"})),
-      batches_published_(options_.registry
-                             ->AddCounter("vigil_agent_batches_total",
-                                          "Batches the agent published, by outcome.", {"outcome"})
-                             .WithLabels({"published"})),
-      batches_failed_(options_.registry
-                          ->AddCounter("vigil_agent_batches_total",
-                                       "Batches the agent published, by outcome.", {"outcome"})
-                          .WithLabels({"failed"})),
-      samples_published_(options_.registry
-                             ->AddCounter("vigil_agent_samples_total",
-                                          "Samples the agent collected, by outcome.", {"outcome"})
-                             .WithLabels({"published"})),
-      samples_dropped_(options_.registry
-                           ->AddCounter("vigil_agent_samples_total",
-                                        "Samples the agent collected, by outcome.", {"outcome"})
-                           .WithLabels({"dropped"})) {}
+      batches_(options_.registry->AddCounter(
+          "vigil_agent_batches_total", "Batches the agent published, by outcome.", {"outcome"})),
+      samples_(options_.registry->AddCounter(
+          "vigil_agent_samples_total", "Samples the agent collected, by outcome.", {"outcome"})),
+      batches_published_(batches_.WithLabels({"published"})),
+      batches_failed_(batches_.WithLabels({"failed"})),
+      samples_published_(samples_.WithLabels({"published"})),
+      samples_dropped_(samples_.WithLabels({"dropped"})) {}
 
 Agent::~Agent() { Stop(); }
 

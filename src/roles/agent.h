@@ -82,6 +82,8 @@ class Agent {
   std::thread thread_;
 
   metrics::Family<metrics::Counter>& sensor_errors_;
+  metrics::Family<metrics::Counter>& batches_;
+  metrics::Family<metrics::Counter>& samples_;
   metrics::Counter& batches_published_;
   metrics::Counter& batches_failed_;
   metrics::Counter& samples_published_;

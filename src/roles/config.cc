@@ -13,6 +13,11 @@ using config::OptionType;
 using config::OptionValue;
 using std::chrono::milliseconds;
 
+bool IsAgentIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
 Status CheckListenAddress(std::string_view address) {
   size_t colon = address.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
@@ -57,9 +62,9 @@ Status CheckUrlScheme(const std::string& url, std::initializer_list<std::string_
 
 Status CheckAgentId(const std::string& id) {
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    if (!ok) return InvalidArgumentError("may hold only letters, digits, '-', '_' and '.'");
+    if (!IsAgentIdChar(c)) {
+      return InvalidArgumentError("may hold only letters, digits, '-', '_' and '.'");
+    }
   }
   return OkStatus();
 }

@@ -69,6 +69,9 @@ Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& s
 // command-line overrides too.
 Status ValidateVigilConfig(const VigilConfig& config);
 
+// Agent ids hold letters, digits, '-', '_' and '.' (they become queue names).
+bool IsAgentIdChar(char c);
+
 // "host:port" with a port 1..65535 (port 0 allowed: any free port).
 Status CheckListenAddress(std::string_view address);
 

@@ -9,12 +9,7 @@ std::string DefaultAgentId() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "vigil";
   std::string id;
-  for (const char* p = name; *p; ++p) {
-    char c = *p;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    id += ok ? c : '_';
-  }
+  for (const char* p = name; *p; ++p) id += IsAgentIdChar(*p) ? *p : '_';
   return id;
 }
 
