@@ -122,6 +122,22 @@ class PosixEnv final : public Env {
     if (ec) return UnavailableError("list folder " + path + ": " + ec.message());
     return names;
   }
+
+  Status TruncateFile(const std::string& path, uint64_t size) override {
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
+      return PosixError("truncate " + path, errno);
+    }
+    return OkStatus();
+  }
+
+  Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open folder " + path, errno);
+    Status status;
+    if (::fsync(fd) != 0) status = PosixError("sync folder " + path, errno);
+    ::close(fd);
+    return status;
+  }
 };
 
 }  // namespace

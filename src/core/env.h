@@ -43,6 +43,10 @@ class Env {
   virtual Status CreateDirs(const std::string& path) = 0;
   // Names (not paths) of the entries of a folder.
   virtual Result<std::vector<std::string>> Children(const std::string& path) = 0;
+  // Cuts the file to `size` bytes (a torn log tail).
+  virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
+  // Makes the folder's entries (files created, renamed, deleted) durable.
+  virtual Status SyncDir(const std::string& path) = 0;
 
   // The process-wide PosixEnv.
   static Env& Default();

@@ -124,7 +124,32 @@ config::Schema BuildSchema() {
                    {},
                    StringCheck([](const std::string& s) {
                      return CheckUrlScheme(s, {"postgres", "postgresql"});
-                   })}}});
+                   })},
+        OptionSpec{"retention", OptionType::kDuration,
+                   "Embedded store: chunks older than this are deleted; 0: keep forever.",
+                   milliseconds(15 * 86'400'000LL), 0.0, 100.0 * 365 * 86'400},
+        OptionSpec{"retention_size_mb", OptionType::kInt,
+                   "Embedded store: oldest chunks are deleted beyond this size; 0: no limit.",
+                   int64_t{0}, 0.0, 1e9},
+        OptionSpec{"wal_fsync",
+                   OptionType::kString,
+                   "Embedded store: always (an acknowledged batch survives a power cut) or "
+                   "interval (survives a process crash; a power cut loses up to "
+                   "wal_fsync_interval).",
+                   std::string("always"),
+                   std::nullopt,
+                   std::nullopt,
+                   {"always", "interval"}},
+        OptionSpec{"wal_fsync_interval", OptionType::kDuration,
+                   "Embedded store: how often the log is synced with wal_fsync = interval.",
+                   milliseconds(1000), 0.001, 60.0},
+        OptionSpec{"out_of_order_window", OptionType::kDuration,
+                   "Embedded store: samples this much older than their series' newest are "
+                   "rejected (and counted); 0: no limit.",
+                   milliseconds(3'600'000), 0.0, 7.0 * 86'400},
+        OptionSpec{"max_points_per_query", OptionType::kInt,
+                   "Points one query may return before it fails with a clear error.",
+                   int64_t{5'000'000}, 1.0, 1e10}}});
   schema.sections.push_back(
       {"broker",
        "RabbitMQ, for the distributed roles.",
@@ -237,6 +262,12 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   const auto& storage = loaded.sections.at("storage");
   c.storage.data_dir = storage.String("data_dir");
   c.storage.url = storage.String("url");
+  c.storage.retention = storage.Duration("retention");
+  c.storage.retention_size_mb = storage.Int("retention_size_mb");
+  c.storage.wal_fsync = storage.String("wal_fsync");
+  c.storage.wal_fsync_interval = storage.Duration("wal_fsync_interval");
+  c.storage.out_of_order_window = storage.Duration("out_of_order_window");
+  c.storage.max_points_per_query = storage.Int("max_points_per_query");
   const auto& broker = loaded.sections.at("broker");
   c.broker.url = broker.String("url");
   c.broker.queue_type = broker.String("queue_type");
@@ -310,6 +341,19 @@ Status ValidateVigilConfig(const VigilConfig& c) {
     VIGIL_RETURN_IF_ERROR(sensors::CreateSensor(spec).status().Annotate("sensor " + spec.name));
   }
   return OkStatus();
+}
+
+tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage) {
+  tsdb::TsdbOptions options;
+  options.dir = storage.data_dir + "/tsdb";
+  options.retention_ms = storage.retention.count();
+  options.retention_bytes = storage.retention_size_mb << 20;
+  options.wal.fsync = storage.wal_fsync == "interval" ? tsdb::wal::FsyncPolicy::kInterval
+                                                      : tsdb::wal::FsyncPolicy::kAlways;
+  options.wal.fsync_interval = storage.wal_fsync_interval;
+  options.out_of_order_window_ms = storage.out_of_order_window.count();
+  options.max_points = storage.max_points_per_query;
+  return options;
 }
 
 }  // namespace vigil::roles

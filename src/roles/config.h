@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "sensors/sensor.h"
+#include "tsdb/tsdb_store.h"
 
 namespace vigil::roles {
 
@@ -32,6 +33,12 @@ struct VigilConfig {
   struct Storage {
     std::string data_dir = "./data";
     std::string url;  // empty: the embedded store in data_dir
+    std::chrono::milliseconds retention{15 * 86'400'000LL};
+    int64_t retention_size_mb = 0;
+    std::string wal_fsync = "always";
+    std::chrono::milliseconds wal_fsync_interval{1000};
+    std::chrono::milliseconds out_of_order_window{3'600'000};
+    int64_t max_points_per_query = 5'000'000;
   } storage;
 
   struct Broker {
@@ -74,5 +81,9 @@ bool IsAgentIdChar(char c);
 
 // "host:port" with a port 1..65535 (port 0 allowed: any free port).
 Status CheckListenAddress(std::string_view address);
+
+// The embedded store's options from [storage]: data_dir/tsdb and the retention, log
+// and query settings.
+tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage);
 
 }  // namespace vigil::roles

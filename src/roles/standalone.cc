@@ -26,6 +26,9 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
   topology.store_queue_length = static_cast<size_t>(config.bus.queue_length);
 
   std::vector<store::BatchWriter*> writers;
+  VIGIL_ASSIGN_OR_RETURN(s->store_,
+                         tsdb::TsdbStore::Open(env, clock, TsdbOptionsFrom(config.storage)));
+  writers.push_back(s->store_.get());
   if (config.sink.enabled) {
     store::JsonLinesSink::Options sink;
     sink.dir = config.storage.data_dir;
@@ -64,6 +67,7 @@ Status Standalone::Start() {
   VIGIL_RETURN_IF_ERROR(datamanager_->Start().Annotate("start datamanager"));
   VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
   VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
+  spdlog::info("standalone: storing readings in {}/tsdb", config_.storage.data_dir);
   if (sink_) spdlog::info("standalone: writing readings to {}", sink_->path());
   return OkStatus();
 }
@@ -91,6 +95,8 @@ Status Standalone::Stop(std::chrono::milliseconds drain_timeout) {
     Status flushed = sink_->Flush();
     if (!flushed.ok() && result.ok()) result = flushed;
   }
+  Status closed = store_->Close();
+  if (!closed.ok() && result.ok()) result = closed;
   spdlog::info("standalone: stopped");
   return result;
 }

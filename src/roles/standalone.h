@@ -1,8 +1,8 @@
 // `vigil standalone`: every role in one process over the in-process bus. The agent runs
 // the configured sensors, the coordinator runs the pipeline, the datamanager writes the
-// JSON-lines file under data_dir. Stop() shuts down in data-flow order so that nothing
-// collected is lost: the agent publishes its last batch, each queue drains before its
-// consumer stops, the sink is flushed.
+// embedded store (data_dir/tsdb) and, when enabled, the JSON-lines file under data_dir. Stop()
+// shuts down in data-flow order so that nothing collected is lost: the agent publishes its last
+// batch, each queue drains before its consumer stops, the sink is flushed.
 //
 // Thread safety: Start and Stop from one thread.
 #pragma once
@@ -15,6 +15,7 @@
 #include "roles/coordinator.h"
 #include "roles/datamanager.h"
 #include "store/json_lines_sink.h"
+#include "tsdb/tsdb_store.h"
 
 namespace vigil::roles {
 
@@ -33,12 +34,14 @@ class Standalone {
   bus::InProcessBus& bus() { return *bus_; }
   Agent& agent() { return *agent_; }
   Coordinator& coordinator() { return *coordinator_; }
+  tsdb::TsdbStore& store() { return *store_; }
 
  private:
   Standalone() = default;
 
   VigilConfig config_;
   std::unique_ptr<bus::InProcessBus> bus_;
+  std::unique_ptr<tsdb::TsdbStore> store_;
   std::unique_ptr<store::JsonLinesSink> sink_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<Coordinator> coordinator_;

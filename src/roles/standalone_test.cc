@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "sensors/registry.h"
+#include "testing/fake_clock.h"
 #include "testing/mem_env.h"
+#include "testing/temp_dir.h"
 
 namespace vigil::roles {
 namespace {
@@ -15,11 +17,12 @@ double CounterValue(const std::string& name, const std::vector<std::string>& lab
   return metrics::Registry::Default().AddCounter(name, "", labels).WithLabels(values).Value();
 }
 
-TEST(Standalone, EverySampleCollectedReachesTheFileAfterAGracefulStop) {
+TEST(Standalone, EverySampleCollectedReachesTheStoreAndTheFileAfterAGracefulStop) {
+  testing::TempDir dir;
   VigilConfig config;
   config.agent.id = "test-plant";
   config.agent.flush_interval = std::chrono::milliseconds(50);
-  config.storage.data_dir = "data";
+  config.storage.data_dir = dir.path();
   for (std::string name : {"boiler_pressure_out", "turbine_speed"}) {
     const auto* d = sensors::FindSensorType("simulated");
     sensors::SensorSpec spec{name, "simulated", {}, config::Defaults(d->options)};
@@ -43,12 +46,28 @@ TEST(Standalone, EverySampleCollectedReachesTheFileAfterAGracefulStop) {
 
   double published =
       CounterValue("vigil_agent_samples_total", {"outcome"}, {"published"}) - published_before;
-  std::string text = *env.ReadFile("data/events.jsonl");
+  std::string text = *env.ReadFile(dir.Sub("events.jsonl"));
   size_t lines = std::count(text.begin(), text.end(), '\n');
   EXPECT_GT(lines, 50u);
   EXPECT_EQ(static_cast<double>(lines), published);
   EXPECT_NE(text.find("\"__name__\":\"turbine_speed\""), std::string::npos);
   EXPECT_NE(text.find("\"agent\":\"test-plant\""), std::string::npos);
+
+  // The embedded store holds the same samples, and still does after a reopen.
+  standalone->reset();
+  testing::FakeClock clock;
+  metrics::Registry registry;
+  tsdb::TsdbOptions options = TsdbOptionsFrom(config.storage);
+  options.registry = &registry;
+  options.retention_ms = 0;
+  auto store = tsdb::TsdbStore::Open(env, clock, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto all = (*store)->Select({}, 0, INT64_MAX / 2);
+  ASSERT_TRUE(all.ok());
+  size_t stored = 0;
+  for (const auto& series : all->series) stored += series.samples.size();
+  EXPECT_EQ(static_cast<double>(stored), published);
+  EXPECT_EQ(all->series.size(), 2u);
 }
 
 }  // namespace

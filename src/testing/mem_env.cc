@@ -1,5 +1,7 @@
 #include "testing/mem_env.h"
 
+#include "core/check.h"
+
 namespace vigil::testing {
 
 class MemWritableFile final : public WritableFile {
@@ -84,6 +86,24 @@ Result<std::vector<std::string>> MemEnv::Children(const std::string& path) {
     }
   }
   return names;
+}
+
+Status MemEnv::TruncateFile(const std::string& path, uint64_t size) {
+  VIGIL_RETURN_IF_ERROR(CountWrite(path));
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return NotFoundError("truncate: no file " + path);
+  if (size < it->second.size()) it->second.resize(size);
+  return OkStatus();
+}
+
+Status MemEnv::SyncDir(const std::string& path) { return CountWrite(path); }
+
+std::string& MemEnv::Contents(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  VIGIL_CHECK(it != files_.end(), "no such file");
+  return it->second;
 }
 
 void MemEnv::FailWritesFrom(int n) {

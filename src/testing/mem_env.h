@@ -22,6 +22,10 @@ class MemEnv final : public Env {
   Status DeleteFile(const std::string& path) override;
   Status CreateDirs(const std::string& path) override;
   Result<std::vector<std::string>> Children(const std::string& path) override;
+  Status TruncateFile(const std::string& path, uint64_t size) override;
+  Status SyncDir(const std::string& path) override;
+  // Test access to a file's bytes (to corrupt them); the file must exist.
+  std::string& Contents(const std::string& path);
 
   // n = 1: the next write fails.
   void FailWritesFrom(int n);

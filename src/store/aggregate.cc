@@ -1,0 +1,93 @@
+#include "store/aggregate.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vigil::store {
+namespace {
+
+// promql/functions.go extrapolatedRate, for counters.
+double ExtrapolatedDelta(std::span<const model::Sample> s, int64_t range_start_ms,
+                         int64_t range_end_ms, bool as_rate) {
+  double result = s.back().value - s.front().value;
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (s[i].value < s[i - 1].value) result += s[i - 1].value;  // counter reset
+  }
+  double to_start = static_cast<double>(s.front().timestamp_ms - range_start_ms) / 1000.0;
+  double to_end = static_cast<double>(range_end_ms - s.back().timestamp_ms) / 1000.0;
+  const double sampled =
+      static_cast<double>(s.back().timestamp_ms - s.front().timestamp_ms) / 1000.0;
+  const double average_gap = sampled / static_cast<double>(s.size() - 1);
+  const double threshold = average_gap * 1.1;
+  if (to_start >= threshold) to_start = average_gap / 2;
+  if (result > 0 && s.front().value >= 0) {
+    const double to_zero = sampled * (s.front().value / result);
+    if (to_zero < to_start) to_start = to_zero;
+  }
+  if (to_end >= threshold) to_end = average_gap / 2;
+  double factor = (sampled + to_start + to_end) / sampled;
+  if (as_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000.0;
+  return result * factor;
+}
+
+}  // namespace
+
+std::optional<double> EvaluateWindow(Aggregation function, std::span<const model::Sample> samples,
+                                     int64_t end_ms, int64_t window_ms) {
+  const int64_t start_ms = end_ms - window_ms;  // exclusive
+  auto first =
+      std::upper_bound(samples.begin(), samples.end(), start_ms,
+                       [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
+  auto last = std::upper_bound(first, samples.end(), end_ms, [](int64_t t, const model::Sample& s) {
+    return t < s.timestamp_ms;
+  });
+  std::span<const model::Sample> window(first, last);
+  if (window.empty()) return std::nullopt;
+  switch (function) {
+    case Aggregation::kCount:
+      return static_cast<double>(window.size());
+    case Aggregation::kLast:
+      return window.back().value;
+    case Aggregation::kSum:
+    case Aggregation::kAvg: {
+      double sum = 0;
+      for (const auto& s : window) sum += s.value;
+      return function == Aggregation::kSum ? sum : sum / static_cast<double>(window.size());
+    }
+    case Aggregation::kMin:
+    case Aggregation::kMax: {
+      // NaN only wins when every value is NaN, as in Prometheus.
+      double result = window.front().value;
+      for (const auto& s : window) {
+        const bool better = function == Aggregation::kMin ? s.value < result : s.value > result;
+        if (better || std::isnan(result)) result = s.value;
+      }
+      return result;
+    }
+    case Aggregation::kRate:
+    case Aggregation::kIncrease:
+      if (window.size() < 2) return std::nullopt;
+      return ExtrapolatedDelta(window, start_ms, end_ms, function == Aggregation::kRate);
+  }
+  return std::nullopt;
+}
+
+int64_t StepCount(const AggregateQuery& query) {
+  if (query.step_ms <= 0 || query.end_ms < query.start_ms) return 0;
+  return (query.end_ms - query.start_ms) / query.step_ms + 1;
+}
+
+std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
+                                         std::span<const model::Sample> samples) {
+  std::vector<model::Sample> points;
+  if (query.step_ms <= 0) return points;
+  const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
+    if (auto value = EvaluateWindow(query.function, samples, t, window)) {
+      points.push_back({t, *value});
+    }
+  }
+  return points;
+}
+
+}  // namespace vigil::store

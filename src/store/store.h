@@ -1,0 +1,74 @@
+// Store is where readings rest: the embedded TSDB (tsdb::TsdbStore, the default), PostgreSQL
+// (store::postgres, for scale-out) and MemoryStore (tests, and the reference the others
+// are checked against). The datamanager appends; the web tier and the query engine read.
+// Timestamps are int64 milliseconds; ranges are inclusive [start, end].
+// DESIGN.md (Stores), docs/storage.md.
+//
+// Thread safety: every method of every implementation may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "model/batch.h"
+#include "model/matcher.h"
+#include "store/batch_writer.h"
+
+namespace vigil::store {
+
+struct SeriesSamples {
+  model::Labels labels;
+  std::vector<model::Sample> samples;  // ascending time, no duplicate timestamps
+  bool operator==(const SeriesSamples&) const = default;
+};
+
+// What a read returns: the series in label order, plus warnings for parts of the store
+// that could not be read (a damaged chunk) — the rest is still answered.
+struct SelectResult {
+  std::vector<SeriesSamples> series;
+  std::vector<std::string> warnings;
+};
+
+// Per-step functions over time, with Prometheus's semantics for `<fn>_over_time`,
+// `rate` and `increase` (docs/storage.md, "Queries").
+enum class Aggregation { kAvg, kMin, kMax, kSum, kCount, kLast, kRate, kIncrease };
+
+struct AggregateQuery {
+  std::vector<model::Matcher> matchers;
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  int64_t step_ms = 60'000;
+  // Each output point at t covers samples in (t - window, t]; 0 means the step.
+  int64_t window_ms = 0;
+  Aggregation function = Aggregation::kAvg;
+};
+
+class Store : public BatchWriter {
+ public:
+  // Append (from BatchWriter): a returned OK means the batch is as durable as the store
+  // promises (the TSDB: in its fsynced log). Samples with a series and timestamp already
+  // stored are duplicates: dropped and counted, so redelivered batches change nothing.
+  // Flush (from BatchWriter): waits until everything appended is durable.
+
+  // Raw samples of every series matching all `matchers` within [start, end].
+  // ResourceExhausted when more than the store's point limit would be returned.
+  virtual Result<SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
+                                      int64_t end_ms) = 0;
+
+  // One point per step from start to end per matching series (steps with no sample in
+  // their window are left out; series with no point are left out).
+  virtual Result<SelectResult> Aggregate(const AggregateQuery& query) = 0;
+
+  // Label sets of the series matching `matchers` (all series when empty), label order.
+  virtual Result<std::vector<model::Labels>> Series(
+      const std::vector<model::Matcher>& matchers) = 0;
+  // Sorted label names / values of `name`, over the series matching `matchers`.
+  virtual Result<std::vector<std::string>> LabelNames(
+      const std::vector<model::Matcher>& matchers) = 0;
+  virtual Result<std::vector<std::string>> LabelValues(
+      const std::string& name, const std::vector<model::Matcher>& matchers) = 0;
+};
+
+}  // namespace vigil::store

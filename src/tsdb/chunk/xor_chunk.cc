@@ -1,0 +1,231 @@
+#include "tsdb/chunk/xor_chunk.h"
+
+#include <bit>
+#include <cstring>
+
+#include "core/check.h"
+
+namespace vigil::tsdb::chunk {
+namespace {
+
+constexpr int kHeaderBytes = 2;
+
+uint64_t DoubleBits(double v) { return std::bit_cast<uint64_t>(v); }
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+bool FitsSigned(int64_t v, int bits) {
+  const int64_t limit = int64_t{1} << (bits - 1);
+  return v >= -limit && v < limit;
+}
+
+// Reads the bit stream written by XorAppender; a read past the end sets failed().
+class BitReader {
+ public:
+  explicit BitReader(std::string_view data) : data_(data) {}
+
+  uint64_t ReadBits(int n) {
+    uint64_t result = 0;
+    while (n > 0) {
+      if (byte_ >= data_.size()) {
+        failed_ = true;
+        return 0;
+      }
+      const int available = 8 - bit_;
+      const int take = n < available ? n : available;
+      const auto byte = static_cast<uint8_t>(data_[byte_]);
+      const uint64_t bits = (byte >> (available - take)) & ((1u << take) - 1);
+      result = (result << take) | bits;
+      bit_ += take;
+      if (bit_ == 8) {
+        ++byte_;
+        bit_ = 0;
+      }
+      n -= take;
+    }
+    return result;
+  }
+  bool ReadBit() { return ReadBits(1) != 0; }
+
+  uint64_t ReadVarint() {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const uint64_t byte = ReadBits(8);
+      result |= (byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return result;
+    }
+    failed_ = true;
+    return 0;
+  }
+
+  int64_t ReadSigned(int n) {
+    const uint64_t raw = ReadBits(n);
+    const int shift = 64 - n;
+    return static_cast<int64_t>(raw << shift) >> shift;
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  std::string_view data_;
+  size_t byte_ = 0;
+  int bit_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+XorAppender::XorAppender() { buffer_.assign(kHeaderBytes, '\0'); }
+
+void XorAppender::WriteBits(uint64_t bits, int n) {
+  while (n > 0) {
+    if (free_bits_ == 0) {
+      buffer_.push_back('\0');
+      free_bits_ = 8;
+    }
+    const int take = n < free_bits_ ? n : free_bits_;
+    const auto chunk = static_cast<uint8_t>((bits >> (n - take)) & ((1u << take) - 1));
+    buffer_.back() =
+        static_cast<char>(static_cast<uint8_t>(buffer_.back()) | (chunk << (free_bits_ - take)));
+    free_bits_ -= take;
+    n -= take;
+  }
+}
+
+void XorAppender::WriteVarint(int64_t value) {
+  uint64_t v = ZigZag(value);
+  while (v >= 0x80) {
+    WriteBits((v & 0x7F) | 0x80, 8);
+    v >>= 7;
+  }
+  WriteBits(v, 8);
+}
+
+void XorAppender::WriteValue(uint64_t bits) {
+  const uint64_t x = bits ^ value_bits_;
+  value_bits_ = bits;
+  if (x == 0) {
+    WriteBit(false);
+    return;
+  }
+  int leading = std::countl_zero(x);
+  const int trailing = std::countr_zero(x);
+  if (leading > 31) leading = 31;
+  if (leading_ != 0xFF && leading >= leading_ && trailing >= trailing_) {
+    WriteBits(0b10, 2);
+    WriteBits(x >> trailing_, 64 - leading_ - trailing_);
+    return;
+  }
+  leading_ = leading;
+  trailing_ = trailing;
+  const int significant = 64 - leading - trailing;
+  WriteBits(0b11, 2);
+  WriteBits(static_cast<uint64_t>(leading), 5);
+  WriteBits(static_cast<uint64_t>(significant & 63), 6);
+  WriteBits(x >> trailing, significant);
+}
+
+void XorAppender::Append(int64_t timestamp_ms, double value) {
+  VIGIL_CHECK(count_ < 0xFFFF, "chunk full");
+  const uint64_t bits = DoubleBits(value);
+  if (count_ == 0) {
+    first_t_ = timestamp_ms;
+    WriteVarint(timestamp_ms);
+    WriteBits(bits, 64);
+    value_bits_ = bits;
+  } else if (count_ == 1) {
+    VIGIL_CHECK(timestamp_ms > t_, "chunk timestamps must increase");
+    delta_ = timestamp_ms - t_;
+    WriteVarint(delta_);
+    WriteValue(bits);
+  } else {
+    VIGIL_CHECK(timestamp_ms > t_, "chunk timestamps must increase");
+    const int64_t delta = timestamp_ms - t_;
+    const int64_t dod = delta - delta_;
+    delta_ = delta;
+    if (dod == 0) {
+      WriteBit(false);
+    } else if (FitsSigned(dod, 14)) {
+      WriteBits(0b10, 2);
+      WriteBits(static_cast<uint64_t>(dod), 14);
+    } else if (FitsSigned(dod, 17)) {
+      WriteBits(0b110, 3);
+      WriteBits(static_cast<uint64_t>(dod), 17);
+    } else if (FitsSigned(dod, 20)) {
+      WriteBits(0b1110, 4);
+      WriteBits(static_cast<uint64_t>(dod), 20);
+    } else {
+      WriteBits(0b1111, 4);
+      WriteBits(static_cast<uint64_t>(dod), 64);
+    }
+    WriteValue(bits);
+  }
+  t_ = timestamp_ms;
+  ++count_;
+  buffer_[0] = static_cast<char>(count_ >> 8);
+  buffer_[1] = static_cast<char>(count_ & 0xFF);
+}
+
+int XorChunkCount(std::string_view bytes) {
+  if (bytes.size() < kHeaderBytes) return 0;
+  return (static_cast<uint8_t>(bytes[0]) << 8) | static_cast<uint8_t>(bytes[1]);
+}
+
+Status DecodeXorChunk(std::string_view bytes, std::vector<model::Sample>* out) {
+  const int count = XorChunkCount(bytes);
+  if (count == 0) return DataLossError("chunk: empty or shorter than its header");
+  BitReader in(bytes.substr(kHeaderBytes));
+  out->reserve(out->size() + static_cast<size_t>(count));
+
+  int64_t t = UnZigZag(in.ReadVarint());
+  uint64_t value_bits = in.ReadBits(64);
+  if (in.failed()) return DataLossError("chunk: truncated first sample");
+  out->push_back({t, std::bit_cast<double>(value_bits)});
+
+  int64_t delta = 0;
+  int leading = 0;
+  int trailing = 0;
+  for (int i = 1; i < count; ++i) {
+    if (i == 1) {
+      delta = UnZigZag(in.ReadVarint());
+    } else {
+      int64_t dod = 0;
+      if (in.ReadBit()) {
+        if (!in.ReadBit()) {
+          dod = in.ReadSigned(14);
+        } else if (!in.ReadBit()) {
+          dod = in.ReadSigned(17);
+        } else if (!in.ReadBit()) {
+          dod = in.ReadSigned(20);
+        } else {
+          dod = static_cast<int64_t>(in.ReadBits(64));
+        }
+      }
+      // Wrapping arithmetic: garbage input must not be undefined behaviour.
+      delta = static_cast<int64_t>(static_cast<uint64_t>(delta) + static_cast<uint64_t>(dod));
+    }
+    if (in.ReadBit()) {
+      if (in.ReadBit()) {
+        leading = static_cast<int>(in.ReadBits(5));
+        int significant = static_cast<int>(in.ReadBits(6));
+        if (significant == 0) significant = 64;
+        trailing = 64 - leading - significant;
+        if (trailing < 0)
+          return DataLossError("chunk: bad XOR window at sample " + std::to_string(i));
+      }
+      const int significant = 64 - leading - trailing;
+      value_bits ^= in.ReadBits(significant) << trailing;
+    }
+    if (in.failed()) return DataLossError("chunk: truncated at sample " + std::to_string(i));
+    if (delta <= 0)
+      return DataLossError("chunk: timestamps out of order at sample " + std::to_string(i));
+    t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(delta));
+    out->push_back({t, std::bit_cast<double>(value_bits)});
+  }
+  return OkStatus();
+}
+
+}  // namespace vigil::tsdb::chunk

@@ -1,0 +1,96 @@
+// ChunkDb is the embedded store's persistent part: one SQLite database (WAL journal
+// mode) with a `series` table (id, labels as JSON) and a `chunks` table (one row per
+// closed chunk, keyed by series and start time, with a CRC-32C of its bytes), so users
+// can inspect the store with the `sqlite3` shell. docs/storage.md has the schema.
+//
+// Thread safety: one ChunkDb per thread at a time; the store opens one for writing and
+// one for reading (SQLite's WAL mode lets a reader run beside the writer).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "model/labels.h"
+
+namespace vigil::tsdb {
+
+struct ChunkRow {
+  uint64_t series_id = 0;
+  int64_t min_t = 0;
+  int64_t max_t = 0;
+  int count = 0;
+  std::string data;
+};
+
+class ChunkDb {
+ public:
+  // Creates the schema when absent. `read_only` opens for queries only.
+  static Result<std::unique_ptr<ChunkDb>> Open(const std::string& path, bool read_only);
+  ~ChunkDb();
+
+  // Every series row, in id order. Rows whose labels do not parse are reported through
+  // `bad` and skipped.
+  Status LoadSeries(const std::function<void(uint64_t id, model::Labels labels)>& fn,
+                    const std::function<void(uint64_t id, std::string reason)>& bad);
+  // The newest max_t per series.
+  Status LoadMaxTimes(const std::function<void(uint64_t id, int64_t max_t)>& fn);
+
+  // One transaction: the series rows (insert or ignore), the chunks (insert or replace).
+  struct NewSeriesRow {
+    uint64_t id;
+    const model::Labels* labels;
+  };
+  Status Write(const std::vector<NewSeriesRow>& series, const std::vector<ChunkRow>& chunks);
+
+  // Chunks of a series that may hold samples in [start, end]: min_t in
+  // (start - max_span, end] and max_t >= start, by min_t. A row whose CRC does not match
+  // is reported through `bad` (with its min_t) and skipped.
+  Status ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms, int64_t max_span_ms,
+                    const std::function<void(ChunkRow& row)>& fn,
+                    const std::function<void(int64_t min_t, std::string reason)>& bad);
+
+  // Retention: deletes chunks whose max_t < `before_ms`; returns rows deleted.
+  Result<int64_t> DeleteChunksBefore(int64_t before_ms);
+  // Deletes the `n` oldest chunks (by max_t); returns rows deleted.
+  Result<int64_t> DeleteOldestChunks(int64_t n);
+  // Deletes series rows that have no chunk left and are not in `keep`; returns their ids.
+  Result<std::vector<uint64_t>> DeleteEmptySeries(const std::vector<uint64_t>& keep);
+  // Sum of the chunk rows' data bytes (kept in the meta table, updated with each write).
+  Result<int64_t> ChunkBytes();
+  // The database's size as SQLite sees it (pages × page size, pages still in SQLite's
+  // own -wal file included; free pages included, as they stay in the file for reuse).
+  Result<int64_t> DatabaseBytes();
+  Result<int64_t> ChunkCount();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  ChunkDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status Exec(const char* sql);
+  Result<sqlite3_stmt*> Prepare(const char* sql);
+  Status Error(std::string_view what) const;
+  Status AddChunkBytes(int64_t delta);
+  // Runs a bound DELETE … RETURNING length(data) in a transaction; returns rows deleted.
+  Result<int64_t> DeleteChunks(sqlite3_stmt* statement);
+
+  sqlite3* db_;
+  std::string path_;
+  std::map<std::string, sqlite3_stmt*> statements_;  // by SQL text, finalized at close
+  sqlite3_stmt* insert_series_ = nullptr;
+  sqlite3_stmt* insert_chunk_ = nullptr;
+  sqlite3_stmt* read_chunks_ = nullptr;
+};
+
+// Labels as the series table holds them: a JSON object, names in order.
+std::string LabelsToJson(const model::Labels& labels);
+Result<model::Labels> LabelsFromJson(std::string_view json);
+
+}  // namespace vigil::tsdb

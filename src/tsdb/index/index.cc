@@ -1,0 +1,149 @@
+#include "tsdb/index/index.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/check.h"
+
+namespace vigil::tsdb::index {
+namespace {
+
+void InsertSorted(std::vector<uint64_t>* ids, uint64_t id) {
+  if (ids->empty() || ids->back() < id) {
+    ids->push_back(id);
+    return;
+  }
+  ids->insert(std::lower_bound(ids->begin(), ids->end(), id), id);
+}
+
+void EraseSorted(std::vector<uint64_t>* ids, uint64_t id) {
+  auto it = std::lower_bound(ids->begin(), ids->end(), id);
+  if (it != ids->end() && *it == id) ids->erase(it);
+}
+
+std::vector<uint64_t> Intersect(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  std::vector<uint64_t> out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+}  // namespace
+
+uint64_t Index::Find(const model::Labels& labels, uint64_t hash) const {
+  auto [begin, end] = by_hash_.equal_range(hash);
+  for (auto it = begin; it != end; ++it) {
+    auto found = labels_.find(it->second);
+    if (found != labels_.end() && found->second == labels) return it->second;
+  }
+  return 0;
+}
+
+void Index::Add(uint64_t id, model::Labels labels) {
+  VIGIL_CHECK(id != 0 && labels_.count(id) == 0, "series id reused");
+  by_hash_.emplace(labels.Hash(), id);
+  for (const model::Label& l : labels) InsertSorted(&postings_[l.name][l.value], id);
+  InsertSorted(&all_, id);
+  labels_.emplace(id, std::move(labels));
+}
+
+void Index::Remove(uint64_t id) {
+  auto it = labels_.find(id);
+  if (it == labels_.end()) return;
+  auto [begin, end] = by_hash_.equal_range(it->second.Hash());
+  for (auto h = begin; h != end; ++h) {
+    if (h->second == id) {
+      by_hash_.erase(h);
+      break;
+    }
+  }
+  for (const model::Label& l : it->second) {
+    auto name = postings_.find(l.name);
+    auto value = name->second.find(l.value);
+    EraseSorted(&value->second, id);
+    if (value->second.empty()) name->second.erase(value);
+    if (name->second.empty()) postings_.erase(name);
+  }
+  EraseSorted(&all_, id);
+  labels_.erase(it);
+}
+
+const model::Labels* Index::Get(uint64_t id) const {
+  auto it = labels_.find(id);
+  return it == labels_.end() ? nullptr : &it->second;
+}
+
+Index::Postings Index::PostingsFor(const model::Matcher& matcher) const {
+  auto name = postings_.find(matcher.name());
+  if (name == postings_.end()) return {};
+  if (matcher.type() == model::MatchType::kEqual) {
+    auto value = name->second.find(matcher.value());
+    return value == name->second.end() ? Postings{} : value->second;
+  }
+  Postings out;
+  for (const auto& [value, ids] : name->second) {
+    if (matcher.Matches(value)) out.insert(out.end(), ids.begin(), ids.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint64_t> Index::Select(const std::vector<model::Matcher>& matchers) const {
+  // Matchers that cannot match an absent label narrow through postings; the others
+  // (`x!="a"`, `x=~".*"` …) are checked against each candidate's labels.
+  std::vector<const model::Matcher*> filters;
+  bool narrowed = false;
+  Postings ids;
+  for (const model::Matcher& m : matchers) {
+    if (m.Matches(std::string_view())) {
+      filters.push_back(&m);
+      continue;
+    }
+    Postings p = PostingsFor(m);
+    ids = narrowed ? Intersect(ids, p) : std::move(p);
+    narrowed = true;
+    if (ids.empty()) return ids;
+  }
+  if (!narrowed) ids = all_;
+  if (filters.empty()) return ids;
+  std::vector<uint64_t> out;
+  for (uint64_t id : ids) {
+    const model::Labels& labels = labels_.at(id);
+    if (std::all_of(filters.begin(), filters.end(),
+                    [&](const model::Matcher* m) { return m->Matches(labels); })) {
+      out.push_back(id);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Index::LabelNames(const std::vector<model::Matcher>& matchers) const {
+  std::vector<std::string> out;
+  if (matchers.empty()) {
+    for (const auto& [name, values] : postings_) out.push_back(name);
+    return out;
+  }
+  std::set<std::string> names;
+  for (uint64_t id : Select(matchers)) {
+    for (const model::Label& l : labels_.at(id)) names.insert(l.name);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> Index::LabelValues(const std::string& name,
+                                            const std::vector<model::Matcher>& matchers) const {
+  std::vector<std::string> out;
+  if (matchers.empty()) {
+    auto it = postings_.find(name);
+    if (it == postings_.end()) return out;
+    for (const auto& [value, ids] : it->second) out.push_back(value);
+    return out;
+  }
+  std::set<std::string> values;
+  for (uint64_t id : Select(matchers)) {
+    std::string_view v = labels_.at(id).Get(name);
+    if (!v.empty()) values.emplace(v);
+  }
+  return {values.begin(), values.end()};
+}
+
+}  // namespace vigil::tsdb::index

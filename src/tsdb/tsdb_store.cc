@@ -1,0 +1,751 @@
+#include "tsdb/tsdb_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "core/check.h"
+#include "store/aggregate.h"
+#include "store/memory_store.h"
+#include "tsdb/wal/record.h"
+
+namespace vigil::tsdb {
+
+using model::Sample;
+
+struct TsdbStore::MemSeries {
+  explicit MemSeries(uint64_t series_id) : id(series_id) {}
+  const uint64_t id;
+  int64_t max_t = INT64_MIN;                 // newest timestamp stored anywhere
+  std::unique_ptr<chunk::XorAppender> head;  // the open chunk; null when none
+  int64_t head_block_end = 0;
+  uint64_t head_segment = 0;         // log segment of the open chunk's first sample
+  std::vector<Sample> out_of_order;  // sorted, not yet in a chunk
+  uint64_t out_of_order_segment = 0;
+  std::vector<ClosedChunk> closed;  // waiting to be persisted
+  uint64_t logged_segment = 0;      // the log segment that last got its labels (0: none)
+  bool in_db = false;               // it has a row in the series table
+};
+
+// One series' share of an Append.
+struct TsdbStore::BatchGroup {
+  MemSeries* series = nullptr;
+  int64_t newest = INT64_MIN;
+  std::vector<Sample> in_order;      // ascending, all newer than anything stored
+  std::vector<Sample> out_of_order;  // older than the newest, within the window
+  uint64_t duplicates = 0;
+  uint64_t too_old = 0;
+};
+
+struct TsdbStore::SeriesSnapshot {
+  uint64_t id = 0;
+  model::Labels labels;
+  bool in_db = false;
+  std::vector<std::string> chunks;  // head and closed chunks overlapping the range
+  std::vector<Sample> out_of_order;
+};
+
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// What a chunk row costs beyond its data in SQLite (key, columns, cell header), measured.
+constexpr int64_t kChunkRowOverhead = 32;
+
+bool ByTime(const Sample& a, const Sample& b) { return a.timestamp_ms < b.timestamp_ms; }
+bool SameTime(const Sample& a, const Sample& b) { return a.timestamp_ms == b.timestamp_ms; }
+
+bool ContainsTime(const std::vector<Sample>& sorted, int64_t t) {
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), t,
+                             [](const Sample& s, int64_t v) { return s.timestamp_ms < v; });
+  return it != sorted.end() && it->timestamp_ms == t;
+}
+
+// Sorts by time and removes repeated timestamps (the first kept) unless already sorted.
+void Normalize(std::vector<Sample>* samples) {
+  if (std::is_sorted(
+          samples->begin(), samples->end(),
+          [](const Sample& a, const Sample& b) { return a.timestamp_ms <= b.timestamp_ms; }) &&
+      std::adjacent_find(samples->begin(), samples->end(), SameTime) == samples->end()) {
+    return;
+  }
+  std::stable_sort(samples->begin(), samples->end(), ByTime);
+  samples->erase(std::unique(samples->begin(), samples->end(), SameTime), samples->end());
+}
+
+void Trim(std::vector<Sample>* samples, int64_t start_ms, int64_t end_ms) {
+  auto first = std::lower_bound(samples->begin(), samples->end(), start_ms,
+                                [](const Sample& s, int64_t t) { return s.timestamp_ms < t; });
+  samples->erase(samples->begin(), first);
+  auto last = std::upper_bound(samples->begin(), samples->end(), end_ms,
+                               [](int64_t t, const Sample& s) { return t < s.timestamp_ms; });
+  samples->erase(last, samples->end());
+}
+
+}  // namespace
+
+TsdbStore::TsdbStore(Env& env, Clock& clock, TsdbOptions options)
+    : env_(env),
+      clock_(clock),
+      options_(std::move(options)),
+      series_gauge_(
+          options_.registry->AddGauge("vigil_tsdb_series", "Series in the embedded store.")
+              .WithLabels({})),
+      appended_(options_.registry
+                    ->AddCounter("vigil_tsdb_samples_appended_total",
+                                 "Samples the embedded store accepted.")
+                    .WithLabels({})),
+      duplicates_(options_.registry
+                      ->AddCounter("vigil_tsdb_samples_dropped_total",
+                                   "Samples the embedded store dropped: duplicate (series and "
+                                   "timestamp already stored), too_old (outside the "
+                                   "out-of-order window).",
+                                   {"reason"})
+                      .WithLabels({"duplicate"})),
+      too_old_(options_.registry->AddCounter("vigil_tsdb_samples_dropped_total", "", {"reason"})
+                   .WithLabels({"too_old"})),
+      head_chunks_gauge_(options_.registry
+                             ->AddGauge("vigil_tsdb_head_chunks",
+                                        "Chunks in memory: open, and closed awaiting SQLite.")
+                             .WithLabels({})),
+      wal_bytes_gauge_(
+          options_.registry->AddGauge("vigil_tsdb_wal_bytes", "Bytes in write-ahead log segments.")
+              .WithLabels({})),
+      db_bytes_gauge_(
+          options_.registry
+              ->AddGauge("vigil_tsdb_db_bytes",
+                         "Bytes of the chunk database (SQLite pages, free ones included).")
+              .WithLabels({})),
+      wal_corruptions_(options_.registry->AddCounter(
+          "vigil_tsdb_wal_corruptions_total",
+          "Faults met replaying the log: torn_tail (cut), corrupt (rest of a segment skipped), "
+          "record (undecodable record skipped).",
+          {"kind"})),
+      corrupt_chunks_(options_.registry
+                          ->AddCounter("vigil_tsdb_corrupt_chunks_total",
+                                       "Chunk rows that failed their checksum or decoding.")
+                          .WithLabels({})),
+      retention_deleted_(options_.registry
+                             ->AddCounter("vigil_tsdb_retention_deleted_chunks_total",
+                                          "Chunks deleted by retention (age or size).")
+                             .WithLabels({})),
+      persist_seconds_(options_.registry
+                           ->AddHistogram("vigil_tsdb_persist_duration_seconds",
+                                          "Time to write closed chunks to SQLite, per transaction.",
+                                          {})
+                           .WithLabels({})),
+      replay_seconds_(options_.registry
+                          ->AddHistogram("vigil_tsdb_wal_replay_duration_seconds",
+                                         "Time to replay the write-ahead log at open.", {})
+                          .WithLabels({})) {}
+
+Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbOptions options) {
+  if (options.dir.empty()) return InvalidArgumentError("tsdb: no folder given");
+  if (options.max_chunk_samples < 2 || options.max_chunk_samples > 0xFFFF) {
+    return InvalidArgumentError("tsdb: max_chunk_samples must be in [2, 65535]");
+  }
+  if (options.chunk_range_ms <= 0) return InvalidArgumentError("tsdb: chunk_range must be > 0");
+  std::unique_ptr<TsdbStore> store(new TsdbStore(env, clock, std::move(options)));
+  VIGIL_RETURN_IF_ERROR(store->Load().Annotate("open tsdb " + store->options_.dir));
+  return store;
+}
+
+TsdbStore::~TsdbStore() {
+  Status status = Close();
+  if (!status.ok()) spdlog::error("tsdb: close: {}", status.ToString());
+}
+
+Status TsdbStore::Load() {
+  std::lock_guard lock(mu_);
+  VIGIL_RETURN_IF_ERROR(env_.CreateDirs(options_.dir));
+  // SQLite writes through the file system itself, outside the Env seam.
+  std::error_code error;
+  std::filesystem::create_directories(options_.dir, error);
+  if (error) return UnavailableError("create folder " + options_.dir + ": " + error.message());
+  const std::string db_path = options_.dir + "/chunks.db";
+  VIGIL_ASSIGN_OR_RETURN(writer_db_, ChunkDb::Open(db_path, /*read_only=*/false));
+  VIGIL_RETURN_IF_ERROR(writer_db_->LoadSeries(
+      [&](uint64_t id, model::Labels labels) {
+        index_.Add(id, std::move(labels));
+        auto series = std::make_unique<MemSeries>(id);
+        series->in_db = true;
+        series_.emplace(id, std::move(series));
+        next_id_ = std::max(next_id_, id + 1);
+      },
+      [&](uint64_t id, const std::string& reason) {
+        spdlog::error("tsdb: series row {} unreadable, its chunks are skipped: {}", id, reason);
+        next_id_ = std::max(next_id_, id + 1);
+      }));
+  VIGIL_RETURN_IF_ERROR(writer_db_->LoadMaxTimes([&](uint64_t id, int64_t max_t) {
+    if (auto it = series_.find(id); it != series_.end()) it->second->max_t = max_t;
+  }));
+
+  const auto started = std::chrono::steady_clock::now();
+  wal::ReplayStats replay;
+  VIGIL_RETURN_IF_ERROR(wal::ReplayWal(
+      env_, options_.dir + "/wal",
+      [this](uint64_t segment, std::string_view record) { return ApplyRecord(segment, record); },
+      &replay));
+  for (const std::string& error : replay.errors) spdlog::warn("tsdb: {}", error);
+  wal_corruptions_.WithLabels({"torn_tail"}).Inc(replay.torn_tails);
+  wal_corruptions_.WithLabels({"corrupt"}).Inc(replay.corrupt_segments);
+  stats_.replayed_records = replay.records;
+  stats_.wal_torn_tails = replay.torn_tails;
+  stats_.wal_corrupt_segments = replay.corrupt_segments;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  replay_seconds_.Observe(seconds);
+  if (replay.records > 0) {
+    spdlog::info("tsdb: replayed {} log records ({} bytes) in {:.3f} s", replay.records,
+                 replay.bytes, seconds);
+  }
+
+  VIGIL_ASSIGN_OR_RETURN(wal_,
+                         wal::WalWriter::Open(env_, options_.dir + "/wal", options_.wal, clock_));
+  VIGIL_ASSIGN_OR_RETURN(reader_db_, ChunkDb::Open(db_path, /*read_only=*/true));
+  return MaintainLocked(/*force=*/false);
+}
+
+Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
+  wal::DecodedRecord decoded;
+  if (Status status = wal::DecodeSamplesRecord(record, &decoded); !status.ok()) {
+    wal_corruptions_.WithLabels({"record"}).Inc();
+    spdlog::error("tsdb: wal segment {}: skipped a record: {}", segment, status.ToString());
+    return OkStatus();
+  }
+  for (wal::DecodedSeries& s : decoded.new_series) {
+    if (const model::Labels* known = index_.Get(s.id)) {
+      if (*known != s.labels) {
+        spdlog::error("tsdb: wal segment {}: series {} is {} in the log but {} in the database",
+                      segment, s.id, s.labels.ToString(), known->ToString());
+      }
+      continue;
+    }
+    if (index_.Find(s.labels, s.labels.Hash()) != 0) {
+      spdlog::error("tsdb: wal segment {}: series {} already stored under another id; skipped",
+                    segment, s.labels.ToString());
+      continue;
+    }
+    index_.Add(s.id, std::move(s.labels));
+    auto series = std::make_unique<MemSeries>(s.id);
+    series_.emplace(s.id, std::move(series));
+    next_id_ = std::max(next_id_, s.id + 1);
+  }
+  for (wal::DecodedGroup& g : decoded.groups) {
+    auto it = series_.find(g.id);
+    if (it == series_.end()) {
+      wal_corruptions_.WithLabels({"record"}).Inc();
+      spdlog::error("tsdb: wal segment {}: samples of unknown series {} skipped", segment, g.id);
+      continue;
+    }
+    BatchGroup group;
+    group.series = it->second.get();
+    group.newest = group.series->max_t;
+    Classify(*group.series, g.samples, group, /*replaying=*/true);
+    VIGIL_RETURN_IF_ERROR(DropStoredDuplicates(*group.series, group));
+    Apply(*group.series, group, segment);
+  }
+  return OkStatus();
+}
+
+TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, bool* created) {
+  const uint64_t hash = labels.Hash();
+  uint64_t id = index_.Find(labels, hash);
+  *created = id == 0;
+  if (id == 0) {
+    id = next_id_++;
+    index_.Add(id, labels);
+    series_.emplace(id, std::make_unique<MemSeries>(id));
+  }
+  return series_.at(id).get();
+}
+
+void TsdbStore::Classify(MemSeries& series, std::span<const Sample> samples, BatchGroup& group,
+                         bool replaying) {
+  (void)series;
+  const int64_t window = options_.out_of_order_window_ms;
+  for (const Sample& s : samples) {
+    if (s.timestamp_ms > group.newest) {
+      group.in_order.push_back(s);
+      group.newest = s.timestamp_ms;
+    } else if (s.timestamp_ms == group.newest) {
+      ++group.duplicates;
+    } else if (!replaying && window > 0 && s.timestamp_ms < group.newest - window) {
+      ++group.too_old;
+    } else {
+      group.out_of_order.push_back(s);
+    }
+  }
+}
+
+Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
+  std::vector<Sample>& candidates = group.out_of_order;
+  if (candidates.empty()) return OkStatus();
+  std::stable_sort(candidates.begin(), candidates.end(), ByTime);
+  const size_t before = candidates.size();
+  candidates.erase(std::unique(candidates.begin(), candidates.end(), SameTime), candidates.end());
+  group.duplicates += before - candidates.size();
+
+  const int64_t lo = candidates.front().timestamp_ms;
+  const int64_t hi = candidates.back().timestamp_ms;
+  std::vector<Sample> stored;
+  auto decode = [&](std::string_view bytes) {
+    (void)chunk::DecodeXorChunk(bytes, &stored);  // a damaged chunk counts as holding nothing
+  };
+  if (series.head && series.head->min_time() <= hi && series.head->max_time() >= lo) {
+    decode(series.head->bytes());
+  }
+  for (const ClosedChunk& c : series.closed) {
+    if (c.min_t <= hi && c.max_t >= lo) decode(c.data);
+  }
+  if (series.in_db) {
+    VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
+        series.id, lo, hi, options_.chunk_range_ms, [&](ChunkRow& row) { decode(row.data); },
+        [](int64_t, const std::string&) {}));
+  }
+  std::sort(stored.begin(), stored.end(), ByTime);
+  const size_t candidates_before = candidates.size();
+  std::erase_if(candidates, [&](const Sample& s) {
+    return ContainsTime(stored, s.timestamp_ms) ||
+           ContainsTime(series.out_of_order, s.timestamp_ms) ||
+           ContainsTime(group.in_order, s.timestamp_ms);
+  });
+  group.duplicates += candidates_before - candidates.size();
+  return OkStatus();
+}
+
+int64_t TsdbStore::BlockEnd(int64_t t) const {
+  return (FloorDiv(t, options_.chunk_range_ms) + 1) * options_.chunk_range_ms;
+}
+
+void TsdbStore::CutHead(MemSeries& series) {
+  if (!series.head) return;
+  if (series.closed.empty()) with_closed_.push_back(series.id);
+  if (closed_count_ == 0) oldest_closed_at_ = clock_.NowMillis();
+  series.closed.push_back({series.head->min_time(), series.head->max_time(), series.head->count(),
+                           std::string(series.head->bytes()), series.head_segment});
+  ++closed_count_;
+  series.head.reset();
+}
+
+void TsdbStore::CutOutOfOrder(MemSeries& series) {
+  std::vector<Sample>& samples = series.out_of_order;
+  size_t i = 0;
+  while (i < samples.size()) {
+    chunk::XorAppender appender;
+    const int64_t block_end = BlockEnd(samples[i].timestamp_ms);
+    while (i < samples.size() && samples[i].timestamp_ms < block_end &&
+           appender.count() < options_.max_chunk_samples) {
+      appender.Append(samples[i].timestamp_ms, samples[i].value);
+      ++i;
+    }
+    if (series.closed.empty()) with_closed_.push_back(series.id);
+    if (closed_count_ == 0) oldest_closed_at_ = clock_.NowMillis();
+    series.closed.push_back({appender.min_time(), appender.max_time(), appender.count(),
+                             std::string(appender.bytes()), series.out_of_order_segment});
+    ++closed_count_;
+  }
+  samples.clear();
+}
+
+void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
+  for (const Sample& s : group.in_order) {
+    if (series.head && (series.head->count() >= options_.max_chunk_samples ||
+                        s.timestamp_ms >= series.head_block_end)) {
+      CutHead(series);
+    }
+    if (!series.head) {
+      series.head = std::make_unique<chunk::XorAppender>();
+      series.head_block_end = BlockEnd(s.timestamp_ms);
+      series.head_segment = segment;
+    }
+    series.head->Append(s.timestamp_ms, s.value);
+  }
+  if (!group.out_of_order.empty()) {
+    if (series.out_of_order.empty()) series.out_of_order_segment = segment;
+    const auto middle = static_cast<std::ptrdiff_t>(series.out_of_order.size());
+    series.out_of_order.insert(series.out_of_order.end(), group.out_of_order.begin(),
+                               group.out_of_order.end());
+    std::inplace_merge(series.out_of_order.begin(), series.out_of_order.begin() + middle,
+                       series.out_of_order.end(), ByTime);
+    if (series.out_of_order.size() >= static_cast<size_t>(options_.max_chunk_samples)) {
+      CutOutOfOrder(series);
+    }
+  }
+  series.max_t = std::max(series.max_t, group.newest);
+  stats_.samples_appended += group.in_order.size() + group.out_of_order.size();
+}
+
+Status TsdbStore::Append(const model::Batch& batch) {
+  std::lock_guard lock(mu_);
+  if (closed_) return FailedPreconditionError("tsdb: append after close");
+  std::vector<BatchGroup> groups;
+  std::unordered_map<uint64_t, size_t> position;
+  std::vector<uint64_t> created;
+  for (const model::Series& in : batch.series) {
+    if (in.samples.empty()) continue;
+    bool is_new = false;
+    MemSeries* series = GetOrCreate(in.labels, &is_new);
+    if (is_new) created.push_back(series->id);
+    auto [it, inserted] = position.try_emplace(series->id, groups.size());
+    if (inserted) {
+      groups.emplace_back();
+      groups.back().series = series;
+      groups.back().newest = series->max_t;
+    }
+    Classify(*series, in.samples, groups[it->second], /*replaying=*/false);
+  }
+  auto forget_created = [&] {
+    for (uint64_t id : created) {
+      index_.Remove(id);
+      series_.erase(id);
+    }
+  };
+  std::vector<wal::NewSeries> new_series;
+  std::vector<wal::SampleGroup> record_groups;
+  uint64_t duplicates = 0, too_old = 0, accepted = 0;
+  const uint64_t segment = wal_->NextRecordSegment();
+  for (BatchGroup& g : groups) {
+    if (Status status = DropStoredDuplicates(*g.series, g); !status.ok()) {
+      forget_created();
+      return status.Annotate("tsdb: check for duplicates");
+    }
+    duplicates += g.duplicates;
+    too_old += g.too_old;
+    accepted += g.in_order.size() + g.out_of_order.size();
+    if (g.in_order.empty() && g.out_of_order.empty()) continue;
+    // Each segment names the series it holds, so it can be read without the others.
+    if (g.series->logged_segment != segment) {
+      new_series.push_back({g.series->id, index_.Get(g.series->id)});
+    }
+    if (!g.in_order.empty()) record_groups.push_back({g.series->id, g.in_order});
+    if (!g.out_of_order.empty()) record_groups.push_back({g.series->id, g.out_of_order});
+  }
+  if (accepted > 0) {
+    wal::EncodeSamplesRecord(new_series, record_groups, &record_);
+    if (Status status = wal_->Append(record_); !status.ok()) {
+      forget_created();
+      return status.Annotate("tsdb: write-ahead log");
+    }
+    VIGIL_CHECK(wal_->current_segment() == segment, "record in an unexpected log segment");
+    for (BatchGroup& g : groups) {
+      if (!g.in_order.empty() || !g.out_of_order.empty()) g.series->logged_segment = segment;
+      Apply(*g.series, g, segment);
+    }
+  }
+  stats_.duplicates += duplicates;
+  stats_.too_old += too_old;
+  appended_.Inc(static_cast<double>(accepted));
+  duplicates_.Inc(static_cast<double>(duplicates));
+  too_old_.Inc(static_cast<double>(too_old));
+
+  const int64_t now = clock_.NowMillis();
+  const bool due = closed_count_ >= options_.persist_chunks ||
+                   (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms) ||
+                   wal_->total_bytes() > options_.wal_max_bytes ||
+                   now - last_maintenance_ >= options_.maintenance_interval_ms;
+  if (due) {
+    // The batch is already durable in the log; a failure here is retried next time.
+    Status status = MaintainLocked(/*force=*/false);
+    if (!status.ok()) spdlog::error("tsdb: maintenance: {}", status.ToString());
+  }
+  return OkStatus();
+}
+
+Status TsdbStore::Flush() {
+  std::lock_guard lock(mu_);
+  if (closed_ || options_.wal.fsync == wal::FsyncPolicy::kAlways) return OkStatus();
+  return wal_->Sync();
+}
+
+Status TsdbStore::PersistClosed() {
+  if (closed_count_ == 0) return OkStatus();
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<ChunkDb::NewSeriesRow> new_series;
+  std::vector<ChunkRow> rows;
+  rows.reserve(closed_count_);
+  std::sort(with_closed_.begin(), with_closed_.end());
+  for (uint64_t id : with_closed_) {
+    MemSeries& series = *series_.at(id);
+    if (!series.in_db) new_series.push_back({id, index_.Get(id)});
+    for (const ClosedChunk& c : series.closed) {
+      rows.push_back({id, c.min_t, c.max_t, c.count, c.data});
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](const ChunkRow& a, const ChunkRow& b) {
+    return std::tie(a.series_id, a.min_t) < std::tie(b.series_id, b.min_t);
+  });
+  VIGIL_RETURN_IF_ERROR(writer_db_->Write(new_series, rows).Annotate("persist chunks"));
+  for (uint64_t id : with_closed_) {
+    MemSeries& series = *series_.at(id);
+    series.closed.clear();
+    series.in_db = true;
+  }
+  with_closed_.clear();
+  stats_.persisted_chunks += closed_count_;
+  closed_count_ = 0;
+  persist_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return DeleteUnneededSegments();
+}
+
+Status TsdbStore::DeleteUnneededSegments() {
+  uint64_t needed = wal_->current_segment();
+  for (const auto& [id, series] : series_) {
+    if (series->head) needed = std::min(needed, series->head_segment);
+    if (!series->out_of_order.empty()) needed = std::min(needed, series->out_of_order_segment);
+    for (const ClosedChunk& c : series->closed) needed = std::min(needed, c.segment);
+  }
+  return wal_->DeleteSegmentsBefore(needed);
+}
+
+Status TsdbStore::ApplyRetention() {
+  const int64_t now = clock_.NowMillis();
+  int64_t deleted = 0;
+  if (options_.retention_ms > 0) {
+    VIGIL_ASSIGN_OR_RETURN(int64_t n, writer_db_->DeleteChunksBefore(now - options_.retention_ms));
+    deleted += n;
+  }
+  if (options_.retention_bytes > 0) {
+    // Sized by what the chunks hold plus a row's overhead, not by SQLite's pages: pages
+    // emptied by deletes are only partly free until new rows fill them.
+    for (int round = 0; round < 64; ++round) {
+      VIGIL_ASSIGN_OR_RETURN(int64_t payload, writer_db_->ChunkBytes());
+      VIGIL_ASSIGN_OR_RETURN(int64_t chunks, writer_db_->ChunkCount());
+      const int64_t used =
+          payload + chunks * kChunkRowOverhead + static_cast<int64_t>(wal_->total_bytes());
+      if (used <= options_.retention_bytes || chunks == 0) break;
+      const int64_t excess = used - options_.retention_bytes;
+      const int64_t n = std::max<int64_t>(1, chunks * excess / used + 1);
+      VIGIL_ASSIGN_OR_RETURN(int64_t removed, writer_db_->DeleteOldestChunks(n));
+      deleted += removed;
+      if (removed == 0) break;
+    }
+  }
+  if (deleted == 0) return OkStatus();
+  stats_.retention_deleted_chunks += static_cast<uint64_t>(deleted);
+  retention_deleted_.Inc(static_cast<double>(deleted));
+  std::vector<uint64_t> keep;
+  for (const auto& [id, series] : series_) {
+    if (series->head || !series->out_of_order.empty() || !series->closed.empty()) {
+      keep.push_back(id);
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> gone, writer_db_->DeleteEmptySeries(keep));
+  for (uint64_t id : gone) {
+    index_.Remove(id);
+    series_.erase(id);
+  }
+  spdlog::info("tsdb: retention deleted {} chunks and {} series", deleted, gone.size());
+  return OkStatus();
+}
+
+Status TsdbStore::MaintainLocked(bool force) {
+  const int64_t now = clock_.NowMillis();
+  if (force || wal_->total_bytes() > options_.wal_max_bytes) {
+    // Cut what pins old segments, so that they can be deleted once persisted.
+    const uint64_t current = wal_->current_segment();
+    for (auto& [id, series] : series_) {
+      if (series->head && (force || series->head_segment < current)) CutHead(*series);
+      if (!series->out_of_order.empty() && (force || series->out_of_order_segment < current)) {
+        CutOutOfOrder(*series);
+      }
+    }
+  }
+  const bool persist_due =
+      force || closed_count_ >= options_.persist_chunks ||
+      (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms) ||
+      wal_->total_bytes() > options_.wal_max_bytes;
+  if (persist_due) VIGIL_RETURN_IF_ERROR(PersistClosed());
+  if (force || now - last_maintenance_ >= options_.maintenance_interval_ms) {
+    last_maintenance_ = now;
+    VIGIL_RETURN_IF_ERROR(ApplyRetention().Annotate("retention"));
+    VIGIL_RETURN_IF_ERROR(DeleteUnneededSegments().Annotate("delete log segments"));
+    auto database = writer_db_->DatabaseBytes();
+    if (database.ok()) db_bytes_gauge_.Set(static_cast<double>(*database));
+  }
+  series_gauge_.Set(static_cast<double>(series_.size()));
+  wal_bytes_gauge_.Set(static_cast<double>(wal_->total_bytes()));
+  uint64_t head_chunks = closed_count_;
+  for (const auto& [id, series] : series_) head_chunks += series->head ? 1 : 0;
+  head_chunks_gauge_.Set(static_cast<double>(head_chunks));
+  return OkStatus();
+}
+
+Status TsdbStore::Maintain() {
+  std::lock_guard lock(mu_);
+  if (closed_) return OkStatus();
+  return MaintainLocked(/*force=*/false);
+}
+
+Status TsdbStore::PersistAll() {
+  std::lock_guard lock(mu_);
+  if (closed_) return FailedPreconditionError("tsdb: closed");
+  // A fresh segment, so that every segment with samples can go once they are persisted.
+  VIGIL_RETURN_IF_ERROR(wal_->StartNextSegment());
+  return MaintainLocked(/*force=*/true);
+}
+
+Status TsdbStore::Close() {
+  std::lock_guard lock(mu_);
+  if (closed_ || !wal_) return OkStatus();  // closed, or never opened
+  closed_ = true;
+  Status status = PersistClosed();
+  Status synced = wal_->Sync();
+  return status.ok() ? synced : status;
+}
+
+TsdbStats TsdbStore::stats() const {
+  std::lock_guard lock(mu_);
+  TsdbStats s = stats_;
+  s.series = series_.size();
+  s.head_chunks = closed_count_;
+  for (const auto& [id, series] : series_) s.head_chunks += series->head ? 1 : 0;
+  s.wal_bytes = wal_ ? wal_->total_bytes() : 0;
+  return s;
+}
+
+Result<int64_t> TsdbStore::DiskBytes() {
+  std::lock_guard lock(mu_);
+  VIGIL_ASSIGN_OR_RETURN(int64_t database, writer_db_->DatabaseBytes());
+  return database + static_cast<int64_t>(wal_->total_bytes());
+}
+
+Result<int64_t> TsdbStore::RetainedBytes() {
+  std::lock_guard lock(mu_);
+  VIGIL_ASSIGN_OR_RETURN(int64_t payload, writer_db_->ChunkBytes());
+  VIGIL_ASSIGN_OR_RETURN(int64_t chunks, writer_db_->ChunkCount());
+  return payload + chunks * kChunkRowOverhead + static_cast<int64_t>(wal_->total_bytes());
+}
+
+Status TsdbStore::ForEachSeries(
+    const std::vector<model::Matcher>& matchers, int64_t start_ms, int64_t end_ms,
+    std::vector<std::string>* warnings,
+    const std::function<Status(const model::Labels&, std::vector<Sample>&)>& fn) {
+  std::vector<SeriesSnapshot> snapshots;
+  {
+    std::lock_guard lock(mu_);
+    for (uint64_t id : index_.Select(matchers)) {
+      const MemSeries& series = *series_.at(id);
+      SeriesSnapshot snapshot;
+      snapshot.id = id;
+      snapshot.labels = *index_.Get(id);
+      snapshot.in_db = series.in_db;
+      if (series.head && series.head->min_time() <= end_ms && series.head->max_time() >= start_ms) {
+        snapshot.chunks.emplace_back(series.head->bytes());
+      }
+      for (const ClosedChunk& c : series.closed) {
+        if (c.min_t <= end_ms && c.max_t >= start_ms) snapshot.chunks.push_back(c.data);
+      }
+      for (const Sample& s : series.out_of_order) {
+        if (s.timestamp_ms >= start_ms && s.timestamp_ms <= end_ms) {
+          snapshot.out_of_order.push_back(s);
+        }
+      }
+      if (!snapshot.in_db && snapshot.chunks.empty() && snapshot.out_of_order.empty()) continue;
+      snapshots.push_back(std::move(snapshot));
+    }
+  }
+  std::vector<Sample> samples;
+  for (SeriesSnapshot& snapshot : snapshots) {
+    samples.clear();
+    if (snapshot.in_db) {
+      std::lock_guard lock(read_mu_);
+      auto report = [&](int64_t min_t, const std::string& reason) {
+        corrupt_chunks_.Inc();
+        {
+          std::lock_guard stats_lock(mu_);
+          ++stats_.corrupt_chunks;
+        }
+        warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
+                            std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
+      };
+      VIGIL_RETURN_IF_ERROR(reader_db_->ReadChunks(
+          snapshot.id, start_ms, end_ms, options_.chunk_range_ms,
+          [&](ChunkRow& row) {
+            const size_t before = samples.size();
+            Status status = chunk::DecodeXorChunk(row.data, &samples);
+            if (!status.ok()) {
+              samples.resize(before);
+              report(row.min_t, status.message());
+            }
+          },
+          report));
+    }
+    for (const std::string& bytes : snapshot.chunks) {
+      (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
+    }
+    samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
+    Normalize(&samples);
+    Trim(&samples, start_ms, end_ms);
+    if (samples.empty()) continue;
+    VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, samples));
+  }
+  return OkStatus();
+}
+
+Result<store::SelectResult> TsdbStore::Select(const std::vector<model::Matcher>& matchers,
+                                              int64_t start_ms, int64_t end_ms) {
+  store::SelectResult result;
+  int64_t points = 0;
+  VIGIL_RETURN_IF_ERROR(
+      ForEachSeries(matchers, start_ms, end_ms, &result.warnings,
+                    [&](const model::Labels& labels, std::vector<Sample>& samples) -> Status {
+                      points += static_cast<int64_t>(samples.size());
+                      if (points > options_.max_points)
+                        return store::TooManyPointsError(options_.max_points);
+                      result.series.push_back({labels, samples});
+                      return OkStatus();
+                    }));
+  std::sort(result.series.begin(), result.series.end(),
+            [](const auto& a, const auto& b) { return a.labels < b.labels; });
+  return result;
+}
+
+Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& query) {
+  if (query.step_ms <= 0) return InvalidArgumentError("step must be > 0");
+  if (store::StepCount(query) > options_.max_points) {
+    return store::TooManyPointsError(options_.max_points);
+  }
+  const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  store::SelectResult result;
+  int64_t points = 0;
+  VIGIL_RETURN_IF_ERROR(
+      ForEachSeries(query.matchers, query.start_ms - window + 1, query.end_ms, &result.warnings,
+                    [&](const model::Labels& labels, std::vector<Sample>& samples) -> Status {
+                      std::vector<Sample> steps = store::EvaluateSteps(query, samples);
+                      if (steps.empty()) return OkStatus();
+                      points += static_cast<int64_t>(steps.size());
+                      if (points > options_.max_points)
+                        return store::TooManyPointsError(options_.max_points);
+                      result.series.push_back({labels, std::move(steps)});
+                      return OkStatus();
+                    }));
+  std::sort(result.series.begin(), result.series.end(),
+            [](const auto& a, const auto& b) { return a.labels < b.labels; });
+  return result;
+}
+
+Result<std::vector<model::Labels>> TsdbStore::Series(const std::vector<model::Matcher>& matchers) {
+  std::lock_guard lock(mu_);
+  std::vector<model::Labels> out;
+  for (uint64_t id : index_.Select(matchers)) out.push_back(*index_.Get(id));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<std::string>> TsdbStore::LabelNames(
+    const std::vector<model::Matcher>& matchers) {
+  std::lock_guard lock(mu_);
+  return index_.LabelNames(matchers);
+}
+
+Result<std::vector<std::string>> TsdbStore::LabelValues(
+    const std::string& name, const std::vector<model::Matcher>& matchers) {
+  std::lock_guard lock(mu_);
+  return index_.LabelValues(name, matchers);
+}
+
+}  // namespace vigil::tsdb

@@ -1,0 +1,185 @@
+// TsdbStore is vigil's embedded time-series store, the default of the standalone and of
+// a datamanager without PostgreSQL. An Append is checked (duplicates and samples older
+// than the out-of-order window are dropped and counted), written to the write-ahead log
+// (fsynced per policy), then added to the head: one open Gorilla chunk per series plus a
+// sorted buffer of out-of-order samples. Chunks close at 120 samples or at a chunk-range
+// boundary and are written, many per SQLite transaction, to the chunk database; log
+// segments whose samples are all in SQLite are deleted. Open replays the log.
+// docs/storage.md has the format, the durability promise and the limits.
+//
+// Thread safety: every public method may be called from any thread. Appends and
+// maintenance hold the store's lock; reads hold it only to snapshot the head, then read
+// SQLite through their own connection.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/env.h"
+#include "core/metrics.h"
+#include "store/store.h"
+#include "tsdb/chunk/xor_chunk.h"
+#include "tsdb/chunk_db.h"
+#include "tsdb/index/index.h"
+#include "tsdb/wal/wal.h"
+
+namespace vigil::tsdb {
+
+struct TsdbOptions {
+  std::string dir;  // holds chunks.db and wal/
+  wal::WalOptions wal;
+  // Chunks never span a multiple of this (2 h, as Prometheus's head blocks).
+  int64_t chunk_range_ms = 2 * 3'600'000;
+  int max_chunk_samples = 120;
+  // Samples this much older than their series' newest are rejected; 0: no limit.
+  int64_t out_of_order_window_ms = 3'600'000;
+  // Chunks whose newest sample is older than this are deleted; 0: keep forever.
+  int64_t retention_ms = 15 * 86'400'000LL;
+  // Oldest chunks are deleted while the store uses more bytes than this; 0: no limit.
+  int64_t retention_bytes = 0;
+  // Points one Select or Aggregate may return.
+  int64_t max_points = 5'000'000;
+  // Closed chunks are persisted when this many wait, or when the oldest waited this long.
+  size_t persist_chunks = 4096;
+  int64_t persist_interval_ms = 60'000;
+  // Retention and log clean-up run at most this often (from Append, or Maintain).
+  int64_t maintenance_interval_ms = 60'000;
+  // When the log grows past this, open chunks are cut and persisted so that old
+  // segments can go (a series that stops reporting must not pin the log forever).
+  uint64_t wal_max_bytes = 512ull << 20;
+  metrics::Registry* registry = &metrics::Registry::Default();
+};
+
+// Counts since Open, for tests and `vigil` self-metrics.
+struct TsdbStats {
+  uint64_t series = 0;
+  uint64_t samples_appended = 0;
+  uint64_t duplicates = 0;
+  uint64_t too_old = 0;
+  uint64_t head_chunks = 0;  // open and closed-but-not-persisted chunks
+  uint64_t wal_bytes = 0;
+  uint64_t replayed_records = 0;
+  int wal_torn_tails = 0;
+  int wal_corrupt_segments = 0;
+  uint64_t corrupt_chunks = 0;  // reads that met a damaged chunk row
+  uint64_t persisted_chunks = 0;
+  uint64_t retention_deleted_chunks = 0;
+};
+
+class TsdbStore final : public store::Store {
+ public:
+  // Opens or creates the store in options.dir and replays its log. A torn or damaged log
+  // is cut or skipped and reported (never a refusal to start); a chunk database that
+  // SQLite cannot open is an error.
+  static Result<std::unique_ptr<TsdbStore>> Open(Env& env, Clock& clock, TsdbOptions options);
+  ~TsdbStore() override;
+
+  // Durable per the log's fsync policy when OK. On error nothing of the batch is applied
+  // (the caller retries: Unavailable).
+  Status Append(const model::Batch& batch) override;
+  Status Flush() override;
+
+  Result<store::SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
+                                     int64_t end_ms) override;
+  Result<store::SelectResult> Aggregate(const store::AggregateQuery& query) override;
+  Result<std::vector<model::Labels>> Series(const std::vector<model::Matcher>& matchers) override;
+  Result<std::vector<std::string>> LabelNames(const std::vector<model::Matcher>& matchers) override;
+  Result<std::vector<std::string>> LabelValues(
+      const std::string& name, const std::vector<model::Matcher>& matchers) override;
+
+  // Persists closed chunks that are due, applies retention, deletes log segments no
+  // longer needed. Append calls it when due; callers may call it on a timer.
+  Status Maintain();
+  // Cuts every open chunk and out-of-order buffer, persists everything and deletes every
+  // log segment but the current one (shutdown, benchmarks, backups).
+  Status PersistAll();
+  // Syncs the log and persists closed chunks; the head stays in the log. Idempotent.
+  Status Close();
+
+  TsdbStats stats() const;
+  // Bytes of the chunk database's files and the log on disk.
+  Result<int64_t> DiskBytes();
+  // What size-based retention counts: chunk data plus a fixed per-row overhead, plus
+  // the log. The database file is larger by SQLite's page slack (docs/storage.md).
+  Result<int64_t> RetainedBytes();
+
+ private:
+  struct ClosedChunk {
+    int64_t min_t;
+    int64_t max_t;
+    int count;
+    std::string data;
+    uint64_t segment;  // log segment of its first sample
+  };
+  struct MemSeries;
+  struct BatchGroup;
+  struct SeriesSnapshot;
+
+  TsdbStore(Env& env, Clock& clock, TsdbOptions options);
+  Status Load();
+  Status ApplyRecord(uint64_t segment, std::string_view record);
+
+  MemSeries* GetOrCreate(const model::Labels& labels, bool* created);
+  // Sorts one series' candidates into in-order, out-of-order, duplicate, too old.
+  void Classify(MemSeries& series, std::span<const model::Sample> samples, BatchGroup& group,
+                bool replaying);
+  // Drops out-of-order candidates whose timestamp is already stored.
+  Status DropStoredDuplicates(MemSeries& series, BatchGroup& group);
+  void Apply(MemSeries& series, BatchGroup& group, uint64_t segment);
+  void CutHead(MemSeries& series);
+  void CutOutOfOrder(MemSeries& series);
+  Status PersistClosed();
+  Status DeleteUnneededSegments();
+  Status ApplyRetention();
+  Status MaintainLocked(bool force);
+  int64_t BlockEnd(int64_t t) const;
+
+  // Calls fn(labels, samples) per matching series with its samples in [start, end].
+  Status ForEachSeries(
+      const std::vector<model::Matcher>& matchers, int64_t start_ms, int64_t end_ms,
+      std::vector<std::string>* warnings,
+      const std::function<Status(const model::Labels&, std::vector<model::Sample>&)>& fn);
+
+  Env& env_;
+  Clock& clock_;
+  const TsdbOptions options_;
+
+  mutable std::mutex mu_;  // guards everything below up to read_mu_
+  index::Index index_;
+  std::unordered_map<uint64_t, std::unique_ptr<MemSeries>> series_;
+  uint64_t next_id_ = 1;
+  std::vector<uint64_t> with_closed_;  // series holding closed chunks
+  size_t closed_count_ = 0;
+  int64_t oldest_closed_at_ = 0;  // clock time the first waiting chunk closed
+  int64_t last_maintenance_ = 0;
+  std::unique_ptr<ChunkDb> writer_db_;
+  std::unique_ptr<wal::WalWriter> wal_;
+  std::string record_;
+  TsdbStats stats_;
+  bool closed_ = false;
+
+  std::mutex read_mu_;  // guards reader_db_
+  std::unique_ptr<ChunkDb> reader_db_;
+
+  metrics::Gauge& series_gauge_;
+  metrics::Counter& appended_;
+  metrics::Counter& duplicates_;
+  metrics::Counter& too_old_;
+  metrics::Gauge& head_chunks_gauge_;
+  metrics::Gauge& wal_bytes_gauge_;
+  metrics::Gauge& db_bytes_gauge_;
+  metrics::Family<metrics::Counter>& wal_corruptions_;
+  metrics::Counter& corrupt_chunks_;
+  metrics::Counter& retention_deleted_;
+  metrics::Histogram& persist_seconds_;
+  metrics::Histogram& replay_seconds_;
+};
+
+}  // namespace vigil::tsdb

@@ -1,0 +1,449 @@
+#include "tsdb/tsdb_store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bit>
+#include <random>
+#include <set>
+
+#include "store/memory_store.h"
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+#include "tsdb/wal/wal.h"
+
+namespace vigil::tsdb {
+namespace {
+
+using model::Batch;
+using model::Labels;
+using model::Matcher;
+using model::MatchType;
+using model::Sample;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+Labels Series(int i) {
+  return Labels::Of({{"__name__", i % 2 ? "cpu" : "mem"}, {"host", "h" + std::to_string(i)}});
+}
+
+Batch One(const Labels& labels, std::vector<Sample> samples) {
+  Batch b;
+  b.series.push_back({labels, std::move(samples)});
+  return b;
+}
+
+Matcher M(MatchType type, const std::string& name, const std::string& value) {
+  return *Matcher::Create(type, name, value);
+}
+
+class TsdbStoreTest : public ::testing::Test {
+ protected:
+  TsdbOptions Options() {
+    TsdbOptions o;
+    o.dir = dir_.Sub("tsdb");
+    o.registry = &registry_;
+    o.retention_ms = 0;
+    return o;
+  }
+  std::unique_ptr<TsdbStore> Open(TsdbOptions options) {
+    auto store = TsdbStore::Open(Env::Default(), clock_, std::move(options));
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  std::vector<Sample> All(TsdbStore& store, const Labels& labels) {
+    std::vector<Matcher> matchers;
+    for (const auto& l : labels) matchers.push_back(M(MatchType::kEqual, l.name, l.value));
+    auto r = store.Select(matchers, INT64_MIN / 2, INT64_MAX / 2);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok() || r->series.empty()) return {};
+    EXPECT_EQ(r->series.size(), 1u);
+    return r->series[0].samples;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_{kT0};
+  metrics::Registry registry_;
+};
+
+TEST_F(TsdbStoreTest, AppendedSamplesAreReadBackAcrossChunksAndRestarts) {
+  std::vector<Sample> want;
+  for (int i = 0; i < 1000; ++i) want.push_back({kT0 + i * 10'000LL, i * 0.5});
+  {
+    auto store = Open(Options());
+    for (size_t i = 0; i < want.size(); i += 100) {
+      ASSERT_TRUE(store->Append(One(Series(1), {want.begin() + i, want.begin() + i + 100})).ok());
+    }
+    EXPECT_EQ(All(*store, Series(1)), want);
+    EXPECT_GT(store->stats().head_chunks, 1u);  // 120-sample chunks and 2 h boundaries
+  }
+  auto store = Open(Options());  // closed chunks were persisted, the open one replayed
+  EXPECT_EQ(All(*store, Series(1)), want);
+  EXPECT_GT(store->stats().persisted_chunks + store->stats().replayed_records, 0u);
+  ASSERT_TRUE(store->PersistAll().ok());
+  store.reset();
+  store = Open(Options());
+  EXPECT_EQ(store->stats().replayed_records, 0u);  // everything was in SQLite
+  EXPECT_EQ(All(*store, Series(1)), want);
+}
+
+TEST_F(TsdbStoreTest, RedeliveredBatchesChangeNothing) {
+  auto store = Open(Options());
+  Batch batch = One(Series(1), {{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}});
+  ASSERT_TRUE(store->Append(batch).ok());
+  ASSERT_TRUE(store->Append(One(Series(1), {{kT0 + 3000, 4}})).ok());
+  ASSERT_TRUE(store->PersistAll().ok());  // the first samples now only in SQLite
+  Batch changed = batch;
+  changed.series[0].samples[1].value = 99;  // same timestamp, other value: still a duplicate
+  ASSERT_TRUE(store->Append(changed).ok());
+  ASSERT_TRUE(store->Append(batch).ok());
+  EXPECT_EQ(All(*store, Series(1)),
+            (std::vector<Sample>{{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}, {kT0 + 3000, 4}}));
+  EXPECT_EQ(store->stats().duplicates, 6u);
+}
+
+TEST_F(TsdbStoreTest, OutOfOrderWithinTheWindowIsKeptOlderIsRejected) {
+  TsdbOptions options = Options();
+  options.out_of_order_window_ms = 60'000;
+  auto store = Open(options);
+  ASSERT_TRUE(store->Append(One(Series(2), {{kT0 + 100'000, 1}})).ok());
+  ASSERT_TRUE(store->Append(One(Series(2), {{kT0 + 50'000, 2}, {kT0 + 30'000, 3}})).ok());
+  EXPECT_EQ(All(*store, Series(2)), (std::vector<Sample>{{kT0 + 50'000, 2}, {kT0 + 100'000, 1}}));
+  EXPECT_EQ(store->stats().too_old, 1u);
+  store.reset();
+  store = Open(options);
+  EXPECT_EQ(All(*store, Series(2)), (std::vector<Sample>{{kT0 + 50'000, 2}, {kT0 + 100'000, 1}}));
+}
+
+TEST_F(TsdbStoreTest, MatchersLabelsAndValues) {
+  auto store = Open(Options());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(store->Append(One(Series(i), {{kT0, 1.0 * i}})).ok());
+  auto cpu = store->Series({M(MatchType::kEqual, "__name__", "cpu")});
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_EQ(cpu->size(), 3u);
+  auto hosts = store->LabelValues("host", {M(MatchType::kRegexMatch, "host", "h[0-2]")});
+  ASSERT_TRUE(hosts.ok());
+  EXPECT_EQ(*hosts, (std::vector<std::string>{"h0", "h1", "h2"}));
+  auto names = store->LabelNames({});
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"__name__", "host"}));
+  auto r = store->Select({M(MatchType::kNotEqual, "__name__", "cpu")}, kT0, kT0);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 3u);
+  EXPECT_EQ(r->series[0].labels, Series(0));
+}
+
+TEST_F(TsdbStoreTest, PointLimitIsAClearError) {
+  TsdbOptions options = Options();
+  options.max_points = 10;
+  auto store = Open(options);
+  std::vector<Sample> samples;
+  for (int i = 0; i < 11; ++i) samples.push_back({kT0 + i, 1});
+  ASSERT_TRUE(store->Append(One(Series(1), samples)).ok());
+  auto r = store->Select({}, kT0, kT0 + 100);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(store->Select({}, kT0, kT0 + 5).ok());
+}
+
+TEST_F(TsdbStoreTest, AggregatesPerStep) {
+  auto store = Open(Options());
+  std::vector<Sample> samples;
+  for (int i = 0; i < 360; ++i) samples.push_back({kT0 + i * 10'000LL, static_cast<double>(i)});
+  ASSERT_TRUE(store->Append(One(Series(1), samples)).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+  store::AggregateQuery q;
+  q.start_ms = kT0 + 600'000;
+  q.end_ms = kT0 + 3'000'000;
+  q.step_ms = 600'000;
+  q.function = store::Aggregation::kMax;
+  auto r = store->Aggregate(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 1u);
+  ASSERT_EQ(r->series[0].samples.size(), 5u);
+  EXPECT_EQ(r->series[0].samples[0], (Sample{kT0 + 600'000, 60}));
+  EXPECT_EQ(r->series[0].samples[4], (Sample{kT0 + 3'000'000, 300}));
+  q.function = store::Aggregation::kRate;
+  r = store->Aggregate(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_DOUBLE_EQ(r->series[0].samples[2].value, 0.1);  // one per 10 s
+}
+
+TEST_F(TsdbStoreTest, DamagedChunkRowIsReportedAndTheRestStaysReadable) {
+  auto store = Open(Options());
+  std::vector<Sample> samples;
+  for (int i = 0; i < 600; ++i) samples.push_back({kT0 + i * 1000LL, static_cast<double>(i)});
+  ASSERT_TRUE(store->Append(One(Series(1), samples)).ok());
+  ASSERT_TRUE(store->Append(One(Series(2), samples)).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE chunks SET data = zeroblob(length(data)) WHERE series_id = 1 AND "
+                         "min_t = (SELECT MIN(min_t) FROM chunks WHERE series_id = 1)",
+                         nullptr, nullptr, &error),
+            SQLITE_OK)
+      << error;
+  EXPECT_EQ(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+
+  store = Open(Options());
+  auto r = store->Select({}, kT0, kT0 + 1'000'000);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_EQ(r->series[0].samples.size(), 600u - 120u);  // one chunk of series 1 lost
+  EXPECT_EQ(r->series[1].samples, samples);             // series 2 untouched
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_NE(r->warnings[0].find("checksum mismatch"), std::string::npos);
+  EXPECT_EQ(store->stats().corrupt_chunks, 1u);
+}
+
+TEST_F(TsdbStoreTest, DamagedLogSegmentLosesOnlyItsOwnSamples) {
+  TsdbOptions options = Options();
+  options.wal.segment_bytes = 512;
+  options.wal_max_bytes = 1ull << 30;
+  options.persist_chunks = 1'000'000;
+  {
+    auto store = Open(options);
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(store->Append(One(Series(1), {{kT0 + i * 1000LL, 1.0 * i}})).ok());
+    }
+  }
+  auto segments = wal::ListSegments(Env::Default(), options.dir + "/wal");
+  ASSERT_TRUE(segments.ok());
+  ASSERT_GE(segments->size(), 3u);
+  {
+    const std::string path = wal::SegmentPath(options.dir + "/wal", (*segments)[0]);
+    auto contents = Env::Default().ReadFile(path);
+    ASSERT_TRUE(contents.ok());
+    std::string damaged = *contents;
+    damaged[20] ^= 0x01;
+    ASSERT_TRUE(Env::Default().DeleteFile(path).ok());
+    auto file = Env::Default().NewAppendableFile(path);
+    ASSERT_TRUE((*file)->Append(damaged).ok());
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  auto store = Open(options);
+  EXPECT_EQ(store->stats().wal_corrupt_segments, 1);
+  std::vector<Sample> got = All(*store, Series(1));
+  EXPECT_LT(got.size(), 100u);
+  EXPECT_GT(got.size(), 50u);
+  EXPECT_EQ(got.back(), (Sample{kT0 + 99'000, 99}));
+}
+
+TEST_F(TsdbStoreTest, RetentionByAgeDeletesWholeChunksAndForgottenSeries) {
+  TsdbOptions options = Options();
+  options.retention_ms = 3'600'000;
+  auto store = Open(options);
+  std::vector<Sample> old_samples;
+  for (int i = 0; i < 240; ++i) old_samples.push_back({kT0 + i * 1000LL, 1});
+  ASSERT_TRUE(store->Append(One(Series(1), old_samples)).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+  clock_.Advance(2 * 3'600'000);
+  ASSERT_TRUE(store->Append(One(Series(2), {{clock_.NowMillis(), 5}})).ok());
+  ASSERT_TRUE(store->Maintain().ok());
+  EXPECT_EQ(store->stats().retention_deleted_chunks, 2u);
+  EXPECT_TRUE(All(*store, Series(1)).empty());
+  auto series = store->Series({});
+  ASSERT_TRUE(series.ok());
+  EXPECT_EQ(*series, std::vector<Labels>{Series(2)});
+}
+
+TEST_F(TsdbStoreTest, RetentionBySizeKeepsTheNewestAndReusesFreedSpace) {
+  TsdbOptions options = Options();
+  options.retention_bytes = 300 << 10;
+  options.maintenance_interval_ms = 0;
+  auto store = Open(options);
+  std::mt19937_64 rng(5);
+  int64_t t = kT0;
+  int64_t disk_when_full = 0;
+  for (int round = 0; round < 10; ++round) {
+    for (int b = 0; b < 20; ++b) {
+      Batch batch;
+      for (int s = 0; s < 20; ++s) {
+        std::vector<Sample> samples;
+        for (int i = 0; i < 30; ++i) {
+          samples.push_back({t + i * 1000LL, std::bit_cast<double>(rng() >> 2)});
+        }
+        batch.series.push_back({Series(s), samples});
+      }
+      t += 30'000;
+      ASSERT_TRUE(store->Append(batch).ok());
+    }
+    ASSERT_TRUE(store->PersistAll().ok());
+    auto used = store->RetainedBytes();
+    ASSERT_TRUE(used.ok());
+    EXPECT_LE(*used, options.retention_bytes) << "round " << round;
+    auto disk = store->DiskBytes();
+    ASSERT_TRUE(disk.ok());
+    if (round == 4) {
+      EXPECT_GT(*used, options.retention_bytes / 2);  // full, retention deleting
+      disk_when_full = *disk;
+    }
+    // Pages freed by retention are reused: the database stops growing.
+    if (round > 5) {
+      EXPECT_LE(*disk, disk_when_full * 5 / 4) << "round " << round;
+    }
+  }
+  EXPECT_GT(store->stats().retention_deleted_chunks, 0u);
+  std::vector<Sample> newest = All(*store, Series(3));
+  ASSERT_FALSE(newest.empty());
+  EXPECT_EQ(newest.back().timestamp_ms, t - 1000);
+}
+
+// Thousands of random appends (in order, out of order, duplicates, too old), restarts and
+// queries, each answer compared with MemoryStore's.
+TEST_F(TsdbStoreTest, RandomizedAgainstTheReferenceStore) {
+  TsdbOptions options = Options();
+  options.out_of_order_window_ms = 30'000;
+  options.chunk_range_ms = 60'000;
+  options.persist_chunks = 16;
+  options.wal.segment_bytes = 8192;
+  options.max_chunk_samples = 40;
+  store::MemoryStore reference({.out_of_order_window_ms = 30'000, .max_points = 1 << 30});
+  auto store = Open(options);
+  std::mt19937_64 rng(20261122);
+  std::vector<int64_t> newest(12, kT0);
+  std::vector<std::vector<Sample>> sent(12);
+  auto compare = [&](const std::vector<Matcher>& matchers, int64_t start, int64_t end) {
+    auto want = reference.Select(matchers, start, end);
+    auto got = store->Select(matchers, start, end);
+    ASSERT_TRUE(want.ok() && got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->series.size(), want->series.size());
+    for (size_t i = 0; i < want->series.size(); ++i) {
+      ASSERT_EQ(got->series[i].labels, want->series[i].labels);
+      ASSERT_EQ(got->series[i].samples, want->series[i].samples)
+          << want->series[i].labels.ToString();
+    }
+    EXPECT_TRUE(got->warnings.empty());
+  };
+  for (int op = 0; op < 4000; ++op) {
+    const int kind = static_cast<int>(rng() % 100);
+    if (kind < 80) {
+      Batch batch;
+      const int series_count = 1 + static_cast<int>(rng() % 3);
+      for (int k = 0; k < series_count; ++k) {
+        const int s = static_cast<int>(rng() % 12);
+        std::vector<Sample> samples;
+        const int n = 1 + static_cast<int>(rng() % 8);
+        for (int i = 0; i < n; ++i) {
+          const int how = static_cast<int>(rng() % 10);
+          int64_t ts;
+          if (how < 6 || sent[s].empty()) {
+            ts = newest[s] += 1 + static_cast<int64_t>(rng() % 3000);
+          } else if (how < 8) {
+            ts = newest[s] - static_cast<int64_t>(rng() % 45'000);  // in or out of the window
+          } else {
+            ts = sent[s][rng() % sent[s].size()].timestamp_ms;  // a redelivery
+          }
+          samples.push_back({ts, static_cast<double>(rng() % 1000) / 8});
+          sent[s].push_back(samples.back());
+        }
+        batch.series.push_back({Series(s), samples});
+      }
+      ASSERT_TRUE(reference.Append(batch).ok());
+      ASSERT_TRUE(store->Append(batch).ok());
+    } else if (kind < 95) {
+      std::vector<Matcher> matchers;
+      if (rng() % 2)
+        matchers.push_back(M(MatchType::kEqual, "__name__", rng() % 2 ? "cpu" : "mem"));
+      if (rng() % 3 == 0) matchers.push_back(M(MatchType::kRegexMatch, "host", "h1.*"));
+      const int64_t start = kT0 + static_cast<int64_t>(rng() % 2'000'000);
+      compare(matchers, start, start + static_cast<int64_t>(rng() % 3'000'000));
+    } else if (kind < 97) {
+      store::AggregateQuery q;
+      q.start_ms = kT0 + static_cast<int64_t>(rng() % 1'000'000);
+      q.end_ms = q.start_ms + 2'000'000;
+      q.step_ms = 1 + static_cast<int64_t>(rng() % 200'000);
+      q.window_ms = static_cast<int64_t>(rng() % 300'000);
+      q.function = static_cast<store::Aggregation>(rng() % 8);
+      auto want = reference.Aggregate(q);
+      auto got = store->Aggregate(q);
+      ASSERT_TRUE(want.ok() && got.ok());
+      ASSERT_EQ(got->series.size(), want->series.size());
+      for (size_t i = 0; i < want->series.size(); ++i) {
+        ASSERT_EQ(got->series[i].samples, want->series[i].samples);
+      }
+    } else if (kind < 99) {
+      store.reset();  // restart: replay the log
+      store = Open(options);
+    } else {
+      ASSERT_TRUE(store->PersistAll().ok());
+    }
+  }
+  compare({}, INT64_MIN / 2, INT64_MAX / 2);
+  store.reset();
+  store = Open(options);
+  compare({}, INT64_MIN / 2, INT64_MAX / 2);
+  EXPECT_EQ(store->stats().duplicates + store->stats().too_old, 0u);  // counts since Open
+}
+
+// A child process appends and reports each acknowledged batch through a pipe; it is
+// killed with SIGKILL at a random moment. The reopened store must hold every
+// acknowledged batch, and of the rest at most the one batch in flight, whole.
+TEST_F(TsdbStoreTest, SigkillDuringIngestLosesNothingAcknowledged) {
+  std::mt19937 rng(99);
+  constexpr int kSeries = 20;
+  for (int round = 0; round < 12; ++round) {
+    TsdbOptions options = Options();
+    options.dir = dir_.Sub("crash" + std::to_string(round));
+    options.persist_chunks = 64;
+    options.wal.segment_bytes = 64 << 10;
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(fds[0]);
+      testing::FakeClock clock(kT0);
+      metrics::Registry registry;
+      options.registry = &registry;
+      auto store = TsdbStore::Open(Env::Default(), clock, options);
+      if (!store.ok()) ::_exit(3);
+      for (int32_t k = 0;; ++k) {
+        Batch batch;
+        for (int s = 0; s < kSeries; ++s) {
+          batch.series.push_back({Series(s), {{kT0 + k * 1000LL, static_cast<double>(k)}}});
+        }
+        if (!(*store)->Append(batch).ok()) ::_exit(4);
+        if (::write(fds[1], &k, sizeof(k)) != sizeof(k)) ::_exit(5);
+      }
+    }
+    ::close(fds[1]);
+    int32_t first = -1;  // wait until the child is appending
+    ASSERT_EQ(::read(fds[0], &first, sizeof(first)), static_cast<ssize_t>(sizeof(first)));
+    ::usleep(rng() % 300'000);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+    int32_t k = -1, acked = first;
+    while (::read(fds[0], &k, sizeof(k)) == sizeof(k)) acked = k;
+    ::close(fds[0]);
+    ASSERT_GE(acked, 0) << "round " << round;
+
+    auto store = Open(options);
+    auto r = store->Select({}, kT0, kT0 + 1'000'000'000);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->series.size(), static_cast<size_t>(kSeries));
+    std::set<int64_t> batches_found;
+    for (const auto& s : r->series) {
+      ASSERT_GE(s.samples.size(), static_cast<size_t>(acked + 1)) << "round " << round;
+      ASSERT_LE(s.samples.size(), static_cast<size_t>(acked + 2)) << "round " << round;
+      for (size_t i = 0; i < s.samples.size(); ++i) {
+        ASSERT_EQ(s.samples[i], (Sample{kT0 + static_cast<int64_t>(i) * 1000, 1.0 * i}));
+      }
+      batches_found.insert(static_cast<int64_t>(s.samples.size()));
+    }
+    EXPECT_EQ(batches_found.size(), 1u) << "the batch in flight must be whole or absent";
+  }
+}
+
+}  // namespace
+}  // namespace vigil::tsdb

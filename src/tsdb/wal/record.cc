@@ -1,0 +1,154 @@
+#include "tsdb/wal/record.h"
+
+#include <bit>
+#include <cstring>
+
+namespace vigil::tsdb::wal {
+namespace {
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void PutSigned(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+void PutString(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+void PutDouble(std::string* out, double v) {
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
+  out->append(bytes, 8);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool Varint(uint64_t* v) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64 && pos_ < data_.size(); shift += 7) {
+      const auto byte = static_cast<uint8_t>(data_[pos_++]);
+      result |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) {
+        *v = result;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Signed(int64_t* v) {
+    uint64_t raw = 0;
+    if (!Varint(&raw)) return false;
+    *v = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
+    return true;
+  }
+  bool String(std::string* s) {
+    uint64_t n = 0;
+    if (!Varint(&n) || n > data_.size() - pos_) return false;
+    s->assign(data_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool Double(double* v) {
+    if (data_.size() - pos_ < 8) return false;
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i) {
+      bits |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
+    }
+    pos_ += 8;
+    *v = std::bit_cast<double>(bits);
+    return true;
+  }
+  size_t remaining() const { return data_.size() - pos_; }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+void EncodeSamplesRecord(std::span<const NewSeries> new_series, std::span<const SampleGroup> groups,
+                         std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(kSamplesRecord));
+  PutVarint(out, new_series.size());
+  for (const NewSeries& s : new_series) {
+    PutVarint(out, s.id);
+    PutVarint(out, s.labels->size());
+    for (const model::Label& label : *s.labels) {
+      PutString(out, label.name);
+      PutString(out, label.value);
+    }
+  }
+  PutVarint(out, groups.size());
+  for (const SampleGroup& g : groups) {
+    PutVarint(out, g.id);
+    PutVarint(out, g.samples.size());
+    int64_t previous = 0;
+    for (size_t i = 0; i < g.samples.size(); ++i) {
+      PutSigned(out, i == 0 ? g.samples[i].timestamp_ms : g.samples[i].timestamp_ms - previous);
+      previous = g.samples[i].timestamp_ms;
+    }
+    for (const model::Sample& s : g.samples) PutDouble(out, s.value);
+  }
+}
+
+Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out) {
+  out->new_series.clear();
+  out->groups.clear();
+  if (record.empty() || static_cast<uint8_t>(record[0]) != kSamplesRecord) {
+    return DataLossError("wal record: unknown type");
+  }
+  Reader in(record.substr(1));
+  const auto bad = [](std::string_view what) {
+    return DataLossError("wal record: malformed " + std::string(what));
+  };
+  uint64_t series_count = 0;
+  if (!in.Varint(&series_count) || series_count > in.remaining()) return bad("series count");
+  for (uint64_t i = 0; i < series_count; ++i) {
+    DecodedSeries series;
+    uint64_t label_count = 0;
+    if (!in.Varint(&series.id) || !in.Varint(&label_count) || label_count > in.remaining()) {
+      return bad("series");
+    }
+    std::vector<model::Label> pairs(label_count);
+    for (model::Label& label : pairs) {
+      if (!in.String(&label.name) || !in.String(&label.value)) return bad("label");
+    }
+    auto labels = model::Labels::FromPairs(std::move(pairs));
+    if (!labels.ok()) return DataLossError("wal record: " + labels.status().message());
+    series.labels = *std::move(labels);
+    out->new_series.push_back(std::move(series));
+  }
+  uint64_t group_count = 0;
+  if (!in.Varint(&group_count) || group_count > in.remaining()) return bad("group count");
+  for (uint64_t i = 0; i < group_count; ++i) {
+    DecodedGroup group;
+    uint64_t n = 0;
+    if (!in.Varint(&group.id) || !in.Varint(&n) || n > in.remaining()) return bad("group");
+    group.samples.resize(n);
+    int64_t t = 0;
+    for (uint64_t j = 0; j < n; ++j) {
+      int64_t delta = 0;
+      if (!in.Signed(&delta)) return bad("timestamp");
+      t = j == 0 ? delta
+                 : static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(delta));
+      group.samples[j].timestamp_ms = t;
+    }
+    for (uint64_t j = 0; j < n; ++j) {
+      if (!in.Double(&group.samples[j].value)) return bad("value");
+    }
+    out->groups.push_back(std::move(group));
+  }
+  if (in.remaining() != 0) return bad("trailing bytes");
+  return OkStatus();
+}
+
+}  // namespace vigil::tsdb::wal

@@ -1,0 +1,50 @@
+// The one record the embedded store writes to its log: the samples of one Append, with
+// the labels of any series they introduce (docs/format/wal.md, "Samples record").
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "model/batch.h"
+
+namespace vigil::tsdb::wal {
+
+inline constexpr uint8_t kSamplesRecord = 1;
+
+struct NewSeries {
+  uint64_t id = 0;
+  const model::Labels* labels = nullptr;
+};
+struct SampleGroup {
+  uint64_t id = 0;
+  std::span<const model::Sample> samples;
+};
+
+// Replaces `out` with the record bytes (type byte first).
+void EncodeSamplesRecord(std::span<const NewSeries> new_series, std::span<const SampleGroup> groups,
+                         std::string* out);
+
+struct DecodedSeries {
+  uint64_t id = 0;
+  model::Labels labels;
+};
+struct DecodedGroup {
+  uint64_t id = 0;
+  std::vector<model::Sample> samples;
+};
+struct DecodedRecord {
+  std::vector<DecodedSeries> new_series;
+  std::vector<DecodedGroup> groups;
+};
+
+// DataLoss for bytes that are not a samples record (the CRC matched, so this is a bug or
+// a record from a newer version).
+Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out);
+
+}  // namespace vigil::tsdb::wal

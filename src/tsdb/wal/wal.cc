@@ -1,0 +1,173 @@
+#include "tsdb/wal/wal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/crc32c.h"
+
+namespace vigil::tsdb::wal {
+namespace {
+
+constexpr size_t kFrameHeader = 8;  // length + crc
+
+void PutFixed32(std::string* out, uint32_t v) {
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  out->append(bytes, 4);
+}
+
+uint32_t GetFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+bool ParseSequence(const std::string& name, uint64_t* sequence) {
+  if (name.size() != 8 || !std::all_of(name.begin(), name.end(), ::isdigit)) return false;
+  *sequence = std::stoull(name);
+  return true;
+}
+
+}  // namespace
+
+std::string SegmentPath(const std::string& dir, uint64_t sequence) {
+  return fmt::format("{}/{:08d}", dir, sequence);
+}
+
+Result<std::vector<uint64_t>> ListSegments(Env& env, const std::string& dir) {
+  auto children = env.Children(dir);
+  if (!children.ok() && !env.FileExists(dir)) return std::vector<uint64_t>{};  // no log yet
+  VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, std::move(children));
+  std::vector<uint64_t> segments;
+  for (const std::string& name : names) {
+    uint64_t sequence = 0;
+    if (ParseSequence(name, &sequence)) segments.push_back(sequence);
+  }
+  std::sort(segments.begin(), segments.end());
+  return segments;
+}
+
+Status ReplayWal(Env& env, const std::string& dir,
+                 const std::function<Status(uint64_t segment, std::string_view record)>& fn,
+                 ReplayStats* stats) {
+  VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> segments, ListSegments(env, dir));
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t segment = segments[i];
+    const std::string path = SegmentPath(dir, segment);
+    VIGIL_ASSIGN_OR_RETURN(std::string contents, env.ReadFile(path));
+    stats->bytes += contents.size();
+    size_t offset = 0;
+    std::string fault;
+    while (offset < contents.size()) {
+      if (contents.size() - offset < kFrameHeader) {
+        fault = "record header cut short";
+        break;
+      }
+      const uint32_t length = GetFixed32(contents.data() + offset);
+      const uint32_t crc = GetFixed32(contents.data() + offset + 4);
+      if (length == 0 || length > contents.size() - offset - kFrameHeader) {
+        fault = fmt::format("record length {} beyond the end of the segment", length);
+        break;
+      }
+      std::string_view record(contents.data() + offset + kFrameHeader, length);
+      if (crc32c::Value(record) != crc) {
+        fault = "record checksum mismatch";
+        break;
+      }
+      VIGIL_RETURN_IF_ERROR(
+          fn(segment, record).Annotate(fmt::format("wal segment {} offset {}", segment, offset)));
+      ++stats->records;
+      offset += kFrameHeader + length;
+    }
+    if (fault.empty()) continue;
+    const bool newest = i + 1 == segments.size();
+    if (newest) {
+      ++stats->torn_tails;
+      stats->errors.push_back(
+          fmt::format("wal segment {}: torn tail at offset {} ({}); cut {} bytes", segment, offset,
+                      fault, contents.size() - offset));
+      VIGIL_RETURN_IF_ERROR(env.TruncateFile(path, offset));
+    } else {
+      ++stats->corrupt_segments;
+      stats->errors.push_back(
+          fmt::format("wal segment {}: damaged at offset {} ({}); skipped the last {} bytes",
+                      segment, offset, fault, contents.size() - offset));
+    }
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<WalWriter>> WalWriter::Open(Env& env, std::string dir, WalOptions options,
+                                                   Clock& clock) {
+  VIGIL_RETURN_IF_ERROR(env.CreateDirs(dir));
+  VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> existing, ListSegments(env, dir));
+  std::unique_ptr<WalWriter> writer(new WalWriter(env, std::move(dir), options, clock));
+  for (uint64_t sequence : existing) {
+    VIGIL_ASSIGN_OR_RETURN(uint64_t size, env.FileSize(SegmentPath(writer->dir_, sequence)));
+    writer->segments_.emplace_back(sequence, size);
+    writer->total_bytes_ += size;
+  }
+  VIGIL_RETURN_IF_ERROR(writer->StartSegment(existing.empty() ? 1 : existing.back() + 1));
+  writer->last_sync_ms_ = clock.NowMillis();
+  return writer;
+}
+
+WalWriter::~WalWriter() {
+  if (file_) (void)file_->Close();
+}
+
+Status WalWriter::StartSegment(uint64_t sequence) {
+  if (file_) {
+    VIGIL_RETURN_IF_ERROR(file_->Sync());
+    VIGIL_RETURN_IF_ERROR(file_->Close());
+    segments_.emplace_back(segment_, segment_size_);
+  }
+  const std::string path = SegmentPath(dir_, sequence);
+  VIGIL_ASSIGN_OR_RETURN(file_, env_.NewAppendableFile(path));
+  VIGIL_RETURN_IF_ERROR(env_.SyncDir(dir_));
+  segment_ = sequence;
+  segment_size_ = 0;
+  return OkStatus();
+}
+
+Status WalWriter::Append(std::string_view record) {
+  const uint64_t framed = kFrameHeader + record.size();
+  if (segment_size_ >= options_.segment_bytes) {
+    VIGIL_RETURN_IF_ERROR(StartSegment(segment_ + 1).Annotate("start wal segment"));
+  }
+  frame_.clear();
+  PutFixed32(&frame_, static_cast<uint32_t>(record.size()));
+  PutFixed32(&frame_, crc32c::Value(record));
+  frame_.append(record);
+  VIGIL_RETURN_IF_ERROR(file_->Append(frame_));
+  segment_size_ += framed;
+  total_bytes_ += framed;
+  if (options_.fsync == FsyncPolicy::kAlways) return file_->Sync();
+  VIGIL_RETURN_IF_ERROR(file_->Flush());  // a process crash loses nothing
+  const int64_t now = clock_.NowMillis();
+  if (now - last_sync_ms_ >= options_.fsync_interval.count()) {
+    last_sync_ms_ = now;
+    return file_->Sync();
+  }
+  return OkStatus();
+}
+
+Status WalWriter::Sync() {
+  last_sync_ms_ = clock_.NowMillis();
+  return file_->Sync();
+}
+
+Status WalWriter::DeleteSegmentsBefore(uint64_t sequence) {
+  sequence = std::min(sequence, segment_);
+  while (!segments_.empty() && segments_.front().first < sequence) {
+    Status status = env_.DeleteFile(SegmentPath(dir_, segments_.front().first));
+    if (!status.ok() && status.code() != StatusCode::kNotFound) return status;
+    total_bytes_ -= segments_.front().second;
+    segments_.erase(segments_.begin());
+  }
+  return OkStatus();
+}
+
+}  // namespace vigil::tsdb::wal

@@ -1,0 +1,97 @@
+// The write-ahead log of the embedded store (docs/format/wal.md): numbered segment
+// files of length + CRC-32C framed records. WalWriter appends and syncs; ReplayWal reads
+// every record back at start, truncating a torn tail and skipping damaged bytes, so that
+// a crash never stops the store from opening. Records are opaque bytes here; the store
+// defines what they hold (tsdb/wal/record.h).
+//
+// Thread safety: a WalWriter belongs to one thread at a time (the store's lock).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/env.h"
+#include "core/status.h"
+
+namespace vigil::tsdb::wal {
+
+enum class FsyncPolicy { kAlways, kInterval };
+
+struct WalOptions {
+  uint64_t segment_bytes = 64ull << 20;
+  FsyncPolicy fsync = FsyncPolicy::kAlways;
+  // With kInterval: an Append syncs when the last sync is older than this.
+  std::chrono::milliseconds fsync_interval{1000};
+};
+
+struct ReplayStats {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  int torn_tails = 0;               // newest segment cut at a bad record
+  int corrupt_segments = 0;         // older segments with a bad record (rest skipped)
+  std::vector<std::string> errors;  // one line per fault, for the log
+};
+
+// Names of the segments in `dir`, as sequence numbers, ascending. Other files are ignored.
+Result<std::vector<uint64_t>> ListSegments(Env& env, const std::string& dir);
+std::string SegmentPath(const std::string& dir, uint64_t sequence);
+
+// Calls `fn(segment, record)` for every good record in order. A torn tail in the newest
+// segment is truncated; damage elsewhere is skipped and reported in `stats`. Returns an
+// error only when a file cannot be read or `fn` fails.
+Status ReplayWal(Env& env, const std::string& dir,
+                 const std::function<Status(uint64_t segment, std::string_view record)>& fn,
+                 ReplayStats* stats);
+
+class WalWriter {
+ public:
+  // Starts a new segment after the newest one in `dir` (creating `dir`).
+  static Result<std::unique_ptr<WalWriter>> Open(Env& env, std::string dir, WalOptions options,
+                                                 Clock& clock);
+  ~WalWriter();
+
+  // Writes one record, then syncs per the policy. On error the record may be partly
+  // written; the caller must treat the append as failed (replay will cut the tail).
+  Status Append(std::string_view record);
+  // Hands everything to the disk now.
+  Status Sync();
+  // Closes the current segment (synced) and starts the next one.
+  Status StartNextSegment() { return StartSegment(segment_ + 1); }
+
+  // The segment the next record goes to, unless the current one is full: then the next
+  // Append starts segment current_segment() + 1 first. NextRecordSegment() says which.
+  uint64_t current_segment() const { return segment_; }
+  uint64_t NextRecordSegment() const {
+    return segment_size_ >= options_.segment_bytes ? segment_ + 1 : segment_;
+  }
+  // Deletes every segment with a sequence number below `sequence` (never the current).
+  Status DeleteSegmentsBefore(uint64_t sequence);
+  // Bytes in all live segments.
+  uint64_t total_bytes() const { return total_bytes_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  WalWriter(Env& env, std::string dir, WalOptions options, Clock& clock)
+      : env_(env), dir_(std::move(dir)), options_(options), clock_(clock) {}
+  Status StartSegment(uint64_t sequence);
+
+  Env& env_;
+  std::string dir_;
+  WalOptions options_;
+  Clock& clock_;
+  std::unique_ptr<WritableFile> file_;
+  uint64_t segment_ = 0;
+  uint64_t segment_size_ = 0;
+  uint64_t total_bytes_ = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> segments_;  // (sequence, bytes), older ones
+  int64_t last_sync_ms_ = 0;
+  std::string frame_;
+};
+
+}  // namespace vigil::tsdb::wal
