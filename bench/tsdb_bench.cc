@@ -1,0 +1,121 @@
+// The embedded store's speed (issue #4): ingest of 10,000-sample batches into existing
+// series with the log at fsync=always, one series raw over a day, and max per hour over
+// all 100 hosts' usage_user over the day, on the TSBS-like data set (bench/tsbs_data.h).
+// docs/benchmarks.md records the figures.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "tsbs_data.h"
+#include "core/clock.h"
+#include "core/env.h"
+#include "tsdb/tsdb_store.h"
+
+namespace vigil::bench {
+namespace {
+
+const TsbsData& Data() {
+  static const TsbsData data{TsbsOptions{}};
+  return data;
+}
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("vigil-bench-" + name)).string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::unique_ptr<tsdb::TsdbStore> OpenStore(const std::string& dir) {
+  tsdb::TsdbOptions options;
+  options.dir = dir;
+  options.retention_ms = 0;
+  options.out_of_order_window_ms = 0;
+  auto store = tsdb::TsdbStore::Open(Env::Default(), SystemClock::Get(), options);
+  if (!store.ok()) std::abort();
+  return *std::move(store);
+}
+
+// One iteration appends one batch: 10 steps of all 1,000 series = 10,000 samples.
+void BM_IngestFsyncAlways(benchmark::State& state) {
+  const TsbsData& data = Data();
+  const std::string dir = FreshDir("ingest");
+  auto store = OpenStore(dir);
+  (void)store->Append(data.Batch(0, 1));  // the series exist before timing starts
+  constexpr int kSteps = 10;
+  std::vector<model::Batch> batches;
+  for (int s = 1; s + kSteps <= data.steps(); s += kSteps) batches.push_back(data.Batch(s, kSteps));
+  size_t next = 0;
+  int64_t offset = 0;
+  for (auto _ : state) {
+    if (next == batches.size()) {  // next day: same values, later timestamps
+      next = 0;
+      offset += 86'400'000;
+      state.PauseTiming();
+      for (auto& b : batches) {
+        for (auto& s : b.series) {
+          for (auto& sample : s.samples) sample.timestamp_ms += 86'400'000;
+        }
+      }
+      state.ResumeTiming();
+    }
+    Status status = store->Append(batches[next++]);
+    if (!status.ok()) state.SkipWithError(status.ToString().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * kSteps * static_cast<int64_t>(data.series().size()));
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_IngestFsyncAlways)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A store holding the whole day, persisted to SQLite, shared by the query benchmarks.
+tsdb::TsdbStore& LoadedStore() {
+  static std::unique_ptr<tsdb::TsdbStore> store = [] {
+    const TsbsData& data = Data();
+    auto s = OpenStore(FreshDir("query"));
+    for (int step = 0; step < data.steps(); step += 10) (void)s->Append(data.Batch(step, 10));
+    (void)s->PersistAll();
+    return s;
+  }();
+  return *store;
+}
+
+void BM_QueryOneSeriesRawDay(benchmark::State& state) {
+  tsdb::TsdbStore& store = LoadedStore();
+  const TsbsData& data = Data();
+  std::vector<model::Matcher> matchers = {
+      *model::Matcher::Create(model::MatchType::kEqual, "__name__", "cpu_usage_user"),
+      *model::Matcher::Create(model::MatchType::kEqual, "hostname", "host_42")};
+  size_t points = 0;
+  for (auto _ : state) {
+    auto r = store.Select(matchers, data.TimeOf(0), data.TimeOf(data.steps() - 1));
+    if (!r.ok() || r->series.size() != 1) state.SkipWithError("query failed");
+    points = r->series[0].samples.size();
+  }
+  state.counters["points"] = static_cast<double>(points);
+}
+BENCHMARK(BM_QueryOneSeriesRawDay)->Unit(benchmark::kMicrosecond);
+
+void BM_QueryMaxPerHourAllHosts(benchmark::State& state) {
+  tsdb::TsdbStore& store = LoadedStore();
+  const TsbsData& data = Data();
+  store::AggregateQuery q;
+  q.matchers = {*model::Matcher::Create(model::MatchType::kEqual, "__name__", "cpu_usage_user")};
+  q.start_ms = data.TimeOf(0) + 3'600'000;
+  q.end_ms = data.TimeOf(0) + 86'400'000;
+  q.step_ms = 3'600'000;
+  q.function = store::Aggregation::kMax;
+  size_t series = 0;
+  for (auto _ : state) {
+    auto r = store.Aggregate(q);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+    series = r->series.size();
+  }
+  state.counters["series"] = static_cast<double>(series);
+}
+BENCHMARK(BM_QueryMaxPerHourAllHosts)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace vigil::bench
+
+BENCHMARK_MAIN();
