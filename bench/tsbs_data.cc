@@ -9,9 +9,9 @@
 namespace vigil::bench {
 namespace {
 
-constexpr const char* kMetrics[] = {"usage_user",   "usage_system", "usage_idle",  "usage_nice",
-                                    "usage_iowait", "usage_irq",    "usage_softirq",
-                                    "usage_steal",  "usage_guest",  "usage_guest_nice"};
+constexpr const char* kMetrics[] = {
+    "usage_user", "usage_system",  "usage_idle",  "usage_nice",  "usage_iowait",
+    "usage_irq",  "usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"};
 constexpr const char* kRegions[] = {"us-east-1", "us-west-1", "eu-west-1", "ap-south-1"};
 
 }  // namespace

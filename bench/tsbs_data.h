@@ -15,7 +15,7 @@ namespace vigil::bench {
 
 struct TsbsOptions {
   int hosts = 100;
-  int steps = 8640;  // one day at 10 s
+  int steps = 8640;                      // one day at 10 s
   int64_t start_ms = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
   int64_t interval_ms = 10'000;
   uint64_t seed = 1;

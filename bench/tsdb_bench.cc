@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <memory>
 
-#include "tsbs_data.h"
 #include "core/clock.h"
 #include "core/env.h"
+#include "tsbs_data.h"
 #include "tsdb/tsdb_store.h"
 
 namespace vigil::bench {
@@ -21,7 +21,8 @@ const TsbsData& Data() {
 }
 
 std::string FreshDir(const std::string& name) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("vigil-bench-" + name)).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("vigil-bench-" + name)).string();
   std::filesystem::remove_all(dir);
   return dir;
 }

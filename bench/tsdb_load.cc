@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
     options.floats = argc > 3 && std::string(argv[3]) == "--floats";
     std::ofstream(argv[2]) << TsbsData(options).Exposition(mode == "openmetrics");
   } else {
-    std::fprintf(stderr, "usage: tsdb_load disk | replay | rss | openmetrics|prometheus FILE [--floats]\n");
+    std::fprintf(stderr,
+                 "usage: tsdb_load disk | replay | rss | openmetrics|prometheus FILE [--floats]\n");
     return 2;
   }
   return 0;

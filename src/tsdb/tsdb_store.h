@@ -84,6 +84,7 @@ class TsdbStore final : public store::Store {
   // Durable per the log's fsync policy when OK. On error nothing of the batch is applied
   // (the caller retries: Unavailable).
   Status Append(const model::Batch& batch) override;
+  // Syncs the log if the `interval` policy says it is time (Append already did the rest).
   Status Flush() override;
 
   Result<store::SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
@@ -94,8 +95,9 @@ class TsdbStore final : public store::Store {
   Result<std::vector<std::string>> LabelValues(
       const std::string& name, const std::vector<model::Matcher>& matchers) override;
 
-  // Persists closed chunks that are due, applies retention, deletes log segments no
-  // longer needed. Append calls it when due; callers may call it on a timer.
+  // Syncs the log if due, persists closed chunks that are due, applies retention,
+  // deletes log segments no longer needed. Append calls it when due; callers may call it
+  // on a timer (an idle store with wal_fsync = interval syncs only then, or on Close).
   Status Maintain();
   // Cuts every open chunk and out-of-order buffer, persists everything and deletes every
   // log segment but the current one (shutdown, benchmarks, backups).

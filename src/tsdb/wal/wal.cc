@@ -146,12 +146,15 @@ Status WalWriter::Append(std::string_view record) {
   total_bytes_ += framed;
   if (options_.fsync == FsyncPolicy::kAlways) return file_->Sync();
   VIGIL_RETURN_IF_ERROR(file_->Flush());  // a process crash loses nothing
+  return SyncIfDue();
+}
+
+Status WalWriter::SyncIfDue() {
+  if (options_.fsync == FsyncPolicy::kAlways) return OkStatus();
   const int64_t now = clock_.NowMillis();
-  if (now - last_sync_ms_ >= options_.fsync_interval.count()) {
-    last_sync_ms_ = now;
-    return file_->Sync();
-  }
-  return OkStatus();
+  if (now - last_sync_ms_ < options_.fsync_interval.count()) return OkStatus();
+  last_sync_ms_ = now;
+  return file_->Sync();
 }
 
 Status WalWriter::Sync() {

@@ -61,6 +61,9 @@ class WalWriter {
   Status Append(std::string_view record);
   // Hands everything to the disk now.
   Status Sync();
+  // With kInterval: syncs when the last sync is older than the interval. With kAlways:
+  // nothing to do (every Append synced).
+  Status SyncIfDue();
   // Closes the current segment (synced) and starts the next one.
   Status StartNextSegment() { return StartSegment(segment_ + 1); }
 
