@@ -188,6 +188,7 @@ Status TsdbStore::Load() {
       env_, options_.dir + "/wal",
       [this](uint64_t segment, std::string_view record) { return ApplyRecord(segment, record); },
       &replay));
+  replay_aliases_.clear();
   for (const std::string& error : replay.errors) spdlog::warn("tsdb: {}", error);
   wal_corruptions_.WithLabels({"torn_tail"}).Inc(replay.torn_tails);
   wal_corruptions_.WithLabels({"corrupt"}).Inc(replay.corrupt_segments);
@@ -223,9 +224,11 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
       }
       continue;
     }
-    if (index_.Find(s.labels, s.labels.Hash()) != 0) {
-      spdlog::error("tsdb: wal segment {}: series {} already stored under another id; skipped",
-                    segment, s.labels.ToString());
+    if (uint64_t existing = index_.Find(s.labels, s.labels.Hash()); existing != 0) {
+      // The same labels under another id: an append whose log write failed after its
+      // bytes reached the file, retried under a new id. Both ids mean this series.
+      replay_aliases_[s.id] = existing;
+      next_id_ = std::max(next_id_, s.id + 1);
       continue;
     }
     index_.Add(s.id, std::move(s.labels));
@@ -234,6 +237,9 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     next_id_ = std::max(next_id_, s.id + 1);
   }
   for (wal::DecodedGroup& g : decoded.groups) {
+    if (auto alias = replay_aliases_.find(g.id); alias != replay_aliases_.end()) {
+      g.id = alias->second;
+    }
     auto it = series_.find(g.id);
     if (it == series_.end()) {
       wal_corruptions_.WithLabels({"record"}).Inc();

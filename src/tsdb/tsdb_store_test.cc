@@ -12,6 +12,7 @@
 
 #include "store/memory_store.h"
 #include "testing/fake_clock.h"
+#include "testing/mem_env.h"
 #include "testing/temp_dir.h"
 #include "tsdb/wal/wal.h"
 
@@ -295,6 +296,47 @@ TEST_F(TsdbStoreTest, RetentionBySizeKeepsTheNewestAndReusesFreedSpace) {
   std::vector<Sample> newest = All(*store, Series(3));
   ASSERT_FALSE(newest.empty());
   EXPECT_EQ(newest.back().timestamp_ms, t - 1000);
+}
+
+// Fails the Nth write to the log for every N: each failed Append leaves the store as it
+// was, a retry succeeds, and after a restart every acknowledged sample is there once.
+TEST_F(TsdbStoreTest, EveryLogWriteFaultKeepsEveryAcknowledgedSample) {
+  for (int fault = 1; fault <= 24; ++fault) {
+    testing::MemEnv env;  // the log in memory with faults; SQLite on disk
+    TsdbOptions options = Options();
+    options.dir = dir_.Sub("fault" + std::to_string(fault));
+    options.wal.segment_bytes = 256;
+    std::vector<Sample> acknowledged;
+    {
+      auto store = TsdbStore::Open(env, clock_, options);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      env.FailWritesFrom(fault);
+      for (int i = 0; i < 12; ++i) {
+        const Sample sample{kT0 + i * 1000LL, 1.0 * i};
+        if (!(*store)->Append(One(Series(1), {sample})).ok()) {
+          env.ClearFaults();
+          ASSERT_TRUE((*store)->Append(One(Series(1), {sample})).ok()) << "retry, fault " << fault;
+        }
+        acknowledged.push_back(sample);
+      }
+      EXPECT_EQ(All(**store, Series(1)), acknowledged) << "fault " << fault;
+    }
+    auto store = TsdbStore::Open(env, clock_, options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(All(**store, Series(1)), acknowledged) << "after restart, fault " << fault;
+  }
+}
+
+TEST_F(TsdbStoreTest, SelfMetricsCountAppendsAndDrops) {
+  auto store = Open(Options());
+  ASSERT_TRUE(store->Append(One(Series(1), {{kT0, 1}, {kT0 + 1, 2}, {kT0 + 1, 3}})).ok());
+  ASSERT_TRUE(store->Maintain().ok());
+  const std::string text = registry_.RenderText();
+  EXPECT_NE(text.find("vigil_tsdb_samples_appended_total 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("vigil_tsdb_samples_dropped_total{reason=\"duplicate\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("vigil_tsdb_series 1"), std::string::npos);
+  EXPECT_NE(text.find("vigil_tsdb_head_chunks 1"), std::string::npos);
 }
 
 // Thousands of random appends (in order, out of order, duplicates, too old), restarts and

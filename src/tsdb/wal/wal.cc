@@ -134,19 +134,26 @@ Status WalWriter::StartSegment(uint64_t sequence) {
 
 Status WalWriter::Append(std::string_view record) {
   const uint64_t framed = kFrameHeader + record.size();
-  if (segment_size_ >= options_.segment_bytes) {
+  if (segment_size_ >= options_.segment_bytes || failed_) {
+    // After a failed write the segment may end in a partial record: later records go to
+    // a new segment, so that replay loses only the bytes of the failed one.
     VIGIL_RETURN_IF_ERROR(StartSegment(segment_ + 1).Annotate("start wal segment"));
+    failed_ = false;
   }
   frame_.clear();
   PutFixed32(&frame_, static_cast<uint32_t>(record.size()));
   PutFixed32(&frame_, crc32c::Value(record));
   frame_.append(record);
-  VIGIL_RETURN_IF_ERROR(file_->Append(frame_));
   segment_size_ += framed;
   total_bytes_ += framed;
-  if (options_.fsync == FsyncPolicy::kAlways) return file_->Sync();
-  VIGIL_RETURN_IF_ERROR(file_->Flush());  // a process crash loses nothing
-  return SyncIfDue();
+  Status status = file_->Append(frame_);
+  if (status.ok()) {
+    status = options_.fsync == FsyncPolicy::kAlways ? file_->Sync()
+                                                    : file_->Flush();  // survives a process crash
+  }
+  if (status.ok()) status = SyncIfDue();
+  if (!status.ok()) failed_ = true;
+  return status;
 }
 
 Status WalWriter::SyncIfDue() {

@@ -57,7 +57,9 @@ class WalWriter {
   ~WalWriter();
 
   // Writes one record, then syncs per the policy. On error the record may be partly
-  // written; the caller must treat the append as failed (replay will cut the tail).
+  // written (or even whole: a failed sync): the caller treats the append as failed and
+  // may retry; the next Append starts a new segment, so the partial bytes stay at the
+  // end of an old one, where replay skips them.
   Status Append(std::string_view record);
   // Hands everything to the disk now.
   Status Sync();
@@ -67,11 +69,12 @@ class WalWriter {
   // Closes the current segment (synced) and starts the next one.
   Status StartNextSegment() { return StartSegment(segment_ + 1); }
 
-  // The segment the next record goes to, unless the current one is full: then the next
-  // Append starts segment current_segment() + 1 first. NextRecordSegment() says which.
+  // The segment the last record went to. The next Append may start segment
+  // current_segment() + 1 first (the current one is full, or a write failed);
+  // NextRecordSegment() says which it will be.
   uint64_t current_segment() const { return segment_; }
   uint64_t NextRecordSegment() const {
-    return segment_size_ >= options_.segment_bytes ? segment_ + 1 : segment_;
+    return segment_size_ >= options_.segment_bytes || failed_ ? segment_ + 1 : segment_;
   }
   // Deletes every segment with a sequence number below `sequence` (never the current).
   Status DeleteSegmentsBefore(uint64_t sequence);
@@ -94,6 +97,7 @@ class WalWriter {
   uint64_t total_bytes_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;  // (sequence, bytes), older ones
   int64_t last_sync_ms_ = 0;
+  bool failed_ = false;  // the last Append failed: start a new segment before the next
   std::string frame_;
 };
 
