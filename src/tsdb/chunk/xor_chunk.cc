@@ -222,7 +222,9 @@ Status DecodeXorChunk(std::string_view bytes, std::vector<model::Sample>* out) {
     if (in.failed()) return DataLossError("chunk: truncated at sample " + std::to_string(i));
     if (delta <= 0)
       return DataLossError("chunk: timestamps out of order at sample " + std::to_string(i));
-    t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(delta));
+    if (__builtin_add_overflow(t, delta, &t)) {
+      return DataLossError("chunk: timestamp overflow at sample " + std::to_string(i));
+    }
     out->push_back({t, std::bit_cast<double>(value_bits)});
   }
   return OkStatus();
