@@ -1,0 +1,137 @@
+#include "query/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "store/memory_store.h"
+
+namespace vigil::query {
+namespace {
+
+using model::Labels;
+using model::Sample;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A counter on two servers every 10 s for 10 min (server b resets at 5 min), and a
+    // gauge on the same servers.
+    model::Batch batch;
+    for (const char* server : {"a", "b"}) {
+      model::Series counter{Labels::Of({{"__name__", "requests_total"}, {"server", server}}), {}};
+      model::Series gauge{Labels::Of({{"__name__", "temp"}, {"server", server}, {"unit", "C"}}),
+                          {}};
+      for (int i = 0; i <= 60; ++i) {
+        const int64_t t = kT0 + i * 10'000LL;
+        double value = i * (server[0] == 'a' ? 1.0 : 2.0);
+        if (server[0] == 'b' && i >= 30) value = (i - 30) * 2.0;  // reset
+        counter.samples.push_back({t, value});
+        gauge.samples.push_back({t, server[0] == 'a' ? 20.0 + i % 3 : 30.0});
+      }
+      batch.series.push_back(counter);
+      batch.series.push_back(gauge);
+    }
+    ASSERT_TRUE(store_.Append(batch).ok());
+  }
+
+  QueryResult Instant(std::string_view q, int64_t t) {
+    auto r = engine_.Instant(q, t);
+    EXPECT_TRUE(r.ok()) << q << ": " << r.status().ToString();
+    return r.ok() ? *r : QueryResult{};
+  }
+
+  store::MemoryStore store_;
+  Engine engine_{store_};
+};
+
+TEST_F(EngineTest, ScalarArithmeticLikeGrafanasHealthCheck) {
+  QueryResult r = Instant("1+1", kT0);
+  EXPECT_EQ(r.type, ValueType::kScalar);
+  ASSERT_EQ(r.series.size(), 1u);
+  EXPECT_EQ(r.series[0].points[0], (Sample{kT0, 2}));
+  EXPECT_EQ(Instant("2 * 3 ^ 2 - 10 / 4", kT0).series[0].points[0].value, 15.5);
+  EXPECT_EQ(Instant("-2 ^ 2", kT0).series[0].points[0].value, -4);
+  EXPECT_EQ(Instant("5 > bool 3", kT0).series[0].points[0].value, 1);
+  EXPECT_FALSE(engine_.Instant("5 > 3", kT0).ok());
+}
+
+TEST_F(EngineTest, InstantSelectorTakesTheLatestSampleWithinFiveMinutes) {
+  QueryResult r = Instant("temp{server=\"a\"}", kT0 + 95'000);
+  ASSERT_EQ(r.series.size(), 1u);
+  EXPECT_EQ(r.series[0].points[0], (Sample{kT0 + 95'000, 20.0 + 9 % 3}));  // the one at 90 s
+  EXPECT_EQ(r.series[0].labels.MetricName(), "temp");
+  // 10 min of data ends at kT0 + 600 s: still visible 4 min later, gone after 5.
+  EXPECT_EQ(Instant("temp", kT0 + 600'000 + 240'000).series.size(), 2u);
+  EXPECT_TRUE(Instant("temp", kT0 + 600'000 + 300'000).series.empty());
+}
+
+TEST_F(EngineTest, RateAndIncreaseHandleResetsAndDropTheName) {
+  QueryResult r = Instant("rate(requests_total[1m])", kT0 + 295'000);
+  ASSERT_EQ(r.series.size(), 2u);
+  EXPECT_EQ(r.series[0].labels, Labels::Of({{"server", "a"}}));
+  EXPECT_DOUBLE_EQ(r.series[0].points[0].value, 0.1);
+  EXPECT_DOUBLE_EQ(r.series[1].points[0].value, 0.2);
+  // Across b's reset at 300 s: 56, 58, 0, 2, 4, 6 at 280…330 s count 2+0+2+2+2 = 8,
+  // extrapolated by 5 s at each end of the 50 s sampled: 8 * 60 / 50.
+  QueryResult across = Instant("increase(requests_total{server=\"b\"}[1m])", kT0 + 335'000);
+  ASSERT_EQ(across.series.size(), 1u);
+  EXPECT_NEAR(across.series[0].points[0].value, 9.6, 1e-9);
+}
+
+TEST_F(EngineTest, AggregationsByAndWithout) {
+  QueryResult by = Instant("sum by (server) (temp)", kT0 + 600'000);
+  ASSERT_EQ(by.series.size(), 2u);
+  EXPECT_EQ(by.series[1].labels, Labels::Of({{"server", "b"}}));
+  EXPECT_EQ(by.series[1].points[0].value, 30);
+  QueryResult without = Instant("max without (server) (temp)", kT0 + 600'000);
+  ASSERT_EQ(without.series.size(), 1u);
+  EXPECT_EQ(without.series[0].labels, Labels::Of({{"unit", "C"}}));
+  EXPECT_EQ(without.series[0].points[0].value, 30);
+  EXPECT_EQ(Instant("count(temp)", kT0).series[0].points[0].value, 2);
+  EXPECT_EQ(Instant("avg(temp)", kT0).series[0].points[0].value, 25);
+}
+
+TEST_F(EngineTest, ComparisonWithANumberFilters) {
+  QueryResult r = Instant("temp > 25", kT0 + 600'000);
+  ASSERT_EQ(r.series.size(), 1u);
+  EXPECT_EQ(r.series[0].labels.Get("server"), "b");
+  EXPECT_EQ(r.series[0].labels.MetricName(), "temp");  // a filter keeps the name
+  QueryResult as_bool = Instant("temp > bool 25", kT0 + 600'000);
+  ASSERT_EQ(as_bool.series.size(), 2u);
+  EXPECT_EQ(as_bool.series[0].points[0].value, 0);
+  EXPECT_EQ(as_bool.series[0].labels.MetricName(), "");
+}
+
+TEST_F(EngineTest, RangeQueryAlignsStepsAndOverTimeFunctions) {
+  auto r =
+      engine_.Range("max_over_time(temp{server=\"a\"}[30s])", kT0 + 60'000, kT0 + 120'000, 30'000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->type, ValueType::kMatrix);
+  ASSERT_EQ(r->series.size(), 1u);
+  ASSERT_EQ(r->series[0].points.size(), 3u);
+  EXPECT_EQ(r->series[0].points[0], (Sample{kT0 + 60'000, 22}));  // 40 s, 50 s, 60 s: 21, 22, 20
+  EXPECT_EQ(r->series[0].points[1].timestamp_ms, kT0 + 90'000);
+  auto scalar = engine_.Range("1+1", kT0, kT0 + 20'000, 10'000);
+  ASSERT_TRUE(scalar.ok());
+  ASSERT_EQ(scalar->series.size(), 1u);
+  EXPECT_EQ(scalar->series[0].points.size(), 3u);
+}
+
+TEST_F(EngineTest, LimitsAndBadRequestsAreErrors) {
+  auto too_many = engine_.Range("temp", kT0, kT0 + 20'000'000, 1);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(engine_.Range("temp", kT0, kT0 - 1, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_.Instant("temp + temp", kT0).status().message(),
+            "unsupported: operator + between two vectors (only vector-scalar)");
+  auto raw = engine_.Instant("temp{server=\"a\"}[30s]", kT0 + 60'000);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->type, ValueType::kMatrix);
+  EXPECT_EQ(raw->series[0].points.size(), 3u);
+}
+
+}  // namespace
+}  // namespace vigil::query
