@@ -32,6 +32,9 @@ struct Message {
 enum class Overflow {
   kBlock,   // the publisher waits for room (backpressure), up to the bus's publish timeout
   kReject,  // Publish returns ResourceExhausted at once
+  // The oldest ready message is dropped (and counted) to make room; Publish succeeds.
+  // For best-effort consumers such as a web server's live stream (AMQP: drop-head).
+  kDropOldest,
 };
 
 struct QueueOptions {

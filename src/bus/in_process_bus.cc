@@ -269,6 +269,11 @@ std::shared_ptr<Queue> InProcessBus::FindQueue(const std::string& name) {
 Status InProcessBus::Enqueue(Queue& queue, std::shared_ptr<const Message> message) {
   {
     std::unique_lock lock(queue.mu);
+    if (queue.ready.size() >= queue.options.max_length &&
+        queue.options.overflow == Overflow::kDropOldest && !queue.ready.empty()) {
+      queue.ready.pop_front();
+      queue.dropped.Inc();
+    }
     if (queue.ready.size() >= queue.options.max_length) {
       if (queue.options.overflow == Overflow::kReject) {
         queue.rejected.Inc();

@@ -20,10 +20,13 @@ class Inbox {
   // ack: settle each delivery at once (ack); otherwise keep them for the test.
   Handler Take(bool ack = true) {
     return [this, ack](const Delivery& d) {
+      {
+        // Recorded before the ack, so that a drained queue means a complete inbox.
+        std::lock_guard lock(mu_);
+        deliveries_.push_back(d);
+        cv_.notify_all();
+      }
       if (ack) d.Ack();
-      std::lock_guard lock(mu_);
-      deliveries_.push_back(d);
-      cv_.notify_all();
     };
   }
   bool WaitFor(size_t n, std::chrono::milliseconds timeout = 5s) {
@@ -192,6 +195,18 @@ TEST_F(InProcessBusTest, FullQueueRejectsWhenAskedTo) {
   ASSERT_TRUE(bus.Publish("", "q", Text("2")).ok());
   EXPECT_EQ(bus.Publish("", "q", Text("3")).code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(bus.Depth("q"), 2u);
+}
+
+TEST_F(InProcessBusTest, FullBestEffortQueueDropsItsOldestMessage) {
+  InProcessBus bus(TestOptions());
+  ASSERT_TRUE(bus.DeclareQueue("q", {.max_length = 2, .overflow = Overflow::kDropOldest}).ok());
+  for (const char* body : {"1", "2", "3"}) ASSERT_TRUE(bus.Publish("", "q", Text(body)).ok());
+  EXPECT_EQ(bus.Depth("q"), 2u);
+  Inbox inbox;
+  auto subscription = bus.Consume("q", {}, inbox.Take());
+  ASSERT_TRUE(subscription.ok());
+  ASSERT_TRUE(inbox.WaitFor(2));
+  EXPECT_EQ(inbox.bodies(), (std::vector<std::string>{"2", "3"}));
 }
 
 TEST_F(InProcessBusTest, FullQueueBlocksThePublisherUntilThereIsRoom) {

@@ -54,6 +54,13 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
       *s->bus_, clock, coordinator,
       std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
 
+  WebRole::Options web;
+  web.id = agent.id;
+  web.server.listen = config.web.listen;
+  web.api.version = VIGIL_VERSION;
+  web.topology = topology;
+  s->web_ = std::make_unique<WebRole>(*s->bus_, *s->store_, clock, web);
+
   DataManager::Options datamanager;
   datamanager.topology = topology;
   s->datamanager_ = std::make_unique<DataManager>(*s->bus_, datamanager, std::move(writers));
@@ -66,6 +73,7 @@ Status Standalone::Start() {
   // Consumers first, so the agent's first announcement finds the coordinator listening.
   VIGIL_RETURN_IF_ERROR(datamanager_->Start().Annotate("start datamanager"));
   VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
+  VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
   VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
   spdlog::info("standalone: storing readings in {}/tsdb", config_.storage.data_dir);
   if (sink_) spdlog::info("standalone: writing readings to {}", sink_->path());
@@ -76,6 +84,7 @@ Status Standalone::Stop(std::chrono::milliseconds drain_timeout) {
   if (stopped_) return OkStatus();
   stopped_ = true;
   Status result;
+  web_->Stop();
   agent_->Stop();
   Status drained = bus_->WaitUntilDrained(agent_->queue(), drain_timeout);
   if (!drained.ok()) {

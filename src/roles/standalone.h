@@ -1,6 +1,7 @@
 // `vigil standalone`: every role in one process over the in-process bus. The agent runs
 // the configured sensors, the coordinator runs the pipeline, the datamanager writes the
-// embedded store (data_dir/tsdb) and, when enabled, the JSON-lines file under data_dir. Stop()
+// embedded store (data_dir/tsdb) and, when enabled, the JSON-lines file under data_dir;
+// the web role serves the dashboard, the live stream and the query API on web.listen. Stop()
 // shuts down in data-flow order so that nothing collected is lost: the agent publishes its last
 // batch, each queue drains before its consumer stops, the sink is flushed.
 //
@@ -14,6 +15,7 @@
 #include "roles/config.h"
 #include "roles/coordinator.h"
 #include "roles/datamanager.h"
+#include "roles/web.h"
 #include "store/json_lines_sink.h"
 #include "tsdb/tsdb_store.h"
 
@@ -35,6 +37,7 @@ class Standalone {
   Agent& agent() { return *agent_; }
   Coordinator& coordinator() { return *coordinator_; }
   tsdb::TsdbStore& store() { return *store_; }
+  WebRole& web() { return *web_; }
 
  private:
   Standalone() = default;
@@ -46,6 +49,7 @@ class Standalone {
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<DataManager> datamanager_;
+  std::unique_ptr<WebRole> web_;
   bool stopped_ = false;
 };
 

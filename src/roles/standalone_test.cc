@@ -23,6 +23,7 @@ TEST(Standalone, EverySampleCollectedReachesTheStoreAndTheFileAfterAGracefulStop
   config.agent.id = "test-plant";
   config.agent.flush_interval = std::chrono::milliseconds(50);
   config.storage.data_dir = dir.path();
+  config.web.listen = "127.0.0.1:0";
   for (std::string name : {"boiler_pressure_out", "turbine_speed"}) {
     const auto* d = sensors::FindSensorType("simulated");
     sensors::SensorSpec spec{name, "simulated", {}, config::Defaults(d->options)};

@@ -10,8 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <thread>
+
+#include "testing/http_client.h"
 
 namespace {
 
@@ -116,7 +119,7 @@ TEST(Cli, SensorListDescribesTheTypes) {
   EXPECT_NE(run.output.find("freq (float, default 1.0)"), std::string::npos) << run.output;
 }
 
-TEST(Cli, StandaloneFillsTheFileAndStopsCleanlyOnSigterm) {
+TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   std::string dir = TempDir("standalone");
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -124,7 +127,8 @@ TEST(Cli, StandaloneFillsTheFileAndStopsCleanlyOnSigterm) {
     std::string log = dir + "/vigil.log";
     freopen(log.c_str(), "w", stderr);
     execl(VIGIL_BINARY, VIGIL_BINARY, "standalone", "--config", kBundledConfig.c_str(),
-          "--data-dir", (dir + "/data").c_str(), static_cast<char*>(nullptr));
+          "--data-dir", (dir + "/data").c_str(), "--listen", "127.0.0.1:0",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   std::string events = dir + "/data/events.jsonl";
@@ -134,6 +138,30 @@ TEST(Cli, StandaloneFillsTheFileAndStopsCleanlyOnSigterm) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_GE(CountLines(events), 14u);
+
+  // The same readings through the query API, on the port the log names.
+  std::ifstream early_log(dir + "/vigil.log");
+  std::stringstream early_text;
+  early_text << early_log.rdbuf();
+  std::smatch port_match;
+  const std::string early = early_text.str();
+  ASSERT_TRUE(std::regex_search(early, port_match, std::regex(R"(http://127\.0\.0\.1:(\d+)/)")))
+      << early;
+  const auto port = static_cast<uint16_t>(std::stoi(port_match[1]));
+  auto query = vigil::testing::HttpGet(port, "/api/v1/query?query=boiler_pressure_out");
+  ASSERT_TRUE(query.ok()) << query.status().ToString();
+  EXPECT_EQ(query->status, 200) << query->body;
+  auto answer = nlohmann::json::parse(query->body);
+  EXPECT_EQ(answer["status"], "success");
+  ASSERT_EQ(answer["data"]["result"].size(), 1u) << query->body;
+  EXPECT_EQ(answer["data"]["result"][0]["metric"]["__name__"], "boiler_pressure_out");
+  auto page = vigil::testing::HttpGet(port, "/");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->status, 200);
+  auto sensors = vigil::testing::HttpGet(port, "/api/v1/sensors");
+  ASSERT_TRUE(sensors.ok());
+  EXPECT_NE(sensors->body.find("\"turbine_speed\""), std::string::npos) << sensors->body;
+
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);

@@ -1,0 +1,82 @@
+#include "roles/web.h"
+
+#include <spdlog/spdlog.h>
+
+#include "model/batch_codec.h"
+#include "model/messages.h"
+
+namespace vigil::roles {
+
+WebRole::WebRole(bus::Bus& bus, store::Store& store, Clock& clock, Options options)
+    : bus_(bus), store_(store), clock_(clock), options_(std::move(options)), sensors_(clock) {}
+
+WebRole::~WebRole() { Stop(); }
+
+Status WebRole::Start() {
+  VIGIL_RETURN_IF_ERROR(bus::DeclareTopology(bus_, options_.topology));
+  bus::QueueOptions private_queue;
+  private_queue.durable = false;
+  private_queue.exclusive = true;
+  private_queue.max_length = 1024;
+  private_queue.overflow = bus::Overflow::kDropOldest;  // never slow the pipeline
+
+  const std::string events = bus::PrivateQueueName("web", options_.id);
+  VIGIL_RETURN_IF_ERROR(bus_.DeclareQueue(events, private_queue));
+  VIGIL_RETURN_IF_ERROR(bus_.BindQueue(events, std::string(bus::kEventsExchange), "#"));
+  const std::string discovery = bus::PrivateQueueName("web-discovery", options_.id);
+  VIGIL_RETURN_IF_ERROR(bus_.DeclareQueue(discovery, private_queue));
+  VIGIL_RETURN_IF_ERROR(bus_.BindQueue(discovery, std::string(bus::kDiscoveryExchange), ""));
+
+  web::ApiOptions api = options_.api;
+  api.on_write = [this](const model::Batch& batch) { hub_.Publish(batch); };
+  api_ = std::make_unique<web::Api>(store_, &sensors_, clock_, api);
+  VIGIL_ASSIGN_OR_RETURN(
+      server_,
+      web::HttpServer::Start(
+          options_.server, [this](const web::HttpRequest& r) { return api_->Handle(r); }, &hub_));
+  VIGIL_ASSIGN_OR_RETURN(announcements_,
+                         bus_.Consume(discovery, {.prefetch = 16},
+                                      [this](const bus::Delivery& d) { OnAnnouncement(d); }));
+  VIGIL_ASSIGN_OR_RETURN(events_, bus_.Consume(events, {.prefetch = 64},
+                                               [this](const bus::Delivery& d) { OnEvent(d); }));
+  // Agents that started before us announce themselves again.
+  model::DiscoveryRequest request{model::kMessageVersion, options_.id, clock_.NowMillis()};
+  VIGIL_RETURN_IF_ERROR(bus_.Publish(
+      std::string(bus::kDiscoveryRequestsExchange), "",
+      {model::EncodeDiscoveryRequest(request), std::string(model::kProtobufContentType)}));
+  spdlog::info("web {}: dashboard and API on http://{}:{}/", options_.id,
+               options_.server.listen.substr(0, options_.server.listen.rfind(':')), port());
+  return OkStatus();
+}
+
+void WebRole::Stop() {
+  if (events_) events_->Cancel();
+  if (announcements_) announcements_->Cancel();
+  if (server_) server_->Stop();
+}
+
+void WebRole::OnEvent(const bus::Delivery& delivery) {
+  const bus::Message& message = delivery.message();
+  if (message.routing_key.rfind(bus::kSamplesTopicPrefix, 0) == 0) {
+    auto batch = model::DecodeBatchAs(message.content_type, message.body);
+    if (batch.ok()) {
+      sensors_.OnData(message.routing_key.substr(bus::kSamplesTopicPrefix.size()));
+      hub_.Publish(*batch);
+    } else {
+      spdlog::warn("web {}: undecodable batch on {}: {}", options_.id, message.routing_key,
+                   batch.status().ToString());
+    }
+  }
+  delivery.Ack();  // the live stream is best effort; the store has the data
+}
+
+void WebRole::OnAnnouncement(const bus::Delivery& delivery) {
+  const bus::Message& message = delivery.message();
+  auto announcement = message.content_type == model::kJsonContentType
+                          ? model::DecodeAnnouncementJson(message.body)
+                          : model::DecodeAnnouncement(message.body);
+  if (announcement.ok()) sensors_.OnAnnouncement(*announcement);
+  delivery.Ack();
+}
+
+}  // namespace vigil::roles

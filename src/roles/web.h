@@ -1,0 +1,58 @@
+// The web role: the HTTP server with the query API over a Store, the dashboard, and the
+// live stream. It consumes vigil.events on its own exclusive queue (every web server
+// gets every batch) and feeds the LiveHub, and vigil.discovery to know the sensors; at
+// start it asks the agents to announce themselves again. DESIGN.md (Web).
+//
+// Thread safety: Start and Stop from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "bus/bus.h"
+#include "bus/topology.h"
+#include "core/clock.h"
+#include "store/store.h"
+#include "web/api.h"
+#include "web/http_server.h"
+#include "web/live_hub.h"
+#include "web/sensor_directory.h"
+
+namespace vigil::roles {
+
+class WebRole {
+ public:
+  struct Options {
+    std::string id = "web";
+    web::HttpServer::Options server;
+    web::ApiOptions api;
+    bus::TopologyOptions topology;
+  };
+
+  // `bus`, `store` and `clock` must outlive the role.
+  WebRole(bus::Bus& bus, store::Store& store, Clock& clock, Options options);
+  ~WebRole();
+
+  // Binds the listen address (Unavailable when taken) and starts consuming.
+  Status Start();
+  void Stop();
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+  web::LiveHub& hub() { return hub_; }
+
+ private:
+  void OnEvent(const bus::Delivery& delivery);
+  void OnAnnouncement(const bus::Delivery& delivery);
+
+  bus::Bus& bus_;
+  store::Store& store_;
+  Clock& clock_;
+  Options options_;
+  web::LiveHub hub_;
+  web::SensorDirectory sensors_;
+  std::unique_ptr<web::Api> api_;
+  std::unique_ptr<web::HttpServer> server_;
+  std::unique_ptr<bus::Subscription> events_;
+  std::unique_ptr<bus::Subscription> announcements_;
+};
+
+}  // namespace vigil::roles

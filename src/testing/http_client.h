@@ -1,0 +1,30 @@
+// A deliberately raw HTTP/1.1 client for tests: sends exactly the bytes given (so tests
+// can send malformed or oversized requests) to 127.0.0.1:port and parses one response.
+//
+// Thread safety: functions; each call uses its own connection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/status.h"
+
+namespace vigil::testing {
+
+struct RawResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-case
+  std::string body;
+};
+
+// Connects, sends `request`, reads one response (by Content-Length, or to the close).
+Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeout_ms = 5000);
+// GET `target` with Connection: close.
+Result<RawResponse> HttpGet(uint16_t port, const std::string& target);
+// POST `body` to `target` with the given content type.
+Result<RawResponse> HttpPost(uint16_t port, const std::string& target, const std::string& body,
+                             const std::string& content_type,
+                             const std::string& extra_headers = "");
+
+}  // namespace vigil::testing

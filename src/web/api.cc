@@ -1,0 +1,388 @@
+#include "web/api.h"
+
+#include <time.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/names.h"
+#include "model/batch_codec.h"
+#include "query/parser.h"
+#include "web/assets.h"
+
+namespace vigil::web {
+namespace {
+
+std::string Quote(std::string_view s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string LabelsJson(const model::Labels& labels) {
+  std::string out = "{";
+  for (const model::Label& l : labels) {
+    if (out.size() > 1) out += ',';
+    out += Quote(l.name);
+    out += ':';
+    out += Quote(l.value);
+  }
+  out += '}';
+  return out;
+}
+
+std::string Success(const std::string& data, const std::vector<std::string>& warnings = {}) {
+  std::string out = "{\"status\":\"success\",\"data\":" + data;
+  if (!warnings.empty()) {
+    out += ",\"warnings\":[";
+    for (size_t i = 0; i < warnings.size(); ++i) out += (i ? "," : "") + Quote(warnings[i]);
+    out += ']';
+  }
+  out += '}';
+  return out;
+}
+
+HttpResponse Ok(std::string body) {
+  HttpResponse r;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse FromStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return JsonError(400, status.message());
+    case StatusCode::kNotFound:
+      return JsonError(404, status.message());
+    case StatusCode::kResourceExhausted:
+      return JsonError(422, status.message());
+    case StatusCode::kUnavailable:
+      return JsonError(503, status.message());
+    default:
+      return JsonError(500, status.message());
+  }
+}
+
+std::string Point(const model::Sample& s) {
+  return "[" + FormatTimestamp(s.timestamp_ms) + ",\"" + FormatValue(s.value) + "\"]";
+}
+
+std::string ResultJson(const query::QueryResult& r) {
+  std::string out;
+  switch (r.type) {
+    case query::ValueType::kScalar:
+      return "{\"resultType\":\"scalar\",\"result\":" + Point(r.series[0].points[0]) + "}";
+    case query::ValueType::kVector:
+      out = "{\"resultType\":\"vector\",\"result\":[";
+      for (size_t i = 0; i < r.series.size(); ++i) {
+        out += (i ? ",{\"metric\":" : "{\"metric\":") + LabelsJson(r.series[i].labels) +
+               ",\"value\":" + Point(r.series[i].points[0]) + "}";
+      }
+      return out + "]}";
+    case query::ValueType::kMatrix:
+      out = "{\"resultType\":\"matrix\",\"result\":[";
+      for (size_t i = 0; i < r.series.size(); ++i) {
+        out += (i ? ",{\"metric\":" : "{\"metric\":") + LabelsJson(r.series[i].labels) +
+               ",\"values\":[";
+        const auto& points = r.series[i].points;
+        for (size_t j = 0; j < points.size(); ++j) out += (j ? "," : "") + Point(points[j]);
+        out += "]}";
+      }
+      return out + "]}";
+  }
+  return "null";
+}
+
+// Every match[] selector, parsed; InvalidArgument when one is not a plain selector.
+Result<std::vector<std::vector<model::Matcher>>> Selectors(const HttpRequest& request) {
+  std::vector<std::vector<model::Matcher>> out;
+  for (const std::string& text : request.Params("match[]")) {
+    auto node = query::Parse(text);
+    if (!node.ok()) return InvalidArgumentError("match[] " + text + ": " + node.status().message());
+    if ((*node)->kind != query::NodeKind::kVectorSelector) {
+      return InvalidArgumentError("match[] " + text + ": not a series selector");
+    }
+    out.push_back(std::move((*node)->matchers));
+  }
+  return out;
+}
+
+std::string StringList(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + Quote(values[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string FormatValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buffer[400];
+  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
+  return std::string(buffer, result.ptr);
+}
+
+std::string FormatTimestamp(int64_t ms) {
+  if (ms < 0) return "-" + FormatTimestamp(-ms);
+  const int64_t seconds = ms / 1000;
+  const int64_t fraction = ms % 1000;
+  std::string out = std::to_string(seconds);
+  if (fraction == 0) return out;
+  char digits[4];
+  std::snprintf(digits, sizeof(digits), "%03lld", static_cast<long long>(fraction));
+  std::string f(digits);
+  while (!f.empty() && f.back() == '0') f.pop_back();
+  return out + "." + f;
+}
+
+Result<int64_t> ParseTime(const std::string& text) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds)) {
+    return static_cast<int64_t>(std::llround(seconds * 1000));
+  }
+  // RFC 3339: 2026-01-01T00:00:00(.123)?(Z|+01:00)
+  struct tm tm = {};
+  int year, month, day, hour, minute, second;
+  char rest[64] = {};
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%63s", &year, &month, &day, &hour, &minute,
+                  &second, rest) < 6) {
+    return InvalidArgumentError("cannot parse \"" + text + "\" to a valid timestamp");
+  }
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  int64_t ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  std::string_view r(rest);
+  if (!r.empty() && r[0] == '.') {
+    size_t i = 1;
+    int64_t fraction = 0, scale = 1000;
+    while (i < r.size() && std::isdigit(static_cast<unsigned char>(r[i]))) {
+      if (scale > 1) {
+        scale /= 10;
+        fraction += (r[i] - '0') * scale;
+      }
+      ++i;
+    }
+    ms += fraction;
+    r.remove_prefix(i);
+  }
+  if (r == "Z" || r.empty()) return ms;
+  int offset_hours = 0, offset_minutes = 0;
+  if ((r[0] == '+' || r[0] == '-') && std::sscanf(std::string(r.substr(1)).c_str(), "%2d:%2d",
+                                                  &offset_hours, &offset_minutes) == 2) {
+    const int64_t offset = (offset_hours * 60 + offset_minutes) * 60'000LL;
+    return r[0] == '+' ? ms - offset : ms + offset;
+  }
+  return InvalidArgumentError("cannot parse \"" + text + "\" to a valid timestamp");
+}
+
+Result<int64_t> ParseStep(const std::string& text) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (!(seconds > 0) || !std::isfinite(seconds)) {
+      return InvalidArgumentError("zero or negative query resolution step widths are not accepted");
+    }
+    return std::max<int64_t>(1, static_cast<int64_t>(std::llround(seconds * 1000)));
+  }
+  auto ms = query::ParseDurationMs(text);
+  if (!ms.ok()) return InvalidArgumentError("cannot parse \"" + text + "\" to a valid duration");
+  return *ms;
+}
+
+Api::Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions options)
+    : store_(store),
+      sensors_(sensors),
+      clock_(clock),
+      options_(std::move(options)),
+      engine_(store),
+      requests_(options_.registry->AddCounter("vigil_web_requests_total",
+                                              "HTTP requests by handler and status code.",
+                                              {"handler", "code"})),
+      durations_(options_.registry->AddHistogram("vigil_web_request_duration_seconds",
+                                                 "HTTP request time by handler.", {"handler"})) {}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string& path = request.path;
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get_or_post = get || request.method == "POST";
+  std::string handler = path;
+  HttpResponse response;
+  auto only = [&](bool allowed) {
+    if (!allowed) response = JsonError(405, "method " + request.method + " not allowed on " + path);
+    return allowed;
+  };
+  if (path == "/api/v1/query") {
+    if (only(get_or_post)) response = Query(request);
+  } else if (path == "/api/v1/query_range") {
+    if (only(get_or_post)) response = QueryRange(request);
+  } else if (path == "/api/v1/series") {
+    if (only(get_or_post)) response = Series(request);
+  } else if (path == "/api/v1/labels") {
+    if (only(get_or_post)) response = LabelNames(request);
+  } else if ((path.rfind("/api/v1/label/", 0) == 0 || path.rfind("/api/v1/labels/", 0) == 0) &&
+             path.size() > 7 && path.compare(path.size() - 7, 7, "/values") == 0) {
+    const size_t prefix = path.rfind("/api/v1/label/", 0) == 0 ? 14 : 15;
+    handler = "/api/v1/label/:name/values";
+    if (only(get)) response = LabelValues(request, path.substr(prefix, path.size() - 7 - prefix));
+  } else if (path == "/api/v1/metadata") {
+    if (only(get)) response = Metadata();
+  } else if (path == "/api/v1/status/buildinfo") {
+    if (only(get)) {
+      response = Ok(Success(nlohmann::json({{"version", options_.version},
+                                            {"revision", ""},
+                                            {"branch", ""},
+                                            {"buildUser", "vigil"},
+                                            {"buildDate", ""},
+                                            {"goVersion", "none (vigil, C++)"}})
+                                .dump()));
+    }
+  } else if (path == "/api/v1/sensors") {
+    if (only(get)) response = Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
+  } else if (path == "/api/v1/write") {
+    if (only(request.method == "POST")) response = Write(request);
+  } else if (path == "/metrics") {
+    if (only(get)) {
+      response = Ok(options_.registry->RenderText());
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    }
+  } else if (path == "/healthz" || path == "/readyz") {
+    if (only(get)) {
+      response = Ok("ok\n");
+      response.content_type = "text/plain; charset=utf-8";
+    }
+  } else if (const Asset* asset = FindAsset(path == "/index.html" ? "/" : path); asset && get) {
+    handler = "/ui";
+    response.content_type = std::string(asset->content_type);
+    response.body = std::string(asset->body);
+    response.headers.emplace_back("Cache-Control", "no-cache");
+  } else {
+    handler = "other";
+    response = JsonError(404, "no such endpoint: " + request.method + " " + path);
+  }
+  requests_.WithLabels({handler, std::to_string(response.status)}).Inc();
+  durations_.WithLabels({handler}).Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return response;
+}
+
+HttpResponse Api::Query(const HttpRequest& request) {
+  bool found = false;
+  const std::string text = request.Param("query", &found);
+  if (!found || text.empty()) return JsonError(400, "missing parameter \"query\"");
+  int64_t time = clock_.NowMillis();
+  if (std::string t = request.Param("time"); !t.empty()) {
+    auto parsed = ParseTime(t);
+    if (!parsed.ok())
+      return JsonError(400, "invalid parameter \"time\": " + parsed.status().message());
+    time = *parsed;
+  }
+  auto result = engine_.Instant(text, time);
+  if (!result.ok()) return FromStatus(result.status());
+  return Ok(Success(ResultJson(*result), result->warnings));
+}
+
+HttpResponse Api::QueryRange(const HttpRequest& request) {
+  const std::string text = request.Param("query");
+  if (text.empty()) return JsonError(400, "missing parameter \"query\"");
+  int64_t range[2];
+  const char* names[2] = {"start", "end"};
+  for (int i = 0; i < 2; ++i) {
+    bool found = false;
+    std::string value = request.Param(names[i], &found);
+    if (!found) return JsonError(400, std::string("missing parameter \"") + names[i] + "\"");
+    auto parsed = ParseTime(value);
+    if (!parsed.ok()) {
+      return JsonError(
+          400, std::string("invalid parameter \"") + names[i] + "\": " + parsed.status().message());
+    }
+    range[i] = *parsed;
+  }
+  bool found = false;
+  const std::string step_text = request.Param("step", &found);
+  if (!found) return JsonError(400, "missing parameter \"step\"");
+  auto step = ParseStep(step_text);
+  if (!step.ok()) return JsonError(400, "invalid parameter \"step\": " + step.status().message());
+  auto result = engine_.Range(text, range[0], range[1], *step);
+  if (!result.ok()) return FromStatus(result.status());
+  return Ok(Success(ResultJson(*result), result->warnings));
+}
+
+HttpResponse Api::Series(const HttpRequest& request) {
+  auto selectors = Selectors(request);
+  if (!selectors.ok()) return JsonError(400, selectors.status().message());
+  if (selectors->empty()) return JsonError(400, "no match[] parameter provided");
+  std::set<model::Labels> all;
+  for (const auto& matchers : *selectors) {
+    auto series = store_.Series(matchers);
+    if (!series.ok()) return FromStatus(series.status());
+    all.insert(series->begin(), series->end());
+  }
+  std::string out = "[";
+  for (const auto& labels : all) out += (out.size() > 1 ? "," : "") + LabelsJson(labels);
+  return Ok(Success(out + "]"));
+}
+
+HttpResponse Api::LabelNames(const HttpRequest& request) {
+  auto selectors = Selectors(request);
+  if (!selectors.ok()) return JsonError(400, selectors.status().message());
+  if (selectors->empty()) selectors->emplace_back();
+  std::set<std::string> names;
+  for (const auto& matchers : *selectors) {
+    auto found = store_.LabelNames(matchers);
+    if (!found.ok()) return FromStatus(found.status());
+    names.insert(found->begin(), found->end());
+  }
+  return Ok(Success(StringList({names.begin(), names.end()})));
+}
+
+HttpResponse Api::LabelValues(const HttpRequest& request, const std::string& name) {
+  if (!IsValidLabelName(name)) return JsonError(400, "invalid label name: \"" + name + "\"");
+  auto selectors = Selectors(request);
+  if (!selectors.ok()) return JsonError(400, selectors.status().message());
+  if (selectors->empty()) selectors->emplace_back();
+  std::set<std::string> values;
+  for (const auto& matchers : *selectors) {
+    auto found = store_.LabelValues(name, matchers);
+    if (!found.ok()) return FromStatus(found.status());
+    values.insert(found->begin(), found->end());
+  }
+  return Ok(Success(StringList({values.begin(), values.end()})));
+}
+
+HttpResponse Api::Metadata() {
+  auto names = store_.LabelValues(std::string(model::kMetricNameLabel), {});
+  if (!names.ok()) return FromStatus(names.status());
+  nlohmann::json data = nlohmann::json::object();
+  for (const std::string& name : *names) {
+    data[name] = nlohmann::json::array({{{"type", "unknown"}, {"help", ""}, {"unit", ""}}});
+  }
+  return Ok(Success(data.dump()));
+}
+
+HttpResponse Api::Write(const HttpRequest& request) {
+  if (!options_.write_token.empty()) {
+    const std::string auth = request.Header("authorization");
+    if (auth.empty()) return JsonError(401, "missing Authorization: Bearer <token>");
+    if (auth != "Bearer " + options_.write_token) return JsonError(403, "wrong token");
+  }
+  auto batch = model::DecodeBatch(request.body);
+  if (!batch.ok()) return JsonError(400, "remote write: " + batch.status().message());
+  Status status = store_.Append(*batch);
+  if (status.ok()) status = store_.Flush();
+  if (!status.ok()) return FromStatus(status);
+  if (options_.on_write) options_.on_write(*batch);
+  HttpResponse response;
+  response.status = 204;
+  response.content_type = "text/plain";
+  return response;
+}
+
+}  // namespace vigil::web

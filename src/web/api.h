@@ -1,0 +1,67 @@
+// The HTTP API, shaped like Prometheus's so Grafana's Prometheus data source works
+// unchanged: /api/v1/query, /query_range, /series, /labels, /label/<name>/values (and
+// /labels/<name>/values), /metadata, /status/buildinfo; plus /api/v1/sensors (what the
+// dashboard lists), POST /api/v1/write (remote write), /metrics, /healthz, /readyz and
+// the dashboard's files. Every error is {"status":"error","errorType":…,"error":…}.
+// docs/http-api.md.
+//
+// Thread safety: Handle may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "query/engine.h"
+#include "store/store.h"
+#include "web/http.h"
+#include "web/sensor_directory.h"
+
+namespace vigil::web {
+
+struct ApiOptions {
+  std::string version = "unknown";
+  // When set, POST /api/v1/write needs "Authorization: Bearer <token>".
+  std::string write_token;
+  metrics::Registry* registry = &metrics::Registry::Default();
+  // Called with each batch written through /api/v1/write after the store took it (the
+  // live stream); may be empty.
+  std::function<void(const model::Batch&)> on_write;
+};
+
+class Api {
+ public:
+  // `store`, `sensors` and `clock` must outlive the Api; `sensors` may be null.
+  Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions options);
+
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpResponse Query(const HttpRequest& request);
+  HttpResponse QueryRange(const HttpRequest& request);
+  HttpResponse Series(const HttpRequest& request);
+  HttpResponse LabelNames(const HttpRequest& request);
+  HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
+  HttpResponse Metadata();
+  HttpResponse Write(const HttpRequest& request);
+
+  store::Store& store_;
+  SensorDirectory* sensors_;
+  Clock& clock_;
+  ApiOptions options_;
+  query::Engine engine_;
+  metrics::Family<metrics::Counter>& requests_;
+  metrics::Family<metrics::Histogram>& durations_;
+};
+
+// Prometheus's float formatting: shortest round-trip digits, no exponent; NaN, +Inf, -Inf.
+std::string FormatValue(double value);
+// Seconds with up to 3 decimals, as a JSON number: 1767225600.5
+std::string FormatTimestamp(int64_t ms);
+// A Prometheus API time: unix seconds (fractions allowed) or RFC 3339.
+Result<int64_t> ParseTime(const std::string& text);
+// A step or duration: "15s", "1m" or seconds as a number.
+Result<int64_t> ParseStep(const std::string& text);
+
+}  // namespace vigil::web

@@ -1,0 +1,209 @@
+#include "web/api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/batch_codec.h"
+#include "store/memory_store.h"
+#include "testing/fake_clock.h"
+
+namespace vigil::web {
+namespace {
+
+using model::Labels;
+using nlohmann::json;
+
+constexpr int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model::Batch batch;
+    for (const char* server : {"s1", "s2"}) {
+      model::Series s{Labels::Of({{"__name__", "boiler_pressure_out"}, {"server", server}}), {}};
+      for (int i = 0; i < 10; ++i) s.samples.push_back({kT0 + i * 1000LL, 15.0 + i * 0.5});
+      batch.series.push_back(s);
+    }
+    ASSERT_TRUE(store_.Append(batch).ok());
+    model::RouteAnnouncement a;
+    a.agent = "plant";
+    a.queue = "vigil.data.plant";
+    a.sensors.push_back({"boiler_pressure_out", "simulated", Labels::Of({{"unit", "bar"}}), 1000});
+    sensors_.OnAnnouncement(a);
+  }
+
+  HttpResponse Get(const std::string& path, std::multimap<std::string, std::string> params = {}) {
+    HttpRequest r;
+    r.method = "GET";
+    r.path = path;
+    r.params = std::move(params);
+    return api_.Handle(r);
+  }
+  static json Body(const HttpResponse& r) { return json::parse(r.body); }
+
+  testing::FakeClock clock_{kT0 + 10'000};
+  store::MemoryStore store_;
+  SensorDirectory sensors_{clock_};
+  metrics::Registry registry_;
+  Api api_{
+      store_, &sensors_, clock_, {.version = "9.9.9", .write_token = "", .registry = &registry_}};
+};
+
+TEST_F(ApiTest, InstantQueryHasPrometheusShape) {
+  HttpResponse r = Get("/api/v1/query",
+                       {{"query", "boiler_pressure_out{server=\"s1\"}"}, {"time", "1767225605.5"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      r.body,
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"boiler_pressure_out","server":"s1"},"value":[1767225605.5,"17.5"]}]}})");
+}
+
+TEST_F(ApiTest, GrafanaHealthCheckOnePlusOne) {
+  HttpResponse r = Get("/api/v1/query", {{"query", "1+1"}, {"time", "1767225600"}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            R"({"status":"success","data":{"resultType":"scalar","result":[1767225600,"2"]}})");
+}
+
+TEST_F(ApiTest, RangeQueryHasPrometheusShape) {
+  HttpResponse r = Get("/api/v1/query_range", {{"query", "max(boiler_pressure_out)"},
+                                               {"start", "2026-01-01T00:00:02Z"},
+                                               {"end", "1767225604"},
+                                               {"step", "2s"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      r.body,
+      R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1767225602,"16"],[1767225604,"17"]]}]}})");
+}
+
+TEST_F(ApiTest, SeriesLabelsAndValues) {
+  json series = Body(Get("/api/v1/series", {{"match[]", "{server=\"s2\"}"}}));
+  EXPECT_EQ(series["data"], json::parse(R"([{"__name__":"boiler_pressure_out","server":"s2"}])"));
+  EXPECT_EQ(Body(Get("/api/v1/labels"))["data"], json::parse(R"(["__name__","server"])"));
+  EXPECT_EQ(Body(Get("/api/v1/label/server/values"))["data"], json::parse(R"(["s1","s2"])"));
+  EXPECT_EQ(Body(Get("/api/v1/labels/server/values"))["data"], json::parse(R"(["s1","s2"])"));
+  EXPECT_EQ(Body(Get("/api/v1/metadata"))["data"]["boiler_pressure_out"][0]["type"], "unknown");
+  EXPECT_EQ(Body(Get("/api/v1/status/buildinfo"))["data"]["version"], "9.9.9");
+}
+
+TEST_F(ApiTest, SensorsListTheAnnouncedAgentsWithTheirState) {
+  json sensors = Body(Get("/api/v1/sensors"));
+  ASSERT_EQ(sensors["data"].size(), 1u);
+  EXPECT_EQ(sensors["data"][0]["name"], "boiler_pressure_out");
+  EXPECT_EQ(sensors["data"][0]["state"], "online");
+  EXPECT_EQ(sensors["data"][0]["labels"]["unit"], "bar");
+  clock_.Advance(20'000);  // more than 3 intervals (at least 5 s) without data
+  EXPECT_EQ(Body(Get("/api/v1/sensors"))["data"][0]["state"], "stale");
+  clock_.Advance(60'000);  // more than 10 times that
+  EXPECT_EQ(Body(Get("/api/v1/sensors"))["data"][0]["state"], "offline");
+}
+
+TEST_F(ApiTest, EveryErrorIsJsonWithTheRightCode) {
+  struct Case {
+    std::string path;
+    std::multimap<std::string, std::string> params;
+    int status;
+    std::string error_type;
+    std::string error_part;
+  };
+  const Case cases[] = {
+      {"/api/v1/query", {}, 400, "bad_data", "missing parameter \"query\""},
+      {"/api/v1/query", {{"query", "x{"}}, 400, "bad_data", "parse error at char 3"},
+      {"/api/v1/query",
+       {{"query", "x offset 1m"}},
+       400,
+       "bad_data",
+       "unsupported: offset modifier"},
+      {"/api/v1/query",
+       {{"query", "x"}, {"time", "yesterday"}},
+       400,
+       "bad_data",
+       "invalid parameter \"time\""},
+      {"/api/v1/query_range",
+       {{"query", "x"}, {"start", "1"}, {"end", "2"}},
+       400,
+       "bad_data",
+       "missing parameter \"step\""},
+      {"/api/v1/query_range",
+       {{"query", "x"}, {"start", "1"}, {"end", "100000"}, {"step", "0.001"}},
+       422,
+       "execution",
+       "exceeded maximum resolution"},
+      {"/api/v1/series", {}, 400, "bad_data", "no match[] parameter"},
+      {"/api/v1/series", {{"match[]", "rate(x[1m])"}}, 400, "bad_data", "not a series selector"},
+      {"/api/v1/label/1bad/values", {}, 400, "bad_data", "invalid label name"},
+      {"/api/v1/nope", {}, 404, "not_found", "no such endpoint"},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = Get(c.path, c.params);
+    EXPECT_EQ(r.status, c.status) << c.path << " " << r.body;
+    EXPECT_EQ(r.content_type, "application/json");
+    json body = Body(r);
+    EXPECT_EQ(body["status"], "error");
+    EXPECT_EQ(body["errorType"], c.error_type) << r.body;
+    EXPECT_NE(body["error"].get<std::string>().find(c.error_part), std::string::npos) << r.body;
+  }
+  HttpRequest post;
+  post.method = "DELETE";
+  post.path = "/api/v1/query";
+  EXPECT_EQ(api_.Handle(post).status, 405);
+}
+
+TEST_F(ApiTest, RemoteWriteStoresAndNeedsTheTokenWhenSet) {
+  Api guarded(store_, nullptr, clock_,
+              {.version = "x", .write_token = "secret", .registry = &registry_});
+  model::Batch batch;
+  batch.series.push_back({Labels::Of({{"__name__", "pushed"}}), {{kT0, 42}}});
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/api/v1/write";
+  r.body = model::EncodeBatch(batch);
+  EXPECT_EQ(guarded.Handle(r).status, 401);
+  r.headers["authorization"] = "Bearer wrong";
+  EXPECT_EQ(guarded.Handle(r).status, 403);
+  r.headers["authorization"] = "Bearer secret";
+  EXPECT_EQ(guarded.Handle(r).status, 204);
+  EXPECT_EQ(Body(Get("/api/v1/query", {{"query", "pushed"},
+                                       {"time", "1767225600"}}))["data"]["result"][0]["value"][1],
+            "42");
+  r.body = "not snappy";
+  HttpResponse bad = guarded.Handle(r);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("remote write"), std::string::npos);
+}
+
+TEST_F(ApiTest, MetricsHealthAndDashboard) {
+  (void)Get("/api/v1/labels");
+  HttpResponse metrics = Get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.content_type.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(
+      metrics.body.find("vigil_web_requests_total{handler=\"/api/v1/labels\",code=\"200\"} 1"),
+      std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Get("/readyz").status, 200);
+  HttpResponse page = Get("/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<title>vigil</title>"), std::string::npos);
+  EXPECT_EQ(Get("/uPlot.iife.min.js").content_type, "text/javascript; charset=utf-8");
+}
+
+TEST(ApiFormat, ValuesAndTimesAsPrometheusWritesThem) {
+  EXPECT_EQ(FormatValue(1e21), "1000000000000000000000");
+  EXPECT_EQ(FormatValue(0.1), "0.1");
+  EXPECT_EQ(FormatValue(-0.0), "-0");
+  EXPECT_EQ(FormatValue(std::nan("")), "NaN");
+  EXPECT_EQ(FormatValue(-INFINITY), "-Inf");
+  EXPECT_EQ(FormatTimestamp(1'767'225'600'120), "1767225600.12");
+  EXPECT_EQ(FormatTimestamp(-1500), "-1.5");
+  EXPECT_EQ(*ParseTime("2026-01-01T01:00:00+01:00"), kT0);
+  EXPECT_EQ(*ParseTime("2026-01-01T00:00:00.25Z"), kT0 + 250);
+  EXPECT_EQ(*ParseStep("15"), 15'000);
+  EXPECT_EQ(*ParseStep("1m30s"), 90'000);
+  EXPECT_FALSE(ParseStep("-1").ok());
+}
+
+}  // namespace
+}  // namespace vigil::web

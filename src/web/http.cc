@@ -1,0 +1,98 @@
+#include "web/http.h"
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::web {
+
+std::string HttpRequest::Param(const std::string& name, bool* found) const {
+  auto it = params.find(name);
+  if (found) *found = it != params.end();
+  return it == params.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> HttpRequest::Params(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [begin, end] = params.equal_range(name);
+  for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::string HttpRequest::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpResponse JsonError(int status, std::string_view message) {
+  const char* type = "internal";
+  switch (status) {
+    case 400:
+      type = "bad_data";
+      break;
+    case 401:
+      type = "unauthorized";
+      break;
+    case 403:
+      type = "forbidden";
+      break;
+    case 404:
+      type = "not_found";
+      break;
+    case 405:
+      type = "method_not_allowed";
+      break;
+    case 413:
+      type = "too_large";
+      break;
+    case 422:
+      type = "execution";
+      break;
+    case 503:
+      type = "unavailable";
+      break;
+    default:
+      break;
+  }
+  nlohmann::json body = {{"status", "error"}, {"errorType", type}, {"error", message}};
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+bool UrlDecode(std::string_view in, std::string* out) {
+  out->clear();
+  out->reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out->push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+        return false;
+      }
+      out->push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+bool ParseQueryString(std::string_view query, std::multimap<std::string, std::string>* out) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::string name, value;
+    if (!UrlDecode(pair.substr(0, eq), &name)) return false;
+    if (eq != std::string_view::npos && !UrlDecode(pair.substr(eq + 1), &value)) return false;
+    out->emplace(std::move(name), std::move(value));
+  }
+  return true;
+}
+
+}  // namespace vigil::web

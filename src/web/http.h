@@ -1,0 +1,46 @@
+// The web tier's view of HTTP, free of Boost: a parsed request and the response a
+// handler returns. The Beast server (web/http_server.cc) converts to and from these, so
+// handlers (web/api.cc) and their tests need no networking code.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::web {
+
+struct HttpRequest {
+  std::string method;                              // "GET", "POST" …
+  std::string path;                                // decoded, without the query string
+  std::multimap<std::string, std::string> params;  // query string, then form body
+  std::map<std::string, std::string> headers;      // names lower-case
+  std::string body;
+  std::string remote;  // peer address, for logs
+
+  // The first value of a parameter, or "" (and `found` false).
+  std::string Param(const std::string& name, bool* found = nullptr) const;
+  std::vector<std::string> Params(const std::string& name) const;
+  std::string Header(const std::string& lower_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Prometheus's error shape: {"status":"error","errorType":…,"error":…}. errorType is
+// bad_data for 400, not_found for 404, unauthorized (401), forbidden (403),
+// too_large (413), unprocessable (422), unavailable (503), internal otherwise.
+HttpResponse JsonError(int status, std::string_view message);
+
+// Decodes %XX and '+' (in query strings and forms); false for a malformed escape.
+bool UrlDecode(std::string_view in, std::string* out);
+// Parses "a=1&b=2" into `out`; false for a malformed escape.
+bool ParseQueryString(std::string_view query, std::multimap<std::string, std::string>* out);
+
+}  // namespace vigil::web

@@ -1,0 +1,345 @@
+#include "web/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <deque>
+#include <optional>
+#include <thread>
+
+namespace vigil::web {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+}  // namespace
+
+struct HttpServer::Impl {
+  // Declared before the io_context: sessions still queued in it are destroyed with it
+  // and touch these on their way out.
+  Options options;
+  Handler handler;
+  LiveHub* hub = nullptr;
+  std::atomic<int> active_requests{0};
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  uint16_t port = 0;
+  bool stopped = false;
+  net::io_context ioc;
+  // Keeps the I/O threads running while a request is on a worker and nothing waits on
+  // a socket (once the acceptor is closed, that is every request being handled).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  std::unique_ptr<net::thread_pool> workers;
+  std::vector<std::thread> threads;
+
+  void Accept();
+};
+
+namespace {
+
+// One connection after its upgrade to a WebSocket.
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(tcp::socket socket, HttpServer::Impl& server)
+      : ws_(std::move(socket)), server_(server) {
+    ++server_.connections;
+  }
+  ~WebSocketSession() {
+    if (client_) server_.hub->Disconnect(client_);
+    --server_.connections;
+  }
+
+  void Run(http::request<http::string_body> request) {
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(10);
+    timeouts.idle_timeout = std::chrono::seconds(20);  // a ping after 10 s, closed after 20
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(64 * 1024);
+    std::weak_ptr<WebSocketSession> weak = weak_from_this();
+    client_ = server_.hub->Connect([weak] {
+      if (auto self = weak.lock()) {
+        net::post(self->ws_.get_executor(), [self] { self->Send(); });
+      }
+    });
+    ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->Read();
+      self->Send();
+    });
+  }
+
+ private:
+  void Read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return;  // closed, timed out, or too large: the session ends
+      std::string text = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      std::string reply = self->client_->HandleMessage(text);
+      if (!reply.empty()) self->replies_.push_back(std::move(reply));
+      self->Send();
+      self->Read();
+    });
+  }
+
+  void Send() {
+    if (closing_) return;
+    if (client_->overflowed()) {
+      closing_ = true;
+      ws_.async_close(
+          websocket::close_reason(websocket::close_code::policy_error, "too slow: send queue full"),
+          [self = shared_from_this()](beast::error_code) {});
+      return;
+    }
+    if (writing_) return;
+    if (!replies_.empty()) {
+      current_ = std::move(replies_.front());
+      replies_.pop_front();
+    } else if (!client_->Pop(&current_)) {
+      return;
+    }
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(current_),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
+                      if (!ec) self->Send();
+                    });
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<LiveHub::Client> client_;
+  std::deque<std::string> replies_;
+  std::string current_;
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {
+    ++server_.connections;
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+  ~HttpSession() { --server_.connections; }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    if (server_.stopping) return;
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    stream_.expires_after(server_.options.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
+      Close();
+      return;
+    }
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      Respond(JsonError(413, ec == http::error::body_limit
+                                 ? "request body larger than " +
+                                       std::to_string(server_.options.max_body_bytes) + " bytes"
+                                 : "request headers larger than " +
+                                       std::to_string(server_.options.max_header_bytes) + " bytes"),
+              /*keep_alive=*/false, 11);
+      return;
+    }
+    if (ec) {
+      Respond(JsonError(400, "malformed HTTP request: " + ec.message()), false, 11);
+      return;
+    }
+    http::request<http::string_body> request = parser_->release();
+    const std::string_view target(request.target().data(), request.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (websocket::is_upgrade(request)) {
+      if (path != "/ws" || server_.hub == nullptr) {
+        Respond(JsonError(404, "no WebSocket at " + std::string(path)), false, request.version());
+        return;
+      }
+      std::make_shared<WebSocketSession>(stream_.release_socket(), server_)
+          ->Run(std::move(request));
+      return;
+    }
+    auto converted = std::make_shared<HttpRequest>();
+    converted->method = std::string(request.method_string());
+    converted->remote = remote_;
+    for (const auto& field : request) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      converted->headers[name] = std::string(field.value());
+    }
+    bool ok = UrlDecode(path, &converted->path);
+    if (ok && target.find('?') != std::string_view::npos) {
+      ok = ParseQueryString(target.substr(target.find('?') + 1), &converted->params);
+    }
+    const bool form =
+        converted->Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0;
+    if (ok && form) ok = ParseQueryString(request.body(), &converted->params);
+    const bool keep_alive = request.keep_alive();
+    const unsigned version = request.version();
+    if (!ok) {
+      Respond(JsonError(400, "malformed percent-encoding in the URL or form"), keep_alive, version);
+      return;
+    }
+    converted->body = std::move(request.body());
+    ++server_.active_requests;  // until its response is written
+    in_flight_ = true;
+    net::post(*server_.workers, [self = shared_from_this(), converted, keep_alive, version] {
+      HttpResponse response;
+      try {
+        response = self->server_.handler(*converted);
+      } catch (const std::exception& e) {  // a bug in a handler must not take the server down
+        spdlog::error("web: {} {}: {}", converted->method, converted->path, e.what());
+        response = JsonError(500, "internal error");
+      }
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response), keep_alive, version]() mutable {
+                  self->Respond(std::move(response), keep_alive, version);
+                });
+    });
+  }
+
+  void Respond(HttpResponse response, bool keep_alive, unsigned version) {
+    auto message = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), version);
+    message->set(http::field::server, "vigil");
+    message->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) message->set(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive && !server_.stopping);
+    message->prepare_payload();
+    stream_.expires_after(server_.options.read_timeout);
+    http::async_write(stream_, *message,
+                      [self = shared_from_this(), message](beast::error_code ec, size_t) {
+                        if (self->in_flight_) {
+                          self->in_flight_ = false;
+                          --self->server_.active_requests;
+                        }
+                        if (ec || !message->keep_alive()) {
+                          self->Close();
+                          return;
+                        }
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  bool in_flight_ = false;  // a request is being handled or its response written
+};
+
+Result<tcp::endpoint> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgumentError("listen: expected host:port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  beast::error_code ec;
+  auto address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) return InvalidArgumentError("listen: bad address \"" + host + "\"");
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return InvalidArgumentError("listen: bad port in " + listen);
+  return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || stopping) return;
+    if (!ec) {
+      if (connections >= options.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<HttpSession>(std::move(socket), *this)->Run();
+      }
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Handler handler,
+                                                      LiveHub* hub) {
+  auto impl = std::make_unique<Impl>();
+  VIGIL_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseListen(options.listen));
+  impl->options = options;
+  impl->handler = std::move(handler);
+  impl->hub = hub;
+  beast::error_code ec;
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return UnavailableError("listen on " + options.listen + ": " + ec.message());
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->workers = std::make_unique<net::thread_pool>(static_cast<size_t>(options.worker_threads));
+  impl->work.emplace(impl->ioc.get_executor());
+  impl->Accept();
+  for (int i = 0; i < options.io_threads; ++i) {
+    impl->threads.emplace_back([io = &impl->ioc] { io->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Stop(std::chrono::milliseconds grace) {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->stopping = true;
+  net::post(impl_->ioc, [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->active_requests > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  impl_->workers->join();
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+}  // namespace vigil::web

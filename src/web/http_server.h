@@ -1,0 +1,53 @@
+// The HTTP and WebSocket server (Boost.Beast on Asio; the only code that includes them).
+// Keep-alive, limits on header and body size (413), read and idle timeouts, and a
+// graceful Stop. Requests are handed to the handler on a worker pool, never on the I/O
+// threads, because handlers read stores that block (SQLite, PostgreSQL). `GET /ws`
+// upgrades to a WebSocket fed by the LiveHub, with pings that detect dead peers.
+//
+// Thread safety: Start and Stop from one thread; the handler runs on worker threads
+// and must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "web/http.h"
+#include "web/live_hub.h"
+
+namespace vigil::web {
+
+class HttpServer {
+ public:
+  struct Options {
+    std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+    size_t max_header_bytes = 16 * 1024;
+    size_t max_body_bytes = 16 * 1024 * 1024;
+    std::chrono::milliseconds read_timeout{30'000};   // a request must arrive within this
+    std::chrono::milliseconds idle_timeout{120'000};  // keep-alive connections
+    int io_threads = 1;
+    int worker_threads = 4;
+    size_t max_connections = 10'000;
+  };
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  // Binds and starts serving; Unavailable when the address cannot be bound. `hub` may be
+  // null (no /ws); it must outlive the server.
+  static Result<std::unique_ptr<HttpServer>> Start(Options options, Handler handler, LiveHub* hub);
+  ~HttpServer();
+
+  // Stops accepting, lets requests in progress finish (up to `grace`), closes the rest.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  uint16_t port() const;
+
+  struct Impl;  // defined in http_server.cc, with the Beast sessions that use it
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::web

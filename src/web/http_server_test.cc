@@ -1,0 +1,160 @@
+#include "web/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "testing/http_client.h"
+
+namespace vigil::web {
+namespace {
+
+using testing::HttpGet;
+using testing::SendRaw;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void Start(HttpServer::Options options = {}) {
+    options.listen = "127.0.0.1:0";
+    auto server = HttpServer::Start(
+        options,
+        [this](const HttpRequest& r) {
+          ++handled_;
+          if (r.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          HttpResponse response;
+          response.body = r.method + " " + r.path + " q=" + r.Param("q") +
+                          " body=" + std::to_string(r.body.size());
+          response.content_type = "text/plain";
+          return response;
+        },
+        &hub_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = *std::move(server);
+  }
+  metrics::Registry registry_;
+  LiveHub hub_{{.max_queued_messages = 4, .registry = &registry_}};
+  std::atomic<int> handled_{0};
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, ServesDecodedRequests) {
+  Start();
+  auto r = HttpGet(server_->port(), "/a%20b?q=x%2By+z");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "GET /a b q=x+y z body=0");
+  EXPECT_EQ(r->headers["server"], "vigil");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  Start();
+  const std::string one = "GET /one HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto r = SendRaw(server_->port(),
+                   one + one + "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  // The raw client stops at the first response; the server answered all three.
+  for (int i = 0; i < 100 && handled_ < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(handled_, 3);
+}
+
+TEST_F(HttpServerTest, FormBodiesBecomeParameters) {
+  Start();
+  auto r = testing::HttpPost(server_->port(), "/api", "q=from+form",
+                             "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, "POST /api q=from form body=11");
+}
+
+TEST_F(HttpServerTest, TooLargeBodyOrHeadersIs413) {
+  HttpServer::Options options;
+  options.max_body_bytes = 1000;
+  options.max_header_bytes = 2000;
+  Start(options);
+  auto body = testing::HttpPost(server_->port(), "/x", std::string(5000, 'a'), "text/plain");
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(body->status, 413);
+  EXPECT_NE(body->body.find("\"errorType\":\"too_large\""), std::string::npos);
+  auto headers =
+      SendRaw(server_->port(),
+              "GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(5000, 'h') + "\r\n\r\n");
+  ASSERT_TRUE(headers.ok());
+  EXPECT_EQ(headers->status, 413);
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400AndTheServerGoesOn) {
+  Start();
+  auto r = SendRaw(server_->port(), "THIS IS NOT HTTP\r\n\r\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("\"status\":\"error\""), std::string::npos);
+  auto bad_escape = HttpGet(server_->port(), "/x?q=%zz");
+  ASSERT_TRUE(bad_escape.ok());
+  EXPECT_EQ(bad_escape->status, 400);
+  EXPECT_EQ(HttpGet(server_->port(), "/fine")->status, 200);
+}
+
+TEST_F(HttpServerTest, ASilentClientIsCutOffAndDoesNotStallOthers) {
+  HttpServer::Options options;
+  options.read_timeout = std::chrono::milliseconds(300);
+  Start(options);
+  // Half a request, never finished.
+  auto silent = std::thread([&] {
+    auto r = SendRaw(server_->port(), "GET /x HTTP/1.1\r\nHost:", 3000);
+    EXPECT_FALSE(r.ok() && r->status == 200);
+  });
+  EXPECT_EQ(HttpGet(server_->port(), "/other")->status, 200);
+  silent.join();
+}
+
+TEST_F(HttpServerTest, WebSocketUpgradeOnlyAtWs) {
+  Start();
+  auto r =
+      SendRaw(server_->port(),
+              "GET /elsewhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  auto ws =
+      SendRaw(server_->port(),
+              "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+              1000);
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  EXPECT_EQ(ws->status, 101);
+  EXPECT_EQ(ws->headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST_F(HttpServerTest, StopWaitsForRequestsInProgress) {
+  Start();
+  std::thread slow([&] {
+    auto r = HttpGet(server_->port(), "/slow");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200);
+  });
+  for (int i = 0; i < 100 && handled_ == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server_->Stop();
+  slow.join();
+  EXPECT_FALSE(HttpGet(server_->port(), "/after").ok());
+}
+
+TEST(HttpServerStart, AnAddressInUseIsAnError) {
+  metrics::Registry registry;
+  LiveHub hub({.max_queued_messages = 4, .registry = &registry});
+  auto first = HttpServer::Start(
+      {.listen = "127.0.0.1:0"}, [](const HttpRequest&) { return HttpResponse{}; }, &hub);
+  ASSERT_TRUE(first.ok());
+  HttpServer::Options options;
+  options.listen = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = HttpServer::Start(
+      options, [](const HttpRequest&) { return HttpResponse{}; }, &hub);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace vigil::web

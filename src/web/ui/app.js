@@ -1,0 +1,168 @@
+// vigil's dashboard: lists the sensors (/api/v1/sensors), draws one uPlot chart per
+// metric with a line per series, fills it with history from /api/v1/query_range and
+// keeps it moving with samples from the WebSocket /ws. Plain JavaScript, no build step.
+(function () {
+  'use strict';
+  const LIVE_WINDOW_S = 300;
+  const charts = new Map();  // metric name -> {el, plot, series: Map(key -> index), data}
+  let mode = 'live';
+  let socket = null;
+  let redrawPending = false;
+
+  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2',
+                   '#17becf', '#7f7f7f', '#bcbd22'];
+
+  function seriesKey(labels) {
+    return Object.keys(labels).filter((k) => k !== '__name__').sort()
+      .map((k) => k + '=' + labels[k]).join(',');
+  }
+
+  function chartFor(metric) {
+    let chart = charts.get(metric);
+    if (chart) return chart;
+    const el = document.createElement('div');
+    el.className = 'chart';
+    el.dataset.metric = metric;
+    el.dataset.lastTs = '0';
+    el.dataset.points = '0';
+    const title = document.createElement('h3');
+    title.textContent = metric;
+    el.appendChild(title);
+    const area = document.createElement('div');
+    el.appendChild(area);
+    insertSorted(document.getElementById('charts'), el, metric);
+    chart = {el, area, plot: null, keys: [], times: [], columns: []};
+    charts.set(metric, chart);
+    return chart;
+  }
+
+  function insertSorted(parent, el, metric) {
+    for (const child of parent.children) {
+      if (child.dataset.metric > metric) { parent.insertBefore(el, child); return; }
+    }
+    parent.appendChild(el);
+  }
+
+  // Adds points [(t seconds, value)] of one series to a chart.
+  function addPoints(metric, labels, points) {
+    const chart = chartFor(metric);
+    const key = seriesKey(labels);
+    let index = chart.keys.indexOf(key);
+    if (index < 0) {
+      chart.keys.push(key);
+      chart.columns.push(new Map());
+      index = chart.keys.length - 1;
+      if (chart.plot) { chart.plot.destroy(); chart.plot = null; }
+    }
+    const column = chart.columns[index];
+    for (const [t, v] of points) column.set(t, typeof v === 'number' ? v : Number(v));
+    scheduleRedraw();
+  }
+
+  function scheduleRedraw() {
+    if (redrawPending) return;
+    redrawPending = true;
+    requestAnimationFrame(() => { redrawPending = false; redraw(); });
+  }
+
+  function redraw() {
+    const now = Date.now() / 1000;
+    for (const [metric, chart] of charts) {
+      const times = new Set();
+      for (const column of chart.columns) {
+        if (mode === 'live') {
+          for (const t of column.keys()) if (t < now - LIVE_WINDOW_S) column.delete(t);
+        }
+        for (const t of column.keys()) times.add(t);
+      }
+      const xs = Array.from(times).sort((a, b) => a - b);
+      const data = [xs];
+      for (const column of chart.columns) data.push(xs.map((t) => (column.has(t) ? column.get(t) : null)));
+      if (!chart.plot) {
+        const width = Math.max(380, chart.el.clientWidth - 16);
+        chart.plot = new uPlot({
+          width, height: 200,
+          series: [{}].concat(chart.keys.map((k, i) => ({label: k || metric, stroke: palette[i % palette.length], spanGaps: false}))),
+          axes: [{}, {size: 60}],
+          legend: {show: chart.keys.length <= 8},
+        }, data, chart.area);
+      } else {
+        chart.plot.setData(data);
+      }
+      chart.el.dataset.points = String(xs.length);
+      chart.el.dataset.lastTs = xs.length ? String(xs[xs.length - 1]) : '0';
+    }
+  }
+
+  async function loadHistory(rangeSeconds) {
+    const end = Date.now() / 1000;
+    const start = end - rangeSeconds;
+    const step = Math.max(1, Math.ceil(rangeSeconds / 600));
+    const url = '/api/v1/query_range?query=' + encodeURIComponent('{__name__=~".+"}') +
+      '&start=' + start + '&end=' + end + '&step=' + step;
+    const response = await fetch(url);
+    const body = await response.json();
+    if (body.status !== 'success') { console.error(body.error); return; }
+    for (const s of body.data.result) {
+      addPoints(s.metric.__name__ || '(no name)', s.metric, s.values.map(([t, v]) => [t, Number(v)]));
+    }
+    document.body.dataset.historyLoaded = String(Date.now());
+  }
+
+  function connect() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(scheme + '//' + location.host + '/ws');
+    const state = document.getElementById('connection');
+    socket.onopen = () => {
+      state.textContent = 'live';
+      state.className = 'state online';
+      socket.send(JSON.stringify({type: 'subscribe', id: 'all', selector: '{__name__=~".+"}'}));
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type !== 'samples' || mode !== 'live') return;
+      for (const s of message.series) {
+        addPoints(s.labels.__name__ || '(no name)', s.labels, s.samples.map(([ms, v]) => [ms / 1000, v]));
+      }
+    };
+    socket.onclose = () => {
+      state.textContent = 'reconnecting…';
+      state.className = 'state stale';
+      setTimeout(connect, 1000);
+    };
+  }
+
+  async function refreshSensors() {
+    try {
+      const body = await (await fetch('/api/v1/sensors')).json();
+      const list = document.getElementById('sensors');
+      list.innerHTML = '';
+      if (!body.data.length) list.innerHTML = '<li class="empty">none announced yet</li>';
+      for (const s of body.data) {
+        const li = document.createElement('li');
+        li.dataset.sensor = s.name;
+        li.dataset.state = s.state;
+        li.innerHTML = '<span class="state ' + s.state + '"></span> <b></b> <span class="agent"></span>';
+        li.querySelector('.state').textContent = s.state;
+        li.querySelector('b').textContent = s.name;
+        li.querySelector('.agent').textContent = s.agent + ' · ' + (s.interval_ms / 1000) + ' s';
+        list.appendChild(li);
+      }
+    } catch (e) { console.error(e); }
+  }
+
+  const RANGES = {'1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800};
+  document.getElementById('range').addEventListener('change', async (event) => {
+    mode = event.target.value;
+    for (const chart of charts.values()) {
+      chart.columns = chart.columns.map(() => new Map());
+      if (chart.plot) { chart.plot.destroy(); chart.plot = null; }
+    }
+    await loadHistory(mode === 'live' ? LIVE_WINDOW_S : RANGES[mode]);
+    redraw();
+  });
+
+  refreshSensors();
+  setInterval(refreshSensors, 5000);
+  loadHistory(LIVE_WINDOW_S).then(connect, connect);
+})();
