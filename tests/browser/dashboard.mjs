@@ -1,0 +1,90 @@
+// Browser test of the dashboard (issue #5): starts `vigil standalone` on a free port,
+// opens the page in Debian's chromium (headless, driven by playwright-core), and checks
+// that the plant's sensors are listed, that a chart's last point advances, and that a
+// past range draws history. Saves a screenshot in the output folder.
+// Usage: node dashboard.mjs VIGIL_BINARY CONFIG OUTPUT_DIR
+import {spawn} from 'node:child_process';
+import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {createServer} from 'node:net';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+
+const require = createRequire(import.meta.url);
+const {chromium} = require(new URL('../../src/web/ui/node_modules/playwright-core', import.meta.url).pathname);
+
+const [binary, config, output] = process.argv.slice(2);
+mkdirSync(output, {recursive: true});
+const data = mkdtempSync(join(tmpdir(), 'vigil-browser-'));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function fail(message) {
+  console.error('FAIL: ' + message);
+  process.exitCode = 1;
+  throw new Error(message);
+}
+
+const port = await freePort();
+const vigil = spawn(binary, ['standalone', '--config', config, '--data-dir', data, '--listen', `127.0.0.1:${port}`],
+                    {stdio: ['ignore', 'inherit', 'inherit']});
+let browser;
+try {
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
+    if (i > 100) fail('vigil did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({viewport: {width: 1400, height: 900}});
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(base + '/');
+
+  await page.waitForSelector('#sensors li[data-sensor="boiler_pressure_out"]', {timeout: 10000});
+  const sensors = await page.$$eval('#sensors li[data-sensor]', (items) => items.map((li) => li.dataset.sensor));
+  for (const name of ['boiler_pressure_out', 'turbine_speed']) {
+    if (!sensors.includes(name)) fail(`sensor ${name} not listed: ${sensors}`);
+  }
+  const chart = '.chart[data-metric="boiler_pressure_out"]';
+  await page.waitForSelector(chart + ':not([data-last-ts="0"])', {timeout: 10000});
+  const first = Number(await page.getAttribute(chart, 'data-last-ts'));
+  await page.waitForFunction(([selector, before]) => Number(document.querySelector(selector).dataset.lastTs) > before,
+                             [chart, first], {timeout: 5000});
+  const later = Number(await page.getAttribute(chart, 'data-last-ts'));
+  console.log(`live: last point moved from ${first} to ${later}`);
+  if (await page.$$eval('.chart canvas', (c) => c.length) === 0) fail('no chart drawn');
+
+  // A past range: history from the query API, once there is more than one step of it.
+  await page.waitForFunction((selector) => Number(document.querySelector(selector).dataset.points) >= 14,
+                             chart, {timeout: 20000});
+  const before = await page.evaluate(() => document.body.dataset.historyLoaded || '0');
+  await page.selectOption('#range', '1h');
+  await page.waitForFunction((b) => (document.body.dataset.historyLoaded || '0') !== b, before, {timeout: 10000});
+  const points = Number(await page.getAttribute(chart, 'data-points'));
+  if (!(points >= 2)) fail(`${points} points of history drawn for the last hour`);
+  console.log(`history: ${points} points of boiler_pressure_out in the last hour`);
+  await page.screenshot({path: join(output, 'dashboard.png'), fullPage: true});
+  if (errors.length) fail('page errors: ' + errors.join('; '));
+  console.log('PASS');
+} catch (e) {
+  if (!process.exitCode) { console.error(e); process.exitCode = 1; }
+} finally {
+  if (browser) await browser.close();
+  vigil.kill('SIGTERM');
+  await new Promise((r) => vigil.on('exit', r));
+  rmSync(data, {recursive: true, force: true});
+}
