@@ -12,6 +12,7 @@
 #include "model/batch_codec.h"
 #include "query/parser.h"
 #include "web/assets.h"
+#include "web/line_protocol.h"
 
 namespace vigil::web {
 namespace {
@@ -208,8 +209,22 @@ Api::Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions
       durations_(options_.registry->AddHistogram("vigil_web_request_duration_seconds",
                                                  "HTTP request time by handler.", {"handler"})) {}
 
-HttpResponse Api::Handle(const HttpRequest& request) {
+HttpResponse Api::Handle(const HttpRequest& original) {
   const auto started = std::chrono::steady_clock::now();
+  // Prometheus's read endpoints take their parameters from a form body too; writes
+  // carry data, which is never parsed as a form.
+  const bool form =
+      original.method == "POST" && original.path.rfind("/api/v1/", 0) == 0 &&
+      original.path != "/api/v1/write" &&
+      original.Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0;
+  HttpRequest with_form;
+  if (form) {
+    with_form = original;
+    if (!ParseQueryString(original.body, &with_form.params)) {
+      return JsonError(400, "malformed percent-encoding in the form body");
+    }
+  }
+  const HttpRequest& request = form ? with_form : original;
   const std::string& path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool get_or_post = get || request.method == "POST";
@@ -248,6 +263,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (only(get)) response = Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
   } else if (path == "/api/v1/write") {
     if (only(request.method == "POST")) response = Write(request);
+  } else if (path == "/write" || path == "/api/v2/write") {
+    if (only(request.method == "POST")) response = WriteLineProtocol(request);
   } else if (path == "/metrics") {
     if (only(get)) {
       response = Ok(options_.registry->RenderText());
@@ -367,22 +384,44 @@ HttpResponse Api::Metadata() {
   return Ok(Success(data.dump()));
 }
 
-HttpResponse Api::Write(const HttpRequest& request) {
-  if (!options_.write_token.empty()) {
-    const std::string auth = request.Header("authorization");
-    if (auth.empty()) return JsonError(401, "missing Authorization: Bearer <token>");
-    if (auth != "Bearer " + options_.write_token) return JsonError(403, "wrong token");
+std::optional<HttpResponse> Api::CheckWriteToken(const HttpRequest& request) const {
+  if (options_.write_token.empty()) return std::nullopt;
+  const std::string auth = request.Header("authorization");
+  if (auth.empty()) return JsonError(401, "missing Authorization: Bearer <token>");
+  // InfluxDB clients send "Token <token>".
+  if (auth != "Bearer " + options_.write_token && auth != "Token " + options_.write_token) {
+    return JsonError(403, "wrong token");
   }
-  auto batch = model::DecodeBatch(request.body);
-  if (!batch.ok()) return JsonError(400, "remote write: " + batch.status().message());
-  Status status = store_.Append(*batch);
+  return std::nullopt;
+}
+
+HttpResponse Api::Store(const model::Batch& batch) {
+  Status status = store_.Append(batch);
   if (status.ok()) status = store_.Flush();
   if (!status.ok()) return FromStatus(status);
-  if (options_.on_write) options_.on_write(*batch);
+  if (options_.on_write) options_.on_write(batch);
   HttpResponse response;
   response.status = 204;
   response.content_type = "text/plain";
   return response;
+}
+
+HttpResponse Api::Write(const HttpRequest& request) {
+  if (auto denied = CheckWriteToken(request)) return *denied;
+  auto batch = model::DecodeBatch(request.body);
+  if (!batch.ok()) return JsonError(400, "remote write: " + batch.status().message());
+  return Store(*batch);
+}
+
+HttpResponse Api::WriteLineProtocol(const HttpRequest& request) {
+  if (auto denied = CheckWriteToken(request)) return *denied;
+  if (!request.Header("content-encoding").empty()) {
+    return JsonError(415, "Content-Encoding " + request.Header("content-encoding") +
+                              " is not supported; send the lines uncompressed");
+  }
+  auto parsed = ParseLineProtocol(request.body, request.Param("precision"), clock_.NowMillis());
+  if (!parsed.ok()) return JsonError(400, parsed.status().message());
+  return Store(parsed->batch);
 }
 
 }  // namespace vigil::web

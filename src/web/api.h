@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -35,7 +36,7 @@ class Api {
   // `store`, `sensors` and `clock` must outlive the Api; `sensors` may be null.
   Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions options);
 
-  HttpResponse Handle(const HttpRequest& request);
+  HttpResponse Handle(const HttpRequest& original);
 
  private:
   HttpResponse Query(const HttpRequest& request);
@@ -45,6 +46,11 @@ class Api {
   HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
   HttpResponse Metadata();
   HttpResponse Write(const HttpRequest& request);
+  HttpResponse WriteLineProtocol(const HttpRequest& request);
+  // 401/403 when a write token is configured and the request does not carry it.
+  std::optional<HttpResponse> CheckWriteToken(const HttpRequest& request) const;
+  // Appends durably, feeds the live stream; 204.
+  HttpResponse Store(const model::Batch& batch);
 
   store::Store& store_;
   SensorDirectory* sensors_;

@@ -59,6 +59,37 @@ TEST_F(ApiTest, InstantQueryHasPrometheusShape) {
       R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"boiler_pressure_out","server":"s1"},"value":[1767225605.5,"17.5"]}]}})");
 }
 
+TEST_F(ApiTest, PostedFormsAreParametersAsPrometheusTakesThem) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/api/v1/query";
+  r.headers["content-type"] = "application/x-www-form-urlencoded";
+  r.body = "query=1%2B1&time=1767225600";
+  HttpResponse response = api_.Handle(r);
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_NE(response.body.find("\"2\""), std::string::npos);
+  r.body = "query=%zz";
+  EXPECT_EQ(api_.Handle(r).status, 400);
+}
+
+TEST_F(ApiTest, InfluxLineProtocolWritesAllOrNothing) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/write";
+  r.params = {{"precision", "s"}};
+  r.body = "plant,site=north pressure=15.5 1767225600\nplant,site=north pressure=oops 1767225601\n";
+  HttpResponse bad = api_.Handle(r);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("line 2"), std::string::npos) << bad.body;
+  EXPECT_EQ(Body(Get("/api/v1/series", {{"match[]", "plant_pressure"}}))["data"].size(), 0u);
+  r.path = "/api/v2/write";
+  r.body = "plant,site=north pressure=15.5 1767225600\n";
+  EXPECT_EQ(api_.Handle(r).status, 204);
+  EXPECT_EQ(Body(Get("/api/v1/query", {{"query", "plant_pressure"},
+                                       {"time", "1767225600"}}))["data"]["result"][0]["value"][1],
+            "15.5");
+}
+
 TEST_F(ApiTest, GrafanaHealthCheckOnePlusOne) {
   HttpResponse r = Get("/api/v1/query", {{"query", "1+1"}, {"time", "1767225600"}});
   ASSERT_EQ(r.status, 200);

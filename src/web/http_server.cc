@@ -100,14 +100,14 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
     }
     if (writing_) return;
     if (!replies_.empty()) {
-      current_ = std::move(replies_.front());
+      current_ = std::make_shared<const std::string>(std::move(replies_.front()));
       replies_.pop_front();
     } else if (!client_->Pop(&current_)) {
       return;
     }
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(net::buffer(current_),
+    ws_.async_write(net::buffer(*current_),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       self->writing_ = false;
                       if (!ec) self->Send();
@@ -119,7 +119,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   beast::flat_buffer buffer_;
   std::shared_ptr<LiveHub::Client> client_;
   std::deque<std::string> replies_;
-  std::string current_;
+  std::shared_ptr<const std::string> current_;  // the message being written
   bool writing_ = false;
   bool closing_ = false;
 };
@@ -146,9 +146,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
     stream_.expires_after(server_.options.read_timeout);
-    http::async_read(
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // A client that sends "Expect: 100-continue" (curl does for large bodies) waits for
+  // a 100 Continue before it sends the body.
+  void OnHeader(beast::error_code ec) {
+    if (ec) {
+      OnRead(ec);
+      return;
+    }
+    auto read_body = [self = shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+    };
+    const auto expect = parser_->get()[http::field::expect];
+    if (!beast::iequals(expect, "100-continue")) {
+      read_body();
+      return;
+    }
+    auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                    parser_->get().version());
+    http::async_write(stream_, *go_on,
+                      [self = shared_from_this(), go_on, read_body](beast::error_code ec, size_t) {
+                        if (ec) {
+                          self->Close();
+                          return;
+                        }
+                        read_body();
+                      });
   }
 
   void OnRead(beast::error_code ec) {
@@ -195,13 +223,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ok && target.find('?') != std::string_view::npos) {
       ok = ParseQueryString(target.substr(target.find('?') + 1), &converted->params);
     }
-    const bool form =
-        converted->Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0;
-    if (ok && form) ok = ParseQueryString(request.body(), &converted->params);
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
     if (!ok) {
-      Respond(JsonError(400, "malformed percent-encoding in the URL or form"), keep_alive, version);
+      Respond(JsonError(400, "malformed percent-encoding in the URL"), keep_alive, version);
       return;
     }
     converted->body = std::move(request.body());

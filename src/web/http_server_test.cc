@@ -60,12 +60,22 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(handled_, 3);
 }
 
-TEST_F(HttpServerTest, FormBodiesBecomeParameters) {
+TEST_F(HttpServerTest, BodiesArePassedAsTheyAreFormsAreTheApisBusiness) {
   Start();
   auto r = testing::HttpPost(server_->port(), "/api", "q=from+form",
                              "application/x-www-form-urlencoded");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->body, "POST /api q=from form body=11");
+  EXPECT_EQ(r->body, "POST /api q= body=11");
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsA100BeforeTheBody) {
+  Start();
+  auto r = SendRaw(server_->port(),
+                   "POST /p HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+                   "Connection: close\r\n\r\n",
+                   /*timeout_ms=*/300);  // the server then waits for the body
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 100);
 }
 
 TEST_F(HttpServerTest, TooLargeBodyOrHeadersIs413) {

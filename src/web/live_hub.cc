@@ -65,7 +65,7 @@ std::string LiveHub::Client::HandleMessage(std::string_view text) {
   return nlohmann::json({{"type", "subscribed"}, {"id", id}}).dump();
 }
 
-bool LiveHub::Client::Pop(std::string* message) {
+bool LiveHub::Client::Pop(std::shared_ptr<const std::string>* message) {
   std::lock_guard lock(mu_);
   if (queue_.empty()) return false;
   *message = std::move(queue_.front());
@@ -78,23 +78,31 @@ bool LiveHub::Client::overflowed() const {
   return overflowed_;
 }
 
-void LiveHub::Client::Offer(const model::Batch& batch) {
-  std::vector<std::pair<const model::Series*, std::vector<std::string>>> matched;
-  {
-    std::lock_guard lock(mu_);
-    if (overflowed_ || subscriptions_.empty()) return;
-    for (const model::Series& s : batch.series) {
-      std::vector<std::string> ids;
-      for (const auto& [id, matchers] : subscriptions_) {
-        if (model::MatchesAll(matchers, s.labels)) ids.push_back(id);
-      }
-      if (!ids.empty()) matched.emplace_back(&s, std::move(ids));
+std::string LiveHub::Client::Match(
+    const model::Batch& batch,
+    std::vector<std::pair<const model::Series*, std::vector<std::string>>>* matched) {
+  std::string key;
+  std::lock_guard lock(mu_);
+  if (overflowed_ || subscriptions_.empty()) return key;
+  for (size_t i = 0; i < batch.series.size(); ++i) {
+    const model::Series& s = batch.series[i];
+    std::vector<std::string> ids;
+    for (const auto& [id, matchers] : subscriptions_) {
+      if (model::MatchesAll(matchers, s.labels)) ids.push_back(id);
     }
+    if (ids.empty()) continue;
+    key += std::to_string(i);
+    for (const std::string& id : ids) key += "\x1f" + id;
+    key += '\x1e';
+    matched->emplace_back(&s, std::move(ids));
   }
-  if (matched.empty()) return;
-  std::string message = SamplesMessage(matched);
+  return key;
+}
+
+void LiveHub::Client::Enqueue(std::shared_ptr<const std::string> message) {
   {
     std::lock_guard lock(mu_);
+    if (overflowed_) return;
     if (queue_.size() >= max_queued_) {
       overflowed_ = true;
       queue_.clear();
@@ -140,7 +148,17 @@ void LiveHub::Publish(const model::Batch& batch) {
     std::lock_guard lock(mu_);
     clients.assign(clients_.begin(), clients_.end());
   }
-  for (const auto& client : clients) client->Offer(batch);
+  // One JSON text per distinct selection: a thousand dashboards watching the same
+  // sensors cost one serialization.
+  std::map<std::string, std::shared_ptr<const std::string>> messages;
+  for (const auto& client : clients) {
+    std::vector<std::pair<const model::Series*, std::vector<std::string>>> matched;
+    std::string key = client->Match(batch, &matched);
+    if (key.empty()) continue;
+    auto& message = messages[key];
+    if (!message) message = std::make_shared<const std::string>(SamplesMessage(matched));
+    client->Enqueue(message);
+  }
   messages_.Inc();
 }
 

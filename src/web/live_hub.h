@@ -36,21 +36,27 @@ class LiveHub {
     // or {"type":"unsubscribe","id":"x"}. Returns the JSON reply to send ("" for none);
     // a malformed message gets {"type":"error",…} and changes nothing.
     std::string HandleMessage(std::string_view text);
-    // The next message to send, if any.
-    bool Pop(std::string* message);
+    // The next message to send, if any. Messages are shared between clients that asked
+    // for the same series.
+    bool Pop(std::shared_ptr<const std::string>* message);
     bool overflowed() const;
 
    private:
     friend class LiveHub;
     explicit Client(std::function<void()> wake, size_t max_queued)
         : wake_(std::move(wake)), max_queued_(max_queued) {}
-    void Offer(const model::Batch& batch);
+    // The series of `batch` this client subscribed to, with the subscription ids, as a
+    // key ("" when none): clients with equal keys get the same message.
+    std::string Match(
+        const model::Batch& batch,
+        std::vector<std::pair<const model::Series*, std::vector<std::string>>>* matched);
+    void Enqueue(std::shared_ptr<const std::string> message);
 
     std::function<void()> wake_;
     const size_t max_queued_;
     mutable std::mutex mu_;
     std::map<std::string, std::vector<model::Matcher>> subscriptions_;
-    std::deque<std::string> queue_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
     bool overflowed_ = false;
   };
 

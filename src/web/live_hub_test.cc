@@ -31,10 +31,10 @@ TEST_F(LiveHubTest, SubscribersGetOnlyTheSeriesTheyAskedFor) {
                 R"({"type":"subscribe","id":"p","selector":"boiler_pressure_out"})"))["type"],
             "subscribed");
   hub_.Publish(Batch());
-  std::string message;
+  std::shared_ptr<const std::string> message;
   ASSERT_TRUE(client->Pop(&message));
   EXPECT_EQ(wakes_, 1);
-  json m = json::parse(message);
+  json m = json::parse(*message);
   ASSERT_EQ(m["series"].size(), 1u);
   EXPECT_EQ(m["series"][0]["labels"]["__name__"], "boiler_pressure_out");
   EXPECT_EQ(m["series"][0]["samples"][0], json::parse("[1000, 15.25]"));
@@ -44,7 +44,7 @@ TEST_F(LiveHubTest, SubscribersGetOnlyTheSeriesTheyAskedFor) {
   client->HandleMessage(R"({"type":"subscribe","id":"all","selector":"{agent=\"a\"}"})");
   hub_.Publish(Batch());
   ASSERT_TRUE(client->Pop(&message));
-  m = json::parse(message);
+  m = json::parse(*message);
   ASSERT_EQ(m["series"].size(), 2u);
   EXPECT_EQ(m["series"][1]["samples"][0][1], "NaN");  // non-finite values as strings
 
@@ -67,7 +67,7 @@ TEST_F(LiveHubTest, BadMessagesGetAnErrorAndChangeNothing) {
     EXPECT_FALSE(reply["error"].get<std::string>().empty());
   }
   hub_.Publish(Batch());
-  std::string message;
+  std::shared_ptr<const std::string> message;
   EXPECT_FALSE(client->Pop(&message));
 }
 
@@ -77,7 +77,7 @@ TEST_F(LiveHubTest, ASlowClientOverflowsWithoutHoldingUpOthers) {
   for (auto* c : {slow.get(), fast.get()}) {
     c->HandleMessage(R"({"type":"subscribe","selector":"turbine_speed"})");
   }
-  std::string message;
+  std::shared_ptr<const std::string> message;
   for (int i = 0; i < 5; ++i) {
     hub_.Publish(Batch());
     EXPECT_TRUE(fast->Pop(&message));
