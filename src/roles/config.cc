@@ -1,5 +1,6 @@
 #include "roles/config.h"
 
+#include <cstdlib>
 #include <set>
 
 #include "core/logging.h"
@@ -108,7 +109,11 @@ config::Schema BuildSchema() {
                    std::nullopt,
                    std::nullopt,
                    {},
-                   StringCheck([](const std::string& s) { return CheckListenAddress(s); })}}});
+                   StringCheck([](const std::string& s) { return CheckListenAddress(s); })},
+        OptionSpec{"write_token", OptionType::kString,
+                   "When set, the write endpoints need Authorization: Bearer <token>; "
+                   "VIGIL_WRITE_TOKEN overrides it. Never logged.",
+                   std::string("")}}});
   schema.sections.push_back(
       {"storage",
        "Where data is kept.",
@@ -259,6 +264,9 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.agent.flush_interval = agent.Duration("flush_interval");
   c.agent.max_batch_samples = agent.Int("max_batch_samples");
   c.web.listen = loaded.sections.at("web").String("listen");
+  c.web.write_token = loaded.sections.at("web").String("write_token");
+  if (const char* token = std::getenv("VIGIL_WRITE_TOKEN"); token && *token)
+    c.web.write_token = token;
   const auto& storage = loaded.sections.at("storage");
   c.storage.data_dir = storage.String("data_dir");
   c.storage.url = storage.String("url");

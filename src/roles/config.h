@@ -28,6 +28,7 @@ struct VigilConfig {
 
   struct Web {
     std::string listen = "127.0.0.1:8080";
+    std::string write_token;  // empty: the write endpoints are open
   } web;
 
   struct Storage {

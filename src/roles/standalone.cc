@@ -58,6 +58,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
   web.id = agent.id;
   web.server.listen = config.web.listen;
   web.api.version = VIGIL_VERSION;
+  web.api.write_token = config.web.write_token;
   web.topology = topology;
   s->web_ = std::make_unique<WebRole>(*s->bus_, *s->store_, clock, web);
 

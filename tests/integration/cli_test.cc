@@ -23,14 +23,19 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-CommandResult RunVigil(const std::string& args) {
-  std::string command = std::string(VIGIL_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line; stdout and stderr together.
+CommandResult RunShell(const std::string& command_line) {
+  std::string command = command_line + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];
   while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+CommandResult RunVigil(const std::string& args) {
+  return RunShell(std::string(VIGIL_BINARY) + " " + args);
 }
 
 std::string TempDir(const std::string& name) {
@@ -158,6 +163,15 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   auto page = vigil::testing::HttpGet(port, "/");
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->status, 200);
+  // Our own metrics pass Prometheus's linter.
+  auto metrics = vigil::testing::HttpGet(port, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("vigil_tsdb_samples_appended_total"), std::string::npos);
+  {
+    std::ofstream(dir + "/metrics.txt") << metrics->body;
+    CommandResult lint = RunShell("promtool check metrics < " + dir + "/metrics.txt");
+    EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  }
   auto sensors = vigil::testing::HttpGet(port, "/api/v1/sensors");
   ASSERT_TRUE(sensors.ok());
   EXPECT_NE(sensors->body.find("\"turbine_speed\""), std::string::npos) << sensors->body;
