@@ -113,6 +113,11 @@ config::Schema BuildSchema() {
         OptionSpec{"write_token", OptionType::kString,
                    "When set, the write endpoints need Authorization: Bearer <token>; "
                    "VIGIL_WRITE_TOKEN overrides it. Never logged.",
+                   std::string("")},
+        OptionSpec{"tls_cert_file", OptionType::kString,
+                   "PEM certificate chain; with tls_key_file, serve HTTPS and wss://.",
+                   std::string("")},
+        OptionSpec{"tls_key_file", OptionType::kString, "PEM private key for tls_cert_file.",
                    std::string("")}}});
   schema.sections.push_back(
       {"storage",
@@ -265,6 +270,11 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.agent.max_batch_samples = agent.Int("max_batch_samples");
   c.web.listen = loaded.sections.at("web").String("listen");
   c.web.write_token = loaded.sections.at("web").String("write_token");
+  c.web.tls_cert_file = loaded.sections.at("web").String("tls_cert_file");
+  c.web.tls_key_file = loaded.sections.at("web").String("tls_key_file");
+  if (c.web.tls_cert_file.empty() != c.web.tls_key_file.empty()) {
+    return InvalidArgumentError("web: tls_cert_file and tls_key_file go together");
+  }
   if (const char* token = std::getenv("VIGIL_WRITE_TOKEN"); token && *token)
     c.web.write_token = token;
   const auto& storage = loaded.sections.at("storage");

@@ -28,7 +28,9 @@ struct VigilConfig {
 
   struct Web {
     std::string listen = "127.0.0.1:8080";
-    std::string write_token;  // empty: the write endpoints are open
+    std::string write_token;    // empty: the write endpoints are open
+    std::string tls_cert_file;  // both set: HTTPS
+    std::string tls_key_file;
   } web;
 
   struct Storage {

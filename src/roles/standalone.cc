@@ -59,6 +59,8 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
   web.server.listen = config.web.listen;
   web.api.version = VIGIL_VERSION;
   web.api.write_token = config.web.write_token;
+  web.server.tls_cert_file = config.web.tls_cert_file;
+  web.server.tls_key_file = config.web.tls_key_file;
   web.topology = topology;
   s->web_ = std::make_unique<WebRole>(*s->bus_, *s->store_, clock, web);
 

@@ -44,7 +44,8 @@ Status WebRole::Start() {
   VIGIL_RETURN_IF_ERROR(bus_.Publish(
       std::string(bus::kDiscoveryRequestsExchange), "",
       {model::EncodeDiscoveryRequest(request), std::string(model::kProtobufContentType)}));
-  spdlog::info("web {}: dashboard and API on http://{}:{}/", options_.id,
+  spdlog::info("web {}: dashboard and API on {}://{}:{}/", options_.id,
+               options_.server.tls_cert_file.empty() ? "http" : "https",
                options_.server.listen.substr(0, options_.server.listen.rfind(':')), port());
   return OkStatus();
 }

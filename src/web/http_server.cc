@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <optional>
 #include <thread>
@@ -17,6 +20,8 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 }  // namespace
 
@@ -31,6 +36,7 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   uint16_t port = 0;
   bool stopped = false;
+  std::optional<net::ssl::context> tls;  // set when serving HTTPS
   net::io_context ioc;
   // Keeps the I/O threads running while a request is on a worker and nothing waits on
   // a socket (once the acceptor is closed, that is every request being handled).
@@ -44,11 +50,12 @@ struct HttpServer::Impl {
 
 namespace {
 
-// One connection after its upgrade to a WebSocket.
-class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
+// One connection after its upgrade to a WebSocket, over TCP or TLS.
+template <class Stream>
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  WebSocketSession(tcp::socket socket, HttpServer::Impl& server)
-      : ws_(std::move(socket)), server_(server) {
+  WebSocketSession(Stream&& stream, HttpServer::Impl& server)
+      : ws_(std::move(stream)), server_(server) {
     ++server_.connections;
   }
   ~WebSocketSession() {
@@ -63,13 +70,13 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.read_message_max(64 * 1024);
-    std::weak_ptr<WebSocketSession> weak = weak_from_this();
+    std::weak_ptr<WebSocketSession> weak = this->weak_from_this();
     client_ = server_.hub->Connect([weak] {
       if (auto self = weak.lock()) {
         net::post(self->ws_.get_executor(), [self] { self->Send(); });
       }
     });
-    ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return;
       self->Read();
       self->Send();
@@ -78,7 +85,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 
  private:
   void Read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return;  // closed, timed out, or too large: the session ends
       std::string text = beast::buffers_to_string(self->buffer_.data());
       self->buffer_.consume(self->buffer_.size());
@@ -95,7 +102,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
       closing_ = true;
       ws_.async_close(
           websocket::close_reason(websocket::close_code::policy_error, "too slow: send queue full"),
-          [self = shared_from_this()](beast::error_code) {});
+          [self = this->shared_from_this()](beast::error_code) {});
       return;
     }
     if (writing_) return;
@@ -108,13 +115,13 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(*current_),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
                       self->writing_ = false;
                       if (!ec) self->Send();
                     });
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::shared_ptr<LiveHub::Client> client_;
@@ -124,19 +131,32 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool closing_ = false;
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// One HTTP connection, over TCP or TLS (Stream = PlainStream or TlsStream).
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
   HttpSession(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {
+      : stream_(MakeStream(std::move(socket), server)), server_(server) {
     ++server_.connections;
     beast::error_code ec;
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   }
   ~HttpSession() { --server_.connections; }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.read_timeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (!ec) self->Read();  // a failed handshake just ends
+        });
+      } else {
+        self->Read();
+      }
+    });
   }
 
  private:
@@ -145,10 +165,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
-    stream_.expires_after(server_.options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   // A client that sends "Expect: 100-continue" (curl does for large bodies) waits for
@@ -158,7 +178,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       OnRead(ec);
       return;
     }
-    auto read_body = [self = shared_from_this()] {
+    auto read_body = [self = this->shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, size_t) { self->OnRead(ec); });
     };
@@ -169,14 +189,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                     parser_->get().version());
-    http::async_write(stream_, *go_on,
-                      [self = shared_from_this(), go_on, read_body](beast::error_code ec, size_t) {
-                        if (ec) {
-                          self->Close();
-                          return;
-                        }
-                        read_body();
-                      });
+    http::async_write(
+        stream_, *go_on,
+        [self = this->shared_from_this(), go_on, read_body](beast::error_code ec, size_t) {
+          if (ec) {
+            self->Close();
+            return;
+          }
+          read_body();
+        });
   }
 
   void OnRead(beast::error_code ec) {
@@ -207,8 +228,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         Respond(JsonError(404, "no WebSocket at " + std::string(path)), false, request.version());
         return;
       }
-      std::make_shared<WebSocketSession>(stream_.release_socket(), server_)
-          ->Run(std::move(request));
+      if constexpr (kTls) {
+        std::make_shared<WebSocketSession<Stream>>(std::move(stream_), server_)
+            ->Run(std::move(request));
+      } else {
+        std::make_shared<WebSocketSession<Stream>>(beast::tcp_stream(stream_.release_socket()),
+                                                   server_)
+            ->Run(std::move(request));
+      }
       return;
     }
     auto converted = std::make_shared<HttpRequest>();
@@ -232,7 +259,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     converted->body = std::move(request.body());
     ++server_.active_requests;  // until its response is written
     in_flight_ = true;
-    net::post(*server_.workers, [self = shared_from_this(), converted, keep_alive, version] {
+    net::post(*server_.workers, [self = this->shared_from_this(), converted, keep_alive, version] {
       HttpResponse response;
       try {
         response = self->server_.handler(*converted);
@@ -256,9 +283,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     message->body() = std::move(response.body);
     message->keep_alive(keep_alive && !server_.stopping);
     message->prepare_payload();
-    stream_.expires_after(server_.options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
     http::async_write(stream_, *message,
-                      [self = shared_from_this(), message](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), message](beast::error_code ec, size_t) {
                         if (self->in_flight_) {
                           self->in_flight_ = false;
                           --self->server_.active_requests;
@@ -272,11 +299,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
   }
 
-  beast::tcp_stream stream_;
+  static Stream MakeStream(tcp::socket socket, HttpServer::Impl& server) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *server.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  Stream stream_;
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -313,7 +353,11 @@ void HttpServer::Impl::Accept() {
         beast::error_code ignored;
         socket.close(ignored);
       } else {
-        std::make_shared<HttpSession>(std::move(socket), *this)->Run();
+        if (tls) {
+          std::make_shared<HttpSession<TlsStream>>(std::move(socket), *this)->Run();
+        } else {
+          std::make_shared<HttpSession<PlainStream>>(std::move(socket), *this)->Run();
+        }
       }
     }
     Accept();
@@ -329,6 +373,21 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Handler h
   impl->options = options;
   impl->handler = std::move(handler);
   impl->hub = hub;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return InvalidArgumentError("tls: both a certificate and a key file are needed");
+    }
+    impl->tls.emplace(net::ssl::context::tls_server);
+    impl->tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                           net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                           net::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    impl->tls->use_certificate_chain_file(options.tls_cert_file, ec);
+    if (ec)
+      return InvalidArgumentError("tls certificate " + options.tls_cert_file + ": " + ec.message());
+    impl->tls->use_private_key_file(options.tls_key_file, net::ssl::context::pem, ec);
+    if (ec) return InvalidArgumentError("tls key " + options.tls_key_file + ": " + ec.message());
+  }
   beast::error_code ec;
   impl->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);

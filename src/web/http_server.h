@@ -1,4 +1,5 @@
-// The HTTP and WebSocket server (Boost.Beast on Asio; the only code that includes them).
+// The HTTP and WebSocket server (Boost.Beast on Asio; the only code that includes them),
+// optionally over TLS (OpenSSL).
 // Keep-alive, limits on header and body size (413), read and idle timeouts, and a
 // graceful Stop. Requests are handed to the handler on a worker pool, never on the I/O
 // threads, because handlers read stores that block (SQLite, PostgreSQL). `GET /ws`
@@ -28,6 +29,9 @@ class HttpServer {
     size_t max_body_bytes = 16 * 1024 * 1024;
     std::chrono::milliseconds read_timeout{30'000};   // a request must arrive within this
     std::chrono::milliseconds idle_timeout{120'000};  // keep-alive connections
+    // PEM files; both set: HTTPS (TLS 1.2+) instead of HTTP, WebSockets as wss://.
+    std::string tls_cert_file;
+    std::string tls_key_file;
     int io_threads = 1;
     int worker_threads = 4;
     size_t max_connections = 10'000;

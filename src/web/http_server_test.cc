@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "testing/http_client.h"
+#include "testing/temp_dir.h"
 
 namespace vigil::web {
 namespace {
@@ -150,6 +151,49 @@ TEST_F(HttpServerTest, StopWaitsForRequestsInProgress) {
   server_->Stop();
   slow.join();
   EXPECT_FALSE(HttpGet(server_->port(), "/after").ok());
+}
+
+std::string Shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  pclose(pipe);
+  return output;
+}
+
+TEST_F(HttpServerTest, ServesHttpsWithTheGivenCertificate) {
+  testing::TempDir dir;
+  Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -keyout " +
+        dir.Sub("key.pem") + " -out " + dir.Sub("cert.pem"));
+  HttpServer::Options options;
+  options.tls_cert_file = dir.Sub("cert.pem");
+  options.tls_key_file = dir.Sub("key.pem");
+  Start(options);
+  const std::string url = "https://127.0.0.1:" + std::to_string(server_->port()) + "/secure?q=1";
+  EXPECT_EQ(Shell("curl -s --cacert " + dir.Sub("cert.pem") + " '" + url + "'"),
+            "GET /secure q=1 body=0");
+  // Plain HTTP on the TLS port fails for that client only.
+  auto plain = HttpGet(server_->port(), "/x");
+  EXPECT_FALSE(plain.ok() && plain->status == 200);
+  EXPECT_EQ(Shell("curl -sk '" + url + "'"), "GET /secure q=1 body=0");
+}
+
+TEST(HttpServerStart, TlsNeedsReadableCertificateAndKey) {
+  metrics::Registry registry;
+  LiveHub hub({.max_queued_messages = 4, .registry = &registry});
+  HttpServer::Options options;
+  options.listen = "127.0.0.1:0";
+  options.tls_cert_file = "/nonexistent/cert.pem";
+  options.tls_key_file = "/nonexistent/key.pem";
+  auto server = HttpServer::Start(
+      options, [](const HttpRequest&) { return HttpResponse{}; }, &hub);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("/nonexistent/cert.pem"), std::string::npos);
+  options.tls_key_file = "";
+  EXPECT_FALSE(HttpServer::Start(
+                   options, [](const HttpRequest&) { return HttpResponse{}; }, &hub)
+                   .ok());
 }
 
 TEST(HttpServerStart, AnAddressInUseIsAnError) {
