@@ -78,6 +78,16 @@ Status Standalone::Start() {
   VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
   VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
   VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
+  maintenance_ = std::thread([this] {
+    std::unique_lock lock(maintenance_mu_);
+    while (!maintenance_cv_.wait_for(lock, std::chrono::seconds(5),
+                                     [this] { return maintenance_stop_; })) {
+      lock.unlock();
+      Status status = store_->Maintain();
+      if (!status.ok()) spdlog::error("standalone: store maintenance: {}", status.ToString());
+      lock.lock();
+    }
+  });
   spdlog::info("standalone: storing readings in {}/tsdb", config_.storage.data_dir);
   if (sink_) spdlog::info("standalone: writing readings to {}", sink_->path());
   return OkStatus();
@@ -107,6 +117,12 @@ Status Standalone::Stop(std::chrono::milliseconds drain_timeout) {
     Status flushed = sink_->Flush();
     if (!flushed.ok() && result.ok()) result = flushed;
   }
+  {
+    std::lock_guard lock(maintenance_mu_);
+    maintenance_stop_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
   Status closed = store_->Close();
   if (!closed.ok() && result.ok()) result = closed;
   spdlog::info("standalone: stopped");

@@ -8,7 +8,10 @@
 // Thread safety: Start and Stop from one thread.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "bus/in_process_bus.h"
 #include "roles/agent.h"
@@ -51,6 +54,12 @@ class Standalone {
   std::unique_ptr<DataManager> datamanager_;
   std::unique_ptr<WebRole> web_;
   bool stopped_ = false;
+  // Runs the store's maintenance (persist, retention, interval fsync) every few seconds,
+  // so that it happens even when no batch arrives.
+  std::thread maintenance_;
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool maintenance_stop_ = false;
 };
 
 // The host name, reduced to the characters an agent id may hold.
