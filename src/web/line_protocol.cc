@@ -27,6 +27,12 @@ size_t FindUnescaped(std::string_view s, size_t from, char stop, char stop2 = '\
   return std::string_view::npos;
 }
 
+// Hashes std::string and std::string_view alike, for lookups without a copy.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 std::string Unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -97,10 +103,14 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
                                              int64_t now_ms) {
   VIGIL_RETURN_IF_ERROR(ScaleToMs(0, precision).status());
   LineProtocolResult result;
-  std::unordered_map<std::string, size_t> series_index;  // key + field text -> series
+  // Per distinct `measurement,tags` text: its labels, and its fields' series, found by
+  // their text (no allocation per line once seen).
+  struct KeyInfo {
+    model::Labels labels;
+    std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> fields;
+  };
+  std::unordered_map<std::string, KeyInfo, TextHash, std::equal_to<>> keys;
   std::unordered_map<model::Labels, size_t, model::LabelsHash> series_by_labels;
-  std::string series_key;
-  std::unordered_map<std::string, model::Labels> label_cache;  // series key text -> labels
   int64_t line_number = 0;
   while (!body.empty()) {
     const size_t newline = body.find('\n');
@@ -136,8 +146,8 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
     if (fields.empty()) return fail("no fields");
 
     // The measurement and tags, parsed once per distinct key.
-    auto cached = label_cache.find(std::string(key));
-    if (cached == label_cache.end()) {
+    auto cached = keys.find(key);
+    if (cached == keys.end()) {
       size_t comma = FindUnescaped(key, 0, ',');
       const std::string measurement = Unescape(key.substr(0, comma));
       if (measurement.empty()) return fail("empty measurement");
@@ -156,9 +166,9 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       }
       auto labels = model::Labels::FromPairs(pairs);
       if (!labels.ok()) return fail(labels.status().message());
-      cached = label_cache.emplace(std::string(key), *std::move(labels)).first;
+      cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}}).first;
     }
-    const std::string measurement(cached->second.MetricName());
+    KeyInfo& info = cached->second;
 
     size_t start = 0;
     while (start <= fields.size()) {
@@ -171,20 +181,17 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       auto value = FieldValue(field.substr(eq + 1));
       if (!value.ok()) return fail(value.status().message());
       if (value->has_value()) {
-        // The series of this key and field, found by their text after the first time.
-        series_key.assign(key);
-        series_key += '\x1f';
-        series_key.append(field.substr(0, eq));
-        auto [slot, inserted] = series_index.try_emplace(series_key, 0);
-        if (inserted) {
+        const std::string_view field_name = field.substr(0, eq);
+        auto slot = info.fields.find(field_name);
+        if (slot == info.fields.end()) {
           const std::string name =
-              Sanitize(measurement + "_" + Unescape(field.substr(0, eq)), true);
-          model::Labels labels = cached->second.With("__name__", name);
+              Sanitize(std::string(info.labels.MetricName()) + "_" + Unescape(field_name), true);
+          model::Labels labels = info.labels.With("__name__", name);
           // Two spellings of one series (escapes, sanitized names) share one entry.
           auto [by_labels, added] =
               series_by_labels.try_emplace(labels, result.batch.series.size());
           if (added) result.batch.series.push_back({std::move(labels), {}});
-          slot->second = by_labels->second;
+          slot = info.fields.emplace(std::string(field_name), by_labels->second).first;
         }
         result.batch.series[slot->second].samples.push_back({timestamp_ms, **value});
       } else {
