@@ -392,10 +392,8 @@ class Parser {
     }
     const size_t word_start = start_;
     Advance();
-    if (kAggregations.count(word) || kUnsupportedAggregations.count(word)) {
-      if (kUnsupportedAggregations.count(word)) return Unsupported("aggregation " + word);
-      return ParseAggregation(std::move(word));
-    }
+    if (kUnsupportedAggregations.count(word)) return Unsupported("aggregation " + word);
+    if (kAggregations.count(word)) return ParseAggregation(std::move(word));
     if (token_ == Token::kLeftParen) {
       if (!kFunctions.count(word)) return Unsupported("function " + word + "()");
       Advance();

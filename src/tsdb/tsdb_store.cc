@@ -249,7 +249,7 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     BatchGroup group;
     group.series = it->second.get();
     group.newest = group.series->max_t;
-    Classify(*group.series, g.samples, group, /*replaying=*/true);
+    Classify(g.samples, group, /*replaying=*/true);
     VIGIL_RETURN_IF_ERROR(DropStoredDuplicates(*group.series, group));
     Apply(*group.series, group, segment);
   }
@@ -268,9 +268,7 @@ TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, bool* 
   return series_.at(id).get();
 }
 
-void TsdbStore::Classify(MemSeries& series, std::span<const Sample> samples, BatchGroup& group,
-                         bool replaying) {
-  (void)series;
+void TsdbStore::Classify(std::span<const Sample> samples, BatchGroup& group, bool replaying) {
   const int64_t window = options_.out_of_order_window_ms;
   for (const Sample& s : samples) {
     if (s.timestamp_ms > group.newest) {
@@ -401,7 +399,7 @@ Status TsdbStore::Append(const model::Batch& batch) {
       groups.back().series = series;
       groups.back().newest = series->max_t;
     }
-    Classify(*series, in.samples, groups[it->second], /*replaying=*/false);
+    Classify(in.samples, groups[it->second], /*replaying=*/false);
   }
   auto forget_created = [&] {
     for (uint64_t id : created) {

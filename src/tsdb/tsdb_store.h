@@ -130,8 +130,7 @@ class TsdbStore final : public store::Store {
 
   MemSeries* GetOrCreate(const model::Labels& labels, bool* created);
   // Sorts one series' candidates into in-order, out-of-order, duplicate, too old.
-  void Classify(MemSeries& series, std::span<const model::Sample> samples, BatchGroup& group,
-                bool replaying);
+  void Classify(std::span<const model::Sample> samples, BatchGroup& group, bool replaying);
   // Drops out-of-order candidates whose timestamp is already stored.
   Status DropStoredDuplicates(MemSeries& series, BatchGroup& group);
   void Apply(MemSeries& series, BatchGroup& group, uint64_t segment);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "testing/http_client.h"
+#include "testing/shell.h"
 #include "testing/temp_dir.h"
 
 namespace vigil::web {
@@ -153,14 +154,7 @@ TEST_F(HttpServerTest, StopWaitsForRequestsInProgress) {
   EXPECT_FALSE(HttpGet(server_->port(), "/after").ok());
 }
 
-std::string Shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  pclose(pipe);
-  return output;
-}
+std::string Shell(const std::string& command) { return testing::RunShell(command).output; }
 
 TEST_F(HttpServerTest, ServesHttpsWithTheGivenCertificate) {
   testing::TempDir dir;

@@ -15,24 +15,12 @@
 #include <thread>
 
 #include "testing/http_client.h"
+#include "testing/shell.h"
 
 namespace {
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a shell command line; stdout and stderr together.
-CommandResult RunShell(const std::string& command_line) {
-  std::string command = command_line + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using CommandResult = vigil::testing::ShellResult;
+using vigil::testing::RunShell;
 
 CommandResult RunVigil(const std::string& args) {
   return RunShell(std::string(VIGIL_BINARY) + " " + args);
