@@ -8,9 +8,15 @@
 
 namespace vigil::roles {
 
-int64_t NextAligned(int64_t now_ms, int64_t interval_ms) {
-  return (now_ms / interval_ms + 1) * interval_ms;
+namespace {
+
+// The flush waits this long after each multiple of its interval, so that the readings
+// taken at that multiple (sensor offsets are below 100 ms) travel in it.
+int64_t FlushLag(int64_t flush_interval_ms) {
+  return std::min<int64_t>(flush_interval_ms / 5, 200);
 }
+
+}  // namespace
 
 Result<std::unique_ptr<Agent>> Agent::Create(bus::Bus& bus, Clock& clock, Options options,
                                              const std::vector<sensors::SensorSpec>& specs) {
@@ -18,16 +24,24 @@ Result<std::unique_ptr<Agent>> Agent::Create(bus::Bus& bus, Clock& clock, Option
   if (options.flush_interval_ms <= 0)
     return InvalidArgumentError("agent: flush interval must be positive");
   std::unique_ptr<Agent> agent(new Agent(bus, clock, std::move(options)));
-  auto& durations = agent->options_.registry->AddHistogram(
-      "vigil_sensor_collect_duration_seconds", "Time one collection of a sensor took.", {"sensor"});
+  std::vector<sensors::Scheduler::Entry> entries;
   for (sensors::SensorSpec spec : specs) {
     // Every series says which agent took it, unless the config says otherwise.
     spec.labels.try_emplace("agent", agent->options_.id);
     auto sensor = sensors::CreateSensor(spec);
     if (!sensor.ok()) return sensor.status().Annotate("sensor " + spec.name);
-    agent->sensors_.push_back(
-        {spec, std::move(sensor).value(), 0, durations.WithLabels({spec.name})});
+    std::vector<model::Label> pairs;
+    for (const auto& [name, value] : spec.labels) pairs.push_back({name, value});
+    auto labels = model::Labels::FromPairs(std::move(pairs));
+    agent->announced_.push_back(
+        {spec.name, spec.type, labels.ok() ? *labels : model::Labels(), (*sensor)->interval_ms()});
+    entries.push_back({spec.name, std::move(sensor).value()});
   }
+  Agent* self = agent.get();
+  agent->scheduler_ = std::make_unique<sensors::Scheduler>(
+      std::move(entries), agent->options_.id,
+      [self](const std::string&, model::Batch&& readings) { self->AddReadings(readings); },
+      *agent->options_.registry);
   return agent;
 }
 
@@ -36,9 +50,6 @@ Agent::Agent(bus::Bus& bus, Clock& clock, Options options)
       clock_(clock),
       options_(std::move(options)),
       queue_(bus::DataQueueName(options_.id)),
-      sensor_errors_(options_.registry->AddCounter("vigil_sensor_errors_total",
-                                                   "Failed collections, by sensor and reason.",
-                                                   {"sensor", "reason"})),
       batches_(options_.registry->AddCounter(
           "vigil_agent_batches_total", "Batches the agent published, by outcome.", {"outcome"})),
       samples_(options_.registry->AddCounter(
@@ -55,14 +66,7 @@ Status Agent::Announce() {
   announcement.agent = options_.id;
   announcement.queue = queue_;
   announcement.timestamp_ms = clock_.NowMillis();
-  for (const auto& s : sensors_) {
-    std::vector<model::Label> pairs;
-    for (const auto& [name, value] : s.spec.labels) pairs.push_back({name, value});
-    auto labels = model::Labels::FromPairs(std::move(pairs));
-    announcement.sensors.push_back({s.spec.name, s.spec.type,
-                                    labels.ok() ? *labels : model::Labels(),
-                                    s.sensor->interval_ms()});
-  }
+  announcement.sensors = announced_;
   bus::Message message{model::EncodeAnnouncement(announcement),
                        std::string(model::kProtobufContentType)};
   return bus_.Publish(std::string(bus::kDiscoveryExchange), "", std::move(message))
@@ -89,8 +93,8 @@ Status Agent::Start() {
                            d.Ack();
                          }));
   VIGIL_RETURN_IF_ERROR(Announce());
-  spdlog::info("agent {}: started with {} sensors, publishing to {}", options_.id, sensors_.size(),
-               queue_);
+  spdlog::info("agent {}: started with {} sensors, publishing to {}", options_.id,
+               scheduler_->size(), queue_);
   thread_ = std::thread([this] { Run(); });
   return OkStatus();
 }
@@ -103,6 +107,7 @@ void Agent::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  scheduler_->Stop();
   if (requests_) requests_->Cancel();
   Status status = Flush();
   if (!status.ok()) spdlog::error("agent {}: final flush: {}", options_.id, status.ToString());
@@ -111,45 +116,59 @@ void Agent::Stop() {
 void Agent::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
+    flush_now_ = false;
     lock.unlock();
     int64_t now = clock_.NowMillis();
     int64_t next = RunOnce(now);
     lock.lock();
     wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next - now)),
-                   [this] { return stop_; });
+                   [this] { return stop_ || flush_now_; });
   }
+}
+
+void Agent::AddReadings(const model::Batch& readings) {
+  bool full;
+  {
+    std::lock_guard lock(pending_mu_);
+    for (const auto& series : readings.series) {
+      for (const auto& sample : series.samples) pending_.Add(series.labels, sample);
+    }
+    full = pending_.sample_count() >= options_.max_batch_samples;
+  }
+  if (full) {
+    std::lock_guard lock(mu_);
+    flush_now_ = true;
+    wake_.notify_all();
+  }
+}
+
+bool Agent::BatchFull() {
+  std::lock_guard lock(pending_mu_);
+  return pending_.sample_count() >= options_.max_batch_samples;
 }
 
 int64_t Agent::RunOnce(int64_t now_ms) {
-  if (next_flush_ms_ == 0) next_flush_ms_ = NextAligned(now_ms, options_.flush_interval_ms);
-  int64_t next = next_flush_ms_;
-  for (auto& s : sensors_) {
-    if (now_ms >= s.next_due_ms) {
-      auto start = std::chrono::steady_clock::now();
-      Status status = s.sensor->Collect(now_ms, pending_);
-      s.duration.Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      if (!status.ok()) {
-        sensor_errors_.WithLabels({s.spec.name, "collect"}).Inc();
-        spdlog::warn("sensor {}: {}", s.spec.name, status.ToString());
-      }
-      s.next_due_ms = NextAligned(now_ms, s.sensor->interval_ms());
-    }
-    next = std::min(next, s.next_due_ms);
-  }
-  if (now_ms >= next_flush_ms_ || pending_.sample_count() >= options_.max_batch_samples) {
+  int64_t lag = FlushLag(options_.flush_interval_ms);
+  if (next_flush_ms_ == 0)
+    next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
+  int64_t next = scheduler_->RunOnce(now_ms);
+  if (now_ms >= next_flush_ms_ || BatchFull()) {
     Status status = Flush();
     if (!status.ok()) spdlog::error("agent {}: {}", options_.id, status.ToString());
-    next_flush_ms_ = NextAligned(now_ms, options_.flush_interval_ms);
-    next = std::min(next, next_flush_ms_);
+    if (now_ms >= next_flush_ms_)
+      next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
   }
-  return next;
+  return std::min(next, next_flush_ms_);
 }
 
 Status Agent::Flush() {
-  if (pending_.empty()) return OkStatus();
-  size_t samples = pending_.sample_count();
-  model::Batch batch = pending_.Take();
+  model::Batch batch;
+  {
+    std::lock_guard lock(pending_mu_);
+    batch = pending_.Take();
+  }
+  size_t samples = batch.SampleCount();
+  if (samples == 0) return OkStatus();
   bus::Message message{model::EncodeBatch(batch), std::string(model::kProtobufContentType)};
   Status status = bus_.Publish("", queue_, std::move(message));
   if (!status.ok()) {

@@ -55,35 +55,43 @@ class AgentTest : public ::testing::Test {
   testing::FakeClock clock_{1'700'000'000'500};
 };
 
-TEST(NextAligned, IsTheNextMultipleOfTheInterval) {
-  EXPECT_EQ(NextAligned(1500, 1000), 2000);
-  EXPECT_EQ(NextAligned(2000, 1000), 3000);
-  EXPECT_EQ(NextAligned(0, 250), 250);
-}
-
-TEST_F(AgentTest, CollectsOnAlignedIntervalsAndFlushesEverySecond) {
+TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesJustAfterEachSecond) {
   auto agent =
       *Agent::Create(bus_, clock_, Options(), {Simulated("fast", 4), Simulated("slow", 1)});
   ASSERT_TRUE(bus::DeclareTopology(bus_, {}).ok());
   ASSERT_TRUE(bus::DeclareDataQueue(bus_, "plant-1", {}).ok());
   int64_t now = clock_.NowMillis();
   // Drive the schedule by hand for 3 seconds, jumping to each due time.
-  while (now < 1'700'000'003'500) now = agent->RunOnce(now);
+  while (now < 1'700'000'003'500) {
+    now = agent->RunOnce(now);
+    agent->WaitIdle();
+  }
   auto batches = Drain(bus_, agent->queue());
-  ASSERT_EQ(batches.size(), 3u);  // flushes at ...001000, 002000, 003000
+  ASSERT_EQ(batches.size(), 3u);  // flushes at ...001.200, 002.200, 003.200
   std::map<std::string, std::vector<int64_t>> times;
+  int64_t last_in_batch = 0;
   for (const auto& batch : batches) {
+    int64_t newest = 0;
     for (const auto& series : batch.series) {
       EXPECT_EQ(series.labels.Get("agent"), "plant-1");
-      for (const auto& s : series.samples)
+      for (const auto& s : series.samples) {
         times[std::string(series.labels.MetricName())].push_back(s.timestamp_ms);
+        newest = std::max(newest, s.timestamp_ms);
+      }
     }
+    EXPECT_GT(newest, last_in_batch);
+    last_in_batch = newest;
   }
-  // First reading at start, then on multiples of 250 ms / 1000 ms.
-  EXPECT_EQ(times["slow"], (std::vector<int64_t>{1'700'000'000'500, 1'700'000'001'000,
-                                                 1'700'000'002'000, 1'700'000'003'000}));
-  ASSERT_EQ(times["fast"].size(), 11u);
-  for (size_t i = 1; i < times["fast"].size(); ++i) EXPECT_EQ(times["fast"][i] % 250, 0);
+  int64_t slow_offset = sensors::ScheduleOffset("plant-1/slow", 1000);
+  // First reading at start, then on multiples of 1000 ms plus the sensor's offset; the
+  // flush at x.200 carries the reading of x.000 + offset.
+  EXPECT_EQ(times["slow"], (std::vector<int64_t>{1'700'000'000'500, 1'700'000'001'000 + slow_offset,
+                                                 1'700'000'002'000 + slow_offset,
+                                                 1'700'000'003'000 + slow_offset}));
+  int64_t fast_offset = sensors::ScheduleOffset("plant-1/fast", 250);
+  ASSERT_GE(times["fast"].size(), 10u);
+  for (size_t i = 1; i < times["fast"].size(); ++i)
+    EXPECT_EQ((times["fast"][i] - fast_offset) % 250, 0);
 }
 
 TEST_F(AgentTest, FullBatchIsSentEarly) {
@@ -91,8 +99,11 @@ TEST_F(AgentTest, FullBatchIsSentEarly) {
   ASSERT_TRUE(bus::DeclareDataQueue(bus_, "plant-1", {}).ok());
   int64_t now = clock_.NowMillis();
   now = agent->RunOnce(now);
+  agent->WaitIdle();
   EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
-  agent->RunOnce(now);
+  now = agent->RunOnce(now);
+  agent->WaitIdle();
+  agent->RunOnce(now);  // two readings pending: full, sent before the flush is due
   EXPECT_EQ(bus_.Depth(agent->queue()), 1u);
 }
 

@@ -24,6 +24,9 @@ class Sensor {
   virtual ~Sensor() = default;
   // How often Collect should run.
   virtual int64_t interval_ms() const = 0;
+  // How long one Collect may take before the scheduler abandons it (sensors/scheduler.h).
+  // Sensors that wait on the network bound their own waits by it.
+  virtual int64_t timeout_ms() const { return interval_ms(); }
   // Appends this reading's samples. An error is counted and logged by the caller; the
   // sensor is called again at its next time.
   virtual Status Collect(int64_t now_ms, model::BatchBuilder& out) = 0;
