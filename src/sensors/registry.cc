@@ -1,5 +1,6 @@
 #include "sensors/registry.h"
 
+#include "sensors/proc/proc_sensor.h"
 #include "sensors/simulated/simulated_sensor.h"
 
 namespace vigil::sensors {
@@ -7,6 +8,7 @@ namespace vigil::sensors {
 const std::vector<SensorDescriptor>& SensorTypes() {
   static const std::vector<SensorDescriptor> types = {
       simulated::Descriptor(),
+      proc::Descriptor(),
   };
   return types;
 }

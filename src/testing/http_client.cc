@@ -41,6 +41,21 @@ bool ParseResponse(const std::string& raw, RawResponse* out, bool complete_on_cl
     out->body = body.substr(0, n);
     return true;
   }
+  auto encoding = out->headers.find("transfer-encoding");
+  if (encoding != out->headers.end() && encoding->second == "chunked") {
+    // <hex size>\r\n<data>\r\n ... 0\r\n\r\n
+    out->body.clear();
+    size_t pos = 0;
+    while (true) {
+      size_t line_end = body.find("\r\n", pos);
+      if (line_end == std::string::npos) return false;
+      size_t size = std::stoul(body.substr(pos, line_end - pos), nullptr, 16);
+      if (size == 0) return true;
+      if (body.size() < line_end + 2 + size + 2) return false;
+      out->body += body.substr(line_end + 2, size);
+      pos = line_end + 2 + size + 2;
+    }
+  }
   out->body = body;
   return complete_on_close;
 }

@@ -1,0 +1,560 @@
+#include "sensors/proc/proc_sensor.h"
+
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <set>
+
+namespace vigil::sensors::proc {
+
+using config::OptionSpec;
+using config::OptionType;
+
+namespace {
+
+// USER_HZ: the unit of the times in /proc/stat on every Linux architecture vigil builds for.
+constexpr double kUserHz = 100;
+constexpr double kSectorBytes = 512;
+
+// Splits `line` at runs of spaces and tabs; at most N fields, the count in *n.
+template <size_t N>
+size_t Fields(std::string_view line, std::array<std::string_view, N>& fields) {
+  size_t n = 0;
+  size_t i = 0;
+  while (n < N) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size()) break;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    fields[n++] = line.substr(start, i - start);
+  }
+  return n;
+}
+
+std::optional<double> Number(std::string_view text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Calls fn(line_number, line) for each line of `text`.
+template <typename Fn>
+void ForEachLine(std::string_view text, Fn&& fn) {
+  size_t line_number = 0;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    ++line_number;
+    if (!line.empty()) fn(line_number, line);
+  }
+}
+
+// Mount points in /proc/mounts escape space, tab, newline and backslash as \ooo.
+std::string UnescapeMount(std::string_view text) {
+  auto octal = [](char c) { return c >= '0' && c <= '7'; };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size() && octal(text[i + 1]) && octal(text[i + 2]) &&
+        octal(text[i + 3])) {
+      out += static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 +
+                               (text[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// Gathers what went wrong in one source, for the collection's status.
+class Problems {
+ public:
+  explicit Problems(std::string source) : source_(std::move(source)) {}
+  void Line(size_t line_number, std::string_view what) {
+    if (++count_ <= 3) {
+      text_ += (text_.empty() ? "" : "; ") + std::string("line ") + std::to_string(line_number) +
+               ": " + std::string(what);
+    }
+  }
+  Status ToStatus() const {
+    if (count_ == 0) return OkStatus();
+    std::string more = count_ > 3 ? " (and " + std::to_string(count_ - 3) + " more)" : "";
+    return UnavailableError(source_ + ": " + text_ + more);
+  }
+
+ private:
+  std::string source_;
+  std::string text_;
+  size_t count_ = 0;
+};
+
+Result<std::unique_ptr<RE2>> Compile(const std::string& name, const std::string& pattern) {
+  auto re = std::make_unique<RE2>(pattern, RE2::Quiet);
+  if (!re->ok()) return InvalidArgumentError(name + ": invalid regular expression: " + re->error());
+  return re;
+}
+
+}  // namespace
+
+Result<FsStats> SystemStatFs(const std::string& path) {
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) != 0) {
+    return UnavailableError("statvfs " + path + ": " + std::strerror(errno));
+  }
+  FsStats stats;
+  stats.block_size = st.f_frsize != 0 ? st.f_frsize : st.f_bsize;
+  stats.blocks = st.f_blocks;
+  stats.blocks_free = st.f_bfree;
+  stats.blocks_avail = st.f_bavail;
+  stats.files = st.f_files;
+  stats.files_free = st.f_ffree;
+  stats.read_only = (st.f_flag & ST_RDONLY) != 0;
+  return stats;
+}
+
+SensorDescriptor Descriptor() {
+  ProcSensor::Options defaults;
+  auto regex = [](const config::OptionValue& value) -> std::optional<std::string> {
+    RE2 re(std::get<std::string>(value), RE2::Quiet);
+    if (!re.ok()) return "invalid regular expression: " + re.error();
+    return std::nullopt;
+  };
+  SensorDescriptor d;
+  d.type = "proc";
+  d.description =
+      "Host metrics from /proc and statvfs under node_exporter's names (CPU, memory, load, "
+      "disks, network, file systems, uptime, pressure).";
+  d.options = {
+      OptionSpec{"interval", OptionType::kDuration, "How often to read.",
+                 std::chrono::milliseconds(1000), 0.01, 86400.0},
+      OptionSpec{"root", OptionType::kString,
+                 "Where the host's file system is: /proc is read at <root>/proc (a container "
+                 "that mounts the host at /host sets \"/host\").",
+                 std::string("/")},
+      OptionSpec{"disk_exclude",
+                 OptionType::kString,
+                 "Block devices of /proc/diskstats to skip (regular expression).",
+                 defaults.disk_exclude,
+                 std::nullopt,
+                 std::nullopt,
+                 {},
+                 regex},
+      OptionSpec{"netdev_exclude",
+                 OptionType::kString,
+                 "Network interfaces of /proc/net/dev to skip (regular expression).",
+                 defaults.netdev_exclude,
+                 std::nullopt,
+                 std::nullopt,
+                 {},
+                 regex},
+      OptionSpec{"mount_points_exclude",
+                 OptionType::kString,
+                 "Mount points to skip (regular expression).",
+                 defaults.mount_points_exclude,
+                 std::nullopt,
+                 std::nullopt,
+                 {},
+                 regex},
+      OptionSpec{"fs_types_exclude",
+                 OptionType::kString,
+                 "File system types to skip, pseudo file systems by default (regular "
+                 "expression).",
+                 defaults.fs_types_exclude,
+                 std::nullopt,
+                 std::nullopt,
+                 {},
+                 regex},
+  };
+  d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
+    ProcSensor::Options options;
+    options.interval_ms = spec.options.Duration("interval").count();
+    options.root = spec.options.String("root");
+    options.disk_exclude = spec.options.String("disk_exclude");
+    options.netdev_exclude = spec.options.String("netdev_exclude");
+    options.mount_points_exclude = spec.options.String("mount_points_exclude");
+    options.fs_types_exclude = spec.options.String("fs_types_exclude");
+    VIGIL_ASSIGN_OR_RETURN(auto sensor, ProcSensor::Create(spec.labels, std::move(options)));
+    return std::unique_ptr<Sensor>(std::move(sensor));
+  };
+  return d;
+}
+
+Result<std::unique_ptr<ProcSensor>> ProcSensor::Create(const config::LabelMap& labels,
+                                                       Options options) {
+  if (options.interval_ms <= 0) return InvalidArgumentError("interval must be positive");
+  std::unique_ptr<ProcSensor> sensor(new ProcSensor(labels, std::move(options)));
+  const Options& o = sensor->options_;
+  VIGIL_ASSIGN_OR_RETURN(sensor->disk_exclude_, Compile("disk_exclude", o.disk_exclude));
+  VIGIL_ASSIGN_OR_RETURN(sensor->netdev_exclude_, Compile("netdev_exclude", o.netdev_exclude));
+  VIGIL_ASSIGN_OR_RETURN(sensor->mount_points_exclude_,
+                         Compile("mount_points_exclude", o.mount_points_exclude));
+  VIGIL_ASSIGN_OR_RETURN(sensor->fs_types_exclude_,
+                         Compile("fs_types_exclude", o.fs_types_exclude));
+  return sensor;
+}
+
+ProcSensor::ProcSensor(const config::LabelMap& labels, Options options)
+    : options_(std::move(options)), series_(labels) {
+  std::string root = options_.root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  proc_dir_ = (root == "/" ? "" : root) + "/proc/";
+  options_.root = root == "/" ? "" : root;
+}
+
+void ProcSensor::Add(model::BatchBuilder& out, int64_t now_ms, double value,
+                     std::string_view metric, SeriesCache::Extra extra) {
+  if (const model::Labels* labels = series_.Get(metric, extra)) out.Add(*labels, {now_ms, value});
+}
+
+Status ProcSensor::ReadProc(std::string_view name) {
+  std::string path = proc_dir_ + std::string(name);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return UnavailableError("open " + path + ": " + std::strerror(errno));
+  buffer_.clear();
+  char chunk[16384];
+  while (true) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int error = errno;
+      ::close(fd);
+      return UnavailableError("read " + path + ": " + std::strerror(error));
+    }
+    if (n == 0) break;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    if (buffer_.size() > (16u << 20)) {
+      ::close(fd);
+      return UnavailableError("read " + path + ": larger than 16 MiB");
+    }
+  }
+  ::close(fd);
+  return OkStatus();
+}
+
+Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
+  struct Part {
+    const char* name;
+    Status (ProcSensor::*collect)(int64_t, model::BatchBuilder&);
+  };
+  static constexpr Part kParts[] = {
+      {"stat", &ProcSensor::CollectStat},       {"meminfo", &ProcSensor::CollectMeminfo},
+      {"loadavg", &ProcSensor::CollectLoadavg}, {"diskstats", &ProcSensor::CollectDiskstats},
+      {"netdev", &ProcSensor::CollectNetdev},   {"filesystem", &ProcSensor::CollectFilesystems},
+      {"uptime", &ProcSensor::CollectUptime},   {"pressure", &ProcSensor::CollectPressure},
+  };
+  std::string failures;
+  for (const Part& part : kParts) {
+    Status status = (this->*part.collect)(now_ms, out);
+    Add(out, now_ms, status.ok() ? 1 : 0, "node_scrape_collector_success",
+        {{"collector", part.name}});
+    if (!status.ok()) failures += (failures.empty() ? "" : "; ") + status.message();
+  }
+  series_.EndCollection();
+  if (!failures.empty()) return UnavailableError(failures);
+  return OkStatus();
+}
+
+Status ProcSensor::CollectStat(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_RETURN_IF_ERROR(ReadProc("stat"));
+  static constexpr std::string_view kModes[] = {"user",   "nice", "system",  "idle",
+                                                "iowait", "irq",  "softirq", "steal"};
+  static constexpr std::pair<std::string_view, std::string_view> kSingles[] = {
+      {"ctxt", "node_context_switches_total"}, {"btime", "node_boot_time_seconds"},
+      {"processes", "node_forks_total"},       {"procs_running", "node_procs_running"},
+      {"procs_blocked", "node_procs_blocked"}, {"intr", "node_intr_total"},
+  };
+  Problems problems("/proc/stat");
+  std::array<std::string_view, 12> f;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    size_t n = Fields(line, f);
+    if (n == 0) return;
+    if (f[0].starts_with("cpu")) {
+      std::string_view cpu = f[0].substr(3);
+      if (cpu.empty()) return;  // the sum over all cpus
+      if (n < 1 + std::size(kModes)) {
+        problems.Line(line_number, "truncated cpu line");
+        return;
+      }
+      for (size_t i = 0; i < std::size(kModes); ++i) {
+        auto value = Number(f[1 + i]);
+        if (!value) {
+          problems.Line(line_number, "not a number: " + std::string(f[1 + i]));
+          continue;
+        }
+        Add(out, now_ms, *value / kUserHz, "node_cpu_seconds_total",
+            {{"cpu", cpu}, {"mode", kModes[i]}});
+      }
+      static constexpr std::string_view kGuestModes[] = {"user", "nice"};
+      for (size_t i = 0; i < 2 && 9 + i < n; ++i) {
+        if (auto value = Number(f[9 + i])) {
+          Add(out, now_ms, *value / kUserHz, "node_cpu_guest_seconds_total",
+              {{"cpu", cpu}, {"mode", kGuestModes[i]}});
+        }
+      }
+      return;
+    }
+    for (const auto& [key, metric] : kSingles) {
+      if (f[0] != key) continue;
+      auto value = n >= 2 ? Number(f[1]) : std::nullopt;
+      if (!value) {
+        problems.Line(line_number, "no number after " + std::string(key));
+      } else {
+        Add(out, now_ms, *value, metric);
+      }
+      return;
+    }
+    // Other lines (softirq, newer fields) are not ours.
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectMeminfo(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_RETURN_IF_ERROR(ReadProc("meminfo"));
+  Problems problems("/proc/meminfo");
+  std::array<std::string_view, 4> f;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    size_t n = Fields(line, f);
+    if (n < 2 || !f[0].ends_with(':')) {
+      problems.Line(line_number, "expected \"Name: value [kB]\"");
+      return;
+    }
+    auto value = Number(f[1]);
+    if (!value) {
+      problems.Line(line_number, "not a number: " + std::string(f[1]));
+      return;
+    }
+    // node_exporter's names: "Active(anon):" -> node_memory_Active_anon_bytes.
+    std::string_view key = f[0].substr(0, f[0].size() - 1);
+    metric_ = "node_memory_";
+    for (char c : key) {
+      if (c == '(') {
+        metric_ += '_';
+      } else if (c != ')') {
+        metric_ += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      }
+    }
+    if (n >= 3 && f[2] == "kB") {
+      *value *= 1024;
+      metric_ += "_bytes";
+    }
+    Add(out, now_ms, *value, metric_);
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectLoadavg(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_RETURN_IF_ERROR(ReadProc("loadavg"));
+  std::array<std::string_view, 3> f;
+  size_t n = Fields(std::string_view(buffer_).substr(0, buffer_.find('\n')), f);
+  static constexpr std::string_view kNames[] = {"node_load1", "node_load5", "node_load15"};
+  Problems problems("/proc/loadavg");
+  for (size_t i = 0; i < 3; ++i) {
+    auto value = i < n ? Number(f[i]) : std::nullopt;
+    if (!value) {
+      problems.Line(1, "expected three load averages");
+      break;
+    }
+    Add(out, now_ms, *value, kNames[i]);
+  }
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectDiskstats(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_RETURN_IF_ERROR(ReadProc("diskstats"));
+  // Field i (after major, minor and name): metric and the factor to its unit.
+  struct Figure {
+    std::string_view metric;
+    double scale;
+  };
+  static constexpr Figure kFigures[] = {
+      {"node_disk_reads_completed_total", 1},
+      {"node_disk_reads_merged_total", 1},
+      {"node_disk_read_bytes_total", kSectorBytes},
+      {"node_disk_read_time_seconds_total", 0.001},
+      {"node_disk_writes_completed_total", 1},
+      {"node_disk_writes_merged_total", 1},
+      {"node_disk_written_bytes_total", kSectorBytes},
+      {"node_disk_write_time_seconds_total", 0.001},
+      {"node_disk_io_now", 1},
+      {"node_disk_io_time_seconds_total", 0.001},
+      {"node_disk_io_time_weighted_seconds_total", 0.001},
+      {"node_disk_discards_completed_total", 1},
+      {"node_disk_discards_merged_total", 1},
+      {"node_disk_discarded_sectors_total", 1},
+      {"node_disk_discard_time_seconds_total", 0.001},
+      {"node_disk_flush_requests_total", 1},
+      {"node_disk_flush_requests_time_seconds_total", 0.001},
+  };
+  Problems problems("/proc/diskstats");
+  std::array<std::string_view, 3 + std::size(kFigures)> f;
+  std::string device;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    size_t n = Fields(line, f);
+    if (n < 3 + 11) {  // every kernel since 2.6 has the first eleven
+      problems.Line(line_number, "truncated: " + std::to_string(n) + " fields");
+      return;
+    }
+    device.assign(f[2]);
+    if (RE2::PartialMatch(device, *disk_exclude_)) return;
+    for (size_t i = 0; i + 3 < n; ++i) {
+      auto value = Number(f[3 + i]);
+      if (!value) {
+        problems.Line(line_number, "not a number: " + std::string(f[3 + i]));
+        continue;
+      }
+      Add(out, now_ms, *value * kFigures[i].scale, kFigures[i].metric, {{"device", device}});
+    }
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectNetdev(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_RETURN_IF_ERROR(ReadProc("net/dev"));
+  static constexpr std::string_view kMetrics[] = {
+      "node_network_receive_bytes_total",      "node_network_receive_packets_total",
+      "node_network_receive_errs_total",       "node_network_receive_drop_total",
+      "node_network_receive_fifo_total",       "node_network_receive_frame_total",
+      "node_network_receive_compressed_total", "node_network_receive_multicast_total",
+      "node_network_transmit_bytes_total",     "node_network_transmit_packets_total",
+      "node_network_transmit_errs_total",      "node_network_transmit_drop_total",
+      "node_network_transmit_fifo_total",      "node_network_transmit_colls_total",
+      "node_network_transmit_carrier_total",   "node_network_transmit_compressed_total",
+  };
+  Problems problems("/proc/net/dev");
+  std::array<std::string_view, std::size(kMetrics)> f;
+  std::string device;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      if (line_number > 2) problems.Line(line_number, "no \"device:\"");
+      return;  // the two header lines
+    }
+    std::array<std::string_view, 1> name;
+    if (Fields(line.substr(0, colon), name) != 1) {
+      problems.Line(line_number, "no device name");
+      return;
+    }
+    device.assign(name[0]);
+    if (RE2::PartialMatch(device, *netdev_exclude_)) return;
+    size_t n = Fields(line.substr(colon + 1), f);
+    if (n < std::size(kMetrics)) problems.Line(line_number, "truncated");
+    for (size_t i = 0; i < n; ++i) {
+      auto value = Number(f[i]);
+      if (!value) {
+        problems.Line(line_number, "not a number: " + std::string(f[i]));
+        continue;
+      }
+      Add(out, now_ms, *value, kMetrics[i], {{"device", device}});
+    }
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectFilesystems(int64_t now_ms, model::BatchBuilder& out) {
+  // The mounts of init, as node_exporter reads them: the host's view from a container too.
+  if (Status status = ReadProc("1/mounts"); !status.ok()) VIGIL_RETURN_IF_ERROR(ReadProc("mounts"));
+  Problems problems("mounts");
+  std::array<std::string_view, 4> f;
+  std::set<std::string> seen;
+  std::vector<std::array<std::string, 4>> mounts;  // device, mount point, fs type, options
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    if (Fields(line, f) < 4) {
+      problems.Line(line_number, "truncated");
+      return;
+    }
+    std::string mount_point = UnescapeMount(f[1]);
+    if (RE2::PartialMatch(mount_point, *mount_points_exclude_)) return;
+    std::string fs_type(f[2]);
+    if (RE2::PartialMatch(fs_type, *fs_types_exclude_)) return;
+    std::string device = UnescapeMount(f[0]);
+    if (!seen.insert(device + '\0' + mount_point + '\0' + fs_type).second) return;
+    mounts.push_back({device, mount_point, fs_type, std::string(f[3])});
+  });
+  for (const auto& [device, mount_point, fs_type, mount_options] : mounts) {
+    SeriesCache::Extra labels = {
+        {"device", device}, {"fstype", fs_type}, {"mountpoint", mount_point}};
+    auto stats = options_.stat_fs(options_.root + mount_point);
+    Add(out, now_ms, stats.ok() ? 0 : 1, "node_filesystem_device_error", labels);
+    if (!stats.ok()) continue;  // node_exporter's way: the error flag, no figures
+    double block = static_cast<double>(stats->block_size);
+    bool read_only = ("," + mount_options + ",").find(",ro,") != std::string::npos;
+    Add(out, now_ms, static_cast<double>(stats->blocks) * block, "node_filesystem_size_bytes",
+        labels);
+    Add(out, now_ms, static_cast<double>(stats->blocks_free) * block, "node_filesystem_free_bytes",
+        labels);
+    Add(out, now_ms, static_cast<double>(stats->blocks_avail) * block,
+        "node_filesystem_avail_bytes", labels);
+    Add(out, now_ms, static_cast<double>(stats->files), "node_filesystem_files", labels);
+    Add(out, now_ms, static_cast<double>(stats->files_free), "node_filesystem_files_free", labels);
+    Add(out, now_ms, read_only ? 1 : 0, "node_filesystem_readonly", labels);
+  }
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectUptime(int64_t now_ms, model::BatchBuilder& out) {
+  Add(out, now_ms, static_cast<double>(now_ms) / 1000, "node_time_seconds");
+  VIGIL_RETURN_IF_ERROR(ReadProc("uptime"));
+  std::array<std::string_view, 1> f;
+  auto value = Fields(std::string_view(buffer_).substr(0, buffer_.find('\n')), f) == 1
+                   ? Number(f[0])
+                   : std::nullopt;
+  if (!value) return UnavailableError("/proc/uptime: line 1: expected seconds since boot");
+  Add(out, now_ms, *value, "node_uptime_seconds");
+  return OkStatus();
+}
+
+Status ProcSensor::CollectPressure(int64_t now_ms, model::BatchBuilder& out) {
+  // Absent before Linux 4.20 and when the kernel runs without psi: nothing to report.
+  if (::access((proc_dir_ + "pressure").c_str(), F_OK) != 0) return OkStatus();
+  struct Resource {
+    std::string_view file;
+    std::string_view some_metric;
+    std::string_view full_metric;  // empty: not reported (cpu, as node_exporter 1.5)
+  };
+  static constexpr Resource kResources[] = {
+      {"cpu", "node_pressure_cpu_waiting_seconds_total", ""},
+      {"io", "node_pressure_io_waiting_seconds_total", "node_pressure_io_stalled_seconds_total"},
+      {"memory", "node_pressure_memory_waiting_seconds_total",
+       "node_pressure_memory_stalled_seconds_total"},
+  };
+  std::string failures;
+  for (const Resource& resource : kResources) {
+    std::string name = "pressure/" + std::string(resource.file);
+    if (Status status = ReadProc(name); !status.ok()) {
+      failures += (failures.empty() ? "" : "; ") + status.message();
+      continue;
+    }
+    Problems problems("/proc/" + name);
+    std::array<std::string_view, 5> f;
+    ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+      size_t n = Fields(line, f);
+      std::string_view metric = n > 0 && f[0] == "some"   ? resource.some_metric
+                                : n > 0 && f[0] == "full" ? resource.full_metric
+                                                          : std::string_view("?");
+      if (metric.empty()) return;
+      if (metric == "?" || n < 5 || !f[4].starts_with("total=")) {
+        problems.Line(line_number, "expected \"some|full avg10=… avg60=… avg300=… total=…\"");
+        return;
+      }
+      auto micros = Number(f[4].substr(6));
+      if (!micros) {
+        problems.Line(line_number, "not a number: " + std::string(f[4]));
+        return;
+      }
+      Add(out, now_ms, *micros / 1e6, metric);
+    });
+    if (Status status = problems.ToStatus(); !status.ok())
+      failures += (failures.empty() ? "" : "; ") + status.message();
+  }
+  if (!failures.empty()) return UnavailableError(failures);
+  return OkStatus();
+}
+
+}  // namespace vigil::sensors::proc

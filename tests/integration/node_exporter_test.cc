@@ -1,0 +1,106 @@
+// The proc sensor against Debian's node_exporter on this host at the same moment: the same
+// series (names and labels) for every family both yield, constants equal, counters within
+// 1 % (node_exporter is scraped just before and just after our collection). This is the
+// check docs/sensors.md#proc describes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "sensors/proc/proc_sensor.h"
+#include "sensors/scrape/exposition.h"
+#include "testing/child_process.h"
+#include "testing/http_client.h"
+
+namespace vigil {
+namespace {
+
+using Values = std::map<std::string, double>;  // series text without __name__ order issues
+
+std::string Key(const model::Labels& labels) { return labels.ToString(); }
+
+Values Scrape(uint16_t port) {
+  auto response = testing::HttpGet(port, "/metrics");
+  EXPECT_TRUE(response.ok() && response->status == 200);
+  Values values;
+  if (!response.ok()) return values;
+  Status status = sensors::scrape::ParseExposition(
+      response->body, sensors::scrape::Format::kPrometheusText, {},
+      [&](sensors::scrape::ScrapedSample&& s) { values[Key(s.labels)] = s.value; });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return values;
+}
+
+bool IsConstant(std::string_view metric) {
+  static const std::set<std::string_view> kConstants = {
+      "node_boot_time_seconds",        "node_memory_MemTotal_bytes",
+      "node_memory_SwapTotal_bytes",   "node_memory_Hugepagesize_bytes",
+      "node_memory_HugePages_Total",   "node_filesystem_size_bytes",
+      "node_filesystem_files",         "node_filesystem_readonly",
+      "node_filesystem_device_error",  "node_memory_CommitLimit_bytes",
+      "node_memory_VmallocTotal_bytes"};
+  return kConstants.count(metric) > 0;
+}
+
+TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
+  std::string dir = ::testing::TempDir() + "/vigil_node_exporter_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  uint16_t port = testing::FreeLoopbackPort();
+  auto exporter = testing::ChildProcess::Start(
+      {"prometheus-node-exporter", "--web.listen-address=127.0.0.1:" + std::to_string(port),
+       "--collector.disable-defaults", "--collector.cpu", "--collector.stat", "--collector.meminfo",
+       "--collector.loadavg", "--collector.diskstats", "--collector.netdev",
+       "--collector.filesystem", "--collector.pressure"},
+      dir + "/node_exporter.log");
+  ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
+  ASSERT_TRUE(testing::WaitForPort(port)) << "node_exporter did not start; see " << dir;
+
+  auto sensor = *sensors::proc::ProcSensor::Create({}, {});
+  Values before = Scrape(port);
+  model::BatchBuilder out;
+  Status status = sensor->Collect(1'700'000'000'000, out);
+  Values after = Scrape(port);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+
+  Values ours;
+  std::set<std::string> families;
+  for (const auto& series : out.Take().series) {
+    std::string metric(series.labels.MetricName());
+    if (metric == "node_scrape_collector_success" || metric == "node_uptime_seconds" ||
+        metric == "node_time_seconds")
+      continue;  // ours alone, or another node_exporter collector
+    ours[Key(series.labels)] = series.samples[0].value;
+    families.insert(metric);
+  }
+  ASSERT_GT(ours.size(), 100u);
+
+  // Every series of node_exporter's in the families we yield is ours too, and back.
+  size_t compared = 0;
+  for (const auto& [key, value] : after) {
+    std::string metric = key.substr(0, key.find('{'));
+    if (families.count(metric) == 0) continue;
+    EXPECT_EQ(ours.count(key), 1u) << "node_exporter has " << key << ", we do not";
+  }
+  for (const auto& [key, value] : ours) {
+    std::string metric = key.substr(0, key.find('{'));
+    auto b = before.find(key);
+    auto a = after.find(key);
+    if (a == after.end() || b == before.end()) {
+      ADD_FAILURE() << "we have " << key << ", node_exporter does not";
+      continue;
+    }
+    ++compared;
+    if (IsConstant(metric)) {
+      EXPECT_EQ(value, a->second) << key;
+    } else if (metric.ends_with("_total")) {
+      double low = std::min(b->second, a->second), high = std::max(b->second, a->second);
+      EXPECT_GE(value, low * 0.99 - 1e-9) << key;
+      EXPECT_LE(value, high * 1.01 + 1e-9) << key;
+    }
+  }
+  EXPECT_GT(compared, 100u);
+}
+
+}  // namespace
+}  // namespace vigil
