@@ -129,6 +129,24 @@ class Validator {
         if (!ok) return std::nullopt;
         return OptionValue(std::move(labels));
       }
+      case OptionType::kStrings: {
+        if (!node.is_array()) return wrong_type();
+        StringList strings;
+        bool ok = true;
+        size_t index = 0;
+        for (auto&& element : *node.as_array()) {
+          if (!element.is_string()) {
+            Error(element.source(), key + "[" + std::to_string(index) + "]",
+                  fmt::format("expected a string, got {}", WithArticle(TomlTypeName(element))));
+            ok = false;
+          } else {
+            strings.push_back(element.as_string()->get());
+          }
+          ++index;
+        }
+        if (!ok) return std::nullopt;
+        return OptionValue(std::move(strings));
+      }
     }
     return std::nullopt;
   }

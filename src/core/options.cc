@@ -21,6 +21,8 @@ std::string_view TypeName(OptionType type) {
       return "duration";
     case OptionType::kLabels:
       return "table of labels";
+    case OptionType::kStrings:
+      return "array of strings";
   }
   return "?";
 }
@@ -67,6 +69,11 @@ std::string FormatValue(const OptionValue& value) {
         out += k + " = \"" + v + "\"";
       }
       return out + " }";
+    }
+    std::string operator()(const StringList& strings) const {
+      std::string out = "[";
+      for (const auto& s : strings) out += (out.size() > 1 ? ", \"" : "\"") + s + "\"";
+      return out + "]";
     }
   };
   return std::visit(Formatter{}, value);

@@ -26,11 +26,13 @@ enum class OptionType {
   kBool,
   kDuration,  // "500ms", "1s", "1m30s", or a number of seconds
   kLabels,    // a table of label name -> string value
+  kStrings,   // an array of strings
 };
 
 using LabelMap = std::map<std::string, std::string>;
-using OptionValue =
-    std::variant<std::string, int64_t, double, bool, std::chrono::milliseconds, LabelMap>;
+using StringList = std::vector<std::string>;
+using OptionValue = std::variant<std::string, int64_t, double, bool, std::chrono::milliseconds,
+                                 LabelMap, StringList>;
 
 struct OptionSpec {
   std::string name;
@@ -47,7 +49,7 @@ struct OptionSpec {
   std::function<std::optional<std::string>(const OptionValue&)> check;
 };
 
-// "string", "integer", "float", "boolean", "duration", "table of labels".
+// "string", "integer", "float", "boolean", "duration", "table of labels", "array of strings".
 std::string_view TypeName(OptionType type);
 // The value as a user would write it in TOML: "1s", 15.5, "info", { unit = "bar" }.
 std::string FormatValue(const OptionValue& value);
@@ -80,6 +82,7 @@ class OptionValues {
     return Get<std::chrono::milliseconds>(name);
   }
   const LabelMap& Labels(const std::string& name) const { return Get<LabelMap>(name); }
+  const StringList& Strings(const std::string& name) const { return Get<StringList>(name); }
 
  private:
   template <typename T>

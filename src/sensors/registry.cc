@@ -1,5 +1,6 @@
 #include "sensors/registry.h"
 
+#include "sensors/http/http_probe.h"
 #include "sensors/proc/proc_sensor.h"
 #include "sensors/simulated/simulated_sensor.h"
 
@@ -9,6 +10,7 @@ const std::vector<SensorDescriptor>& SensorTypes() {
   static const std::vector<SensorDescriptor> types = {
       simulated::Descriptor(),
       proc::Descriptor(),
+      http::Descriptor(),
   };
   return types;
 }

@@ -100,6 +100,10 @@ void HttpStub::Serve(int fd) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     raw.append(buf, static_cast<size_t>(n));
+    if (!std::isupper(static_cast<unsigned char>(raw[0]))) {  // not HTTP (a TLS hello): 400
+      SendAll(fd, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      break;
+    }
     if (header_end == std::string::npos) header_end = raw.find("\r\n\r\n");
     if (header_end == std::string::npos) continue;
     size_t length = 0;

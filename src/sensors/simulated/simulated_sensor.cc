@@ -18,6 +18,10 @@ SensorDescriptor Descriptor() {
       OptionSpec{"freq", OptionType::kFloat, "Readings per second (Hz).", 1.0, 0.001, 1000.0},
       OptionSpec{"seed", OptionType::kInt, "Random seed; 0 seeds from the system's entropy.",
                  int64_t{0}, 0.0},
+      OptionSpec{"servers", OptionType::kInt,
+                 "Simulate this many servers, each its own walk labelled server=\"server-N\"; 0: "
+                 "one series without the label.",
+                 int64_t{0}, 0.0, 100000.0},
   };
   d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
     std::vector<model::Label> pairs = {{"__name__", spec.name}};
@@ -29,6 +33,7 @@ SensorDescriptor Descriptor() {
     options.step = spec.options.Float("step");
     options.freq_hz = spec.options.Float("freq");
     options.seed = static_cast<uint64_t>(spec.options.Int("seed"));
+    options.servers = spec.options.Int("servers");
     VIGIL_ASSIGN_OR_RETURN(auto sensor, SimulatedSensor::Create(std::move(labels), options));
     return std::unique_ptr<Sensor>(std::move(sensor));
   };
@@ -42,26 +47,37 @@ Result<std::unique_ptr<SimulatedSensor>> SimulatedSensor::Create(model::Labels l
     return InvalidArgumentError("step must be above 0 and at most max - min");
   }
   if (!(options.freq_hz > 0)) return InvalidArgumentError("freq must be above 0");
-  return std::unique_ptr<SimulatedSensor>(new SimulatedSensor(std::move(labels), options));
+  if (options.servers < 0) return InvalidArgumentError("servers must not be negative");
+  if (options.servers > 0 && !labels.Get("server").empty())
+    return InvalidArgumentError("servers: the labels have a server label already");
+  return std::unique_ptr<SimulatedSensor>(new SimulatedSensor(labels, options));
 }
 
-SimulatedSensor::SimulatedSensor(model::Labels labels, Options options)
-    : labels_(std::move(labels)),
-      options_(options),
-      rng_(options.seed != 0 ? options.seed : std::random_device()()),
-      value_(std::uniform_real_distribution<double>(options.min, options.max)(rng_)) {}
+SimulatedSensor::SimulatedSensor(const model::Labels& labels, Options options)
+    : options_(options), rng_(options.seed != 0 ? options.seed : std::random_device()()) {
+  std::uniform_real_distribution<double> start(options.min, options.max);
+  if (options.servers == 0) {
+    walks_.push_back({labels, start(rng_)});
+    return;
+  }
+  for (int64_t i = 1; i <= options.servers; ++i) {
+    walks_.push_back({labels.With("server", "server-" + std::to_string(i)), start(rng_)});
+  }
+}
 
 int64_t SimulatedSensor::interval_ms() const {
   return std::max<int64_t>(1, std::llround(1000.0 / options_.freq_hz));
 }
 
 Status SimulatedSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
-  double next =
-      value_ + std::uniform_real_distribution<double>(-options_.step, options_.step)(rng_);
-  if (next > options_.max) next = 2 * options_.max - next;
-  if (next < options_.min) next = 2 * options_.min - next;
-  value_ = std::clamp(next, options_.min, options_.max);
-  out.Add(labels_, {now_ms, value_});
+  std::uniform_real_distribution<double> step(-options_.step, options_.step);
+  for (Walk& walk : walks_) {
+    double next = walk.value + step(rng_);
+    if (next > options_.max) next = 2 * options_.max - next;
+    if (next < options_.min) next = 2 * options_.min - next;
+    walk.value = std::clamp(next, options_.min, options_.max);
+    out.Add(walk.labels, {now_ms, walk.value});
+  }
   return OkStatus();
 }
 

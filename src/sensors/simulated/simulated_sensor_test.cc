@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "sensors/registry.h"
 
@@ -65,6 +66,25 @@ TEST(SimulatedSensor, SeriesIsNamedAfterTheSensorWithItsLabels) {
   model::Batch batch = builder.Take();
   EXPECT_EQ(batch.series[0].labels.ToString(), "boiler_pressure_out{unit=\"bar\"}");
   EXPECT_EQ(batch.series[0].samples[0].timestamp_ms, 123);
+}
+
+TEST(SimulatedSensor, ServersAreIndependentWalksLabelledByServer) {
+  SensorSpec spec = Spec(0, 100, 5, 1, 7);
+  spec.options.Set("servers", int64_t{3});
+  auto sensor = *CreateSensor(spec);
+  model::BatchBuilder builder;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(sensor->Collect(i * 1000, builder).ok());
+  model::Batch batch = builder.Take();
+  ASSERT_EQ(batch.series.size(), 3u);
+  std::set<std::string> servers;
+  for (const auto& series : batch.series) {
+    servers.insert(std::string(series.labels.Get("server")));
+    EXPECT_EQ(series.labels.Get("unit"), "bar");
+    EXPECT_EQ(series.samples.size(), 20u);
+    for (const auto& s : series.samples) EXPECT_TRUE(s.value >= 0 && s.value <= 100);
+  }
+  EXPECT_EQ(servers, (std::set<std::string>{"server-1", "server-2", "server-3"}));
+  EXPECT_NE(batch.series[0].samples, batch.series[1].samples);
 }
 
 TEST(SimulatedSensor, OptionsThatDoNotFitAreRejected) {
