@@ -2,6 +2,7 @@
 
 #include "sensors/http/http_probe.h"
 #include "sensors/proc/proc_sensor.h"
+#include "sensors/scrape/scrape_sensor.h"
 #include "sensors/simulated/simulated_sensor.h"
 
 namespace vigil::sensors {
@@ -11,6 +12,7 @@ const std::vector<SensorDescriptor>& SensorTypes() {
       simulated::Descriptor(),
       proc::Descriptor(),
       http::Descriptor(),
+      scrape::Descriptor(),
   };
   return types;
 }

@@ -1,12 +1,11 @@
 #include "sensors/http/http_probe.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <ctime>
-#include <deque>
-#include <mutex>
+
+#include "sensors/http/curl_multi.h"
 
 namespace vigil::sensors::http {
 
@@ -14,11 +13,6 @@ using config::OptionSpec;
 using config::OptionType;
 
 namespace {
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::optional<std::string> CheckStatusPattern(const std::string& pattern) {
   bool digits = pattern.size() == 3 && std::isdigit(static_cast<unsigned char>(pattern[0])) &&
@@ -110,7 +104,6 @@ struct HttpProbe::Transfer {
   static size_t OnHeader(char*, size_t size, size_t count, void*) { return size * count; }
 
   CURL* easy = nullptr;
-  size_t index = 0;
   std::string body;
   int64_t received = 0;
   int64_t max_body_bytes = 0;
@@ -251,7 +244,7 @@ bool HttpProbe::StatusAccepted(int code) const {
 
 Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
   if (multi_ == nullptr) {
-    InitCurlOnce();
+    CurlInitOnce();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return UnavailableError("curl_multi_init failed");
     curl_slist* list = nullptr;
@@ -259,7 +252,6 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
     header_list_ = list;
     for (size_t i = 0; i < options_.targets.size(); ++i) {
       auto t = std::make_unique<Transfer>();
-      t->index = i;
       t->max_body_bytes = options_.max_body_bytes;
       t->keep_body = must_match_ != nullptr || must_not_match_ != nullptr;
       t->easy = curl_easy_init();
@@ -285,7 +277,6 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
       curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
       curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
       curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-      curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
       if (options_.method == "HEAD") {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
       } else if (options_.method != "GET") {
@@ -298,41 +289,20 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
       transfers_.push_back(std::move(t));
     }
   }
-  auto* multi = static_cast<CURLM*>(multi_);
   std::vector<ProbeResult> results(transfers_.size());
-  std::deque<Transfer*> waiting;
+  std::vector<CURL*> easy;
   for (auto& t : transfers_) {
     t->body.clear();
     t->received = 0;
     t->too_large = false;
     t->error[0] = '\0';
-    waiting.push_back(t.get());
+    easy.push_back(t->easy);
   }
-  size_t running = 0;
-  auto start_more = [&] {
-    while (!waiting.empty() && static_cast<int64_t>(running) < options_.max_in_flight) {
-      curl_multi_add_handle(multi, waiting.front()->easy);
-      waiting.pop_front();
-      ++running;
-    }
-  };
-  start_more();
-  while (running > 0) {
-    int still_running = 0;
-    CURLMcode mc = curl_multi_perform(multi, &still_running);
-    if (mc != CURLM_OK) return UnavailableError(std::string("curl: ") + curl_multi_strerror(mc));
-    int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Transfer* t = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-      Finish(*t, msg->data.result, results[t->index]);
-      curl_multi_remove_handle(multi, msg->easy_handle);
-      --running;
-    }
-    start_more();
-    if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
-  }
+  VIGIL_RETURN_IF_ERROR(RunTransfers(static_cast<CURLM*>(multi_), easy,
+                                     static_cast<size_t>(options_.max_in_flight),
+                                     [&](size_t i, CURLcode result) {
+                                       Finish(*transfers_[i], result, results[i]);
+                                     }));
   return results;
 }
 

@@ -1,0 +1,53 @@
+#include "sensors/http/curl_multi.h"
+
+#include <deque>
+#include <mutex>
+#include <string>
+
+namespace vigil::sensors::http {
+
+void CurlInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_flight,
+                    const std::function<void(size_t index, CURLcode result)>& on_done) {
+  std::deque<size_t> waiting;
+  for (size_t i = 0; i < easy.size(); ++i) {
+    curl_easy_setopt(easy[i], CURLOPT_PRIVATE, reinterpret_cast<char*>(i));
+    waiting.push_back(i);
+  }
+  size_t running = 0;
+  auto start_more = [&] {
+    while (!waiting.empty() && running < max_in_flight) {
+      curl_multi_add_handle(multi, easy[waiting.front()]);
+      waiting.pop_front();
+      ++running;
+    }
+  };
+  start_more();
+  while (running > 0) {
+    int still_running = 0;
+    CURLMcode mc = curl_multi_perform(multi, &still_running);
+    if (mc != CURLM_OK) {
+      for (CURL* e : easy) curl_multi_remove_handle(multi, e);
+      return UnavailableError(std::string("curl: ") + curl_multi_strerror(mc));
+    }
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      char* index = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &index);
+      CURLcode result = msg->data.result;
+      curl_multi_remove_handle(multi, msg->easy_handle);
+      --running;
+      on_done(reinterpret_cast<size_t>(index), result);
+    }
+    start_more();
+    if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  return OkStatus();
+}
+
+}  // namespace vigil::sensors::http
