@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "sensors/registry.h"
@@ -17,14 +19,24 @@ std::string ReadSourceFile(const std::string& relative) {
   return text.str();
 }
 
-TEST(VigilConfig, BundledConfigIsValidAndRunsAPlant) {
-  auto config = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + "/config/vigil.toml");
-  ASSERT_TRUE(config.ok()) << config.status().ToString();
-  EXPECT_GE(config->sensors.size(), 5u);
-  EXPECT_EQ(config->sensors[0].name, "boiler_pressure_out");
-  EXPECT_EQ(config->sensors[0].options.Float("min"), 15.0);
-  EXPECT_EQ(config->sensors[0].options.Float("max"), 15.5);
-  EXPECT_TRUE(ValidateVigilConfig(*config).ok());
+// Both bundled configs run every kind of sensor a newcomer should see: the host, a probe
+// of the dashboard and the simulated plant.
+TEST(VigilConfig, BundledConfigsAreValidAndRunEveryKindOfSensor) {
+  for (const char* file : {"/config/vigil.toml", "/config/agent.toml"}) {
+    auto config = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + file);
+    ASSERT_TRUE(config.ok()) << file << ": " << config.status().ToString();
+    std::map<std::string, const sensors::SensorSpec*> by_name;
+    std::set<std::string> types;
+    for (const auto& spec : config->sensors) {
+      by_name[spec.name] = &spec;
+      types.insert(spec.type);
+    }
+    EXPECT_EQ(types, (std::set<std::string>{"simulated", "proc", "http"})) << file;
+    ASSERT_EQ(by_name.count("boiler_pressure_out"), 1u) << file;
+    EXPECT_EQ(by_name["boiler_pressure_out"]->options.Float("min"), 15.0);
+    EXPECT_EQ(by_name["boiler_pressure_out"]->options.Float("max"), 15.5);
+    EXPECT_TRUE(ValidateVigilConfig(*config).ok()) << file;
+  }
 }
 
 TEST(VigilConfig, DocsDescribeEveryKey) {
@@ -38,10 +50,17 @@ TEST(VigilConfig, DocsDescribeEveryKey) {
           << section.name << "." << option.name << " is not in docs/configuration.md";
     }
   }
+  // docs/sensors.md has a section per type listing each of its options.
   std::string sensors = ReadSourceFile("docs/sensors.md");
-  EXPECT_NE(sensors.find("`simulated`"), std::string::npos);
-  for (const auto& option : sensors::SensorTypes()[0].options) {
-    EXPECT_NE(sensors.find("`" + option.name + "`"), std::string::npos) << option.name;
+  for (const auto& type : sensors::SensorTypes()) {
+    size_t start = sensors.find("## `" + type.type + "`");
+    ASSERT_NE(start, std::string::npos) << type.type << " has no section in docs/sensors.md";
+    size_t end = sensors.find("\n## ", start + 1);
+    std::string section = sensors.substr(start, end == std::string::npos ? end : end - start);
+    for (const auto& option : type.options) {
+      EXPECT_NE(section.find("| `" + option.name + "` |"), std::string::npos)
+          << type.type << "." << option.name << " is not in docs/sensors.md";
+    }
   }
 }
 
@@ -71,7 +90,8 @@ TEST(VigilConfig, SchemaChecksUrlsAddressesAndNames) {
   EXPECT_EQ(ParseVigilConfig("[[sensors]]\nname = \"a\"\ntype = \"sonar\"\n", "v.toml")
                 .status()
                 .message(),
-            "v.toml:1:1: sensors[0]: unknown sensor type \"sonar\" (known: simulated)");
+            "v.toml:1:1: sensors[0]: unknown sensor type \"sonar\" (known: simulated, proc, http, "
+            "scrape)");
 }
 
 TEST(VigilConfig, FlagOverridesAreValidatedToo) {

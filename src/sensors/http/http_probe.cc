@@ -298,11 +298,9 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
     t->error[0] = '\0';
     easy.push_back(t->easy);
   }
-  VIGIL_RETURN_IF_ERROR(RunTransfers(static_cast<CURLM*>(multi_), easy,
-                                     static_cast<size_t>(options_.max_in_flight),
-                                     [&](size_t i, CURLcode result) {
-                                       Finish(*transfers_[i], result, results[i]);
-                                     }));
+  VIGIL_RETURN_IF_ERROR(
+      RunTransfers(static_cast<CURLM*>(multi_), easy, static_cast<size_t>(options_.max_in_flight),
+                   [&](size_t i, CURLcode result) { Finish(*transfers_[i], result, results[i]); }));
   return results;
 }
 

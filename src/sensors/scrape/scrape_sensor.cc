@@ -201,7 +201,7 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
 
   auto code = static_cast<CURLcode>(curl_code);
   if (code != CURLE_OK) {
-    result.error = t.too_large ? "body larger than " + std::to_string(t.limit) + " bytes"
+    result.error = t.too_large          ? "body larger than " + std::to_string(t.limit) + " bytes"
                    : t.error[0] != '\0' ? std::string(t.error)
                                         : std::string(curl_easy_strerror(code));
   } else if (status != 200) {
@@ -216,8 +216,8 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
     Status parsed = ParseExposition(t.body, format, limits, [&](ScrapedSample&& s) {
       pairs.clear();
       for (const auto& label : s.labels) {
-        bool taken = label.name == "job" || label.name == "instance" ||
-                     base_labels_.count(label.name) > 0;
+        bool taken =
+            label.name == "job" || label.name == "instance" || base_labels_.count(label.name) > 0;
         pairs.push_back({taken ? "exported_" + label.name : label.name, label.value});
       }
       pairs.push_back({"job", options_.job});
@@ -225,8 +225,7 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
       for (const auto& [name, value] : base_labels_) pairs.push_back({name, value});
       auto labels = model::Labels::FromPairs(pairs);
       if (!labels.ok()) return;  // exported_x clashing with a scraped exported_x: dropped
-      int64_t timestamp =
-          options_.honor_timestamps && s.timestamp_ms ? *s.timestamp_ms : now_ms;
+      int64_t timestamp = options_.honor_timestamps && s.timestamp_ms ? *s.timestamp_ms : now_ms;
       samples.push_back({std::move(labels).value(), {timestamp, s.value}});
     });
     if (!parsed.ok()) result.error = parsed.message();

@@ -94,8 +94,7 @@ TEST(ScrapeSensor, OpenMetricsPageKeepsItsTimestamps) {
   auto server = Server();
   Scraped s = Scrape({.targets = {server->Url("/openmetrics")}});
   ASSERT_TRUE(s.results[0].up) << s.results[0].error;
-  std::string extra =
-      ",instance=\"127.0.0.1:" + std::to_string(server->port()) + "\",job=\"node\"";
+  std::string extra = ",instance=\"127.0.0.1:" + std::to_string(server->port()) + "\",job=\"node\"";
   EXPECT_EQ(s.Value("go_goroutines{agent=\"a\"" + extra + "}"), 69);
   EXPECT_EQ(s.Value("foo_bucket{agent=\"a\"" + extra + ",le=\"+Inf\"}"), 17);
 }
@@ -107,8 +106,7 @@ TEST(ScrapeSensor, ScrapedJobLabelBecomesExportedJob) {
                     std::to_string(server->port()) + "\",job=\"node\",path=\"/\"}";
   EXPECT_EQ(s.Value(key), 3);
   EXPECT_EQ(s.series[key].timestamp_ms, 1699999999000);
-  Scraped ignored =
-      Scrape({.targets = {server->Url("/conflict")}, .honor_timestamps = false});
+  Scraped ignored = Scrape({.targets = {server->Url("/conflict")}, .honor_timestamps = false});
   EXPECT_EQ(ignored.series[key].timestamp_ms, kNow);
 }
 
@@ -148,8 +146,7 @@ TEST(ScrapeSensor, UnreachableAndMissingTargetsAreDown) {
   // Two targets on one host:port: the instance label has the path too.
   std::string instance = "127.0.0.1:" + std::to_string(server->port());
   EXPECT_EQ(s.Value("up{agent=\"a\",instance=\"" + instance + "/node\",job=\"node\"}"), 1);
-  EXPECT_EQ(s.Value("up{agent=\"a\",instance=\"" + instance + "/nothing-here\",job=\"node\"}"),
-            0);
+  EXPECT_EQ(s.Value("up{agent=\"a\",instance=\"" + instance + "/nothing-here\",job=\"node\"}"), 0);
 }
 
 TEST(ScrapeSensor, InstanceIsHostAndPort) {
