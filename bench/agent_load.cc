@@ -83,15 +83,15 @@ int Overhead(const std::string& config_path, int seconds) {
   size_t batches_start = batches;
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   double cpu = CpuSeconds() - cpu_start;
-  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   size_t published = batches - batches_start;
   auto& samples = registry.AddCounter("vigil_agent_samples_total", "", {"outcome"});
   std::printf("sensors: %zu (http left out)\n", specs.size());
   std::printf("wall: %.1f s, batches: %zu, samples published in all: %.0f\n", wall, published,
               samples.WithLabels({"published"}).Value());
   std::printf("cpu: %.3f s = %.3f %% of one core\n", cpu, 100 * cpu / wall);
-  std::printf("rss now:%s, peak:%s\n", StatusField("VmRSS").c_str(),
-              StatusField("VmHWM").c_str());
+  std::printf("rss now:%s, peak:%s\n", StatusField("VmRSS").c_str(), StatusField("VmHWM").c_str());
   (*agent)->Stop();
   return 0;
 }
