@@ -15,15 +15,22 @@ function(vigil_add_test)
   if(NOT VIGIL_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  # SERVICES: the real services the tests need (rabbitmq), started once per ctest run by
+  # scripts/test-services as a fixture; a test finds them in $VIGIL_TEST_SERVICES/<name>/.
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;LABELS;SERVICES" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
   add_executable(${ARG_NAME}_test ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME}_test PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${ARG_NAME}_test PRIVATE VIGIL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  set(properties LABELS "${ARG_LABELS}")
+  if(ARG_SERVICES)
+    list(APPEND properties FIXTURES_REQUIRED "${ARG_SERVICES}"
+         ENVIRONMENT "VIGIL_TEST_SERVICES=${CMAKE_BINARY_DIR}/services")
+  endif()
   gtest_discover_tests(${ARG_NAME}_test
-    PROPERTIES LABELS "${ARG_LABELS}"
+    PROPERTIES ${properties}
     WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
     DISCOVERY_TIMEOUT 30)
 endfunction()

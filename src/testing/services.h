@@ -1,0 +1,20 @@
+// Where the real services of a ctest run are: scripts/test-services starts them once per
+// run as ctest fixtures (tests/CMakeLists.txt) and leaves their addresses in
+// $VIGIL_TEST_SERVICES/<service>/, e.g. rabbitmq/amqp_url.
+//
+// Thread safety: functions.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace vigil::testing {
+
+// The broker's amqp:// URL; FailedPrecondition (naming the fixture) when the test runs
+// without it, e.g. started by hand outside ctest.
+Result<std::string> RabbitMqUrl();
+// The folder of a service's fixture (its node name, pids, logs).
+std::string ServiceDir(const std::string& service);
+
+}  // namespace vigil::testing
