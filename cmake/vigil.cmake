@@ -17,6 +17,7 @@ function(vigil_add_test)
   endif()
   # SERVICES: the real services the tests need (rabbitmq), started once per ctest run by
   # scripts/test-services as a fixture; a test finds them in $VIGIL_TEST_SERVICES/<name>/.
+  # Tests of one service run one at a time: they share its topology (vigil.store …).
   cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;LABELS;SERVICES" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
@@ -26,7 +27,7 @@ function(vigil_add_test)
   target_compile_definitions(${ARG_NAME}_test PRIVATE VIGIL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   set(properties LABELS "${ARG_LABELS}")
   if(ARG_SERVICES)
-    list(APPEND properties FIXTURES_REQUIRED "${ARG_SERVICES}"
+    list(APPEND properties FIXTURES_REQUIRED "${ARG_SERVICES}" RESOURCE_LOCK "${ARG_SERVICES}"
          ENVIRONMENT "VIGIL_TEST_SERVICES=${CMAKE_BINARY_DIR}/services")
   endif()
   gtest_discover_tests(${ARG_NAME}_test

@@ -5,6 +5,8 @@
 // Thread safety: called from main only.
 #pragma once
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -34,6 +36,16 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool dat
 // Loads the file (or the defaults), applies the flags and validates. Prints errors to
 // stderr; returns kExitOk or kExitConfigError.
 int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config);
+
+// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that
+// WaitForShutdownSignal receives them.
+sigset_t BlockShutdownSignals();
+// Waits for SIGINT or SIGTERM; returns which.
+int WaitForShutdownSignal(const sigset_t& signals);
+
+// Runs one distributed role (sensor, coordinator, datamanager) over RabbitMQ until SIGINT or
+// SIGTERM; the config is loaded already. Returns the exit code.
+int RunDistributedRole(const std::string& role, const roles::VigilConfig& config);
 
 void AddStandaloneCommand(CLI::App& app, int& exit_code);
 void AddSensorCommand(CLI::App& app, int& exit_code);

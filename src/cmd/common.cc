@@ -25,6 +25,21 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool dat
   }
 }
 
+sigset_t BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int WaitForShutdownSignal(const sigset_t& signals) {
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  return signal_number;
+}
+
 int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
   if (!flags.config_path.empty()) {
     auto loaded = roles::LoadVigilConfig(flags.config_path);

@@ -1,18 +1,67 @@
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
+#include "bus/amqp/amqp_bus.h"
 #include "cmd/commands.h"
+#include "core/env.h"
+#include "roles/distributed.h"
 
 namespace vigil::cmd {
+
+int RunDistributedRole(const std::string& role, const roles::VigilConfig& loaded) {
+  roles::VigilConfig config = loaded;
+  if (config.broker.url.empty()) {
+    const char* from_env = std::getenv("VIGIL_BROKER_URL");
+    if (from_env != nullptr) config.broker.url = from_env;
+  }
+  if (config.broker.url.empty()) {
+    spdlog::error(
+        "{}: no broker: give --broker amqp://user:password@host:5672/, [broker] url, or "
+        "VIGIL_BROKER_URL",
+        role);
+    return kExitConfigError;
+  }
+  sigset_t signals = BlockShutdownSignals();
+  bus::AmqpBus::Options options;
+  options.url = config.broker.url;
+  options.publish_timeout = config.bus.publish_timeout;
+  auto bus = bus::AmqpBus::Connect(options);
+  if (!bus.ok()) {
+    spdlog::error("{}: {}", role, bus.status().ToString());
+    return bus.status().code() == StatusCode::kInvalidArgument ? kExitConfigError : kExitFailure;
+  }
+  spdlog::info("{}: connected to {}", role, bus::RedactAmqpUrl(config.broker.url));
+  auto process =
+      roles::DistributedRole::Create(role, **bus, config, SystemClock::Get(), Env::Default());
+  if (!process.ok()) {
+    spdlog::error("{}: {}", role, process.status().ToString());
+    return kExitFailure;
+  }
+  if (Status status = (*process)->Start(); !status.ok()) {
+    spdlog::error("{}: {}", role, status.ToString());
+    return kExitFailure;
+  }
+  spdlog::info("{}: running; SIGINT or SIGTERM stops", role);
+  int signal_number = WaitForShutdownSignal(signals);
+  spdlog::info("{}: {} received, shutting down", role, strsignal(signal_number));
+  Status stopped = (*process)->Stop();
+  return stopped.ok() ? kExitOk : kExitFailure;
+}
+
 namespace {
 
-int RunDistributedRole(const std::string& role, const CommonFlags& flags) {
+int RunRole(const std::string& role, const CommonFlags& flags) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
-  spdlog::error(
-      "{}: the distributed roles need the RabbitMQ bus, which is not built yet (issue #6). "
-      "`vigil standalone` runs every role in one process.",
-      role);
-  return kExitFailure;
+  if (role == "web") {
+    spdlog::error(
+        "web: a web server of its own needs the PostgreSQL store (--store postgres://, issue "
+        "#7); with the embedded store, the datamanager serves the dashboard and the API on "
+        "--listen");
+    return kExitConfigError;
+  }
+  return RunDistributedRole(role, config);
 }
 
 void AddRole(CLI::App& app, int& exit_code, const std::string& role, const std::string& help,
@@ -20,7 +69,7 @@ void AddRole(CLI::App& app, int& exit_code, const std::string& role, const std::
   auto flags = std::make_shared<CommonFlags>();
   CLI::App* command = app.add_subcommand(role, help);
   AddCommonFlags(*command, *flags, listen, data_dir, /*broker=*/true, store);
-  command->callback([role, flags, &exit_code] { exit_code = RunDistributedRole(role, *flags); });
+  command->callback([role, flags, &exit_code] { exit_code = RunRole(role, *flags); });
 }
 
 }  // namespace
@@ -31,8 +80,8 @@ void AddDistributedCommands(CLI::App& app, int& exit_code) {
           "the alert rules, publish to vigil.events.",
           /*listen=*/false, /*data_dir=*/false, /*store=*/false);
   AddRole(app, exit_code, "datamanager",
-          "Run a datamanager: consume vigil.store into the store (embedded in --data-dir, or "
-          "PostgreSQL with --store) and serve queries on --listen.",
+          "Run a datamanager: consume vigil.store into the embedded store in --data-dir and the "
+          "JSON-lines sink, and serve the dashboard and the query API on --listen.",
           /*listen=*/true, /*data_dir=*/true, /*store=*/true);
   AddRole(app, exit_code, "web",
           "Run a web server: dashboard, WebSocket live stream, query API on --listen.",

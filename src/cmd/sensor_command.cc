@@ -51,10 +51,11 @@ int RunSensor(const CommonFlags& flags, const SeedSensorFlags& seed, bool list) 
     config.sensors.push_back(std::move(spec));
   }
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
-  spdlog::error(
-      "sensor: the distributed roles need the RabbitMQ bus, which is not built yet (issue #6). "
-      "`vigil standalone` runs the sensors, coordinator and datamanager in one process.");
-  return kExitFailure;
+  if (config.sensors.empty()) {
+    spdlog::error("sensor: no [[sensors]] in the config and no --name; nothing to run");
+    return kExitConfigError;
+  }
+  return RunDistributedRole("sensor", config);
 }
 
 }  // namespace

@@ -8,23 +8,6 @@
 namespace vigil::cmd {
 namespace {
 
-// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that
-// WaitForShutdownSignal receives them.
-sigset_t BlockShutdownSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
-
-int WaitForShutdownSignal(const sigset_t& signals) {
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  return signal_number;
-}
-
 int RunStandalone(const CommonFlags& flags) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;

@@ -111,6 +111,8 @@ void Agent::Stop() {
   if (requests_) requests_->Cancel();
   Status status = Flush();
   if (!status.ok()) spdlog::error("agent {}: final flush: {}", options_.id, status.ToString());
+  spdlog::info("agent {}: stopped; {} samples published in {} batches, {} dropped", options_.id,
+               samples_published_.Value(), batches_published_.Value(), samples_dropped_.Value());
 }
 
 void Agent::Run() {

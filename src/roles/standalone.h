@@ -8,16 +8,14 @@
 // Thread safety: Start and Stop from one thread.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "bus/in_process_bus.h"
 #include "roles/agent.h"
 #include "roles/config.h"
 #include "roles/coordinator.h"
 #include "roles/datamanager.h"
+#include "roles/parts.h"
 #include "roles/web.h"
 #include "store/json_lines_sink.h"
 #include "tsdb/tsdb_store.h"
@@ -53,16 +51,8 @@ class Standalone {
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<DataManager> datamanager_;
   std::unique_ptr<WebRole> web_;
+  std::unique_ptr<StoreMaintainer> maintainer_;
   bool stopped_ = false;
-  // Runs the store's maintenance (persist, retention, interval fsync) every few seconds,
-  // so that it happens even when no batch arrives.
-  std::thread maintenance_;
-  std::mutex maintenance_mu_;
-  std::condition_variable maintenance_cv_;
-  bool maintenance_stop_ = false;
 };
-
-// The host name, reduced to the characters an agent id may hold.
-std::string DefaultAgentId();
 
 }  // namespace vigil::roles

@@ -1,0 +1,80 @@
+#include "roles/distributed.h"
+
+#include <spdlog/spdlog.h>
+
+namespace vigil::roles {
+
+Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::string& role,
+                                                                 bus::Bus& bus,
+                                                                 const VigilConfig& config,
+                                                                 Clock& clock, Env& env) {
+  std::unique_ptr<DistributedRole> r(new DistributedRole());
+  r->role_ = role;
+  bus::TopologyOptions topology = TopologyFrom(config);
+  std::string id = AgentIdFrom(config);
+  if (role == "sensor") {
+    VIGIL_ASSIGN_OR_RETURN(r->agent_,
+                           Agent::Create(bus, clock, AgentOptionsFrom(config), config.sensors));
+  } else if (role == "coordinator") {
+    Coordinator::Options options;
+    options.id = id;
+    options.prefetch = static_cast<size_t>(config.broker.prefetch);
+    options.topology = topology;
+    r->coordinator_ = std::make_unique<Coordinator>(
+        bus, clock, options,
+        std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
+  } else if (role == "datamanager") {
+    if (!config.storage.url.empty())
+      return InvalidArgumentError("datamanager: --store postgres://... arrives with issue #7");
+    std::vector<store::BatchWriter*> writers;
+    VIGIL_ASSIGN_OR_RETURN(r->store_,
+                           tsdb::TsdbStore::Open(env, clock, TsdbOptionsFrom(config.storage)));
+    writers.push_back(r->store_.get());
+    VIGIL_ASSIGN_OR_RETURN(r->sink_, OpenSinkFrom(config, env));
+    if (r->sink_) writers.push_back(r->sink_.get());
+    r->maintainer_ = std::make_unique<StoreMaintainer>(*r->store_);
+    DataManager::Options options;
+    options.prefetch = static_cast<size_t>(config.broker.prefetch);
+    options.topology = topology;
+    r->datamanager_ = std::make_unique<DataManager>(bus, options, std::move(writers));
+    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, WebOptionsFrom(config, id));
+  } else {
+    return InvalidArgumentError("unknown role \"" + role + "\"");
+  }
+  return r;
+}
+
+DistributedRole::~DistributedRole() { (void)Stop(); }
+
+Status DistributedRole::Start() {
+  if (datamanager_) {
+    VIGIL_RETURN_IF_ERROR(datamanager_->Start().Annotate("start datamanager"));
+    maintainer_->Start();
+    VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
+    spdlog::info("datamanager: storing readings in the embedded store");
+    if (sink_) spdlog::info("datamanager: writing readings to {}", sink_->path());
+  }
+  if (coordinator_) VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
+  if (agent_) VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
+  return OkStatus();
+}
+
+Status DistributedRole::Stop() {
+  if (stopped_) return OkStatus();
+  stopped_ = true;
+  Status result;
+  if (agent_) agent_->Stop();  // publishes what it collected
+  if (coordinator_) coordinator_->Stop();
+  if (datamanager_) {
+    web_->Stop();
+    datamanager_->Stop();
+    maintainer_->Stop();
+    if (sink_) result = sink_->Flush();
+    Status closed = store_->Close();
+    if (!closed.ok() && result.ok()) result = closed;
+  }
+  spdlog::info("{}: stopped", role_);
+  return result;
+}
+
+}  // namespace vigil::roles

@@ -1,0 +1,59 @@
+// The distributed roles, one per process, over a Bus that reaches RabbitMQ (bus/amqp/):
+//   sensor       the Agent: runs the [[sensors]], publishes to vigil.data.<id>;
+//   coordinator  discovers agents, consumes their data queues (competing with the other
+//                coordinators), runs the pipeline, publishes to vigil.events;
+//   datamanager  consumes vigil.store into the embedded store (data_dir/tsdb) and the
+//                JSON-lines sink, and serves the dashboard and the query API for that store
+//                on web.listen.
+// Built from the same config and parts as `vigil standalone` (roles/parts.h).
+// docs/architecture.md, docs/protocol/amqp.md.
+//
+// Thread safety: Start and Stop from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "bus/bus.h"
+#include "core/clock.h"
+#include "core/env.h"
+#include "roles/agent.h"
+#include "roles/config.h"
+#include "roles/coordinator.h"
+#include "roles/datamanager.h"
+#include "roles/parts.h"
+#include "roles/web.h"
+
+namespace vigil::roles {
+
+class DistributedRole {
+ public:
+  // `role` is sensor, coordinator or datamanager. The bus must outlive the role.
+  // InvalidArgument for another role or a config it cannot run.
+  static Result<std::unique_ptr<DistributedRole>> Create(const std::string& role, bus::Bus& bus,
+                                                         const VigilConfig& config, Clock& clock,
+                                                         Env& env);
+  ~DistributedRole();
+
+  Status Start();
+  // Stops consuming (unacked messages go back to the broker), flushes what was collected
+  // or written. Idempotent.
+  Status Stop();
+
+  const std::string& role() const { return role_; }
+
+ private:
+  DistributedRole() = default;
+
+  std::string role_;
+  std::unique_ptr<Agent> agent_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<tsdb::TsdbStore> store_;
+  std::unique_ptr<store::JsonLinesSink> sink_;
+  std::unique_ptr<StoreMaintainer> maintainer_;
+  std::unique_ptr<DataManager> datamanager_;
+  std::unique_ptr<WebRole> web_;
+  bool stopped_ = false;
+};
+
+}  // namespace vigil::roles

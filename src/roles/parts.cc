@@ -1,0 +1,81 @@
+#include "roles/parts.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace vigil::roles {
+
+std::string DefaultAgentId() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "vigil";
+  std::string id;
+  for (const char* p = name; *p; ++p) id += IsAgentIdChar(*p) ? *p : '_';
+  return id;
+}
+
+bus::TopologyOptions TopologyFrom(const VigilConfig& config) {
+  bus::TopologyOptions topology;
+  topology.data_queue_length = static_cast<size_t>(config.bus.queue_length);
+  topology.store_queue_length = static_cast<size_t>(config.bus.queue_length);
+  topology.queue_type = config.broker.queue_type;
+  return topology;
+}
+
+std::string AgentIdFrom(const VigilConfig& config) {
+  return config.agent.id.empty() ? DefaultAgentId() : config.agent.id;
+}
+
+Agent::Options AgentOptionsFrom(const VigilConfig& config) {
+  Agent::Options agent;
+  agent.id = AgentIdFrom(config);
+  agent.flush_interval_ms = config.agent.flush_interval.count();
+  agent.max_batch_samples = static_cast<size_t>(config.agent.max_batch_samples);
+  agent.topology = TopologyFrom(config);
+  return agent;
+}
+
+WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id) {
+  WebRole::Options web;
+  web.id = id;
+  web.server.listen = config.web.listen;
+  web.api.version = VIGIL_VERSION;
+  web.api.write_token = config.web.write_token;
+  web.server.tls_cert_file = config.web.tls_cert_file;
+  web.server.tls_key_file = config.web.tls_key_file;
+  web.topology = TopologyFrom(config);
+  return web;
+}
+
+Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& config, Env& env) {
+  if (!config.sink.enabled) return std::unique_ptr<store::JsonLinesSink>();
+  store::JsonLinesSink::Options sink;
+  sink.dir = config.storage.data_dir;
+  sink.file_name = config.sink.file;
+  sink.max_bytes = static_cast<uint64_t>(config.sink.max_size_mb) << 20;
+  sink.keep = static_cast<int>(config.sink.keep);
+  sink.sync = config.sink.sync;
+  return store::JsonLinesSink::Open(env, sink);
+}
+
+void StoreMaintainer::Start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; })) {
+      lock.unlock();
+      Status status = store_.Maintain();
+      if (!status.ok()) spdlog::error("store maintenance: {}", status.ToString());
+      lock.lock();
+    }
+  });
+}
+
+void StoreMaintainer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace vigil::roles

@@ -1,0 +1,51 @@
+// The pieces that both `vigil standalone` (roles/standalone.h) and the distributed roles
+// (roles/distributed.h) build from the same config, so that the two ways to run cannot
+// drift apart: topology sizes, agent and web options, the JSON-lines sink, and the thread
+// that runs the embedded store's maintenance.
+//
+// Thread safety: functions; StoreMaintainer's Start and Stop from one thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "bus/topology.h"
+#include "core/env.h"
+#include "roles/agent.h"
+#include "roles/config.h"
+#include "roles/web.h"
+#include "store/json_lines_sink.h"
+#include "tsdb/tsdb_store.h"
+
+namespace vigil::roles {
+
+// The host name, reduced to the characters an agent id may hold.
+std::string DefaultAgentId();
+bus::TopologyOptions TopologyFrom(const VigilConfig& config);
+// The agent id: [agent] id, or the host name.
+std::string AgentIdFrom(const VigilConfig& config);
+Agent::Options AgentOptionsFrom(const VigilConfig& config);
+WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id);
+// nullptr when [sink] enabled = false; the error of a file that cannot be opened.
+Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& config, Env& env);
+
+// Runs the store's maintenance (persist, retention, interval fsync) every 5 s, so that it
+// happens even when no batch arrives.
+class StoreMaintainer {
+ public:
+  explicit StoreMaintainer(tsdb::TsdbStore& store) : store_(store) {}
+  ~StoreMaintainer() { Stop(); }
+  void Start();
+  void Stop();
+
+ private:
+  tsdb::TsdbStore& store_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+};
+
+}  // namespace vigil::roles
