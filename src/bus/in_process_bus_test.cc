@@ -141,6 +141,24 @@ TEST_F(InProcessBusTest, NackWithRequeueRedelivers) {
   ASSERT_TRUE(bus.WaitUntilDrained("q", 1s).ok());
 }
 
+TEST_F(InProcessBusTest, DeadLetterSaysWhyAndAcksTheOriginal) {
+  InProcessBus bus(TestOptions());
+  ASSERT_TRUE(DeclareTopology(bus, {}).ok());
+  ASSERT_TRUE(DeclareDataQueue(bus, "plant-1", {}).ok());
+  auto s = *bus.Consume(DataQueueName("plant-1"), {}, [&](const Delivery& d) {
+    DeadLetter(bus, d, DataQueueName("plant-1"), "decode batch: not snappy");
+  });
+  ASSERT_TRUE(bus.Publish("", DataQueueName("plant-1"), Text("garbage")).ok());
+  Inbox dead;
+  auto sd = *bus.Consume(std::string(kDeadQueue), {}, dead.Take());
+  ASSERT_TRUE(dead.WaitFor(1));
+  const Message& m = dead.deliveries()[0].message();
+  EXPECT_EQ(m.body, "garbage");
+  EXPECT_EQ(m.headers.at("x-death-reason"), "decode batch: not snappy");
+  EXPECT_EQ(m.headers.at("x-death-queue"), "vigil.data.plant-1");
+  ASSERT_TRUE(bus.WaitUntilDrained(DataQueueName("plant-1"), 1s).ok());  // acked, not pending
+}
+
 TEST_F(InProcessBusTest, NackWithoutRequeueDeadLetters) {
   InProcessBus bus(TestOptions());
   ASSERT_TRUE(DeclareTopology(bus, {}).ok());

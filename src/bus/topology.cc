@@ -42,4 +42,16 @@ Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions&
   return bus.DeclareQueue(DataQueueName(agent), data);
 }
 
+void DeadLetter(Bus& bus, const Delivery& delivery, std::string_view queue,
+                std::string_view reason) {
+  Message dead = delivery.message();
+  dead.headers["x-death-reason"] = std::string(reason);
+  dead.headers["x-death-queue"] = std::string(queue);
+  if (bus.Publish(std::string(kDeadExchange), "", std::move(dead)).ok()) {
+    delivery.Ack();
+  } else {
+    delivery.Nack(/*requeue=*/false);
+  }
+}
+
 }  // namespace vigil::bus

@@ -40,4 +40,12 @@ Status DeclareTopology(Bus& bus, const TopologyOptions& options);
 // Declares one agent's data queue (dead-lettering to vigil.dead).
 Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options);
 
+// Settles a message that cannot be processed (undecodable, wrong version, oversized): a
+// copy goes to vigil.dead with why in x-death-reason and where it came from in
+// x-death-queue, then the original is acked. Should that publish fail, the original is
+// nacked without requeue, so the queue's dead-letter exchange still takes it (reason
+// "rejected"). Either way the consumer goes on with the next message.
+void DeadLetter(Bus& bus, const Delivery& delivery, std::string_view queue,
+                std::string_view reason);
+
 }  // namespace vigil::bus

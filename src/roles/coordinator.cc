@@ -104,7 +104,7 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
     batches_.WithLabels({"invalid"}).Inc();
     spdlog::warn("coordinator {}: dead-lettering a batch from {}: {}", options_.id, agent,
                  batch.status().ToString());
-    delivery.Nack(/*requeue=*/false);
+    bus::DeadLetter(bus_, delivery, bus::DataQueueName(agent), batch.status().message());
     return;
   }
   Status status = pipeline_->Process(*batch);

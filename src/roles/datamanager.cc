@@ -50,7 +50,7 @@ void DataManager::OnMessage(const bus::Delivery& delivery) {
     messages_.WithLabels({"invalid"}).Inc();
     spdlog::warn("datamanager: dead-lettering a message ({}): {}", message.routing_key,
                  batch.status().ToString());
-    delivery.Nack(/*requeue=*/false);
+    bus::DeadLetter(bus_, delivery, bus::kStoreQueue, batch.status().message());
     return;
   }
   for (store::BatchWriter* writer : writers_) {

@@ -225,6 +225,9 @@ TEST_F(DistributedRoles, GarbageInADataQueueIsDeadLetteredAndTheStreamGoesOn) {
     for (const auto& m : dead) {
       if (m.body != body) continue;
       EXPECT_EQ(m.headers.at("x-death-queue"), bus::DataQueueName(agent));
+      // Why, in the words of the decoder, not only RabbitMQ's "rejected".
+      EXPECT_NE(m.headers.at("x-death-reason"), "rejected");
+      EXPECT_FALSE(m.headers.at("x-death-reason").empty());
     }
   }
   // The good batches after it still flow: the coordinator keeps consuming.

@@ -371,6 +371,8 @@ void HttpProbe::Finish(Transfer& t, int curl_code, ProbeResult& r) {
   auto code_result = static_cast<CURLcode>(curl_code);
   if (code_result != CURLE_OK) {
     r.reason = t.too_large ? FailureReason::kBodyTooLarge : ReasonOf(code_result);
+    // Out of time before the name was resolved: the resolver did not answer.
+    if (code_result == CURLE_OPERATION_TIMEDOUT && lookup == 0) r.reason = FailureReason::kDns;
     r.error = t.error[0] != '\0' ? t.error : curl_easy_strerror(code_result);
     return;
   }
