@@ -37,6 +37,13 @@ Result<std::unique_ptr<Agent>> Agent::Create(bus::Bus& bus, Clock& clock, Option
         {spec.name, spec.type, labels.ok() ? *labels : model::Labels(), (*sensor)->interval_ms()});
     entries.push_back({spec.name, std::move(sensor).value()});
   }
+  if (!agent->options_.spool_dir.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(agent->spool_,
+                           Spool::Open(*agent->options_.env, clock,
+                                       {.dir = agent->options_.spool_dir,
+                                        .max_bytes = agent->options_.spool_max_bytes}));
+    agent->UpdateSpoolGauges();
+  }
   Agent* self = agent.get();
   agent->scheduler_ = std::make_unique<sensors::Scheduler>(
       std::move(entries), agent->options_.id,
@@ -50,14 +57,46 @@ Agent::Agent(bus::Bus& bus, Clock& clock, Options options)
       clock_(clock),
       options_(std::move(options)),
       queue_(bus::DataQueueName(options_.id)),
+      breaker_(clock, options_.breaker),
       batches_(options_.registry->AddCounter(
-          "vigil_agent_batches_total", "Batches the agent published, by outcome.", {"outcome"})),
+          "vigil_agent_batches_total",
+          "Batches of the agent, by outcome: published, spooled, replayed (from the spool), "
+          "failed (lost).",
+          {"outcome"})),
       samples_(options_.registry->AddCounter(
-          "vigil_agent_samples_total", "Samples the agent collected, by outcome.", {"outcome"})),
+          "vigil_agent_samples_total",
+          "Samples of the agent, by outcome: published, spooled, dropped (lost).", {"outcome"})),
       batches_published_(batches_.WithLabels({"published"})),
+      batches_spooled_(batches_.WithLabels({"spooled"})),
+      batches_replayed_(batches_.WithLabels({"replayed"})),
       batches_failed_(batches_.WithLabels({"failed"})),
       samples_published_(samples_.WithLabels({"published"})),
-      samples_dropped_(samples_.WithLabels({"dropped"})) {}
+      samples_spooled_(samples_.WithLabels({"spooled"})),
+      samples_dropped_(samples_.WithLabels({"dropped"})),
+      spool_batches_(
+          options_.registry
+              ->AddGauge("vigil_agent_spool_batches", "Batches waiting in the agent's spool.", {})
+              .WithLabels({})),
+      spool_bytes_(
+          options_.registry->AddGauge("vigil_agent_spool_bytes", "Bytes of the agent's spool.", {})
+              .WithLabels({})),
+      spool_age_(options_.registry
+                     ->AddGauge("vigil_agent_spool_oldest_age_seconds",
+                                "Age of the oldest batch in the spool; 0 when empty.", {})
+                     .WithLabels({})),
+      spool_dropped_(options_.registry
+                         ->AddCounter("vigil_agent_spool_dropped_batches_total",
+                                      "Spooled batches lost because the spool was full.", {})
+                         .WithLabels({})),
+      breaker_gauge_(options_.registry
+                         ->AddGauge("vigil_agent_breaker_state",
+                                    "The publish circuit breaker: 0 closed, 1 open, 2 half-open.",
+                                    {})
+                         .WithLabels({})),
+      breaker_trips_(options_.registry
+                         ->AddCounter("vigil_agent_breaker_trips_total",
+                                      "Times the publish circuit breaker opened.", {})
+                         .WithLabels({})) {}
 
 Agent::~Agent() { Stop(); }
 
@@ -111,8 +150,12 @@ void Agent::Stop() {
   if (requests_) requests_->Cancel();
   Status status = Flush();
   if (!status.ok()) spdlog::error("agent {}: final flush: {}", options_.id, status.ToString());
-  spdlog::info("agent {}: stopped; {} samples published in {} batches, {} dropped", options_.id,
-               samples_published_.Value(), batches_published_.Value(), samples_dropped_.Value());
+  spdlog::info(
+      "agent {}: stopped; {} samples published in {} batches ({} replayed from the "
+      "spool), {} dropped, {} batches left in the spool",
+      options_.id, samples_published_.Value(),
+      batches_published_.Value() + batches_replayed_.Value(), batches_replayed_.Value(),
+      samples_dropped_.Value(), spooled_batches());
 }
 
 void Agent::Run() {
@@ -160,7 +203,81 @@ int64_t Agent::RunOnce(int64_t now_ms) {
     if (now_ms >= next_flush_ms_)
       next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
   }
-  return std::min(next, next_flush_ms_);
+  next = std::min(next, next_flush_ms_);
+  if (spool_) {
+    Drain(now_ms);
+    if (!spool_->empty()) next = std::min(next, now_ms + 10);
+  }
+  return next;
+}
+
+void Agent::UpdateSpoolGauges() {
+  if (!spool_) return;
+  spool_batches_.Set(static_cast<double>(spool_->batches()));
+  spool_bytes_.Set(static_cast<double>(spool_->bytes()));
+  int64_t oldest = spool_->oldest_ms();
+  spool_age_.Set(oldest == 0 ? 0 : static_cast<double>(clock_.NowMillis() - oldest) / 1000);
+  if (spool_->dropped() > spool_dropped_seen_) {
+    spool_dropped_.Inc(static_cast<double>(spool_->dropped() - spool_dropped_seen_));
+    spool_dropped_seen_ = spool_->dropped();
+  }
+  breaker_gauge_.Set(static_cast<double>(breaker_.state()));
+  if (breaker_.trips() > trips_seen_) {
+    breaker_trips_.Inc(static_cast<double>(breaker_.trips() - trips_seen_));
+    trips_seen_ = breaker_.trips();
+  }
+}
+
+Status Agent::SpoolOrDrop(const bus::Message& message, size_t samples, const Status& why) {
+  if (spool_) {
+    Status spooled = spool_->Append(message, static_cast<uint32_t>(samples));
+    if (spooled.ok()) {
+      batches_spooled_.Inc();
+      samples_spooled_.Inc(static_cast<double>(samples));
+      UpdateSpoolGauges();
+      return OkStatus();
+    }
+    spdlog::error("agent {}: spool: {}", options_.id, spooled.ToString());
+  }
+  batches_failed_.Inc();
+  samples_dropped_.Inc(static_cast<double>(samples));
+  UpdateSpoolGauges();
+  return why.Annotate("publish batch of " + std::to_string(samples) + " samples");
+}
+
+void Agent::Drain(int64_t now_ms) {
+  if (!spool_ || spool_->empty()) {
+    last_drain_ms_ = now_ms;
+    return;
+  }
+  // A token bucket: drain_rate batches a second, at most one second's worth at once.
+  if (last_drain_ms_ != 0)
+    drain_tokens_ += static_cast<double>(now_ms - last_drain_ms_) * options_.drain_rate / 1000;
+  drain_tokens_ = std::min(drain_tokens_, std::max(1.0, options_.drain_rate));
+  last_drain_ms_ = now_ms;
+  bool was_open = breaker_.state() != CircuitBreaker::State::kClosed;
+  while (drain_tokens_ >= 1 && !spool_->empty() && breaker_.Allow()) {
+    auto front = spool_->Front();
+    if (!front.ok() || !front->has_value()) {
+      if (!front.ok()) spdlog::error("agent {}: spool: {}", options_.id, front.status().ToString());
+      break;
+    }
+    Status status = bus_.Publish("", queue_, (*front)->message);
+    if (!status.ok()) {
+      breaker_.RecordFailure();
+      break;
+    }
+    breaker_.RecordSuccess();
+    drain_tokens_ -= 1;
+    batches_replayed_.Inc();
+    samples_published_.Inc((*front)->samples);
+    if (Status popped = spool_->Pop(); !popped.ok())
+      spdlog::error("agent {}: spool: {}", options_.id, popped.ToString());
+    if (spool_->empty()) spdlog::info("agent {}: spool drained", options_.id);
+  }
+  if (was_open && breaker_.state() == CircuitBreaker::State::kClosed)
+    spdlog::info("agent {}: the bus takes batches again; replaying the spool", options_.id);
+  UpdateSpoolGauges();
 }
 
 Status Agent::Flush() {
@@ -172,13 +289,22 @@ Status Agent::Flush() {
   size_t samples = batch.SampleCount();
   if (samples == 0) return OkStatus();
   bus::Message message{model::EncodeBatch(batch), std::string(model::kProtobufContentType)};
-  Status status = bus_.Publish("", queue_, std::move(message));
-  if (!status.ok()) {
-    // The on-disk spool that keeps these arrives with the RabbitMQ bus (issue 6).
-    batches_failed_.Inc();
-    samples_dropped_.Inc(static_cast<double>(samples));
-    return status.Annotate("publish batch of " + std::to_string(samples) + " samples");
+  // Straight to the spool while the breaker is open, or while older batches wait there
+  // and order matters.
+  if (spool_ && (breaker_.state() == CircuitBreaker::State::kOpen ||
+                 (options_.ordered_replay && !spool_->empty()))) {
+    return SpoolOrDrop(message, samples, UnavailableError("spooled"));
   }
+  Status status = bus_.Publish("", queue_, message);
+  if (!status.ok()) {
+    breaker_.RecordFailure();
+    if (breaker_.state() == CircuitBreaker::State::kOpen && breaker_.trips() > trips_seen_) {
+      spdlog::warn("agent {}: the bus refuses batches ({}); spooling them until it takes them",
+                   options_.id, status.ToString());
+    }
+    return SpoolOrDrop(message, samples, status);
+  }
+  breaker_.RecordSuccess();
   batches_published_.Inc();
   samples_published_.Inc(static_cast<double>(samples));
   return OkStatus();

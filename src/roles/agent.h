@@ -4,6 +4,9 @@
 // vigil.data.<id> every flush interval (a little after each multiple, so the readings of
 // that moment are in it) or as soon as the batch is full. It announces that queue on
 // vigil.discovery at start and whenever a coordinator asks (vigil.discovery.requests).
+// When the bus refuses batches, a circuit breaker trips after a few failures and the
+// batches go to an on-disk Spool (roles/spool.h); once the bus takes them again they are
+// replayed at the drain rate — before new batches (ordered) or beside them (backfill).
 // DESIGN.md (Roles), docs/architecture.md, docs/sensors.md.
 //
 // Thread safety: Start and Stop from one thread; the agent runs on a thread of its own.
@@ -19,10 +22,13 @@
 
 #include "bus/bus.h"
 #include "bus/topology.h"
+#include "core/circuit_breaker.h"
 #include "core/clock.h"
+#include "core/env.h"
 #include "core/metrics.h"
 #include "model/batch.h"
 #include "model/messages.h"
+#include "roles/spool.h"
 #include "sensors/scheduler.h"
 
 namespace vigil::roles {
@@ -35,9 +41,17 @@ class Agent {
     size_t max_batch_samples = 10'000;
     bus::TopologyOptions topology;
     metrics::Registry* registry = &metrics::Registry::Default();
+    // Where batches wait while the bus refuses them; empty: no spool, such a batch is
+    // dropped and counted.
+    std::string spool_dir;
+    uint64_t spool_max_bytes = 256ull << 20;
+    double drain_rate = 100;     // spooled batches replayed per second, at most
+    bool ordered_replay = true;  // false: backfill (new batches do not wait for the spool)
+    CircuitBreaker::Options breaker;
+    Env* env = &Env::Default();
   };
 
-  // InvalidArgument if a sensor cannot be built.
+  // InvalidArgument if a sensor cannot be built; the error of a spool that cannot be opened.
   static Result<std::unique_ptr<Agent>> Create(bus::Bus& bus, Clock& clock, Options options,
                                                const std::vector<sensors::SensorSpec>& specs);
   ~Agent();
@@ -53,8 +67,14 @@ class Agent {
   int64_t RunOnce(int64_t now_ms);
   // Waits for the collections RunOnce started (tests).
   void WaitIdle() { scheduler_->WaitIdle(); }
-  // Publishes the collected readings now. Unavailable/ResourceExhausted from the bus.
+  // Publishes the collected readings now, or spools them when the bus refuses them (or
+  // must not be tried: the breaker is open, or older batches wait in ordered mode). An
+  // error only when the batch is lost (no spool, or the spool failed).
   Status Flush();
+  // Replays spooled batches, as many as the drain rate allows by `now_ms`.
+  void Drain(int64_t now_ms);
+  size_t spooled_batches() const { return spool_ ? spool_->batches() : 0; }
+  CircuitBreaker::State breaker_state() const { return breaker_.state(); }
   Status Announce();
 
   const std::string& id() const { return options_.id; }
@@ -66,6 +86,9 @@ class Agent {
   // The scheduler's sink: adds one collection's readings to the pending batch.
   void AddReadings(const model::Batch& readings);
   bool BatchFull();
+  // Puts a batch that was not published into the spool (or counts it lost).
+  Status SpoolOrDrop(const bus::Message& message, size_t samples, const Status& why);
+  void UpdateSpoolGauges();
 
   bus::Bus& bus_;
   Clock& clock_;
@@ -85,12 +108,29 @@ class Agent {
   bool flush_now_ = false;  // guarded by mu_: the batch filled up
   std::thread thread_;
 
+  // Spool and breaker: the agent thread's (and Stop's, once that thread has ended).
+  std::unique_ptr<Spool> spool_;
+  CircuitBreaker breaker_;
+  double drain_tokens_ = 0;
+  int64_t last_drain_ms_ = 0;
+  uint64_t spool_dropped_seen_ = 0;
+
   metrics::Family<metrics::Counter>& batches_;
   metrics::Family<metrics::Counter>& samples_;
   metrics::Counter& batches_published_;
+  metrics::Counter& batches_spooled_;
+  metrics::Counter& batches_replayed_;
   metrics::Counter& batches_failed_;
   metrics::Counter& samples_published_;
+  metrics::Counter& samples_spooled_;
   metrics::Counter& samples_dropped_;
+  metrics::Gauge& spool_batches_;
+  metrics::Gauge& spool_bytes_;
+  metrics::Gauge& spool_age_;
+  metrics::Counter& spool_dropped_;
+  metrics::Gauge& breaker_gauge_;
+  metrics::Counter& breaker_trips_;
+  uint64_t trips_seen_ = 0;
 };
 
 }  // namespace vigil::roles

@@ -98,7 +98,31 @@ config::Schema BuildSchema() {
                    "How often readings are sent as one batch.", milliseconds(1000), 0.01, 60.0},
         OptionSpec{"max_batch_samples", OptionType::kInt,
                    "A batch is sent early when it holds this many samples.", int64_t{10'000}, 1.0,
-                   1'000'000.0}}});
+                   1'000'000.0},
+        OptionSpec{"spool_max_mb", OptionType::kInt,
+                   "Batches the bus refuses wait in <data_dir>/spool, up to this size (the "
+                   "oldest are dropped beyond it); 0: no spool, such batches are lost.",
+                   int64_t{256}, 0.0, 1'000'000.0},
+        OptionSpec{"drain_rate", OptionType::kFloat,
+                   "Spooled batches replayed per second once the bus takes them again; above "
+                   "the normal rate (1 batch per flush_interval) so the spool empties.",
+                   100.0, 0.1, 1e6},
+        OptionSpec{"replay",
+                   OptionType::kString,
+                   "ordered: new batches wait until the spool is empty; backfill: they go at "
+                   "once, the spool drains beside them.",
+                   std::string("ordered"),
+                   std::nullopt,
+                   std::nullopt,
+                   {"ordered", "backfill"}},
+        OptionSpec{"breaker_failures", OptionType::kInt,
+                   "Failed publishes in a row that trip the circuit breaker (then batches go "
+                   "straight to the spool).",
+                   int64_t{3}, 1.0, 1000.0},
+        OptionSpec{"breaker_cooldown", OptionType::kDuration,
+                   "How long the open breaker waits before one trial publish; doubles after each "
+                   "failed trial, up to 30 s.",
+                   milliseconds(1000), 0.01, 3600.0}}});
   schema.sections.push_back(
       {"web",
        "The HTTP server (dashboard, query API, /metrics).",
@@ -268,6 +292,11 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.agent.id = agent.String("id");
   c.agent.flush_interval = agent.Duration("flush_interval");
   c.agent.max_batch_samples = agent.Int("max_batch_samples");
+  c.agent.spool_max_mb = agent.Int("spool_max_mb");
+  c.agent.drain_rate = agent.Float("drain_rate");
+  c.agent.replay = agent.String("replay");
+  c.agent.breaker_failures = agent.Int("breaker_failures");
+  c.agent.breaker_cooldown = agent.Duration("breaker_cooldown");
   c.web.listen = loaded.sections.at("web").String("listen");
   c.web.write_token = loaded.sections.at("web").String("write_token");
   c.web.tls_cert_file = loaded.sections.at("web").String("tls_cert_file");

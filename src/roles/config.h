@@ -24,6 +24,11 @@ struct VigilConfig {
     std::string id;  // empty in the file: the host name
     std::chrono::milliseconds flush_interval{1000};
     int64_t max_batch_samples = 10'000;
+    int64_t spool_max_mb = 256;  // 0: no spool
+    double drain_rate = 100;
+    std::string replay = "ordered";
+    int64_t breaker_failures = 3;
+    std::chrono::milliseconds breaker_cooldown{1000};
   } agent;
 
   struct Web {

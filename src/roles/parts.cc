@@ -31,6 +31,14 @@ Agent::Options AgentOptionsFrom(const VigilConfig& config) {
   agent.flush_interval_ms = config.agent.flush_interval.count();
   agent.max_batch_samples = static_cast<size_t>(config.agent.max_batch_samples);
   agent.topology = TopologyFrom(config);
+  if (config.agent.spool_max_mb > 0) {
+    agent.spool_dir = config.storage.data_dir + "/spool";
+    agent.spool_max_bytes = static_cast<uint64_t>(config.agent.spool_max_mb) << 20;
+  }
+  agent.drain_rate = config.agent.drain_rate;
+  agent.ordered_replay = config.agent.replay == "ordered";
+  agent.breaker.failure_threshold = static_cast<int>(config.agent.breaker_failures);
+  agent.breaker.cooldown_ms = config.agent.breaker_cooldown.count();
   return agent;
 }
 

@@ -103,7 +103,9 @@ TEST(Distributed, SensorCoordinatorDatamanagerProcessesStoreEverySampleOnce) {
   std::smatch m;
   std::string sensor_log = ReadFile(dir + "/sensor.log");
   ASSERT_TRUE(std::regex_search(
-      sensor_log, m, std::regex(R"((\d+) samples published in (\d+) batches, 0 dropped)")))
+      sensor_log, m,
+      std::regex(
+          R"((\d+) samples published in (\d+) batches \((\d+) replayed from the spool\), 0 dropped)")))
       << sensor_log;
   size_t published = std::stoul(m[1]);
   EXPECT_GT(published, 50u);  // 24 readings a second for 3 s and more

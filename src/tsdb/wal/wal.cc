@@ -49,52 +49,56 @@ Result<std::vector<uint64_t>> ListSegments(Env& env, const std::string& dir) {
   return segments;
 }
 
+Status ReadSegment(Env& env, const std::string& dir, uint64_t segment, bool newest,
+                   const std::function<Status(uint64_t segment, std::string_view record)>& fn,
+                   ReplayStats* stats) {
+  const std::string path = SegmentPath(dir, segment);
+  VIGIL_ASSIGN_OR_RETURN(std::string contents, env.ReadFile(path));
+  stats->bytes += contents.size();
+  size_t offset = 0;
+  std::string fault;
+  while (offset < contents.size()) {
+    if (contents.size() - offset < kFrameHeader) {
+      fault = "record header cut short";
+      break;
+    }
+    const uint32_t length = GetFixed32(contents.data() + offset);
+    const uint32_t crc = GetFixed32(contents.data() + offset + 4);
+    if (length == 0 || length > contents.size() - offset - kFrameHeader) {
+      fault = fmt::format("record length {} beyond the end of the segment", length);
+      break;
+    }
+    std::string_view record(contents.data() + offset + kFrameHeader, length);
+    if (crc32c::Value(record) != crc) {
+      fault = "record checksum mismatch";
+      break;
+    }
+    VIGIL_RETURN_IF_ERROR(
+        fn(segment, record).Annotate(fmt::format("wal segment {} offset {}", segment, offset)));
+    ++stats->records;
+    offset += kFrameHeader + length;
+  }
+  if (fault.empty()) return OkStatus();
+  if (newest) {
+    ++stats->torn_tails;
+    stats->errors.push_back(fmt::format("wal segment {}: torn tail at offset {} ({}); cut {} bytes",
+                                        segment, offset, fault, contents.size() - offset));
+    return env.TruncateFile(path, offset);
+  }
+  ++stats->corrupt_segments;
+  stats->errors.push_back(
+      fmt::format("wal segment {}: damaged at offset {} ({}); skipped the last {} bytes", segment,
+                  offset, fault, contents.size() - offset));
+  return OkStatus();
+}
+
 Status ReplayWal(Env& env, const std::string& dir,
                  const std::function<Status(uint64_t segment, std::string_view record)>& fn,
                  ReplayStats* stats) {
   VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> segments, ListSegments(env, dir));
   for (size_t i = 0; i < segments.size(); ++i) {
-    const uint64_t segment = segments[i];
-    const std::string path = SegmentPath(dir, segment);
-    VIGIL_ASSIGN_OR_RETURN(std::string contents, env.ReadFile(path));
-    stats->bytes += contents.size();
-    size_t offset = 0;
-    std::string fault;
-    while (offset < contents.size()) {
-      if (contents.size() - offset < kFrameHeader) {
-        fault = "record header cut short";
-        break;
-      }
-      const uint32_t length = GetFixed32(contents.data() + offset);
-      const uint32_t crc = GetFixed32(contents.data() + offset + 4);
-      if (length == 0 || length > contents.size() - offset - kFrameHeader) {
-        fault = fmt::format("record length {} beyond the end of the segment", length);
-        break;
-      }
-      std::string_view record(contents.data() + offset + kFrameHeader, length);
-      if (crc32c::Value(record) != crc) {
-        fault = "record checksum mismatch";
-        break;
-      }
-      VIGIL_RETURN_IF_ERROR(
-          fn(segment, record).Annotate(fmt::format("wal segment {} offset {}", segment, offset)));
-      ++stats->records;
-      offset += kFrameHeader + length;
-    }
-    if (fault.empty()) continue;
-    const bool newest = i + 1 == segments.size();
-    if (newest) {
-      ++stats->torn_tails;
-      stats->errors.push_back(
-          fmt::format("wal segment {}: torn tail at offset {} ({}); cut {} bytes", segment, offset,
-                      fault, contents.size() - offset));
-      VIGIL_RETURN_IF_ERROR(env.TruncateFile(path, offset));
-    } else {
-      ++stats->corrupt_segments;
-      stats->errors.push_back(
-          fmt::format("wal segment {}: damaged at offset {} ({}); skipped the last {} bytes",
-                      segment, offset, fault, contents.size() - offset));
-    }
+    VIGIL_RETURN_IF_ERROR(
+        ReadSegment(env, dir, segments[i], /*newest=*/i + 1 == segments.size(), fn, stats));
   }
   return OkStatus();
 }

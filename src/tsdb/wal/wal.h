@@ -49,6 +49,12 @@ Status ReplayWal(Env& env, const std::string& dir,
                  const std::function<Status(uint64_t segment, std::string_view record)>& fn,
                  ReplayStats* stats);
 
+// ReplayWal's work on one segment: `newest` says whether a bad record is a torn tail (cut)
+// or damage (the rest skipped). For readers that take a log apart one segment at a time.
+Status ReadSegment(Env& env, const std::string& dir, uint64_t segment, bool newest,
+                   const std::function<Status(uint64_t segment, std::string_view record)>& fn,
+                   ReplayStats* stats);
+
 class WalWriter {
  public:
   // Starts a new segment after the newest one in `dir` (creating `dir`).
