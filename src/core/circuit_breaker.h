@@ -20,7 +20,7 @@ class CircuitBreaker {
   struct Options {
     int failure_threshold = 3;
     int64_t cooldown_ms = 1000;
-    int64_t max_cooldown_ms = 30'000;
+    int64_t max_cooldown_ms = 10'000;
   };
 
   CircuitBreaker(Clock& clock, Options options) : clock_(clock), options_(options) {}

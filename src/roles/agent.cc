@@ -223,6 +223,10 @@ void Agent::UpdateSpoolGauges() {
   }
   breaker_gauge_.Set(static_cast<double>(breaker_.state()));
   if (breaker_.trips() > trips_seen_) {
+    spdlog::warn(
+        "agent {}: the circuit breaker opened ({}); spooling batches until the bus "
+        "takes them again",
+        options_.id, last_publish_error_);
     breaker_trips_.Inc(static_cast<double>(breaker_.trips() - trips_seen_));
     trips_seen_ = breaker_.trips();
   }
@@ -265,6 +269,7 @@ void Agent::Drain(int64_t now_ms) {
     Status status = bus_.Publish("", queue_, (*front)->message);
     if (!status.ok()) {
       breaker_.RecordFailure();
+      last_publish_error_ = status.ToString();
       break;
     }
     breaker_.RecordSuccess();
@@ -298,10 +303,7 @@ Status Agent::Flush() {
   Status status = bus_.Publish("", queue_, message);
   if (!status.ok()) {
     breaker_.RecordFailure();
-    if (breaker_.state() == CircuitBreaker::State::kOpen && breaker_.trips() > trips_seen_) {
-      spdlog::warn("agent {}: the bus refuses batches ({}); spooling them until it takes them",
-                   options_.id, status.ToString());
-    }
+    last_publish_error_ = status.ToString();
     return SpoolOrDrop(message, samples, status);
   }
   breaker_.RecordSuccess();

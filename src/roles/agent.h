@@ -114,6 +114,7 @@ class Agent {
   double drain_tokens_ = 0;
   int64_t last_drain_ms_ = 0;
   uint64_t spool_dropped_seen_ = 0;
+  std::string last_publish_error_;
 
   metrics::Family<metrics::Counter>& batches_;
   metrics::Family<metrics::Counter>& samples_;

@@ -121,8 +121,8 @@ config::Schema BuildSchema() {
                    int64_t{3}, 1.0, 1000.0},
         OptionSpec{"breaker_cooldown", OptionType::kDuration,
                    "How long the open breaker waits before one trial publish; doubles after each "
-                   "failed trial, up to 30 s.",
-                   milliseconds(1000), 0.01, 3600.0}}});
+                   "failed trial, up to 10 s.",
+                   milliseconds(1000), 0.01, 10.0}}});
   schema.sections.push_back(
       {"web",
        "The HTTP server (dashboard, query API, /metrics).",

@@ -378,6 +378,7 @@ Status AmqpBus::Core::ConnectOnce() {
 void AmqpBus::Core::Disconnect(const std::string& why) {
   {
     std::lock_guard lock(mu);
+    if (up && !stopping) spdlog::warn("amqp: connection lost: {}", why);
     up = false;
     // Waiting callers learn at once; a consumer's settle or cancel needs no connection.
     for (auto& r : requests) {
@@ -687,6 +688,7 @@ void AmqpBus::Core::Run() {
   std::mt19937_64 rng(std::random_device{}());
   auto backoff = std::chrono::milliseconds(100);
   bool ever_connected = false;
+  int failed_attempts = 0;
   while (true) {
     {
       std::lock_guard lock(mu);
@@ -708,7 +710,12 @@ void AmqpBus::Core::Run() {
             break;  // Connect reports it; no retries for a bus that never came up
           }
         }
-        spdlog::warn("amqp: {}; retrying in {} ms", status.message(), backoff.count());
+        // Said once per outage at warning level; each retry at debug level.
+        if (++failed_attempts == 1) {
+          spdlog::warn("{}; trying again with backoff", status.message());
+        } else {
+          spdlog::debug("{}; retrying in {} ms", status.message(), backoff.count());
+        }
         // Exponential backoff with jitter, up to 5 s; the stop request cuts the wait short.
         auto wait = backoff + std::chrono::milliseconds(rng() % (backoff.count() / 2 + 1));
         pollfd p{wake_fd, POLLIN, 0};
@@ -719,8 +726,10 @@ void AmqpBus::Core::Run() {
       backoff = std::chrono::milliseconds(100);
       if (ever_connected) {
         reconnects.Inc();
-        spdlog::info("amqp: connected again to {}:{}", url.host, url.port);
+        spdlog::info("amqp: connected again to {}:{} after {} attempts", url.host, url.port,
+                     failed_attempts + 1);
       }
+      failed_attempts = 0;
       ever_connected = true;
       connected_gauge.Set(1);
       std::lock_guard lock(mu);
