@@ -1,6 +1,7 @@
 #include "roles/distributed.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace vigil::roles {
 
@@ -11,7 +12,9 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
   std::unique_ptr<DistributedRole> r(new DistributedRole());
   r->role_ = role;
   bus::TopologyOptions topology = TopologyFrom(config);
-  std::string id = AgentIdFrom(config);
+  // Coordinators and web servers have exclusive queues named after their id: several on one
+  // host (or with one config) need ids of their own.
+  std::string id = AgentIdFrom(config) + "." + std::to_string(getpid());
   if (role == "sensor") {
     VIGIL_ASSIGN_OR_RETURN(r->agent_,
                            Agent::Create(bus, clock, AgentOptionsFrom(config), config.sensors));
