@@ -18,7 +18,8 @@ Status DeclareTopology(Bus& bus, const TopologyOptions& options) {
 
   QueueOptions dead;
   dead.max_length = 100'000;
-  dead.overflow = Overflow::kReject;  // a flood of bad messages must not stall the good ones
+  dead.overflow = Overflow::kReject;     // a flood of bad messages must not stall the good ones
+  dead.queue_type = options.queue_type;  // in a cluster, it must outlive a node too
   VIGIL_RETURN_IF_ERROR(bus.DeclareQueue(std::string(kDeadQueue), dead));
   VIGIL_RETURN_IF_ERROR(bus.BindQueue(std::string(kDeadQueue), std::string(kDeadExchange), ""));
 

@@ -261,6 +261,18 @@ TEST(AmqpBusConnect, UnreachableBrokerAndBadUrlAreClearErrorsWithoutThePassword)
   EXPECT_EQ(bus.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bus.status().message().find("s3cret"), std::string::npos);
   EXPECT_EQ(RedactAmqpUrl("amqp://u:p@h:5672/v"), "amqp://u:***@h:5672/v");
+  EXPECT_EQ(RedactAmqpUrl("amqp://u:p@a/,amqp://u:q@b/"), "amqp://u:***@a/,amqp://u:***@b/");
+}
+
+TEST_F(AmqpBusTest, ANodeListFallsThroughToANodeThatAnswers) {
+  AmqpBus::Options options;
+  options.url = "amqp://guest:guest@127.0.0.1:1/," + url_;  // the first node is down
+  options.connect_timeout = std::chrono::milliseconds(500);
+  options.registry = &registry_;
+  auto bus = AmqpBus::Connect(options);
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  std::string q = Name("q");
+  EXPECT_TRUE((*bus)->DeclareQueue(q, Transient()).ok());
 }
 
 TEST_F(AmqpBusTest, WrongPasswordIsRefused) {

@@ -22,6 +22,7 @@
 
 #include "bus/amqp/amqp_bus.h"
 #include "bus/topology.h"
+#include "process_stack.h"
 #include "roles/agent.h"
 #include "roles/coordinator.h"
 #include "sensors/registry.h"
@@ -30,118 +31,6 @@
 
 namespace vigil {
 namespace {
-
-std::string TempDir(const std::string& name) {
-  std::string dir =
-      ::testing::TempDir() + "/vigil_distributed_" + name + "_" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Samples of `agent` in a JSON-lines file: (series, timestamp) -> how many times.
-std::map<std::pair<std::string, int64_t>, int> SamplesOf(const std::string& path,
-                                                         const std::string& agent) {
-  std::map<std::pair<std::string, int64_t>, int> samples;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || j.value("kind", "") != "sample") continue;
-    if (j["labels"].value("agent", "") != agent) continue;
-    ++samples[{j["labels"].dump(), j["timestamp_ms"].get<int64_t>()}];
-  }
-  return samples;
-}
-
-size_t Total(const std::map<std::pair<std::string, int64_t>, int>& samples) {
-  size_t n = 0;
-  for (const auto& [key, count] : samples) n += static_cast<size_t>(count);
-  return n;
-}
-
-// A datamanager, a coordinator and a sensor, each a `vigil` process on the test's broker,
-// with their logs and data in a folder of the test's own.
-class ProcessStack {
- public:
-  ProcessStack(const std::string& name, const std::string& url)
-      : dir_(TempDir(name)), url_(url), agent_(name + "-" + std::to_string(getpid())) {
-    std::ofstream(dir_ + "/vigil.toml")
-        << "[agent]\nid = \"" << agent_
-        << "\"\nflush_interval = \"200ms\"\nbreaker_cooldown = \"500ms\"\n\n"
-           "[[sensors]]\nname = \"e2e_fast\"\nmin = 0\nmax = 1\nfreq = 20\nseed = 1\n\n"
-           "[[sensors]]\nname = \"e2e_slow\"\nmin = 0\nmax = 1\nfreq = 4\nseed = 2\n";
-  }
-  std::unique_ptr<testing::ChildProcess> Start(const std::string& role,
-                                               std::vector<std::string> extra) {
-    std::vector<std::string> argv = {VIGIL_BINARY,         role,       "--config",
-                                     dir_ + "/vigil.toml", "--broker", url_};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = testing::ChildProcess::Start(argv, dir_ + "/" + role + ".log");
-    EXPECT_TRUE(child.ok());
-    return child.ok() ? std::move(child).value() : nullptr;
-  }
-  // Starts the three, consumers first; false when one did not come up.
-  bool StartAll() {
-    datamanager = Start("datamanager", {"--data-dir", dir_ + "/data", "--listen", "127.0.0.1:0"});
-    coordinator = Start("coordinator", {});
-    if (!WaitLog("datamanager", "running") || !WaitLog("coordinator", "running")) return false;
-    sensor = Start("sensor", {"--data-dir", dir_ + "/sensor"});
-    return WaitLog("sensor", "running");
-  }
-  bool WaitLog(const std::string& role, const std::string& text, int seconds = 10) {
-    for (int i = 0; i < seconds * 20; ++i) {
-      if (Log(role).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-  std::string Log(const std::string& role) { return ReadFile(dir_ + "/" + role + ".log"); }
-  // The agent's samples in the datamanager's JSON-lines file, waiting up to 20 s for `n`.
-  std::map<std::pair<std::string, int64_t>, int> StoredSamples(size_t n) {
-    std::string events = dir_ + "/data/events.jsonl";
-    auto samples = SamplesOf(events, agent_);
-    std::set<std::pair<std::string, int64_t>> distinct;
-    for (int i = 0; i < 400; ++i) {
-      samples = SamplesOf(events, agent_);
-      if (samples.size() >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return samples;
-  }
-  void ExpectCleanLogs() {
-    for (const char* role : {"sensor", "coordinator", "datamanager"}) {
-      std::string log = Log(role);
-      EXPECT_EQ(log.find("[error]"), std::string::npos) << role << ":\n" << log;
-      EXPECT_EQ(log.find("guest:guest"), std::string::npos) << role << " logged the password";
-    }
-  }
-
-  std::unique_ptr<testing::ChildProcess> datamanager, coordinator, sensor;
-
- private:
-  std::string dir_, url_, agent_;
-};
-
-// "N samples published in M batches (K replayed from the spool), 0 dropped, L batches left
-// in the spool" — the sensor's last words.
-struct SensorTally {
-  size_t published = 0, replayed = 0, left = 0;
-};
-std::optional<SensorTally> ReadTally(const std::string& log) {
-  std::smatch m;
-  if (!std::regex_search(log, m,
-                         std::regex(R"((\d+) samples published in \d+ batches \((\d+) replayed )"
-                                    R"(from the spool\), 0 dropped, (\d+) batches left)")))
-    return std::nullopt;
-  return SensorTally{std::stoul(m[1]), std::stoul(m[2]), std::stoul(m[3])};
-}
 
 TEST(Distributed, SensorCoordinatorDatamanagerProcessesStoreEverySampleOnce) {
   auto url = testing::RabbitMqUrl();

@@ -22,7 +22,11 @@
 
 namespace vigil::bus {
 
+using Steady = std::chrono::steady_clock;
+
 std::string RedactAmqpUrl(const std::string& url) {
+  if (size_t comma = url.find(','); comma != std::string::npos)
+    return RedactAmqpUrl(url.substr(0, comma)) + "," + RedactAmqpUrl(url.substr(comma + 1));
   size_t scheme = url.find("://");
   size_t at = url.find('@');
   if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
@@ -252,7 +256,9 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
   void FailPendingConfirms(const Status& status);
 
   Options options;
-  ParsedUrl url;
+  std::vector<ParsedUrl> urls;  // the cluster's nodes; tried in turn
+  size_t url_index = 0;         // the one to try next (the I/O thread's)
+  ParsedUrl url;                // the one in use
   metrics::Gauge& connected_gauge;
   metrics::Counter& reconnects;
   metrics::Family<metrics::Counter>& published;
@@ -338,6 +344,7 @@ class AmqpSubscription final : public Subscription {
 }  // namespace
 
 Status AmqpBus::Core::ConnectOnce() {
+  url = urls[url_index];
   conn = amqp_new_connection();
   amqp_socket_t* socket = url.ssl ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
   if (socket == nullptr) return UnavailableError("amqp: cannot create a socket");
@@ -369,7 +376,13 @@ Status AmqpBus::Core::ConnectOnce() {
   ++generation;
   next_publish_tag = 1;
   next_channel = kFirstConsumerChannel;
-  for (const Declaration& d : declarations) VIGIL_RETURN_IF_ERROR(ApplyDeclaration(d));
+  // Declared again; one the broker now refuses (a classic queue whose node is down) is
+  // said and skipped, so the rest of the bus still comes back.
+  for (const Declaration& d : declarations) {
+    Status status = ApplyDeclaration(d);
+    if (status.code() == StatusCode::kUnavailable) return status;
+    if (!status.ok()) spdlog::warn("{} (declaring again after a reconnect)", status.message());
+  }
   consumers_by_channel.clear();
   for (auto& consumer : consumers) VIGIL_RETURN_IF_ERROR(StartConsumer(*consumer));
   return OkStatus();
@@ -421,14 +434,21 @@ Status AmqpBus::Core::ApplyDeclaration(const Declaration& d) {
       e.value.value.bytes = Bytes(value);
       args.push_back(e);
     };
+    // Quorum queues get no length limit: on RabbitMQ 3.10 one with x-overflow reject-publish
+    // refuses every publish after its leader's node died, although a new leader was elected
+    // (docs/protocol/amqp.md); drop-head would lose data. They are bounded by the broker's
+    // memory and disk alarms, which block publishers.
+    bool quorum = !d.queue.exclusive && d.queue.queue_type == "quorum";
     amqp_table_entry_t max_length;
-    max_length.key = amqp_cstring_bytes("x-max-length");
-    max_length.value.kind = AMQP_FIELD_KIND_I64;
-    max_length.value.value.i64 = static_cast<int64_t>(d.queue.max_length);
-    args.push_back(max_length);
-    static const std::string kRejectPublish = "reject-publish", kDropHead = "drop-head";
-    add_string("x-overflow",
-               d.queue.overflow == Overflow::kDropOldest ? kDropHead : kRejectPublish);
+    if (!quorum) {
+      max_length.key = amqp_cstring_bytes("x-max-length");
+      max_length.value.kind = AMQP_FIELD_KIND_I64;
+      max_length.value.value.i64 = static_cast<int64_t>(d.queue.max_length);
+      args.push_back(max_length);
+      static const std::string kRejectPublish = "reject-publish", kDropHead = "drop-head";
+      add_string("x-overflow",
+                 d.queue.overflow == Overflow::kDropOldest ? kDropHead : kRejectPublish);
+    }
     if (!d.queue.dead_letter_exchange.empty())
       add_string("x-dead-letter-exchange", d.queue.dead_letter_exchange);
     // Exclusive queues are the process's own: classic, whatever the durable ones are.
@@ -689,6 +709,7 @@ void AmqpBus::Core::Run() {
   auto backoff = std::chrono::milliseconds(100);
   bool ever_connected = false;
   int failed_attempts = 0;
+  std::string last_failure;
   while (true) {
     {
       std::lock_guard lock(mu);
@@ -701,6 +722,9 @@ void AmqpBus::Core::Run() {
           amqp_destroy_connection(conn);
           conn = nullptr;
         }
+        // The next node of the cluster next time; at start, each node once before giving up.
+        url_index = (url_index + 1) % urls.size();
+        if (!ever_connected && url_index != 0) continue;
         {
           std::lock_guard lock(mu);
           if (!first_attempt_done) {
@@ -710,16 +734,39 @@ void AmqpBus::Core::Run() {
             break;  // Connect reports it; no retries for a bus that never came up
           }
         }
-        // Said once per outage at warning level; each retry at debug level.
-        if (++failed_attempts == 1) {
+        // Said at warning level when the reason is new; each retry at debug level.
+        ++failed_attempts;
+        if (status.message() != last_failure) {
           spdlog::warn("{}; trying again with backoff", status.message());
+          last_failure = status.message();
         } else {
           spdlog::debug("{}; retrying in {} ms", status.message(), backoff.count());
         }
-        // Exponential backoff with jitter, up to 5 s; the stop request cuts the wait short.
-        auto wait = backoff + std::chrono::milliseconds(rng() % (backoff.count() / 2 + 1));
-        pollfd p{wake_fd, POLLIN, 0};
-        ::poll(&p, 1, static_cast<int>(wait.count()));
+        // Exponential backoff with jitter, up to 5 s. Meanwhile cancels are served (they need
+        // no connection), settles dropped (the broker gives those messages back anyway),
+        // and a stop cuts the wait short.
+        auto until =
+            Steady::now() + backoff + std::chrono::milliseconds(rng() % (backoff.count() / 2 + 1));
+        while (Steady::now() < until) {
+          pollfd p{wake_fd, POLLIN, 0};
+          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Steady::now());
+          if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(1, left.count()))) <= 0) break;
+          uint64_t drained;
+          [[maybe_unused]] ssize_t n = ::read(wake_fd, &drained, sizeof drained);
+          std::deque<Request> pending;
+          {
+            std::lock_guard lock(mu);
+            if (stopping) break;
+            pending.swap(requests);
+          }
+          for (auto& r : pending) {
+            if (r.kind == Request::kCancel) {
+              Handle(r);
+            } else if (r.done) {
+              r.done->set_value(UnavailableError("amqp: not connected to the broker"));
+            }
+          }
+        }
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
         continue;
       }
@@ -730,6 +777,7 @@ void AmqpBus::Core::Run() {
                      failed_attempts + 1);
       }
       failed_attempts = 0;
+      last_failure.clear();
       ever_connected = true;
       connected_gauge.Set(1);
       std::lock_guard lock(mu);
@@ -765,9 +813,22 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
   if (!options.url.starts_with("amqp://") && !options.url.starts_with("amqps://"))
     return InvalidArgumentError("broker URL " + RedactAmqpUrl(options.url) +
                                 ": expected amqp:// or amqps://");
-  VIGIL_ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(options.url));
+  // Several nodes of one cluster: "amqp://…@a:5672/,amqp://…@b:5672/".
+  std::vector<ParsedUrl> urls;
+  size_t start = 0;
+  while (start <= options.url.size()) {
+    size_t end = options.url.find(',', start);
+    std::string one = options.url.substr(start, end == std::string::npos ? end : end - start);
+    if (!one.starts_with("amqp://") && !one.starts_with("amqps://"))
+      return InvalidArgumentError("broker URL " + RedactAmqpUrl(one) +
+                                  ": expected amqp:// or amqps://");
+    VIGIL_ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(one));
+    urls.push_back(std::move(url));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
   auto core = std::make_shared<Core>(std::move(options));
-  core->url = std::move(url);
+  core->urls = std::move(urls);
   core->thread = std::thread([core] { core->Run(); });
   std::unique_lock lock(core->mu);
   core->state_cv.wait(lock, [&] { return core->first_attempt_done; });

@@ -28,7 +28,9 @@ namespace vigil::bus {
 class AmqpBus final : public Bus {
  public:
   struct Options {
-    std::string url;  // amqp://user:password@host:5672/vhost, or amqps://
+    // amqp://user:password@host:5672/vhost, or amqps://; the nodes of a cluster separated by
+    // commas, tried in turn (a lost connection goes on with the next node).
+    std::string url;
     std::chrono::seconds heartbeat{10};
     // How long Publish waits for a confirm, and for room when a kBlock queue is full.
     std::chrono::milliseconds publish_timeout{30'000};
@@ -63,7 +65,8 @@ class AmqpBus final : public Bus {
   std::shared_ptr<Core> core_;
 };
 
-// "amqp://guest:***@host:5672/" — the URL without its password, for logs and errors.
+// "amqp://guest:***@host:5672/" — the URL (or each of a list) without its password, for
+// logs and errors.
 std::string RedactAmqpUrl(const std::string& url);
 
 }  // namespace vigil::bus
