@@ -11,6 +11,25 @@ void CurlInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+Status CheckRequestOptions(const std::vector<std::string>& targets,
+                           const std::vector<std::string>& headers, int64_t interval_ms,
+                           int64_t timeout_ms) {
+  if (targets.empty()) return InvalidArgumentError("targets: at least one URL");
+  for (const auto& url : targets) {
+    if (!url.starts_with("http://") && !url.starts_with("https://"))
+      return InvalidArgumentError("targets: \"" + url + "\" is not an http:// or https:// URL");
+  }
+  for (const auto& header : headers) {
+    if (header.find(':') == std::string::npos || header.front() == ':')
+      return InvalidArgumentError("headers: \"" + header + "\" is not \"Name: value\"");
+  }
+  if (interval_ms <= 0 || timeout_ms <= 0)
+    return InvalidArgumentError("interval and timeout must be positive");
+  if (timeout_ms > interval_ms)
+    return InvalidArgumentError("timeout must not be longer than the interval");
+  return OkStatus();
+}
+
 Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_flight,
                     const std::function<void(size_t index, CURLcode result)>& on_done) {
   std::deque<size_t> waiting;

@@ -1,7 +1,7 @@
-// RunTransfers drives a set of prepared libcurl easy handles to completion on one multi
-// handle, at most `max_in_flight` at a time — the loop shared by the http probe and the
-// scrape sensor. CurlInitOnce sets libcurl up for the process. Only sensors/http/ and
-// sensors/scrape/ include libcurl.
+// What the http probe and the scrape sensor share: RunTransfers drives a set of prepared
+// libcurl easy handles to completion on one multi handle, at most `max_in_flight` at a
+// time; CurlInitOnce sets libcurl up for the process; CheckRequestOptions validates the
+// options both take. Only sensors/http/ and sensors/scrape/ include libcurl.
 //
 // Thread safety: one multi handle per thread at a time (libcurl's rule).
 #pragma once
@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -16,6 +17,12 @@
 namespace vigil::sensors::http {
 
 void CurlInitOnce();
+
+// InvalidArgument unless there is at least one target and each is an http:// or https://
+// URL, each header is "Name: value", and 0 < timeout <= interval.
+Status CheckRequestOptions(const std::vector<std::string>& targets,
+                           const std::vector<std::string>& headers, int64_t interval_ms,
+                           int64_t timeout_ms);
 
 // Runs every handle in `easy`; calls on_done(index, result) as each finishes (the handle is
 // already removed from `multi`). Unavailable only when libcurl's multi interface fails.

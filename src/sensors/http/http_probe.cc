@@ -196,23 +196,12 @@ SensorDescriptor Descriptor() {
 
 Result<std::unique_ptr<HttpProbe>> HttpProbe::Create(const config::LabelMap& labels,
                                                      Options options) {
-  if (options.targets.empty()) return InvalidArgumentError("targets: at least one URL");
-  for (const auto& url : options.targets) {
-    if (!url.starts_with("http://") && !url.starts_with("https://"))
-      return InvalidArgumentError("targets: \"" + url + "\" is not an http:// or https:// URL");
-  }
-  for (const auto& header : options.headers) {
-    if (header.find(':') == std::string::npos || header.front() == ':')
-      return InvalidArgumentError("headers: \"" + header + "\" is not \"Name: value\"");
-  }
+  VIGIL_RETURN_IF_ERROR(CheckRequestOptions(options.targets, options.headers, options.interval_ms,
+                                            options.timeout_ms));
   for (const auto& code : options.valid_status_codes) {
     if (auto problem = CheckStatusPattern(code))
       return InvalidArgumentError("valid_status_codes: " + *problem);
   }
-  if (options.interval_ms <= 0 || options.timeout_ms <= 0)
-    return InvalidArgumentError("interval and timeout must be positive");
-  if (options.timeout_ms > options.interval_ms)
-    return InvalidArgumentError("timeout must not be longer than the interval");
   std::unique_ptr<HttpProbe> probe(new HttpProbe(labels, std::move(options)));
   for (auto [pattern, re] :
        {std::pair{&probe->options_.body_must_match, &probe->must_match_},

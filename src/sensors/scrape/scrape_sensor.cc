@@ -107,20 +107,9 @@ SensorDescriptor Descriptor() {
 
 Result<std::unique_ptr<ScrapeSensor>> ScrapeSensor::Create(const config::LabelMap& labels,
                                                            Options options) {
-  if (options.targets.empty()) return InvalidArgumentError("targets: at least one URL");
-  for (const auto& url : options.targets) {
-    if (!url.starts_with("http://") && !url.starts_with("https://"))
-      return InvalidArgumentError("targets: \"" + url + "\" is not an http:// or https:// URL");
-  }
-  for (const auto& header : options.headers) {
-    if (header.find(':') == std::string::npos || header.front() == ':')
-      return InvalidArgumentError("headers: \"" + header + "\" is not \"Name: value\"");
-  }
+  VIGIL_RETURN_IF_ERROR(http::CheckRequestOptions(options.targets, options.headers,
+                                                  options.interval_ms, options.timeout_ms));
   if (options.job.empty()) return InvalidArgumentError("job: must not be empty");
-  if (options.interval_ms <= 0 || options.timeout_ms <= 0)
-    return InvalidArgumentError("interval and timeout must be positive");
-  if (options.timeout_ms > options.interval_ms)
-    return InvalidArgumentError("timeout must not be longer than the interval");
   return std::unique_ptr<ScrapeSensor>(new ScrapeSensor(labels, std::move(options)));
 }
 
