@@ -27,8 +27,9 @@ TEST(Cluster, NodeKilledMidStreamLosesNothingWithQuorumQueues) {
     EXPECT_TRUE(stack.WaitLog(role, "connected again", 60)) << role << ":\n" << stack.Log(role);
   std::this_thread::sleep_for(std::chrono::seconds(3));
   // If the agent had to spool during the failover, it has replayed by now.
-  if (stack.Log("sensor").find("circuit breaker opened") != std::string::npos)
+  if (stack.Log("sensor").find("circuit breaker opened") != std::string::npos) {
     EXPECT_TRUE(stack.WaitLog("sensor", "spool drained", 60)) << stack.Log("sensor");
+  }
   EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
 
   auto tally = ReadTally(stack.Log("sensor"));

@@ -25,6 +25,7 @@
 #include "process_stack.h"
 #include "roles/agent.h"
 #include "roles/coordinator.h"
+#include "roles/parts.h"
 #include "sensors/registry.h"
 #include "testing/child_process.h"
 #include "testing/services.h"
@@ -51,6 +52,38 @@ TEST(Distributed, SensorCoordinatorDatamanagerProcessesStoreEverySampleOnce) {
   EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
   EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
   stack.ExpectCleanLogs();
+}
+
+// What a newcomer deploys: `vigil sensor --config config/agent.toml` (the host's figures,
+// a probe, the plant) says nothing alarming, and every reading reaches the datamanager.
+TEST(Distributed, BundledAgentConfigRunsCleanlyAndItsReadingsAreStored) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("bundled", *url);
+  stack.datamanager =
+      stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen", "127.0.0.1:0"});
+  stack.coordinator = stack.Start("coordinator", {});
+  ASSERT_TRUE(stack.WaitLog("datamanager", "running") && stack.WaitLog("coordinator", "running"));
+  stack.sensor = stack.Start("sensor", {"--data-dir", stack.dir() + "/sensor"},
+                             std::string(VIGIL_SOURCE_DIR) + "/config/agent.toml");
+  ASSERT_TRUE(stack.WaitLog("sensor", "running")) << stack.Log("sensor");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(stack.sensor->Stop(10'000), 0);
+  std::string log = stack.Log("sensor");
+  EXPECT_EQ(log.find("warning"), std::string::npos) << log;
+  EXPECT_EQ(log.find("error"), std::string::npos) << log;
+  auto tally = ReadTally(log);
+  ASSERT_TRUE(tally.has_value()) << log;
+  auto samples = stack.StoredSamples(tally->published, roles::DefaultAgentId());
+  EXPECT_EQ(samples.size(), tally->published);
+  std::set<std::string> metrics;
+  for (const auto& [key, count] : samples)
+    metrics.insert(nlohmann::json::parse(key.first).value("__name__", ""));
+  for (const char* expected : {"node_cpu_seconds_total", "node_memory_MemAvailable_bytes",
+                               "probe_success", "boiler_pressure_out", "turbine_speed"})
+    EXPECT_EQ(metrics.count(expected), 1u) << expected;
+  EXPECT_EQ(stack.coordinator->Stop(), 0);
+  EXPECT_EQ(stack.datamanager->Stop(), 0);
 }
 
 // The broker is killed (SIGKILL) for 10 s mid-stream and started again: the agent's breaker

@@ -20,9 +20,8 @@
 #include "testing/child_process.h"
 
 namespace vigil {
-namespace {
 
-std::string TempDir(const std::string& name) {
+inline std::string TempDir(const std::string& name) {
   std::string dir =
       ::testing::TempDir() + "/vigil_distributed_" + name + "_" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
@@ -30,7 +29,7 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-std::string ReadFile(const std::string& path) {
+inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
@@ -38,8 +37,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Samples of `agent` in a JSON-lines file: (series, timestamp) -> how many times.
-std::map<std::pair<std::string, int64_t>, int> SamplesOf(const std::string& path,
-                                                         const std::string& agent) {
+inline std::map<std::pair<std::string, int64_t>, int> SamplesOf(const std::string& path,
+                                                                const std::string& agent) {
   std::map<std::pair<std::string, int64_t>, int> samples;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
@@ -51,7 +50,7 @@ std::map<std::pair<std::string, int64_t>, int> SamplesOf(const std::string& path
   return samples;
 }
 
-size_t Total(const std::map<std::pair<std::string, int64_t>, int>& samples) {
+inline size_t Total(const std::map<std::pair<std::string, int64_t>, int>& samples) {
   size_t n = 0;
   for (const auto& [key, count] : samples) n += static_cast<size_t>(count);
   return n;
@@ -71,10 +70,13 @@ class ProcessStack {
            "[[sensors]]\nname = \"e2e_fast\"\nmin = 0\nmax = 1\nfreq = 20\nseed = 1\n\n"
            "[[sensors]]\nname = \"e2e_slow\"\nmin = 0\nmax = 1\nfreq = 4\nseed = 2\n";
   }
+  // `config`: another config file than the stack's own.
   std::unique_ptr<testing::ChildProcess> Start(const std::string& role,
-                                               std::vector<std::string> extra) {
-    std::vector<std::string> argv = {VIGIL_BINARY,         role,       "--config",
-                                     dir_ + "/vigil.toml", "--broker", url_};
+                                               std::vector<std::string> extra,
+                                               const std::string& config = "") {
+    std::vector<std::string> argv = {VIGIL_BINARY, role,
+                                     "--config",   config.empty() ? dir_ + "/vigil.toml" : config,
+                                     "--broker",   url_};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto child = testing::ChildProcess::Start(argv, dir_ + "/" + role + ".log");
     EXPECT_TRUE(child.ok());
@@ -96,13 +98,16 @@ class ProcessStack {
     return false;
   }
   std::string Log(const std::string& role) { return ReadFile(dir_ + "/" + role + ".log"); }
+  const std::string& dir() const { return dir_; }
   // The agent's samples in the datamanager's JSON-lines file, waiting up to 20 s for `n`.
-  std::map<std::pair<std::string, int64_t>, int> StoredSamples(size_t n) {
+  std::map<std::pair<std::string, int64_t>, int> StoredSamples(size_t n,
+                                                               const std::string& agent = "") {
     std::string events = dir_ + "/data/events.jsonl";
-    auto samples = SamplesOf(events, agent_);
+    const std::string& who = agent.empty() ? agent_ : agent;
+    auto samples = SamplesOf(events, who);
     std::set<std::pair<std::string, int64_t>> distinct;
     for (int i = 0; i < 400; ++i) {
-      samples = SamplesOf(events, agent_);
+      samples = SamplesOf(events, who);
       if (samples.size() >= n) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -127,7 +132,7 @@ class ProcessStack {
 struct SensorTally {
   size_t published = 0, replayed = 0, left = 0;
 };
-std::optional<SensorTally> ReadTally(const std::string& log) {
+inline std::optional<SensorTally> ReadTally(const std::string& log) {
   std::smatch m;
   if (!std::regex_search(log, m,
                          std::regex(R"((\d+) samples published in \d+ batches \((\d+) replayed )"
@@ -136,5 +141,4 @@ std::optional<SensorTally> ReadTally(const std::string& log) {
   return SensorTally{std::stoul(m[1]), std::stoul(m[2]), std::stoul(m[3])};
 }
 
-}  // namespace
 }  // namespace vigil
