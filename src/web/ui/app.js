@@ -1,10 +1,15 @@
 // vigil's dashboard: lists the sensors (/api/v1/sensors), draws one uPlot chart per
 // metric with a line per series, fills it with history from /api/v1/query_range and
-// keeps it moving with samples from the WebSocket /ws. Plain JavaScript, no build step.
+// keeps it moving with samples from the WebSocket /ws. Charts are grouped by the first
+// word of their metric name (boiler_…, node_…, probe_…); a group of more than
+// GROUP_OPEN_MAX charts (the host's 100-odd node_* figures) starts folded, and a folded
+// group's charts are not drawn. Plain JavaScript, no build step.
 (function () {
   'use strict';
   const LIVE_WINDOW_S = 300;
+  const GROUP_OPEN_MAX = 12;
   const charts = new Map();  // metric name -> {el, plot, series: Map(key -> index), data}
+  const groups = new Map();  // first word of the metric name -> {el, body, count, touched}
   let mode = 'live';
   let socket = null;
   let redrawPending = false;
@@ -30,10 +35,37 @@
     el.appendChild(title);
     const area = document.createElement('div');
     el.appendChild(area);
-    insertSorted(document.getElementById('charts'), el, metric);
-    chart = {el, area, plot: null, keys: [], times: [], columns: []};
+    const group = groupFor(metric);
+    insertSorted(group.body, el, metric);
+    group.count += 1;
+    group.el.querySelector('summary .count').textContent =
+      group.count + (group.count === 1 ? ' chart' : ' charts');
+    if (!group.touched) group.el.open = group.count <= GROUP_OPEN_MAX;
+    chart = {el, area, group, plot: null, keys: [], times: [], columns: []};
     charts.set(metric, chart);
     return chart;
+  }
+
+  function groupFor(metric) {
+    const name = metric.split('_')[0] || metric;
+    let group = groups.get(name);
+    if (group) return group;
+    const el = document.createElement('details');
+    el.className = 'group';
+    el.dataset.metric = name;  // for insertSorted
+    el.dataset.group = name;
+    el.innerHTML = '<summary><b></b> <span class="count"></span></summary>';
+    el.querySelector('b').textContent = name;
+    const body = document.createElement('div');
+    body.className = 'charts';
+    el.appendChild(body);
+    group = {el, body, count: 0, touched: false};
+    // Opened or folded by hand: leave it so; draw what just became visible.
+    el.querySelector('summary').addEventListener('click', () => { group.touched = true; });
+    el.addEventListener('toggle', scheduleRedraw);
+    insertSorted(document.getElementById('charts'), el, name);
+    groups.set(name, group);
+    return group;
   }
 
   function insertSorted(parent, el, metric) {
@@ -68,6 +100,7 @@
   function redraw() {
     const now = Date.now() / 1000;
     for (const [metric, chart] of charts) {
+      if (!chart.group.el.open) continue;  // folded: drawn when opened
       const times = new Set();
       for (const column of chart.columns) {
         if (mode === 'live') {
