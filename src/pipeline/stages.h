@@ -1,0 +1,88 @@
+// The coordinator's pipeline stages (docs/pipeline.md), each pure — no I/O, no state
+// between batches — and safe to run from several threads at once:
+//   FilterStage   keeps or drops series by selectors (label matchers);
+//   RelabelStage  one Prometheus relabel_config: replace, keep, drop, labelmap, labeldrop,
+//                 labelkeep, hashmod, with regex capture groups ($1, ${1}, $name);
+//   MatchStage    the seed's regex matcher: tags the series a selector matches with labels.
+// A series left without a metric name by relabeling is dropped, as Prometheus does.
+//
+// Thread safety: immutable once built; Apply may run concurrently.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/options.h"
+#include "model/matcher.h"
+#include "pipeline/pipeline.h"
+
+namespace vigil::pipeline {
+
+using Selector = std::vector<model::Matcher>;  // all must match
+
+class FilterStage final : public Stage {
+ public:
+  // With `keep` non-empty, only series matching one of its selectors stay; then series
+  // matching one of `drop` go.
+  FilterStage(std::string name, std::vector<Selector> keep, std::vector<Selector> drop)
+      : name_(std::move(name)), keep_(std::move(keep)), drop_(std::move(drop)) {}
+  const std::string& name() const override { return name_; }
+  Status Apply(model::Batch& batch) override;
+
+ private:
+  std::string name_;
+  std::vector<Selector> keep_, drop_;
+};
+
+enum class RelabelAction { kReplace, kKeep, kDrop, kLabelMap, kLabelDrop, kLabelKeep, kHashMod };
+// "replace" … "hashmod"; InvalidArgument for another word.
+Result<RelabelAction> ParseRelabelAction(std::string_view word);
+
+struct RelabelRule {
+  std::vector<std::string> source_labels;
+  std::string separator = ";";
+  std::string target_label;
+  std::string regex = "(.*)";
+  uint64_t modulus = 0;
+  std::string replacement = "$1";
+  RelabelAction action = RelabelAction::kReplace;
+};
+
+class RelabelStage final : public Stage {
+ public:
+  // InvalidArgument for a regex that does not compile, a replace/hashmod without
+  // target_label, a hashmod without modulus, or a target label that is not a label name.
+  static Result<std::unique_ptr<RelabelStage>> Create(std::string name, RelabelRule rule);
+  const std::string& name() const override { return name_; }
+  Status Apply(model::Batch& batch) override;
+
+  // The series' labels after the rule; nullopt when the rule drops the series.
+  std::optional<model::Labels> Relabel(const model::Labels& labels) const;
+
+ private:
+  RelabelStage(std::string name, RelabelRule rule);
+  std::string name_;
+  RelabelRule rule_;
+  std::unique_ptr<RE2> regex_;  // anchored at both ends
+  std::string rewrite_;         // `replacement` in RE2's \1 syntax
+  std::string target_rewrite_;  // `target_label` in RE2's syntax (may hold groups)
+};
+
+class MatchStage final : public Stage {
+ public:
+  // Series matching `selector` get `add_labels` (overwriting labels of the same name).
+  MatchStage(std::string name, Selector selector, config::LabelMap add_labels)
+      : name_(std::move(name)), selector_(std::move(selector)), add_(std::move(add_labels)) {}
+  const std::string& name() const override { return name_; }
+  Status Apply(model::Batch& batch) override;
+
+ private:
+  std::string name_;
+  Selector selector_;
+  config::LabelMap add_;
+};
+
+}  // namespace vigil::pipeline

@@ -1,0 +1,201 @@
+#include "pipeline/stages.h"
+
+#include <gtest/gtest.h>
+
+namespace vigil::pipeline {
+namespace {
+
+model::Labels L(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  return model::Labels::Of(pairs);
+}
+
+model::Matcher M(model::MatchType type, std::string name, std::string value) {
+  return *model::Matcher::Create(type, std::move(name), std::move(value));
+}
+
+model::Batch BatchOf(std::vector<model::Labels> labels) {
+  model::Batch batch;
+  for (auto& l : labels) batch.series.push_back({std::move(l), {{1000, 1}}});
+  return batch;
+}
+
+std::vector<std::string> Texts(const model::Batch& batch) {
+  std::vector<std::string> out;
+  for (const auto& s : batch.series) out.push_back(s.labels.ToString());
+  return out;
+}
+
+TEST(FilterStage, KeepsThenDrops) {
+  struct Case {
+    std::vector<Selector> keep, drop;
+    std::vector<std::string> expected;
+  };
+  using model::MatchType;
+  std::vector<Case> cases = {
+      {{}, {}, {"boiler_pressure_out{area=\"boiler\"}", "node_load1{}", "node_load5{}"}},
+      {{{M(MatchType::kRegexMatch, "__name__", "node_.*")}}, {}, {"node_load1{}", "node_load5{}"}},
+      {{},
+       {{M(MatchType::kEqual, "__name__", "node_load5")}},
+       {"boiler_pressure_out{area=\"boiler\"}", "node_load1{}"}},
+      {{{M(MatchType::kRegexMatch, "__name__", "node_.*")},
+        {M(MatchType::kEqual, "area", "boiler")}},
+       {{M(MatchType::kEqual, "__name__", "node_load1")}},
+       {"boiler_pressure_out{area=\"boiler\"}", "node_load5{}"}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    FilterStage stage("filter", cases[i].keep, cases[i].drop);
+    auto batch = BatchOf({L({{"__name__", "boiler_pressure_out"}, {"area", "boiler"}}),
+                          L({{"__name__", "node_load1"}}), L({{"__name__", "node_load5"}})});
+    ASSERT_TRUE(stage.Apply(batch).ok());
+    EXPECT_EQ(Texts(batch), cases[i].expected) << "case " << i;
+  }
+}
+
+// Cases in the manner of Prometheus's relabel tests.
+TEST(RelabelStage, FollowsPrometheusSemantics) {
+  struct Case {
+    const char* what;
+    RelabelRule rule;
+    model::Labels in;
+    std::optional<std::string> out;  // nullopt: dropped
+  };
+  auto base = L({{"__name__", "node_cpu_seconds_total"},
+                 {"cpu", "0"},
+                 {"mode", "idle"},
+                 {"instance", "host-1:9100"}});
+  std::vector<Case> cases = {
+      {"replace with a capture group",
+       {.source_labels = {"instance"},
+        .target_label = "host",
+        .regex = "(.*):\\d+",
+        .replacement = "$1"},
+       base,
+       R"(node_cpu_seconds_total{cpu="0",host="host-1",instance="host-1:9100",mode="idle"})"},
+      {"replace joins source labels with the separator",
+       {.source_labels = {"cpu", "mode"},
+        .separator = "/",
+        .target_label = "where",
+        .regex = "(.*)",
+        .replacement = "cpu-${1}"},
+       base,
+       R"(node_cpu_seconds_total{cpu="0",instance="host-1:9100",mode="idle",where="cpu-0/idle"})"},
+      {"replace that does not match changes nothing",
+       {.source_labels = {"mode"}, .target_label = "busy", .regex = "user", .replacement = "yes"},
+       base,
+       R"(node_cpu_seconds_total{cpu="0",instance="host-1:9100",mode="idle"})"},
+      {"replace to an empty value removes the label",
+       {.source_labels = {"mode"}, .target_label = "cpu", .regex = "idle", .replacement = ""},
+       base,
+       R"(node_cpu_seconds_total{instance="host-1:9100",mode="idle"})"},
+      {"named group and $$",
+       {.source_labels = {"instance"},
+        .target_label = "port",
+        .regex = "[^:]+:(?P<port>\\d+)",
+        .replacement = "$$${port}"},
+       base,
+       R"(node_cpu_seconds_total{cpu="0",instance="host-1:9100",mode="idle",port="$9100"})"},
+      {"renaming the metric",
+       {.source_labels = {"__name__"},
+        .target_label = "__name__",
+        .regex = "node_(.*)",
+        .replacement = "host_$1"},
+       base,
+       R"(host_cpu_seconds_total{cpu="0",instance="host-1:9100",mode="idle"})"},
+      {"keep on a match",
+       {.source_labels = {"mode"}, .regex = "idle|user", .action = RelabelAction::kKeep},
+       base,
+       R"(node_cpu_seconds_total{cpu="0",instance="host-1:9100",mode="idle"})"},
+      {"keep drops what does not match (anchored: 'dle' is no match)",
+       {.source_labels = {"mode"}, .regex = "dle", .action = RelabelAction::kKeep},
+       base,
+       std::nullopt},
+      {"drop on a match",
+       {.source_labels = {"cpu"}, .regex = "0", .action = RelabelAction::kDrop},
+       base,
+       std::nullopt},
+      {"labelmap copies matching labels under new names",
+       {.regex = "(cpu|mode)", .replacement = "node_$1", .action = RelabelAction::kLabelMap},
+       base,
+       R"(node_cpu_seconds_total{cpu="0",instance="host-1:9100",mode="idle",node_cpu="0",node_mode="idle"})"},
+      {"labeldrop",
+       {.regex = "cpu|instance", .action = RelabelAction::kLabelDrop},
+       base,
+       R"(node_cpu_seconds_total{mode="idle"})"},
+      {"labelkeep (the metric name must be kept too)",
+       {.regex = "__name__|mode", .action = RelabelAction::kLabelKeep},
+       base,
+       R"(node_cpu_seconds_total{mode="idle"})"},
+      {"labelkeep that loses the metric name drops the series",
+       {.regex = "mode", .action = RelabelAction::kLabelKeep},
+       base,
+       std::nullopt},
+  };
+  for (const auto& c : cases) {
+    auto stage = RelabelStage::Create("relabel", c.rule);
+    ASSERT_TRUE(stage.ok()) << c.what << ": " << stage.status().ToString();
+    auto out = (*stage)->Relabel(c.in);
+    ASSERT_EQ(out.has_value(), c.out.has_value()) << c.what;
+    if (out) {
+      EXPECT_EQ(out->ToString(), *c.out) << c.what;
+    }
+  }
+}
+
+TEST(RelabelStage, HashmodSpreadsSeriesStablyOverShards) {
+  RelabelRule rule{.source_labels = {"instance"},
+                   .target_label = "shard",
+                   .modulus = 4,
+                   .action = RelabelAction::kHashMod};
+  auto stage = *RelabelStage::Create("shard", rule);
+  std::map<std::string, int> shards;
+  for (int i = 0; i < 200; ++i) {
+    auto labels = L({{"__name__", "up"}, {"instance", "host-" + std::to_string(i)}});
+    auto out = stage->Relabel(labels);
+    ASSERT_TRUE(out.has_value());
+    std::string shard(out->Get("shard"));
+    EXPECT_EQ(stage->Relabel(labels)->Get("shard"), shard);  // stable
+    ++shards[shard];
+  }
+  EXPECT_EQ(shards.size(), 4u);
+  for (const auto& [shard, n] : shards) EXPECT_GT(n, 20) << shard;
+  // Prometheus's values (md5 of the joined value, bytes 8..15 big-endian, modulo),
+  // computed independently with Python's hashlib.
+  EXPECT_EQ(stage->Relabel(L({{"__name__", "up"}, {"instance", "host-1"}}))->Get("shard"), "2");
+  EXPECT_EQ(stage->Relabel(L({{"__name__", "up"}, {"instance", "host-2"}}))->Get("shard"), "0");
+  EXPECT_EQ(stage->Relabel(L({{"__name__", "up"}, {"instance", "10.0.0.1:9100"}}))->Get("shard"),
+            "1");
+}
+
+TEST(RelabelStage, BadRulesAreRejected) {
+  EXPECT_FALSE(RelabelStage::Create("r", {.regex = "("}).ok());
+  EXPECT_FALSE(RelabelStage::Create("r", {.source_labels = {"a"}}).ok());  // no target_label
+  EXPECT_FALSE(
+      RelabelStage::Create(
+          "r", {.source_labels = {"a"}, .target_label = "s", .action = RelabelAction::kHashMod})
+          .ok());  // no modulus
+  EXPECT_FALSE(ParseRelabelAction("rename").ok());
+  EXPECT_EQ(*ParseRelabelAction("labelmap"), RelabelAction::kLabelMap);
+}
+
+TEST(RelabelStage, ApplyRenamesAndDropsInABatch) {
+  auto stage = *RelabelStage::Create(
+      "r", {.source_labels = {"__name__"}, .regex = "node_load.*", .action = RelabelAction::kDrop});
+  auto batch = BatchOf({L({{"__name__", "node_load1"}}), L({{"__name__", "boiler"}})});
+  ASSERT_TRUE(stage->Apply(batch).ok());
+  EXPECT_EQ(Texts(batch), (std::vector<std::string>{"boiler{}"}));
+}
+
+TEST(MatchStage, TagsMatchingSeries) {
+  using model::MatchType;
+  MatchStage stage("hot", {M(MatchType::kRegexMatch, "__name__", "boiler_.*")},
+                   {{"zone", "hot"}, {"area", "steam"}});
+  auto batch = BatchOf({L({{"__name__", "boiler_pressure_out"}, {"area", "boiler"}}),
+                        L({{"__name__", "coolant_flow"}})});
+  ASSERT_TRUE(stage.Apply(batch).ok());
+  EXPECT_EQ(Texts(batch),
+            (std::vector<std::string>{R"(boiler_pressure_out{area="steam",zone="hot"})",
+                                      "coolant_flow{}"}));
+}
+
+}  // namespace
+}  // namespace vigil::pipeline
