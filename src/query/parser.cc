@@ -532,4 +532,11 @@ Result<std::unique_ptr<Node>> Parse(std::string_view text) {
   return parser.ParseAll();
 }
 
+Result<std::vector<model::Matcher>> ParseSelector(std::string_view text) {
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, Parse(text));
+  if (node->kind != NodeKind::kVectorSelector)
+    return InvalidArgumentError("not a series selector (such as name{label=\"value\"})");
+  return std::move(node->matchers);
+}
+
 }  // namespace vigil::query

@@ -5,6 +5,8 @@
 
 #include "core/logging.h"
 #include "core/names.h"
+#include "pipeline/stages.h"
+#include "query/parser.h"
 #include "sensors/registry.h"
 
 namespace vigil::roles {
@@ -281,6 +283,94 @@ config::Schema BuildSchema() {
     return descriptor->options;
   };
   schema.sections.push_back(std::move(sensors));
+
+  config::SectionSpec pipeline{
+      "pipeline",
+      "The coordinator's pipeline: one [[pipeline]] table per stage, applied in order to every "
+      "batch (docs/pipeline.md).",
+      {OptionSpec{"stage",
+                  OptionType::kString,
+                  "filter, relabel or match.",
+                  std::nullopt,
+                  std::nullopt,
+                  std::nullopt,
+                  {"filter", "relabel", "match"}},
+       OptionSpec{"name", OptionType::kString,
+                  "Name in vigil_pipeline_samples_total{stage}; empty: the stage and its position "
+                  "(relabel_2).",
+                  std::string()}},
+      /*repeated=*/true};
+  pipeline.extra_options =
+      [](const config::OptionValues& common) -> Result<std::vector<OptionSpec>> {
+    auto selectors = [](const config::OptionValue& value) -> std::optional<std::string> {
+      for (const auto& text : std::get<config::StringList>(value)) {
+        if (auto parsed = query::ParseSelector(text); !parsed.ok())
+          return "\"" + text + "\": " + parsed.status().message();
+      }
+      return std::nullopt;
+    };
+    auto selector = [](const config::OptionValue& value) -> std::optional<std::string> {
+      if (auto parsed = query::ParseSelector(std::get<std::string>(value)); !parsed.ok())
+        return parsed.status().message();
+      return std::nullopt;
+    };
+    const std::string& stage = common.String("stage");
+    if (stage == "filter") {
+      return std::vector<OptionSpec>{
+          OptionSpec{"keep",
+                     OptionType::kStrings,
+                     "Selectors; when any are given, only series matching one of them stay.",
+                     config::StringList{},
+                     std::nullopt,
+                     std::nullopt,
+                     {},
+                     selectors},
+          OptionSpec{"drop",
+                     OptionType::kStrings,
+                     "Selectors; series matching one of them go.",
+                     config::StringList{},
+                     std::nullopt,
+                     std::nullopt,
+                     {},
+                     selectors}};
+    }
+    if (stage == "relabel") {
+      return std::vector<OptionSpec>{
+          OptionSpec{"action",
+                     OptionType::kString,
+                     "What the rule does (Prometheus's relabel_config actions).",
+                     std::string("replace"),
+                     std::nullopt,
+                     std::nullopt,
+                     {"replace", "keep", "drop", "labelmap", "labeldrop", "labelkeep", "hashmod"}},
+          OptionSpec{"source_labels", OptionType::kStrings,
+                     "Labels whose values, joined by separator, the regex is matched against.",
+                     config::StringList{}},
+          OptionSpec{"separator", OptionType::kString, "Joins the source labels' values.",
+                     std::string(";")},
+          OptionSpec{"target_label", OptionType::kString,
+                     "The label replace and hashmod write; may use the regex's groups.",
+                     std::string()},
+          OptionSpec{"regex", OptionType::kString, "RE2 regular expression, anchored at both ends.",
+                     std::string("(.*)")},
+          OptionSpec{"modulus", OptionType::kInt, "For hashmod: the number of shards.", int64_t{0},
+                     0.0, 1e9},
+          OptionSpec{"replacement", OptionType::kString,
+                     "What replace writes and labelmap names labels: $1, ${1}, $name groups.",
+                     std::string("$1")}};
+    }
+    return std::vector<OptionSpec>{OptionSpec{"selector",
+                                              OptionType::kString,
+                                              "The series to tag.",
+                                              std::nullopt,
+                                              std::nullopt,
+                                              std::nullopt,
+                                              {},
+                                              selector},
+                                   OptionSpec{"add_labels", OptionType::kLabels,
+                                              "Labels the matching series get.", std::nullopt}};
+  };
+  schema.sections.push_back(std::move(pipeline));
   return schema;
 }
 
@@ -346,6 +436,16 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
     }
     c.sensors.push_back(std::move(spec));
   }
+  int position = 0;
+  for (const auto& entry : loaded.repeated.at("pipeline")) {
+    ++position;
+    VigilConfig::PipelineStage stage{entry.values.String("stage"), entry.values.String("name"),
+                                     entry.values, entry.where};
+    if (stage.name.empty()) stage.name = stage.stage + "_" + std::to_string(position);
+    c.pipeline.push_back(std::move(stage));
+  }
+  if (auto stages = BuildPipelineStages(c); !stages.ok())
+    errors.push_back(stages.status().message());
   if (!errors.empty()) {
     std::string message;
     for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
@@ -388,6 +488,53 @@ Status ValidateVigilConfig(const VigilConfig& c) {
     VIGIL_RETURN_IF_ERROR(sensors::CreateSensor(spec).status().Annotate("sensor " + spec.name));
   }
   return OkStatus();
+}
+
+Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
+    const VigilConfig& config) {
+  std::vector<std::unique_ptr<pipeline::Stage>> stages;
+  for (const auto& spec : config.pipeline) {
+    const config::OptionValues& o = spec.options;
+    auto fail = [&](const Status& status) {
+      return InvalidArgumentError(spec.where + ": pipeline." + spec.name + ": " + status.message());
+    };
+    auto selectors = [&](const std::string& key) -> Result<std::vector<pipeline::Selector>> {
+      std::vector<pipeline::Selector> out;
+      for (const auto& text : o.Strings(key)) {
+        VIGIL_ASSIGN_OR_RETURN(auto matchers, query::ParseSelector(text));
+        out.push_back(std::move(matchers));
+      }
+      return out;
+    };
+    if (spec.stage == "filter") {
+      auto keep = selectors("keep");
+      auto drop = selectors("drop");
+      if (!keep.ok()) return fail(keep.status());
+      if (!drop.ok()) return fail(drop.status());
+      stages.push_back(std::make_unique<pipeline::FilterStage>(spec.name, std::move(keep).value(),
+                                                               std::move(drop).value()));
+    } else if (spec.stage == "relabel") {
+      pipeline::RelabelRule rule;
+      auto action = pipeline::ParseRelabelAction(o.String("action"));
+      if (!action.ok()) return fail(action.status());
+      rule.action = *action;
+      rule.source_labels = o.Strings("source_labels");
+      rule.separator = o.String("separator");
+      rule.target_label = o.String("target_label");
+      rule.regex = o.String("regex");
+      rule.modulus = static_cast<uint64_t>(o.Int("modulus"));
+      rule.replacement = o.String("replacement");
+      auto stage = pipeline::RelabelStage::Create(spec.name, std::move(rule));
+      if (!stage.ok()) return fail(stage.status());
+      stages.push_back(std::move(stage).value());
+    } else {
+      auto selector = query::ParseSelector(o.String("selector"));
+      if (!selector.ok()) return fail(selector.status());
+      stages.push_back(std::make_unique<pipeline::MatchStage>(
+          spec.name, std::move(selector).value(), o.Labels("add_labels")));
+    }
+  }
+  return stages;
 }
 
 tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage) {

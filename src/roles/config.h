@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "pipeline/pipeline.h"
 #include "sensors/sensor.h"
 #include "tsdb/tsdb_store.h"
 
@@ -70,6 +71,15 @@ struct VigilConfig {
   } sink;
 
   std::vector<sensors::SensorSpec> sensors;
+
+  // The coordinator's pipeline, one [[pipeline]] table a stage, in order (docs/pipeline.md).
+  struct PipelineStage {
+    std::string stage;  // filter, relabel, match
+    std::string name;   // its name in vigil_pipeline_samples_total{stage}
+    config::OptionValues options;
+    std::string where;  // file:line:column, for errors
+  };
+  std::vector<PipelineStage> pipeline;
 };
 
 // The schema of vigil.toml.
@@ -83,6 +93,10 @@ Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& s
 // Checks that need more than one key, and that every sensor can be built; used after
 // command-line overrides too.
 Status ValidateVigilConfig(const VigilConfig& config);
+
+// The stages of the config's [[pipeline]], built; InvalidArgument naming the table.
+Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
+    const VigilConfig& config);
 
 // Agent ids hold letters, digits, '-', '_' and '.' (they become queue names).
 bool IsAgentIdChar(char c);

@@ -50,6 +50,27 @@ TEST(VigilConfig, DocsDescribeEveryKey) {
           << section.name << "." << option.name << " is not in docs/configuration.md";
     }
   }
+  // docs/pipeline.md has a section per stage listing each of its options.
+  std::string pipeline = ReadSourceFile("docs/pipeline.md");
+  const config::SectionSpec* stages = nullptr;
+  for (const auto& section : VigilSchema().sections) {
+    if (section.name == "pipeline") stages = &section;
+  }
+  ASSERT_NE(stages, nullptr);
+  for (const std::string stage : {"filter", "relabel", "match"}) {
+    config::OptionValues common;
+    common.Set("stage", stage);
+    auto options = stages->extra_options(common);
+    ASSERT_TRUE(options.ok());
+    size_t start = pipeline.find("## `" + stage + "`");
+    ASSERT_NE(start, std::string::npos) << stage << " has no section in docs/pipeline.md";
+    size_t end = pipeline.find("\n## ", start + 1);
+    std::string section = pipeline.substr(start, end == std::string::npos ? end : end - start);
+    for (const auto& option : *options) {
+      EXPECT_NE(section.find("| `" + option.name + "` |"), std::string::npos)
+          << stage << "." << option.name << " is not in docs/pipeline.md";
+    }
+  }
   // docs/sensors.md has a section per type listing each of its options.
   std::string sensors = ReadSourceFile("docs/sensors.md");
   for (const auto& type : sensors::SensorTypes()) {
@@ -62,6 +83,37 @@ TEST(VigilConfig, DocsDescribeEveryKey) {
           << type.type << "." << option.name << " is not in docs/sensors.md";
     }
   }
+}
+
+TEST(VigilConfig, PipelineStagesAreCheckedWithFileAndLine) {
+  auto good = ParseVigilConfig(
+      "[[pipeline]]\nstage = \"relabel\"\naction = \"labeldrop\"\nregex = \"server\"\n\n"
+      "[[pipeline]]\nstage = \"filter\"\nname = \"only_plant\"\nkeep = ['{area=~\".+\"}']\n",
+      "v.toml");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  ASSERT_EQ(good->pipeline.size(), 2u);
+  EXPECT_EQ(good->pipeline[0].name, "relabel_1");
+  EXPECT_EQ(good->pipeline[1].name, "only_plant");
+  EXPECT_EQ(BuildPipelineStages(*good)->size(), 2u);
+
+  EXPECT_EQ(ParseVigilConfig("[[pipeline]]\nstage = \"filter\"\nkeep = ['rate(x[1m])']\n", "v.toml")
+                .status()
+                .message(),
+            "v.toml:3:8: pipeline[0].keep: \"rate(x[1m])\": not a series selector (such as "
+            "name{label=\"value\"})");
+  auto bad_regex = ParseVigilConfig(
+      "[[pipeline]]\nstage = \"relabel\"\nsource_labels = [\"a\"]\ntarget_label = \"b\"\n"
+      "regex = \"(\"\n",
+      "v.toml");
+  ASSERT_FALSE(bad_regex.ok());
+  EXPECT_NE(bad_regex.status().message().find("v.toml:1:1: pipeline.relabel_1: regex \"(\""),
+            std::string::npos)
+      << bad_regex.status().message();
+  EXPECT_NE(ParseVigilConfig("[[pipeline]]\nstage = \"sort\"\n", "v.toml")
+                .status()
+                .message()
+                .find("must be one of filter, relabel, match"),
+            std::string::npos);
 }
 
 TEST(VigilConfig, SensorErrorsNameTheSensorAndWhereItIs) {

@@ -71,5 +71,63 @@ TEST(Standalone, EverySampleCollectedReachesTheStoreAndTheFileAfterAGracefulStop
   EXPECT_EQ(all->series.size(), 2u);
 }
 
+// The [[pipeline]] of the config runs in the coordinator: what reaches the store is what
+// the stages made of the readings.
+TEST(Standalone, ThePipelineOfTheConfigShapesWhatIsStored) {
+  testing::TempDir dir;
+  auto config = ParseVigilConfig(R"toml(
+[agent]
+id = "pipe"
+flush_interval = "50ms"
+
+[[sensors]]
+name = "boiler_pressure_out"
+min = 0.0
+max = 1.0
+freq = 100.0
+
+[[sensors]]
+name = "coolant_flow"
+min = 0.0
+max = 1.0
+freq = 100.0
+
+[[pipeline]]
+stage = "filter"
+drop = ['coolant_flow']
+
+[[pipeline]]
+stage = "relabel"
+source_labels = ["__name__"]
+regex = "boiler_(.*)"
+target_label = "quantity"
+replacement = "$1"
+
+[[pipeline]]
+stage = "match"
+selector = '{quantity="pressure_out"}'
+add_labels = { alarm_zone = "steam" }
+)toml",
+                                 "pipe.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  config->storage.data_dir = dir.path();
+  config->web.listen = "127.0.0.1:0";
+  testing::MemEnv env;
+  auto standalone = Standalone::Create(*config, SystemClock::Get(), env);
+  ASSERT_TRUE(standalone.ok()) << standalone.status().ToString();
+  ASSERT_TRUE((*standalone)->Start().ok());
+  for (int i = 0; i < 200 && (*standalone)->coordinator().KnownAgents().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE((*standalone)->Stop().ok());
+  std::string text = *env.ReadFile(dir.Sub("events.jsonl"));
+  EXPECT_EQ(text.find("coolant_flow"), std::string::npos);
+  EXPECT_NE(text.find(R"("alarm_zone":"steam")"), std::string::npos);
+  EXPECT_NE(text.find(R"("quantity":"pressure_out")"), std::string::npos);
+  EXPECT_GT(
+      CounterValue("vigil_pipeline_samples_total", {"stage", "outcome"}, {"filter_1", "in"}),
+      CounterValue("vigil_pipeline_samples_total", {"stage", "outcome"}, {"filter_1", "out"}));
+}
+
 }  // namespace
 }  // namespace vigil::roles

@@ -27,6 +27,5 @@ std::string ServiceDir(const std::string& service) {
 }
 
 Result<std::string> RabbitMqUrl() { return AmqpUrlOf("rabbitmq"); }
-Result<std::string> RabbitMqClusterUrls() { return AmqpUrlOf("rabbitmq_cluster"); }
 
 }  // namespace vigil::testing

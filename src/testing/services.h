@@ -14,8 +14,6 @@ namespace vigil::testing {
 // The broker's amqp:// URL; FailedPrecondition (naming the fixture) when the test runs
 // without it, e.g. started by hand outside ctest.
 Result<std::string> RabbitMqUrl();
-// The three nodes' URLs of the RabbitMQ cluster fixture, comma-separated.
-Result<std::string> RabbitMqClusterUrls();
 // The folder of a service's fixture (its node name, pids, logs).
 std::string ServiceDir(const std::string& service);
 

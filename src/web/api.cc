@@ -99,12 +99,10 @@ std::string ResultJson(const query::QueryResult& r) {
 Result<std::vector<std::vector<model::Matcher>>> Selectors(const HttpRequest& request) {
   std::vector<std::vector<model::Matcher>> out;
   for (const std::string& text : request.Params("match[]")) {
-    auto node = query::Parse(text);
-    if (!node.ok()) return InvalidArgumentError("match[] " + text + ": " + node.status().message());
-    if ((*node)->kind != query::NodeKind::kVectorSelector) {
-      return InvalidArgumentError("match[] " + text + ": not a series selector");
-    }
-    out.push_back(std::move((*node)->matchers));
+    auto matchers = query::ParseSelector(text);
+    if (!matchers.ok())
+      return InvalidArgumentError("match[] " + text + ": " + matchers.status().message());
+    out.push_back(std::move(matchers).value());
   }
   return out;
 }

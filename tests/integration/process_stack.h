@@ -99,14 +99,16 @@ class ProcessStack {
   }
   std::string Log(const std::string& role) { return ReadFile(dir_ + "/" + role + ".log"); }
   const std::string& dir() const { return dir_; }
-  // The agent's samples in the datamanager's JSON-lines file, waiting up to 20 s for `n`.
+  // The agent's samples in the datamanager's JSON-lines file, waiting up to `seconds` for
+  // `n` distinct ones.
   std::map<std::pair<std::string, int64_t>, int> StoredSamples(size_t n,
-                                                               const std::string& agent = "") {
+                                                               const std::string& agent = "",
+                                                               int seconds = 20) {
     std::string events = dir_ + "/data/events.jsonl";
     const std::string& who = agent.empty() ? agent_ : agent;
     auto samples = SamplesOf(events, who);
     std::set<std::pair<std::string, int64_t>> distinct;
-    for (int i = 0; i < 400; ++i) {
+    for (int i = 0; i < seconds * 20; ++i) {
       samples = SamplesOf(events, who);
       if (samples.size() >= n) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -360,6 +360,12 @@ Status AmqpBus::Core::ConnectOnce() {
       rc != AMQP_STATUS_OK) {
     return UnavailableError("amqp: connect to " + where + ": " + amqp_error_string2(rc));
   }
+  // Every synchronous call (declare, consume, channel close …) waits at most this long for
+  // the broker's answer; then the connection counts as lost and is made again, instead of
+  // the I/O thread — and every caller behind it — waiting forever.
+  timeval rpc_timeout{10, 0};
+  amqp_set_rpc_timeout(conn, &rpc_timeout);
+  amqp_set_handshake_timeout(conn, &tv);
   amqp_rpc_reply_t login =
       amqp_login(conn, url.vhost.c_str(), 0, 131072, static_cast<int>(options.heartbeat.count()),
                  AMQP_SASL_METHOD_PLAIN, url.user.c_str(), url.password.c_str());
