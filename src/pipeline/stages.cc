@@ -198,4 +198,108 @@ Status MatchStage::Apply(model::Batch& batch) {
   return OkStatus();
 }
 
+Result<DownsampleFunction> ParseDownsampleFunction(std::string_view word) {
+  static constexpr std::pair<std::string_view, DownsampleFunction> kFunctions[] = {
+      {"avg", DownsampleFunction::kAvg},
+      {"min", DownsampleFunction::kMin},
+      {"max", DownsampleFunction::kMax},
+      {"last", DownsampleFunction::kLast},
+      {"count", DownsampleFunction::kCount}};
+  for (const auto& [name, fn] : kFunctions) {
+    if (word == name) return fn;
+  }
+  return InvalidArgumentError("unknown downsample function \"" + std::string(word) +
+                              "\" (avg, min, max, last, count)");
+}
+
+Result<std::unique_ptr<DownsampleStage>> DownsampleStage::Create(std::string name,
+                                                                 Options options) {
+  if (options.window_ms < 1000) return InvalidArgumentError("window must be at least 1s");
+  if (options.functions.empty()) return InvalidArgumentError("functions: at least one");
+  return std::unique_ptr<DownsampleStage>(new DownsampleStage(std::move(name), std::move(options)));
+}
+
+void DownsampleStage::Emit(const model::Labels& labels, const Window& w, model::Batch& out) const {
+  static constexpr std::string_view kNames[] = {"avg", "min", "max", "last", "count"};
+  std::string window = std::to_string(options_.window_ms / 1000) + "s";
+  for (DownsampleFunction fn : options_.functions) {
+    double value = 0;
+    switch (fn) {
+      case DownsampleFunction::kAvg:
+        value = w.sum / static_cast<double>(w.count);
+        break;
+      case DownsampleFunction::kMin:
+        value = w.min;
+        break;
+      case DownsampleFunction::kMax:
+        value = w.max;
+        break;
+      case DownsampleFunction::kLast:
+        value = w.last;
+        break;
+      case DownsampleFunction::kCount:
+        value = static_cast<double>(w.count);
+        break;
+    }
+    std::string metric =
+        std::string(labels.MetricName()) + ":" + std::string(kNames[static_cast<int>(fn)]);
+    model::Labels emitted = labels.With(model::kMetricNameLabel, metric).With("window", window);
+    out.series.push_back({std::move(emitted), {{w.start + options_.window_ms, value}}});
+  }
+}
+
+Status DownsampleStage::Apply(model::Batch& batch) {
+  model::Batch emitted;
+  std::vector<model::Series> kept;
+  kept.reserve(batch.series.size());
+  {
+    std::lock_guard lock(mu_);
+    for (auto& series : batch.series) {
+      if (!model::MatchesAll(options_.selector, series.labels)) {
+        kept.push_back(std::move(series));
+        continue;
+      }
+      auto it = windows_.find(series.labels);
+      if (it == windows_.end()) {
+        if (windows_.size() >= options_.max_series) {
+          kept.push_back(std::move(series));  // over the bound: passes raw, unaggregated
+          continue;
+        }
+        it = windows_.emplace(series.labels, Window{}).first;
+      }
+      Window& w = it->second;
+      for (const auto& sample : series.samples) {
+        newest_ms_ = std::max(newest_ms_, sample.timestamp_ms);
+        int64_t start =
+            sample.timestamp_ms -
+            ((sample.timestamp_ms % options_.window_ms) + options_.window_ms) % options_.window_ms;
+        if (w.count > 0 && start < w.start) continue;  // late for its window
+        if (w.count > 0 && start > w.start) {
+          Emit(series.labels, w, emitted);
+          w = Window{};
+        }
+        if (w.count == 0) {
+          w.start = start;
+          w.min = w.max = sample.value;
+        }
+        w.sum += sample.value;
+        w.min = std::min(w.min, sample.value);
+        w.max = std::max(w.max, sample.value);
+        w.last = sample.value;
+        ++w.count;
+      }
+      if (!options_.replace) kept.push_back(std::move(series));
+    }
+    // Series gone quiet for 10 windows are forgotten (their last window with them).
+    if (windows_.size() > 1024) {
+      std::erase_if(windows_, [&](const auto& kv) {
+        return kv.second.start < newest_ms_ - 10 * options_.window_ms;
+      });
+    }
+  }
+  for (auto& s : emitted.series) kept.push_back(std::move(s));
+  batch.series = std::move(kept);
+  return OkStatus();
+}
+
 }  // namespace vigil::pipeline

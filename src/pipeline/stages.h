@@ -4,15 +4,20 @@
 //   RelabelStage  one Prometheus relabel_config: replace, keep, drop, labelmap, labeldrop,
 //                 labelkeep, hashmod, with regex capture groups ($1, ${1}, $name);
 //   MatchStage    the seed's regex matcher: tags the series a selector matches with labels.
+//   DownsampleStage  per-series windows of N seconds emitting avg, min, max, last or
+//                 count as series <metric>:<fn>{window="Ns"}, beside or instead of the raw
+//                 ones — the one stage with state (each series' open window, bounded).
 // A series left without a metric name by relabeling is dropped, as Prometheus does.
 //
-// Thread safety: immutable once built; Apply may run concurrently.
+// Thread safety: Apply may run concurrently (DownsampleStage locks its state).
 #pragma once
 
 #include <re2/re2.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/options.h"
@@ -83,6 +88,44 @@ class MatchStage final : public Stage {
   std::string name_;
   Selector selector_;
   config::LabelMap add_;
+};
+
+enum class DownsampleFunction { kAvg, kMin, kMax, kLast, kCount };
+// "avg" … "count"; InvalidArgument for another word.
+Result<DownsampleFunction> ParseDownsampleFunction(std::string_view word);
+
+class DownsampleStage final : public Stage {
+ public:
+  struct Options {
+    int64_t window_ms = 60'000;
+    std::vector<DownsampleFunction> functions = {DownsampleFunction::kAvg};
+    bool replace = false;           // drop the raw series it downsamples
+    Selector selector;              // the series it downsamples; empty: all
+    size_t max_series = 1'000'000;  // open windows kept at most; beyond, new series pass raw
+  };
+  // InvalidArgument for a window under 1 s or no function.
+  static Result<std::unique_ptr<DownsampleStage>> Create(std::string name, Options options);
+  const std::string& name() const override { return name_; }
+  // Adds to each series' open window; a sample of a later window closes it and emits its
+  // aggregates, stamped at the window's end. A sample older than its series' open window
+  // is counted into no window (late). The last window stays open until the next batch.
+  Status Apply(model::Batch& batch) override;
+
+ private:
+  struct Window {
+    int64_t start = 0;
+    double sum = 0, min = 0, max = 0, last = 0;
+    uint64_t count = 0;
+  };
+  DownsampleStage(std::string name, Options options)
+      : name_(std::move(name)), options_(std::move(options)) {}
+  void Emit(const model::Labels& labels, const Window& w, model::Batch& out) const;
+
+  std::string name_;
+  Options options_;
+  std::mutex mu_;
+  std::unordered_map<model::Labels, Window, model::LabelsHash> windows_;  // guarded by mu_
+  int64_t newest_ms_ = 0;                                                 // guarded by mu_
 };
 
 }  // namespace vigil::pipeline

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace vigil::pipeline {
 namespace {
 
@@ -195,6 +197,82 @@ TEST(MatchStage, TagsMatchingSeries) {
   EXPECT_EQ(Texts(batch),
             (std::vector<std::string>{R"(boiler_pressure_out{area="steam",zone="hot"})",
                                       "coolant_flow{}"}));
+}
+
+}  // namespace
+}  // namespace vigil::pipeline
+
+namespace vigil::pipeline {
+namespace {
+
+model::Batch Readings(const char* metric, std::vector<std::pair<int64_t, double>> points) {
+  model::Batch batch;
+  model::Series series{model::Labels::Of({{"__name__", metric}, {"unit", "bar"}}), {}};
+  for (auto [t, v] : points) series.samples.push_back({t, v});
+  batch.series.push_back(std::move(series));
+  return batch;
+}
+
+std::map<std::string, std::vector<model::Sample>> ByText(const model::Batch& batch) {
+  std::map<std::string, std::vector<model::Sample>> out;
+  for (const auto& s : batch.series) out[s.labels.ToString()] = s.samples;
+  return out;
+}
+
+TEST(DownsampleStage, ClosedWindowsEmitTheirAggregatesAtTheWindowEnd) {
+  using F = DownsampleFunction;
+  auto stage = *DownsampleStage::Create(
+      "ds", {.window_ms = 10'000, .functions = {F::kAvg, F::kMin, F::kMax, F::kLast, F::kCount}});
+  // The first window spans two batches; the sample at 10 s opens the next and closes it.
+  auto first = Readings("p", {{1000, 4}, {2000, 8}});
+  ASSERT_TRUE(stage->Apply(first).ok());
+  EXPECT_EQ(first.series.size(), 1u);  // raw only: the window is still open
+  auto second = Readings("p", {{9999, 6}, {10'000, 100}});
+  ASSERT_TRUE(stage->Apply(second).ok());
+  auto out = ByText(second);
+  ASSERT_EQ(out.size(), 6u);  // raw + five aggregates
+  auto at = [&](const std::string& name) {
+    auto& samples = out[name + R"({unit="bar",window="10s"})"];
+    EXPECT_EQ(samples.size(), 1u) << name;
+    EXPECT_EQ(samples[0].timestamp_ms, 10'000) << name;
+    return samples[0].value;
+  };
+  EXPECT_DOUBLE_EQ(at("p:avg"), 6);
+  EXPECT_DOUBLE_EQ(at("p:min"), 4);
+  EXPECT_DOUBLE_EQ(at("p:max"), 8);
+  EXPECT_DOUBLE_EQ(at("p:last"), 6);
+  EXPECT_DOUBLE_EQ(at("p:count"), 3);
+  EXPECT_EQ(out[R"(p{unit="bar"})"].size(), 2u);
+}
+
+TEST(DownsampleStage, ReplaceModeSelectorAndLateSamples) {
+  Selector only_p = {*model::Matcher::Create(model::MatchType::kEqual, "__name__", "p")};
+  auto stage = *DownsampleStage::Create("ds", {.window_ms = 1000,
+                                               .functions = {DownsampleFunction::kMax},
+                                               .replace = true,
+                                               .selector = only_p});
+  auto batch = Readings("p", {{100, 1}, {900, 3}, {1500, 2}, {800, 50}, {2100, 7}});
+  auto other = Readings("q", {{100, 1}});
+  batch.series.push_back(other.series[0]);
+  ASSERT_TRUE(stage->Apply(batch).ok());
+  auto out = ByText(batch);
+  // p itself is gone (replace); q passes as it is; the late 800 ms sample counted nowhere.
+  EXPECT_EQ(out.count(R"(p{unit="bar"})"), 0u);
+  EXPECT_EQ(out[R"(q{unit="bar"})"].size(), 1u);
+  ASSERT_EQ(out.count(R"(p:max{unit="bar",window="1s"})"), 1u);
+  // Windows [0,1s) and [1s,2s) closed; [2s,3s) still open.
+  std::vector<model::Sample> expected = {{1000, 3}, {2000, 2}};
+  std::vector<model::Sample> got;
+  for (const auto& s : batch.series) {
+    if (s.labels.MetricName() == "p:max") got.push_back(s.samples[0]);
+  }
+  EXPECT_EQ(got, expected);
+}
+
+TEST(DownsampleStage, BadOptionsAreRejected) {
+  EXPECT_FALSE(DownsampleStage::Create("d", {.window_ms = 10}).ok());
+  EXPECT_FALSE(DownsampleStage::Create("d", {.functions = {}}).ok());
+  EXPECT_FALSE(ParseDownsampleFunction("median").ok());
 }
 
 }  // namespace

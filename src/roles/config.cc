@@ -290,11 +290,11 @@ config::Schema BuildSchema() {
       "batch (docs/pipeline.md).",
       {OptionSpec{"stage",
                   OptionType::kString,
-                  "filter, relabel or match.",
+                  "filter, relabel, match or downsample.",
                   std::nullopt,
                   std::nullopt,
                   std::nullopt,
-                  {"filter", "relabel", "match"}},
+                  {"filter", "relabel", "match", "downsample"}},
        OptionSpec{"name", OptionType::kString,
                   "Name in vigil_pipeline_samples_total{stage}; empty: the stage and its position "
                   "(relabel_2).",
@@ -358,6 +358,46 @@ config::Schema BuildSchema() {
           OptionSpec{"replacement", OptionType::kString,
                      "What replace writes and labelmap names labels: $1, ${1}, $name groups.",
                      std::string("$1")}};
+    }
+    if (stage == "downsample") {
+      auto functions = [](const config::OptionValue& value) -> std::optional<std::string> {
+        const auto& list = std::get<config::StringList>(value);
+        if (list.empty()) return std::string("at least one function");
+        for (const auto& word : list) {
+          if (auto fn = pipeline::ParseDownsampleFunction(word); !fn.ok())
+            return fn.status().message();
+        }
+        return std::nullopt;
+      };
+      auto optional_selector = [selector](const config::OptionValue& value) {
+        return std::get<std::string>(value).empty() ? std::nullopt : selector(value);
+      };
+      return std::vector<OptionSpec>{
+          OptionSpec{"window", OptionType::kDuration, "Length of each window.",
+                     std::chrono::milliseconds(60'000), 1.0, 86400.0},
+          OptionSpec{"functions",
+                     OptionType::kStrings,
+                     "What each closed window emits: avg, min, max, last, count.",
+                     config::StringList{"avg"},
+                     std::nullopt,
+                     std::nullopt,
+                     {},
+                     functions},
+          OptionSpec{"mode",
+                     OptionType::kString,
+                     "add: the aggregates beside the raw series; replace: instead of them.",
+                     std::string("add"),
+                     std::nullopt,
+                     std::nullopt,
+                     {"add", "replace"}},
+          OptionSpec{"selector",
+                     OptionType::kString,
+                     "The series to downsample; empty: every series.",
+                     std::string(),
+                     std::nullopt,
+                     std::nullopt,
+                     {},
+                     optional_selector}};
     }
     return std::vector<OptionSpec>{OptionSpec{"selector",
                                               OptionType::kString,
@@ -525,6 +565,24 @@ Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
       rule.modulus = static_cast<uint64_t>(o.Int("modulus"));
       rule.replacement = o.String("replacement");
       auto stage = pipeline::RelabelStage::Create(spec.name, std::move(rule));
+      if (!stage.ok()) return fail(stage.status());
+      stages.push_back(std::move(stage).value());
+    } else if (spec.stage == "downsample") {
+      pipeline::DownsampleStage::Options options;
+      options.window_ms = o.Duration("window").count();
+      options.functions.clear();
+      for (const auto& word : o.Strings("functions")) {
+        auto fn = pipeline::ParseDownsampleFunction(word);
+        if (!fn.ok()) return fail(fn.status());
+        options.functions.push_back(*fn);
+      }
+      options.replace = o.String("mode") == "replace";
+      if (!o.String("selector").empty()) {
+        auto selector = query::ParseSelector(o.String("selector"));
+        if (!selector.ok()) return fail(selector.status());
+        options.selector = std::move(selector).value();
+      }
+      auto stage = pipeline::DownsampleStage::Create(spec.name, std::move(options));
       if (!stage.ok()) return fail(stage.status());
       stages.push_back(std::move(stage).value());
     } else {

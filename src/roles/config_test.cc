@@ -57,7 +57,7 @@ TEST(VigilConfig, DocsDescribeEveryKey) {
     if (section.name == "pipeline") stages = &section;
   }
   ASSERT_NE(stages, nullptr);
-  for (const std::string stage : {"filter", "relabel", "match"}) {
+  for (const std::string stage : {"filter", "relabel", "match", "downsample"}) {
     config::OptionValues common;
     common.Set("stage", stage);
     auto options = stages->extra_options(common);
@@ -109,10 +109,22 @@ TEST(VigilConfig, PipelineStagesAreCheckedWithFileAndLine) {
   EXPECT_NE(bad_regex.status().message().find("v.toml:1:1: pipeline.relabel_1: regex \"(\""),
             std::string::npos)
       << bad_regex.status().message();
+  auto downsample = ParseVigilConfig(
+      "[[pipeline]]\nstage = \"downsample\"\nwindow = \"10s\"\nfunctions = [\"avg\", \"max\"]\n"
+      "mode = \"replace\"\nselector = 'turbine_speed'\n",
+      "v.toml");
+  ASSERT_TRUE(downsample.ok()) << downsample.status().ToString();
+  EXPECT_EQ(BuildPipelineStages(*downsample)->size(), 1u);
+  EXPECT_EQ(
+      ParseVigilConfig("[[pipeline]]\nstage = \"downsample\"\nfunctions = [\"median\"]\n", "v.toml")
+          .status()
+          .message(),
+      "v.toml:3:13: pipeline[0].functions: unknown downsample function \"median\" (avg, min, "
+      "max, last, count)");
   EXPECT_NE(ParseVigilConfig("[[pipeline]]\nstage = \"sort\"\n", "v.toml")
                 .status()
                 .message()
-                .find("must be one of filter, relabel, match"),
+                .find("must be one of filter, relabel, match, downsample"),
             std::string::npos);
 }
 
