@@ -135,34 +135,56 @@ class TimedWriter final : public store::BatchWriter {
   std::vector<int64_t> latencies_ms_;
 };
 
+// The consuming side of the path, each role on its own connection: the coordinator and
+// the datamanager writing into an embedded store in `dir` through a TimedWriter.
+struct Consumers {
+  Consumers(const std::string& url, const std::string& dir, metrics::Registry& registry)
+      : coordinator_bus(Connect(url, registry)), store_bus(Connect(url, registry)) {
+    tsdb::TsdbOptions options;
+    options.dir = dir;
+    auto opened = tsdb::TsdbStore::Open(Env::Default(), SystemClock::Get(), options);
+    if (!opened.ok()) {
+      std::cerr << opened.status().ToString() << "\n";
+      std::exit(1);
+    }
+    store = std::move(opened).value();
+    timed = std::make_unique<TimedWriter>(*store);
+    roles::DataManager::Options dm;
+    dm.registry = &registry;
+    datamanager = std::make_unique<roles::DataManager>(
+        *store_bus, dm, std::vector<store::BatchWriter*>{timed.get()});
+    roles::Coordinator::Options co;
+    co.id = "bench-coordinator";
+    co.registry = &registry;
+    coordinator = std::make_unique<roles::Coordinator>(
+        *coordinator_bus, SystemClock::Get(), co,
+        std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
+  }
+  bool Start() { return datamanager->Start().ok() && coordinator->Start().ok(); }
+  void Stop() {
+    coordinator->Stop();
+    datamanager->Stop();
+  }
+
+  std::unique_ptr<bus::AmqpBus> coordinator_bus, store_bus;
+  std::unique_ptr<tsdb::TsdbStore> store;
+  std::unique_ptr<TimedWriter> timed;
+  std::unique_ptr<roles::DataManager> datamanager;
+  std::unique_ptr<roles::Coordinator> coordinator;
+};
+
 int Path(const std::string& url, int seconds, size_t samples, double rate, const std::string& dir) {
   metrics::Registry registry;
-  auto producer = Connect(url, registry), coordinator_bus = Connect(url, registry),
-       store_bus = Connect(url, registry);
+  auto producer = Connect(url, registry);
   bus::TopologyOptions topology;
   if (!bus::DeclareTopology(*producer, topology).ok()) return 1;
   std::vector<std::string> agents = {"bench-0", "bench-1"};
   for (const auto& agent : agents) {
     if (!bus::DeclareDataQueue(*producer, agent, topology).ok()) return 1;
   }
-  tsdb::TsdbOptions options;
-  options.dir = dir;
-  auto store = tsdb::TsdbStore::Open(Env::Default(), SystemClock::Get(), options);
-  if (!store.ok()) {
-    std::cerr << store.status().ToString() << "\n";
-    return 1;
-  }
-  TimedWriter timed(**store);
-  roles::DataManager::Options dm;
-  dm.registry = &registry;
-  roles::DataManager datamanager(*store_bus, dm, {&timed});
-  roles::Coordinator::Options co;
-  co.id = "bench-coordinator";
-  co.registry = &registry;
-  roles::Coordinator coordinator(
-      *coordinator_bus, SystemClock::Get(), co,
-      std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
-  if (!datamanager.Start().ok() || !coordinator.Start().ok()) return 1;
+  Consumers consumers(url, dir, registry);
+  TimedWriter& timed = *consumers.timed;
+  if (!consumers.Start()) return 1;
   for (const auto& agent : agents) {
     model::RouteAnnouncement announcement;
     announcement.agent = agent;
@@ -193,8 +215,7 @@ int Path(const std::string& url, int seconds, size_t samples, double rate, const
   for (int i = 0; i < 600 && timed.stored() < published; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   double seconds_all = std::chrono::duration<double>(Steady::now() - start).count();
-  coordinator.Stop();
-  datamanager.Stop();
+  consumers.Stop();
   std::vector<int64_t> lat = timed.latencies();
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double p) {
@@ -238,23 +259,10 @@ int Replay(const std::string& url, int outage_seconds, size_t per_second, const 
   }
   uint64_t expected =
       static_cast<uint64_t>(outage_seconds) * std::max<size_t>(1, per_second / 1000) * 1000;
-  auto agent_bus = Connect(url, registry), coordinator_bus = Connect(url, registry),
-       store_bus = Connect(url, registry);
-  tsdb::TsdbOptions options;
-  options.dir = dir + "/store";
-  auto store = tsdb::TsdbStore::Open(Env::Default(), SystemClock::Get(), options);
-  if (!store.ok()) return 1;
-  TimedWriter timed(**store);
-  roles::DataManager::Options dm;
-  dm.registry = &registry;
-  roles::DataManager datamanager(*store_bus, dm, {&timed});
-  roles::Coordinator::Options co;
-  co.id = "bench-coordinator";
-  co.registry = &registry;
-  roles::Coordinator coordinator(
-      *coordinator_bus, SystemClock::Get(), co,
-      std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
-  if (!datamanager.Start().ok() || !coordinator.Start().ok()) return 1;
+  auto agent_bus = Connect(url, registry);
+  Consumers consumers(url, dir + "/store", registry);
+  TimedWriter& timed = *consumers.timed;
+  if (!consumers.Start()) return 1;
   roles::Agent::Options ao;
   ao.id = "bench-0";
   ao.registry = &registry;
@@ -275,8 +283,7 @@ int Replay(const std::string& url, int outage_seconds, size_t per_second, const 
   double stored_at = std::chrono::duration<double>(Steady::now() - start).count();
   if (drained_at == 0) drained_at = stored_at;
   (*agent)->Stop();
-  coordinator.Stop();
-  datamanager.Stop();
+  consumers.Stop();
   std::printf(
       "outage of %d s at %zu samples/s: spool empty after %.1f s, all %llu samples "
       "stored after %.1f s (%.0f samples/s)\n",
