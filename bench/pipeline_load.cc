@@ -157,8 +157,8 @@ struct Consumers {
     co.id = "bench-coordinator";
     co.registry = &registry;
     coordinator = std::make_unique<roles::Coordinator>(
-        *coordinator_bus, SystemClock::Get(), co,
-        std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
+        *coordinator_bus, SystemClock::Get(), co, nullptr,
+        pipeline::ShardedPipeline::PassThrough(registry), nullptr);
   }
   bool Start() { return datamanager->Start().ok() && coordinator->Start().ok(); }
   void Stop() {

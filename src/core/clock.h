@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace vigil {
 
@@ -22,5 +23,9 @@ class SystemClock final : public Clock {
   // The process-wide instance.
   static SystemClock& Get();
 };
+
+// "2026-11-22T10:44:58.123Z": RFC 3339 in UTC with milliseconds, as Alertmanager and
+// Prometheus's alert API write times.
+std::string FormatRfc3339(int64_t ms);
 
 }  // namespace vigil

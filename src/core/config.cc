@@ -227,8 +227,13 @@ Result<LoadedConfig> ParseConfig(std::string_view text, const std::string& sourc
       // options the entry has. Only when they are valid is an unknown key unknown.
       Validator common(source_name);
       common.ReadTable(table, path, section->options, entry.values, false);
-      if (!common.errors().empty() || !section->extra_options) {
-        validator.ReadTable(table, path, section->options, entry.values, !section->extra_options);
+      if (!section->extra_options) {
+        validator.ReadTable(table, path, section->options, entry.values, true);
+        loaded.repeated[name].push_back(std::move(entry));
+        continue;
+      }
+      if (!common.errors().empty()) {
+        validator.ReadTable(table, path, section->options, entry.values, false);
         continue;
       }
       auto extra = section->extra_options(entry.values);

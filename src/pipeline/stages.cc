@@ -129,64 +129,101 @@ Result<std::unique_ptr<RelabelStage>> RelabelStage::Create(std::string name, Rel
     return InvalidArgumentError("modulus is required for hashmod");
   if (r.action == RelabelAction::kHashMod && !IsValidLabelName(r.target_label))
     return InvalidArgumentError("target_label \"" + r.target_label + "\" is not a label name");
+  // Strings outside this range cannot match: a comparison instead of a match.
+  stage->bounded_ = stage->regex_->PossibleMatchRange(&stage->min_, &stage->max_, 16);
   VIGIL_ASSIGN_OR_RETURN(stage->rewrite_, ToRe2Rewrite(r.replacement, *stage->regex_));
   VIGIL_ASSIGN_OR_RETURN(stage->target_rewrite_, ToRe2Rewrite(r.target_label, *stage->regex_));
   return stage;
 }
 
-std::optional<model::Labels> RelabelStage::Relabel(const model::Labels& labels) const {
+bool RelabelStage::FullMatch(std::string_view text) const {
+  if (bounded_ && (text < min_ || text > max_)) return false;
+  return RE2::FullMatch(text, *regex_);
+}
+
+RelabelStage::Outcome RelabelStage::Rewrite(const model::Labels& labels, model::Labels& out) const {
   const RelabelRule& r = rule_;
-  std::vector<model::Label> pairs(labels.begin(), labels.end());
+  std::string joined;
+  auto source = [&]() -> std::string_view {
+    if (r.source_labels.size() == 1) return labels.Get(r.source_labels[0]);
+    joined = Join(labels, r.source_labels, r.separator);
+    return joined;
+  };
+  std::vector<model::Label> pairs;
   switch (r.action) {
     case RelabelAction::kKeep:
-      if (!RE2::FullMatch(Join(labels, r.source_labels, r.separator), *regex_)) return std::nullopt;
-      return labels;
+      return FullMatch(source()) ? Outcome::kUnchanged : Outcome::kDropped;
     case RelabelAction::kDrop:
-      if (RE2::FullMatch(Join(labels, r.source_labels, r.separator), *regex_)) return std::nullopt;
-      return labels;
+      return FullMatch(source()) ? Outcome::kDropped : Outcome::kUnchanged;
     case RelabelAction::kReplace: {
-      std::string value = Join(labels, r.source_labels, r.separator);
+      std::string_view value = source();
+      if (bounded_ && (value < min_ || value > max_)) return Outcome::kUnchanged;
       std::string target, replaced;
       if (!RE2::Extract(value, *regex_, target_rewrite_, &target) ||
-          !RE2::Extract(value, *regex_, rewrite_, &replaced))
-        return labels;  // no match: unchanged
-      if (!IsValidLabelName(target)) return labels;
+          !RE2::Extract(value, *regex_, rewrite_, &replaced) || !IsValidLabelName(target) ||
+          labels.Get(target) == replaced)
+        return Outcome::kUnchanged;
+      pairs.assign(labels.begin(), labels.end());
       SetLabel(pairs, target, replaced);
       break;
     }
-    case RelabelAction::kHashMod:
-      SetLabel(pairs, r.target_label,
-               std::to_string(Md5Prefix(Join(labels, r.source_labels, r.separator)) % r.modulus));
+    case RelabelAction::kHashMod: {
+      std::string shard = std::to_string(Md5Prefix(source()) % r.modulus);
+      if (labels.Get(r.target_label) == shard) return Outcome::kUnchanged;
+      pairs.assign(labels.begin(), labels.end());
+      SetLabel(pairs, r.target_label, shard);
       break;
+    }
     case RelabelAction::kLabelMap:
+      pairs.assign(labels.begin(), labels.end());
       for (const auto& label : labels) {
         std::string mapped;
-        if (RE2::Extract(label.name, *regex_, rewrite_, &mapped) && IsValidLabelName(mapped))
+        if (FullMatch(label.name) && RE2::Extract(label.name, *regex_, rewrite_, &mapped) &&
+            IsValidLabelName(mapped) && labels.Get(mapped) != label.value)
           SetLabel(pairs, mapped, label.value);
       }
+      if (pairs == labels.pairs()) return Outcome::kUnchanged;
       break;
     case RelabelAction::kLabelDrop:
-      std::erase_if(pairs, [&](const auto& l) { return RE2::FullMatch(l.name, *regex_); });
+    case RelabelAction::kLabelKeep: {
+      const bool drop = r.action == RelabelAction::kLabelDrop;
+      auto goes = [&](const model::Label& l) { return FullMatch(l.name) == drop; };
+      if (std::none_of(labels.begin(), labels.end(), goes)) return Outcome::kUnchanged;
+      pairs.assign(labels.begin(), labels.end());
+      std::erase_if(pairs, goes);
       break;
-    case RelabelAction::kLabelKeep:
-      std::erase_if(pairs, [&](const auto& l) { return !RE2::FullMatch(l.name, *regex_); });
-      break;
+    }
   }
   auto relabeled = model::Labels::FromPairs(std::move(pairs));
-  if (!relabeled.ok() || relabeled->MetricName().empty()) return std::nullopt;
-  return std::move(relabeled).value();
+  if (!relabeled.ok() || relabeled->MetricName().empty()) return Outcome::kDropped;
+  out = std::move(relabeled).value();
+  return Outcome::kChanged;
+}
+
+std::optional<model::Labels> RelabelStage::Relabel(const model::Labels& labels) const {
+  model::Labels out;
+  switch (Rewrite(labels, out)) {
+    case Outcome::kUnchanged:
+      return labels;
+    case Outcome::kChanged:
+      return out;
+    case Outcome::kDropped:
+      break;
+  }
+  return std::nullopt;
 }
 
 Status RelabelStage::Apply(model::Batch& batch) {
-  std::vector<model::Series> kept;
-  kept.reserve(batch.series.size());
+  size_t kept = 0;
+  model::Labels out;
   for (auto& series : batch.series) {
-    auto labels = Relabel(series.labels);
-    if (!labels) continue;
-    series.labels = std::move(*labels);
-    kept.push_back(std::move(series));
+    Outcome outcome = Rewrite(series.labels, out);
+    if (outcome == Outcome::kDropped) continue;
+    if (outcome == Outcome::kChanged) series.labels = std::move(out);
+    if (&batch.series[kept] != &series) batch.series[kept] = std::move(series);
+    ++kept;
   }
-  batch.series = std::move(kept);
+  batch.series.resize(kept);
   return OkStatus();
 }
 

@@ -68,12 +68,18 @@ class RelabelStage final : public Stage {
   std::optional<model::Labels> Relabel(const model::Labels& labels) const;
 
  private:
+  enum class Outcome { kUnchanged, kChanged, kDropped };
   RelabelStage(std::string name, RelabelRule rule);
+  // The rule on one series; `out` holds the new labels when kChanged.
+  Outcome Rewrite(const model::Labels& labels, model::Labels& out) const;
+  bool FullMatch(std::string_view text) const;
   std::string name_;
   RelabelRule rule_;
   std::unique_ptr<RE2> regex_;  // anchored at both ends
   std::string rewrite_;         // `replacement` in RE2's \1 syntax
   std::string target_rewrite_;  // `target_label` in RE2's syntax (may hold groups)
+  bool bounded_ = false;        // every match lies in [min_, max_]
+  std::string min_, max_;
 };
 
 class MatchStage final : public Stage {

@@ -5,6 +5,7 @@
 
 #include "core/logging.h"
 #include "core/names.h"
+#include "pipeline/alerts.h"
 #include "pipeline/stages.h"
 #include "query/parser.h"
 #include "sensors/registry.h"
@@ -411,6 +412,120 @@ config::Schema BuildSchema() {
                                               "Labels the matching series get.", std::nullopt}};
   };
   schema.sections.push_back(std::move(pipeline));
+
+  schema.sections.push_back(
+      {"coordinator",
+       "The coordinator's workers.",
+       {OptionSpec{"workers", OptionType::kInt,
+                   "Threads the pipeline and the alert rules run on; each series always on the "
+                   "same one.",
+                   int64_t{1}, 1.0, 64.0}}});
+
+  auto urls = [](const OptionValue& value) -> std::optional<std::string> {
+    for (const auto& url : std::get<config::StringList>(value)) {
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+        return "\"" + url + "\" is not an http:// or https:// URL";
+    }
+    return std::nullopt;
+  };
+  schema.sections.push_back(
+      {"alerting",
+       "How the coordinator evaluates alert rules and where it sends alerts (docs/alerts.md).",
+       {OptionSpec{"evaluation_interval", OptionType::kDuration,
+                   "How often the rules are evaluated.", milliseconds(1000), 0.1, 3600.0},
+        OptionSpec{"lookback", OptionType::kDuration,
+                   "A series' newest sample counts for this long; absent() looks back as far.",
+                   milliseconds(300'000), 1.0, 86400.0},
+        OptionSpec{"agent_offline", OptionType::kBool,
+                   "The built-in rule VigilAgentOffline: an agent sent nothing for "
+                   "offline_intervals times its shortest sensor interval.",
+                   true},
+        OptionSpec{"offline_intervals", OptionType::kInt,
+                   "Intervals without a batch before an agent is offline.", int64_t{3}, 1.0,
+                   1000.0},
+        OptionSpec{"webhooks",
+                   OptionType::kStrings,
+                   "URLs that receive firing and resolved alerts in Alertmanager's webhook format.",
+                   config::StringList{},
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   urls},
+        OptionSpec{"webhook_timeout", OptionType::kDuration, "Timeout of one webhook request.",
+                   milliseconds(5000), 0.1, 300.0},
+        OptionSpec{"webhook_max_attempts", OptionType::kInt,
+                   "Attempts per payload, with exponential backoff between them.", int64_t{5}, 1.0,
+                   100.0},
+        OptionSpec{"external_url", OptionType::kString,
+                   "externalURL and generatorURL in webhook payloads; empty: http://<web listen>.",
+                   std::string()}}});
+
+  auto templates = [](const OptionValue& value) -> std::optional<std::string> {
+    for (const auto& [name, text] : std::get<config::LabelMap>(value)) {
+      if (auto t = pipeline::AlertTemplate::Parse(text); !t.ok())
+        return name + ": " + t.status().message();
+    }
+    return std::nullopt;
+  };
+  schema.sections.push_back(
+      {"alerts",
+       "Alert rules: one [[alerts]] table per rule (docs/alerts.md).",
+       {OptionSpec{"name",
+                   OptionType::kString,
+                   "The alert's name (its alertname label).",
+                   std::nullopt,
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   [](const OptionValue& value) -> std::optional<std::string> {
+                     if (!IsValidMetricName(std::get<std::string>(value)))
+                       return std::string("must be a valid metric name");
+                     return std::nullopt;
+                   }},
+        OptionSpec{"expr",
+                   OptionType::kString,
+                   "selector > number (or >=, <, <=, ==, !=), absent(selector) or "
+                   "absent_over_time(selector[duration]).",
+                   std::nullopt,
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   [](const OptionValue& value) -> std::optional<std::string> {
+                     if (auto e = pipeline::ParseAlertExpr(std::get<std::string>(value)); !e.ok())
+                       return e.status().message();
+                     return std::nullopt;
+                   }},
+        OptionSpec{"for", OptionType::kDuration,
+                   "How long the condition must hold before the alert fires (pending until then).",
+                   milliseconds(0), 0.0, 30.0 * 86400},
+        OptionSpec{"keep_firing_for", OptionType::kDuration,
+                   "How long a firing alert stays firing after its condition cleared.",
+                   milliseconds(0), 0.0, 30.0 * 86400},
+        OptionSpec{"severity",
+                   OptionType::kString,
+                   "Its severity label and the routing key alerts.<severity>.",
+                   std::string("warning"),
+                   std::nullopt,
+                   std::nullopt,
+                   {"info", "warning", "critical"}},
+        OptionSpec{"labels",
+                   OptionType::kLabels,
+                   "Labels the alert gets; may use {{ $labels.<name> }} and {{ $value }}.",
+                   config::LabelMap{},
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   templates},
+        OptionSpec{"annotations",
+                   OptionType::kLabels,
+                   "Texts that describe the alert (summary, description ...); may use "
+                   "{{ $labels.<name> }} and {{ $value }}.",
+                   config::LabelMap{},
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   templates}},
+       /*repeated=*/true});
   return schema;
 }
 
@@ -459,6 +574,27 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.sink.max_size_mb = sink.Int("max_size_mb");
   c.sink.keep = sink.Int("keep");
   c.sink.sync = sink.Bool("sync");
+  c.coordinator.workers = loaded.sections.at("coordinator").Int("workers");
+  const auto& alerting = loaded.sections.at("alerting");
+  c.alerting.evaluation_interval = alerting.Duration("evaluation_interval");
+  c.alerting.lookback = alerting.Duration("lookback");
+  c.alerting.agent_offline = alerting.Bool("agent_offline");
+  c.alerting.offline_intervals = alerting.Int("offline_intervals");
+  c.alerting.webhooks = alerting.Strings("webhooks");
+  c.alerting.webhook_timeout = alerting.Duration("webhook_timeout");
+  c.alerting.webhook_max_attempts = alerting.Int("webhook_max_attempts");
+  c.alerting.external_url = alerting.String("external_url");
+  for (const auto& entry : loaded.repeated.at("alerts")) {
+    pipeline::AlertRuleSpec rule;
+    rule.name = entry.values.String("name");
+    rule.expr = entry.values.String("expr");
+    rule.for_ms = entry.values.Duration("for").count();
+    rule.keep_firing_for_ms = entry.values.Duration("keep_firing_for").count();
+    rule.severity = entry.values.String("severity");
+    rule.labels = entry.values.Labels("labels");
+    rule.annotations = entry.values.Labels("annotations");
+    c.alerts.push_back(std::move(rule));
+  }
 
   std::vector<std::string> errors;
   std::set<std::string> names;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "pipeline/alerts.h"
 #include "pipeline/pipeline.h"
 #include "sensors/sensor.h"
 #include "tsdb/tsdb_store.h"
@@ -80,6 +81,24 @@ struct VigilConfig {
     std::string where;  // file:line:column, for errors
   };
   std::vector<PipelineStage> pipeline;
+
+  struct Coordinator {
+    int64_t workers = 1;
+  } coordinator;
+
+  struct Alerting {
+    std::chrono::milliseconds evaluation_interval{1000};
+    std::chrono::milliseconds lookback{300'000};
+    bool agent_offline = true;
+    int64_t offline_intervals = 3;
+    std::vector<std::string> webhooks;
+    std::chrono::milliseconds webhook_timeout{5000};
+    int64_t webhook_max_attempts = 5;
+    std::string external_url;  // empty: http://<web listen>
+  } alerting;
+
+  // The alert rules, one [[alerts]] table each (docs/alerts.md).
+  std::vector<pipeline::AlertRuleSpec> alerts;
 };
 
 // The schema of vigil.toml.

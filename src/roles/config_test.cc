@@ -20,7 +20,7 @@ std::string ReadSourceFile(const std::string& relative) {
 }
 
 // Both bundled configs run every kind of sensor a newcomer should see: the host, a probe
-// of the dashboard and the simulated plant.
+// of the dashboard, the simulated plant and vigil's own metrics.
 TEST(VigilConfig, BundledConfigsAreValidAndRunEveryKindOfSensor) {
   for (const char* file : {"/config/vigil.toml", "/config/agent.toml"}) {
     auto config = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + file);
@@ -31,7 +31,7 @@ TEST(VigilConfig, BundledConfigsAreValidAndRunEveryKindOfSensor) {
       by_name[spec.name] = &spec;
       types.insert(spec.type);
     }
-    EXPECT_EQ(types, (std::set<std::string>{"simulated", "proc", "http"})) << file;
+    EXPECT_EQ(types, (std::set<std::string>{"simulated", "proc", "http", "self"})) << file;
     ASSERT_EQ(by_name.count("boiler_pressure_out"), 1u) << file;
     EXPECT_EQ(by_name["boiler_pressure_out"]->options.Float("min"), 15.0);
     EXPECT_EQ(by_name["boiler_pressure_out"]->options.Float("max"), 15.5);
@@ -83,6 +83,60 @@ TEST(VigilConfig, DocsDescribeEveryKey) {
           << type.type << "." << option.name << " is not in docs/sensors.md";
     }
   }
+}
+
+// docs/alerts.md documents every [alerting] and [[alerts]] key in a table row, and shows
+// every rule of the bundled config as it is written there.
+TEST(VigilConfig, AlertsDocsDescribeEveryKeyAndTheBundledRules) {
+  std::string alerts = ReadSourceFile("docs/alerts.md");
+  ASSERT_FALSE(alerts.empty());
+  for (const auto& section : VigilSchema().sections) {
+    if (section.name != "alerting" && section.name != "alerts") continue;
+    for (const auto& option : section.options) {
+      EXPECT_NE(alerts.find("| `" + option.name + "` |"), std::string::npos)
+          << section.name << "." << option.name << " is not in docs/alerts.md";
+    }
+  }
+  std::string bundled = ReadSourceFile("config/vigil.toml");
+  for (size_t at = bundled.find("[[alerts]]"); at != std::string::npos;
+       at = bundled.find("[[alerts]]", at + 1)) {
+    size_t end = bundled.find("\n\n", at);
+    std::string rule = bundled.substr(at, end == std::string::npos ? end : end - at);
+    EXPECT_NE(alerts.find(rule), std::string::npos) << rule << "\nis not in docs/alerts.md";
+  }
+  auto config = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + "/config/vigil.toml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->alerts.size(), 4u);
+}
+
+TEST(VigilConfig, AlertRulesAreCheckedWithFileAndLine) {
+  auto good = ParseVigilConfig(
+      "[coordinator]\nworkers = 2\n[alerting]\nwebhooks = [\"http://127.0.0.1:5001/\"]\n"
+      "[[alerts]]\nname = \"High\"\nexpr = \"x > 1\"\nfor = \"30s\"\nseverity = \"critical\"\n"
+      "annotations = { summary = \"{{ $labels.server }} at {{ $value }}\" }\n",
+      "v.toml");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->coordinator.workers, 2);
+  EXPECT_EQ(good->alerting.webhooks, std::vector<std::string>{"http://127.0.0.1:5001/"});
+  ASSERT_EQ(good->alerts.size(), 1u);
+  EXPECT_EQ(good->alerts[0].for_ms, 30'000);
+  EXPECT_EQ(good->alerts[0].severity, "critical");
+
+  EXPECT_EQ(ParseVigilConfig("[[alerts]]\nname = \"High\"\nexpr = \"x >\"\n", "v.toml")
+                .status()
+                .message(),
+            "v.toml:3:8: alerts[0].expr: expr \"x >\": \"\" is not a number");
+  auto bad_template = ParseVigilConfig(
+      "[[alerts]]\nname = \"High\"\nexpr = \"x > 1\"\nannotations = { summary = \"{{ .Value }}\" "
+      "}\n",
+      "v.toml");
+  ASSERT_FALSE(bad_template.ok());
+  EXPECT_NE(bad_template.status().message().find("v.toml:4:"), std::string::npos)
+      << bad_template.status().message();
+  EXPECT_NE(bad_template.status().message().find("is not {{ $labels.<name> }} or {{ $value }}"),
+            std::string::npos);
+  EXPECT_FALSE(ParseVigilConfig("[alerting]\nwebhooks = [\"ftp://x\"]\n", "v.toml").ok());
+  EXPECT_FALSE(ParseVigilConfig("[coordinator]\nworkers = 0\n", "v.toml").ok());
 }
 
 TEST(VigilConfig, PipelineStagesAreCheckedWithFileAndLine) {
@@ -155,7 +209,7 @@ TEST(VigilConfig, SchemaChecksUrlsAddressesAndNames) {
                 .status()
                 .message(),
             "v.toml:1:1: sensors[0]: unknown sensor type \"sonar\" (known: simulated, proc, http, "
-            "scrape)");
+            "scrape, self)");
 }
 
 TEST(VigilConfig, FlagOverridesAreValidatedToo) {

@@ -8,11 +8,15 @@
 namespace vigil::roles {
 
 Coordinator::Coordinator(bus::Bus& bus, Clock& clock, Options options,
-                         std::unique_ptr<pipeline::Pipeline> pipeline)
+                         std::unique_ptr<pipeline::AlertEvaluator> alerts,
+                         std::unique_ptr<pipeline::ShardedPipeline> pipeline,
+                         std::unique_ptr<AlertNotifier> notifier)
     : bus_(bus),
       clock_(clock),
       options_(std::move(options)),
+      alerts_(std::move(alerts)),
       pipeline_(std::move(pipeline)),
+      notifier_(std::move(notifier)),
       batches_(options_.registry->AddCounter(
           "vigil_coordinator_batches_total",
           "Batches the coordinator handled: processed, invalid (dead-lettered), failed "
@@ -42,8 +46,19 @@ Status Coordinator::Start() {
                        std::string(model::kProtobufContentType)};
   VIGIL_RETURN_IF_ERROR(
       bus_.Publish(std::string(bus::kDiscoveryRequestsExchange), "", std::move(message)));
-  spdlog::info("coordinator {}: started, {} pipeline stages", options_.id,
-               pipeline_->stage_count());
+  if (alerts_ && notifier_) {
+    evaluator_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!stop_cv_.wait_for(lock, options_.evaluation_interval, [this] { return stopped_; })) {
+        lock.unlock();
+        EvaluateAlerts();
+        lock.lock();
+      }
+    });
+  }
+  spdlog::info("coordinator {}: started, {} pipeline stages on {} workers, {} alert rules",
+               options_.id, pipeline_->stage_count(), pipeline_->workers(),
+               alerts_ ? alerts_->rule_count() : 0);
   return OkStatus();
 }
 
@@ -55,7 +70,24 @@ void Coordinator::Stop() {
     stopped_ = true;
     data.swap(data_);
   }
+  stop_cv_.notify_all();
   for (auto& [agent, subscription] : data) subscription->Cancel();
+  if (evaluator_.joinable()) evaluator_.join();
+}
+
+void Coordinator::EvaluateAlerts() {
+  if (!alerts_) return;
+  const int64_t now = clock_.NowMillis();
+  auto changes = alerts_->Evaluate(now);
+  if (notifier_ && !changes.empty()) notifier_->Notify(changes);
+  // The ALERTS series goes the way of every sample: stored, charted, queryable.
+  model::Batch series = pipeline::AlertsSeries(alerts_->Active(), changes, now);
+  if (series.series.empty()) return;
+  Status status = bus_.Publish(
+      std::string(bus::kEventsExchange), std::string(bus::kSamplesTopicPrefix) + options_.id,
+      {model::EncodeBatch(series), std::string(model::kProtobufContentType)});
+  if (!status.ok())
+    spdlog::warn("coordinator {}: ALERTS series not published: {}", options_.id, status.ToString());
 }
 
 std::vector<std::string> Coordinator::KnownAgents() {
@@ -80,7 +112,13 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
                  announcement->queue, bus::DataQueueName(agent));
     return;
   }
+  int64_t interval = 0;
+  for (const auto& sensor : announcement->sensors) {
+    if (sensor.interval_ms > 0 && (interval == 0 || sensor.interval_ms < interval))
+      interval = sensor.interval_ms;
+  }
   std::lock_guard lock(mu_);
+  intervals_[agent] = interval;
   if (stopped_ || data_.count(agent)) return;
   Status status = bus::DeclareDataQueue(bus_, agent, options_.topology);
   auto subscription =
@@ -106,6 +144,14 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
                  batch.status().ToString());
     bus::DeadLetter(bus_, delivery, bus::DataQueueName(agent), batch.status().message());
     return;
+  }
+  if (alerts_) {
+    int64_t interval = 0;
+    {
+      std::lock_guard lock(mu_);
+      interval = intervals_[agent];
+    }
+    alerts_->AgentSeen(agent, interval, clock_.NowMillis());
   }
   Status status = pipeline_->Process(*batch);
   if (status.ok()) {

@@ -3,22 +3,28 @@
 // each data queue as a competing consumer, runs the pipeline on every batch and
 // publishes the result to vigil.events as samples.<agent>. A batch is acked only after
 // the publish was confirmed; one that cannot be decoded is dead-lettered and counted.
-// DESIGN.md (Roles), docs/architecture.md.
+// The pipeline runs on sharded workers (pipeline/sharded.h) and feeds the alert rules,
+// which a thread of the coordinator evaluates every evaluation_interval and hands to the
+// notifier (docs/alerts.md). DESIGN.md (Roles), docs/architecture.md.
 //
 // Thread safety: Start and Stop from one thread; handlers run on the bus's threads.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bus/bus.h"
 #include "bus/topology.h"
 #include "core/clock.h"
 #include "core/metrics.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/alerts.h"
+#include "pipeline/sharded.h"
+#include "roles/alert_notifier.h"
 
 namespace vigil::roles {
 
@@ -28,11 +34,16 @@ class Coordinator {
     std::string id;
     size_t prefetch = 64;
     bus::TopologyOptions topology;
+    std::chrono::milliseconds evaluation_interval{1000};
     metrics::Registry* registry = &metrics::Registry::Default();
   };
 
+  // `alerts` and `notifier` may be null (no alerting); the pipeline's observer feeds
+  // `alerts`, so the pipeline must have been built with it.
   Coordinator(bus::Bus& bus, Clock& clock, Options options,
-              std::unique_ptr<pipeline::Pipeline> pipeline);
+              std::unique_ptr<pipeline::AlertEvaluator> alerts,
+              std::unique_ptr<pipeline::ShardedPipeline> pipeline,
+              std::unique_ptr<AlertNotifier> notifier);
   ~Coordinator();
 
   // Listens for announcements and sends a discovery request.
@@ -43,6 +54,10 @@ class Coordinator {
   // The agents learnt so far, by id.
   std::vector<std::string> KnownAgents();
 
+  // Evaluates the alert rules at the clock's time and notifies the changes; the
+  // coordinator's thread does it every evaluation_interval.
+  void EvaluateAlerts();
+
  private:
   void OnAnnouncement(const bus::Delivery& delivery);
   void OnBatch(const std::string& agent, const bus::Delivery& delivery);
@@ -50,12 +65,17 @@ class Coordinator {
   bus::Bus& bus_;
   Clock& clock_;
   Options options_;
-  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<pipeline::AlertEvaluator> alerts_;  // before pipeline_, which feeds it
+  std::unique_ptr<pipeline::ShardedPipeline> pipeline_;
+  std::unique_ptr<AlertNotifier> notifier_;
   std::unique_ptr<bus::Subscription> announcements_;
 
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<bus::Subscription>> data_;  // by agent; guarded by mu_
-  bool stopped_ = false;                                            // guarded by mu_
+  std::map<std::string, int64_t> intervals_;  // agent -> shortest sensor interval; mu_
+  bool stopped_ = false;                      // guarded by mu_
+  std::condition_variable stop_cv_;
+  std::thread evaluator_;
 
   metrics::Family<metrics::Counter>& batches_;
   metrics::Counter& samples_;

@@ -40,7 +40,8 @@ void DataManager::Stop() {
 void DataManager::OnMessage(const bus::Delivery& delivery) {
   const bus::Message& message = delivery.message();
   if (message.routing_key.rfind(bus::kSamplesTopicPrefix, 0) != 0) {
-    // Alerts are stored once the alerting issue lands; until then they are only counted.
+    // Alert changes are for the dashboards and receivers; the store gets alerts as the
+    // ALERTS series the coordinators publish with the samples.
     messages_.WithLabels({"ignored"}).Inc();
     delivery.Ack();
     return;

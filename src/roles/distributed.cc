@@ -19,13 +19,7 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
     VIGIL_ASSIGN_OR_RETURN(r->agent_,
                            Agent::Create(bus, clock, AgentOptionsFrom(config), config.sensors));
   } else if (role == "coordinator") {
-    VIGIL_ASSIGN_OR_RETURN(auto stages, BuildPipelineStages(config));
-    Coordinator::Options options;
-    options.id = id;
-    options.prefetch = static_cast<size_t>(config.broker.prefetch);
-    options.topology = topology;
-    r->coordinator_ = std::make_unique<Coordinator>(
-        bus, clock, options, std::make_unique<pipeline::Pipeline>(std::move(stages)));
+    VIGIL_ASSIGN_OR_RETURN(r->coordinator_, CoordinatorFrom(bus, clock, config, id));
   } else if (role == "datamanager") {
     if (!config.storage.url.empty())
       return InvalidArgumentError("datamanager: --store postgres://... arrives with issue #7");

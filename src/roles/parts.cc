@@ -86,4 +86,37 @@ void StoreMaintainer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock,
+                                                     const VigilConfig& config,
+                                                     const std::string& id) {
+  const auto workers = static_cast<size_t>(config.coordinator.workers);
+  pipeline::AlertEvaluator::Options alerting;
+  alerting.shards = workers;
+  alerting.lookback_ms = config.alerting.lookback.count();
+  alerting.agent_offline = config.alerting.agent_offline;
+  alerting.offline_intervals = config.alerting.offline_intervals;
+  VIGIL_ASSIGN_OR_RETURN(auto alerts, pipeline::AlertEvaluator::Create(config.alerts, alerting));
+  auto observe = [raw = alerts.get()](size_t worker, const model::Batch& part) {
+    raw->Observe(worker, part);
+  };
+  VIGIL_ASSIGN_OR_RETURN(auto pipeline,
+                         pipeline::ShardedPipeline::Create(
+                             workers, [&config] { return BuildPipelineStages(config); }, observe));
+
+  AlertNotifier::Options notify;
+  notify.webhooks = config.alerting.webhooks;
+  notify.webhook_timeout = config.alerting.webhook_timeout;
+  notify.max_attempts = static_cast<int>(config.alerting.webhook_max_attempts);
+  notify.external_url = config.alerting.external_url;
+  if (notify.external_url.empty()) notify.external_url = "http://" + config.web.listen;
+
+  Coordinator::Options options;
+  options.id = id;
+  options.prefetch = static_cast<size_t>(config.broker.prefetch);
+  options.topology = TopologyFrom(config);
+  options.evaluation_interval = config.alerting.evaluation_interval;
+  return std::make_unique<Coordinator>(bus, clock, options, std::move(alerts), std::move(pipeline),
+                                       std::make_unique<AlertNotifier>(bus, notify));
+}
+
 }  // namespace vigil::roles

@@ -15,6 +15,7 @@
 #include "core/env.h"
 #include "roles/agent.h"
 #include "roles/config.h"
+#include "roles/coordinator.h"
 #include "roles/web.h"
 #include "store/json_lines_sink.h"
 #include "tsdb/tsdb_store.h"
@@ -28,6 +29,11 @@ bus::TopologyOptions TopologyFrom(const VigilConfig& config);
 std::string AgentIdFrom(const VigilConfig& config);
 Agent::Options AgentOptionsFrom(const VigilConfig& config);
 WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id);
+// The coordinator with its pipeline on [coordinator] workers, the [[alerts]] rules and
+// the notifier from [alerting]; InvalidArgument for stages or rules that do not build.
+Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock,
+                                                     const VigilConfig& config,
+                                                     const std::string& id);
 // nullptr when [sink] enabled = false; the error of a file that cannot be opened.
 Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& config, Env& env);
 

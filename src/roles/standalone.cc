@@ -25,12 +25,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
   Agent::Options agent = AgentOptionsFrom(config);
   VIGIL_ASSIGN_OR_RETURN(s->agent_, Agent::Create(*s->bus_, clock, agent, config.sensors));
 
-  VIGIL_ASSIGN_OR_RETURN(auto stages, BuildPipelineStages(config));
-  Coordinator::Options coordinator;
-  coordinator.id = agent.id;
-  coordinator.topology = topology;
-  s->coordinator_ = std::make_unique<Coordinator>(
-      *s->bus_, clock, coordinator, std::make_unique<pipeline::Pipeline>(std::move(stages)));
+  VIGIL_ASSIGN_OR_RETURN(s->coordinator_, CoordinatorFrom(*s->bus_, clock, config, agent.id));
 
   s->web_ =
       std::make_unique<WebRole>(*s->bus_, *s->store_, clock, WebOptionsFrom(config, agent.id));

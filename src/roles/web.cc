@@ -29,6 +29,7 @@ Status WebRole::Start() {
 
   web::ApiOptions api = options_.api;
   api.on_write = [this](const model::Batch& batch) { hub_.Publish(batch); };
+  api.alerts = &alerts_;
   api_ = std::make_unique<web::Api>(store_, &sensors_, clock_, api);
   VIGIL_ASSIGN_OR_RETURN(
       server_,
@@ -66,6 +67,14 @@ void WebRole::OnEvent(const bus::Delivery& delivery) {
     } else {
       spdlog::warn("web {}: undecodable batch on {}: {}", options_.id, message.routing_key,
                    batch.status().ToString());
+    }
+  } else if (message.routing_key.rfind(bus::kAlertsTopicPrefix, 0) == 0) {
+    auto alert = model::DecodeAlert(message.body);
+    if (alert.ok()) {
+      alerts_.Apply(*alert);
+    } else {
+      spdlog::warn("web {}: undecodable alert on {}: {}", options_.id, message.routing_key,
+                   alert.status().ToString());
     }
   }
   delivery.Ack();  // the live stream is best effort; the store has the data

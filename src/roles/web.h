@@ -1,7 +1,7 @@
 // The web role: the HTTP server with the query API over a Store, the dashboard, and the
 // live stream. It consumes vigil.events on its own exclusive queue (every web server
-// gets every batch) and feeds the LiveHub, and vigil.discovery to know the sensors; at
-// start it asks the agents to announce themselves again. DESIGN.md (Web).
+// gets every batch and every alert) and feeds the LiveHub and the AlertBoard, and vigil.discovery
+// to know the sensors; at start it asks the agents to announce themselves again. DESIGN.md (Web).
 //
 // Thread safety: Start and Stop from one thread.
 #pragma once
@@ -38,6 +38,7 @@ class WebRole {
   void Stop();
   uint16_t port() const { return server_ ? server_->port() : 0; }
   web::LiveHub& hub() { return hub_; }
+  const web::AlertBoard& alerts() const { return alerts_; }
 
  private:
   void OnEvent(const bus::Delivery& delivery);
@@ -49,6 +50,7 @@ class WebRole {
   Options options_;
   web::LiveHub hub_;
   web::SensorDirectory sensors_;
+  web::AlertBoard alerts_;
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HttpServer> server_;
   std::unique_ptr<bus::Subscription> events_;

@@ -3,16 +3,15 @@
 #include "sensors/http/http_probe.h"
 #include "sensors/proc/proc_sensor.h"
 #include "sensors/scrape/scrape_sensor.h"
+#include "sensors/self/self_sensor.h"
 #include "sensors/simulated/simulated_sensor.h"
 
 namespace vigil::sensors {
 
 const std::vector<SensorDescriptor>& SensorTypes() {
   static const std::vector<SensorDescriptor> types = {
-      simulated::Descriptor(),
-      proc::Descriptor(),
-      http::Descriptor(),
-      scrape::Descriptor(),
+      simulated::Descriptor(), proc::Descriptor(), http::Descriptor(),
+      scrape::Descriptor(),    self::Descriptor(),
   };
   return types;
 }

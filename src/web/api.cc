@@ -257,6 +257,9 @@ HttpResponse Api::Handle(const HttpRequest& original) {
                                             {"goVersion", "none (vigil, C++)"}})
                                 .dump()));
     }
+  } else if (path == "/api/v1/alerts") {
+    if (only(get))
+      response = Ok(Success(options_.alerts ? options_.alerts->ToJson() : "{\"alerts\":[]}"));
   } else if (path == "/api/v1/sensors") {
     if (only(get)) response = Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
   } else if (path == "/api/v1/write") {

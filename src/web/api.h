@@ -1,7 +1,7 @@
 // The HTTP API, shaped like Prometheus's so Grafana's Prometheus data source works
 // unchanged: /api/v1/query, /query_range, /series, /labels, /label/<name>/values (and
-// /labels/<name>/values), /metadata, /status/buildinfo; plus /api/v1/sensors (what the
-// dashboard lists), POST /api/v1/write (remote write), /metrics, /healthz, /readyz and
+// /labels/<name>/values), /metadata, /status/buildinfo, /alerts; plus /api/v1/sensors
+// (what the dashboard lists), POST /api/v1/write (remote write), /metrics, /healthz, /readyz and
 // the dashboard's files. Every error is {"status":"error","errorType":…,"error":…}.
 // docs/http-api.md.
 //
@@ -16,6 +16,7 @@
 #include "core/metrics.h"
 #include "query/engine.h"
 #include "store/store.h"
+#include "web/alert_board.h"
 #include "web/http.h"
 #include "web/sensor_directory.h"
 
@@ -29,6 +30,8 @@ struct ApiOptions {
   // Called with each batch written through /api/v1/write after the store took it (the
   // live stream); may be empty.
   std::function<void(const model::Batch&)> on_write;
+  // What GET /api/v1/alerts lists; null: no alerts.
+  const AlertBoard* alerts = nullptr;
 };
 
 class Api {

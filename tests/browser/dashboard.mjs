@@ -1,10 +1,11 @@
 // Browser test of the dashboard (issue #5): starts `vigil standalone` on a free port,
 // opens the page in Debian's chromium (headless, driven by playwright-core), and checks
-// that the plant's sensors are listed, that a chart's last point advances, and that a
-// past range draws history. Saves a screenshot in the output folder.
+// that the plant's sensors are listed, that a chart's last point advances, that a past
+// range draws history, and that an alert that fires shows in the alert panel (the
+// bundled config plus one rule that always fires). Saves a screenshot in the output folder.
 // Usage: node dashboard.mjs VIGIL_BINARY CONFIG OUTPUT_DIR
 import {spawn} from 'node:child_process';
-import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
+import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
@@ -33,8 +34,17 @@ function fail(message) {
   throw new Error(message);
 }
 
+// The bundled config, and a rule that fires as soon as the turbine reports.
+const withAlert = join(data, 'vigil.toml');
+writeFileSync(withAlert, readFileSync(config, 'utf8') + `
+[[alerts]]
+name = "TurbineRunning"
+expr = "turbine_speed > 0"
+severity = "critical"
+annotations = { summary = "turbine at {{ $value }} rpm" }
+`);
 const port = await freePort();
-const vigil = spawn(binary, ['standalone', '--config', config, '--data-dir', data, '--listen', `127.0.0.1:${port}`],
+const vigil = spawn(binary, ['standalone', '--config', withAlert, '--data-dir', data, '--listen', `127.0.0.1:${port}`],
                     {stdio: ['ignore', 'inherit', 'inherit']});
 let browser;
 try {
@@ -85,6 +95,12 @@ try {
   if (await page.$eval(node, (d) => d.open)) fail('the node group should start folded');
   if (!(await page.$eval('details.group[data-group="boiler"]', (d) => d.open))) fail('the boiler group should be open');
   if ((await page.$$eval(node + ' .chart canvas', (c) => c.length)) !== 0) fail('folded charts were drawn');
+  // The alert panel lists the firing alert with its summary, as /api/v1/alerts has it.
+  const alert = '#alerts li[data-alert="TurbineRunning"][data-state="firing"]';
+  await page.waitForSelector(alert, {timeout: 10000});
+  const summary = await page.$eval(alert + ' .summary', (e) => e.textContent);
+  if (!/^turbine at \d+(\.\d+)? rpm$/.test(summary)) fail(`alert summary "${summary}"`);
+  console.log(`alert panel: TurbineRunning firing, "${summary}"`);
   await page.screenshot({path: join(output, 'dashboard.png'), fullPage: true});
   await page.click(node + ' summary');
   await page.waitForSelector(node + ' .chart canvas', {timeout: 10000});

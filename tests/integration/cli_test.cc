@@ -68,7 +68,7 @@ TEST(Cli, HelpAndVersionAnswer) {
 TEST(Cli, CheckConfigAcceptsTheBundledConfig) {
   CommandResult run = RunVigil("check-config " + kBundledConfig);
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_NE(run.output.find(": OK (8 sensors)"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(": OK (9 sensors)"), std::string::npos) << run.output;
 }
 
 TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {

@@ -45,6 +45,9 @@ inline std::map<std::pair<std::string, int64_t>, int> SamplesOf(const std::strin
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j.value("kind", "") != "sample") continue;
     if (j["labels"].value("agent", "") != agent) continue;
+    // The coordinators' ALERTS series (VigilAgentOffline while the agent is cut off) carries
+    // the agent's label but is not one of its readings.
+    if (j["labels"].value("__name__", "") == "ALERTS") continue;
     ++samples[{j["labels"].dump(), j["timestamp_ms"].get<int64_t>()}];
   }
   return samples;

@@ -184,6 +184,32 @@
     } catch (e) { console.error(e); }
   }
 
+  // The alert panel: firing first, each with its summary (or its labels) and since when.
+  async function refreshAlerts() {
+    try {
+      const body = await (await fetch('/api/v1/alerts')).json();
+      const list = document.getElementById('alerts');
+      list.innerHTML = '';
+      if (!body.data.alerts.length) list.innerHTML = '<li class="empty">no alerts</li>';
+      for (const a of body.data.alerts) {
+        const li = document.createElement('li');
+        li.dataset.alert = a.labels.alertname;
+        li.dataset.state = a.state;
+        li.className = 'alert ' + (a.labels.severity || 'warning');
+        li.innerHTML = '<span class="state"></span> <b></b> <span class="summary"></span> <span class="since"></span>';
+        li.querySelector('.state').textContent = a.state;
+        li.querySelector('.state').className = 'state ' + (a.state === 'firing' ? 'offline' : 'stale');
+        li.querySelector('b').textContent = a.labels.alertname;
+        const others = Object.entries(a.labels)
+          .filter(([k]) => k !== 'alertname' && k !== 'severity')
+          .map(([k, v]) => k + '=' + v).join(', ');
+        li.querySelector('.summary').textContent = (a.annotations && a.annotations.summary) || others;
+        li.querySelector('.since').textContent = 'since ' + new Date(a.activeAt).toLocaleTimeString();
+        list.appendChild(li);
+      }
+    } catch (e) { console.error(e); }
+  }
+
   const RANGES = {'1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800};
   document.getElementById('range').addEventListener('change', async (event) => {
     mode = event.target.value;
@@ -197,5 +223,7 @@
 
   refreshSensors();
   setInterval(refreshSensors, 5000);
+  refreshAlerts();
+  setInterval(refreshAlerts, 2000);
   loadHistory(LIVE_WINDOW_S).then(connect, connect);
 })();

@@ -1,0 +1,72 @@
+// Where alert changes go (docs/alerts.md, Notifications): every change is published on
+// vigil.events as alerts.<severity> (the dashboards' alert panel and the datamanager's
+// ALERTS series) and logged; firing and resolved alerts are POSTed to each webhook in
+// Prometheus Alertmanager's webhook format (version 4), grouped by alertname, retried
+// with exponential backoff and jitter. Webhooks run on a thread of their own per URL with a
+// bounded queue (the oldest payload dropped and counted when full), so a slow or dead
+// receiver never blocks the pipeline or the evaluation.
+//
+// Thread safety: Notify from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/bus.h"
+#include "core/metrics.h"
+#include "pipeline/alerts.h"
+
+namespace vigil::roles {
+
+// The Alertmanager webhook body for changes of one alertname: status "firing" while any of
+// them fires; each alert with startsAt, endsAt (resolved ones) and a fingerprint.
+std::string AlertmanagerPayload(const std::vector<model::Alert>& alerts,
+                                const std::string& receiver, const std::string& external_url);
+
+class AlertNotifier {
+ public:
+  struct Options {
+    std::vector<std::string> webhooks;
+    std::chrono::milliseconds webhook_timeout{5000};
+    int max_attempts = 5;
+    std::chrono::milliseconds initial_backoff{500};
+    std::chrono::milliseconds max_backoff{30'000};
+    size_t max_queue = 1000;   // payloads waiting per webhook
+    std::string external_url;  // externalURL in the payload: the dashboard's address
+    metrics::Registry* registry = &metrics::Registry::Default();
+  };
+
+  AlertNotifier(bus::Bus& bus, Options options);
+  // Stops the webhook threads; payloads not yet delivered are dropped (and logged).
+  ~AlertNotifier();
+
+  // Publishes and logs every change now; queues the webhook payloads.
+  void Notify(const std::vector<pipeline::AlertChange>& changes);
+
+ private:
+  struct Webhook {
+    std::string url;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::string> queue;  // guarded by mu
+    bool stop = false;              // guarded by mu
+    std::thread thread;
+  };
+  void Deliver(Webhook& webhook);
+  // One POST; true on a 2xx answer.
+  bool Post(const std::string& url, const std::string& body, std::string& error);
+
+  bus::Bus& bus_;
+  Options options_;
+  std::vector<std::unique_ptr<Webhook>> webhooks_;
+  metrics::Family<metrics::Counter>& published_;
+  metrics::Family<metrics::Counter>& webhook_payloads_;
+};
+
+}  // namespace vigil::roles

@@ -1,0 +1,43 @@
+#include "sensors/self/self_sensor.h"
+
+#include "sensors/scrape/exposition.h"
+
+namespace vigil::sensors::self {
+
+using config::OptionSpec;
+using config::OptionType;
+
+SensorDescriptor Descriptor() {
+  SensorDescriptor d;
+  d.type = "self";
+  d.description = "vigil's own metrics (its /metrics) as readings.";
+  d.options = {
+      OptionSpec{"interval", OptionType::kDuration, "How often to read.",
+                 std::chrono::milliseconds(15'000), 0.001, 86400.0},
+      OptionSpec{"prefix", OptionType::kString, "Only metrics whose name starts with this.",
+                 std::string("vigil_")},
+  };
+  d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
+    for (const auto& [name, value] : spec.labels) {
+      if (!model::Labels::FromPairs({{name, value}}).ok())
+        return InvalidArgumentError("label " + name + ": not a valid label");
+    }
+    return std::unique_ptr<Sensor>(std::make_unique<SelfSensor>(
+        spec.labels, spec.options.Duration("interval").count(), spec.options.String("prefix")));
+  };
+  return d;
+}
+
+Status SelfSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
+  std::string text = registry_.RenderText();
+  return scrape::ParseExposition(text, scrape::Format::kPrometheusText, {},
+                                 [&](scrape::ScrapedSample&& sample) {
+                                   if (sample.labels.MetricName().rfind(prefix_, 0) != 0) return;
+                                   model::Labels labels = std::move(sample.labels);
+                                   for (const auto& [name, value] : labels_)
+                                     labels = labels.With(name, value);
+                                   out.Add(labels, {now_ms, sample.value});
+                                 });
+}
+
+}  // namespace vigil::sensors::self
