@@ -248,7 +248,8 @@ config::Schema BuildSchema() {
                    0.0, 1000.0},
         OptionSpec{"sync", OptionType::kBool,
                    "fsync the file before acknowledging each batch (slower, survives power loss).",
-                   false}}});
+                   false},
+        OptionSpec{"compress", OptionType::kBool, "gzip rotated files (file.1.gz ...).", false}}});
 
   config::SectionSpec sensors{
       "sensors",
@@ -574,6 +575,7 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.sink.max_size_mb = sink.Int("max_size_mb");
   c.sink.keep = sink.Int("keep");
   c.sink.sync = sink.Bool("sync");
+  c.sink.compress = sink.Bool("compress");
   c.coordinator.workers = loaded.sections.at("coordinator").Int("workers");
   const auto& alerting = loaded.sections.at("alerting");
   c.alerting.evaluation_interval = alerting.Duration("evaluation_interval");

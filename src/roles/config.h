@@ -69,6 +69,7 @@ struct VigilConfig {
     int64_t max_size_mb = 64;
     int64_t keep = 5;
     bool sync = false;
+    bool compress = false;
   } sink;
 
   std::vector<sensors::SensorSpec> sensors;

@@ -62,6 +62,7 @@ Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& co
   sink.max_bytes = static_cast<uint64_t>(config.sink.max_size_mb) << 20;
   sink.keep = static_cast<int>(config.sink.keep);
   sink.sync = config.sink.sync;
+  sink.compress = config.sink.compress;
   return store::JsonLinesSink::Open(env, sink);
 }
 

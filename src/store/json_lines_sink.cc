@@ -1,6 +1,7 @@
 #include "store/json_lines_sink.h"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <cmath>
 
@@ -101,25 +102,56 @@ Status JsonLinesSink::Flush() {
   return status.Annotate("sink " + path_);
 }
 
+std::string JsonLinesSink::Rotated(int n) const {
+  return path_ + "." + std::to_string(n) + (options_.compress ? ".gz" : "");
+}
+
 Status JsonLinesSink::Rotate() {
   VIGIL_RETURN_IF_ERROR(file_->Close().Annotate("rotate " + path_));
-  auto numbered = [&](int n) { return path_ + "." + std::to_string(n); };
   if (options_.keep == 0) {
     VIGIL_RETURN_IF_ERROR(env_.DeleteFile(path_).Annotate("rotate"));
   } else {
-    if (env_.FileExists(numbered(options_.keep))) {
-      VIGIL_RETURN_IF_ERROR(env_.DeleteFile(numbered(options_.keep)).Annotate("rotate"));
-    }
+    if (env_.FileExists(Rotated(options_.keep)))
+      VIGIL_RETURN_IF_ERROR(env_.DeleteFile(Rotated(options_.keep)).Annotate("rotate"));
     for (int n = options_.keep - 1; n >= 1; --n) {
-      if (env_.FileExists(numbered(n))) {
-        VIGIL_RETURN_IF_ERROR(env_.RenameFile(numbered(n), numbered(n + 1)).Annotate("rotate"));
-      }
+      if (env_.FileExists(Rotated(n)))
+        VIGIL_RETURN_IF_ERROR(env_.RenameFile(Rotated(n), Rotated(n + 1)).Annotate("rotate"));
     }
-    VIGIL_RETURN_IF_ERROR(env_.RenameFile(path_, numbered(1)).Annotate("rotate"));
+    if (options_.compress) {
+      // Written beside, then renamed: a crash leaves the plain file, never half a .gz.
+      VIGIL_ASSIGN_OR_RETURN(std::string text, env_.ReadFile(path_));
+      VIGIL_ASSIGN_OR_RETURN(std::string gz, Gzip(text));
+      const std::string partial = Rotated(1) + ".partial";
+      if (env_.FileExists(partial)) VIGIL_RETURN_IF_ERROR(env_.DeleteFile(partial));
+      VIGIL_ASSIGN_OR_RETURN(auto out, env_.NewAppendableFile(partial));
+      VIGIL_RETURN_IF_ERROR(out->Append(gz));
+      VIGIL_RETURN_IF_ERROR(out->Sync());
+      VIGIL_RETURN_IF_ERROR(out->Close());
+      VIGIL_RETURN_IF_ERROR(env_.RenameFile(partial, Rotated(1)).Annotate("rotate"));
+      VIGIL_RETURN_IF_ERROR(env_.DeleteFile(path_).Annotate("rotate"));
+    } else {
+      VIGIL_RETURN_IF_ERROR(env_.RenameFile(path_, Rotated(1)).Annotate("rotate"));
+    }
   }
   VIGIL_ASSIGN_OR_RETURN(file_, env_.NewAppendableFile(path_));
   size_ = 0;
   return OkStatus();
+}
+
+Result<std::string> Gzip(std::string_view data) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return InternalError("gzip: deflateInit2 failed");
+  std::string out(deflateBound(&zs, data.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int result = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (result != Z_STREAM_END) return InternalError("gzip: deflate failed");
+  return out;
 }
 
 }  // namespace vigil::store

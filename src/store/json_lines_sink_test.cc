@@ -1,6 +1,7 @@
 #include "store/json_lines_sink.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -66,6 +67,41 @@ TEST(JsonLinesSink, RotatesBySizeAndKeepsTheNewestFiles) {
       EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded()) << line;
     }
   }
+}
+
+// gunzip, with zlib's inflate (an independent path from Gzip's deflate).
+std::string Gunzip(const std::string& gz) {
+  z_stream zs{};
+  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
+  std::string out(1 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  zs.avail_in = static_cast<uInt>(gz.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return out;
+}
+
+TEST(JsonLinesSink, CompressedRotationKeepsEveryLineInGzipFiles) {
+  testing::MemEnv env;
+  auto sink =
+      *JsonLinesSink::Open(env, {.dir = "d", .max_bytes = 1000, .keep = 2, .compress = true});
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(sink->Append(Batch(3)).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  auto files = *env.Children("d");
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files,
+            (std::vector<std::string>{"events.jsonl", "events.jsonl.1.gz", "events.jsonl.2.gz"}));
+  std::string gz = *env.ReadFile("d/events.jsonl.1.gz");
+  ASSERT_GE(gz.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(gz[0]), 0x1f);  // the gzip magic
+  EXPECT_EQ(static_cast<unsigned char>(gz[1]), 0x8b);
+  auto lines = Lines(Gunzip(gz));
+  EXPECT_GE(lines.size(), 5u);
+  for (const auto& line : lines) EXPECT_EQ(nlohmann::json::parse(line)["kind"], "sample");
+  EXPECT_LT(gz.size(), 1000u);  // repetitive JSON compresses
 }
 
 TEST(JsonLinesSink, ReopeningAppendsAndCountsTheExistingSize) {

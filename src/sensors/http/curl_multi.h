@@ -1,7 +1,8 @@
 // What the http probe and the scrape sensor share: RunTransfers drives a set of prepared
 // libcurl easy handles to completion on one multi handle, at most `max_in_flight` at a
 // time; CurlInitOnce sets libcurl up for the process; CheckRequestOptions validates the
-// options both take. Only sensors/http/ and sensors/scrape/ include libcurl.
+// options both take. Only sensors/http/, sensors/scrape/ and the alert notifier's webhooks
+// (roles/alert_notifier.cc) include libcurl.
 //
 // Thread safety: one multi handle per thread at a time (libcurl's rule).
 #pragma once
