@@ -74,6 +74,13 @@ constexpr std::pair<AlertState, std::string_view> kAlertStates[] = {
 
 }  // namespace
 
+std::string_view AlertStateName(AlertState state) {
+  for (const auto& [s, name] : kAlertStates) {
+    if (s == state) return name;
+  }
+  return "unknown";
+}
+
 std::string EncodeAnnouncement(const RouteAnnouncement& m) {
   proto::RouteAnnouncement p;
   p.set_version(m.version);

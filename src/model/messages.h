@@ -44,6 +44,8 @@ struct DiscoveryRequest {
 };
 
 enum class AlertState { kPending, kFiring, kResolved };
+// "pending", "firing", "resolved": the words of Prometheus's alert API and Alertmanager.
+std::string_view AlertStateName(AlertState state);
 
 struct Alert {
   uint32_t version = kMessageVersion;

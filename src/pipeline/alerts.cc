@@ -193,8 +193,7 @@ model::Batch AlertsSeries(const std::vector<model::Alert>& active,
     if (c.alert.state == model::AlertState::kResolved)
       add(c.alert.labels, c.fired ? "firing" : "pending", 0);
   }
-  for (const auto& a : active)
-    add(a.labels, a.state == model::AlertState::kFiring ? "firing" : "pending", 1);
+  for (const auto& a : active) add(a.labels, model::AlertStateName(a.state), 1);
   return builder.Take();
 }
 
@@ -423,14 +422,11 @@ void AlertEvaluator::Step(size_t rule_index, const model::Labels& series, bool c
   auto it = instances_.find(key);
   auto change = [&](const Instance& inst, model::AlertState state) {
     changes.push_back({MakeAlert(rule_index, inst, state, now_ms), inst.fired});
-    transitions_
-        ->WithLabels({state == model::AlertState::kPending  ? "pending"
-                      : state == model::AlertState::kFiring ? "firing"
-                                                            : "resolved"})
-        .Inc();
+    transitions_->WithLabels({std::string(model::AlertStateName(state))}).Inc();
   };
   if (condition) {
-    if (it == instances_.end()) {
+    const bool created = it == instances_.end();
+    if (created) {
       Instance inst;
       model::Labels merged = series.With(model::kMetricNameLabel, "");
       for (const auto& [name, t] : rule.labels) merged = merged.With(name, t.Render(series, value));
@@ -440,17 +436,6 @@ void AlertEvaluator::Step(size_t rule_index, const model::Labels& series, bool c
       inst.series = series;
       inst.active_since_ms = now_ms;
       it = instances_.emplace(key, std::move(inst)).first;
-      it->second.value = value;
-      it->second.last_true_ms = now_ms;
-      it->second.evaluated_ms = now_ms;
-      if (rule.spec.for_ms == 0) {
-        it->second.state = model::AlertState::kFiring;
-        it->second.fired = true;
-        change(it->second, model::AlertState::kFiring);
-      } else {
-        change(it->second, model::AlertState::kPending);
-      }
-      return;
     }
     Instance& inst = it->second;
     inst.value = value;
@@ -461,6 +446,8 @@ void AlertEvaluator::Step(size_t rule_index, const model::Labels& series, bool c
       inst.state = model::AlertState::kFiring;
       inst.fired = true;
       change(inst, model::AlertState::kFiring);
+    } else if (created) {
+      change(inst, model::AlertState::kPending);
     }
     return;
   }

@@ -45,18 +45,6 @@ std::map<std::string, std::string> Common(
   return common;
 }
 
-const char* StateName(model::AlertState state) {
-  switch (state) {
-    case model::AlertState::kPending:
-      return "pending";
-    case model::AlertState::kFiring:
-      return "firing";
-    case model::AlertState::kResolved:
-      return "resolved";
-  }
-  return "unknown";
-}
-
 size_t DiscardBody(char*, size_t size, size_t n, void*) { return size * n; }
 
 }  // namespace
@@ -131,7 +119,7 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
     const model::Alert& a = change.alert;
     auto log_level =
         a.state == model::AlertState::kFiring ? spdlog::level::warn : spdlog::level::info;
-    spdlog::log(log_level, "alert {} {} {} value={}", a.name, StateName(a.state),
+    spdlog::log(log_level, "alert {} {} {} value={}", a.name, model::AlertStateName(a.state),
                 a.labels.ToString(), a.value);
     bus::Message message{model::EncodeAlert(a), std::string(model::kProtobufContentType)};
     Status status =
@@ -161,7 +149,8 @@ void AlertNotifier::Deliver(Webhook& w) {
   while (true) {
     w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
     if (w.stop) break;
-    std::string payload = w.queue.front();
+    std::string payload = std::move(w.queue.front());
+    w.queue.pop_front();
     std::chrono::milliseconds backoff = options_.initial_backoff;
     bool sent = false;
     for (int attempt = 1; attempt <= options_.max_attempts && !w.stop; ++attempt) {
@@ -180,7 +169,6 @@ void AlertNotifier::Deliver(Webhook& w) {
       w.cv.wait_for(lock, wait, [&] { return w.stop; });
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
-    if (!w.queue.empty() && w.queue.front() == payload) w.queue.pop_front();
     webhook_payloads_.WithLabels({w.url, sent ? "sent" : "failed"}).Inc();
   }
   if (!w.queue.empty())

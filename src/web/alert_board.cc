@@ -48,7 +48,7 @@ std::string AlertBoard::ToJson() const {
     for (const auto& [k, v] : a.annotations) annotations[k] = v;
     list.push_back({{"labels", labels},
                     {"annotations", annotations},
-                    {"state", a.state == model::AlertState::kFiring ? "firing" : "pending"},
+                    {"state", model::AlertStateName(a.state)},
                     {"activeAt", FormatRfc3339(a.active_since_ms)},
                     {"value", FormatValue(a.value)}});
   }
