@@ -26,14 +26,28 @@ function(vigil_add_test)
   target_link_libraries(${ARG_NAME}_test PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${ARG_NAME}_test PRIVATE VIGIL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   set(properties LABELS "${ARG_LABELS}")
-  if(ARG_SERVICES)
-    list(APPEND properties FIXTURES_REQUIRED "${ARG_SERVICES}" RESOURCE_LOCK "${ARG_SERVICES}"
-         ENVIRONMENT "VIGIL_TEST_SERVICES=${CMAKE_BINARY_DIR}/services")
+  list(LENGTH ARG_SERVICES service_count)
+  if(service_count GREATER 0)
+    list(APPEND properties ENVIRONMENT "VIGIL_TEST_SERVICES=${CMAKE_BINARY_DIR}/services")
+  endif()
+  if(service_count EQUAL 1)
+    list(APPEND properties FIXTURES_REQUIRED ${ARG_SERVICES} RESOURCE_LOCK ${ARG_SERVICES})
   endif()
   gtest_discover_tests(${ARG_NAME}_test
     PROPERTIES ${properties}
     WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
     DISCOVERY_TIMEOUT 30)
+  if(service_count GREATER 1)
+    # gtest_discover_tests cannot pass a list-valued property (it would read the second
+    # service as a property name): set them in a file ctest reads after the discovered list.
+    set(file ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_test_services.cmake)
+    file(WRITE ${file} "if(DEFINED ${ARG_NAME}_test_TESTS)
+  set_tests_properties(\${${ARG_NAME}_test_TESTS} PROPERTIES
+    FIXTURES_REQUIRED \"${ARG_SERVICES}\" RESOURCE_LOCK \"${ARG_SERVICES}\")
+endif()
+")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${file})
+  endif()
 endfunction()
 
 # vigil_add_bench(NAME codec SOURCES codec_bench.cc DEPS vigil_model)

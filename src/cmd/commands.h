@@ -51,5 +51,6 @@ void AddStandaloneCommand(CLI::App& app, int& exit_code);
 void AddSensorCommand(CLI::App& app, int& exit_code);
 void AddDistributedCommands(CLI::App& app, int& exit_code);
 void AddCheckConfigCommand(CLI::App& app, int& exit_code);
+void AddMigrateCommand(CLI::App& app, int& exit_code);
 
 }  // namespace vigil::cmd

@@ -54,11 +54,10 @@ namespace {
 int RunRole(const std::string& role, const CommonFlags& flags) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
-  if (role == "web") {
+  if (role == "web" && config.storage.url.empty()) {
     spdlog::error(
-        "web: a web server of its own needs the PostgreSQL store (--store postgres://, issue "
-        "#7); with the embedded store, the datamanager serves the dashboard and the API on "
-        "--listen");
+        "web: a web server of its own reads PostgreSQL: give --store postgres://... (with the "
+        "embedded store, the datamanager serves the dashboard and the API on --listen)");
     return kExitConfigError;
   }
   return RunDistributedRole(role, config);
@@ -80,11 +79,13 @@ void AddDistributedCommands(CLI::App& app, int& exit_code) {
           "the alert rules, publish to vigil.events.",
           /*listen=*/false, /*data_dir=*/false, /*store=*/false);
   AddRole(app, exit_code, "datamanager",
-          "Run a datamanager: consume vigil.store into the embedded store in --data-dir and the "
-          "JSON-lines sink, and serve the dashboard and the query API on --listen.",
+          "Run a datamanager: consume vigil.store into the store (the embedded one in "
+          "--data-dir, or PostgreSQL with --store) and the JSON-lines sink, and serve the "
+          "dashboard and the query API on --listen.",
           /*listen=*/true, /*data_dir=*/true, /*store=*/true);
   AddRole(app, exit_code, "web",
-          "Run a web server: dashboard, WebSocket live stream, query API on --listen.",
+          "Run a web server over PostgreSQL (--store): dashboard, WebSocket live stream, query "
+          "API on --listen.",
           /*listen=*/true, /*data_dir=*/false, /*store=*/true);
 }
 

@@ -11,12 +11,6 @@ namespace {
 int RunStandalone(const CommonFlags& flags) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
-  if (!config.storage.url.empty()) {
-    spdlog::error(
-        "standalone: --store postgres://... is not supported yet (the PostgreSQL store "
-        "is issue #7); the standalone keeps its data in --data-dir");
-    return kExitConfigError;
-  }
   if (config.sensors.empty()) {
     spdlog::warn(
         "standalone: no [[sensors]] configured; nothing will be collected "
@@ -46,9 +40,10 @@ void AddStandaloneCommand(CLI::App& app, int& exit_code) {
   CLI::App* command = app.add_subcommand(
       "standalone",
       "Run every role in one process: sensors, coordinator, datamanager, over the in-process "
-      "bus. Readings go to <data-dir>/events.jsonl.");
+      "bus. Readings go to the embedded store in --data-dir (or PostgreSQL with --store) and "
+      "<data-dir>/events.jsonl.");
   AddCommonFlags(*command, *flags, /*listen=*/true, /*data_dir=*/true, /*broker=*/false,
-                 /*store=*/false);
+                 /*store=*/true);
   command->callback([flags, &exit_code] { exit_code = RunStandalone(*flags); });
 }
 

@@ -163,7 +163,8 @@ config::Schema BuildSchema() {
                      return CheckUrlScheme(s, {"postgres", "postgresql"});
                    })},
         OptionSpec{"retention", OptionType::kDuration,
-                   "Embedded store: chunks older than this are deleted; 0: keep forever.",
+                   "Chunks (embedded store) or daily partitions (PostgreSQL) older than this "
+                   "are deleted; 0: keep forever.",
                    milliseconds(15 * 86'400'000LL), 0.0, 100.0 * 365 * 86'400},
         OptionSpec{"retention_size_mb", OptionType::kInt,
                    "Embedded store: oldest chunks are deleted beyond this size; 0: no limit.",
@@ -186,7 +187,19 @@ config::Schema BuildSchema() {
                    milliseconds(3'600'000), 0.0, 7.0 * 86'400},
         OptionSpec{"max_points_per_query", OptionType::kInt,
                    "Points one query may return before it fails with a clear error.",
-                   int64_t{5'000'000}, 1.0, 1e10}}});
+                   int64_t{5'000'000}, 1.0, 1e10},
+        OptionSpec{"pool_size", OptionType::kInt,
+                   "PostgreSQL: connections per process (appends and queries share them).",
+                   int64_t{4}, 1.0, 100.0},
+        OptionSpec{"statement_timeout", OptionType::kDuration,
+                   "PostgreSQL: a statement running longer is cancelled (the batch is retried, "
+                   "the query fails).",
+                   milliseconds(30'000), 0.01, 3600.0},
+        OptionSpec{"partition_days", OptionType::kInt,
+                   "PostgreSQL: days per partition of the samples table.", int64_t{1}, 1.0, 366.0},
+        OptionSpec{"partitions_ahead", OptionType::kInt,
+                   "PostgreSQL: partitions made ahead of the current one.", int64_t{2}, 0.0,
+                   366.0}}});
   schema.sections.push_back(
       {"broker",
        "RabbitMQ, for the distributed roles.",
@@ -561,6 +574,10 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.storage.wal_fsync_interval = storage.Duration("wal_fsync_interval");
   c.storage.out_of_order_window = storage.Duration("out_of_order_window");
   c.storage.max_points_per_query = storage.Int("max_points_per_query");
+  c.storage.pool_size = storage.Int("pool_size");
+  c.storage.statement_timeout = storage.Duration("statement_timeout");
+  c.storage.partition_days = storage.Int("partition_days");
+  c.storage.partitions_ahead = storage.Int("partitions_ahead");
   const auto& broker = loaded.sections.at("broker");
   c.broker.url = broker.String("url");
   c.broker.queue_type = broker.String("queue_type");
@@ -731,6 +748,18 @@ Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
     }
   }
   return stages;
+}
+
+store::postgres::PostgresOptions PostgresOptionsFrom(const VigilConfig::Storage& storage) {
+  store::postgres::PostgresOptions options;
+  options.url = storage.url;
+  options.pool_size = static_cast<size_t>(storage.pool_size);
+  options.statement_timeout = storage.statement_timeout;
+  options.partition_days = static_cast<int>(storage.partition_days);
+  options.partitions_ahead = static_cast<int>(storage.partitions_ahead);
+  options.retention_ms = storage.retention.count();
+  options.max_points = storage.max_points_per_query;
+  return options;
 }
 
 tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage) {

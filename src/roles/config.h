@@ -15,6 +15,7 @@
 #include "pipeline/alerts.h"
 #include "pipeline/pipeline.h"
 #include "sensors/sensor.h"
+#include "store/postgres/postgres_store.h"
 #include "tsdb/tsdb_store.h"
 
 namespace vigil::roles {
@@ -49,6 +50,10 @@ struct VigilConfig {
     std::chrono::milliseconds wal_fsync_interval{1000};
     std::chrono::milliseconds out_of_order_window{3'600'000};
     int64_t max_points_per_query = 5'000'000;
+    int64_t pool_size = 4;  // PostgreSQL
+    std::chrono::milliseconds statement_timeout{30'000};
+    int64_t partition_days = 1;
+    int64_t partitions_ahead = 2;
   } storage;
 
   struct Broker {
@@ -127,5 +132,6 @@ Status CheckListenAddress(std::string_view address);
 // The embedded store's options from [storage]: data_dir/tsdb and the retention, log
 // and query settings.
 tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage);
+store::postgres::PostgresOptions PostgresOptionsFrom(const VigilConfig::Storage& storage);
 
 }  // namespace vigil::roles

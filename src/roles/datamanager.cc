@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "model/batch_codec.h"
@@ -59,12 +60,23 @@ void DataManager::OnMessage(const bus::Delivery& delivery) {
     if (status.ok()) status = writer->Flush();
     if (!status.ok()) {
       messages_.WithLabels({"failed"}).Inc();
-      spdlog::error("datamanager: requeued a batch: {}", status.ToString());
-      // Back off so a broken disk does not turn into a hot loop of redeliveries.
-      std::this_thread::sleep_for(options_.retry_backoff);
+      ++failures_;
+      // Log the 1st, 2nd, 4th, 8th … failure in a row, not every redelivery.
+      if ((failures_ & (failures_ - 1)) == 0) {
+        spdlog::error("datamanager: requeued a batch ({} failures in a row): {}", failures_,
+                      status.ToString());
+      }
+      // Back off so a broken disk or database does not turn into a hot loop of redeliveries.
+      const int doublings = std::min(failures_ - 1, 16);
+      std::this_thread::sleep_for(
+          std::min(options_.retry_backoff * (1 << doublings), options_.max_retry_backoff));
       delivery.Nack(/*requeue=*/true);
       return;
     }
+  }
+  if (failures_ > 0) {
+    spdlog::info("datamanager: storing again after {} failures", failures_);
+    failures_ = 0;
   }
   messages_.WithLabels({"stored"}).Inc();
   samples_.Inc(static_cast<double>(batch->SampleCount()));

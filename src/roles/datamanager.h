@@ -1,7 +1,9 @@
 // The datamanager role: consumes vigil.store (competing with other datamanagers) and
-// hands each batch to its writers (the JSON-lines sink; the stores as they land). A
-// message is acked only after every writer appended and flushed it; one that cannot be
-// decoded is dead-lettered and counted; a writer failure requeues it and backs off.
+// hands each batch to its writers (the store, the JSON-lines sink). A message is acked
+// only after every writer appended and flushed it; one that cannot be decoded is
+// dead-lettered and counted; a writer failure (the disk, PostgreSQL down) requeues it and
+// backs off, doubling from retry_backoff up to max_retry_backoff while failures last, so
+// batches wait in the queue and consumption resumes by itself.
 // DESIGN.md (Roles), docs/architecture.md.
 //
 // Thread safety: Start and Stop from one thread; the handler runs on the bus's thread.
@@ -22,6 +24,7 @@ class DataManager {
   struct Options {
     size_t prefetch = 64;
     std::chrono::milliseconds retry_backoff{200};
+    std::chrono::milliseconds max_retry_backoff{5'000};
     bus::TopologyOptions topology;
     metrics::Registry* registry = &metrics::Registry::Default();
   };
@@ -43,6 +46,7 @@ class DataManager {
   std::unique_ptr<bus::Subscription> subscription_;
   metrics::Family<metrics::Counter>& messages_;
   metrics::Counter& samples_;
+  int failures_ = 0;  // in a row; touched by the bus's thread only
 };
 
 }  // namespace vigil::roles

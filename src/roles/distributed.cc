@@ -11,6 +11,7 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
                                                                  Clock& clock, Env& env) {
   std::unique_ptr<DistributedRole> r(new DistributedRole());
   r->role_ = role;
+  r->config_ = config;
   bus::TopologyOptions topology = TopologyFrom(config);
   // Coordinators and web servers have exclusive queues named after their id: several on one
   // host (or with one config) need ids of their own.
@@ -20,12 +21,17 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
                            Agent::Create(bus, clock, AgentOptionsFrom(config), config.sensors));
   } else if (role == "coordinator") {
     VIGIL_ASSIGN_OR_RETURN(r->coordinator_, CoordinatorFrom(bus, clock, config, id));
+  } else if (role == "web") {
+    if (config.storage.url.empty()) {
+      return InvalidArgumentError(
+          "web: a web server of its own reads PostgreSQL: give --store postgres://... (with "
+          "the embedded store, the datamanager serves the dashboard and the API)");
+    }
+    VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock, /*migrate=*/false));
+    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, WebOptionsFrom(config, id));
   } else if (role == "datamanager") {
-    if (!config.storage.url.empty())
-      return InvalidArgumentError("datamanager: --store postgres://... arrives with issue #7");
     std::vector<store::BatchWriter*> writers;
-    VIGIL_ASSIGN_OR_RETURN(r->store_,
-                           tsdb::TsdbStore::Open(env, clock, TsdbOptionsFrom(config.storage)));
+    VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock));
     writers.push_back(r->store_.get());
     VIGIL_ASSIGN_OR_RETURN(r->sink_, OpenSinkFrom(config, env));
     if (r->sink_) writers.push_back(r->sink_.get());
@@ -47,9 +53,12 @@ Status DistributedRole::Start() {
   if (datamanager_) {
     VIGIL_RETURN_IF_ERROR(datamanager_->Start().Annotate("start datamanager"));
     maintainer_->Start();
-    VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
-    spdlog::info("datamanager: storing readings in the embedded store");
+    spdlog::info("datamanager: storing readings in {}", DescribeStore(config_));
     if (sink_) spdlog::info("datamanager: writing readings to {}", sink_->path());
+  }
+  if (web_) {
+    VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
+    if (!datamanager_) spdlog::info("web: serving {}", DescribeStore(config_));
   }
   if (coordinator_) VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
   if (agent_) VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
@@ -62,11 +71,13 @@ Status DistributedRole::Stop() {
   Status result;
   if (agent_) agent_->Stop();  // publishes what it collected
   if (coordinator_) coordinator_->Stop();
+  if (web_) web_->Stop();
   if (datamanager_) {
-    web_->Stop();
     datamanager_->Stop();
     maintainer_->Stop();
     if (sink_) result = sink_->Flush();
+  }
+  if (store_) {
     Status closed = store_->Close();
     if (!closed.ok() && result.ok()) result = closed;
   }

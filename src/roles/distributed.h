@@ -2,9 +2,11 @@
 //   sensor       the Agent: runs the [[sensors]], publishes to vigil.data.<id>;
 //   coordinator  discovers agents, consumes their data queues (competing with the other
 //                coordinators), runs the pipeline, publishes to vigil.events;
-//   datamanager  consumes vigil.store into the embedded store (data_dir/tsdb) and the
-//                JSON-lines sink, and serves the dashboard and the query API for that store
-//                on web.listen.
+//   datamanager  consumes vigil.store into the store (the embedded one in data_dir/tsdb,
+//                or PostgreSQL with storage.url) and the JSON-lines sink, and serves the
+//                dashboard and the query API for that store on web.listen;
+//   web          the dashboard, the live stream and the query API over PostgreSQL, for
+//                as many web servers as needed beside the datamanagers.
 // Built from the same config and parts as `vigil standalone` (roles/parts.h).
 // docs/architecture.md, docs/protocol/amqp.md.
 //
@@ -28,7 +30,7 @@ namespace vigil::roles {
 
 class DistributedRole {
  public:
-  // `role` is sensor, coordinator or datamanager. The bus must outlive the role.
+  // `role` is sensor, coordinator, datamanager or web. The bus must outlive the role.
   // InvalidArgument for another role or a config it cannot run.
   static Result<std::unique_ptr<DistributedRole>> Create(const std::string& role, bus::Bus& bus,
                                                          const VigilConfig& config, Clock& clock,
@@ -46,9 +48,10 @@ class DistributedRole {
   DistributedRole() = default;
 
   std::string role_;
+  VigilConfig config_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<Coordinator> coordinator_;
-  std::unique_ptr<tsdb::TsdbStore> store_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::JsonLinesSink> sink_;
   std::unique_ptr<StoreMaintainer> maintainer_;
   std::unique_ptr<DataManager> datamanager_;

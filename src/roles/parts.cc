@@ -66,6 +66,26 @@ Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& co
   return store::JsonLinesSink::Open(env, sink);
 }
 
+Result<std::unique_ptr<store::Store>> OpenStoreFrom(const VigilConfig& config, Env& env,
+                                                    Clock& clock, bool migrate) {
+  if (config.storage.url.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<tsdb::TsdbStore> tsdb,
+                           tsdb::TsdbStore::Open(env, clock, TsdbOptionsFrom(config.storage)));
+    return std::unique_ptr<store::Store>(std::move(tsdb));
+  }
+  store::postgres::PostgresOptions options = PostgresOptionsFrom(config.storage);
+  options.migrate = migrate;
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<store::postgres::PostgresStore> postgres,
+                         store::postgres::PostgresStore::Open(clock, options));
+  return std::unique_ptr<store::Store>(std::move(postgres));
+}
+
+std::string DescribeStore(const VigilConfig& config) {
+  if (config.storage.url.empty())
+    return "the embedded store in " + config.storage.data_dir + "/tsdb";
+  return "PostgreSQL at " + store::postgres::RedactUrl(config.storage.url);
+}
+
 void StoreMaintainer::Start() {
   thread_ = std::thread([this] {
     std::unique_lock lock(mu_);

@@ -1,7 +1,7 @@
 // The pieces that both `vigil standalone` (roles/standalone.h) and the distributed roles
 // (roles/distributed.h) build from the same config, so that the two ways to run cannot
-// drift apart: topology sizes, agent and web options, the JSON-lines sink, and the thread
-// that runs the embedded store's maintenance.
+// drift apart: topology sizes, agent and web options, the store, the JSON-lines sink, and
+// the thread that runs the store's maintenance.
 //
 // Thread safety: functions; StoreMaintainer's Start and Stop from one thread.
 #pragma once
@@ -34,20 +34,26 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
 Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock,
                                                      const VigilConfig& config,
                                                      const std::string& id);
+// The store [storage] names: PostgreSQL when `url` is set (migrated when `migrate`,
+// otherwise only checked), else the embedded store in data_dir/tsdb.
+Result<std::unique_ptr<store::Store>> OpenStoreFrom(const VigilConfig& config, Env& env,
+                                                    Clock& clock, bool migrate = true);
+// "PostgreSQL at postgres://user:***@host/db" or "the embedded store in DIR", for logs.
+std::string DescribeStore(const VigilConfig& config);
 // nullptr when [sink] enabled = false; the error of a file that cannot be opened.
 Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& config, Env& env);
 
-// Runs the store's maintenance (persist, retention, interval fsync) every 5 s, so that it
-// happens even when no batch arrives.
+// Runs the store's maintenance (persist, retention, partitions, interval fsync) every 5 s,
+// so that it happens even when no batch arrives.
 class StoreMaintainer {
  public:
-  explicit StoreMaintainer(tsdb::TsdbStore& store) : store_(store) {}
+  explicit StoreMaintainer(store::Store& store) : store_(store) {}
   ~StoreMaintainer() { Stop(); }
   void Start();
   void Stop();
 
  private:
-  tsdb::TsdbStore& store_;
+  store::Store& store_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

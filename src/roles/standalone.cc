@@ -15,8 +15,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
   bus::TopologyOptions topology = TopologyFrom(config);
 
   std::vector<store::BatchWriter*> writers;
-  VIGIL_ASSIGN_OR_RETURN(s->store_,
-                         tsdb::TsdbStore::Open(env, clock, TsdbOptionsFrom(config.storage)));
+  VIGIL_ASSIGN_OR_RETURN(s->store_, OpenStoreFrom(config, env, clock));
   writers.push_back(s->store_.get());
   VIGIL_ASSIGN_OR_RETURN(s->sink_, OpenSinkFrom(config, env));
   if (s->sink_) writers.push_back(s->sink_.get());
@@ -45,7 +44,7 @@ Status Standalone::Start() {
   VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
   VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
   maintainer_->Start();
-  spdlog::info("standalone: storing readings in {}/tsdb", config_.storage.data_dir);
+  spdlog::info("standalone: storing readings in {}", DescribeStore(config_));
   if (sink_) spdlog::info("standalone: writing readings to {}", sink_->path());
   return OkStatus();
 }

@@ -37,7 +37,7 @@ class Standalone {
   bus::InProcessBus& bus() { return *bus_; }
   Agent& agent() { return *agent_; }
   Coordinator& coordinator() { return *coordinator_; }
-  tsdb::TsdbStore& store() { return *store_; }
+  store::Store& store() { return *store_; }
   WebRole& web() { return *web_; }
 
  private:
@@ -45,7 +45,7 @@ class Standalone {
 
   VigilConfig config_;
   std::unique_ptr<bus::InProcessBus> bus_;
-  std::unique_ptr<tsdb::TsdbStore> store_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::JsonLinesSink> sink_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<Coordinator> coordinator_;

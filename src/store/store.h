@@ -69,6 +69,13 @@ class Store : public BatchWriter {
       const std::vector<model::Matcher>& matchers) = 0;
   virtual Result<std::vector<std::string>> LabelValues(
       const std::string& name, const std::vector<model::Matcher>& matchers) = 0;
+
+  // Housekeeping (retention; the TSDB's persisting, the PostgreSQL store's partitions),
+  // called every few seconds by the role that owns the store; each store decides how often
+  // there is work to do.
+  virtual Status Maintain() { return OkStatus(); }
+  // Makes everything appended durable and lets go of files and connections. Once only.
+  virtual Status Close() { return Flush(); }
 };
 
 }  // namespace vigil::store

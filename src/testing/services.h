@@ -14,6 +14,12 @@ namespace vigil::testing {
 // The broker's amqp:// URL; FailedPrecondition (naming the fixture) when the test runs
 // without it, e.g. started by hand outside ctest.
 Result<std::string> RabbitMqUrl();
+// The PostgreSQL server's postgres:// URL (its `postgres` database); FailedPrecondition as
+// above.
+Result<std::string> PostgresUrl();
+// A new, empty database on that server (named after the process and a counter), so that
+// tests do not see each other's tables; its URL.
+Result<std::string> NewPostgresDatabase();
 // The folder of a service's fixture (its node name, pids, logs).
 std::string ServiceDir(const std::string& service);
 

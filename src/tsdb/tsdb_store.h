@@ -98,12 +98,12 @@ class TsdbStore final : public store::Store {
   // Syncs the log if due, persists closed chunks that are due, applies retention,
   // deletes log segments no longer needed. Append calls it when due; callers may call it
   // on a timer (an idle store with wal_fsync = interval syncs only then, or on Close).
-  Status Maintain();
+  Status Maintain() override;
   // Cuts every open chunk and out-of-order buffer, persists everything and deletes every
   // log segment but the current one (shutdown, benchmarks, backups).
   Status PersistAll();
   // Syncs the log and persists closed chunks; the head stays in the log. Idempotent.
-  Status Close();
+  Status Close() override;
 
   TsdbStats stats() const;
   // Bytes of the chunk database's files and the log on disk.

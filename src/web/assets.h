@@ -5,6 +5,7 @@
 // Thread safety: read-only data.
 #pragma once
 
+#include <span>
 #include <string_view>
 
 namespace vigil::web {
@@ -15,6 +16,8 @@ struct Asset {
   std::string_view body;
 };
 
+// Every asset (generated at build time).
+std::span<const Asset> AllAssets();
 // The asset served at `path`, or nullptr.
 const Asset* FindAsset(std::string_view path);
 

@@ -2,6 +2,8 @@
 //  - The vigil binary as a user runs it: `vigil datamanager`, `vigil coordinator` and
 //    `vigil sensor` as three processes; every sample the sensor says it published is in
 //    the datamanager's store exactly once.
+//  - The same with PostgreSQL: the datamanager writes to it, a separate `vigil web` reads
+//    it, and both agree with the sensor's count.
 //  - In-process roles over AmqpBus: a coordinator started after the agents learns them
 //    through a discovery request; a garbage message in a data queue goes to vigil.dead and
 //    the stream goes on.
@@ -28,7 +30,9 @@
 #include "roles/parts.h"
 #include "sensors/registry.h"
 #include "testing/child_process.h"
+#include "testing/http_client.h"
 #include "testing/services.h"
+#include "testing/shell.h"
 
 namespace vigil {
 namespace {
@@ -52,6 +56,63 @@ TEST(Distributed, SensorCoordinatorDatamanagerProcessesStoreEverySampleOnce) {
   EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
   EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
   stack.ExpectCleanLogs();
+}
+
+// Scale-out's shape: the datamanager stores in PostgreSQL, and a web server of its own
+// (`vigil web --store`) answers queries from it and lists the sensor it learned of.
+TEST(Distributed, DatamanagerWritesPostgresAndASeparateWebServerReadsIt) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  auto db = testing::NewPostgresDatabase();
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ProcessStack stack("pg", *url);
+  stack.datamanager = stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
+                                                  "127.0.0.1:0", "--store", *db});
+  ASSERT_TRUE(stack.WaitLog("datamanager", "running")) << stack.Log("datamanager");
+  const uint16_t port = testing::FreeLoopbackPort();
+  auto web = stack.Start("web", {"--listen", "127.0.0.1:" + std::to_string(port), "--store", *db});
+  stack.coordinator = stack.Start("coordinator", {});
+  ASSERT_TRUE(stack.WaitLog("web", "running")) << stack.Log("web");
+  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+  stack.sensor = stack.Start("sensor", {"--data-dir", stack.dir() + "/sensor"});
+  ASSERT_TRUE(stack.WaitLog("sensor", "running")) << stack.Log("sensor");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
+  auto tally = ReadTally(stack.Log("sensor"));
+  ASSERT_TRUE(tally.has_value()) << stack.Log("sensor");
+  EXPECT_EQ(Total(stack.StoredSamples(tally->published)), tally->published);
+
+  // Every published sample is in PostgreSQL, once (the JSON sink above is the witness).
+  const std::string count_sql =
+      "psql '" + *db +
+      "' -qAtc \"SELECT count(*) || ' ' || count(DISTINCT (labels, t)) FROM vigil_samples "
+      "WHERE labels->>'agent' LIKE 'pg-%' AND metric <> 'ALERTS'\"";
+  const std::string want =
+      std::to_string(tally->published) + " " + std::to_string(tally->published);
+  std::string got;
+  for (int i = 0; i < 100 && got != want; ++i) {
+    got = testing::RunShell(count_sql).output;
+    while (!got.empty() && got.back() == '\n') got.pop_back();
+    if (got != want) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(got, want);
+
+  // The web server answers from PostgreSQL, in Prometheus's shape.
+  auto query = testing::HttpGet(port, "/api/v1/query?query=count_over_time(e2e_fast%5B1h%5D)");
+  ASSERT_TRUE(query.ok()) << query.status().ToString();
+  auto body = nlohmann::json::parse(query->body, nullptr, false);
+  ASSERT_EQ(body.value("status", ""), "success") << query->body;
+  ASSERT_EQ(body["data"]["result"].size(), 1u) << query->body;
+  const double fast = std::stod(body["data"]["result"][0]["value"][1].get<std::string>());
+  EXPECT_GT(fast, 40);  // 20 a second for 3 s
+  auto sensors = testing::HttpGet(port, "/api/v1/sensors");
+  ASSERT_TRUE(sensors.ok());
+  EXPECT_NE(sensors->body.find("e2e_fast"), std::string::npos) << sensors->body;
+  EXPECT_EQ(web->Stop(), 0) << stack.Log("web");
+  EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
+  EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
+  stack.ExpectCleanLogs();
+  EXPECT_EQ(stack.Log("web").find("[error]"), std::string::npos) << stack.Log("web");
 }
 
 // What a newcomer deploys: `vigil sensor --config config/agent.toml` (the host's figures,

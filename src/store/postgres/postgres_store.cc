@@ -1,0 +1,502 @@
+#include "store/postgres/postgres_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "store/aggregate.h"
+#include "store/memory_store.h"
+#include "store/postgres/migrations.h"
+
+namespace vigil::store::postgres {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+// Series per statement when reading raw samples for an aggregate, to bound memory.
+constexpr size_t kSeriesPerRead = 100;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// The binary COPY header: signature, flags, header extension length.
+std::string CopyHeader() {
+  std::string out("PGCOPY\n\377\r\n\0", 11);
+  AppendInt32(out, 0);
+  AppendInt32(out, 0);
+  return out;
+}
+
+void AppendRow(std::string& out, int64_t series_id, const model::Sample& s) {
+  AppendInt16(out, 3);
+  AppendInt32(out, 8);
+  AppendInt64(out, series_id);
+  AppendInt32(out, 8);
+  AppendInt64(out, TimestampMsToPg(s.timestamp_ms));
+  AppendInt32(out, 8);
+  AppendInt64(out, std::bit_cast<int64_t>(s.value));
+}
+
+std::string LabelsJson(const model::Labels& labels) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const model::Label& l : labels) object[l.name] = l.value;
+  return object.dump();
+}
+
+Result<model::Labels> LabelsFromJson(const char* text) {
+  nlohmann::json object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!object.is_object()) return DataLossError("postgres: series labels are not a JSON object");
+  std::vector<model::Label> pairs;
+  for (const auto& [name, value] : object.items()) {
+    if (!value.is_string()) return DataLossError("postgres: label " + name + " is not a string");
+    pairs.push_back({name, value.get<std::string>()});
+  }
+  return model::Labels::FromPairs(std::move(pairs));
+}
+
+}  // namespace
+
+PostgresStore::PostgresStore(Clock& clock, PostgresOptions options)
+    : clock_(clock),
+      options_(std::move(options)),
+      pool_(Pool::Options{.url = options_.url,
+                          .size = options_.pool_size,
+                          .statement_timeout = options_.statement_timeout}),
+      written_(options_.registry
+                   ->AddCounter("vigil_postgres_samples_written_total",
+                                "Samples committed to PostgreSQL.")
+                   .WithLabels({})),
+      duplicates_(options_.registry
+                      ->AddCounter("vigil_postgres_samples_dropped_total",
+                                   "Samples the PostgreSQL store dropped: duplicate (series and "
+                                   "timestamp already stored), too_old (older than the "
+                                   "retention), rejected (labels PostgreSQL refuses, or a "
+                                   "time a timestamptz cannot hold).",
+                                   {"reason"})
+                      .WithLabels({"duplicate"})),
+      too_old_(options_.registry->AddCounter("vigil_postgres_samples_dropped_total", "", {"reason"})
+                   .WithLabels({"too_old"})),
+      rejected_(
+          options_.registry->AddCounter("vigil_postgres_samples_dropped_total", "", {"reason"})
+              .WithLabels({"rejected"})),
+      errors_(options_.registry
+                  ->AddCounter("vigil_postgres_append_errors_total",
+                               "Appends that failed (the batch was not acknowledged and will be "
+                               "delivered again).")
+                  .WithLabels({})),
+      cached_series_(options_.registry
+                         ->AddGauge("vigil_postgres_cached_series",
+                                    "Series ids the PostgreSQL store holds in memory.")
+                         .WithLabels({})),
+      append_seconds_(options_.registry
+                          ->AddHistogram("vigil_postgres_append_duration_seconds",
+                                         "Time to commit one batch to PostgreSQL.", {})
+                          .WithLabels({})) {}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(Clock& clock, PostgresOptions options) {
+  if (options.partition_days < 1) return InvalidArgumentError("partition_days must be >= 1");
+  std::unique_ptr<PostgresStore> store(new PostgresStore(clock, std::move(options)));
+  if (!store->options_.migrate) {
+    VIGIL_RETURN_IF_ERROR(CheckSchema(store->pool_));
+    return store;
+  }
+  VIGIL_RETURN_IF_ERROR(Migrate(store->pool_).status());
+  VIGIL_RETURN_IF_ERROR(store->MaintainNow());
+  return store;
+}
+
+Status PostgresStore::EnsurePartition(Pool::Lease& conn, int64_t ms) {
+  const int64_t width = kDayMs * options_.partition_days;
+  const int64_t index = FloorDiv(ms, width);
+  {
+    std::lock_guard lock(mu_);
+    if (partitions_.count(index) > 0) return OkStatus();
+  }
+  VIGIL_RETURN_IF_ERROR(
+      conn.Exec("SELECT vigil_ensure_partition($1, $2)",
+                {Param::Timestamp(index * width), Param::Timestamp((index + 1) * width)})
+          .status());
+  std::lock_guard lock(mu_);
+  partitions_.insert(index);
+  return OkStatus();
+}
+
+Result<int64_t> PostgresStore::SeriesId(Pool::Lease& conn, const model::Labels& labels) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = series_ids_.find(labels);
+    if (it != series_ids_.end()) return it->second;
+  }
+  const std::vector<Param> params = {Param::Text(std::string(labels.MetricName())),
+                                     Param::Text(LabelsJson(labels))};
+  // A row another datamanager inserted after this statement's snapshot is skipped by ON
+  // CONFLICT and not seen by the SELECT: the second try sees it.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Result<PgResult> rows = conn.Exec(
+        "WITH inserted AS (INSERT INTO series (metric, labels) VALUES ($1, $2::jsonb) "
+        "ON CONFLICT (labels) DO NOTHING RETURNING id) "
+        "SELECT id FROM inserted UNION ALL SELECT id FROM series WHERE labels = $2::jsonb "
+        "LIMIT 1",
+        params);
+    if (!rows.ok()) return rows.status();
+    if (PQntuples(rows->get()) == 0) continue;
+    const int64_t id = std::atoll(PQgetvalue(rows->get(), 0, 0));
+    std::lock_guard lock(mu_);
+    if (series_ids_.size() >= options_.series_cache_size) series_ids_.clear();
+    series_ids_.emplace(labels, id);
+    cached_series_.Set(static_cast<double>(series_ids_.size()));
+    return id;
+  }
+  return UnavailableError("postgres: series " + labels.ToString() + " was not found after insert");
+}
+
+Status PostgresStore::Append(const model::Batch& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t now = clock_.NowMillis();
+  const int64_t oldest = options_.retention_ms > 0 ? now - options_.retention_ms : INT64_MIN;
+  VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
+  std::string data = CopyHeader();
+  std::vector<std::pair<int64_t, model::Sample>> rows;
+  rows.reserve(batch.SampleCount());
+  int64_t last_partition_ms = INT64_MIN;
+  const int64_t width = kDayMs * options_.partition_days;
+  for (const model::Series& series : batch.series) {
+    size_t kept = 0;
+    size_t unrepresentable = 0;
+    for (const model::Sample& s : series.samples) {
+      if (s.timestamp_ms > kMaxTimestampMs || s.timestamp_ms < kMinTimestampMs) {
+        ++unrepresentable;
+      } else if (s.timestamp_ms >= oldest) {
+        ++kept;
+      }
+    }
+    rejected_.Inc(static_cast<double>(unrepresentable));
+    too_old_.Inc(static_cast<double>(series.samples.size() - kept - unrepresentable));
+    if (kept == 0) continue;
+    Result<int64_t> id = SeriesId(conn, series.labels);
+    if (!id.ok()) {
+      if (id.status().code() != StatusCode::kInvalidArgument) {
+        errors_.Inc();
+        return id.status();
+      }
+      spdlog::warn("postgres: series {} rejected: {}", series.labels.ToString(),
+                   id.status().message());
+      rejected_.Inc(static_cast<double>(kept));
+      continue;
+    }
+    for (const model::Sample& s : series.samples) {
+      if (s.timestamp_ms < oldest || s.timestamp_ms > kMaxTimestampMs ||
+          s.timestamp_ms < kMinTimestampMs) {
+        continue;
+      }
+      if (FloorDiv(s.timestamp_ms, width) != FloorDiv(last_partition_ms, width)) {
+        if (Status made = EnsurePartition(conn, s.timestamp_ms); !made.ok()) {
+          errors_.Inc();
+          return made;
+        }
+        last_partition_ms = s.timestamp_ms;
+      }
+      AppendRow(data, *id, s);
+      rows.emplace_back(*id, s);
+    }
+  }
+  if (rows.empty()) return OkStatus();
+  AppendInt16(data, -1);
+  Result<int64_t> copied =
+      conn.CopyIn("COPY samples (series_id, t, value) FROM STDIN (FORMAT binary)", data);
+  int64_t written = 0;
+  if (copied.ok()) {
+    written = *copied;
+  } else if (copied.status().code() == StatusCode::kAlreadyExists) {
+    // Some sample is stored already (a redelivered batch) or twice in the batch.
+    const auto total = static_cast<int64_t>(rows.size());
+    Result<int64_t> inserted = InsertDeduplicated(conn, std::move(rows));
+    if (!inserted.ok()) {
+      errors_.Inc();
+      return inserted.status();
+    }
+    written = *inserted;
+    duplicates_.Inc(static_cast<double>(total - written));
+  } else {
+    errors_.Inc();
+    return copied.status();
+  }
+  written_.Inc(static_cast<double>(written));
+  append_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return OkStatus();
+}
+
+Result<int64_t> PostgresStore::InsertDeduplicated(
+    Pool::Lease& conn, std::vector<std::pair<int64_t, model::Sample>> rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.timestamp_ms < b.second.timestamp_ms;
+  });
+  rows.erase(std::unique(rows.begin(), rows.end(),
+                         [](const auto& a, const auto& b) {
+                           return a.first == b.first &&
+                                  a.second.timestamp_ms == b.second.timestamp_ms;
+                         }),
+             rows.end());
+  std::string data = CopyHeader();
+  for (const auto& [id, sample] : rows) AppendRow(data, id, sample);
+  AppendInt16(data, -1);
+  VIGIL_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
+  VIGIL_RETURN_IF_ERROR(conn.Exec("CREATE TEMP TABLE IF NOT EXISTS vigil_staging "
+                                  "(series_id bigint, t timestamptz, value double precision) "
+                                  "ON COMMIT DELETE ROWS")
+                            .status());
+  VIGIL_RETURN_IF_ERROR(
+      conn.CopyIn("COPY vigil_staging (series_id, t, value) FROM STDIN (FORMAT binary)", data)
+          .status());
+  VIGIL_ASSIGN_OR_RETURN(PgResult inserted,
+                         conn.Exec("INSERT INTO samples (series_id, t, value) SELECT series_id, "
+                                   "t, value FROM vigil_staging ON CONFLICT DO NOTHING"));
+  VIGIL_RETURN_IF_ERROR(conn.Exec("COMMIT").status());
+  return std::atoll(PQcmdTuples(inserted.get()));
+}
+
+Result<std::vector<PostgresStore::SeriesRow>> PostgresStore::MatchSeries(
+    Pool::Lease& conn, const std::vector<model::Matcher>& matchers) {
+  nlohmann::json contains = nlohmann::json::object();
+  for (const model::Matcher& m : matchers) {
+    if (m.type() == model::MatchType::kEqual && !m.value().empty()) contains[m.name()] = m.value();
+  }
+  Result<PgResult> rows = contains.empty()
+                              ? conn.Exec("SELECT id, labels FROM series")
+                              : conn.Exec("SELECT id, labels FROM series WHERE labels @> $1::jsonb",
+                                          {Param::Text(contains.dump())});
+  if (!rows.ok()) return rows.status();
+  std::vector<SeriesRow> out;
+  for (int i = 0; i < PQntuples(rows->get()); ++i) {
+    VIGIL_ASSIGN_OR_RETURN(model::Labels labels, LabelsFromJson(PQgetvalue(rows->get(), i, 1)));
+    if (!model::MatchesAll(matchers, labels)) continue;
+    out.push_back({std::atoll(PQgetvalue(rows->get(), i, 0)), std::move(labels)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SeriesRow& a, const SeriesRow& b) { return a.labels < b.labels; });
+  return out;
+}
+
+Result<std::unordered_map<int64_t, std::vector<model::Sample>>> PostgresStore::ReadSamples(
+    Pool::Lease& conn, const std::vector<int64_t>& ids, int64_t start_ms, int64_t end_ms,
+    int64_t limit) {
+  VIGIL_ASSIGN_OR_RETURN(
+      PgResult rows, conn.Exec("SELECT series_id, t, value FROM samples WHERE series_id = ANY($1) "
+                               "AND t >= $2 AND t <= $3 ORDER BY series_id, t LIMIT $4",
+                               {Param::Int8Array(ids), Param::Timestamp(start_ms),
+                                Param::Timestamp(end_ms), Param::Int8(limit + 1)},
+                               /*binary_result=*/true));
+  const int n = PQntuples(rows.get());
+  if (n > limit) return TooManyPointsError(options_.max_points);
+  std::unordered_map<int64_t, std::vector<model::Sample>> out;
+  for (int i = 0; i < n; ++i) {
+    const int64_t id = ReadInt8(PQgetvalue(rows.get(), i, 0));
+    out[id].push_back(
+        {ReadTimestampMs(PQgetvalue(rows.get(), i, 1)), ReadFloat8(PQgetvalue(rows.get(), i, 2))});
+  }
+  return out;
+}
+
+Result<SelectResult> PostgresStore::Select(const std::vector<model::Matcher>& matchers,
+                                           int64_t start_ms, int64_t end_ms) {
+  VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
+  VIGIL_ASSIGN_OR_RETURN(std::vector<SeriesRow> series, MatchSeries(conn, matchers));
+  SelectResult result;
+  if (series.empty() || end_ms < start_ms) return result;
+  std::vector<int64_t> ids;
+  for (const SeriesRow& s : series) ids.push_back(s.id);
+  VIGIL_ASSIGN_OR_RETURN(auto samples,
+                         ReadSamples(conn, ids, start_ms, end_ms, options_.max_points));
+  for (SeriesRow& s : series) {
+    auto it = samples.find(s.id);
+    if (it == samples.end()) continue;
+    result.series.push_back({std::move(s.labels), std::move(it->second)});
+  }
+  return result;
+}
+
+Result<SelectResult> PostgresStore::Aggregate(const AggregateQuery& query) {
+  if (query.step_ms <= 0) return InvalidArgumentError("step must be > 0");
+  VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
+  VIGIL_ASSIGN_OR_RETURN(std::vector<SeriesRow> series, MatchSeries(conn, query.matchers));
+  SelectResult result;
+  const int64_t steps = StepCount(query);
+  if (series.empty() || steps == 0) return result;
+  if (steps * static_cast<int64_t>(series.size()) > options_.max_points &&
+      steps > options_.max_points) {
+    return TooManyPointsError(options_.max_points);
+  }
+  // Chunks of series, as many as there are cores and spare connections at a time, each on
+  // its own connection: PostgreSQL gives one core to each.
+  const size_t parallel =
+      std::clamp<size_t>(std::thread::hardware_concurrency(), 1, options_.pool_size);
+  const size_t chunk =
+      std::clamp<size_t>((series.size() + parallel - 1) / parallel, 1, kSeriesPerRead);
+  std::vector<std::vector<int64_t>> chunks;
+  for (size_t first = 0; first < series.size(); first += chunk) {
+    chunks.emplace_back();
+    for (size_t i = first; i < std::min(series.size(), first + chunk); ++i)
+      chunks.back().push_back(series[i].id);
+  }
+  std::vector<Result<std::unordered_map<int64_t, std::vector<model::Sample>>>> done(
+      chunks.size(), InternalError("not run"));
+  for (size_t wave = 0; wave < chunks.size(); wave += parallel) {
+    std::vector<std::thread> helpers;
+    std::vector<Pool::Lease> spare;
+    spare.reserve(parallel);  // the helpers hold pointers into it
+    std::vector<size_t> mine;
+    for (size_t c = wave; c < std::min(chunks.size(), wave + parallel); ++c) {
+      std::optional<Pool::Lease> extra = c == wave ? std::nullopt : pool_.TryAcquire();
+      if (!extra) {
+        mine.push_back(c);
+        continue;
+      }
+      spare.push_back(std::move(*extra));
+      helpers.emplace_back([this, &done, &chunks, &query, lease = &spare.back(), c] {
+        done[c] = AggregateChunk(*lease, chunks[c], query);
+      });
+    }
+    for (size_t c : mine) done[c] = AggregateChunk(conn, chunks[c], query);
+    for (auto& h : helpers) h.join();
+  }
+  int64_t points = 0;
+  size_t index = 0;
+  for (auto& per_series : done) {
+    if (!per_series.ok()) return per_series.status();
+    for (size_t n = 0; n < chunk && index < series.size(); ++n, ++index) {
+      auto it = per_series->find(series[index].id);
+      if (it == per_series->end() || it->second.empty()) continue;
+      points += static_cast<int64_t>(it->second.size());
+      if (points > options_.max_points) return TooManyPointsError(options_.max_points);
+      result.series.push_back({series[index].labels, std::move(it->second)});
+    }
+  }
+  return result;
+}
+
+Result<std::unordered_map<int64_t, std::vector<model::Sample>>> PostgresStore::AggregateChunk(
+    Pool::Lease& conn, const std::vector<int64_t>& ids, const AggregateQuery& query) {
+  const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  const int64_t last_step = query.start_ms + (StepCount(query) - 1) * query.step_ms;
+  std::unordered_map<int64_t, std::vector<model::Sample>> per_series;
+  const bool in_sql = window == query.step_ms &&
+                      (query.function == Aggregation::kMin || query.function == Aggregation::kMax ||
+                       query.function == Aggregation::kCount);
+  if (!in_sql) {
+    VIGIL_ASSIGN_OR_RETURN(
+        per_series, ReadSamples(conn, ids, query.start_ms - window + 1, last_step, INT32_MAX));
+    for (auto& [id, samples] : per_series) samples = EvaluateSteps(query, samples);
+    return per_series;
+  }
+  // Bins (start + (k-1)·step, start + k·step], reported at their end, as EvaluateSteps.
+  // NaN wins min and max only when every value is NaN, as in Prometheus.
+  const char* value = query.function == Aggregation::kCount ? "count(*)::float8"
+                      : query.function == Aggregation::kMin
+                          ? "coalesce(min(value) FILTER (WHERE value <> 'NaN'), 'NaN')"
+                          : "coalesce(max(value) FILTER (WHERE value <> 'NaN'), 'NaN')";
+  const std::string step = std::to_string(query.step_ms) + " milliseconds";
+  VIGIL_ASSIGN_OR_RETURN(
+      PgResult rows, conn.Exec(std::string("SELECT series_id, date_bin($4::interval, t - interval "
+                                           "'1 microsecond', $5) + $4::interval AS at, ") +
+                                   value +
+                                   " FROM samples WHERE series_id = ANY($1) AND t > $2 AND t <= $3 "
+                                   "GROUP BY 1, 2 ORDER BY 1, 2",
+                               {Param::Int8Array(ids), Param::Timestamp(query.start_ms - window),
+                                Param::Timestamp(last_step), Param::Text(step),
+                                Param::Timestamp(query.start_ms - 2 * query.step_ms)},
+                               /*binary_result=*/true));
+  for (int i = 0; i < PQntuples(rows.get()); ++i) {
+    per_series[ReadInt8(PQgetvalue(rows.get(), i, 0))].push_back(
+        {ReadTimestampMs(PQgetvalue(rows.get(), i, 1)), ReadFloat8(PQgetvalue(rows.get(), i, 2))});
+  }
+  return per_series;
+}
+
+Result<std::vector<model::Labels>> PostgresStore::Series(
+    const std::vector<model::Matcher>& matchers) {
+  VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
+  VIGIL_ASSIGN_OR_RETURN(std::vector<SeriesRow> series, MatchSeries(conn, matchers));
+  std::vector<model::Labels> out;
+  for (SeriesRow& s : series) out.push_back(std::move(s.labels));
+  return out;
+}
+
+Result<std::vector<std::string>> PostgresStore::LabelNames(
+    const std::vector<model::Matcher>& matchers) {
+  VIGIL_ASSIGN_OR_RETURN(std::vector<model::Labels> series, Series(matchers));
+  std::set<std::string> names;
+  for (const model::Labels& labels : series) {
+    for (const model::Label& l : labels) names.insert(l.name);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+Result<std::vector<std::string>> PostgresStore::LabelValues(
+    const std::string& name, const std::vector<model::Matcher>& matchers) {
+  VIGIL_ASSIGN_OR_RETURN(std::vector<model::Labels> series, Series(matchers));
+  std::set<std::string> values;
+  for (const model::Labels& labels : series) {
+    std::string_view v = labels.Get(name);
+    if (!v.empty()) values.emplace(v);
+  }
+  return std::vector<std::string>(values.begin(), values.end());
+}
+
+Status PostgresStore::Maintain() {
+  {
+    std::lock_guard lock(mu_);
+    if (clock_.NowMillis() - last_maintenance_ms_ < options_.maintenance_interval_ms)
+      return OkStatus();
+  }
+  return MaintainNow();
+}
+
+Status PostgresStore::MaintainNow() {
+  const int64_t now = clock_.NowMillis();
+  {
+    std::lock_guard lock(mu_);
+    last_maintenance_ms_ = now;
+  }
+  VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
+  const int64_t width = kDayMs * options_.partition_days;
+  for (int i = 0; i <= options_.partitions_ahead; ++i) {
+    VIGIL_RETURN_IF_ERROR(EnsurePartition(conn, now + i * width));
+  }
+  if (options_.retention_ms > 0) {
+    VIGIL_ASSIGN_OR_RETURN(PgResult dropped,
+                           conn.Exec("SELECT vigil_drop_partitions($1)",
+                                     {Param::Timestamp(now - options_.retention_ms)}));
+    for (int i = 0; i < PQntuples(dropped.get()); ++i) {
+      spdlog::info("postgres: retention dropped partition {}", PQgetvalue(dropped.get(), i, 0));
+    }
+  }
+  // Partitions dropped here or by another datamanager take series with them: when the
+  // retention epoch moved, forget the cached series ids and partitions.
+  VIGIL_ASSIGN_OR_RETURN(
+      PgResult epoch,
+      conn.Exec(
+          "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vigil_retention_epoch"));
+  const int64_t retention_epoch = std::atoll(PQgetvalue(epoch.get(), 0, 0));
+  std::lock_guard lock(mu_);
+  if (retention_epoch != retention_epoch_) {
+    series_ids_.clear();
+    partitions_.clear();
+    cached_series_.Set(0);
+    retention_epoch_ = retention_epoch;
+  }
+  return OkStatus();
+}
+
+PostgresStore::Stats PostgresStore::stats() const {
+  Stats s;
+  s.written = static_cast<uint64_t>(written_.Value());
+  s.duplicates = static_cast<uint64_t>(duplicates_.Value());
+  s.too_old = static_cast<uint64_t>(too_old_.Value());
+  s.rejected = static_cast<uint64_t>(rejected_.Value());
+  return s;
+}
+
+}  // namespace vigil::store::postgres
