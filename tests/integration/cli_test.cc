@@ -51,7 +51,8 @@ TEST(Cli, HelpAndVersionAnswer) {
   CommandResult help = RunVigil("--help");
   EXPECT_EQ(help.exit_code, 0);
   for (const char* sub :
-       {"standalone", "sensor", "coordinator", "datamanager", "web", "check-config", "version"}) {
+       {"standalone", "sensor", "coordinator", "datamanager", "web", "check-config", "migrate",
+        "version"}) {
     EXPECT_NE(help.output.find(sub), std::string::npos) << sub;
   }
   CommandResult standalone_help = RunVigil("standalone --help");
@@ -60,9 +61,23 @@ TEST(Cli, HelpAndVersionAnswer) {
   CommandResult web_help = RunVigil("web --help");
   EXPECT_NE(web_help.output.find("--broker"), std::string::npos);
   EXPECT_NE(web_help.output.find("--store"), std::string::npos);
+  CommandResult migrate_help = RunVigil("migrate --help");
+  EXPECT_NE(migrate_help.output.find("--store"), std::string::npos);
   CommandResult version = RunVigil("version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.output.rfind("vigil ", 0), 0u);
+}
+
+// Without a database to migrate, or with one that cannot be reached, a clear error, and
+// the password never shown.
+TEST(Cli, MigrateNeedsAReachableDatabase) {
+  CommandResult none = RunVigil("migrate");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.output.find("--store"), std::string::npos) << none.output;
+  CommandResult away = RunVigil("migrate --store postgres://vigil:secret@127.0.0.1:1/vigil");
+  EXPECT_EQ(away.exit_code, 1);
+  EXPECT_NE(away.output.find("cannot connect"), std::string::npos) << away.output;
+  EXPECT_EQ(away.output.find("secret"), std::string::npos) << away.output;
 }
 
 TEST(Cli, CheckConfigAcceptsTheBundledConfig) {

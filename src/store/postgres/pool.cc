@@ -189,14 +189,6 @@ Result<PGconn*> Pool::Connect() {
   return conn;
 }
 
-std::optional<Pool::Lease> Pool::TryAcquire() {
-  std::unique_lock lock(mu_);
-  if (idle_.empty() && open_ >= options_.size) return std::nullopt;
-  Result<Lease> lease = TakeOrOpen(lock);
-  if (!lease.ok()) return std::nullopt;
-  return std::move(*lease);
-}
-
 Result<Pool::Lease> Pool::Acquire() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return !idle_.empty() || open_ < options_.size; });

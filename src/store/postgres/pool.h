@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,10 +109,6 @@ class Pool {
   // A connection, waiting while all `size` are in use; Unavailable when the server cannot
   // be reached (or the backoff after the last failure has not passed).
   Result<Lease> Acquire();
-
-  // A connection if one is idle or may be opened now without waiting for another caller;
-  // nullopt otherwise (all in use, or the server unreachable).
-  std::optional<Lease> TryAcquire();
 
   const Options& options() const { return options_; }
 

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
 
 #include "store/aggregate.h"
 #include "store/memory_store.h"
@@ -329,49 +327,18 @@ Result<SelectResult> PostgresStore::Aggregate(const AggregateQuery& query) {
       steps > options_.max_points) {
     return TooManyPointsError(options_.max_points);
   }
-  // Chunks of series, as many as there are cores and spare connections at a time, each on
-  // its own connection: PostgreSQL gives one core to each.
-  const size_t parallel =
-      std::clamp<size_t>(std::thread::hardware_concurrency(), 1, options_.pool_size);
-  const size_t chunk =
-      std::clamp<size_t>((series.size() + parallel - 1) / parallel, 1, kSeriesPerRead);
-  std::vector<std::vector<int64_t>> chunks;
-  for (size_t first = 0; first < series.size(); first += chunk) {
-    chunks.emplace_back();
-    for (size_t i = first; i < std::min(series.size(), first + chunk); ++i)
-      chunks.back().push_back(series[i].id);
-  }
-  std::vector<Result<std::unordered_map<int64_t, std::vector<model::Sample>>>> done(
-      chunks.size(), InternalError("not run"));
-  for (size_t wave = 0; wave < chunks.size(); wave += parallel) {
-    std::vector<std::thread> helpers;
-    std::vector<Pool::Lease> spare;
-    spare.reserve(parallel);  // the helpers hold pointers into it
-    std::vector<size_t> mine;
-    for (size_t c = wave; c < std::min(chunks.size(), wave + parallel); ++c) {
-      std::optional<Pool::Lease> extra = c == wave ? std::nullopt : pool_.TryAcquire();
-      if (!extra) {
-        mine.push_back(c);
-        continue;
-      }
-      spare.push_back(std::move(*extra));
-      helpers.emplace_back([this, &done, &chunks, &query, lease = &spare.back(), c] {
-        done[c] = AggregateChunk(*lease, chunks[c], query);
-      });
-    }
-    for (size_t c : mine) done[c] = AggregateChunk(conn, chunks[c], query);
-    for (auto& h : helpers) h.join();
-  }
   int64_t points = 0;
-  size_t index = 0;
-  for (auto& per_series : done) {
-    if (!per_series.ok()) return per_series.status();
-    for (size_t n = 0; n < chunk && index < series.size(); ++n, ++index) {
-      auto it = per_series->find(series[index].id);
-      if (it == per_series->end() || it->second.empty()) continue;
+  for (size_t first = 0; first < series.size(); first += kSeriesPerRead) {
+    const size_t last = std::min(series.size(), first + kSeriesPerRead);
+    std::vector<int64_t> ids;
+    for (size_t i = first; i < last; ++i) ids.push_back(series[i].id);
+    VIGIL_ASSIGN_OR_RETURN(auto per_series, AggregateChunk(conn, ids, query));
+    for (size_t i = first; i < last; ++i) {
+      auto it = per_series.find(series[i].id);
+      if (it == per_series.end() || it->second.empty()) continue;
       points += static_cast<int64_t>(it->second.size());
       if (points > options_.max_points) return TooManyPointsError(options_.max_points);
-      result.series.push_back({series[index].labels, std::move(it->second)});
+      result.series.push_back({series[i].labels, std::move(it->second)});
     }
   }
   return result;

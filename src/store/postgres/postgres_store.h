@@ -14,8 +14,8 @@
 // index), then by every matcher in C++ (RE2, exactly as the other stores); samples come
 // from the primary key's index alone. min, max and count per step are computed in SQL;
 // the other functions from the raw samples by store/aggregate.h, so that every store
-// gives the same numbers. An aggregate over many series runs in chunks on as many
-// connections as there are cores (and spare connections). docs/postgres.md.
+// gives the same numbers.
+// docs/postgres.md.
 //
 // Thread safety: every method may be called from any thread (a pool of connections).
 #pragma once
@@ -104,7 +104,7 @@ class PostgresStore final : public Store {
   // each; returns how many were new.
   Result<int64_t> InsertDeduplicated(Pool::Lease& conn,
                                      std::vector<std::pair<int64_t, model::Sample>> rows);
-  // The per-step points of the series `ids` (one chunk of an Aggregate).
+  // The per-step points of the series `ids` (a chunk of an Aggregate's series).
   Result<std::unordered_map<int64_t, std::vector<model::Sample>>> AggregateChunk(
       Pool::Lease& conn, const std::vector<int64_t>& ids, const AggregateQuery& query);
   // The series matching every matcher, in label order.
