@@ -50,9 +50,8 @@ const std::string kBundledConfig = std::string(VIGIL_SOURCE_DIR) + "/config/vigi
 TEST(Cli, HelpAndVersionAnswer) {
   CommandResult help = RunVigil("--help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* sub :
-       {"standalone", "sensor", "coordinator", "datamanager", "web", "check-config", "migrate",
-        "version"}) {
+  for (const char* sub : {"standalone", "sensor", "coordinator", "datamanager", "web",
+                          "check-config", "migrate", "version"}) {
     EXPECT_NE(help.output.find(sub), std::string::npos) << sub;
   }
   CommandResult standalone_help = RunVigil("standalone --help");
