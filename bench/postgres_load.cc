@@ -161,21 +161,14 @@ void Run(const std::string& admin_url, int threads) {
   const std::string file =
       (std::filesystem::temp_directory_path() / "vigil-bench-rows.copy").string();
   {
-    std::string out("PGCOPY\n\377\r\n\0", 11);
-    store::postgres::AppendInt32(out, 0);
-    store::postgres::AppendInt32(out, 0);
+    std::string out = store::postgres::CopyHeader();
     for (int step = 0; step < data.steps(); ++step) {
       for (size_t s = 0; s < data.series().size(); ++s) {
-        store::postgres::AppendInt16(out, 3);
-        store::postgres::AppendInt32(out, 8);
-        store::postgres::AppendInt64(out, static_cast<int64_t>(s) + 1);
-        store::postgres::AppendInt32(out, 8);
-        store::postgres::AppendInt64(out, store::postgres::TimestampMsToPg(data.TimeOf(step)));
-        store::postgres::AppendInt32(out, 8);
-        store::postgres::AppendInt64(out, std::bit_cast<int64_t>(data.Value(s, step)));
+        store::postgres::AppendCopyRow(out, static_cast<int64_t>(s) + 1, data.TimeOf(step),
+                                       data.Value(s, step));
       }
     }
-    store::postgres::AppendInt16(out, -1);
+    store::postgres::AppendCopyTrailer(out);
     std::ofstream(file, std::ios::binary) << out;
   }
   const std::string copy_url = FreshDatabase(admin_url, "vigil_bench_copy");

@@ -59,7 +59,6 @@ std::string RedactUrl(std::string_view url) {
 }
 
 Param Param::Int8(int64_t v) { return {BigEndian64(static_cast<uint64_t>(v)), 20, 1, false}; }
-Param Param::Float8(double v) { return {BigEndian64(std::bit_cast<uint64_t>(v)), 701, 1, false}; }
 Param Param::Timestamp(int64_t ms) {
   return {BigEndian64(static_cast<uint64_t>(TimestampMsToPg(ms))), 1184, 1, false};
 }
@@ -92,6 +91,25 @@ void AppendInt32(std::string& out, int32_t v) {
   out.append(reinterpret_cast<const char*>(&n), 4);
 }
 void AppendInt64(std::string& out, int64_t v) { out += BigEndian64(static_cast<uint64_t>(v)); }
+
+std::string CopyHeader() {
+  std::string out("PGCOPY\n\377\r\n\0", 11);  // signature, then flags and extension length
+  AppendInt32(out, 0);
+  AppendInt32(out, 0);
+  return out;
+}
+
+void AppendCopyRow(std::string& out, int64_t series_id, int64_t timestamp_ms, double value) {
+  AppendInt16(out, 3);
+  AppendInt32(out, 8);
+  AppendInt64(out, series_id);
+  AppendInt32(out, 8);
+  AppendInt64(out, TimestampMsToPg(timestamp_ms));
+  AppendInt32(out, 8);
+  AppendInt64(out, std::bit_cast<int64_t>(value));
+}
+
+void AppendCopyTrailer(std::string& out) { AppendInt16(out, -1); }
 
 std::string SqlState(const PGresult* result) {
   const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);

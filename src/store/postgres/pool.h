@@ -43,7 +43,6 @@ struct Param {
 
   static Param Text(std::string text) { return {std::move(text), 0, 0, false}; }
   static Param Int8(int64_t v);
-  static Param Float8(double v);
   // Milliseconds since the Unix epoch as a timestamptz.
   static Param Timestamp(int64_t ms);
   // A bigint[] in text form.
@@ -58,11 +57,18 @@ int64_t ReadTimestampMs(const char* p);
 void AppendInt16(std::string& out, int16_t v);
 void AppendInt32(std::string& out, int32_t v);
 void AppendInt64(std::string& out, int64_t v);
+// Binary COPY of samples (series_id bigint, t timestamptz, value double precision): the
+// header, one row, and the trailer.
+std::string CopyHeader();
+void AppendCopyRow(std::string& out, int64_t series_id, int64_t timestamp_ms, double value);
+void AppendCopyTrailer(std::string& out);
+
 // Milliseconds since 1970 as a timestamptz, clamped to what it can hold (about 4600 BC to
 // 287,000 AD).
 int64_t TimestampMsToPg(int64_t ms);
 inline constexpr int64_t kMinTimestampMs = -210'000'000'000'000;
 inline constexpr int64_t kMaxTimestampMs = 9'000'000'000'000'000;
+inline bool TimestampFits(int64_t ms) { return ms >= kMinTimestampMs && ms <= kMaxTimestampMs; }
 
 // The SQLSTATE of a failed result ("" when none).
 std::string SqlState(const PGresult* result);

@@ -19,24 +19,6 @@ constexpr size_t kSeriesPerRead = 100;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// The binary COPY header: signature, flags, header extension length.
-std::string CopyHeader() {
-  std::string out("PGCOPY\n\377\r\n\0", 11);
-  AppendInt32(out, 0);
-  AppendInt32(out, 0);
-  return out;
-}
-
-void AppendRow(std::string& out, int64_t series_id, const model::Sample& s) {
-  AppendInt16(out, 3);
-  AppendInt32(out, 8);
-  AppendInt64(out, series_id);
-  AppendInt32(out, 8);
-  AppendInt64(out, TimestampMsToPg(s.timestamp_ms));
-  AppendInt32(out, 8);
-  AppendInt64(out, std::bit_cast<int64_t>(s.value));
-}
-
 std::string LabelsJson(const model::Labels& labels) {
   nlohmann::json object = nlohmann::json::object();
   for (const model::Label& l : labels) object[l.name] = l.value;
@@ -164,7 +146,7 @@ Status PostgresStore::Append(const model::Batch& batch) {
     size_t kept = 0;
     size_t unrepresentable = 0;
     for (const model::Sample& s : series.samples) {
-      if (s.timestamp_ms > kMaxTimestampMs || s.timestamp_ms < kMinTimestampMs) {
+      if (!TimestampFits(s.timestamp_ms)) {
         ++unrepresentable;
       } else if (s.timestamp_ms >= oldest) {
         ++kept;
@@ -185,10 +167,7 @@ Status PostgresStore::Append(const model::Batch& batch) {
       continue;
     }
     for (const model::Sample& s : series.samples) {
-      if (s.timestamp_ms < oldest || s.timestamp_ms > kMaxTimestampMs ||
-          s.timestamp_ms < kMinTimestampMs) {
-        continue;
-      }
+      if (s.timestamp_ms < oldest || !TimestampFits(s.timestamp_ms)) continue;
       if (FloorDiv(s.timestamp_ms, width) != FloorDiv(last_partition_ms, width)) {
         if (Status made = EnsurePartition(conn, s.timestamp_ms); !made.ok()) {
           errors_.Inc();
@@ -196,12 +175,12 @@ Status PostgresStore::Append(const model::Batch& batch) {
         }
         last_partition_ms = s.timestamp_ms;
       }
-      AppendRow(data, *id, s);
+      AppendCopyRow(data, *id, s.timestamp_ms, s.value);
       rows.emplace_back(*id, s);
     }
   }
   if (rows.empty()) return OkStatus();
-  AppendInt16(data, -1);
+  AppendCopyTrailer(data);
   Result<int64_t> copied =
       conn.CopyIn("COPY samples (series_id, t, value) FROM STDIN (FORMAT binary)", data);
   int64_t written = 0;
@@ -239,8 +218,8 @@ Result<int64_t> PostgresStore::InsertDeduplicated(
                          }),
              rows.end());
   std::string data = CopyHeader();
-  for (const auto& [id, sample] : rows) AppendRow(data, id, sample);
-  AppendInt16(data, -1);
+  for (const auto& [id, sample] : rows) AppendCopyRow(data, id, sample.timestamp_ms, sample.value);
+  AppendCopyTrailer(data);
   VIGIL_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
   VIGIL_RETURN_IF_ERROR(conn.Exec("CREATE TEMP TABLE IF NOT EXISTS vigil_staging "
                                   "(series_id bigint, t timestamptz, value double precision) "
