@@ -121,6 +121,10 @@ class Bus {
   virtual Result<std::unique_ptr<Subscription>> Consume(const std::string& queue,
                                                         const ConsumeOptions& options,
                                                         Handler handler) = 0;
+
+  // False while the bus cannot carry messages (a broker connection being re-established);
+  // what /readyz reports. An in-process bus is always connected.
+  virtual bool connected() const { return true; }
 };
 
 }  // namespace vigil::bus

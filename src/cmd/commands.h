@@ -27,12 +27,15 @@ struct CommonFlags {
   std::string data_dir;
   std::string broker;
   std::string store;
+  std::string metrics_listen;
 };
 
 // Adds --config and --log-level, and whichever of --listen, --data-dir, --broker, --store
 // the role uses.
 void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool data_dir, bool broker,
                     bool store);
+// Adds --metrics-listen, for the roles without a dashboard (sensor, coordinator).
+void AddMetricsListenFlag(CLI::App& command, CommonFlags& flags);
 // Loads the file (or the defaults), applies the flags and validates. Prints errors to
 // stderr; returns kExitOk or kExitConfigError.
 int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config);

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <iostream>
 
 #include "cmd/commands.h"
@@ -23,6 +24,11 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool dat
     command.add_option("--store", flags.store,
                        "postgres://...; absent: the embedded store in --data-dir [storage.url]");
   }
+}
+
+void AddMetricsListenFlag(CLI::App& command, CommonFlags& flags) {
+  command.add_option("--metrics-listen", flags.metrics_listen,
+                     "Serve /metrics, /healthz and /readyz on HOST:PORT [web.metrics_listen]");
 }
 
 sigset_t BlockShutdownSignals() {
@@ -51,9 +57,16 @@ int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
   }
   if (!flags.log_level.empty()) config.log_level = flags.log_level;
   if (!flags.listen.empty()) config.web.listen = flags.listen;
+  if (!flags.metrics_listen.empty()) config.web.metrics_listen = flags.metrics_listen;
   if (!flags.data_dir.empty()) config.storage.data_dir = flags.data_dir;
   if (!flags.broker.empty()) config.broker.url = flags.broker;
   if (!flags.store.empty()) config.storage.url = flags.store;
+  // Secrets may stay out of files and command lines (systemd EnvironmentFile, Kubernetes
+  // Secrets): the environment fills what neither the flags nor the file gave.
+  if (const char* url = std::getenv("VIGIL_BROKER_URL"); url && config.broker.url.empty())
+    config.broker.url = url;
+  if (const char* url = std::getenv("VIGIL_STORE_URL"); url && config.storage.url.empty())
+    config.storage.url = url;
   Status status = roles::ValidateVigilConfig(config);
   if (!status.ok()) {
     std::cerr << "vigil: " << status.message() << "\n";

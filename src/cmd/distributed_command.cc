@@ -1,7 +1,5 @@
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
-
 #include "bus/amqp/amqp_bus.h"
 #include "cmd/commands.h"
 #include "core/env.h"
@@ -9,12 +7,7 @@
 
 namespace vigil::cmd {
 
-int RunDistributedRole(const std::string& role, const roles::VigilConfig& loaded) {
-  roles::VigilConfig config = loaded;
-  if (config.broker.url.empty()) {
-    const char* from_env = std::getenv("VIGIL_BROKER_URL");
-    if (from_env != nullptr) config.broker.url = from_env;
-  }
+int RunDistributedRole(const std::string& role, const roles::VigilConfig& config) {
   if (config.broker.url.empty()) {
     spdlog::error(
         "{}: no broker: give --broker amqp://user:password@host:5672/, [broker] url, or "
@@ -56,8 +49,9 @@ int RunRole(const std::string& role, const CommonFlags& flags) {
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
   if (role == "web" && config.storage.url.empty()) {
     spdlog::error(
-        "web: a web server of its own reads PostgreSQL: give --store postgres://... (with the "
-        "embedded store, the datamanager serves the dashboard and the API on --listen)");
+        "web: a web server of its own reads PostgreSQL: give --store postgres://..., [storage] "
+        "url or VIGIL_STORE_URL (with the embedded store, the datamanager serves the dashboard and "
+        "the API on --listen)");
     return kExitConfigError;
   }
   return RunDistributedRole(role, config);
@@ -68,6 +62,7 @@ void AddRole(CLI::App& app, int& exit_code, const std::string& role, const std::
   auto flags = std::make_shared<CommonFlags>();
   CLI::App* command = app.add_subcommand(role, help);
   AddCommonFlags(*command, *flags, listen, data_dir, /*broker=*/true, store);
+  if (!listen) AddMetricsListenFlag(*command, *flags);
   command->callback([role, flags, &exit_code] { exit_code = RunRole(role, *flags); });
 }
 

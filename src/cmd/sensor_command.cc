@@ -70,6 +70,7 @@ void AddSensorCommand(CLI::App& app, int& exit_code) {
       "--name/--min/--max/--step/--freq, publishing to RabbitMQ.");
   AddCommonFlags(*command, *flags, /*listen=*/false, /*data_dir=*/true, /*broker=*/true,
                  /*store=*/false);
+  AddMetricsListenFlag(*command, *flags);
   command->add_flag("--list", *list, "List the sensor types and their options, then exit");
   auto* name =
       command->add_option("--name", seed->name, "Name (and metric name) of one simulated sensor");

@@ -137,6 +137,17 @@ config::Schema BuildSchema() {
                    std::nullopt,
                    {},
                    StringCheck([](const std::string& s) { return CheckListenAddress(s); })},
+        OptionSpec{"metrics_listen",
+                   OptionType::kString,
+                   "Where vigil sensor and vigil coordinator serve /metrics, /healthz and "
+                   "/readyz, host:port; empty: not served.",
+                   std::string(""),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   StringCheck([](const std::string& s) {
+                     return s.empty() ? OkStatus() : CheckListenAddress(s);
+                   })},
         OptionSpec{"write_token", OptionType::kString,
                    "When set, the write endpoints need Authorization: Bearer <token>; "
                    "VIGIL_WRITE_TOKEN overrides it. Never logged.",
@@ -557,6 +568,7 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.agent.breaker_failures = agent.Int("breaker_failures");
   c.agent.breaker_cooldown = agent.Duration("breaker_cooldown");
   c.web.listen = loaded.sections.at("web").String("listen");
+  c.web.metrics_listen = loaded.sections.at("web").String("metrics_listen");
   c.web.write_token = loaded.sections.at("web").String("write_token");
   c.web.tls_cert_file = loaded.sections.at("web").String("tls_cert_file");
   c.web.tls_key_file = loaded.sections.at("web").String("tls_key_file");
@@ -670,6 +682,9 @@ Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& s
 Status ValidateVigilConfig(const VigilConfig& c) {
   VIGIL_RETURN_IF_ERROR(ParseLogLevel(c.log_level).status().Annotate("--log-level"));
   VIGIL_RETURN_IF_ERROR(CheckListenAddress(c.web.listen).Annotate("--listen"));
+  if (!c.web.metrics_listen.empty()) {
+    VIGIL_RETURN_IF_ERROR(CheckListenAddress(c.web.metrics_listen).Annotate("--metrics-listen"));
+  }
   VIGIL_RETURN_IF_ERROR(CheckUrlScheme(c.broker.url, {"amqp", "amqps"}).Annotate("--broker"));
   VIGIL_RETURN_IF_ERROR(
       CheckUrlScheme(c.storage.url, {"postgres", "postgresql"}).Annotate("--store"));

@@ -36,6 +36,9 @@ struct VigilConfig {
 
   struct Web {
     std::string listen = "127.0.0.1:8080";
+    // Where `vigil sensor` and `vigil coordinator` serve /metrics, /healthz and /readyz;
+    // empty: not served (the other roles serve them on `listen`).
+    std::string metrics_listen;
     std::string write_token;    // empty: the write endpoints are open
     std::string tls_cert_file;  // both set: HTTPS
     std::string tls_key_file;

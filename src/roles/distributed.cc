@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/metrics.h"
+#include "web/ops.h"
+
 namespace vigil::roles {
 
 Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::string& role,
@@ -12,6 +15,7 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
   std::unique_ptr<DistributedRole> r(new DistributedRole());
   r->role_ = role;
   r->config_ = config;
+  r->bus_ = &bus;
   bus::TopologyOptions topology = TopologyFrom(config);
   // Coordinators and web servers have exclusive queues named after their id: several on one
   // host (or with one config) need ids of their own.
@@ -28,7 +32,7 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
           "the embedded store, the datamanager serves the dashboard and the API)");
     }
     VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock, /*migrate=*/false));
-    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, WebOptionsFrom(config, id));
+    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, r->WebOptions(id));
   } else if (role == "datamanager") {
     std::vector<store::BatchWriter*> writers;
     VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock));
@@ -40,7 +44,7 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
     options.prefetch = static_cast<size_t>(config.broker.prefetch);
     options.topology = topology;
     r->datamanager_ = std::make_unique<DataManager>(bus, options, std::move(writers));
-    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, WebOptionsFrom(config, id));
+    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, r->WebOptions(id));
   } else {
     return InvalidArgumentError("unknown role \"" + role + "\"");
   }
@@ -48,6 +52,21 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
 }
 
 DistributedRole::~DistributedRole() { (void)Stop(); }
+
+std::string DistributedRole::NotReadyReason() const {
+  return bus_->connected() ? "" : "not connected to the broker";
+}
+
+WebRole::Options DistributedRole::WebOptions(const std::string& id) const {
+  WebRole::Options options = WebOptionsFrom(config_, id);
+  options.api.ready = [this] { return NotReadyReason(); };
+  return options;
+}
+
+uint16_t DistributedRole::port() const {
+  if (ops_server_) return ops_server_->port();
+  return web_ ? web_->port() : 0;
+}
 
 Status DistributedRole::Start() {
   if (datamanager_) {
@@ -62,6 +81,21 @@ Status DistributedRole::Start() {
   }
   if (coordinator_) VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
   if (agent_) VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
+  if (!web_ && !config_.web.metrics_listen.empty()) {
+    web::HttpServer::Options options;
+    options.listen = config_.web.metrics_listen;
+    options.worker_threads = 1;
+    auto handler = [this](const web::HttpRequest& request) {
+      return web::HandleOps(request, metrics::Registry::Default(),
+                            [this] { return NotReadyReason(); })
+          .value_or(web::JsonError(404, "no such endpoint: " + request.method + " " + request.path +
+                                            " (this " + role_ +
+                                            " serves /metrics, /healthz, /readyz)"));
+    };
+    VIGIL_ASSIGN_OR_RETURN(ops_server_, web::HttpServer::Start(options, handler, nullptr));
+    spdlog::info("{}: /metrics, /healthz and /readyz on {}:{}", role_,
+                 options.listen.substr(0, options.listen.rfind(':')), ops_server_->port());
+  }
   return OkStatus();
 }
 
@@ -69,6 +103,7 @@ Status DistributedRole::Stop() {
   if (stopped_) return OkStatus();
   stopped_ = true;
   Status result;
+  if (ops_server_) ops_server_->Stop();
   if (agent_) agent_->Stop();  // publishes what it collected
   if (coordinator_) coordinator_->Stop();
   if (web_) web_->Stop();

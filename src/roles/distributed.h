@@ -5,6 +5,8 @@
 //   datamanager  consumes vigil.store into the store (the embedded one in data_dir/tsdb,
 //                or PostgreSQL with storage.url) and the JSON-lines sink, and serves the
 //                dashboard and the query API for that store on web.listen;
+//                The sensor and the coordinator serve /metrics, /healthz and /readyz on
+//                web.metrics_listen when it is set (web/ops.h);
 //   web          the dashboard, the live stream and the query API over PostgreSQL, for
 //                as many web servers as needed beside the datamanagers.
 // Built from the same config and parts as `vigil standalone` (roles/parts.h).
@@ -25,6 +27,7 @@
 #include "roles/datamanager.h"
 #include "roles/parts.h"
 #include "roles/web.h"
+#include "web/http_server.h"
 
 namespace vigil::roles {
 
@@ -43,9 +46,14 @@ class DistributedRole {
   Status Stop();
 
   const std::string& role() const { return role_; }
+  // The port of web.metrics_listen (sensor, coordinator) or web.listen; 0 when none.
+  uint16_t port() const;
 
  private:
   DistributedRole() = default;
+  // Empty when ready (web/ops.h): the bus reaches the broker.
+  std::string NotReadyReason() const;
+  WebRole::Options WebOptions(const std::string& id) const;
 
   std::string role_;
   VigilConfig config_;
@@ -56,6 +64,8 @@ class DistributedRole {
   std::unique_ptr<StoreMaintainer> maintainer_;
   std::unique_ptr<DataManager> datamanager_;
   std::unique_ptr<WebRole> web_;
+  std::unique_ptr<web::HttpServer> ops_server_;  // sensor and coordinator
+  bus::Bus* bus_ = nullptr;
   bool stopped_ = false;
 };
 

@@ -266,16 +266,8 @@ HttpResponse Api::Handle(const HttpRequest& original) {
     if (only(request.method == "POST")) response = Write(request);
   } else if (path == "/write" || path == "/api/v2/write") {
     if (only(request.method == "POST")) response = WriteLineProtocol(request);
-  } else if (path == "/metrics") {
-    if (only(get)) {
-      response = Ok(options_.registry->RenderText());
-      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    }
-  } else if (path == "/healthz" || path == "/readyz") {
-    if (only(get)) {
-      response = Ok("ok\n");
-      response.content_type = "text/plain; charset=utf-8";
-    }
+  } else if (auto ops = HandleOps(request, *options_.registry, options_.ready)) {
+    response = std::move(*ops);
   } else if (const Asset* asset = FindAsset(path == "/index.html" ? "/" : path); asset && get) {
     handler = "/ui";
     response.content_type = std::string(asset->content_type);

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "web/alert_board.h"
 #include "web/http.h"
+#include "web/ops.h"
 #include "web/sensor_directory.h"
 
 namespace vigil::web {
@@ -32,6 +33,8 @@ struct ApiOptions {
   std::function<void(const model::Batch&)> on_write;
   // What GET /api/v1/alerts lists; null: no alerts.
   const AlertBoard* alerts = nullptr;
+  // What /readyz checks (web/ops.h); empty: always ready.
+  ReadinessCheck ready;
 };
 
 class Api {

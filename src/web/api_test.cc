@@ -221,6 +221,33 @@ TEST_F(ApiTest, MetricsHealthAndDashboard) {
   EXPECT_EQ(Get("/uPlot.iife.min.js").content_type, "text/javascript; charset=utf-8");
 }
 
+TEST(Ops, ReadyzSays503WithTheReasonUntilReady) {
+  metrics::Registry registry;
+  registry.AddCounter("vigil_test_total", "A counter.", {}).WithLabels({}).Inc();
+  std::string reason = "not connected to the broker";
+  ReadinessCheck ready = [&] { return reason; };
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/readyz";
+  std::optional<HttpResponse> response = HandleOps(request, registry, ready);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 503);
+  EXPECT_NE(response->body.find("not ready: not connected to the broker"), std::string::npos);
+  request.path = "/healthz";  // alive all the same
+  EXPECT_EQ(HandleOps(request, registry, ready)->status, 200);
+  reason.clear();
+  request.path = "/readyz";
+  EXPECT_EQ(HandleOps(request, registry, ready)->status, 200);
+  request.path = "/metrics";
+  EXPECT_NE(HandleOps(request, registry, ready)->body.find("vigil_test_total 1"),
+            std::string::npos);
+  request.method = "POST";
+  EXPECT_EQ(HandleOps(request, registry, ready)->status, 405);
+  request.method = "GET";
+  request.path = "/api/v1/query";
+  EXPECT_FALSE(HandleOps(request, registry, ready).has_value());
+}
+
 TEST(ApiFormat, ValuesAndTimesAsPrometheusWritesThem) {
   EXPECT_EQ(FormatValue(1e21), "1000000000000000000000");
   EXPECT_EQ(FormatValue(0.1), "0.1");

@@ -155,15 +155,29 @@ TEST(Distributed, BrokerKilledForTenSecondsLosesNothing) {
   ProcessStack stack("outage", *url);
   ASSERT_TRUE(stack.StartAll());
   std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The coordinator's probes (--metrics-listen): ready while it reaches the broker.
+  const uint16_t ops = stack.OpsPort("coordinator");
+  ASSERT_NE(ops, 0) << stack.Log("coordinator");
+  auto status_of = [&](const std::string& target) {
+    auto response = testing::HttpGet(ops, target);
+    return response.ok() ? response->status : -1;
+  };
+  EXPECT_EQ(status_of("/readyz"), 200);
+  auto metrics = testing::HttpGet(ops, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("vigil_amqp_connected 1"), std::string::npos) << metrics->body;
   std::string services = std::string(VIGIL_SOURCE_DIR) + "/scripts/test-services";
   std::string broker = testing::ServiceDir("rabbitmq");
   ASSERT_EQ(std::system((services + " kill rabbitmq " + broker).c_str()), 0);
   EXPECT_TRUE(stack.WaitLog("sensor", "spooling batches")) << stack.Log("sensor");
   std::this_thread::sleep_for(std::chrono::seconds(10));
+  EXPECT_EQ(status_of("/readyz"), 503);   // out of a load balancer's rotation …
+  EXPECT_EQ(status_of("/healthz"), 200);  // … but alive: no restart
   ASSERT_EQ(std::system((services + " restart rabbitmq " + broker + " > /dev/null").c_str()), 0);
   // Every role reconnects by itself; the agent replays its spool.
   EXPECT_TRUE(stack.WaitLog("sensor", "spool drained", 60)) << stack.Log("sensor");
   std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(status_of("/readyz"), 200);
   EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
 
   auto tally = ReadTally(stack.Log("sensor"));

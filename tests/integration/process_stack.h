@@ -88,7 +88,7 @@ class ProcessStack {
   // Starts the three, consumers first; false when one did not come up.
   bool StartAll() {
     datamanager = Start("datamanager", {"--data-dir", dir_ + "/data", "--listen", "127.0.0.1:0"});
-    coordinator = Start("coordinator", {});
+    coordinator = Start("coordinator", {"--metrics-listen", "127.0.0.1:0"});
     if (!WaitLog("datamanager", "running") || !WaitLog("coordinator", "running")) return false;
     sensor = Start("sensor", {"--data-dir", dir_ + "/sensor"});
     return WaitLog("sensor", "running");
@@ -101,6 +101,13 @@ class ProcessStack {
     return false;
   }
   std::string Log(const std::string& role) { return ReadFile(dir_ + "/" + role + ".log"); }
+  // The port a role's log says it serves /metrics, /healthz and /readyz on; 0 when none.
+  uint16_t OpsPort(const std::string& role) {
+    std::smatch m;
+    std::string log = Log(role);
+    if (!std::regex_search(log, m, std::regex(R"(/readyz on 127\.0\.0\.1:(\d+))"))) return 0;
+    return static_cast<uint16_t>(std::stoi(m[1]));
+  }
   const std::string& dir() const { return dir_; }
   // The agent's samples in the datamanager's JSON-lines file, waiting up to `seconds` for
   // `n` distinct ones.

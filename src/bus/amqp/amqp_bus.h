@@ -56,7 +56,7 @@ class AmqpBus final : public Bus {
                                                 Handler handler) override;
 
   // True while connected (false while reconnecting).
-  bool connected() const;
+  bool connected() const override;
 
   struct Core;  // the I/O thread and everything it owns; amqp_bus.cc
 
