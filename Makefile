@@ -1,8 +1,10 @@
 # The two commands a newcomer needs:
 #   make run   installs what is missing, builds, starts `vigil standalone` with config/vigil.toml
 #   make test  installs what is missing, builds with sanitizers, runs every test with ctest
+#   make install  builds the release binary and installs it with the configs and the systemd
+#                 units (PREFIX=/usr/local, DESTDIR for a staging root; docs/deployment.md)
 # The rest are for the developers: bench, lint, format, clean.
-.PHONY: run test bench lint format deps release asan fuzz clean
+.PHONY: run test install bench lint format deps release asan fuzz clean
 
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure --timeout 300
@@ -14,6 +16,13 @@ run: release
 
 test: asan fuzz
 	ctest --test-dir build/asan -j $(JOBS) $(CTEST_FLAGS)
+
+PREFIX ?= /usr/local
+install:
+	scripts/install-deps --build
+	cmake --preset release $(CMAKE_CI_FLAGS) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build build/release -j $(JOBS)
+	cmake --install build/release --strip
 
 bench: release
 	scripts/run-benchmarks

@@ -28,6 +28,7 @@ struct CommonFlags {
   std::string broker;
   std::string store;
   std::string metrics_listen;
+  std::string agent_id;
 };
 
 // Adds --config and --log-level, and whichever of --listen, --data-dir, --broker, --store

@@ -58,6 +58,7 @@ int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
   if (!flags.log_level.empty()) config.log_level = flags.log_level;
   if (!flags.listen.empty()) config.web.listen = flags.listen;
   if (!flags.metrics_listen.empty()) config.web.metrics_listen = flags.metrics_listen;
+  if (!flags.agent_id.empty()) config.agent.id = flags.agent_id;
   if (!flags.data_dir.empty()) config.storage.data_dir = flags.data_dir;
   if (!flags.broker.empty()) config.broker.url = flags.broker;
   if (!flags.store.empty()) config.storage.url = flags.store;

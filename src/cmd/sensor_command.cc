@@ -71,6 +71,8 @@ void AddSensorCommand(CLI::App& app, int& exit_code) {
   AddCommonFlags(*command, *flags, /*listen=*/false, /*data_dir=*/true, /*broker=*/true,
                  /*store=*/false);
   AddMetricsListenFlag(*command, *flags);
+  command->add_option("--agent-id", flags->agent_id,
+                      "Name of this agent; its data queue is vigil.data.<id> [agent.id]");
   command->add_flag("--list", *list, "List the sensor types and their options, then exit");
   auto* name =
       command->add_option("--name", seed->name, "Name (and metric name) of one simulated sensor");

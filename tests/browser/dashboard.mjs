@@ -6,33 +6,14 @@
 // Usage: node dashboard.mjs VIGIL_BINARY CONFIG OUTPUT_DIR
 import {spawn} from 'node:child_process';
 import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
-import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
-const require = createRequire(import.meta.url);
-const {chromium} = require(new URL('../../src/web/ui/node_modules/playwright-core', import.meta.url).pathname);
+import {fail, freePort, launchChromium} from './harness.mjs';
 
 const [binary, config, output] = process.argv.slice(2);
 mkdirSync(output, {recursive: true});
 const data = mkdtempSync(join(tmpdir(), 'vigil-browser-'));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function fail(message) {
-  console.error('FAIL: ' + message);
-  process.exitCode = 1;
-  throw new Error(message);
-}
 
 // The bundled config, and a rule that fires as soon as the turbine reports.
 const withAlert = join(data, 'vigil.toml');
@@ -54,11 +35,7 @@ try {
     if (i > 100) fail('vigil did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({viewport: {width: 1400, height: 900}});
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -117,6 +117,13 @@ TEST(Cli, SeedSensorFlagsAreValidated) {
   CommandResult listen = RunVigil("standalone --listen nowhere");
   EXPECT_EQ(listen.exit_code, 2);
   EXPECT_NE(listen.output.find("--listen: expected host:port"), std::string::npos);
+  CommandResult metrics = RunVigil("coordinator --metrics-listen nowhere --broker amqp://x/");
+  EXPECT_EQ(metrics.exit_code, 2);
+  EXPECT_NE(metrics.output.find("--metrics-listen: expected host:port"), std::string::npos)
+      << metrics.output;
+  CommandResult id = RunVigil("sensor --agent-id 'no spaces' --broker amqp://x/");
+  EXPECT_EQ(id.exit_code, 2);
+  EXPECT_NE(id.output.find("--agent-id"), std::string::npos) << id.output;
 }
 
 TEST(Cli, SensorListDescribesTheTypes) {

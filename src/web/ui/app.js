@@ -147,6 +147,8 @@
     socket = new WebSocket(scheme + '//' + location.host + '/ws');
     const state = document.getElementById('connection');
     socket.onopen = () => {
+      // How many times the stream was (re)opened, for tests behind a load balancer.
+      document.body.dataset.liveConnections = String(Number(document.body.dataset.liveConnections || 0) + 1);
       state.textContent = 'live';
       state.className = 'state online';
       socket.send(JSON.stringify({type: 'subscribe', id: 'all', selector: '{__name__=~".+"}'}));

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make install` and the systemd units (issue #9): installs the build into a staging root
+# (DESTDIR), checks the layout, that the installed configs validate, that a second install
+# keeps an edited config, and that every unit passes `systemd-analyze verify` without a
+# single warning and `systemd-analyze security` rates its exposure 2.5 or lower ("OK").
+# Usage: systemd_test.sh BUILD_DIR
+set -euo pipefail
+build="$1"
+root="$(mktemp -d)"
+trap 'rm -rf "$root"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cache() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
+prefix="$(cache CMAKE_INSTALL_PREFIX)"
+config_dir="$(cache VIGIL_CONFIG_DIR)"
+unit_dir="$(cache VIGIL_SYSTEMD_UNIT_DIR)"
+sysusers_dir="$(cache VIGIL_SYSUSERS_DIR)"
+
+DESTDIR="$root" cmake --install "$build" > "$root.log" 2>&1 || { cat "$root.log"; fail "install"; }
+rm -f "$root.log"
+binary="$root$prefix/bin/vigil"
+[ -x "$binary" ] || fail "no executable $binary"
+for f in vigil.toml agent.toml vigil.env.example; do
+  [ -f "$root$config_dir/$f" ] || fail "no $config_dir/$f"
+done
+"$binary" check-config "$root$config_dir/vigil.toml" > /dev/null || fail "vigil.toml does not validate"
+"$binary" check-config "$root$config_dir/agent.toml" > /dev/null || fail "agent.toml does not validate"
+grep -q '^u vigil ' "$root$sysusers_dir/vigil.conf" || fail "no vigil user in sysusers.d/vigil.conf"
+
+# An upgrade keeps the admin's config.
+echo "# edited by the admin" >> "$root$config_dir/vigil.toml"
+DESTDIR="$root" cmake --install "$build" > /dev/null
+grep -q "edited by the admin" "$root$config_dir/vigil.toml" || fail "install overwrote an edited config"
+
+# systemd checks that ExecStart's binary exists: point the copies at the staged one.
+mkdir "$root/verify"
+for role in standalone sensor coordinator datamanager web; do
+  unit="$root$unit_dir/vigil-$role.service"
+  [ -f "$unit" ] || fail "no $unit_dir/vigil-$role.service"
+  grep -q "^ExecStart=$prefix/bin/vigil $role " "$unit" || fail "vigil-$role.service does not run vigil $role"
+  for key in User=vigil ProtectSystem=strict NoNewPrivileges=yes ReadWritePaths=/var/lib/vigil \
+             KillSignal=SIGTERM Restart=on-failure; do
+    grep -qx "$key" "$unit" || fail "vigil-$role.service lacks $key"
+  done
+  sed "s|^ExecStart=$prefix/bin/vigil|ExecStart=$binary|" "$unit" > "$root/verify/vigil-$role.service"
+done
+cd "$root/verify"
+for unit in vigil-*.service; do
+  out="$(systemd-analyze verify "./$unit" 2>&1)" || fail "$unit: systemd-analyze verify: $out"
+  [ -z "$out" ] || fail "$unit: systemd-analyze verify warns: $out"
+  # --threshold is the exposure times ten.
+  systemd-analyze security --offline=yes --threshold=25 "./$unit" > security.txt 2>&1 ||
+    { cat security.txt; fail "$unit: exposure above 2.5"; }
+  echo "$unit: $(tail -1 security.txt | sed 's/.*: //')"
+done
+echo PASS
