@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make install` and the systemd units (issue #9): installs the build into a staging root
-# (DESTDIR), checks the layout, that the installed configs validate, that a second install
-# keeps an edited config, and that every unit passes `systemd-analyze verify` without a
-# single warning and `systemd-analyze security` rates its exposure 2.5 or lower ("OK").
+# (DESTDIR), checks the layout, that the installed configs validate, that the vigil user
+# is created, that a second install keeps an edited config, and that every unit passes
+# `systemd-analyze verify` without a single warning and `systemd-analyze security` rates
+# its exposure 2.5 or lower ("OK").
 # Usage: systemd_test.sh BUILD_DIR
 set -euo pipefail
 build="$1"
@@ -25,7 +26,11 @@ for f in vigil.toml agent.toml vigil.env.example; do
 done
 "$binary" check-config "$root$config_dir/vigil.toml" > /dev/null || fail "vigil.toml does not validate"
 "$binary" check-config "$root$config_dir/agent.toml" > /dev/null || fail "agent.toml does not validate"
-grep -q '^u vigil ' "$root$sysusers_dir/vigil.conf" || fail "no vigil user in sysusers.d/vigil.conf"
+# The user the units run as, made the way the install makes it (systemd-sysusers).
+systemd-sysusers --root="$root" "$root$sysusers_dir/vigil.conf" > /dev/null 2>&1 ||
+  fail "systemd-sysusers rejects sysusers.d/vigil.conf"
+grep -q '^vigil:x:[0-9]*:[0-9]*:.*:/var/lib/vigil:/usr/sbin/nologin$' "$root/etc/passwd" ||
+  fail "sysusers.d/vigil.conf makes no vigil system user without a login"
 
 # An upgrade keeps the admin's config.
 echo "# edited by the admin" >> "$root$config_dir/vigil.toml"
