@@ -63,11 +63,6 @@ WebRole::Options DistributedRole::WebOptions(const std::string& id) const {
   return options;
 }
 
-uint16_t DistributedRole::port() const {
-  if (ops_server_) return ops_server_->port();
-  return web_ ? web_->port() : 0;
-}
-
 Status DistributedRole::Start() {
   if (datamanager_) {
     VIGIL_RETURN_IF_ERROR(datamanager_->Start().Annotate("start datamanager"));
@@ -85,12 +80,12 @@ Status DistributedRole::Start() {
     web::HttpServer::Options options;
     options.listen = config_.web.metrics_listen;
     options.worker_threads = 1;
-    auto handler = [this](const web::HttpRequest& request) {
-      return web::HandleOps(request, metrics::Registry::Default(),
-                            [this] { return NotReadyReason(); })
-          .value_or(web::JsonError(404, "no such endpoint: " + request.method + " " + request.path +
-                                            " (this " + role_ +
-                                            " serves /metrics, /healthz, /readyz)"));
+    web::ReadinessCheck ready = [this] { return NotReadyReason(); };
+    auto handler = [this, ready](const web::HttpRequest& request) {
+      if (auto response = web::HandleOps(request, metrics::Registry::Default(), ready))
+        return *std::move(response);
+      return web::JsonError(404, "no such endpoint: " + request.method + " " + request.path +
+                                     " (this " + role_ + " serves /metrics, /healthz, /readyz)");
     };
     VIGIL_ASSIGN_OR_RETURN(ops_server_, web::HttpServer::Start(options, handler, nullptr));
     spdlog::info("{}: /metrics, /healthz and /readyz on {}:{}", role_,

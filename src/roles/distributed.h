@@ -46,8 +46,6 @@ class DistributedRole {
   Status Stop();
 
   const std::string& role() const { return role_; }
-  // The port of web.metrics_listen (sensor, coordinator) or web.listen; 0 when none.
-  uint16_t port() const;
 
  private:
   DistributedRole() = default;
