@@ -3,7 +3,8 @@
 // samples, bench/tsbs_data.h) through PostgresStore::Append in batches of 10,000, on 1 or
 // more threads; the same rows loaded with plain `psql \copy … (FORMAT binary)` into the
 // same schema as the baseline; one series raw over the day; the hourly max over 100
-// series for the day; bytes per sample on disk. Usage:
+// series for the day (the store's Aggregate, and the same query in PromQL through the query
+// engine); bytes per sample on disk. Usage:
 //   postgres_load postgres://postgres@127.0.0.1:PORT/postgres [--threads N]
 #include <algorithm>
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "query/engine.h"
 #include "store/postgres/migrations.h"
 #include "store/postgres/postgres_store.h"
 #include "tsbs_data.h"
@@ -71,7 +73,7 @@ double BytesPerSample(Pool& pool, const TsbsData& data) {
   const double bytes = std::atof(
       Sql(pool,
           "SELECT sum(pg_total_relation_size(name::regclass)) + pg_total_relation_size('series') "
-          "FROM vigil_partitions")
+          "+ pg_total_relation_size('samples_hourly') FROM vigil_partitions")
           .c_str());
   return bytes / static_cast<double>(data.samples());
 }
@@ -123,11 +125,13 @@ void Run(const std::string& admin_url, int threads) {
       threads, ingest_s, static_cast<double>(data.samples()) / ingest_s);
   Pool store_pool({.url = options.url, .size = 1});
   const auto vacuum_start = Steady::now();
-  Sql(store_pool, "VACUUM ANALYZE samples");
+  Sql(store_pool, "VACUUM ANALYZE samples, samples_hourly");
   std::printf("VACUUM ANALYZE after ingest (autovacuum does it in service): %.2f s\n",
               Seconds(vacuum_start));
-  std::printf("store bytes/sample (partitions with their index, and the series table): %.1f\n",
-              BytesPerSample(store_pool, data));
+  std::printf(
+      "store bytes/sample (partitions with their index, the series table and the hourly "
+      "rollup): %.1f\n",
+      BytesPerSample(store_pool, data));
 
   // 2. Queries.
   const std::vector<model::Matcher> one = {
@@ -153,6 +157,15 @@ void Run(const std::string& admin_url, int threads) {
     series = r->series.size();
   });
   std::printf("hourly max over %zu series for the day: %.1f ms median of 11\n", series, max_ms);
+  query::Engine engine(store);
+  const double promql_ms = MedianMs(11, [&] {
+    auto r = engine.Range("max_over_time(cpu_usage_user[1h])", q.start_ms, q.end_ms, q.step_ms);
+    Check(r.status(), "query");
+  });
+  std::printf(
+      "the same as max_over_time(cpu_usage_user[1h]), step 1h, through the query "
+      "engine: %.1f ms median of 11\n",
+      promql_ms);
   q.function = store::Aggregation::kAvg;
   const double avg_ms = MedianMs(5, [&] { Check(store.Aggregate(q).status(), "aggregate"); });
   std::printf("hourly avg (raw samples to vigil) over the same: %.1f ms median of 5\n", avg_ms);

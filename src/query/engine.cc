@@ -5,7 +5,6 @@
 #include <map>
 
 #include "query/parser.h"
-#include "store/aggregate.h"
 
 namespace vigil::query {
 namespace {
@@ -120,21 +119,23 @@ class Evaluator {
     return v;
   }
 
+  // A range function is the store's per-step aggregate, so that a store can answer it
+  // without reading every raw sample (PostgreSQL's hourly rollup, for one).
   Result<Value> Call(const Node& node) {
     VIGIL_ASSIGN_OR_RETURN(store::Aggregation function, FunctionAggregation(node.name));
     const Node& arg = *node.args[0];
-    VIGIL_ASSIGN_OR_RETURN(store::SelectResult raw,
-                           Read(arg.matchers, steps_.start - arg.range_ms + 1, steps_.end));
+    store::AggregateQuery query;
+    query.matchers = arg.matchers;
+    query.start_ms = steps_.start;
+    query.end_ms = steps_.end;
+    query.step_ms = steps_.step;
+    query.window_ms = arg.range_ms;
+    query.function = function;
+    VIGIL_ASSIGN_OR_RETURN(store::SelectResult steps, store_.Aggregate(query));
+    for (std::string& w : steps.warnings) warnings_->push_back(std::move(w));
     Value v;
-    for (store::SeriesSamples& s : raw.series) {
-      SeriesResult out{DropName(s.labels), {}};
-      for (size_t i = 0; i < steps_.count(); ++i) {
-        const int64_t t = steps_.At(i);
-        if (auto value = store::EvaluateWindow(function, s.samples, t, arg.range_ms)) {
-          out.points.push_back({t, *value});
-        }
-      }
-      if (!out.points.empty()) v.series.push_back(std::move(out));
+    for (store::SeriesSamples& s : steps.series) {
+      v.series.push_back({DropName(s.labels), std::move(s.samples)});
     }
     return v;
   }

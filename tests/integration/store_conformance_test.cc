@@ -202,8 +202,10 @@ TEST_P(StoreConformanceTest, TooManyPointsIsResourceExhausted) {
   EXPECT_EQ(fits->series.at(0).samples.size(), 2000u);
 }
 
-// Random series (gauges with NaNs, counters with resets) and random queries of every
-// function and window; every answer must equal MemoryStore's.
+// Random series (gauges with NaNs, counters with resets; some samples on hour boundaries),
+// each appended as two overlapping batches (a partial redelivery), and random queries of
+// every function and window, a third of them in whole hours on hour boundaries (which
+// PostgreSQL answers from its hourly rollup); every answer must equal MemoryStore's.
 TEST_P(StoreConformanceTest, RandomizedAggregatesEqualTheReference) {
   MemoryStore reference(MemoryStore::Options{.max_points = 1 << 30});
   std::mt19937_64 rng(7);
@@ -222,10 +224,13 @@ TEST_P(StoreConformanceTest, RandomizedAggregatesEqualTheReference) {
       }
       series.samples.push_back({t, v});
       t += 5'000 + static_cast<int64_t>(rng() % 20'000);
+      if (rng() % 200 == 0) t = (t / 3'600'000 + 1) * 3'600'000;
     }
-    Batch batch{{series}};
-    ASSERT_TRUE(reference.Append(batch).ok());
-    Append(batch);
+    ASSERT_TRUE(reference.Append(Batch{{series}}).ok());
+    const auto& all = series.samples;
+    const size_t third = all.size() / 3;
+    Append(Batch{{{series.labels, {all.begin(), all.end() - static_cast<ptrdiff_t>(third)}}}});
+    Append(Batch{{{series.labels, {all.begin() + static_cast<ptrdiff_t>(third), all.end()}}}});
   }
   auto same = [](const std::vector<Sample>& got, const std::vector<Sample>& want) {
     if (got.size() != want.size()) return false;
@@ -236,7 +241,7 @@ TEST_P(StoreConformanceTest, RandomizedAggregatesEqualTheReference) {
     }
     return true;
   };
-  for (int q = 0; q < 60; ++q) {
+  for (int q = 0; q < 90; ++q) {
     AggregateQuery query;
     query.function = static_cast<Aggregation>(q % 8);
     query.start_ms = kT0 + static_cast<int64_t>(rng() % 3'600'000);
@@ -244,6 +249,12 @@ TEST_P(StoreConformanceTest, RandomizedAggregatesEqualTheReference) {
     const int64_t steps[] = {15'000, 60'000, 300'000, 3'600'000, 7'777};
     query.step_ms = steps[rng() % 5];
     query.window_ms = rng() % 2 ? 0 : query.step_ms * (1 + static_cast<int64_t>(rng() % 3));
+    if (q % 3 == 0) {
+      query.start_ms = kT0 + static_cast<int64_t>(rng() % 2) * 3'600'000;
+      query.end_ms = kNow + 3'600'000;
+      query.step_ms = 3'600'000 * (1 + static_cast<int64_t>(rng() % 2));
+      query.window_ms = rng() % 2 ? 0 : query.step_ms;
+    }
     if (rng() % 2) query.matchers.push_back(M(MatchType::kRegexMatch, "host", "h[0-3]"));
     auto want = reference.Aggregate(query);
     auto got = store_->Aggregate(query);

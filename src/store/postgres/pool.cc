@@ -1,11 +1,14 @@
 #include "store/postgres/pool.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 
 namespace vigil::store::postgres {
 namespace {
@@ -70,6 +73,21 @@ Param Param::Int8Array(const std::vector<int64_t>& values) {
   }
   text += '}';
   return {std::move(text), 1016, 0, false};
+}
+Param Param::Float8Array(const std::vector<std::optional<double>>& values) {
+  std::string text = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ',';
+    if (!values[i]) {
+      text += "NULL";
+    } else if (std::isinf(*values[i])) {
+      text += *values[i] > 0 ? "Infinity" : "-Infinity";
+    } else {
+      fmt::format_to(std::back_inserter(text), "{}", *values[i]);  // shortest exact form
+    }
+  }
+  text += '}';
+  return {std::move(text), 1022, 0, false};
 }
 
 int64_t ReadInt8(const char* p) { return static_cast<int64_t>(ReadBigEndian64(p)); }

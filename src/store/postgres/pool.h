@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,8 @@ struct Param {
   static Param Timestamp(int64_t ms);
   // A bigint[] in text form.
   static Param Int8Array(const std::vector<int64_t>& values);
+  // A double precision[] in text form (exact), nullopt as NULL.
+  static Param Float8Array(const std::vector<std::optional<double>>& values);
 };
 
 // Binary wire values (network byte order), as in results and binary COPY.

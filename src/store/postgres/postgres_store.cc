@@ -1,10 +1,13 @@
 #include "store/postgres/postgres_store.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "store/aggregate.h"
 #include "store/memory_store.h"
@@ -14,10 +17,14 @@ namespace vigil::store::postgres {
 namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kHourMs = 3'600'000;
 // Series per statement when reading raw samples for an aggregate, to bound memory.
 constexpr size_t kSeriesPerRead = 100;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+// The end of the rollup hour holding `ms`: hours are (end - 1 h, end].
+int64_t HourEnd(int64_t ms) { return (FloorDiv(ms - 1, kHourMs) + 1) * kHourMs; }
 
 std::string LabelsJson(const model::Labels& labels) {
   nlohmann::json object = nlohmann::json::object();
@@ -138,7 +145,7 @@ Status PostgresStore::Append(const model::Batch& batch) {
   const int64_t oldest = options_.retention_ms > 0 ? now - options_.retention_ms : INT64_MIN;
   VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
   std::string data = CopyHeader();
-  std::vector<std::pair<int64_t, model::Sample>> rows;
+  std::vector<Row> rows;
   rows.reserve(batch.SampleCount());
   int64_t last_partition_ms = INT64_MIN;
   const int64_t width = kDayMs * options_.partition_days;
@@ -181,38 +188,39 @@ Status PostgresStore::Append(const model::Batch& batch) {
   }
   if (rows.empty()) return OkStatus();
   AppendCopyTrailer(data);
-  Result<int64_t> copied =
-      conn.CopyIn("COPY samples (series_id, t, value) FROM STDIN (FORMAT binary)", data);
-  int64_t written = 0;
-  if (copied.ok()) {
-    written = *copied;
-  } else if (copied.status().code() == StatusCode::kAlreadyExists) {
-    // Some sample is stored already (a redelivered batch) or twice in the batch.
-    const auto total = static_cast<int64_t>(rows.size());
-    Result<int64_t> inserted = InsertDeduplicated(conn, std::move(rows));
-    if (!inserted.ok()) {
-      errors_.Inc();
-      return inserted.status();
-    }
-    written = *inserted;
-    duplicates_.Inc(static_cast<double>(total - written));
-  } else {
+  const auto total = static_cast<int64_t>(rows.size());
+  Result<int64_t> written = Insert(conn, data, std::move(rows));
+  if (!written.ok()) {
     errors_.Inc();
-    return copied.status();
+    return written.status();
   }
-  written_.Inc(static_cast<double>(written));
+  duplicates_.Inc(static_cast<double>(total - *written));
+  written_.Inc(static_cast<double>(*written));
   append_seconds_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return OkStatus();
 }
 
-Result<int64_t> PostgresStore::InsertDeduplicated(
-    Pool::Lease& conn, std::vector<std::pair<int64_t, model::Sample>> rows) {
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+Result<int64_t> PostgresStore::Insert(Pool::Lease& conn, std::string_view copy_data,
+                                      std::vector<Row> rows) {
+  VIGIL_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
+  Result<int64_t> copied =
+      conn.CopyIn("COPY samples (series_id, t, value) FROM STDIN (FORMAT binary)", copy_data);
+  if (copied.ok()) {
+    VIGIL_RETURN_IF_ERROR(AddToRollup(conn, rows));
+    VIGIL_RETURN_IF_ERROR(conn.Exec("COMMIT").status());
+    return *copied;
+  }
+  if (copied.status().code() != StatusCode::kAlreadyExists) return copied.status();
+  // Some sample is stored already (a redelivered batch) or twice in the batch: start over
+  // through a staging table, keeping the first of each and adding only the new rows to the
+  // rollup.
+  VIGIL_RETURN_IF_ERROR(conn.Exec("ROLLBACK").status());
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.first != b.first ? a.first < b.first : a.second.timestamp_ms < b.second.timestamp_ms;
   });
   rows.erase(std::unique(rows.begin(), rows.end(),
-                         [](const auto& a, const auto& b) {
+                         [](const Row& a, const Row& b) {
                            return a.first == b.first &&
                                   a.second.timestamp_ms == b.second.timestamp_ms;
                          }),
@@ -228,11 +236,61 @@ Result<int64_t> PostgresStore::InsertDeduplicated(
   VIGIL_RETURN_IF_ERROR(
       conn.CopyIn("COPY vigil_staging (series_id, t, value) FROM STDIN (FORMAT binary)", data)
           .status());
-  VIGIL_ASSIGN_OR_RETURN(PgResult inserted,
-                         conn.Exec("INSERT INTO samples (series_id, t, value) SELECT series_id, "
-                                   "t, value FROM vigil_staging ON CONFLICT DO NOTHING"));
+  VIGIL_ASSIGN_OR_RETURN(
+      PgResult inserted,
+      conn.Exec("INSERT INTO samples (series_id, t, value) SELECT series_id, t, value FROM "
+                "vigil_staging ON CONFLICT DO NOTHING RETURNING series_id, t, value",
+                {}, /*binary_result=*/true));
+  std::vector<Row> new_rows;
+  for (int i = 0; i < PQntuples(inserted.get()); ++i) {
+    new_rows.push_back({ReadInt8(PQgetvalue(inserted.get(), i, 0)),
+                        {ReadTimestampMs(PQgetvalue(inserted.get(), i, 1)),
+                         ReadFloat8(PQgetvalue(inserted.get(), i, 2))}});
+  }
+  VIGIL_RETURN_IF_ERROR(AddToRollup(conn, new_rows));
   VIGIL_RETURN_IF_ERROR(conn.Exec("COMMIT").status());
-  return std::atoll(PQcmdTuples(inserted.get()));
+  return static_cast<int64_t>(new_rows.size());
+}
+
+Status PostgresStore::AddToRollup(Pool::Lease& conn, const std::vector<Row>& rows) {
+  struct Hour {
+    std::optional<double> min, max;  // over the values that are not NaN
+    int64_t count = 0;
+  };
+  // Ordered by (series, hour), so that datamanagers updating the same hours lock them in
+  // the same order.
+  std::map<std::pair<int64_t, int64_t>, Hour> hours;
+  for (const auto& [id, sample] : rows) {
+    Hour& h = hours[{id, HourEnd(sample.timestamp_ms)}];
+    ++h.count;
+    if (std::isnan(sample.value)) continue;
+    if (!h.min || sample.value < *h.min) h.min = sample.value;
+    if (!h.max || sample.value > *h.max) h.max = sample.value;
+  }
+  if (hours.empty()) return OkStatus();
+  std::vector<int64_t> ids, ends, counts;
+  std::vector<std::optional<double>> mins, maxes;
+  for (const auto& [key, h] : hours) {
+    ids.push_back(key.first);
+    ends.push_back(key.second);
+    mins.push_back(h.min);
+    maxes.push_back(h.max);
+    counts.push_back(h.count);
+  }
+  // least() and greatest() skip NULLs: an hour of NaNs keeps NULL until it gets a number.
+  return conn
+      .Exec(
+          "INSERT INTO samples_hourly (series_id, hour_end, min_value, max_value, count) "
+          "SELECT id, timestamptz 'epoch' + hour_end * interval '1 millisecond', min_value, "
+          "max_value, count FROM unnest($1::bigint[], $2::bigint[], $3::float8[], "
+          "$4::float8[], $5::bigint[]) AS r(id, hour_end, min_value, max_value, count) "
+          "ON CONFLICT (series_id, hour_end) DO UPDATE SET "
+          "min_value = least(samples_hourly.min_value, excluded.min_value), "
+          "max_value = greatest(samples_hourly.max_value, excluded.max_value), "
+          "count = samples_hourly.count + excluded.count",
+          {Param::Int8Array(ids), Param::Int8Array(ends), Param::Float8Array(mins),
+           Param::Float8Array(maxes), Param::Int8Array(counts)})
+      .status();
 }
 
 Result<std::vector<PostgresStore::SeriesRow>> PostgresStore::MatchSeries(
@@ -338,22 +396,31 @@ Result<std::unordered_map<int64_t, std::vector<model::Sample>>> PostgresStore::A
     return per_series;
   }
   // Bins (start + (k-1)·step, start + k·step], reported at their end, as EvaluateSteps.
-  // NaN wins min and max only when every value is NaN, as in Prometheus.
-  const char* value = query.function == Aggregation::kCount ? "count(*)::float8"
-                      : query.function == Aggregation::kMin
-                          ? "coalesce(min(value) FILTER (WHERE value <> 'NaN'), 'NaN')"
-                          : "coalesce(max(value) FILTER (WHERE value <> 'NaN'), 'NaN')";
+  // NaN wins min and max only when every value is NaN, as in Prometheus. Bins of whole
+  // hours, on hour boundaries, add up the hourly rollup instead of the samples.
+  const bool whole_hours = query.step_ms % kHourMs == 0 && FloorMod(query.start_ms, kHourMs) == 0;
+  const char* table = whole_hours ? "samples_hourly" : "samples";
+  const char* time = whole_hours ? "hour_end" : "t";
+  const char* value =
+      query.function == Aggregation::kCount
+          ? (whole_hours ? "sum(count)::float8" : "count(*)::float8")
+      : query.function == Aggregation::kMin
+          ? (whole_hours ? "coalesce(min(min_value), 'NaN')"
+                         : "coalesce(min(value) FILTER (WHERE value <> 'NaN'), 'NaN')")
+          : (whole_hours ? "coalesce(max(max_value), 'NaN')"
+                         : "coalesce(max(value) FILTER (WHERE value <> 'NaN'), 'NaN')");
   const std::string step = std::to_string(query.step_ms) + " milliseconds";
   VIGIL_ASSIGN_OR_RETURN(
-      PgResult rows, conn.Exec(std::string("SELECT series_id, date_bin($4::interval, t - interval "
-                                           "'1 microsecond', $5) + $4::interval AS at, ") +
-                                   value +
-                                   " FROM samples WHERE series_id = ANY($1) AND t > $2 AND t <= $3 "
-                                   "GROUP BY 1, 2 ORDER BY 1, 2",
-                               {Param::Int8Array(ids), Param::Timestamp(query.start_ms - window),
-                                Param::Timestamp(last_step), Param::Text(step),
-                                Param::Timestamp(query.start_ms - 2 * query.step_ms)},
-                               /*binary_result=*/true));
+      PgResult rows,
+      conn.Exec(fmt::format("SELECT series_id, date_bin($4::interval, {1} - interval '1 "
+                            "microsecond', $5) + $4::interval AS at, {2} FROM {0} WHERE "
+                            "series_id = ANY($1) AND {1} > $2 AND {1} <= $3 "
+                            "GROUP BY 1, 2 ORDER BY 1, 2",
+                            table, time, value),
+                {Param::Int8Array(ids), Param::Timestamp(query.start_ms - window),
+                 Param::Timestamp(last_step), Param::Text(step),
+                 Param::Timestamp(query.start_ms - 2 * query.step_ms)},
+                /*binary_result=*/true));
   for (int i = 0; i < PQntuples(rows.get()); ++i) {
     per_series[ReadInt8(PQgetvalue(rows.get(), i, 0))].push_back(
         {ReadTimestampMs(PQgetvalue(rows.get(), i, 1)), ReadFloat8(PQgetvalue(rows.get(), i, 2))});

@@ -10,11 +10,15 @@
 // counted, never stored twice. Samples older than the retention are dropped and counted;
 // a series PostgreSQL refuses (a label value with a NUL byte) is rejected and counted.
 //
+// The same transaction adds the new samples to an hourly rollup (min, max and count per
+// series and hour, migrations/0002_hourly_rollup.sql), exact because it counts only rows
+// actually inserted.
+//
 // Reads: series are chosen in SQL by their `=` matchers (jsonb containment, on the GIN
 // index), then by every matcher in C++ (RE2, exactly as the other stores); samples come
-// from the primary key's index alone. min, max and count per step are computed in SQL;
-// the other functions from the raw samples by store/aggregate.h, so that every store
-// gives the same numbers.
+// from the primary key's index alone. min, max and count per step are computed in SQL,
+// from the rollup when the steps are whole hours on hour boundaries; the other functions
+// from the raw samples by store/aggregate.h, so that every store gives the same numbers.
 // docs/postgres.md.
 //
 // Thread safety: every method may be called from any thread (a pool of connections).
@@ -25,7 +29,9 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -100,10 +106,13 @@ class PostgresStore final : public Store {
   // The series id of `labels`, from the cache or the database; InvalidArgument when the
   // database refuses the labels.
   Result<int64_t> SeriesId(Pool::Lease& conn, const model::Labels& labels);
-  // Inserts rows (series id, ms, value) that may hold duplicates, keeping the first of
-  // each; returns how many were new.
-  Result<int64_t> InsertDeduplicated(Pool::Lease& conn,
-                                     std::vector<std::pair<int64_t, model::Sample>> rows);
+  using Row = std::pair<int64_t, model::Sample>;  // series id, sample
+  // Inserts `rows` (`copy_data` is their binary COPY) and adds them to the hourly rollup,
+  // in one transaction. Rows already stored (a redelivered batch) or repeated in the batch
+  // are skipped, keeping the first; returns how many were new.
+  Result<int64_t> Insert(Pool::Lease& conn, std::string_view copy_data, std::vector<Row> rows);
+  // Adds rows just inserted to samples_hourly (min, max, count per series and hour).
+  Status AddToRollup(Pool::Lease& conn, const std::vector<Row>& rows);
   // The per-step points of the series `ids` (a chunk of an Aggregate's series).
   Result<std::unordered_map<int64_t, std::vector<model::Sample>>> AggregateChunk(
       Pool::Lease& conn, const std::vector<int64_t>& ids, const AggregateQuery& query);

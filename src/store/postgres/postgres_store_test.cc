@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <thread>
 
 #include "bus/in_process_bus.h"
@@ -119,13 +120,15 @@ TEST_F(PostgresStoreTest, PartitionsAheadOnDemandAndDroppedByRetention) {
   EXPECT_EQ(Sql("SELECT count(*) FROM series"), "1");
   EXPECT_EQ(Sql("SELECT name FROM vigil_partitions ORDER BY name LIMIT 1"), "samples_20261120");
   ASSERT_TRUE(store->Append({{{Host("b"), {{kNow, 2}}}}}).ok());
+  EXPECT_EQ(Sql("SELECT count(*) FROM samples_hourly"), "2");
   // Two days later the partition of 2026-11-20 is past the retention: dropped, with the
-  // series that had samples only there.
+  // series that had samples only there, and their hours in the rollup.
   clock_.Advance(2 * kDay);
   ASSERT_TRUE(store->MaintainNow().ok());
   EXPECT_EQ(Sql("SELECT name FROM vigil_partitions ORDER BY name LIMIT 1"), "samples_20261122");
   EXPECT_EQ(Sql("SELECT labels->>'host' FROM series"), "b");
   EXPECT_EQ(Sql("SELECT count(*) FROM samples"), "1");
+  EXPECT_EQ(Sql("SELECT count(*) FROM samples_hourly"), "1");
   // The cache forgot the dropped series: it comes back with a new id.
   ASSERT_TRUE(store->Append({{{Host("a"), {{kNow + 2 * kDay, 3}}}}}).ok());
   auto a = store->Select({*model::Matcher::Create(model::MatchType::kEqual, "host", "a")}, 0,
@@ -133,6 +136,42 @@ TEST_F(PostgresStoreTest, PartitionsAheadOnDemandAndDroppedByRetention) {
   ASSERT_TRUE(a.ok());
   ASSERT_EQ(a->series.size(), 1u);
   EXPECT_EQ(a->series[0].samples, (std::vector<model::Sample>{{kNow + 2 * kDay, 3}}));
+}
+
+// The rollup the datamanager keeps, batch by batch and through redeliveries, is the one
+// migration 2 computes from the samples in SQL: hours (end - 1 h, end], NaN left out of
+// min and max but counted, an hour of NaNs alone with NULL min and max.
+TEST_F(PostgresStoreTest, TheHourlyRollupEqualsTheOneComputedFromTheSamples) {
+  auto store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kHour = 3'600'000;
+  const double nan = std::nan("");
+  ASSERT_TRUE(store
+                  ->Append({{{Host("a"), {{kNow - kHour, 5}, {kNow - kHour + 1, 7}}},
+                             {Host("b"), {{kNow + 10, nan}, {kNow + 20, nan}}}}})
+                  .ok());
+  // A redelivery with new samples mixed in: only the new ones are added.
+  ASSERT_TRUE(store
+                  ->Append({{{Host("a"), {{kNow - kHour + 1, 7}, {kNow, -3}, {kNow + 5, 2}}},
+                             {Host("b"), {{kNow + 20, nan}, {kNow + 30, 4}}}}})
+                  .ok());
+  ASSERT_TRUE(store->Append({{{Host("b"), {{kNow + 2 * kHour, nan}}}}}).ok());
+  const std::string rollup =
+      "SELECT string_agg(concat_ws(' ', s.labels->>'host', h.hour_end AT TIME ZONE 'UTC', "
+      "coalesce(h.min_value::text, 'null'), coalesce(h.max_value::text, 'null'), h.count), "
+      "', ' ORDER BY s.labels->>'host', h.hour_end) FROM samples_hourly h JOIN series s ON "
+      "s.id = h.series_id";
+  const std::string kept = Sql(rollup);
+  EXPECT_EQ(kept,
+            "a 2026-11-22 01:00:00 5 5 1, a 2026-11-22 02:00:00 -3 7 2, "
+            "a 2026-11-22 03:00:00 2 2 1, b 2026-11-22 03:00:00 4 4 3, "
+            "b 2026-11-22 04:00:00 null null 1");
+  Sql("DROP TABLE samples_hourly; DELETE FROM vigil_schema_migrations WHERE version = 2");
+  Pool pool({.url = url_, .size = 1});
+  auto migrated = Migrate(pool);
+  ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+  EXPECT_EQ(migrated->applied, std::vector<int>{2});
+  EXPECT_EQ(Sql(rollup), kept);
 }
 
 TEST_F(PostgresStoreTest, LabelsPostgresRefusesAreRejectedAndCountedTheRestIsStored) {
