@@ -5,8 +5,8 @@
 // `{{ $value }}`. Besides the configured rules, a built-in one: an agent is offline when
 // none of its batches came for `offline_intervals` times its shortest sensor interval.
 //
-// AlertEvaluator keeps, per worker shard, the newest sample of every series a rule
-// matches (Observe, on that worker's thread); Evaluate, on a clock the caller drives,
+// AlertEvaluator keeps, per pipeline shard, the newest sample of every series a rule
+// matches (Observe, called under that shard's lock); Evaluate, on a clock the caller drives,
 // moves each alert between pending, firing and resolved as Prometheus does:
 //   condition true            → pending (firing at once when `for` is 0);
 //   true for `for`            → firing;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 #include <thread>
@@ -10,20 +11,21 @@
 namespace vigil::pipeline {
 namespace {
 
-// Records, per series, the thread that handled it and the timestamps in the order seen.
+// Records, per series, the shard that handled it and the timestamps in the order seen.
 class Recorder final : public Stage {
  public:
   struct Seen {
-    std::set<std::thread::id> threads;
+    std::set<size_t> shards;
     std::vector<int64_t> timestamps;
   };
-  explicit Recorder(std::mutex& mu, std::map<std::string, Seen>& seen) : mu_(mu), seen_(seen) {}
+  Recorder(size_t shard, std::mutex& mu, std::map<std::string, Seen>& seen)
+      : shard_(shard), mu_(mu), seen_(seen) {}
   const std::string& name() const override { return name_; }
   Status Apply(model::Batch& batch) override {
     std::lock_guard lock(mu_);
     for (const auto& s : batch.series) {
       auto& seen = seen_[s.labels.ToString()];
-      seen.threads.insert(std::this_thread::get_id());
+      seen.shards.insert(shard_);
       for (const auto& sample : s.samples) seen.timestamps.push_back(sample.timestamp_ms);
     }
     return OkStatus();
@@ -31,66 +33,104 @@ class Recorder final : public Stage {
 
  private:
   std::string name_ = "recorder";
+  size_t shard_;
   std::mutex& mu_;
   std::map<std::string, Seen>& seen_;
 };
 
-model::Batch Batch(int series, int64_t timestamp) {
+model::Batch Batch(const std::string& agent, int series, int64_t timestamp) {
   model::Batch batch;
   for (int i = 0; i < series; ++i)
     batch.series.push_back(
-        {model::Labels::Of({{"__name__", "m"}, {"i", std::to_string(i)}}), {{timestamp, 1.0 * i}}});
+        {model::Labels::Of({{"__name__", "m"}, {"agent", agent}, {"i", std::to_string(i)}}),
+         {{timestamp, 1.0 * i}}});
   return batch;
 }
 
-TEST(ShardedPipeline, EverySeriesStaysOnOneWorkerInOrder) {
+// Eight agents, each on its own thread (as the bus's consumers are), over three shards.
+TEST(ShardedPipeline, EveryAgentsSeriesStayOnOneShardInOrder) {
   metrics::Registry registry;
   std::mutex mu;
   std::map<std::string, Recorder::Seen> seen;
   std::atomic<size_t> observed{0};
+  size_t built = 0;
   auto factory = [&]() -> Result<std::vector<std::unique_ptr<Stage>>> {
     std::vector<std::unique_ptr<Stage>> stages;
-    stages.push_back(std::make_unique<Recorder>(mu, seen));
+    stages.push_back(std::make_unique<Recorder>(built++, mu, seen));
     return stages;
   };
   auto p = ShardedPipeline::Create(
-      3, factory, [&](size_t, const model::Batch& part) { observed += part.SampleCount(); },
-      registry);
+      3, factory, [&](size_t, const model::Batch& b) { observed += b.SampleCount(); }, registry);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  for (int64_t t = 1; t <= 50; ++t) {
-    model::Batch batch = Batch(40, t);
-    ASSERT_TRUE((*p)->Process(batch).ok());
-    ASSERT_EQ(batch.SampleCount(), 40u);  // merged back whole
+  std::vector<std::thread> agents;
+  for (int a = 0; a < 8; ++a) {
+    agents.emplace_back([&, agent = "agent-" + std::to_string(a)] {
+      for (int64_t t = 1; t <= 50; ++t) {
+        model::Batch batch = Batch(agent, 10, t);
+        EXPECT_TRUE((*p)->Process(agent, batch).ok());
+        EXPECT_EQ(batch.SampleCount(), 10u);
+      }
+    });
   }
-  EXPECT_EQ(observed.load(), 2000u);
-  ASSERT_EQ(seen.size(), 40u);
-  std::set<std::thread::id> all;
+  for (auto& t : agents) t.join();
+  EXPECT_EQ(observed.load(), 4000u);
+  ASSERT_EQ(seen.size(), 80u);
+  std::set<size_t> all;
+  std::vector<int64_t> expected;
+  for (int64_t t = 1; t <= 50; ++t) expected.push_back(t);
   for (const auto& [series, s] : seen) {
-    EXPECT_EQ(s.threads.size(), 1u) << series;
-    all.insert(s.threads.begin(), s.threads.end());
-    std::vector<int64_t> expected;
-    for (int64_t t = 1; t <= 50; ++t) expected.push_back(t);
+    ASSERT_EQ(s.shards.size(), 1u) << series;
+    const std::string agent = series.substr(series.find("agent=\"") + 7, 7);
+    EXPECT_EQ(*s.shards.begin(), (*p)->ShardOf(agent)) << series;
+    all.insert(*s.shards.begin());
     EXPECT_EQ(s.timestamps, expected) << series;
   }
-  EXPECT_EQ(all.size(), 3u);  // 40 series over 3 workers use all of them
-  EXPECT_EQ(all.count(std::this_thread::get_id()), 0u);
+  EXPECT_EQ(all.size(), 3u);  // 8 agents over 3 shards use all of them
 }
 
-TEST(ShardedPipeline, OneWorkerRunsOnTheCallersThread) {
+// Blocks in Apply until `parties` batches are inside a stage at once.
+class Rendezvous final : public Stage {
+ public:
+  Rendezvous(std::atomic<int>& inside, int parties) : inside_(inside), parties_(parties) {}
+  const std::string& name() const override { return name_; }
+  Status Apply(model::Batch&) override {
+    ++inside_;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (inside_.load() < parties_) {
+      if (std::chrono::steady_clock::now() > deadline) return DeadlineExceededError("alone");
+      std::this_thread::yield();
+    }
+    return OkStatus();
+  }
+
+ private:
+  std::string name_ = "rendezvous";
+  std::atomic<int>& inside_;
+  int parties_;
+};
+
+TEST(ShardedPipeline, AgentsOnDifferentShardsRunAtTheSameTime) {
   metrics::Registry registry;
-  std::mutex mu;
-  std::map<std::string, Recorder::Seen> seen;
+  std::atomic<int> inside{0};
   auto factory = [&]() -> Result<std::vector<std::unique_ptr<Stage>>> {
     std::vector<std::unique_ptr<Stage>> stages;
-    stages.push_back(std::make_unique<Recorder>(mu, seen));
+    stages.push_back(std::make_unique<Rendezvous>(inside, 2));
     return stages;
   };
-  auto p = ShardedPipeline::Create(1, factory, nullptr, registry);
+  auto p = ShardedPipeline::Create(2, factory, nullptr, registry);
   ASSERT_TRUE(p.ok());
-  model::Batch batch = Batch(5, 1);
-  ASSERT_TRUE((*p)->Process(batch).ok());
-  EXPECT_EQ(batch, Batch(5, 1));
-  for (const auto& [series, s] : seen) EXPECT_EQ(*s.threads.begin(), std::this_thread::get_id());
+  std::string first = "a", second = "b";
+  while ((*p)->ShardOf(second) == (*p)->ShardOf(first)) second += "b";
+  Status a, b;
+  std::thread other([&] {
+    model::Batch batch = Batch(second, 1, 1);
+    b = (*p)->Process(second, batch);
+  });
+  model::Batch batch = Batch(first, 1, 1);
+  a = (*p)->Process(first, batch);
+  other.join();
+  EXPECT_TRUE(a.ok()) << a.ToString();
+  EXPECT_TRUE(b.ok()) << b.ToString();
 }
 
 class FailsOn final : public Stage {
@@ -106,7 +146,7 @@ class FailsOn final : public Stage {
   std::string name_ = "fails_on";
 };
 
-TEST(ShardedPipeline, AWorkersErrorIsReturned) {
+TEST(ShardedPipeline, AStagesErrorIsReturned) {
   metrics::Registry registry;
   auto factory = []() -> Result<std::vector<std::unique_ptr<Stage>>> {
     std::vector<std::unique_ptr<Stage>> stages;
@@ -115,8 +155,8 @@ TEST(ShardedPipeline, AWorkersErrorIsReturned) {
   };
   auto p = ShardedPipeline::Create(2, factory, nullptr, registry);
   ASSERT_TRUE(p.ok());
-  model::Batch batch = Batch(10, 1);
-  EXPECT_EQ((*p)->Process(batch).message(), "stage fails_on: series 3");
+  model::Batch batch = Batch("a", 10, 1);
+  EXPECT_EQ((*p)->Process("a", batch).message(), "stage fails_on: series 3");
   EXPECT_FALSE(ShardedPipeline::Create(0, factory, nullptr, registry).ok());
 }
 

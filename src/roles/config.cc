@@ -440,11 +440,11 @@ config::Schema BuildSchema() {
 
   schema.sections.push_back(
       {"coordinator",
-       "The coordinator's workers.",
+       "The coordinator's pipeline shards.",
        {OptionSpec{"workers", OptionType::kInt,
-                   "Threads the pipeline and the alert rules run on; each series always on the "
-                   "same one.",
-                   int64_t{1}, 1.0, 64.0}}});
+                   "Shards of the pipeline and the alert rules; each agent's batches go to one, "
+                   "and agents on different shards are processed in parallel.",
+                   int64_t{4}, 1.0, 64.0}}});
 
   auto urls = [](const OptionValue& value) -> std::optional<std::string> {
     for (const auto& url : std::get<config::StringList>(value)) {

@@ -92,7 +92,7 @@ struct VigilConfig {
   std::vector<PipelineStage> pipeline;
 
   struct Coordinator {
-    int64_t workers = 1;
+    int64_t workers = 4;
   } coordinator;
 
   struct Alerting {

@@ -153,7 +153,7 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
     }
     alerts_->AgentSeen(agent, interval, clock_.NowMillis());
   }
-  Status status = pipeline_->Process(*batch);
+  Status status = pipeline_->Process(agent, *batch);
   if (status.ok()) {
     bus::Message out{model::EncodeBatch(*batch), std::string(model::kProtobufContentType)};
     status = bus_.Publish(std::string(bus::kEventsExchange),

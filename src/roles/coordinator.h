@@ -3,7 +3,8 @@
 // each data queue as a competing consumer, runs the pipeline on every batch and
 // publishes the result to vigil.events as samples.<agent>. A batch is acked only after
 // the publish was confirmed; one that cannot be decoded is dead-lettered and counted.
-// The pipeline runs on sharded workers (pipeline/sharded.h) and feeds the alert rules,
+// The pipeline runs on the handler's thread, in the shard of the batch's agent
+// (pipeline/sharded.h), and feeds the alert rules,
 // which a thread of the coordinator evaluates every evaluation_interval and hands to the
 // notifier (docs/alerts.md). DESIGN.md (Roles), docs/architecture.md.
 //
