@@ -117,6 +117,8 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
     if (sensor.interval_ms > 0 && (interval == 0 || sensor.interval_ms < interval))
       interval = sensor.interval_ms;
   }
+  // An agent that announces itself and then sends nothing is offline too.
+  if (alerts_) alerts_->AgentSeen(agent, interval, clock_.NowMillis());
   std::lock_guard lock(mu_);
   intervals_[agent] = interval;
   if (stopped_ || data_.count(agent)) return;

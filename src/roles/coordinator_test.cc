@@ -218,6 +218,16 @@ TEST_F(CoordinatorAlertsTest, AnAgentThatGoesQuietIsOffline) {
   EXPECT_EQ(receiver_.WaitForBody(1)["status"], "resolved");
 }
 
+// The fixture's agent announced itself and never sent a batch: offline all the same.
+TEST_F(CoordinatorAlertsTest, AnAgentThatAnnouncesAndSendsNothingIsOffline) {
+  clock_.Advance(3001);
+  coordinator_->EvaluateAlerts();
+  json body = receiver_.WaitForBody(0);
+  EXPECT_EQ(body["groupLabels"]["alertname"], "VigilAgentOffline");
+  ASSERT_EQ(body["alerts"].size(), 1u);
+  EXPECT_EQ(body["alerts"][0]["labels"]["agent"], "plant-1");
+}
+
 TEST(AlertNotifier, RetriesAFailingWebhookWithBackoffAndNeverBlocksNotify) {
   std::mutex mu;
   std::vector<std::string> bodies;

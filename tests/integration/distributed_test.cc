@@ -4,6 +4,8 @@
 //    the datamanager's store exactly once.
 //  - The same with PostgreSQL: the datamanager writes to it, a separate `vigil web` reads
 //    it, and both agree with the sensor's count.
+//  - An agent that stops is marked offline (the coordinator's alert, the web's sensor
+//    list) and online again when it returns.
 //  - In-process roles over AmqpBus: a coordinator started after the agents learns them
 //    through a discovery request; a garbage message in a data queue goes to vigil.dead and
 //    the stream goes on.
@@ -14,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -192,6 +195,80 @@ TEST(Distributed, BrokerKilledForTenSecondsLosesNothing) {
   EXPECT_EQ(stack.datamanager->Stop(), 0);
   for (const char* role : {"sensor", "coordinator", "datamanager"})
     EXPECT_NE(stack.Log(role).find("connected again"), std::string::npos) << stack.Log(role);
+}
+
+// An agent that stops announcing and sending is marked offline: the coordinator's
+// built-in VigilAgentOffline fires for it (3 intervals without a batch, the interval at
+// least 1 s) and reaches the web tier's alerts over vigil.events, and /api/v1/sensors no
+// longer calls it online. When the agent comes back, the alert resolves and it is online.
+TEST(Distributed, AnAgentThatStopsIsMarkedOfflineAndComesBackOnline) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("offline", *url, "[alerting]\nevaluation_interval = \"250ms\"\n");
+  const uint16_t port = testing::FreeLoopbackPort();
+  stack.datamanager = stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
+                                                  "127.0.0.1:" + std::to_string(port)});
+  stack.coordinator = stack.Start("coordinator", {});
+  ASSERT_TRUE(stack.WaitLog("datamanager", "running")) << stack.Log("datamanager");
+  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+  int started = 0;
+  auto start_sensor = [&] {  // true once this start's "running" is in the (shared) log
+    stack.sensor = stack.Start("sensor", {"--data-dir", stack.dir() + "/sensor"});
+    ++started;
+    for (int i = 0; i < 200; ++i) {
+      const std::string log = stack.Log("sensor");
+      int running = 0;
+      for (size_t at = log.find("sensor: running"); at != std::string::npos;
+           at = log.find("sensor: running", at + 1))
+        ++running;
+      if (running == started) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  ASSERT_TRUE(start_sensor()) << stack.Log("sensor");
+  // The agent's state in /api/v1/sensors, and its VigilAgentOffline alert's ("" if none).
+  auto state = [&] {
+    auto r = testing::HttpGet(port, "/api/v1/sensors");
+    auto body = nlohmann::json::parse(r.ok() ? r->body : "", nullptr, false);
+    if (body.is_discarded() || !body["data"].is_array()) return std::string("?");
+    for (const auto& s : body["data"])
+      if (s.value("agent", "") == stack.agent()) return s.value("state", "");
+    return std::string("unknown");
+  };
+  auto alert = [&] {
+    auto r = testing::HttpGet(port, "/api/v1/alerts");
+    auto body = nlohmann::json::parse(r.ok() ? r->body : "", nullptr, false);
+    if (body.is_discarded()) return std::string("?");
+    for (const auto& a : body["data"]["alerts"]) {
+      if (a["labels"].value("alertname", "") == "VigilAgentOffline" &&
+          a["labels"].value("agent", "") == stack.agent())
+        return a.value("state", "");
+    }
+    return std::string();
+  };
+  auto wait_for = [](const std::function<bool()>& done, int seconds) {
+    for (int i = 0; i < seconds * 10 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return done();
+  };
+  EXPECT_TRUE(wait_for([&] { return state() == "online"; }, 10)) << state();
+  EXPECT_FALSE(stack.StoredSamples(10).empty());  // readings flow through the coordinator
+  EXPECT_EQ(alert(), "");
+
+  ASSERT_EQ(kill(stack.sensor->pid(), SIGKILL), 0);  // no goodbye: it just stops
+  stack.sensor->Stop();
+  EXPECT_TRUE(wait_for([&] { return alert() == "firing"; }, 15)) << alert();
+  EXPECT_TRUE(wait_for([&] { return state() == "stale"; }, 15)) << state();
+
+  ASSERT_TRUE(start_sensor()) << stack.Log("sensor");
+  EXPECT_TRUE(wait_for([&] { return alert().empty(); }, 15)) << alert();
+  EXPECT_EQ(state(), "online");
+  EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
+  EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
+  EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
+  EXPECT_NE(stack.Log("coordinator").find("VigilAgentOffline"), std::string::npos)
+      << stack.Log("coordinator");
 }
 
 // A coordinator is killed (SIGKILL) mid-stream: the batches it held unacked go back to the

@@ -109,6 +109,7 @@ class ProcessStack {
     return static_cast<uint16_t>(std::stoi(m[1]));
   }
   const std::string& dir() const { return dir_; }
+  const std::string& agent() const { return agent_; }
   // The agent's samples in the datamanager's JSON-lines file, waiting up to `seconds` for
   // `n` distinct ones.
   std::map<std::pair<std::string, int64_t>, int> StoredSamples(size_t n,
