@@ -19,6 +19,9 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
   bus::AmqpBus::Options options;
   options.url = config.broker.url;
   options.publish_timeout = config.bus.publish_timeout;
+  options.tls_ca_file = config.broker.tls_ca_file;
+  options.tls_cert_file = config.broker.tls_cert_file;
+  options.tls_key_file = config.broker.tls_key_file;
   auto bus = bus::AmqpBus::Connect(options);
   if (!bus.ok()) {
     spdlog::error("{}: {}", role, bus.status().ToString());

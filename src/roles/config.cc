@@ -233,7 +233,17 @@ config::Schema BuildSchema() {
                    std::nullopt,
                    {"classic", "quorum"}},
         OptionSpec{"prefetch", OptionType::kInt, "Unacknowledged messages a consumer may hold.",
-                   int64_t{64}, 1.0, 65535.0}}});
+                   int64_t{64}, 1.0, 65535.0},
+        OptionSpec{"tls_ca_file", OptionType::kString,
+                   "amqps://: PEM certificates that verify the broker's; empty: the system's "
+                   "(/etc/ssl/certs/ca-certificates.crt).",
+                   std::string("")},
+        OptionSpec{"tls_cert_file", OptionType::kString,
+                   "amqps://: a PEM client certificate, for brokers that ask for one; with "
+                   "tls_key_file.",
+                   std::string("")},
+        OptionSpec{"tls_key_file", OptionType::kString,
+                   "amqps://: the PEM private key of tls_cert_file.", std::string("")}}});
   schema.sections.push_back(
       {"bus",
        "Queues of the in-process bus (standalone).",
@@ -594,6 +604,12 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.broker.url = broker.String("url");
   c.broker.queue_type = broker.String("queue_type");
   c.broker.prefetch = broker.Int("prefetch");
+  c.broker.tls_ca_file = broker.String("tls_ca_file");
+  c.broker.tls_cert_file = broker.String("tls_cert_file");
+  c.broker.tls_key_file = broker.String("tls_key_file");
+  if (c.broker.tls_cert_file.empty() != c.broker.tls_key_file.empty()) {
+    return InvalidArgumentError("broker: tls_cert_file and tls_key_file go together");
+  }
   const auto& bus = loaded.sections.at("bus");
   c.bus.queue_length = bus.Int("queue_length");
   c.bus.overflow = bus.String("overflow");

@@ -210,6 +210,8 @@ TEST(VigilConfig, SchemaChecksUrlsAddressesAndNames) {
                 .message(),
             "v.toml:1:1: sensors[0]: unknown sensor type \"sonar\" (known: simulated, proc, http, "
             "scrape, self)");
+  EXPECT_EQ(ParseVigilConfig("[broker]\ntls_cert_file = \"c.pem\"\n", "v.toml").status().message(),
+            "broker: tls_cert_file and tls_key_file go together");
 }
 
 TEST(VigilConfig, FlagOverridesAreValidatedToo) {

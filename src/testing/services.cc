@@ -33,6 +33,8 @@ std::string ServiceDir(const std::string& service) {
 
 Result<std::string> RabbitMqUrl() { return UrlOf("rabbitmq", "amqp_url"); }
 
+Result<std::string> RabbitMqTlsUrl() { return UrlOf("rabbitmq", "amqps_url"); }
+
 Result<std::string> PostgresUrl() { return UrlOf("postgres", "postgres_url"); }
 
 Result<std::string> NewPostgresDatabase() {

@@ -14,6 +14,9 @@ namespace vigil::testing {
 // The broker's amqp:// URL; FailedPrecondition (naming the fixture) when the test runs
 // without it, e.g. started by hand outside ctest.
 Result<std::string> RabbitMqUrl();
+// The same broker's amqps:// URL (host localhost); its certificate is signed by the CA in
+// ServiceDir("rabbitmq") + "/tls/ca.pem".
+Result<std::string> RabbitMqTlsUrl();
 // The PostgreSQL server's postgres:// URL (its `postgres` database); FailedPrecondition as
 // above.
 Result<std::string> PostgresUrl();

@@ -285,5 +285,50 @@ TEST_F(AmqpBusTest, WrongPasswordIsRefused) {
   EXPECT_EQ(bus.status().message().find("nope"), std::string::npos) << bus.status().ToString();
 }
 
+// amqps://: the broker's certificate is verified against the CA given (and its host name
+// against the URL's), and messages go through as over amqp://.
+TEST(AmqpBusTls, VerifiesTheBrokerAndCarriesMessages) {
+  auto url = testing::RabbitMqTlsUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  metrics::Registry registry;
+  AmqpBus::Options options;
+  options.url = *url;
+  options.tls_ca_file = testing::ServiceDir("rabbitmq") + "/tls/ca.pem";
+  options.registry = &registry;
+  auto bus = AmqpBus::Connect(options);
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  const std::string q = "test.tls." + std::to_string(getpid());
+  ASSERT_TRUE((*bus)->DeclareQueue(q, {.durable = false, .exclusive = true}).ok());
+  ASSERT_TRUE((*bus)->Publish("", q, Message{"over TLS", "text/plain", "", {}}).ok());
+  Inbox inbox;
+  auto s = (*bus)->Consume(q, {}, inbox.Take());
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(inbox.WaitFor(1));
+  EXPECT_EQ(inbox.messages()[0].body, "over TLS");
+}
+
+TEST(AmqpBusTls, ABrokerThatCannotBeVerifiedIsRefused) {
+  auto url = testing::RabbitMqTlsUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  AmqpBus::Options options;
+  options.url = *url;  // the test CA is not among the system's
+  options.connect_timeout = std::chrono::milliseconds(2000);
+  auto bus = AmqpBus::Connect(options);
+  ASSERT_FALSE(bus.ok());
+  EXPECT_EQ(bus.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(bus.status().message().find("guest:guest"), std::string::npos)
+      << bus.status().ToString();
+  // The host name is checked too: the certificate names localhost, not 127.0.0.1.
+  options.tls_ca_file = testing::ServiceDir("rabbitmq") + "/tls/ca.pem";
+  std::string other = *url;
+  other.replace(other.find("localhost"), 9, "127.0.0.1");
+  options.url = other;
+  auto by_address = AmqpBus::Connect(options);
+  EXPECT_EQ(by_address.status().code(), StatusCode::kUnavailable) << by_address.status().ToString();
+  // A CA file that is not there is a configuration error, said at once.
+  options.tls_ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(AmqpBus::Connect(options).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace vigil::bus

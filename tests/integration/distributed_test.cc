@@ -179,8 +179,13 @@ TEST(Distributed, BrokerKilledForTenSecondsLosesNothing) {
   ASSERT_EQ(std::system((services + " restart rabbitmq " + broker + " > /dev/null").c_str()), 0);
   // Every role reconnects by itself; the agent replays its spool.
   EXPECT_TRUE(stack.WaitLog("sensor", "spool drained", 60)) << stack.Log("sensor");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_EQ(status_of("/readyz"), 200);
+  // Ready again once the coordinator's reconnect backoff (at most 5 s, with jitter) is over.
+  int ready = 0;
+  for (int i = 0; i < 150 && ready != 200; ++i) {
+    ready = status_of("/readyz");
+    if (ready != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ready, 200) << stack.Log("coordinator");
   EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
 
   auto tally = ReadTally(stack.Log("sensor"));

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -351,6 +352,17 @@ Status AmqpBus::Core::ConnectOnce() {
   if (url.ssl) {
     amqp_ssl_socket_set_verify_peer(socket, 1);
     amqp_ssl_socket_set_verify_hostname(socket, 1);
+    // rabbitmq-c trusts nothing by default: name the certificates that verify the broker.
+    const std::string ca =
+        options.tls_ca_file.empty() ? "/etc/ssl/certs/ca-certificates.crt" : options.tls_ca_file;
+    if (amqp_ssl_socket_set_cacert(socket, ca.c_str()) != AMQP_STATUS_OK)
+      return InvalidArgumentError("amqp: cannot read the CA certificates " + ca);
+    if (!options.tls_cert_file.empty() &&
+        amqp_ssl_socket_set_key(socket, options.tls_cert_file.c_str(),
+                                options.tls_key_file.c_str()) != AMQP_STATUS_OK) {
+      return InvalidArgumentError("amqp: cannot read the client certificate " +
+                                  options.tls_cert_file + " or its key " + options.tls_key_file);
+    }
   }
   timeval tv{};
   tv.tv_sec = options.connect_timeout.count() / 1000;
@@ -833,6 +845,13 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
     if (end == std::string::npos) break;
     start = end + 1;
   }
+  for (const std::string* file :
+       {&options.tls_ca_file, &options.tls_cert_file, &options.tls_key_file}) {
+    if (!file->empty() && !std::ifstream(*file).good())
+      return InvalidArgumentError("broker TLS: cannot read " + *file);
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty())
+    return InvalidArgumentError("broker TLS: tls_cert_file and tls_key_file go together");
   auto core = std::make_shared<Core>(std::move(options));
   core->urls = std::move(urls);
   core->thread = std::thread([core] { core->Run(); });

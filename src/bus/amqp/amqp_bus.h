@@ -31,6 +31,10 @@ class AmqpBus final : public Bus {
     // amqp://user:password@host:5672/vhost, or amqps://; the nodes of a cluster separated by
     // commas, tried in turn (a lost connection goes on with the next node).
     std::string url;
+    // amqps:// only: the PEM certificates that verify the broker's (empty: the system's,
+    // /etc/ssl/certs/ca-certificates.crt), and a client certificate and key for brokers
+    // that ask for one. The broker's certificate and host name are always verified.
+    std::string tls_ca_file, tls_cert_file, tls_key_file;
     std::chrono::seconds heartbeat{10};
     // How long Publish waits for a confirm, and for room when a kBlock queue is full.
     std::chrono::milliseconds publish_timeout{30'000};
