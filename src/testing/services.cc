@@ -35,6 +35,8 @@ Result<std::string> RabbitMqUrl() { return UrlOf("rabbitmq", "amqp_url"); }
 
 Result<std::string> RabbitMqTlsUrl() { return UrlOf("rabbitmq", "amqps_url"); }
 
+Result<std::string> RabbitMqClusterUrls() { return UrlOf("rabbitmq_cluster", "amqp_url"); }
+
 Result<std::string> PostgresUrl() { return UrlOf("postgres", "postgres_url"); }
 
 Result<std::string> NewPostgresDatabase() {

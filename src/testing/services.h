@@ -17,6 +17,8 @@ Result<std::string> RabbitMqUrl();
 // The same broker's amqps:// URL (host localhost); its certificate is signed by the CA in
 // ServiceDir("rabbitmq") + "/tls/ca.pem".
 Result<std::string> RabbitMqTlsUrl();
+// The three nodes' URLs of the RabbitMQ cluster fixture (rabbitmq_cluster), comma-separated.
+Result<std::string> RabbitMqClusterUrls();
 // The PostgreSQL server's postgres:// URL (its `postgres` database); FailedPrecondition as
 // above.
 Result<std::string> PostgresUrl();
