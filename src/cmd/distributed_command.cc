@@ -19,6 +19,7 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
   bus::AmqpBus::Options options;
   options.url = config.broker.url;
   options.publish_timeout = config.bus.publish_timeout;
+  options.confirm_timeout = config.broker.confirm_timeout;
   options.tls_ca_file = config.broker.tls_ca_file;
   options.tls_cert_file = config.broker.tls_cert_file;
   options.tls_key_file = config.broker.tls_key_file;

@@ -234,6 +234,10 @@ config::Schema BuildSchema() {
                    {"classic", "quorum"}},
         OptionSpec{"prefetch", OptionType::kInt, "Unacknowledged messages a consumer may hold.",
                    int64_t{64}, 1.0, 65535.0},
+        OptionSpec{"confirm_timeout", OptionType::kDuration,
+                   "A publish the broker has not confirmed in this long fails (the publisher "
+                   "spools or retries it) and the connection is made again.",
+                   milliseconds(10'000), 0.1, 3600.0},
         OptionSpec{"tls_ca_file", OptionType::kString,
                    "amqps://: PEM certificates that verify the broker's; empty: the system's "
                    "(/etc/ssl/certs/ca-certificates.crt).",
@@ -604,6 +608,7 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.broker.url = broker.String("url");
   c.broker.queue_type = broker.String("queue_type");
   c.broker.prefetch = broker.Int("prefetch");
+  c.broker.confirm_timeout = broker.Duration("confirm_timeout");
   c.broker.tls_ca_file = broker.String("tls_ca_file");
   c.broker.tls_cert_file = broker.String("tls_cert_file");
   c.broker.tls_key_file = broker.String("tls_key_file");

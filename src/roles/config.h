@@ -63,6 +63,7 @@ struct VigilConfig {
     std::string url;
     std::string queue_type = "classic";
     int64_t prefetch = 64;
+    std::chrono::milliseconds confirm_timeout{10'000};
     std::string tls_ca_file, tls_cert_file, tls_key_file;  // for amqps://
   } broker;
 

@@ -13,6 +13,7 @@
 
 #include "bus/topology.h"
 #include "testing/services.h"
+#include "testing/shell.h"
 
 namespace vigil::bus {
 namespace {
@@ -245,6 +246,46 @@ TEST_F(AmqpBusTest, InequivalentRedeclarationFailsAndTheBusGoesOn) {
   EXPECT_NE(status.message().find("PRECONDITION_FAILED"), std::string::npos) << status.ToString();
   EXPECT_TRUE(bus_->Publish("", q, Text("still fine")).ok());
   EXPECT_TRUE(bus_->DeclareQueue(Name("other"), Transient()).ok());
+}
+
+// A broker that never confirms: a memory alarm (watermark 1 byte) blocks every publishing
+// connection, so the publish waits unconfirmed. It fails Unavailable after confirm_timeout
+// instead of publish_timeout, and once the alarm is gone the bus publishes again.
+TEST_F(AmqpBusTest, APublishNeverConfirmedFailsAfterTheConfirmTimeout) {
+  const std::string ctl = std::string(VIGIL_SOURCE_DIR) + "/scripts/test-services rabbitmqctl " +
+                          testing::ServiceDir("rabbitmq") + " ";
+  AmqpBus::Options options;
+  options.url = url_;
+  options.confirm_timeout = std::chrono::milliseconds(1'000);
+  options.registry = &registry_;
+  auto bus = AmqpBus::Connect(options);
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  std::string q = Name("q");
+  ASSERT_TRUE((*bus)->DeclareQueue(q, Transient()).ok());
+  ASSERT_TRUE((*bus)->Publish("", q, Text("before")).ok());
+
+  auto alarm = testing::RunShell(ctl + "set_vm_memory_high_watermark absolute 1");
+  ASSERT_EQ(alarm.exit_code, 0) << alarm.output;
+  auto start = std::chrono::steady_clock::now();
+  Status status = (*bus)->Publish("", q, Text("during the alarm"));
+  auto waited = std::chrono::steady_clock::now() - start;
+  auto lifted = testing::RunShell(ctl + "set_vm_memory_high_watermark 0.4");
+  ASSERT_EQ(lifted.exit_code, 0) << lifted.output;
+
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
+  EXPECT_NE(status.message().find("no confirm"), std::string::npos) << status.ToString();
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_EQ(registry_.AddCounter("vigil_amqp_published_total", "", {"outcome"})
+                .WithLabels({"unconfirmed"})
+                .Value(),
+            1);
+  // Connected again, the bus publishes as before.
+  Status after = UnavailableError("not tried");
+  for (int i = 0; i < 100 && !after.ok(); ++i) {
+    after = (*bus)->Publish("", q, Text("after"));
+    if (!after.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(after.ok()) << after.ToString();
 }
 
 TEST(AmqpBusConnect, UnreachableBrokerAndBadUrlAreClearErrorsWithoutThePassword) {

@@ -3,11 +3,10 @@
 // to is killed (SIGKILL) mid-stream; the roles go on with the next node of their URL list,
 // the quorum queues elect new leaders, and every sample the sensor published is stored.
 //
-// Not in the default suite (cmake -DVIGIL_CLUSTER_TESTS=ON adds it): it passes alone and
-// under CPU load, but in about one full-suite run of three the agent, connected again to
-// another node, stops logging and cannot stop within 10 s — its publish to the quorum data
-// queue waits unconfirmed (or nacked and retried as "queue full") up to publish_timeout.
-// On failure it prints the queues as node 2 sees them.
+// RabbitMQ 3.10.8 sometimes leaves the agent's first publishes after the failover
+// unconfirmed for good, or nacks them all, on the new connection's channel; the bus then
+// gives up on that connection (docs/protocol/amqp.md, confirm_timeout) and the agent spools
+// and replays. On failure it prints the queues as node 2 sees them.
 #include <gtest/gtest.h>
 
 #include <cstdlib>

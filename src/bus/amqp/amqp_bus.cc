@@ -209,7 +209,7 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
                        .WithLabels({})),
         published(options.registry->AddCounter(
             "vigil_amqp_published_total",
-            "Messages published, by outcome (confirmed, nacked, unroutable, failed).",
+            "Messages published, by outcome (confirmed, nacked, unroutable, unconfirmed, failed).",
             {"outcome"})),
         deliveries(options.registry
                        ->AddCounter("vigil_amqp_deliveries_total",
@@ -254,7 +254,8 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
   void Handle(Request& request);
   bool ReadFrames();  // false when the connection is lost
   void OnMethod(amqp_channel_t channel, const amqp_method_t& method);
-  void FailPendingConfirms(const Status& status);
+  // Fails every publish waiting for its confirm; counted under `outcome`.
+  void FailPendingConfirms(const Status& status, const char* outcome = "failed");
 
   Options options;
   std::vector<ParsedUrl> urls;  // the cluster's nodes; tried in turn
@@ -268,11 +269,12 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
 
   std::mutex mu;
   std::condition_variable state_cv;
-  std::deque<Request> requests;         // guarded by mu
-  std::set<std::string> reject_queues;  // guarded by mu: declared with Overflow::kReject
-  bool up = false;                      // guarded by mu
-  bool stopping = false;                // guarded by mu
-  std::string first_error;              // guarded by mu: why the first connection failed
+  std::deque<Request> requests;            // guarded by mu
+  std::set<std::string> reject_queues;     // guarded by mu: declared with Overflow::kReject
+  std::set<std::string> unbounded_queues;  // guarded by mu: quorum, declared without a limit
+  bool up = false;                         // guarded by mu
+  bool stopping = false;                   // guarded by mu
+  std::string first_error;                 // guarded by mu: why the first connection failed
   bool first_attempt_done = false;
   std::thread thread;
 
@@ -280,7 +282,13 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
   amqp_connection_state_t conn = nullptr;
   uint64_t generation = 0;
   uint64_t next_publish_tag = 1;
-  std::map<uint64_t, std::shared_ptr<std::promise<Status>>> confirms;
+  struct PendingConfirm {
+    std::shared_ptr<std::promise<Status>> done;
+    Steady::time_point sent;
+    std::string queue;  // for a publish straight to a queue (the default exchange)
+  };
+  std::map<uint64_t, PendingConfirm> confirms;  // by publish tag, oldest first
+  std::string reconnect_because;          // set: leave this connection (and node) for the next
   std::vector<Declaration> declarations;  // replayed after a reconnect
   std::map<amqp_channel_t, std::shared_ptr<Consumer>> consumers_by_channel;
   std::vector<std::shared_ptr<Consumer>> consumers;
@@ -430,9 +438,9 @@ void AmqpBus::Core::Disconnect(const std::string& why) {
   }
 }
 
-void AmqpBus::Core::FailPendingConfirms(const Status& status) {
-  for (auto& [tag, promise] : confirms) promise->set_value(status);
-  if (!confirms.empty()) published.WithLabels({"failed"}).Inc(static_cast<double>(confirms.size()));
+void AmqpBus::Core::FailPendingConfirms(const Status& status, const char* outcome) {
+  for (auto& [tag, pending] : confirms) pending.done->set_value(status);
+  if (!confirms.empty()) published.WithLabels({outcome}).Inc(static_cast<double>(confirms.size()));
   confirms.clear();
 }
 
@@ -553,7 +561,8 @@ void AmqpBus::Core::Handle(Request& r) {
         published.WithLabels({"failed"}).Inc();
         return;
       }
-      confirms[next_publish_tag++] = r.done;
+      confirms[next_publish_tag++] =
+          PendingConfirm{r.done, Steady::now(), r.exchange.empty() ? r.routing_key : ""};
       return;
     }
     case Request::kConsume: {
@@ -626,10 +635,28 @@ void AmqpBus::Core::OnMethod(amqp_channel_t channel, const amqp_method_t& method
       auto begin = multiple ? confirms.begin() : end;
       if (!multiple && end != confirms.end()) end = std::next(end);
       for (auto it = begin; it != end; ++it) {
-        it->second->set_value(ack ? OkStatus()
-                                  : ResourceExhaustedError("amqp: the broker refused the "
-                                                           "message (a queue is full)"));
         published.WithLabels({ack ? "confirmed" : "nacked"}).Inc();
+        if (ack) {
+          it->second.done->set_value(OkStatus());
+          continue;
+        }
+        bool unbounded;
+        {
+          std::lock_guard lock(mu);
+          unbounded = unbounded_queues.count(it->second.queue) > 0;
+        }
+        if (!unbounded) {
+          it->second.done->set_value(
+              ResourceExhaustedError("amqp: the broker refused the message (a queue is full)"));
+          continue;
+        }
+        // A queue without a limit is never full. RabbitMQ 3.10's channel nacks every publish
+        // to a quorum queue whose leader moved while the channel was new; another
+        // connection, on another node, gets through.
+        it->second.done->set_value(UnavailableError("amqp: publish to " + it->second.queue +
+                                                    ": the broker refused the message"));
+        reconnect_because =
+            "the broker refused a publish to " + it->second.queue + ", a queue without a limit";
       }
       confirms.erase(begin, end);
       return;
@@ -820,6 +847,24 @@ void AmqpBus::Core::Run() {
     }
     if (conn == nullptr) continue;
     if (!ReadFrames()) continue;
+    // A confirm that never comes: RabbitMQ 3.10's channel can keep a quorum queue's publish
+    // pending for good after the queue's leader moved. A new connection (new channels) finds
+    // the new leader; the waiting publishes fail Unavailable and their callers spool or retry
+    // them (the broker may hold them already: at least once).
+    if (!confirms.empty() &&
+        Steady::now() - confirms.begin()->second.sent > options.confirm_timeout) {
+      FailPendingConfirms(UnavailableError("amqp: no confirm from the broker in " +
+                                           std::to_string(options.confirm_timeout.count()) + " ms"),
+                          "unconfirmed");
+      reconnect_because =
+          "no publisher confirm in " + std::to_string(options.confirm_timeout.count()) + " ms";
+    }
+    if (!reconnect_because.empty()) {
+      Disconnect(reconnect_because);
+      reconnect_because.clear();
+      url_index = (url_index + 1) % urls.size();
+      continue;
+    }
     if (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn)) continue;
     pollfd fds[2] = {{amqp_get_sockfd(conn), POLLIN, 0}, {wake_fd, POLLIN, 0}};
     ::poll(fds, 2, 1000);  // at least once a second, for the heartbeats
@@ -897,9 +942,10 @@ Status AmqpBus::DeclareQueue(const std::string& name, const QueueOptions& option
   r.declaration.kind = Core::Declaration::kQueue;
   r.declaration.a = name;
   r.declaration.queue = options;
-  if (options.overflow == Overflow::kReject) {
+  {
     std::lock_guard lock(core_->mu);
-    core_->reject_queues.insert(name);
+    if (options.overflow == Overflow::kReject) core_->reject_queues.insert(name);
+    if (!options.exclusive && options.queue_type == "quorum") core_->unbounded_queues.insert(name);
   }
   return core_->Call(std::move(r), core_->options.unavailable_after);
 }

@@ -38,6 +38,9 @@ class AmqpBus final : public Bus {
     std::chrono::seconds heartbeat{10};
     // How long Publish waits for a confirm, and for room when a kBlock queue is full.
     std::chrono::milliseconds publish_timeout{30'000};
+    // A publish the broker has not confirmed (nor refused) in this long fails Unavailable
+    // and the connection is made again; the broker may still hold it (at least once).
+    std::chrono::milliseconds confirm_timeout{10'000};
     std::chrono::milliseconds connect_timeout{5'000};
     // How long a call waits for the connection to come (back) before Unavailable.
     std::chrono::milliseconds unavailable_after{10'000};
