@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/names.h"
 
@@ -38,26 +39,40 @@ Labels Labels::Of(std::initializer_list<std::pair<std::string_view, std::string_
 }
 
 std::string_view Labels::Get(std::string_view name) const {
-  auto it = std::lower_bound(pairs_.begin(), pairs_.end(), name,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != pairs_.end() && it->name == name) return it->value;
+  // A scan, not a binary search: a series has a handful of labels, and comparing lengths
+  // and first bytes (held inline) rules most of them out without a call to memcmp. The
+  // pairs are sorted, so the scan stops at the first name that sorts after `name`.
+  if (name.empty()) return {};
+  const auto first = static_cast<unsigned char>(name[0]);
+  for (const Label& label : pairs_) {
+    const auto c = static_cast<unsigned char>(label.name[0]);
+    if (c > first) break;
+    if (c == first && label.name.size() == name.size() &&
+        std::memcmp(label.name.data(), name.data(), name.size()) == 0) {
+      return label.value;
+    }
+  }
   return {};
 }
 
-Labels Labels::With(std::string_view name, std::string_view value) const {
+void Labels::Set(std::string_view name, std::string_view value) {
   VIGIL_CHECK(IsValidLabelName(name), "invalid label name");
-  std::vector<Label> pairs = pairs_;
-  auto it = std::lower_bound(pairs.begin(), pairs.end(), name,
+  auto it = std::lower_bound(pairs_.begin(), pairs_.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  bool present = it != pairs.end() && it->name == name;
+  bool present = it != pairs_.end() && it->name == name;
   if (value.empty()) {
-    if (present) pairs.erase(it);
+    if (present) pairs_.erase(it);
   } else if (present) {
-    it->value = std::string(value);
+    if (it->value != value) it->value = std::string(value);
   } else {
-    pairs.insert(it, Label{std::string(name), std::string(value)});
+    pairs_.insert(it, Label{std::string(name), std::string(value)});
   }
-  return Labels(std::move(pairs));
+}
+
+Labels Labels::With(std::string_view name, std::string_view value) const {
+  Labels copy = *this;
+  copy.Set(name, value);
+  return copy;
 }
 
 uint64_t Labels::Hash() const {

@@ -4,7 +4,7 @@
 // `metric{a="b",c="d"}` with \\, \" and \n escaped; Hash() is xxHash3 over the pairs.
 // docs/architecture.md (Data model).
 //
-// Thread safety: values; immutable once built.
+// Thread safety: values; a Labels changes only through Set.
 #pragma once
 
 #include <compare>
@@ -38,7 +38,9 @@ class Labels {
   // The value of `name`, or "" when absent.
   std::string_view Get(std::string_view name) const;
   std::string_view MetricName() const { return Get(kMetricNameLabel); }
-  // A copy with `name` set to `value` (removed when `value` is empty). `name` must be valid.
+  // Sets `name` to `value` in place (removes it when `value` is empty). `name` must be
+  // valid. With is the same on a copy.
+  void Set(std::string_view name, std::string_view value);
   Labels With(std::string_view name, std::string_view value) const;
 
   const std::vector<Label>& pairs() const { return pairs_; }

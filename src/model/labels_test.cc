@@ -51,6 +51,38 @@ TEST(Labels, WithSetsReplacesAndRemoves) {
   EXPECT_EQ(base.With("b", "2").ToString(), "{a=\"1\",b=\"2\",c=\"3\"}");
   EXPECT_EQ(base.With("a", "9").ToString(), "{a=\"9\",c=\"3\"}");
   EXPECT_EQ(base.With("a", "").ToString(), "{c=\"3\"}");
+  EXPECT_EQ(base.ToString(), "{a=\"1\",c=\"3\"}");  // With leaves the original alone
+}
+
+TEST(Labels, SetChangesInPlaceAndKeepsTheOrder) {
+  Labels labels = Labels::Of({{"b", "2"}});
+  labels.Set("c", "3");
+  labels.Set("a", "1");
+  labels.Set("b", "9");
+  EXPECT_EQ(labels.ToString(), "{a=\"1\",b=\"9\",c=\"3\"}");
+  labels.Set("b", "");
+  labels.Set("zz", "");  // removing an absent label is nothing
+  EXPECT_EQ(labels.ToString(), "{a=\"1\",c=\"3\"}");
+  EXPECT_EQ(labels, Labels::Of({{"a", "1"}, {"c", "3"}}));
+}
+
+TEST(Labels, GetFindsEveryNameAmongLookalikes) {
+  // Names that share first bytes and lengths, and names that sort before, between and
+  // after them.
+  Labels labels = Labels::Of({{"__name__", "up"},
+                              {"area", "boiler"},
+                              {"arez", "x"},
+                              {"unit", "bar"},
+                              {"zone", "steam"},
+                              {"Zone", "upper"}});
+  EXPECT_EQ(labels.Get("__name__"), "up");
+  EXPECT_EQ(labels.Get("area"), "boiler");
+  EXPECT_EQ(labels.Get("arez"), "x");
+  EXPECT_EQ(labels.Get("unit"), "bar");
+  EXPECT_EQ(labels.Get("zone"), "steam");
+  EXPECT_EQ(labels.Get("Zone"), "upper");
+  for (std::string_view absent : {"", "A", "_", "are", "areas", "arey", "b", "zonf", "zz"})
+    EXPECT_EQ(labels.Get(absent), "") << absent;
 }
 
 }  // namespace

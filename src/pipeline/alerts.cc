@@ -429,9 +429,9 @@ void AlertEvaluator::Step(size_t rule_index, const model::Labels& series, bool c
     if (created) {
       Instance inst;
       model::Labels merged = series.With(model::kMetricNameLabel, "");
-      for (const auto& [name, t] : rule.labels) merged = merged.With(name, t.Render(series, value));
-      merged = merged.With("alertname", rule.spec.name);
-      if (merged.Get("severity").empty()) merged = merged.With("severity", rule.spec.severity);
+      for (const auto& [name, t] : rule.labels) merged.Set(name, t.Render(series, value));
+      merged.Set("alertname", rule.spec.name);
+      if (merged.Get("severity").empty()) merged.Set("severity", rule.spec.severity);
       inst.labels = std::move(merged);
       inst.series = series;
       inst.active_since_ms = now_ms;

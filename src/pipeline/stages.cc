@@ -230,7 +230,7 @@ Status RelabelStage::Apply(model::Batch& batch) {
 Status MatchStage::Apply(model::Batch& batch) {
   for (auto& series : batch.series) {
     if (!model::MatchesAll(selector_, series.labels)) continue;
-    for (const auto& [name, value] : add_) series.labels = series.labels.With(name, value);
+    for (const auto& [name, value] : add_) series.labels.Set(name, value);
   }
   return OkStatus();
 }
