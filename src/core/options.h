@@ -29,7 +29,7 @@ enum class OptionType {
   kStrings,   // an array of strings
 };
 
-using LabelMap = std::map<std::string, std::string>;
+using LabelMap = std::map<std::string, std::string, std::less<>>;
 using StringList = std::vector<std::string>;
 using OptionValue = std::variant<std::string, int64_t, double, bool, std::chrono::milliseconds,
                                  LabelMap, StringList>;

@@ -38,7 +38,7 @@ char* PutVarint(char* p, uint64_t v) {
   return p;
 }
 
-size_t LabelSize(const Label& l) {
+size_t LabelSize(const LabelRef& l) {
   return 1 + VarintSize(l.name.size()) + l.name.size() + 1 + VarintSize(l.value.size()) +
          l.value.size();
 }
@@ -70,7 +70,7 @@ size_t SeriesSize(const Series& series) {
   return n;
 }
 
-char* PutString(char* p, uint8_t tag, const std::string& s) {
+char* PutString(char* p, uint8_t tag, std::string_view s) {
   *p++ = static_cast<char>(tag);
   p = PutVarint(p, s.size());
   std::memcpy(p, s.data(), s.size());

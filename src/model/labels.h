@@ -4,11 +4,17 @@
 // `metric{a="b",c="d"}` with \\, \" and \n escaped; Hash() is xxHash3 over the pairs.
 // docs/architecture.md (Data model).
 //
+// A Labels keeps its pairs in one string, each name and value preceded by its length (a
+// varint): one allocation per series, compared and hashed as one run of bytes, read
+// without scanning for ends. Iterating yields LabelRefs, views into it.
+//
 // Thread safety: values; a Labels changes only through Set.
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,14 +25,74 @@ namespace vigil::model {
 
 inline constexpr std::string_view kMetricNameLabel = "__name__";
 
+// A label to build Labels from.
 struct Label {
   std::string name;
   std::string value;
   auto operator<=>(const Label&) const = default;
 };
 
+// A label inside a Labels, valid while that Labels lives unchanged.
+struct LabelRef {
+  std::string_view name;
+  std::string_view value;
+  auto operator<=>(const LabelRef&) const = default;
+  operator Label() const { return {std::string(name), std::string(value)}; }  // a copy
+};
+
 class Labels {
  public:
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = LabelRef;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const LabelRef*;
+    using reference = const LabelRef&;
+
+    Iterator() = default;
+    const LabelRef& operator*() const { return current_; }
+    const LabelRef* operator->() const { return &current_; }
+    Iterator& operator++() {
+      next_ = Read(next_, end_, &current_);
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const Iterator& other) const {
+      return current_.name.data() == other.current_.name.data();
+    }
+
+   private:
+    friend class Labels;
+    Iterator(const char* begin, const char* end) : next_(begin), end_(end) { ++*this; }
+    // The label at `at` into `out` (an empty name at the end); where the next begins.
+    static const char* Read(const char* at, const char* end, LabelRef* out) {
+      if (at == end) {
+        *out = {std::string_view(end, 0), {}};
+        return end;
+      }
+      at = ReadString(at, &out->name);
+      return ReadString(at, &out->value);
+    }
+    static const char* ReadString(const char* at, std::string_view* out) {
+      size_t size = 0;
+      for (int shift = 0;; shift += 7) {
+        const auto byte = static_cast<unsigned char>(*at++);
+        size |= static_cast<size_t>(byte & 0x7f) << shift;
+        if (byte < 0x80) break;
+      }
+      *out = std::string_view(at, size);
+      return at + size;
+    }
+    const char* next_ = nullptr;
+    const char* end_ = nullptr;
+    LabelRef current_;
+  };
+
   Labels() = default;
 
   // Validates and sorts: every name a valid label name, no name twice, __name__ (if
@@ -39,25 +105,29 @@ class Labels {
   std::string_view Get(std::string_view name) const;
   std::string_view MetricName() const { return Get(kMetricNameLabel); }
   // Sets `name` to `value` in place (removes it when `value` is empty). `name` must be
-  // valid. With is the same on a copy.
+  // valid (and a __name__ a valid metric name). With is the same on a copy.
   void Set(std::string_view name, std::string_view value);
   Labels With(std::string_view name, std::string_view value) const;
 
-  const std::vector<Label>& pairs() const { return pairs_; }
-  size_t size() const { return pairs_.size(); }
-  bool empty() const { return pairs_.empty(); }
-  auto begin() const { return pairs_.begin(); }
-  auto end() const { return pairs_.end(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  Iterator begin() const { return Iterator(text_.data(), text_.data() + text_.size()); }
+  Iterator end() const {
+    Iterator end;
+    end.current_.name = std::string_view(text_.data() + text_.size(), 0);
+    return end;
+  }
 
   uint64_t Hash() const;
   std::string ToString() const;
 
-  auto operator<=>(const Labels&) const = default;
-  bool operator==(const Labels&) const = default;
+  // Pair by pair: by name, then by value.
+  std::strong_ordering operator<=>(const Labels& other) const;
+  bool operator==(const Labels& other) const { return text_ == other.text_; }
 
  private:
-  explicit Labels(std::vector<Label> sorted) : pairs_(std::move(sorted)) {}
-  std::vector<Label> pairs_;
+  std::string text_;  // per label, sorted by name: varint size, name, varint size, value
+  uint32_t size_ = 0;
 };
 
 struct LabelsHash {

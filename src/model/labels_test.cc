@@ -11,9 +11,8 @@ TEST(Labels, FromPairsSortsAndDropsEmptyValues) {
   auto labels = Labels::FromPairs({{"unit", "bar"}, {"__name__", "p"}, {"area", ""}, {"a", "1"}});
   ASSERT_TRUE(labels.ok());
   ASSERT_EQ(labels->size(), 3u);
-  EXPECT_EQ(labels->pairs()[0].name, "__name__");
-  EXPECT_EQ(labels->pairs()[1].name, "a");
-  EXPECT_EQ(labels->pairs()[2].name, "unit");
+  std::vector<Label> pairs(labels->begin(), labels->end());
+  EXPECT_EQ(pairs, (std::vector<Label>{{"__name__", "p"}, {"a", "1"}, {"unit", "bar"}}));
   EXPECT_EQ(labels->Get("area"), "");
   EXPECT_EQ(labels->MetricName(), "p");
 }

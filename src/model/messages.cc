@@ -14,8 +14,8 @@ template <typename RepeatedLabels>
 void PutLabels(const Labels& labels, RepeatedLabels* out) {
   for (const auto& l : labels) {
     auto* p = out->Add();
-    p->set_name(l.name);
-    p->set_value(l.value);
+    p->mutable_name()->assign(l.name);
+    p->mutable_value()->assign(l.value);
   }
 }
 

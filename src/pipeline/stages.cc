@@ -174,20 +174,24 @@ RelabelStage::Outcome RelabelStage::Rewrite(const model::Labels& labels, model::
       SetLabel(pairs, r.target_label, shard);
       break;
     }
-    case RelabelAction::kLabelMap:
+    case RelabelAction::kLabelMap: {
       pairs.assign(labels.begin(), labels.end());
+      bool changed = false;
       for (const auto& label : labels) {
         std::string mapped;
         if (FullMatch(label.name) && RE2::Extract(label.name, *regex_, rewrite_, &mapped) &&
-            IsValidLabelName(mapped) && labels.Get(mapped) != label.value)
-          SetLabel(pairs, mapped, label.value);
+            IsValidLabelName(mapped) && labels.Get(mapped) != label.value) {
+          SetLabel(pairs, mapped, std::string(label.value));
+          changed = true;
+        }
       }
-      if (pairs == labels.pairs()) return Outcome::kUnchanged;
+      if (!changed) return Outcome::kUnchanged;
       break;
+    }
     case RelabelAction::kLabelDrop:
     case RelabelAction::kLabelKeep: {
       const bool drop = r.action == RelabelAction::kLabelDrop;
-      auto goes = [&](const model::Label& l) { return FullMatch(l.name) == drop; };
+      auto goes = [&](const auto& l) { return FullMatch(l.name) == drop; };
       if (std::none_of(labels.begin(), labels.end(), goes)) return Outcome::kUnchanged;
       pairs.assign(labels.begin(), labels.end());
       std::erase_if(pairs, goes);

@@ -152,7 +152,7 @@ class Evaluator {
     std::map<Labels, std::vector<Accumulator>> groups;
     for (const SeriesResult& s : inner.series) {
       std::vector<model::Label> kept;
-      for (const model::Label& l : s.labels) {
+      for (const model::LabelRef& l : s.labels) {
         const bool listed =
             std::find(node.grouping.begin(), node.grouping.end(), l.name) != node.grouping.end();
         if (node.without ? (!listed && l.name != model::kMetricNameLabel) : listed) {

@@ -27,7 +27,7 @@ json Object(const std::map<std::string, std::string>& pairs) {
 
 std::map<std::string, std::string> LabelMap(const model::Labels& labels) {
   std::map<std::string, std::string> out;
-  for (const auto& l : labels) out[l.name] = l.value;
+  for (const auto& l : labels) out.emplace(l.name, l.value);
   return out;
 }
 

@@ -90,7 +90,7 @@ Result<std::vector<std::string>> MemoryStore::LabelNames(
   std::set<std::string> names;
   for (const auto& [labels, samples] : series_) {
     if (!model::MatchesAll(matchers, labels)) continue;
-    for (const model::Label& l : labels) names.insert(l.name);
+    for (const model::LabelRef& l : labels) names.emplace(l.name);
   }
   return std::vector<std::string>(names.begin(), names.end());
 }

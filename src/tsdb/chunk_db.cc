@@ -44,7 +44,7 @@ class StatementScope {
 
 std::string LabelsToJson(const model::Labels& labels) {
   nlohmann::ordered_json object = nlohmann::ordered_json::object();
-  for (const model::Label& l : labels) object[l.name] = l.value;
+  for (const model::LabelRef& l : labels) object[l.name] = l.value;
   return object.dump();
 }
 

@@ -37,8 +37,8 @@ Batch One(const Labels& labels, std::vector<Sample> samples) {
   return b;
 }
 
-Matcher M(MatchType type, const std::string& name, const std::string& value) {
-  return *Matcher::Create(type, name, value);
+Matcher M(MatchType type, std::string_view name, std::string_view value) {
+  return *Matcher::Create(type, std::string(name), std::string(value));
 }
 
 class TsdbStoreTest : public ::testing::Test {

@@ -23,7 +23,7 @@ std::string Quote(std::string_view s) {
 
 std::string LabelsJson(const model::Labels& labels) {
   std::string out = "{";
-  for (const model::Label& l : labels) {
+  for (const model::LabelRef& l : labels) {
     if (out.size() > 1) out += ',';
     out += Quote(l.name);
     out += ':';

@@ -19,7 +19,7 @@ std::string SamplesMessage(
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [s, ids] : series) {
     nlohmann::json labels = nlohmann::json::object();
-    for (const model::Label& l : s->labels) labels[l.name] = l.value;
+    for (const model::LabelRef& l : s->labels) labels[l.name] = l.value;
     nlohmann::json samples = nlohmann::json::array();
     for (const model::Sample& sample : s->samples) {
       if (std::isfinite(sample.value)) {

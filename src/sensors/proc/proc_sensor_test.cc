@@ -1,5 +1,6 @@
 #include "sensors/proc/proc_sensor.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -63,7 +64,7 @@ Reading Collect(const std::string& tree, ProcSensor::Options options = {}) {
     std::string rest;
     for (const auto& [name, value] : labels) {
       if (name == "__name__" || name == "agent") continue;
-      rest += (rest.empty() ? "" : ",") + name + "=\"" + value + "\"";
+      rest += fmt::format("{}{}=\"{}\"", rest.empty() ? "" : ",", name, value);
     }
     text += "{" + rest + "}";
     reading.values[text] = series.samples[0].value;

@@ -1,5 +1,6 @@
 #include "sensors/scrape/scrape_sensor.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -207,7 +208,8 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
       for (const auto& label : s.labels) {
         bool taken =
             label.name == "job" || label.name == "instance" || base_labels_.count(label.name) > 0;
-        pairs.push_back({taken ? "exported_" + label.name : label.name, label.value});
+        pairs.push_back({taken ? fmt::format("exported_{}", label.name) : std::string(label.name),
+                         std::string(label.value)});
       }
       pairs.push_back({"job", options_.job});
       pairs.push_back({"instance", t.instance});

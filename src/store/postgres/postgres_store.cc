@@ -28,7 +28,7 @@ int64_t HourEnd(int64_t ms) { return (FloorDiv(ms - 1, kHourMs) + 1) * kHourMs; 
 
 std::string LabelsJson(const model::Labels& labels) {
   nlohmann::json object = nlohmann::json::object();
-  for (const model::Label& l : labels) object[l.name] = l.value;
+  for (const model::LabelRef& l : labels) object[l.name] = l.value;
   return object.dump();
 }
 
@@ -442,7 +442,7 @@ Result<std::vector<std::string>> PostgresStore::LabelNames(
   VIGIL_ASSIGN_OR_RETURN(std::vector<model::Labels> series, Series(matchers));
   std::set<std::string> names;
   for (const model::Labels& labels : series) {
-    for (const model::Label& l : labels) names.insert(l.name);
+    for (const model::LabelRef& l : labels) names.emplace(l.name);
   }
   return std::vector<std::string>(names.begin(), names.end());
 }

@@ -41,7 +41,13 @@ uint64_t Index::Find(const model::Labels& labels, uint64_t hash) const {
 void Index::Add(uint64_t id, model::Labels labels) {
   VIGIL_CHECK(id != 0 && labels_.count(id) == 0, "series id reused");
   by_hash_.emplace(labels.Hash(), id);
-  for (const model::Label& l : labels) InsertSorted(&postings_[l.name][l.value], id);
+  for (const model::LabelRef& l : labels) {
+    auto name = postings_.find(l.name);
+    if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
+    auto value = name->second.find(l.value);
+    if (value == name->second.end()) value = name->second.emplace(l.value, Postings{}).first;
+    InsertSorted(&value->second, id);
+  }
   InsertSorted(&all_, id);
   labels_.emplace(id, std::move(labels));
 }
@@ -56,7 +62,7 @@ void Index::Remove(uint64_t id) {
       break;
     }
   }
-  for (const model::Label& l : it->second) {
+  for (const model::LabelRef& l : it->second) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);
     EraseSorted(&value->second, id);
@@ -124,7 +130,7 @@ std::vector<std::string> Index::LabelNames(const std::vector<model::Matcher>& ma
   }
   std::set<std::string> names;
   for (uint64_t id : Select(matchers)) {
-    for (const model::Label& l : labels_.at(id)) names.insert(l.name);
+    for (const model::LabelRef& l : labels_.at(id)) names.emplace(l.name);
   }
   return {names.begin(), names.end()};
 }

@@ -46,7 +46,8 @@ class Index {
 
   std::unordered_map<uint64_t, model::Labels> labels_;
   std::unordered_multimap<uint64_t, uint64_t> by_hash_;  // labels hash -> id
-  std::map<std::string, std::map<std::string, Postings>, std::less<>> postings_;
+  using ValuePostings = std::map<std::string, Postings, std::less<>>;
+  std::map<std::string, ValuePostings, std::less<>> postings_;
   Postings all_;
 };
 

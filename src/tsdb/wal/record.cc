@@ -82,7 +82,7 @@ void EncodeSamplesRecord(std::span<const NewSeries> new_series, std::span<const 
   for (const NewSeries& s : new_series) {
     PutVarint(out, s.id);
     PutVarint(out, s.labels->size());
-    for (const model::Label& label : *s.labels) {
+    for (const model::LabelRef& label : *s.labels) {
       PutString(out, label.name);
       PutString(out, label.value);
     }
