@@ -288,6 +288,38 @@ TEST_F(AmqpBusTest, APublishNeverConfirmedFailsAfterTheConfirmTimeout) {
   EXPECT_TRUE(after.ok()) << after.ToString();
 }
 
+TEST_F(AmqpBusTest, RefusalsThroughAnExchangeThatLastMakeTheConnectionAgain) {
+  // A publish through an exchange does not say which queue refused it; refusals that last
+  // the confirm timeout may be RabbitMQ's quorum-queue fault, so the bus connects again.
+  // A queue that really is full (this one) still refuses after that.
+  std::string exchange = Name("events"), queue = Name("full");
+  ASSERT_TRUE(bus_->DeclareExchange(exchange, ExchangeType::kTopic).ok());
+  QueueOptions shared = Transient(1, Overflow::kBlock);
+  shared.exclusive = false;  // outlives the publisher's connection
+  ASSERT_TRUE(bus_->DeclareQueue(queue, shared).ok());
+  ASSERT_TRUE(bus_->BindQueue(queue, exchange, "#").ok());
+
+  metrics::Registry registry;
+  AmqpBus::Options options;
+  options.url = url_;
+  options.confirm_timeout = std::chrono::milliseconds(1'000);
+  options.publish_timeout = std::chrono::milliseconds(3'500);
+  options.registry = &registry;
+  auto publisher = AmqpBus::Connect(options);
+  ASSERT_TRUE(publisher.ok()) << publisher.status().ToString();
+  ASSERT_TRUE((*publisher)->Publish(exchange, "a", Text("1")).ok());
+  Status refused = (*publisher)->Publish(exchange, "a", Text("2"));
+  EXPECT_EQ(refused.code(), StatusCode::kDeadlineExceeded) << refused.ToString();
+  auto& reconnects = registry.AddCounter("vigil_amqp_reconnects_total", "", {}).WithLabels({});
+  for (int i = 0; i < 50 && reconnects.Value() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_GE(reconnects.Value(), 2);  // about once a second while refused
+  EXPECT_GE(registry.AddCounter("vigil_amqp_published_total", "", {"outcome"})
+                .WithLabels({"nacked"})
+                .Value(),
+            2);
+}
+
 TEST(AmqpBusConnect, UnreachableBrokerAndBadUrlAreClearErrorsWithoutThePassword) {
   AmqpBus::Options options;
   options.url = "amqp://vigil:s3cret@127.0.0.1:1/";

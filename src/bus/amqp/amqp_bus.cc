@@ -16,6 +16,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -187,13 +188,14 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
     QueueOptions queue;
   };
   struct Request {
-    enum Kind { kDeclare, kPublish, kConsume, kSettle, kCancel, kStop } kind = kStop;
+    enum Kind { kDeclare, kPublish, kConsume, kSettle, kCancel, kReconnect, kStop } kind = kStop;
     Declaration declaration;
     std::string exchange, routing_key;
     Message message;
     std::shared_ptr<Consumer> consumer;
     uint64_t tag = 0;
     bool ack = false, requeue = false;
+    std::string why;  // kReconnect: for the log
     std::shared_ptr<std::promise<Status>> done;
   };
 
@@ -595,6 +597,9 @@ void AmqpBus::Core::Handle(Request& r) {
       if (r.done) r.done->set_value(OkStatus());
       return;
     }
+    case Request::kReconnect:
+      if (reconnect_because.empty()) reconnect_because = r.why;
+      return;
     case Request::kStop:
       return;
   }
@@ -965,8 +970,13 @@ Status AmqpBus::Publish(const std::string& exchange, const std::string& routing_
                         Message message) {
   // A full queue refuses the message (x-overflow reject-publish): wait for room, with
   // backoff, up to the publish timeout, as a blocked in-process publisher would.
+  // Refusals that last a confirm timeout may not be a full queue at all: RabbitMQ 3.10's
+  // channel nacks every publish routed to a quorum queue whose leader moved while the
+  // channel was new. A connection to the next node gets through; a queue that really is
+  // full still refuses there.
   auto deadline = std::chrono::steady_clock::now() + core_->options.publish_timeout;
   auto pause = std::chrono::milliseconds(5);
+  std::optional<std::chrono::steady_clock::time_point> refused_since;
   while (true) {
     Core::Request r;
     r.kind = Core::Request::kPublish;
@@ -981,7 +991,18 @@ Status AmqpBus::Publish(const std::string& exchange, const std::string& routing_
       std::lock_guard lock(core_->mu);
       if (core_->reject_queues.count(routing_key) > 0) return status;  // kReject: at once
     }
-    if (std::chrono::steady_clock::now() + pause >= deadline)
+    const auto now = std::chrono::steady_clock::now();
+    if (!refused_since) refused_since = now;
+    if (now - *refused_since >= core_->options.confirm_timeout) {
+      Core::Request reconnect;
+      reconnect.kind = Core::Request::kReconnect;
+      reconnect.why = "publishes to " + (exchange.empty() ? routing_key : exchange) +
+                      " refused for " + std::to_string(core_->options.confirm_timeout.count()) +
+                      " ms";
+      core_->Enqueue(std::move(reconnect));
+      refused_since = now;
+    }
+    if (now + pause >= deadline)
       return DeadlineExceededError("amqp: publish to " +
                                    (exchange.empty() ? routing_key : exchange) +
                                    ": the queue stayed full for " +

@@ -40,6 +40,7 @@ class AmqpBus final : public Bus {
     std::chrono::milliseconds publish_timeout{30'000};
     // A publish the broker has not confirmed (nor refused) in this long fails Unavailable
     // and the connection is made again; the broker may still hold it (at least once).
+    // Refusals that last this long make the connection again too, on the next node.
     std::chrono::milliseconds confirm_timeout{10'000};
     std::chrono::milliseconds connect_timeout{5'000};
     // How long a call waits for the connection to come (back) before Unavailable.
