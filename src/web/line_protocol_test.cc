@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace vigil::web {
 namespace {
 
@@ -40,6 +42,47 @@ TEST(LineProtocol, EscapesPrecisionStringsAndNames) {
       Labels::Of({{"__name__", "my_measure_field_one"}, {"tag_key", "va,lue"}, {"dash_tag", "x"}}));
   EXPECT_EQ(r->batch.series[0].samples[0].timestamp_ms, 1'767'225'600'000);
   EXPECT_EQ(r->batch.series[2].samples[0].timestamp_ms, 42'000);  // no timestamp: now
+}
+
+// A large body whose lines change their field order now and then: every series once,
+// its samples in the body's order, and a bad line late in the body named by its number.
+TEST(LineProtocol, ALargeBodyWithShiftingFieldOrderParsesWhole) {
+  std::string body;
+  int lines = 0;
+  for (int t = 0; body.size() < 3'000'000; ++t) {
+    for (int h = 0; h < 50; ++h, ++lines) {
+      // Field order changes now and then, and one field comes and goes.
+      body += "cpu,host=h" + std::to_string(h) + " " +
+              (t % 7 == 0 ? "b=" + std::to_string(t) + "i,a=" + std::to_string(t)
+                          : "a=" + std::to_string(t) + ",b=" + std::to_string(t) + "i") +
+              (t % 3 == 0 ? ",c=1" : "") + " " + std::to_string(t) + "\n";
+    }
+  }
+  auto r = ParseLineProtocol(body, "s", 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lines, lines);
+  const int times = lines / 50;
+  ASSERT_EQ(r->batch.series.size(), 150u);  // 50 hosts x a, b, c
+  for (const auto& series : r->batch.series) {
+    const bool c = series.labels.MetricName() == "cpu_c";
+    ASSERT_EQ(series.samples.size(), static_cast<size_t>(c ? (times + 2) / 3 : times))
+        << series.labels.ToString();
+    for (size_t i = 0; i < series.samples.size(); ++i) {
+      const int64_t t = c ? static_cast<int64_t>(i) * 3 : static_cast<int64_t>(i);
+      ASSERT_EQ(series.samples[i].timestamp_ms, t * 1000) << series.labels.ToString();
+      if (!c) {
+        ASSERT_EQ(series.samples[i].value, static_cast<double>(t));
+      }
+    }
+  }
+
+  const std::string bad_line = "cpu,host=x a=oops 1\n";
+  const size_t cut = body.find('\n', body.size() * 3 / 4) + 1;
+  const auto bad_number = std::count(body.begin(), body.begin() + static_cast<long>(cut), '\n') + 1;
+  auto bad = ParseLineProtocol(body.substr(0, cut) + bad_line + body.substr(cut), "s", 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("line " + std::to_string(bad_number) + ":", 0), 0u)
+      << bad.status().message();
 }
 
 TEST(LineProtocol, AMalformedLineRejectsTheBatchNamingTheLine) {
