@@ -62,6 +62,8 @@ Labels Labels::Of(std::initializer_list<std::pair<std::string_view, std::string_
 std::string_view Labels::Get(std::string_view name) const {
   // A scan: a series has a handful of labels. The pairs are sorted, so it stops at the
   // first name that sorts after `name`.
+  if (name.empty()) return {};
+  const auto first = static_cast<unsigned char>(name[0]);
   const char* at = text_.data();
   const char* end = at + text_.size();
   LabelRef label;
@@ -70,9 +72,7 @@ std::string_view Labels::Get(std::string_view name) const {
     if (label.name.size() == name.size() &&
         std::memcmp(label.name.data(), name.data(), name.size()) == 0)
       return label.value;
-    if (!label.name.empty() && !name.empty() &&
-        static_cast<unsigned char>(label.name[0]) > static_cast<unsigned char>(name[0]))
-      break;
+    if (static_cast<unsigned char>(label.name[0]) > first) break;  // names are never empty
   }
   return {};
 }
