@@ -1,28 +1,26 @@
 #include "web/line_protocol.h"
 
+#include <xxhash.h>
+
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
-
-#include "core/names.h"
 
 namespace vigil::web {
 namespace {
 
-// The first unescaped `stop` (or `stop2`) at or after `from`, outside double quotes
-// when `quotes`; npos when none.
-size_t FindUnescaped(std::string_view s, size_t from, char stop, char stop2 = '\0',
-                     bool quotes = false) {
-  if (stop2 == '\0') stop2 = stop;
-  bool in_quotes = false;
-  for (size_t i = from; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '\\') {
-      ++i;
-      continue;
-    }
-    if (quotes && c == '"') in_quotes = !in_quotes;
-    if (!in_quotes && (c == stop || c == stop2)) return i;
+// The first unescaped `stop` at or after `from`; npos when none. For keys, which have
+// no quotes. memchr finds candidates; an odd run of backslashes before one escapes it.
+size_t FindUnescaped(std::string_view s, size_t from, char stop) {
+  while (from < s.size()) {
+    const void* found = std::memchr(s.data() + from, stop, s.size() - from);
+    if (found == nullptr) return std::string_view::npos;
+    const size_t at = static_cast<size_t>(static_cast<const char*>(found) - s.data());
+    size_t backslashes = 0;
+    while (backslashes < at && s[at - 1 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return at;
+    from = at + 1;
   }
   return std::string_view::npos;
 }
@@ -30,8 +28,10 @@ size_t FindUnescaped(std::string_view s, size_t from, char stop, char stop2 = '\
 // Hashes std::string and std::string_view alike, for lookups without a copy.
 struct TextHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return XXH3_64bits(s.data(), s.size()); }
 };
+template <typename T>
+using TextMap = std::unordered_map<std::string, T, TextHash, std::equal_to<>>;
 
 std::string Unescape(std::string_view s) {
   std::string out;
@@ -58,37 +58,71 @@ std::string Sanitize(std::string_view s, bool metric) {
   return out;
 }
 
-Result<int64_t> ScaleToMs(int64_t t, std::string_view precision) {
-  if (precision.empty() || precision == "ns" || precision == "n") return t / 1'000'000;
-  if (precision == "us" || precision == "u") return t / 1000;
-  if (precision == "ms") return t;
-  if (precision == "s") return t * 1000;
-  if (precision == "m") return t * 60'000;
-  if (precision == "h") return t * 3'600'000;
+// Timestamps in `precision` to milliseconds: t * multiply / divide.
+struct Scale {
+  int64_t multiply = 1;
+  int64_t divide = 1;
+};
+
+Result<Scale> ParsePrecision(std::string_view precision) {
+  if (precision.empty() || precision == "ns" || precision == "n") return Scale{1, 1'000'000};
+  if (precision == "us" || precision == "u") return Scale{1, 1000};
+  if (precision == "ms") return Scale{1, 1};
+  if (precision == "s") return Scale{1000, 1};
+  if (precision == "m") return Scale{60'000, 1};
+  if (precision == "h") return Scale{3'600'000, 1};
   return InvalidArgumentError("unknown precision \"" + std::string(precision) +
                               "\" (ns, us, ms, s, m or h)");
 }
 
-// The field value as a number; nullopt for a string; error for garbage.
+// An optionally signed decimal integer that must fill `text`.
+bool ParseInteger(std::string_view text, int64_t* out) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  const bool negative = p != end && *p == '-';
+  const char* digits = p + (negative ? 1 : 0);
+  if (digits == end || end - digits > 18) {  // empty, or possibly beyond int64: the slow way
+    auto [last, ec] = std::from_chars(p, end, *out);
+    return ec == std::errc() && last == end;
+  }
+  int64_t n = 0;
+  for (const char* d = digits; d != end; ++d) {
+    const unsigned digit = static_cast<unsigned char>(*d) - '0';
+    if (digit > 9) return false;
+    n = n * 10 + digit;
+  }
+  *out = negative ? -n : n;
+  return true;
+}
+
+// The end (past the suffix) of an integer field value (`-42i`, `7u`) starting at `from`
+// and followed by a comma, a space or the end; 0 when the value is not one.
+size_t ScanIntegerField(std::string_view s, size_t from) {
+  size_t i = from;
+  if (i < s.size() && s[i] == '-') ++i;
+  const size_t digits = i;
+  while (i < s.size() && static_cast<unsigned>(static_cast<unsigned char>(s[i]) - '0') < 10u) ++i;
+  if (i == digits || i - digits > 18 || i >= s.size() || (s[i] != 'i' && s[i] != 'u')) return 0;
+  ++i;
+  return i == s.size() || s[i] == ',' || s[i] == ' ' ? i : 0;
+}
+
+// A field's value as a number; nullopt for a string; error for garbage.
 Result<std::optional<double>> FieldValue(std::string_view v) {
   if (v.empty()) return InvalidArgumentError("empty field value");
-  if (v.front() == '"') {
-    if (v.size() < 2 || v.back() != '"') return InvalidArgumentError("unterminated string field");
-    return std::optional<double>();
-  }
-  if (v == "t" || v == "T" || v == "true" || v == "True" || v == "TRUE")
-    return std::optional<double>(1);
-  if (v == "f" || v == "F" || v == "false" || v == "False" || v == "FALSE")
-    return std::optional<double>(0);
-  if (v.back() == 'i' || v.back() == 'u') {
+  const char last = v.back();
+  if (last == 'i' || last == 'u') {
     int64_t n = 0;
-    auto digits = v.substr(0, v.size() - 1);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec != std::errc() || end != digits.data() + digits.size()) {
+    if (!ParseInteger(v.substr(0, v.size() - 1), &n)) {
       return InvalidArgumentError("bad integer field value \"" + std::string(v) + "\"");
     }
     return std::optional<double>(static_cast<double>(n));
   }
+  if (v.front() == '"') return std::optional<double>();
+  if (v == "t" || v == "T" || v == "true" || v == "True" || v == "TRUE")
+    return std::optional<double>(1);
+  if (v == "f" || v == "F" || v == "false" || v == "False" || v == "FALSE")
+    return std::optional<double>(0);
   double d = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
   if (ec != std::errc() || end != v.data() + v.size()) {
@@ -97,20 +131,31 @@ Result<std::optional<double>> FieldValue(std::string_view v) {
   return std::optional<double>(d);
 }
 
+// What the parser keeps per distinct `measurement,tags` text.
+struct KeyInfo {
+  model::Labels labels;  // measurement as __name__ (field suffix still to add), tags
+  // Series index per field name, and the fields in the order the last line had them:
+  // lines of one key usually repeat their order, so a field is found by one compare.
+  TextMap<uint32_t> fields;
+  std::vector<std::pair<std::string, uint32_t>> order;
+};
+
+// A sample and the index of its series, in body order.
+struct PendingSample {
+  uint32_t series;
+  model::Sample sample;
+};
+
 }  // namespace
 
 Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_view precision,
                                              int64_t now_ms) {
-  VIGIL_RETURN_IF_ERROR(ScaleToMs(0, precision).status());
+  VIGIL_ASSIGN_OR_RETURN(const Scale scale, ParsePrecision(precision));
   LineProtocolResult result;
-  // Per distinct `measurement,tags` text: its labels, and its fields' series, found by
-  // their text (no allocation per line once seen).
-  struct KeyInfo {
-    model::Labels labels;
-    std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> fields;
-  };
-  std::unordered_map<std::string, KeyInfo, TextHash, std::equal_to<>> keys;
-  std::unordered_map<model::Labels, size_t, model::LabelsHash> series_by_labels;
+  TextMap<KeyInfo> keys;
+  std::unordered_map<model::Labels, uint32_t, model::LabelsHash> series_by_labels;
+  std::vector<PendingSample> pending;
+  const size_t body_bytes = body.size();
   int64_t line_number = 0;
   while (!body.empty()) {
     const size_t newline = body.find('\n');
@@ -120,30 +165,15 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     if (line.empty() || line.front() == '#') continue;
-    auto fail = [&](const std::string& why) {
-      return InvalidArgumentError("line " + std::to_string(line_number) + ": " + why);
+    auto fail = [&](std::string_view why) {
+      return InvalidArgumentError("line " + std::to_string(line_number) + ": " + std::string(why));
     };
     // measurement[,tags] fields [timestamp]
     const size_t key_end = FindUnescaped(line, 0, ' ');
     if (key_end == std::string_view::npos) return fail("no fields");
     const std::string_view key = line.substr(0, key_end);
-    std::string_view rest = line.substr(key_end + 1);
-    const size_t fields_end = FindUnescaped(rest, 0, ' ', ' ', /*quotes=*/true);
-    const std::string_view fields = rest.substr(0, fields_end);
-    int64_t timestamp_ms = now_ms;
-    if (fields_end != std::string_view::npos) {
-      std::string_view ts = rest.substr(fields_end + 1);
-      while (!ts.empty() && ts.back() == ' ') ts.remove_suffix(1);
-      if (!ts.empty()) {
-        int64_t t = 0;
-        auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), t);
-        if (ec != std::errc() || end != ts.data() + ts.size()) {
-          return fail("bad timestamp \"" + std::string(ts) + "\"");
-        }
-        timestamp_ms = *ScaleToMs(t, precision);
-      }
-    }
-    if (fields.empty()) return fail("no fields");
+    const std::string_view rest = line.substr(key_end + 1);
+    if (rest.empty() || rest.front() == ' ') return fail("no fields");
 
     // The measurement and tags, parsed once per distinct key.
     auto cached = keys.find(key);
@@ -166,42 +196,109 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       }
       auto labels = model::Labels::FromPairs(pairs);
       if (!labels.ok()) return fail(labels.status().message());
-      cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}}).first;
+      cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}, {}}).first;
     }
     KeyInfo& info = cached->second;
 
-    size_t start = 0;
-    while (start <= fields.size()) {
-      const size_t comma = FindUnescaped(fields, start, ',', ',', /*quotes=*/true);
-      const std::string_view field = fields.substr(
-          start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-      const size_t eq = FindUnescaped(field, 0, '=');
-      if (eq == std::string_view::npos || eq == 0)
-        return fail("bad field \"" + std::string(field) + "\"");
-      auto value = FieldValue(field.substr(eq + 1));
-      if (!value.ok()) return fail(value.status().message());
-      if (value->has_value()) {
-        const std::string_view field_name = field.substr(0, eq);
-        auto slot = info.fields.find(field_name);
-        if (slot == info.fields.end()) {
-          const std::string name =
-              Sanitize(std::string(info.labels.MetricName()) + "_" + Unescape(field_name), true);
-          model::Labels labels = info.labels.With("__name__", name);
-          // Two spellings of one series (escapes, sanitized names) share one entry.
-          auto [by_labels, added] =
-              series_by_labels.try_emplace(labels, result.batch.series.size());
-          if (added) result.batch.series.push_back({std::move(labels), {}});
-          slot = info.fields.emplace(std::string(field_name), by_labels->second).first;
+    // Fields, in one pass: name=value[,name=value…], then a space and the timestamp.
+    const size_t line_start = pending.size();
+    const char* p = rest.data();
+    const size_t n = rest.size();
+    size_t i = 0;
+    size_t field_index = 0;
+    std::string_view timestamp;
+    while (true) {
+      const size_t name_start = i;
+      // The name the last line of this key had here, if it is this one.
+      const std::string* predicted =
+          field_index < info.order.size() ? &info.order[field_index].first : nullptr;
+      const bool as_before = predicted != nullptr && n - i > predicted->size() &&
+                             std::memcmp(p + i, predicted->data(), predicted->size()) == 0 &&
+                             p[i + predicted->size()] == '=';
+      if (as_before) {
+        i += predicted->size();
+      } else {
+        while (i < n && p[i] != '=' && p[i] != ',' && p[i] != ' ') i += p[i] == '\\' ? 2 : 1;
+        if (i >= n || p[i] != '=' || i == name_start) {
+          return fail("bad field \"" + std::string(rest.substr(name_start, i - name_start)) + "\"");
         }
-        result.batch.series[slot->second].samples.push_back({timestamp_ms, **value});
+      }
+      const std::string_view name = rest.substr(name_start, i - name_start);
+      const size_t value_start = ++i;
+      std::optional<double> value;
+      if (const size_t end = ScanIntegerField(rest, i); end != 0) {
+        // The common integer field (`42i`), read in the same pass.
+        int64_t integer = 0;
+        (void)ParseInteger(rest.substr(i, end - 1 - i), &integer);
+        value = static_cast<double>(integer);
+        i = end;
+      } else {
+        if (i < n && p[i] == '"') {
+          for (++i; i < n && p[i] != '"'; ++i) i += p[i] == '\\' ? 1 : 0;
+          if (i >= n) return fail("unterminated string field");
+          if (++i < n && p[i] != ',' && p[i] != ' ') return fail("text after a string field");
+        } else {
+          while (i < n && p[i] != ',' && p[i] != ' ') ++i;
+        }
+        auto parsed = FieldValue(rest.substr(value_start, i - value_start));
+        if (!parsed.ok()) return fail(parsed.status().message());
+        value = *parsed;
+      }
+      if (value.has_value()) {
+        uint32_t series = 0;
+        if (as_before) {
+          series = info.order[field_index].second;
+        } else {
+          auto slot = info.fields.find(name);
+          if (slot == info.fields.end()) {
+            const std::string metric =
+                Sanitize(std::string(info.labels.MetricName()) + "_" + Unescape(name), true);
+            model::Labels labels = info.labels.With("__name__", metric);
+            // Two spellings of one series (escapes, sanitized names) share one entry.
+            auto [by_labels, added] = series_by_labels.try_emplace(
+                labels, static_cast<uint32_t>(result.batch.series.size()));
+            if (added) result.batch.series.push_back({std::move(labels), {}});
+            slot = info.fields.emplace(std::string(name), by_labels->second).first;
+          }
+          series = slot->second;
+          if (field_index >= info.order.size()) info.order.resize(field_index + 1);
+          info.order[field_index] = {std::string(name), series};
+        }
+        pending.push_back({series, {0, *value}});
+        ++field_index;
       } else {
         ++result.skipped_string_fields;
       }
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
+      if (i >= n) break;
+      if (p[i] == ' ') {
+        timestamp = rest.substr(i + 1);
+        break;
+      }
+      ++i;  // the comma
+    }
+
+    int64_t timestamp_ms = now_ms;
+    while (!timestamp.empty() && timestamp.back() == ' ') timestamp.remove_suffix(1);
+    if (!timestamp.empty()) {
+      int64_t t = 0;
+      if (!ParseInteger(timestamp, &t))
+        return fail("bad timestamp \"" + std::string(timestamp) + "\"");
+      timestamp_ms = t / scale.divide * scale.multiply;
+    }
+    for (size_t s = line_start; s < pending.size(); ++s)
+      pending[s].sample.timestamp_ms = timestamp_ms;
+    if (result.lines == 0 && !pending.empty()) {
+      // Room for the whole body at the first line's density.
+      pending.reserve(pending.size() * body_bytes / (line.size() + 1) + 16);
     }
     ++result.lines;
   }
+
+  // Each series' samples in one allocation, in body order.
+  std::vector<uint32_t> counts(result.batch.series.size());
+  for (const PendingSample& s : pending) ++counts[s.series];
+  for (size_t s = 0; s < counts.size(); ++s) result.batch.series[s].samples.reserve(counts[s]);
+  for (const PendingSample& s : pending) result.batch.series[s.series].samples.push_back(s.sample);
   return result;
 }
 

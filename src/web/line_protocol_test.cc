@@ -44,6 +44,30 @@ TEST(LineProtocol, EscapesPrecisionStringsAndNames) {
   EXPECT_EQ(r->batch.series[2].samples[0].timestamp_ms, 42'000);  // no timestamp: now
 }
 
+// Field names that are prefixes of each other, an escaped `=` in a name and a changed
+// order: each field keeps its own series.
+TEST(LineProtocol, FieldNamesThatPrefixEachOtherOrHoldEscapesStayApart) {
+  auto r = ParseLineProtocol(
+      "m a=1i,ab=2i,a\\=b=3i 1\n"
+      "m ab=4i,a=5i,a\\=b=6i 2\n"
+      "m a=7i,ab=-8i 3\n",
+      "s", 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->batch.series.size(), 3u);
+  auto values = [](const model::Series& series) {
+    std::vector<std::pair<int64_t, double>> out;
+    for (const model::Sample& s : series.samples) out.emplace_back(s.timestamp_ms, s.value);
+    return out;
+  };
+  using Points = std::vector<std::pair<int64_t, double>>;
+  EXPECT_EQ(r->batch.series[0].labels.MetricName(), "m_a");
+  EXPECT_EQ(values(r->batch.series[0]), (Points{{1000, 1}, {2000, 5}, {3000, 7}}));
+  EXPECT_EQ(r->batch.series[1].labels.MetricName(), "m_ab");
+  EXPECT_EQ(values(r->batch.series[1]), (Points{{1000, 2}, {2000, 4}, {3000, -8}}));
+  EXPECT_EQ(r->batch.series[2].labels.MetricName(), "m_a_b");
+  EXPECT_EQ(values(r->batch.series[2]), (Points{{1000, 3}, {2000, 6}}));
+}
+
 // A large body whose lines change their field order now and then: every series once,
 // its samples in the body's order, and a bad line late in the body named by its number.
 TEST(LineProtocol, ALargeBodyWithShiftingFieldOrderParsesWhole) {
@@ -86,9 +110,14 @@ TEST(LineProtocol, ALargeBodyWithShiftingFieldOrderParsesWhole) {
 }
 
 TEST(LineProtocol, AMalformedLineRejectsTheBatchNamingTheLine) {
-  const char* bad[] = {"cpu",           "cpu usage=",      "cpu,host usage=1",
-                       "cpu usage=abc", "cpu usage=1 12x", "cpu usage=\"open",
-                       "cpu usage=1i2i"};
+  const char* bad[] = {"cpu",
+                       "cpu usage=",
+                       "cpu,host usage=1",
+                       "cpu usage=abc",
+                       "cpu usage=1 12x",
+                       "cpu usage=\"open",
+                       "cpu usage=1i2i",
+                       "cpu s=\"x\"i"};
   for (const char* line : bad) {
     auto r = ParseLineProtocol(std::string("ok f=1\n") + line + "\n", "", 0);
     ASSERT_FALSE(r.ok()) << line;
