@@ -1,5 +1,6 @@
 #include "tsdb/chunk_db.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "core/crc32c.h"
@@ -9,13 +10,14 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '1');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '2');
 INSERT OR IGNORE INTO meta(key, value) VALUES ('chunk_bytes', '0');
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY,
   labels TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS chunks(
+  block INTEGER NOT NULL,
   series_id INTEGER NOT NULL,
   min_t INTEGER NOT NULL,
   max_t INTEGER NOT NULL,
@@ -23,9 +25,11 @@ CREATE TABLE IF NOT EXISTS chunks(
   encoding INTEGER NOT NULL,
   crc INTEGER NOT NULL,
   data BLOB NOT NULL,
-  PRIMARY KEY(series_id, min_t)
+  PRIMARY KEY(block, series_id, min_t)
 ) WITHOUT ROWID;
 )sql";
+
+constexpr int kFormat = 2;
 
 // Resets a statement when the scope ends, so it can be reused.
 class StatementScope {
@@ -41,6 +45,8 @@ class StatementScope {
 };
 
 }  // namespace
+
+int64_t BlockOf(int64_t t_ms) { return t_ms / kBlockMs - ((t_ms % kBlockMs != 0) && (t_ms < 0)); }
 
 std::string LabelsToJson(const model::Labels& labels) {
   nlohmann::ordered_json object = nlohmann::ordered_json::object();
@@ -80,18 +86,39 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
     // FULL: a commit is on disk before the store deletes the log segments it replaces.
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA synchronous=FULL"));
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec(kSchema));
+    VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * format,
+                           chunk_db->Prepare("SELECT CAST(value AS INTEGER) FROM meta "
+                                             "WHERE key = 'format'"));
+    int version = 0;
+    {
+      StatementScope scope(format);
+      if (sqlite3_step(format) != SQLITE_ROW) return chunk_db->Error(path + ": read format");
+      version = sqlite3_column_int(format, 0);
+    }
+    if (version > kFormat) {
+      return FailedPreconditionError(path + ": format " + std::to_string(version) +
+                                     " is newer than this vigil reads (" + std::to_string(kFormat) +
+                                     ")");
+    }
+    if (version < kFormat) {
+      VIGIL_RETURN_IF_ERROR(chunk_db->ConvertFromFormat1().Annotate(path));
+    }
     VIGIL_ASSIGN_OR_RETURN(
         chunk_db->insert_series_,
         chunk_db->Prepare("INSERT OR IGNORE INTO series(id, labels) VALUES(?,?)"));
     VIGIL_ASSIGN_OR_RETURN(
         chunk_db->insert_chunk_,
-        chunk_db->Prepare("INSERT OR IGNORE INTO chunks(series_id, min_t, max_t, count, "
-                          "encoding, crc, data) VALUES(?,?,?,?,1,?,?)"));
+        chunk_db->Prepare("INSERT OR IGNORE INTO chunks(block, series_id, min_t, max_t, "
+                          "count, encoding, crc, data) VALUES(?,?,?,?,?,1,?,?)"));
   }
   VIGIL_ASSIGN_OR_RETURN(
       chunk_db->read_chunks_,
-      chunk_db->Prepare("SELECT min_t, max_t, count, crc, data FROM chunks WHERE series_id = ? "
-                        "AND min_t > ? AND min_t <= ? AND max_t >= ? ORDER BY min_t"));
+      chunk_db->Prepare("SELECT min_t, max_t, count, crc, data FROM chunks WHERE block = ? "
+                        "AND series_id = ? AND min_t > ? AND min_t <= ? AND max_t >= ? "
+                        "ORDER BY min_t"));
+  VIGIL_ASSIGN_OR_RETURN(
+      chunk_db->next_block_,
+      chunk_db->Prepare("SELECT block FROM chunks WHERE block >= ? ORDER BY block LIMIT 1"));
   return chunk_db;
 }
 
@@ -128,6 +155,31 @@ Result<sqlite3_stmt*> ChunkDb::Prepare(const char* sql) {
   return statement;
 }
 
+Status ChunkDb::ConvertFromFormat1() {
+  // Floor division in SQL (its `/` truncates), as BlockOf does.
+  const std::string block = "(min_t - ((min_t % " + std::to_string(kBlockMs) + ") + " +
+                            std::to_string(kBlockMs) + ") % " + std::to_string(kBlockMs) + ") / " +
+                            std::to_string(kBlockMs);
+  const std::string sql =
+      "BEGIN IMMEDIATE;"
+      "CREATE TABLE chunks_format2(block INTEGER NOT NULL, series_id INTEGER NOT NULL, "
+      "min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, count INTEGER NOT NULL, "
+      "encoding INTEGER NOT NULL, crc INTEGER NOT NULL, data BLOB NOT NULL, "
+      "PRIMARY KEY(block, series_id, min_t)) WITHOUT ROWID;"
+      "INSERT INTO chunks_format2 SELECT " +
+      block +
+      ", series_id, min_t, max_t, count, encoding, crc, data FROM chunks;"
+      "DROP TABLE chunks;"
+      "ALTER TABLE chunks_format2 RENAME TO chunks;"
+      "UPDATE meta SET value = '2' WHERE key = 'format';"
+      "COMMIT;";
+  if (Status status = Exec(sql.c_str()); !status.ok()) {
+    (void)Exec("ROLLBACK");
+    return status.Annotate("convert chunks to format 2");
+  }
+  return OkStatus();
+}
+
 Status ChunkDb::LoadSeries(const std::function<void(uint64_t, model::Labels)>& fn,
                            const std::function<void(uint64_t, std::string)>& bad) {
   VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT id, labels FROM series ORDER BY id"));
@@ -147,15 +199,17 @@ Status ChunkDb::LoadSeries(const std::function<void(uint64_t, model::Labels)>& f
   return OkStatus();
 }
 
-Status ChunkDb::LoadMaxTimes(const std::function<void(uint64_t, int64_t)>& fn) {
-  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("SELECT series_id, MAX(max_t) FROM chunks GROUP BY series_id"));
+Status ChunkDb::LoadChunkCounts(const std::function<void(uint64_t, int64_t, int64_t)>& fn) {
+  VIGIL_ASSIGN_OR_RETURN(
+      sqlite3_stmt * s,
+      Prepare("SELECT series_id, MAX(max_t), COUNT(*) FROM chunks GROUP BY series_id"));
   StatementScope scope(s);
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    fn(static_cast<uint64_t>(sqlite3_column_int64(s, 0)), sqlite3_column_int64(s, 1));
+    fn(static_cast<uint64_t>(sqlite3_column_int64(s, 0)), sqlite3_column_int64(s, 1),
+       sqlite3_column_int64(s, 2));
   }
-  if (rc != SQLITE_DONE) return Error("load newest times");
+  if (rc != SQLITE_DONE) return Error("load chunk counts");
   return OkStatus();
 }
 
@@ -176,12 +230,13 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
   }
   for (const ChunkRow& chunk : chunks) {
     StatementScope scope(insert_chunk_);
-    sqlite3_bind_int64(insert_chunk_, 1, static_cast<int64_t>(chunk.series_id));
-    sqlite3_bind_int64(insert_chunk_, 2, chunk.min_t);
-    sqlite3_bind_int64(insert_chunk_, 3, chunk.max_t);
-    sqlite3_bind_int(insert_chunk_, 4, chunk.count);
-    sqlite3_bind_int64(insert_chunk_, 5, crc32c::Value(chunk.data));
-    sqlite3_bind_blob(insert_chunk_, 6, chunk.data.data(), static_cast<int>(chunk.data.size()),
+    sqlite3_bind_int64(insert_chunk_, 1, BlockOf(chunk.min_t));
+    sqlite3_bind_int64(insert_chunk_, 2, static_cast<int64_t>(chunk.series_id));
+    sqlite3_bind_int64(insert_chunk_, 3, chunk.min_t);
+    sqlite3_bind_int64(insert_chunk_, 4, chunk.max_t);
+    sqlite3_bind_int(insert_chunk_, 5, chunk.count);
+    sqlite3_bind_int64(insert_chunk_, 6, crc32c::Value(chunk.data));
+    sqlite3_bind_blob(insert_chunk_, 7, chunk.data.data(), static_cast<int>(chunk.data.size()),
                       SQLITE_STATIC);
     if (sqlite3_step(insert_chunk_) != SQLITE_DONE) return fail("insert chunk");
   }
@@ -201,41 +256,78 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
 Status ChunkDb::ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms,
                            int64_t max_span_ms, const std::function<void(ChunkRow&)>& fn,
                            const std::function<void(int64_t, std::string)>& bad) {
-  sqlite3_stmt* s = read_chunks_;
-  StatementScope scope(s);
-  sqlite3_bind_int64(s, 1, static_cast<int64_t>(series_id));
-  sqlite3_bind_int64(s, 2, start_ms - max_span_ms);
-  sqlite3_bind_int64(s, 3, end_ms);
-  sqlite3_bind_int64(s, 4, start_ms);
-  int rc;
+  // min_t in (start - max_span, end], without overflow at the ends of the range.
+  const int64_t after = start_ms >= INT64_MIN + max_span_ms ? start_ms - max_span_ms : INT64_MIN;
+  const int64_t last_block = BlockOf(end_ms);
+  // One read transaction for all the blocks: one snapshot, and one round of SQLite's
+  // file locking instead of one per statement.
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * begin, Prepare("BEGIN"));
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * commit, Prepare("COMMIT"));
+  {
+    StatementScope scope(begin);
+    if (sqlite3_step(begin) != SQLITE_DONE) return Error("begin reading chunks");
+  }
+  Status status = ReadBlocks(series_id, after, start_ms, end_ms, last_block, fn, bad);
+  StatementScope scope(commit);
+  if (sqlite3_step(commit) != SQLITE_DONE && status.ok()) return Error("end reading chunks");
+  return status;
+}
+
+Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
+                           int64_t last_block, const std::function<void(ChunkRow&)>& fn,
+                           const std::function<void(int64_t, std::string)>& bad) {
   ChunkRow row;
   row.series_id = series_id;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    row.min_t = sqlite3_column_int64(s, 0);
-    row.max_t = sqlite3_column_int64(s, 1);
-    row.count = sqlite3_column_int(s, 2);
-    const auto crc = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
-    const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 4));
-    row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, 4)));
-    if (crc32c::Value(row.data) != crc) {
-      bad(row.min_t, "checksum mismatch");
-      continue;
+  for (int64_t block = BlockOf(after); block <= last_block; ++block) {
+    sqlite3_stmt* s = read_chunks_;
+    int rows = 0;
+    {
+      StatementScope scope(s);
+      sqlite3_bind_int64(s, 1, block);
+      sqlite3_bind_int64(s, 2, static_cast<int64_t>(series_id));
+      sqlite3_bind_int64(s, 3, after);
+      sqlite3_bind_int64(s, 4, end_ms);
+      sqlite3_bind_int64(s, 5, start_ms);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ++rows;
+        row.min_t = sqlite3_column_int64(s, 0);
+        row.max_t = sqlite3_column_int64(s, 1);
+        row.count = sqlite3_column_int(s, 2);
+        const auto crc = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
+        const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 4));
+        row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, 4)));
+        if (crc32c::Value(row.data) != crc) {
+          bad(row.min_t, "checksum mismatch");
+          continue;
+        }
+        fn(row);
+      }
+      if (rc != SQLITE_DONE) return Error("read chunks of series " + std::to_string(series_id));
     }
-    fn(row);
+    if (rows > 0) continue;
+    // Nothing of this series here: jump over blocks that hold no chunk at all (a gap in
+    // the data, or a range that starts long before it).
+    StatementScope scope(next_block_);
+    sqlite3_bind_int64(next_block_, 1, block + 1);
+    const int rc = sqlite3_step(next_block_);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Error("read chunks of series " + std::to_string(series_id));
+    block = sqlite3_column_int64(next_block_, 0) - 1;
   }
-  if (rc != SQLITE_DONE) return Error("read chunks of series " + std::to_string(series_id));
   return OkStatus();
 }
 
-Result<int64_t> ChunkDb::DeleteChunks(sqlite3_stmt* s) {
+Result<std::vector<uint64_t>> ChunkDb::DeleteChunks(sqlite3_stmt* s) {
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  int64_t rows = 0, bytes = 0;
+  std::vector<uint64_t> series;
+  int64_t bytes = 0;
   int rc;
   {
     StatementScope scope(s);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      ++rows;
-      bytes += sqlite3_column_int64(s, 0);
+      series.push_back(static_cast<uint64_t>(sqlite3_column_int64(s, 0)));
+      bytes += sqlite3_column_int64(s, 1);
     }
   }
   Status status = rc == SQLITE_DONE ? AddChunkBytes(-bytes) : Error("delete chunks");
@@ -244,21 +336,25 @@ Result<int64_t> ChunkDb::DeleteChunks(sqlite3_stmt* s) {
     (void)Exec("ROLLBACK");
     return status;
   }
-  return rows;
+  return series;
 }
 
-Result<int64_t> ChunkDb::DeleteChunksBefore(int64_t before_ms) {
+Result<std::vector<uint64_t>> ChunkDb::DeleteChunksBefore(int64_t before_ms) {
+  // max_t < before implies min_t < before: only blocks up to before's are read.
   VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("DELETE FROM chunks WHERE max_t < ? RETURNING length(data)"));
-  sqlite3_bind_int64(s, 1, before_ms);
+                         Prepare("DELETE FROM chunks WHERE block <= ? AND max_t < ? "
+                                 "RETURNING series_id, length(data)"));
+  sqlite3_bind_int64(s, 1, BlockOf(before_ms));
+  sqlite3_bind_int64(s, 2, before_ms);
   return DeleteChunks(s);
 }
 
-Result<int64_t> ChunkDb::DeleteOldestChunks(int64_t n) {
+Result<std::vector<uint64_t>> ChunkDb::DeleteOldestChunks(int64_t n) {
   VIGIL_ASSIGN_OR_RETURN(
       sqlite3_stmt * s,
-      Prepare("DELETE FROM chunks WHERE (series_id, min_t) IN (SELECT series_id, min_t FROM "
-              "chunks ORDER BY max_t LIMIT ?) RETURNING length(data)"));
+      Prepare("DELETE FROM chunks WHERE (block, series_id, min_t) IN (SELECT block, series_id, "
+              "min_t FROM chunks ORDER BY block, max_t LIMIT ?) RETURNING series_id, "
+              "length(data)"));
   sqlite3_bind_int64(s, 1, n);
   return DeleteChunks(s);
 }
@@ -282,41 +378,20 @@ Result<int64_t> ChunkDb::ChunkBytes() {
   return sqlite3_column_int64(s, 0);
 }
 
-Result<std::vector<uint64_t>> ChunkDb::DeleteEmptySeries(const std::vector<uint64_t>& keep) {
-  VIGIL_RETURN_IF_ERROR(
-      Exec("CREATE TEMP TABLE IF NOT EXISTS keep_series(id INTEGER PRIMARY KEY)"));
+Status ChunkDb::DeleteSeries(const std::vector<uint64_t>& ids) {
+  if (ids.empty()) return OkStatus();
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM series WHERE id = ?"));
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  Status status = Exec("DELETE FROM temp.keep_series");
-  std::vector<uint64_t> deleted;
-  if (status.ok()) {
-    auto insert = Prepare("INSERT OR IGNORE INTO temp.keep_series(id) VALUES(?)");
-    if (!insert.ok()) status = insert.status();
-    for (size_t i = 0; status.ok() && i < keep.size(); ++i) {
-      StatementScope scope(*insert);
-      sqlite3_bind_int64(*insert, 1, static_cast<int64_t>(keep[i]));
-      if (sqlite3_step(*insert) != SQLITE_DONE) status = Error("keep series");
+  for (uint64_t id : ids) {
+    StatementScope scope(s);
+    sqlite3_bind_int64(s, 1, static_cast<int64_t>(id));
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      Status status = Error("delete series");
+      (void)Exec("ROLLBACK");
+      return status;
     }
   }
-  if (status.ok()) {
-    auto select = Prepare(
-        "DELETE FROM series WHERE id NOT IN (SELECT id FROM temp.keep_series) AND NOT EXISTS "
-        "(SELECT 1 FROM chunks WHERE chunks.series_id = series.id) RETURNING id");
-    if (!select.ok()) status = select.status();
-    if (status.ok()) {
-      StatementScope scope(*select);
-      int rc;
-      while ((rc = sqlite3_step(*select)) == SQLITE_ROW) {
-        deleted.push_back(static_cast<uint64_t>(sqlite3_column_int64(*select, 0)));
-      }
-      if (rc != SQLITE_DONE) status = Error("delete empty series");
-    }
-  }
-  if (!status.ok()) {
-    (void)Exec("ROLLBACK");
-    return status;
-  }
-  VIGIL_RETURN_IF_ERROR(Exec("COMMIT"));
-  return deleted;
+  return Exec("COMMIT");
 }
 
 Result<int64_t> ChunkDb::DatabaseBytes() {

@@ -1,7 +1,10 @@
 // ChunkDb is the embedded store's persistent part: one SQLite database (WAL journal
 // mode) with a `series` table (id, labels as JSON) and a `chunks` table (one row per
-// closed chunk, keyed by series and start time, with a CRC-32C of its bytes), so users
-// can inspect the store with the `sqlite3` shell. docs/storage.md has the schema.
+// closed chunk with a CRC-32C of its bytes), so users can inspect the store with the
+// `sqlite3` shell. Chunks are keyed by 2-hour block first, then series and start time:
+// samples arrive in time order, so new rows fill the end of the tree instead of one page
+// per series. docs/storage.md has the schema; a format-1 database (keyed by series
+// first) is converted at open.
 //
 // Thread safety: one ChunkDb per thread at a time; the store opens one for writing and
 // one for reading (SQLite's WAL mode lets a reader run beside the writer).
@@ -22,6 +25,10 @@
 
 namespace vigil::tsdb {
 
+// Chunk rows are keyed by the block of their min_t: FloorDiv(min_t, kBlockMs).
+inline constexpr int64_t kBlockMs = 2 * 3'600'000;
+int64_t BlockOf(int64_t t_ms);
+
 struct ChunkRow {
   uint64_t series_id = 0;
   int64_t min_t = 0;
@@ -32,7 +39,9 @@ struct ChunkRow {
 
 class ChunkDb {
  public:
-  // Creates the schema when absent. `read_only` opens for queries only.
+  // Creates the schema when absent and converts a format-1 database. `read_only` opens
+  // for queries only (after a writer has opened the file). FailedPrecondition for a
+  // database of a newer format.
   static Result<std::unique_ptr<ChunkDb>> Open(const std::string& path, bool read_only);
   ~ChunkDb();
 
@@ -40,8 +49,8 @@ class ChunkDb {
   // `bad` and skipped.
   Status LoadSeries(const std::function<void(uint64_t id, model::Labels labels)>& fn,
                     const std::function<void(uint64_t id, std::string reason)>& bad);
-  // The newest max_t per series.
-  Status LoadMaxTimes(const std::function<void(uint64_t id, int64_t max_t)>& fn);
+  // Per series with chunks: the newest max_t and the number of chunk rows.
+  Status LoadChunkCounts(const std::function<void(uint64_t id, int64_t max_t, int64_t chunks)>& fn);
 
   // One transaction: the series rows (insert or ignore), the chunks (insert or replace).
   struct NewSeriesRow {
@@ -52,17 +61,20 @@ class ChunkDb {
 
   // Chunks of a series that may hold samples in [start, end]: min_t in
   // (start - max_span, end] and max_t >= start, by min_t. A row whose CRC does not match
-  // is reported through `bad` (with its min_t) and skipped.
+  // is reported through `bad` (with its min_t) and skipped. One lookup per block that
+  // holds any chunk in that range.
   Status ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms, int64_t max_span_ms,
                     const std::function<void(ChunkRow& row)>& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad);
 
-  // Retention: deletes chunks whose max_t < `before_ms`; returns rows deleted.
-  Result<int64_t> DeleteChunksBefore(int64_t before_ms);
-  // Deletes the `n` oldest chunks (by max_t); returns rows deleted.
-  Result<int64_t> DeleteOldestChunks(int64_t n);
-  // Deletes series rows that have no chunk left and are not in `keep`; returns their ids.
-  Result<std::vector<uint64_t>> DeleteEmptySeries(const std::vector<uint64_t>& keep);
+  // Retention: deletes chunks whose max_t < `before_ms`; returns the series id of each
+  // row deleted.
+  Result<std::vector<uint64_t>> DeleteChunksBefore(int64_t before_ms);
+  // Deletes the `n` oldest chunks (oldest block first, then by max_t); returns the
+  // series id of each row deleted.
+  Result<std::vector<uint64_t>> DeleteOldestChunks(int64_t n);
+  // Deletes these series rows (the caller knows they have no chunk left).
+  Status DeleteSeries(const std::vector<uint64_t>& ids);
   // Sum of the chunk rows' data bytes (kept in the meta table, updated with each write).
   Result<int64_t> ChunkBytes();
   // The database's size as SQLite sees it (pages × page size, pages still in SQLite's
@@ -78,8 +90,14 @@ class ChunkDb {
   Result<sqlite3_stmt*> Prepare(const char* sql);
   Status Error(std::string_view what) const;
   Status AddChunkBytes(int64_t delta);
-  // Runs a bound DELETE … RETURNING length(data) in a transaction; returns rows deleted.
-  Result<int64_t> DeleteChunks(sqlite3_stmt* statement);
+  // ReadChunks' work inside its read transaction: min_t in (after, end].
+  Status ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
+                    int64_t last_block, const std::function<void(ChunkRow& row)>& fn,
+                    const std::function<void(int64_t min_t, std::string reason)>& bad);
+  // Rewrites a format-1 chunks table (keyed by series first) in the format-2 layout.
+  Status ConvertFromFormat1();
+  // Runs a bound DELETE … RETURNING series_id, length(data) in a transaction.
+  Result<std::vector<uint64_t>> DeleteChunks(sqlite3_stmt* statement);
 
   sqlite3* db_;
   std::string path_;
@@ -87,6 +105,7 @@ class ChunkDb {
   sqlite3_stmt* insert_series_ = nullptr;
   sqlite3_stmt* insert_chunk_ = nullptr;
   sqlite3_stmt* read_chunks_ = nullptr;
+  sqlite3_stmt* next_block_ = nullptr;
 };
 
 // Labels as the series table holds them: a JSON object, names in order.

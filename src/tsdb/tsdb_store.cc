@@ -27,6 +27,7 @@ struct TsdbStore::MemSeries {
   std::vector<ClosedChunk> closed;  // waiting to be persisted
   uint64_t logged_segment = 0;      // the log segment that last got its labels (0: none)
   bool in_db = false;               // it has a row in the series table
+  int64_t db_chunks = 0;            // its rows in the chunks table
 };
 
 // One series' share of an Append.
@@ -178,9 +179,16 @@ Status TsdbStore::Load() {
         spdlog::error("tsdb: series row {} unreadable, its chunks are skipped: {}", id, reason);
         next_id_ = std::max(next_id_, id + 1);
       }));
-  VIGIL_RETURN_IF_ERROR(writer_db_->LoadMaxTimes([&](uint64_t id, int64_t max_t) {
-    if (auto it = series_.find(id); it != series_.end()) it->second->max_t = max_t;
-  }));
+  VIGIL_RETURN_IF_ERROR(
+      writer_db_->LoadChunkCounts([&](uint64_t id, int64_t max_t, int64_t chunks) {
+        if (auto it = series_.find(id); it != series_.end()) {
+          it->second->max_t = max_t;
+          it->second->db_chunks = chunks;
+        }
+      }));
+  for (const auto& [id, series] : series_) {
+    if (series->db_chunks == 0) maybe_empty_.push_back(id);  // retention's last run failed
+  }
 
   const auto started = std::chrono::steady_clock::now();
   wal::ReplayStats replay;
@@ -486,6 +494,7 @@ Status TsdbStore::PersistClosed() {
   VIGIL_RETURN_IF_ERROR(writer_db_->Write(new_series, rows).Annotate("persist chunks"));
   for (uint64_t id : with_closed_) {
     MemSeries& series = *series_.at(id);
+    series.db_chunks += static_cast<int64_t>(series.closed.size());
     series.closed.clear();
     series.in_db = true;
   }
@@ -509,10 +518,9 @@ Status TsdbStore::DeleteUnneededSegments() {
 
 Status TsdbStore::ApplyRetention() {
   const int64_t now = clock_.NowMillis();
-  int64_t deleted = 0;
+  std::vector<uint64_t> deleted;  // the series of each chunk row deleted
   if (options_.retention_ms > 0) {
-    VIGIL_ASSIGN_OR_RETURN(int64_t n, writer_db_->DeleteChunksBefore(now - options_.retention_ms));
-    deleted += n;
+    VIGIL_ASSIGN_OR_RETURN(deleted, writer_db_->DeleteChunksBefore(now - options_.retention_ms));
   }
   if (options_.retention_bytes > 0) {
     // Sized by what the chunks hold plus a row's overhead, not by SQLite's pages: pages
@@ -525,26 +533,44 @@ Status TsdbStore::ApplyRetention() {
       if (used <= options_.retention_bytes || chunks == 0) break;
       const int64_t excess = used - options_.retention_bytes;
       const int64_t n = std::max<int64_t>(1, chunks * excess / used + 1);
-      VIGIL_ASSIGN_OR_RETURN(int64_t removed, writer_db_->DeleteOldestChunks(n));
-      deleted += removed;
-      if (removed == 0) break;
+      VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> removed, writer_db_->DeleteOldestChunks(n));
+      deleted.insert(deleted.end(), removed.begin(), removed.end());
+      if (removed.empty()) break;
     }
   }
-  if (deleted == 0) return OkStatus();
-  stats_.retention_deleted_chunks += static_cast<uint64_t>(deleted);
-  retention_deleted_.Inc(static_cast<double>(deleted));
-  std::vector<uint64_t> keep;
-  for (const auto& [id, series] : series_) {
-    if (series->head || !series->out_of_order.empty() || !series->closed.empty()) {
-      keep.push_back(id);
+  for (uint64_t id : deleted) {
+    if (auto it = series_.find(id); it != series_.end()) {
+      --it->second->db_chunks;
+      maybe_empty_.push_back(id);
     }
   }
-  VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> gone, writer_db_->DeleteEmptySeries(keep));
+  if (!deleted.empty()) {
+    stats_.retention_deleted_chunks += deleted.size();
+    retention_deleted_.Inc(static_cast<double>(deleted.size()));
+  }
+  if (maybe_empty_.empty()) return OkStatus();
+  // Series with nothing left, in the database or in memory, are forgotten.
+  std::sort(maybe_empty_.begin(), maybe_empty_.end());
+  maybe_empty_.erase(std::unique(maybe_empty_.begin(), maybe_empty_.end()), maybe_empty_.end());
+  std::vector<uint64_t> gone;
+  for (uint64_t id : maybe_empty_) {
+    auto it = series_.find(id);
+    if (it == series_.end()) continue;
+    const MemSeries& series = *it->second;
+    if (series.db_chunks <= 0 && !series.head && series.out_of_order.empty() &&
+        series.closed.empty()) {
+      gone.push_back(id);
+    }
+  }
+  VIGIL_RETURN_IF_ERROR(writer_db_->DeleteSeries(gone));
+  maybe_empty_.clear();
   for (uint64_t id : gone) {
     index_.Remove(id);
     series_.erase(id);
   }
-  spdlog::info("tsdb: retention deleted {} chunks and {} series", deleted, gone.size());
+  if (!deleted.empty() || !gone.empty()) {
+    spdlog::info("tsdb: retention deleted {} chunks and {} series", deleted.size(), gone.size());
+  }
   return OkStatus();
 }
 

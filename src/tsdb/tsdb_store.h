@@ -158,6 +158,7 @@ class TsdbStore final : public store::Store {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, uint64_t> replay_aliases_;  // during Open: log id -> id
   std::vector<uint64_t> with_closed_;                      // series holding closed chunks
+  std::vector<uint64_t> maybe_empty_;  // series that lost chunk rows: forget them if empty
   size_t closed_count_ = 0;
   int64_t oldest_closed_at_ = 0;  // clock time the first waiting chunk closed
   int64_t last_maintenance_ = 0;

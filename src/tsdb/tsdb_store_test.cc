@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <bit>
+#include <filesystem>
 #include <random>
 #include <set>
 
@@ -203,6 +204,60 @@ TEST_F(TsdbStoreTest, DamagedChunkRowIsReportedAndTheRestStaysReadable) {
   ASSERT_EQ(r->warnings.size(), 1u);
   EXPECT_NE(r->warnings[0].find("checksum mismatch"), std::string::npos);
   EXPECT_EQ(store->stats().corrupt_chunks, 1u);
+}
+
+// A database written by a version that keyed chunks by series first (format 1) is
+// converted at open and reads back whole, across blocks, gaps and the year 1969.
+TEST_F(TsdbStoreTest, AFormatOneDatabaseIsConvertedAtOpen) {
+  std::vector<Sample> recent, old;
+  for (int i = 0; i < 900; ++i) recent.push_back({kT0 + i * 60'000LL, 1.0 * i});  // 15 h
+  for (int i = 0; i < 300; ++i) old.push_back({-7'300'000 + i * 50'000LL, -1.0 * i});
+  recent.push_back({kT0 + 40LL * 86'400'000, 42});  // a gap of weeks
+  {
+    auto store = Open(Options());
+    ASSERT_TRUE(store->Append(One(Series(1), recent)).ok());
+    ASSERT_TRUE(store->Append(One(Series(2), old)).ok());
+    ASSERT_TRUE(store->PersistAll().ok());
+  }
+  std::filesystem::remove_all(dir_.Sub("tsdb/wal"));  // only the database holds the samples
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE format1(series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, "
+                         "max_t INTEGER NOT NULL, count INTEGER NOT NULL, encoding INTEGER NOT "
+                         "NULL, crc INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(series_id, "
+                         "min_t)) WITHOUT ROWID;"
+                         "INSERT INTO format1 SELECT series_id, min_t, max_t, count, encoding, "
+                         "crc, data FROM chunks;"
+                         "DROP TABLE chunks; ALTER TABLE format1 RENAME TO chunks;"
+                         "UPDATE meta SET value = '1' WHERE key = 'format';",
+                         nullptr, nullptr, &error),
+            SQLITE_OK)
+      << error;
+  sqlite3_close(db);
+
+  auto store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(All(*store, Series(1)), recent);
+  EXPECT_EQ(All(*store, Series(2)), old);
+  auto r = store->Select({}, kT0 + 3'600'000, kT0 + 3 * 3'600'000);  // one hour's worth
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_EQ(r->series[0].samples.size(), 121u);
+  store.reset();
+
+  // A format this version does not know is refused, not guessed at.
+  ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '3' WHERE key = 'format'", nullptr, nullptr,
+                         &error),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto refused = TsdbStore::Open(Env::Default(), clock_, Options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("format 3"), std::string::npos)
+      << refused.status().ToString();
 }
 
 TEST_F(TsdbStoreTest, DamagedLogSegmentLosesOnlyItsOwnSamples) {
