@@ -40,6 +40,10 @@ class PosixWritableFile final : public WritableFile {
 
   Status Sync() override {
     VIGIL_RETURN_IF_ERROR(Flush());
+    return SyncFlushed();
+  }
+
+  Status SyncFlushed() override {
     if (::fdatasync(fd_) != 0) return PosixError("sync " + path_, errno);
     return OkStatus();
   }

@@ -3,7 +3,7 @@
 // PosixEnv for testing::MemEnv and inject a failure at the Nth write.
 //
 // Thread safety: Env methods may be called from any thread; a WritableFile belongs to
-// one thread at a time.
+// one thread at a time, except SyncFlushed.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,9 @@ class WritableFile {
   virtual Status Flush() = 0;
   // Flushes and waits until the bytes are on stable storage.
   virtual Status Sync() = 0;
+  // Waits until the bytes already flushed are on stable storage. May run on another
+  // thread while the owner appends (a log's group commit), never beside Close.
+  virtual Status SyncFlushed() = 0;
   virtual Status Close() = 0;
 };
 

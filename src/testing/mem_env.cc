@@ -9,7 +9,8 @@ class MemWritableFile final : public WritableFile {
   MemWritableFile(MemEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
   Status Append(std::string_view data) override { return env_->AppendTo(path_, data); }
   Status Flush() override { return env_->CountWrite(path_); }
-  Status Sync() override { return env_->CountWrite(path_); }
+  Status Sync() override { return env_->SyncFile(path_); }
+  Status SyncFlushed() override { return env_->SyncFile(path_); }
   Status Close() override { return OkStatus(); }
 
  private:
@@ -24,6 +25,19 @@ Status MemEnv::CountWrite(const std::string& path) {
     return UnavailableError("write " + path + ": injected fault");
   }
   return OkStatus();
+}
+
+Status MemEnv::SyncFile(const std::string& path) {
+  Status status = CountWrite(path);
+  std::lock_guard lock(mu_);
+  std::string& contents = files_[path];
+  size_t& synced = synced_[path];
+  if (status.ok()) {
+    synced = contents.size();
+  } else if (contents.size() > synced) {
+    contents.resize(synced);  // the unsynced tail is gone, as after a writeback error
+  }
+  return status;
 }
 
 Status MemEnv::AppendTo(const std::string& path, std::string_view data) {
@@ -64,11 +78,14 @@ Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
   if (it == files_.end()) return NotFoundError("rename: no file " + from);
   files_[to] = std::move(it->second);
   files_.erase(from);
+  synced_[to] = synced_[from];
+  synced_.erase(from);
   return OkStatus();
 }
 
 Status MemEnv::DeleteFile(const std::string& path) {
   std::lock_guard lock(mu_);
+  synced_.erase(path);
   if (files_.erase(path) == 0) return NotFoundError("delete: no file " + path);
   return OkStatus();
 }
@@ -94,6 +111,7 @@ Status MemEnv::TruncateFile(const std::string& path, uint64_t size) {
   auto it = files_.find(path);
   if (it == files_.end()) return NotFoundError("truncate: no file " + path);
   if (size < it->second.size()) it->second.resize(size);
+  synced_[path] = std::min<size_t>(synced_[path], it->second.size());
   return OkStatus();
 }
 

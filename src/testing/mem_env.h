@@ -1,6 +1,8 @@
 // MemEnv: an Env whose files live in memory, with fault injection (leveldb's test
 // idea): FailWritesFrom(n) makes the nth write operation from now (Append, Flush, Sync)
-// and every one after it fail, until ClearFaults. Folders exist implicitly.
+// and every one after it fail, until ClearFaults. A failed Sync drops the bytes written
+// to that file since its last successful one, as Linux may after a writeback error.
+// Folders exist implicitly.
 //
 // Thread safety: any thread.
 #pragma once
@@ -38,9 +40,11 @@ class MemEnv final : public Env {
   // Counts a write; returns Unavailable when a fault is due.
   Status CountWrite(const std::string& path);
   Status AppendTo(const std::string& path, std::string_view data);
+  Status SyncFile(const std::string& path);
 
   mutable std::mutex mu_;
   std::map<std::string, std::string> files_;
+  std::map<std::string, size_t> synced_;  // bytes of each file known durable
   int writes_ = 0;
   int fail_from_ = 0;  // 0: no fault
 };

@@ -391,8 +391,42 @@ void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
 }
 
 Status TsdbStore::Append(const model::Batch& batch) {
-  std::lock_guard lock(mu_);
+  uint64_t position = 0;  // the log's end once this batch is in it
+  uint64_t sync_failures = 0;
+  {
+    std::lock_guard lock(mu_);
+    VIGIL_RETURN_IF_ERROR(AppendLocked(batch));
+    position = wal_->written();
+    sync_failures = recovered_sync_failures_;
+  }
+  if (options_.wal.fsync != wal::FsyncPolicy::kAlways) return OkStatus();
+  // Outside the lock: appends that arrive meanwhile share this fdatasync or the next.
+  VIGIL_RETURN_IF_ERROR(wal_->SyncThrough(position).Annotate("tsdb: sync the write-ahead log"));
+  if (wal_->sync_failures() != sync_failures) {
+    // A sync failed after this append began: samples it found already stored (and so
+    // did not log again) may be among the lost. The next append recovers first.
+    return UnavailableError("tsdb: a write-ahead log sync failed; retry");
+  }
+  return OkStatus();
+}
+
+Status TsdbStore::RecoverFromFailedSync() {
+  const uint64_t failures = wal_->sync_failures();
+  // The head may hold samples whose log bytes were lost: persist everything to SQLite,
+  // which syncs on its own, and count the log written so far as durable.
+  VIGIL_RETURN_IF_ERROR(
+      MaintainLocked(/*force=*/true).Annotate("tsdb: recover from a failed log sync"));
+  wal_->MarkWrittenDurable();
+  recovered_sync_failures_ = failures;
+  spdlog::warn("tsdb: recovered from a failed log sync: every sample in memory is persisted");
+  return OkStatus();
+}
+
+Status TsdbStore::AppendLocked(const model::Batch& batch) {
   if (closed_) return FailedPreconditionError("tsdb: append after close");
+  if (wal_->sync_failures() != recovered_sync_failures_) {
+    VIGIL_RETURN_IF_ERROR(RecoverFromFailedSync());
+  }
   std::vector<BatchGroup> groups;
   std::unordered_map<uint64_t, size_t> position;
   std::vector<uint64_t> created;
@@ -437,7 +471,7 @@ Status TsdbStore::Append(const model::Batch& batch) {
   }
   if (accepted > 0) {
     wal::EncodeSamplesRecord(new_series, record_groups, &record_);
-    if (Status status = wal_->Append(record_); !status.ok()) {
+    if (Status status = wal_->Write(record_); !status.ok()) {
       forget_created();
       return status.Annotate("tsdb: write-ahead log");
     }

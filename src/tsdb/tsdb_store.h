@@ -8,8 +8,9 @@
 // docs/storage.md has the format, the durability promise and the limits.
 //
 // Thread safety: every public method may be called from any thread. Appends and
-// maintenance hold the store's lock; reads hold it only to snapshot the head, then read
-// SQLite through their own connection.
+// maintenance hold the store's lock, except for the log's fdatasync, which appends
+// share outside it; reads hold it only to snapshot the head, then read SQLite through
+// their own connection.
 #pragma once
 
 #include <chrono>
@@ -81,8 +82,12 @@ class TsdbStore final : public store::Store {
   static Result<std::unique_ptr<TsdbStore>> Open(Env& env, Clock& clock, TsdbOptions options);
   ~TsdbStore() override;
 
-  // Durable per the log's fsync policy when OK. On error nothing of the batch is applied
-  // (the caller retries: Unavailable).
+  // Durable per the log's fsync policy when OK. With `always`, the fdatasync runs
+  // outside the store's lock and covers every append waiting for it (group commit);
+  // readers may see a batch's samples a moment before its append returns. On error the
+  // caller retries (Unavailable): nothing of the batch was applied, or, when the log's
+  // sync failed, the samples were applied and a retry finds them stored (the store
+  // first persists everything in memory to SQLite).
   Status Append(const model::Batch& batch) override;
   // Syncs the log if the `interval` policy says it is time (Append already did the rest).
   Status Flush() override;
@@ -127,6 +132,9 @@ class TsdbStore final : public store::Store {
   TsdbStore(Env& env, Clock& clock, TsdbOptions options);
   Status Load();
   Status ApplyRecord(uint64_t segment, std::string_view record);
+  // Append's work under the lock: checks, log write (not yet synced), head.
+  Status AppendLocked(const model::Batch& batch);
+  Status RecoverFromFailedSync();
 
   MemSeries* GetOrCreate(const model::Labels& labels, bool* created);
   // Sorts one series' candidates into in-order, out-of-order, duplicate, too old.
@@ -165,6 +173,7 @@ class TsdbStore final : public store::Store {
   std::unique_ptr<ChunkDb> writer_db_;
   std::unique_ptr<wal::WalWriter> wal_;
   std::string record_;
+  uint64_t recovered_sync_failures_ = 0;  // the log's sync_failures() last recovered from
   TsdbStats stats_;
   bool closed_ = false;
 

@@ -6,10 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <bit>
 #include <filesystem>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "store/memory_store.h"
 #include "testing/fake_clock.h"
@@ -379,6 +381,54 @@ TEST_F(TsdbStoreTest, EveryLogWriteFaultKeepsEveryAcknowledgedSample) {
     auto store = TsdbStore::Open(env, clock_, options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     EXPECT_EQ(All(**store, Series(1)), acknowledged) << "after restart, fault " << fault;
+  }
+}
+
+// Appends from four threads share log syncs; the log fails now and then meanwhile.
+// Each thread retries until its append is acknowledged, and after a restart every
+// sample is there once.
+TEST_F(TsdbStoreTest, ConcurrentAppendsThroughLogFaultsKeepEveryAcknowledgedSample) {
+  testing::MemEnv env;  // the log in memory with faults; SQLite on disk
+  TsdbOptions options = Options();
+  options.dir = dir_.Sub("concurrent");
+  options.wal.segment_bytes = 4096;
+  options.max_chunk_samples = 1000;  // every sample stays in the head: only the log has it
+  constexpr int kThreads = 4, kSamples = 300;
+  std::vector<Sample> expected;
+  for (int i = 0; i < kSamples; ++i) expected.push_back({kT0 + i * 1000LL, 1.0 * i});
+  {
+    auto store = TsdbStore::Open(env, clock_, options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    std::atomic<int> done{0};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (const Sample& sample : expected) {
+          for (int attempt = 0; !(*store)->Append(One(Series(t), {sample})).ok(); ++attempt) {
+            ++failures;
+            ASSERT_LT(attempt, 10'000) << "thread " << t << " never got through";
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+          }
+        }
+        ++done;
+      });
+    }
+    for (int round = 0; done.load() < kThreads && round < 2000; ++round) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      env.FailWritesFrom(1 + round % 4);
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      env.ClearFaults();
+    }
+    for (auto& thread : threads) thread.join();
+    env.ClearFaults();
+    EXPECT_GT(failures.load(), 0) << "no fault met an append; the test proves nothing";
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(All(**store, Series(t)), expected) << t;
+  }
+  auto store = TsdbStore::Open(env, clock_, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(All(**store, Series(t)), expected) << "after restart, thread " << t;
   }
 }
 

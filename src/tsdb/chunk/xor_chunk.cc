@@ -81,18 +81,29 @@ class BitReader {
 XorAppender::XorAppender() { buffer_.assign(kHeaderBytes, '\0'); }
 
 void XorAppender::WriteBits(uint64_t bits, int n) {
-  while (n > 0) {
-    if (free_bits_ == 0) {
-      buffer_.push_back('\0');
-      free_bits_ = 8;
-    }
+  // n in [1, 64]: top up the last byte, then whole bytes, then a partial one.
+  if (n < 64) bits &= (uint64_t{1} << n) - 1;
+  if (free_bits_ > 0) {
     const int take = n < free_bits_ ? n : free_bits_;
-    const auto chunk = static_cast<uint8_t>((bits >> (n - take)) & ((1u << take) - 1));
+    const auto chunk = static_cast<uint8_t>(bits >> (n - take));
     buffer_.back() =
         static_cast<char>(static_cast<uint8_t>(buffer_.back()) | (chunk << (free_bits_ - take)));
     free_bits_ -= take;
     n -= take;
+    if (n == 0) return;
+    bits &= (uint64_t{1} << n) - 1;
   }
+  char bytes[9];
+  int count = 0;
+  while (n >= 8) {
+    n -= 8;
+    bytes[count++] = static_cast<char>(static_cast<uint8_t>(bits >> n));
+  }
+  if (n > 0) {
+    bytes[count++] = static_cast<char>(static_cast<uint8_t>(bits << (8 - n)));
+    free_bits_ = 8 - n;
+  }
+  buffer_.append(bytes, static_cast<size_t>(count));
 }
 
 void XorAppender::WriteVarint(int64_t value) {

@@ -13,20 +13,10 @@ void PutVarint(std::string* out, uint64_t v) {
   }
   out->push_back(static_cast<char>(v));
 }
-void PutSigned(std::string* out, int64_t v) {
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
 void PutString(std::string* out, std::string_view s) {
   PutVarint(out, s.size());
   out->append(s);
 }
-void PutDouble(std::string* out, double v) {
-  const uint64_t bits = std::bit_cast<uint64_t>(v);
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
-  out->append(bytes, 8);
-}
-
 class Reader {
  public:
   explicit Reader(std::string_view data) : data_(data) {}
@@ -88,16 +78,38 @@ void EncodeSamplesRecord(std::span<const NewSeries> new_series, std::span<const 
     }
   }
   PutVarint(out, groups.size());
+  // The samples, most of the record, through a pointer into room sized for the worst
+  // case (10 bytes of varint and 8 of value per sample) and cut to size after.
+  size_t room = 0;
+  for (const SampleGroup& g : groups) room += 20 + 18 * g.samples.size();
+  size_t used = out->size();
+  out->resize(used + room);
+  char* p = out->data() + used;
+  auto varint = [&p](uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+  };
   for (const SampleGroup& g : groups) {
-    PutVarint(out, g.id);
-    PutVarint(out, g.samples.size());
+    varint(g.id);
+    varint(g.samples.size());
     int64_t previous = 0;
     for (size_t i = 0; i < g.samples.size(); ++i) {
-      PutSigned(out, i == 0 ? g.samples[i].timestamp_ms : g.samples[i].timestamp_ms - previous);
+      const int64_t delta =
+          i == 0 ? g.samples[i].timestamp_ms
+                 : static_cast<int64_t>(static_cast<uint64_t>(g.samples[i].timestamp_ms) -
+                                        static_cast<uint64_t>(previous));
+      varint((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63));
       previous = g.samples[i].timestamp_ms;
     }
-    for (const model::Sample& s : g.samples) PutDouble(out, s.value);
+    for (const model::Sample& s : g.samples) {
+      const uint64_t bits = std::bit_cast<uint64_t>(s.value);
+      for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((bits >> (8 * i)) & 0xFF);
+    }
   }
+  out->resize(static_cast<size_t>(p - out->data()));
 }
 
 Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out) {

@@ -123,54 +123,114 @@ WalWriter::~WalWriter() {
 }
 
 Status WalWriter::StartSegment(uint64_t sequence) {
-  if (file_) {
-    VIGIL_RETURN_IF_ERROR(file_->Sync());
-    VIGIL_RETURN_IF_ERROR(file_->Close());
-    segments_.emplace_back(segment_, segment_size_);
+  {
+    std::lock_guard sync(sync_mu_);  // no fdatasync of the old file in flight
+    if (file_) {
+      std::lock_guard state(state_mu_);
+      if (failed_.load()) {
+        // Its bytes not known durable are lost, those written after the failure too.
+        lost_through_ = std::max(lost_through_, written_);
+      } else if (Status status = file_->Sync(); !status.ok()) {
+        lost_through_ = written_;
+        lost_status_ = status;
+        ++sync_failures_;
+        failed_ = true;
+        return status;
+      } else {
+        durable_ = written_;
+      }
+      (void)file_->Close();  // after a successful sync, nothing of it is at stake
+      file_.reset();
+      segments_.emplace_back(segment_, segment_size_);
+    }
   }
   const std::string path = SegmentPath(dir_, sequence);
-  VIGIL_ASSIGN_OR_RETURN(file_, env_.NewAppendableFile(path));
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, env_.NewAppendableFile(path));
   VIGIL_RETURN_IF_ERROR(env_.SyncDir(dir_));
+  {
+    std::lock_guard state(state_mu_);
+    file_ = std::move(file);
+  }
   segment_ = sequence;
   segment_size_ = 0;
   return OkStatus();
 }
 
 Status WalWriter::Append(std::string_view record) {
+  VIGIL_RETURN_IF_ERROR(Write(record));
+  if (options_.fsync != FsyncPolicy::kAlways) return OkStatus();
+  Status status = SyncThrough(written());
+  if (!status.ok()) failed_ = true;
+  return status;
+}
+
+Status WalWriter::Write(std::string_view record) {
   const uint64_t framed = kFrameHeader + record.size();
-  if (segment_size_ >= options_.segment_bytes || failed_) {
-    // After a failed write the segment may end in a partial record: later records go to
-    // a new segment, so that replay loses only the bytes of the failed one.
+  if (!file_ || segment_size_ >= options_.segment_bytes || failed_.load()) {
+    // After a failed write or sync the segment may end in a partial or lost record:
+    // later records go to a new segment, so that replay loses only those bytes.
     VIGIL_RETURN_IF_ERROR(StartSegment(segment_ + 1).Annotate("start wal segment"));
     failed_ = false;
   }
   frame_.clear();
   PutFixed32(&frame_, static_cast<uint32_t>(record.size()));
   PutFixed32(&frame_, crc32c::Value(record));
-  frame_.append(record);
   segment_size_ += framed;
   total_bytes_ += framed;
+  // The header, then the record itself: no copy of a record of megabytes.
   Status status = file_->Append(frame_);
+  if (status.ok()) status = file_->Append(record);
+  if (status.ok()) status = file_->Flush();  // survives a process crash
   if (status.ok()) {
-    status = options_.fsync == FsyncPolicy::kAlways ? file_->Sync()
-                                                    : file_->Flush();  // survives a process crash
+    std::lock_guard state(state_mu_);
+    written_ += framed;
   }
-  if (status.ok()) status = SyncIfDue();
+  if (status.ok() && options_.fsync == FsyncPolicy::kInterval) status = SyncIfDue();
   if (!status.ok()) failed_ = true;
   return status;
 }
 
-Status WalWriter::SyncIfDue() {
-  if (options_.fsync == FsyncPolicy::kAlways) return OkStatus();
-  const int64_t now = clock_.NowMillis();
-  if (now - last_sync_ms_ < options_.fsync_interval.count()) return OkStatus();
-  last_sync_ms_ = now;
-  return file_->Sync();
+uint64_t WalWriter::written() const {
+  std::lock_guard state(state_mu_);
+  return written_;
 }
 
-Status WalWriter::Sync() {
+Status WalWriter::SyncThrough(uint64_t position) {
+  std::lock_guard sync(sync_mu_);
+  if (position <= durable_) return OkStatus();
+  if (position <= lost_through_) return lost_status_;
+  std::shared_ptr<WritableFile> file;
+  uint64_t target = 0;
+  {
+    std::lock_guard state(state_mu_);
+    file = file_;
+    target = written_;
+  }
+  if (!file) return UnavailableError("sync " + dir_ + ": no open segment");
+  Status status = file->SyncFlushed();
   last_sync_ms_ = clock_.NowMillis();
-  return file_->Sync();
+  if (!status.ok()) {
+    lost_through_ = target;
+    lost_status_ = status;
+    ++sync_failures_;
+    failed_ = true;
+    return status;
+  }
+  durable_ = target;
+  return OkStatus();
+}
+
+void WalWriter::MarkWrittenDurable() {
+  std::lock_guard sync(sync_mu_);
+  durable_ = std::max(durable_, written());
+}
+
+Status WalWriter::SyncIfDue() {
+  if (options_.fsync == FsyncPolicy::kAlways) return OkStatus();
+  if (clock_.NowMillis() - last_sync_ms_.load() < options_.fsync_interval.count()) {
+    return OkStatus();
+  }
+  return SyncThrough(written());
 }
 
 Status WalWriter::DeleteSegmentsBefore(uint64_t sequence) {

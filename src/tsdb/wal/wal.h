@@ -4,13 +4,17 @@
 // a crash never stops the store from opening. Records are opaque bytes here; the store
 // defines what they hold (tsdb/wal/record.h).
 //
-// Thread safety: a WalWriter belongs to one thread at a time (the store's lock).
+// Thread safety: a WalWriter belongs to one thread at a time (the store's lock), except
+// SyncThrough and sync_failures, which any thread may call: writers share fdatasyncs
+// (group commit) without holding the owner's lock.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,8 +71,23 @@ class WalWriter {
   // may retry; the next Append starts a new segment, so the partial bytes stay at the
   // end of an old one, where replay skips them.
   Status Append(std::string_view record);
+  // Append without the kAlways sync: the record is handed to the operating system and
+  // the caller makes it durable with SyncThrough(written()) before relying on it.
+  Status Write(std::string_view record);
+  // The log position after the last record written: bytes over all segments.
+  uint64_t written() const;
+  // Makes the log durable at least through `position` (a written() value). One
+  // fdatasync covers everything written by the time it starts, so callers waiting
+  // together share it. When a sync fails, every byte not known durable counts as lost:
+  // callers waiting for those bytes get the error, sync_failures() goes up, and the
+  // next write starts a new segment.
+  Status SyncThrough(uint64_t position);
+  uint64_t sync_failures() const { return sync_failures_.load(); }
+  // Declares everything written so far durable by other means (the store persisted it
+  // elsewhere after a failed sync): callers waiting for those bytes succeed.
+  void MarkWrittenDurable();
   // Hands everything to the disk now.
-  Status Sync();
+  Status Sync() { return SyncThrough(written()); }
   // With kInterval: syncs when the last sync is older than the interval. With kAlways:
   // nothing to do (every Append synced).
   Status SyncIfDue();
@@ -80,7 +99,7 @@ class WalWriter {
   // NextRecordSegment() says which it will be.
   uint64_t current_segment() const { return segment_; }
   uint64_t NextRecordSegment() const {
-    return segment_size_ >= options_.segment_bytes || failed_ ? segment_ + 1 : segment_;
+    return segment_size_ >= options_.segment_bytes || failed_.load() ? segment_ + 1 : segment_;
   }
   // Deletes every segment with a sequence number below `sequence` (never the current).
   Status DeleteSegmentsBefore(uint64_t sequence);
@@ -97,14 +116,24 @@ class WalWriter {
   std::string dir_;
   WalOptions options_;
   Clock& clock_;
-  std::unique_ptr<WritableFile> file_;
   uint64_t segment_ = 0;
   uint64_t segment_size_ = 0;
   uint64_t total_bytes_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;  // (sequence, bytes), older ones
-  int64_t last_sync_ms_ = 0;
-  bool failed_ = false;  // the last Append failed: start a new segment before the next
+  std::atomic<int64_t> last_sync_ms_{0};
+  // The last write or sync failed: start a new segment before the next write.
+  std::atomic<bool> failed_{false};
   std::string frame_;
+
+  mutable std::mutex state_mu_;  // guards file_ and written_ for SyncThrough
+  std::shared_ptr<WritableFile> file_;
+  uint64_t written_ = 0;
+
+  std::mutex sync_mu_;  // one fdatasync at a time; guards durable_ and the lost range
+  uint64_t durable_ = 0;
+  uint64_t lost_through_ = 0;  // positions up to here failed to sync
+  Status lost_status_;
+  std::atomic<uint64_t> sync_failures_{0};
 };
 
 }  // namespace vigil::tsdb::wal
