@@ -150,6 +150,9 @@ Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbO
   if (options.chunk_range_ms <= 0) return InvalidArgumentError("tsdb: chunk_range must be > 0");
   std::unique_ptr<TsdbStore> store(new TsdbStore(env, clock, std::move(options)));
   VIGIL_RETURN_IF_ERROR(store->Load().Annotate("open tsdb " + store->options_.dir));
+  if (store->options_.persist_in_background) {
+    store->persister_ = std::thread([s = store.get()] { s->PersistLoop(); });
+  }
   return store;
 }
 
@@ -313,6 +316,7 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
     if (c.min_t <= hi && c.max_t >= lo) decode(c.data);
   }
   if (series.in_db) {
+    std::lock_guard db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
         series.id, lo, hi, options_.chunk_range_ms, [&](ChunkRow& row) { decode(row.data); },
         [](int64_t, const std::string&) {}));
@@ -337,7 +341,8 @@ void TsdbStore::CutHead(MemSeries& series) {
   if (series.closed.empty()) with_closed_.push_back(series.id);
   if (closed_count_ == 0) oldest_closed_at_ = clock_.NowMillis();
   series.closed.push_back({series.head->min_time(), series.head->max_time(), series.head->count(),
-                           std::string(series.head->bytes()), series.head_segment});
+                           std::string(series.head->bytes()), series.head_segment,
+                           next_closed_seq_++});
   ++closed_count_;
   series.head.reset();
 }
@@ -356,7 +361,8 @@ void TsdbStore::CutOutOfOrder(MemSeries& series) {
     if (series.closed.empty()) with_closed_.push_back(series.id);
     if (closed_count_ == 0) oldest_closed_at_ = clock_.NowMillis();
     series.closed.push_back({appender.min_time(), appender.max_time(), appender.count(),
-                             std::string(appender.bytes()), series.out_of_order_segment});
+                             std::string(appender.bytes()), series.out_of_order_segment,
+                             next_closed_seq_++});
     ++closed_count_;
   }
   samples.clear();
@@ -488,56 +494,110 @@ Status TsdbStore::AppendLocked(const model::Batch& batch) {
   too_old_.Inc(static_cast<double>(too_old));
 
   const int64_t now = clock_.NowMillis();
-  const bool due = closed_count_ >= options_.persist_chunks ||
-                   (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms) ||
-                   wal_->total_bytes() > options_.wal_max_bytes ||
-                   now - last_maintenance_ >= options_.maintenance_interval_ms;
-  if (due) {
+  const bool persist_due =
+      closed_count_ >= options_.persist_chunks ||
+      (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms);
+  if (wal_->total_bytes() > options_.wal_max_bytes ||
+      now - last_maintenance_ >= options_.maintenance_interval_ms ||
+      (persist_due && !persister_.joinable())) {
     // The batch is already durable in the log; a failure here is retried next time.
     Status status = MaintainLocked(/*force=*/false);
     if (!status.ok()) spdlog::error("tsdb: maintenance: {}", status.ToString());
+  } else if (persist_due && !persist_requested_) {
+    // The persister thread writes to SQLite beside the appends that follow.
+    persist_requested_ = true;
+    persist_wanted_.notify_one();
   }
   return OkStatus();
+}
+
+void TsdbStore::PersistLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    persist_wanted_.wait(lock, [this] { return persist_requested_ || stop_persister_; });
+    if (stop_persister_) return;
+    persist_requested_ = false;
+    PersistBatch batch = GatherClosed();
+    if (batch.rows.empty()) continue;
+    lock.unlock();
+    Status status = WritePersistBatch(batch);
+    lock.lock();
+    if (status.ok()) status = DropPersisted(batch);
+    if (!status.ok()) spdlog::error("tsdb: persist closed chunks: {}", status.ToString());
+  }
 }
 
 Status TsdbStore::Flush() {
   // Append already made the batch as durable as the policy promises; with `interval`,
   // this is one more chance to sync on time.
+  if (options_.wal.fsync == wal::FsyncPolicy::kAlways) return OkStatus();
   std::lock_guard lock(mu_);
   if (closed_) return OkStatus();
   return wal_->SyncIfDue();
 }
 
-Status TsdbStore::PersistClosed() {
-  if (closed_count_ == 0) return OkStatus();
-  const auto started = std::chrono::steady_clock::now();
-  std::vector<ChunkDb::NewSeriesRow> new_series;
-  std::vector<ChunkRow> rows;
-  rows.reserve(closed_count_);
-  std::sort(with_closed_.begin(), with_closed_.end());
+TsdbStore::PersistBatch TsdbStore::GatherClosed() {
+  PersistBatch batch;
+  batch.started = std::chrono::steady_clock::now();
+  batch.seq_end = next_closed_seq_;
+  batch.rows.reserve(closed_count_);
   for (uint64_t id : with_closed_) {
-    MemSeries& series = *series_.at(id);
-    if (!series.in_db) new_series.push_back({id, index_.Get(id)});
+    const MemSeries& series = *series_.at(id);
+    if (!series.in_db) batch.labels.emplace_back(id, *index_.Get(id));
     for (const ClosedChunk& c : series.closed) {
-      rows.push_back({id, c.min_t, c.max_t, c.count, c.data});
+      batch.rows.push_back({id, c.min_t, c.max_t, c.count, c.data});
     }
   }
-  std::sort(rows.begin(), rows.end(), [](const ChunkRow& a, const ChunkRow& b) {
-    return std::tie(a.series_id, a.min_t) < std::tie(b.series_id, b.min_t);
+  // In the table's key order: block, series, start.
+  std::sort(batch.rows.begin(), batch.rows.end(), [](const ChunkRow& a, const ChunkRow& b) {
+    return std::tuple(BlockOf(a.min_t), a.series_id, a.min_t) <
+           std::tuple(BlockOf(b.min_t), b.series_id, b.min_t);
   });
-  VIGIL_RETURN_IF_ERROR(writer_db_->Write(new_series, rows).Annotate("persist chunks"));
-  for (uint64_t id : with_closed_) {
-    MemSeries& series = *series_.at(id);
-    series.db_chunks += static_cast<int64_t>(series.closed.size());
-    series.closed.clear();
+  return batch;
+}
+
+Status TsdbStore::WritePersistBatch(const PersistBatch& batch) {
+  std::vector<ChunkDb::NewSeriesRow> new_series;
+  new_series.reserve(batch.labels.size());
+  for (const auto& [id, labels] : batch.labels) new_series.push_back({id, &labels});
+  std::lock_guard db(db_mu_);
+  return writer_db_->Write(new_series, batch.rows).Annotate("persist chunks");
+}
+
+Status TsdbStore::DropPersisted(const PersistBatch& batch) {
+  // Chunks closed before the batch was gathered are in SQLite now (a forced persist
+  // meanwhile may have dropped them already); later ones stay.
+  uint64_t dropped = 0;
+  for (const ChunkRow& row : batch.rows) {
+    auto it = series_.find(row.series_id);
+    if (it == series_.end()) continue;
+    MemSeries& series = *it->second;
     series.in_db = true;
+    const auto end = std::find_if(series.closed.begin(), series.closed.end(),
+                                  [&](const ClosedChunk& c) { return c.seq >= batch.seq_end; });
+    const auto n = static_cast<uint64_t>(end - series.closed.begin());
+    if (n == 0) continue;
+    series.closed.erase(series.closed.begin(), end);
+    series.db_chunks += static_cast<int64_t>(n);
+    dropped += n;
   }
-  with_closed_.clear();
-  stats_.persisted_chunks += closed_count_;
-  closed_count_ = 0;
+  std::erase_if(with_closed_, [&](uint64_t id) {
+    auto it = series_.find(id);
+    return it == series_.end() || it->second->closed.empty();
+  });
+  closed_count_ -= dropped;
+  if (closed_count_ > 0) oldest_closed_at_ = clock_.NowMillis();
+  stats_.persisted_chunks += dropped;
   persist_seconds_.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - batch.started).count());
   return DeleteUnneededSegments();
+}
+
+Status TsdbStore::PersistClosed() {
+  if (closed_count_ == 0) return OkStatus();
+  PersistBatch batch = GatherClosed();
+  VIGIL_RETURN_IF_ERROR(WritePersistBatch(batch));
+  return DropPersisted(batch);
 }
 
 Status TsdbStore::DeleteUnneededSegments() {
@@ -551,6 +611,7 @@ Status TsdbStore::DeleteUnneededSegments() {
 }
 
 Status TsdbStore::ApplyRetention() {
+  std::lock_guard db(db_mu_);
   const int64_t now = clock_.NowMillis();
   std::vector<uint64_t> deleted;  // the series of each chunk row deleted
   if (options_.retention_ms > 0) {
@@ -629,6 +690,7 @@ Status TsdbStore::MaintainLocked(bool force) {
     last_maintenance_ = now;
     VIGIL_RETURN_IF_ERROR(ApplyRetention().Annotate("retention"));
     VIGIL_RETURN_IF_ERROR(DeleteUnneededSegments().Annotate("delete log segments"));
+    std::lock_guard db(db_mu_);
     auto database = writer_db_->DatabaseBytes();
     if (database.ok()) db_bytes_gauge_.Set(static_cast<double>(*database));
   }
@@ -656,8 +718,17 @@ Status TsdbStore::PersistAll() {
 }
 
 Status TsdbStore::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_ || !wal_) return OkStatus();  // closed, or never opened
+    stop_persister_ = true;
+  }
+  persist_wanted_.notify_all();
+  std::call_once(persister_stopped_, [this] {
+    if (persister_.joinable()) persister_.join();
+  });
   std::lock_guard lock(mu_);
-  if (closed_ || !wal_) return OkStatus();  // closed, or never opened
+  if (closed_) return OkStatus();
   closed_ = true;
   Status status = PersistClosed();
   Status synced = wal_->Sync();
@@ -676,12 +747,14 @@ TsdbStats TsdbStore::stats() const {
 
 Result<int64_t> TsdbStore::DiskBytes() {
   std::lock_guard lock(mu_);
+  std::lock_guard db(db_mu_);
   VIGIL_ASSIGN_OR_RETURN(int64_t database, writer_db_->DatabaseBytes());
   return database + static_cast<int64_t>(wal_->total_bytes());
 }
 
 Result<int64_t> TsdbStore::RetainedBytes() {
   std::lock_guard lock(mu_);
+  std::lock_guard db(db_mu_);
   VIGIL_ASSIGN_OR_RETURN(int64_t payload, writer_db_->ChunkBytes());
   VIGIL_ASSIGN_OR_RETURN(int64_t chunks, writer_db_->ChunkCount());
   return payload + chunks * kChunkRowOverhead + static_cast<int64_t>(wal_->total_bytes());

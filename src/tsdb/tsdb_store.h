@@ -3,8 +3,9 @@
 // than the out-of-order window are dropped and counted), written to the write-ahead log
 // (fsynced per policy), then added to the head: one open Gorilla chunk per series plus a
 // sorted buffer of out-of-order samples. Chunks close at 120 samples or at a chunk-range
-// boundary and are written, many per SQLite transaction, to the chunk database; log
-// segments whose samples are all in SQLite are deleted. Open replays the log.
+// boundary and are written, many per SQLite transaction, to the chunk database by a
+// thread of the store's own, beside new appends; log segments whose samples are all in
+// SQLite are deleted. Open replays the log.
 // docs/storage.md has the format, the durability promise and the limits.
 //
 // Thread safety: every public method may be called from any thread. Appends and
@@ -14,11 +15,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +52,8 @@ struct TsdbOptions {
   int64_t max_points = 5'000'000;
   // Closed chunks are persisted when this many wait, or when the oldest waited this long.
   size_t persist_chunks = 4096;
+  // Persist on a thread of the store's own, beside appends (false: inline in Append).
+  bool persist_in_background = true;
   int64_t persist_interval_ms = 60'000;
   // Retention and log clean-up run at most this often (from Append, or Maintain).
   int64_t maintenance_interval_ms = 60'000;
@@ -124,6 +129,14 @@ class TsdbStore final : public store::Store {
     int count;
     std::string data;
     uint64_t segment;  // log segment of its first sample
+    uint64_t seq;      // order of closing, over all series
+  };
+  // Closed chunks copied for one SQLite transaction.
+  struct PersistBatch {
+    std::vector<std::pair<uint64_t, model::Labels>> labels;  // series without a row yet
+    std::vector<ChunkRow> rows;
+    uint64_t seq_end = 0;  // the batch holds every chunk closed before this seq
+    std::chrono::steady_clock::time_point started;
   };
   struct MemSeries;
   struct BatchGroup;
@@ -144,7 +157,14 @@ class TsdbStore final : public store::Store {
   void Apply(MemSeries& series, BatchGroup& group, uint64_t segment);
   void CutHead(MemSeries& series);
   void CutOutOfOrder(MemSeries& series);
+  // Writes every closed chunk to SQLite and drops it from memory (under the lock).
   Status PersistClosed();
+  // PersistClosed in three steps, so the SQLite write can run without the store's lock.
+  PersistBatch GatherClosed();
+  Status WritePersistBatch(const PersistBatch& batch);  // takes db_mu_
+  Status DropPersisted(const PersistBatch& batch);
+  // The persister thread: persists closed chunks when an append asks.
+  void PersistLoop();
   Status DeleteUnneededSegments();
   Status ApplyRetention();
   Status MaintainLocked(bool force);
@@ -170,6 +190,14 @@ class TsdbStore final : public store::Store {
   size_t closed_count_ = 0;
   int64_t oldest_closed_at_ = 0;  // clock time the first waiting chunk closed
   int64_t last_maintenance_ = 0;
+  uint64_t next_closed_seq_ = 0;
+  bool persist_requested_ = false;
+  bool stop_persister_ = false;
+  std::condition_variable persist_wanted_;
+  std::thread persister_;
+  std::once_flag persister_stopped_;
+
+  std::mutex db_mu_;  // guards writer_db_; taken after mu_ when both are held
   std::unique_ptr<ChunkDb> writer_db_;
   std::unique_ptr<wal::WalWriter> wal_;
   std::string record_;

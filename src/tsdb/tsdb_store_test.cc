@@ -432,6 +432,30 @@ TEST_F(TsdbStoreTest, ConcurrentAppendsThroughLogFaultsKeepEveryAcknowledgedSamp
   }
 }
 
+// Closed chunks reach SQLite on the persister thread while appends go on, and the
+// log segments they pinned are deleted.
+TEST_F(TsdbStoreTest, ThePersisterThreadWritesClosedChunksBesideAppends) {
+  TsdbOptions options = Options();
+  options.persist_chunks = 8;
+  options.wal.segment_bytes = 2048;
+  auto store = Open(options);
+  std::vector<Sample> want;
+  for (int i = 0; i < 2400; ++i) want.push_back({kT0 + i * 1000LL, 1.0 * i});
+  for (size_t i = 0; i < want.size(); i += 40) {
+    for (int s = 0; s < 4; ++s) {
+      ASSERT_TRUE(store->Append(One(Series(s), {want.begin() + i, want.begin() + i + 40})).ok());
+    }
+  }
+  for (int wait = 0; store->stats().persisted_chunks < 60 && wait < 500; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(store->stats().persisted_chunks, 60u);  // 4 series x 20 chunks, some still due
+  for (int s = 0; s < 4; ++s) EXPECT_EQ(All(*store, Series(s)), want) << s;
+  store.reset();
+  store = Open(options);
+  for (int s = 0; s < 4; ++s) EXPECT_EQ(All(*store, Series(s)), want) << "after restart " << s;
+}
+
 TEST_F(TsdbStoreTest, SelfMetricsCountAppendsAndDrops) {
   auto store = Open(Options());
   ASSERT_TRUE(store->Append(One(Series(1), {{kT0, 1}, {kT0 + 1, 2}, {kT0 + 1, 3}})).ok());
