@@ -16,7 +16,11 @@ CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY,
   labels TEXT NOT NULL UNIQUE
 );
-CREATE TABLE IF NOT EXISTS chunks(
+)sql";
+
+// The chunks table of format 2, under `name` (the conversion builds it beside format 1's).
+std::string ChunksTableSql(std::string_view name) {
+  return "CREATE TABLE IF NOT EXISTS " + std::string(name) + R"sql((
   block INTEGER NOT NULL,
   series_id INTEGER NOT NULL,
   min_t INTEGER NOT NULL,
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS chunks(
   PRIMARY KEY(block, series_id, min_t)
 ) WITHOUT ROWID;
 )sql";
+}
 
 constexpr int kFormat = 2;
 
@@ -86,6 +91,7 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
     // FULL: a commit is on disk before the store deletes the log segments it replaces.
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA synchronous=FULL"));
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec(kSchema));
+    VIGIL_RETURN_IF_ERROR(chunk_db->Exec(ChunksTableSql("chunks").c_str()));
     VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * format,
                            chunk_db->Prepare("SELECT CAST(value AS INTEGER) FROM meta "
                                              "WHERE key = 'format'"));
@@ -160,19 +166,13 @@ Status ChunkDb::ConvertFromFormat1() {
   const std::string block = "(min_t - ((min_t % " + std::to_string(kBlockMs) + ") + " +
                             std::to_string(kBlockMs) + ") % " + std::to_string(kBlockMs) + ") / " +
                             std::to_string(kBlockMs);
-  const std::string sql =
-      "BEGIN IMMEDIATE;"
-      "CREATE TABLE chunks_format2(block INTEGER NOT NULL, series_id INTEGER NOT NULL, "
-      "min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, count INTEGER NOT NULL, "
-      "encoding INTEGER NOT NULL, crc INTEGER NOT NULL, data BLOB NOT NULL, "
-      "PRIMARY KEY(block, series_id, min_t)) WITHOUT ROWID;"
-      "INSERT INTO chunks_format2 SELECT " +
-      block +
-      ", series_id, min_t, max_t, count, encoding, crc, data FROM chunks;"
-      "DROP TABLE chunks;"
-      "ALTER TABLE chunks_format2 RENAME TO chunks;"
-      "UPDATE meta SET value = '2' WHERE key = 'format';"
-      "COMMIT;";
+  const std::string sql = "BEGIN IMMEDIATE;" + ChunksTableSql("chunks_format2") +
+                          "INSERT INTO chunks_format2 SELECT " + block +
+                          ", series_id, min_t, max_t, count, encoding, crc, data FROM chunks;"
+                          "DROP TABLE chunks;"
+                          "ALTER TABLE chunks_format2 RENAME TO chunks;"
+                          "UPDATE meta SET value = '2' WHERE key = 'format';"
+                          "COMMIT;";
   if (Status status = Exec(sql.c_str()); !status.ok()) {
     (void)Exec("ROLLBACK");
     return status.Annotate("convert chunks to format 2");

@@ -150,9 +150,7 @@ Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbO
   if (options.chunk_range_ms <= 0) return InvalidArgumentError("tsdb: chunk_range must be > 0");
   std::unique_ptr<TsdbStore> store(new TsdbStore(env, clock, std::move(options)));
   VIGIL_RETURN_IF_ERROR(store->Load().Annotate("open tsdb " + store->options_.dir));
-  if (store->options_.persist_in_background) {
-    store->persister_ = std::thread([s = store.get()] { s->PersistLoop(); });
-  }
+  store->persister_ = std::thread([s = store.get()] { s->PersistLoop(); });
   return store;
 }
 
@@ -498,8 +496,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch) {
       closed_count_ >= options_.persist_chunks ||
       (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms);
   if (wal_->total_bytes() > options_.wal_max_bytes ||
-      now - last_maintenance_ >= options_.maintenance_interval_ms ||
-      (persist_due && !persister_.joinable())) {
+      now - last_maintenance_ >= options_.maintenance_interval_ms) {
     // The batch is already durable in the log; a failure here is retried next time.
     Status status = MaintainLocked(/*force=*/false);
     if (!status.ok()) spdlog::error("tsdb: maintenance: {}", status.ToString());
@@ -541,6 +538,7 @@ TsdbStore::PersistBatch TsdbStore::GatherClosed() {
   batch.started = std::chrono::steady_clock::now();
   batch.seq_end = next_closed_seq_;
   batch.rows.reserve(closed_count_);
+  batch.series = with_closed_;
   for (uint64_t id : with_closed_) {
     const MemSeries& series = *series_.at(id);
     if (!series.in_db) batch.labels.emplace_back(id, *index_.Get(id));
@@ -568,8 +566,8 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
   // Chunks closed before the batch was gathered are in SQLite now (a forced persist
   // meanwhile may have dropped them already); later ones stay.
   uint64_t dropped = 0;
-  for (const ChunkRow& row : batch.rows) {
-    auto it = series_.find(row.series_id);
+  for (uint64_t id : batch.series) {
+    auto it = series_.find(id);
     if (it == series_.end()) continue;
     MemSeries& series = *it->second;
     series.in_db = true;

@@ -52,8 +52,6 @@ struct TsdbOptions {
   int64_t max_points = 5'000'000;
   // Closed chunks are persisted when this many wait, or when the oldest waited this long.
   size_t persist_chunks = 4096;
-  // Persist on a thread of the store's own, beside appends (false: inline in Append).
-  bool persist_in_background = true;
   int64_t persist_interval_ms = 60'000;
   // Retention and log clean-up run at most this often (from Append, or Maintain).
   int64_t maintenance_interval_ms = 60'000;
@@ -135,7 +133,8 @@ class TsdbStore final : public store::Store {
   struct PersistBatch {
     std::vector<std::pair<uint64_t, model::Labels>> labels;  // series without a row yet
     std::vector<ChunkRow> rows;
-    uint64_t seq_end = 0;  // the batch holds every chunk closed before this seq
+    std::vector<uint64_t> series;  // the series the rows are of
+    uint64_t seq_end = 0;          // the batch holds every chunk closed before this seq
     std::chrono::steady_clock::time_point started;
   };
   struct MemSeries;

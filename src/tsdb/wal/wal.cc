@@ -159,9 +159,7 @@ Status WalWriter::StartSegment(uint64_t sequence) {
 Status WalWriter::Append(std::string_view record) {
   VIGIL_RETURN_IF_ERROR(Write(record));
   if (options_.fsync != FsyncPolicy::kAlways) return OkStatus();
-  Status status = SyncThrough(written());
-  if (!status.ok()) failed_ = true;
-  return status;
+  return SyncThrough(written());  // a failure marks the segment failed itself
 }
 
 Status WalWriter::Write(std::string_view record) {
