@@ -10,8 +10,9 @@ namespace vigil::roles {
 
 namespace {
 
-// The flush waits this long after each multiple of its interval, so that the readings
-// taken at that multiple (sensor offsets are below 100 ms) travel in it.
+// The flush is due this long after each multiple of its interval, so that the readings
+// taken at that multiple (sensor offsets are below 100 ms) travel in it; it goes earlier
+// once they are all in.
 int64_t FlushLag(int64_t flush_interval_ms) {
   return std::min<int64_t>(flush_interval_ms / 5, 200);
 }
@@ -161,30 +162,27 @@ void Agent::Stop() {
 void Agent::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    flush_now_ = false;
+    readings_in_ = false;
     lock.unlock();
     int64_t now = clock_.NowMillis();
     int64_t next = RunOnce(now);
     lock.lock();
     wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next - now)),
-                   [this] { return stop_ || flush_now_; });
+                   [this] { return stop_ || readings_in_; });
   }
 }
 
 void Agent::AddReadings(const model::Batch& readings) {
-  bool full;
   {
     std::lock_guard lock(pending_mu_);
     for (const auto& series : readings.series) {
       for (const auto& sample : series.samples) pending_.Add(series.labels, sample);
     }
-    full = pending_.sample_count() >= options_.max_batch_samples;
   }
-  if (full) {
-    std::lock_guard lock(mu_);
-    flush_now_ = true;
-    wake_.notify_all();
-  }
+  // The agent thread looks whether the batch is full or complete.
+  std::lock_guard lock(mu_);
+  readings_in_ = true;
+  wake_.notify_all();
 }
 
 bool Agent::BatchFull() {
@@ -192,16 +190,26 @@ bool Agent::BatchFull() {
   return pending_.sample_count() >= options_.max_batch_samples;
 }
 
+bool Agent::HasReadings() {
+  std::lock_guard lock(pending_mu_);
+  return pending_.sample_count() > 0;
+}
+
 int64_t Agent::RunOnce(int64_t now_ms) {
   int64_t lag = FlushLag(options_.flush_interval_ms);
   if (next_flush_ms_ == 0)
     next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
   int64_t next = scheduler_->RunOnce(now_ms);
-  if (now_ms >= next_flush_ms_ || BatchFull()) {
+  const bool due = now_ms >= next_flush_ms_;
+  // Every reading this flush would carry is in: send it now rather than wait for its time.
+  const bool complete = !due && HasReadings() && scheduler_->Settled(next_flush_ms_);
+  if (due || complete || BatchFull()) {
     Status status = Flush();
     if (!status.ok()) spdlog::error("agent {}: {}", options_.id, status.ToString());
-    if (now_ms >= next_flush_ms_)
-      next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
+    if (due || complete) {
+      next_flush_ms_ =
+          sensors::NextDue(std::max(now_ms, next_flush_ms_), options_.flush_interval_ms, lag);
+    }
   }
   next = std::min(next, next_flush_ms_);
   if (spool_) {

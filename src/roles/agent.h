@@ -1,9 +1,10 @@
 // The sensor agent role: runs its sensors (each series labelled agent="<id>") through a
 // sensors::Scheduler (each on its own interval and worker, aligned to wall-clock multiples),
 // gathers the readings into batches, and publishes each batch to its data queue
-// vigil.data.<id> every flush interval (a little after each multiple, so the readings of
-// that moment are in it) or as soon as the batch is full. It announces that queue on
-// vigil.discovery at start and whenever a coordinator asks (vigil.discovery.requests).
+// vigil.data.<id> once per flush interval — as soon as every collection due before the
+// flush time has delivered, at the latest a little after each multiple of the interval —
+// or as soon as the batch is full. It announces that queue on vigil.discovery at start
+// and whenever a coordinator asks (vigil.discovery.requests).
 // When the bus refuses batches, a circuit breaker trips after a few failures and the
 // batches go to an on-disk Spool (roles/spool.h); once the bus takes them again they are
 // replayed at the drain rate — before new batches (ordered) or beside them (backfill).
@@ -63,7 +64,8 @@ class Agent {
   void Stop();
 
   // One pass at `now_ms`: starts the collections that are due, publishes the batch if the
-  // flush is due or the batch is full. Returns when the next pass is due.
+  // flush is due, if no reading can arrive before it is due, or if the batch is full.
+  // Returns when the next pass is due.
   int64_t RunOnce(int64_t now_ms);
   // Waits for the collections RunOnce started (tests).
   void WaitIdle() { scheduler_->WaitIdle(); }
@@ -86,6 +88,7 @@ class Agent {
   // The scheduler's sink: adds one collection's readings to the pending batch.
   void AddReadings(const model::Batch& readings);
   bool BatchFull();
+  bool HasReadings();
   // Puts a batch that was not published into the spool (or counts it lost).
   Status SpoolOrDrop(const bus::Message& message, size_t samples, const Status& why);
   void UpdateSpoolGauges();
@@ -104,8 +107,8 @@ class Agent {
 
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;       // guarded by mu_
-  bool flush_now_ = false;  // guarded by mu_: the batch filled up
+  bool stop_ = false;         // guarded by mu_
+  bool readings_in_ = false;  // guarded by mu_: a collection delivered since the last pass
   std::thread thread_;
 
   // Spool and breaker: the agent thread's (and Stop's, once that thread has ended).

@@ -58,7 +58,7 @@ class AgentTest : public ::testing::Test {
   testing::FakeClock clock_{1'700'000'000'500};
 };
 
-TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesJustAfterEachSecond) {
+TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesOncePerSecond) {
   auto agent =
       *Agent::Create(bus_, clock_, Options(), {Simulated("fast", 4), Simulated("slow", 1)});
   ASSERT_TRUE(bus::DeclareTopology(bus_, {}).ok());
@@ -85,29 +85,53 @@ TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesJustAfterEachSecond) {
     EXPECT_GT(newest, last_in_batch);
     last_in_batch = newest;
   }
-  int64_t slow_offset = sensors::ScheduleOffset("plant-1/slow", 1000);
+  int64_t slow_offset = sensors::ScheduleOffset("plant-1", 1000);
   // First reading at start, then on multiples of 1000 ms plus the sensor's offset; the
   // flush at x.200 carries the reading of x.000 + offset.
   EXPECT_EQ(times["slow"], (std::vector<int64_t>{1'700'000'000'500, 1'700'000'001'000 + slow_offset,
                                                  1'700'000'002'000 + slow_offset,
                                                  1'700'000'003'000 + slow_offset}));
-  int64_t fast_offset = sensors::ScheduleOffset("plant-1/fast", 250);
+  int64_t fast_offset = sensors::ScheduleOffset("plant-1", 250);
   ASSERT_GE(times["fast"].size(), 10u);
   for (size_t i = 1; i < times["fast"].size(); ++i)
     EXPECT_EQ((times["fast"][i] - fast_offset) % 250, 0);
 }
 
+TEST_F(AgentTest, BatchGoesAsSoonAsTheReadingsOfItsSecondAreIn) {
+  auto agent = *Agent::Create(bus_, clock_, Options(), {Simulated("a", 1), Simulated("b", 1)});
+  ASSERT_TRUE(bus::DeclareDataQueue(bus_, "plant-1", {}).ok());
+  int64_t now = agent->RunOnce(clock_.NowMillis());  // the first readings, at start
+  agent->WaitIdle();
+  // The flush is due at ...001.200, but sensors due at ...001.000 + offset come first.
+  agent->RunOnce(clock_.NowMillis());
+  EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
+  const int64_t tick = now;  // ...001.000 + offset: both sensors read
+  now = agent->RunOnce(tick);
+  agent->WaitIdle();
+  agent->RunOnce(tick);  // the readings are in and no sensor is due before the flush time
+  ASSERT_EQ(bus_.Depth(agent->queue()), 1u);
+  auto batches = Drain(bus_, agent->queue());
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].SampleCount(), 4u);  // the start's readings and this second's
+  // The next flush is a second later: nothing more goes out before then.
+  agent->RunOnce(tick + 300);
+  EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
+}
+
 TEST_F(AgentTest, FullBatchIsSentEarly) {
   auto agent = *Agent::Create(bus_, clock_, Options(/*max_batch=*/2), {Simulated("a", 10)});
   ASSERT_TRUE(bus::DeclareDataQueue(bus_, "plant-1", {}).ok());
-  int64_t now = clock_.NowMillis();
-  now = agent->RunOnce(now);
+  int64_t now = agent->RunOnce(clock_.NowMillis());
   agent->WaitIdle();
   EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
-  now = agent->RunOnce(now);
-  agent->WaitIdle();
-  agent->RunOnce(now);  // two readings pending: full, sent before the flush is due
+  // The 10 Hz sensor is always due before the flush time (...001.200): only a full batch
+  // goes early.
+  while (bus_.Depth(agent->queue()) == 0 && now < 1'700'000'001'200) {
+    now = agent->RunOnce(now);
+    agent->WaitIdle();
+  }
   EXPECT_EQ(bus_.Depth(agent->queue()), 1u);
+  EXPECT_LT(now, 1'700'000'000'900);  // sent with the second reading, not at the flush time
 }
 
 // The in-process bus, with an outage switch: while down, Publish fails as a lost broker's.

@@ -128,8 +128,7 @@ Scheduler::Scheduler(std::vector<Entry> entries, std::string_view offset_key, Re
   // The sink outlives every runner that is not stopped; keep one copy they all refer to.
   auto shared_sink = std::make_shared<ReadingSink>(std::move(sink));
   for (auto& entry : entries) {
-    int64_t offset =
-        ScheduleOffset(std::string(offset_key) + "/" + entry.name, entry.sensor->interval_ms());
+    int64_t offset = ScheduleOffset(offset_key, entry.sensor->interval_ms());
     auto runner =
         std::make_shared<Runner>(entry.name, std::move(entry.sensor), offset, *shared_sink,
                                  durations.WithLabels({entry.name}), errors_);
@@ -168,6 +167,14 @@ int64_t Scheduler::RunOnce(int64_t now_ms) {
     if (r->busy && !r->abandoned) next = std::min(next, r->started_ms + r->timeout_ms);
   }
   return next;
+}
+
+bool Scheduler::Settled(int64_t until_ms) {
+  for (auto& r : runners_) {
+    std::lock_guard lock(r->mu);
+    if ((r->busy && !r->abandoned) || r->next_due_ms <= until_ms) return false;
+  }
+  return true;
 }
 
 void Scheduler::WaitIdle() {

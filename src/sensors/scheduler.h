@@ -1,12 +1,13 @@
 // The Scheduler runs an agent's sensors, each on its own interval and its own worker
 // thread, so a slow, hung or failing collector never delays another. A sensor is due on
-// multiples of its interval plus a small offset derived from its name (readings stay
-// evenly spaced and do not drift; sensors of many agents do not all fire at the same
-// millisecond). A collection that outlives the sensor's timeout is abandoned: its
-// readings are dropped when it returns, and due times that pass meanwhile are skipped.
-// Failures are counted in vigil_sensor_errors_total{sensor,reason} (reason: collect,
-// timeout, skipped, exception) and durations in vigil_sensor_collect_duration_seconds.
-// Readings go to a sink the agent provides (roles/agent.h). docs/sensors.md.
+// multiples of its interval plus a small offset derived from the agent's id (readings
+// stay evenly spaced and do not drift; an agent's sensors read together, so its batch can
+// go as soon as they are in; many agents do not all fire at the same millisecond). A
+// collection that outlives the sensor's timeout is abandoned: its readings are dropped
+// when it returns, and due times that pass meanwhile are skipped. Failures are counted in
+// vigil_sensor_errors_total{sensor,reason} (reason: collect, timeout, skipped, exception)
+// and durations in vigil_sensor_collect_duration_seconds. Readings go to a sink the agent
+// provides (roles/agent.h). docs/sensors.md.
 //
 // Thread safety: RunOnce, WaitIdle and Stop from one thread (the agent's); the sink is
 // called from the worker threads, one call at a time per sensor, never after Stop.
@@ -24,8 +25,8 @@
 
 namespace vigil::sensors {
 
-// The offset of a sensor within its interval: a hash of `key` (agent id and sensor
-// name) below min(interval / 10, 100 ms).
+// The offset of a sensor within its interval: a hash of `key` (the agent id) below
+// min(interval / 10, 100 ms).
 int64_t ScheduleOffset(std::string_view key, int64_t interval_ms);
 // The first time strictly after `now_ms` that is a multiple of `interval_ms` plus `offset_ms`.
 int64_t NextDue(int64_t now_ms, int64_t interval_ms, int64_t offset_ms);
@@ -48,6 +49,9 @@ class Scheduler {
   // Starts the collections due at `now_ms` (each sensor's first one right away) on their
   // workers, and marks collections past their timeout. Returns when the next is due.
   int64_t RunOnce(int64_t now_ms);
+  // True when no collection runs (abandoned ones aside) and none is due at or before
+  // `until_ms`: no reading can arrive before then.
+  bool Settled(int64_t until_ms);
   // Waits until no collection runs, except abandoned ones. For tests.
   void WaitIdle();
   // Waits up to each sensor's timeout for running collections, then leaves any still

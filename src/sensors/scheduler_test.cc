@@ -69,17 +69,17 @@ TEST(NextDue, IsTheNextMultipleOfTheIntervalPlusTheOffset) {
   EXPECT_EQ(NextDue(0, 250, 0), 250);
 }
 
-TEST(ScheduleOffset, IsStableSmallAndSpreadsSensors) {
-  EXPECT_EQ(ScheduleOffset("a/boiler", 1000), ScheduleOffset("a/boiler", 1000));
+TEST(ScheduleOffset, IsStableSmallAndSpreadsAgents) {
+  EXPECT_EQ(ScheduleOffset("plant-1", 1000), ScheduleOffset("plant-1", 1000));
   std::set<int64_t> offsets;
   for (int i = 0; i < 50; ++i) {
-    int64_t offset = ScheduleOffset("agent/sensor" + std::to_string(i), 1000);
+    int64_t offset = ScheduleOffset("agent-" + std::to_string(i), 1000);
     EXPECT_GE(offset, 0);
     EXPECT_LT(offset, 100);
     offsets.insert(offset);
-    EXPECT_LT(ScheduleOffset("agent/sensor" + std::to_string(i), 200), 20);
+    EXPECT_LT(ScheduleOffset("agent-" + std::to_string(i), 200), 20);
   }
-  EXPECT_GT(offsets.size(), 20u);  // 50 sensors do not all fire together
+  EXPECT_GT(offsets.size(), 20u);  // 50 agents do not all fire together
   EXPECT_EQ(ScheduleOffset("x", 5), 0);
 }
 
@@ -101,8 +101,8 @@ TEST(Scheduler, EachSensorRunsOnItsOwnAlignedSchedule) {
     now = scheduler.RunOnce(now);
     scheduler.WaitIdle();
   }
-  int64_t fast_offset = ScheduleOffset("agent/fast", 250);
-  int64_t slow_offset = ScheduleOffset("agent/slow", 1000);
+  int64_t fast_offset = ScheduleOffset("agent", 250);
+  int64_t slow_offset = ScheduleOffset("agent", 1000);
   auto slow = received.Times("slow");
   ASSERT_EQ(slow.size(), 10u);
   EXPECT_EQ(slow[0], kT0 + 500);  // the first reading right at start
@@ -110,6 +110,34 @@ TEST(Scheduler, EachSensorRunsOnItsOwnAlignedSchedule) {
   auto fast = received.Times("fast");
   ASSERT_EQ(fast.size(), 1u + 37u);  // at start, then 750 ms + offset ... 9750 ms + offset
   for (size_t i = 1; i < fast.size(); ++i) EXPECT_EQ((fast[i] - fast_offset) % 250, 0);
+}
+
+TEST(Scheduler, SettledOnceNoCollectionRunsOrIsDueBeforeTheGivenTime) {
+  metrics::Registry registry;
+  Received received;
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  std::vector<Scheduler::Entry> entries;
+  entries.push_back({"quick", std::make_unique<FuncSensor>(1000, 1000, [](int64_t t, auto& out) {
+                       return OneReading("quick", t, out);
+                     })});
+  entries.push_back(
+      {"waits", std::make_unique<FuncSensor>(1000, 1000, [released](int64_t t, auto& out) {
+         released.wait();
+         return OneReading("waits", t, out);
+       })});
+  Scheduler scheduler(
+      std::move(entries), "agent",
+      [&](const std::string& s, model::Batch&& b) { received.Add(s, std::move(b)); }, registry);
+  EXPECT_FALSE(scheduler.Settled(kT0));  // nothing has run yet: both are due
+  scheduler.RunOnce(kT0);
+  while (received.Times("quick").empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_FALSE(scheduler.Settled(kT0 + 200));  // "waits" still collects
+  release->set_value();
+  scheduler.WaitIdle();
+  EXPECT_EQ(received.Times("waits").size(), 1u);
+  EXPECT_TRUE(scheduler.Settled(kT0 + 200));
+  EXPECT_FALSE(scheduler.Settled(kT0 + 1100));  // both are due again at kT0 + 1000 + offset
 }
 
 TEST(Scheduler, HungSensorTimesOutWithoutDelayingOthers) {
