@@ -85,13 +85,13 @@ TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesOncePerSecond) {
     EXPECT_GT(newest, last_in_batch);
     last_in_batch = newest;
   }
-  int64_t slow_offset = sensors::ScheduleOffset("plant-1", 1000);
+  int64_t slow_offset = sensors::ScheduleOffset("plant-1", "slow", 1000);
   // First reading at start, then on multiples of 1000 ms plus the sensor's offset; the
   // flush at x.200 carries the reading of x.000 + offset.
   EXPECT_EQ(times["slow"], (std::vector<int64_t>{1'700'000'000'500, 1'700'000'001'000 + slow_offset,
                                                  1'700'000'002'000 + slow_offset,
                                                  1'700'000'003'000 + slow_offset}));
-  int64_t fast_offset = sensors::ScheduleOffset("plant-1", 250);
+  int64_t fast_offset = sensors::ScheduleOffset("plant-1", "fast", 250);
   ASSERT_GE(times["fast"].size(), 10u);
   for (size_t i = 1; i < times["fast"].size(); ++i)
     EXPECT_EQ((times["fast"][i] - fast_offset) % 250, 0);
@@ -100,22 +100,29 @@ TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesOncePerSecond) {
 TEST_F(AgentTest, BatchGoesAsSoonAsTheReadingsOfItsSecondAreIn) {
   auto agent = *Agent::Create(bus_, clock_, Options(), {Simulated("a", 1), Simulated("b", 1)});
   ASSERT_TRUE(bus::DeclareDataQueue(bus_, "plant-1", {}).ok());
-  int64_t now = agent->RunOnce(clock_.NowMillis());  // the first readings, at start
-  agent->WaitIdle();
-  // The flush is due at ...001.200, but sensors due at ...001.000 + offset come first.
-  agent->RunOnce(clock_.NowMillis());
-  EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
-  const int64_t tick = now;  // ...001.000 + offset: both sensors read
-  now = agent->RunOnce(tick);
-  agent->WaitIdle();
-  agent->RunOnce(tick);  // the readings are in and no sensor is due before the flush time
-  ASSERT_EQ(bus_.Depth(agent->queue()), 1u);
+  // Flushes are due at ...001.200 and 002.200; both sensors read at each second plus
+  // their offsets, so each batch can go once the later of the two has read.
+  const int64_t last_offset = std::max(sensors::ScheduleOffset("plant-1", "a", 1000),
+                                       sensors::ScheduleOffset("plant-1", "b", 1000));
+  std::vector<int64_t> sent_at;
+  size_t published = 0;
+  int64_t now = clock_.NowMillis();
+  while (now < 1'700'000'002'500) {
+    const int64_t next = agent->RunOnce(now);
+    agent->WaitIdle();
+    agent->RunOnce(now);  // the readings of this pass are in
+    if (bus_.Depth(agent->queue()) > published) {
+      sent_at.push_back(now);
+      published = bus_.Depth(agent->queue());
+    }
+    now = next;
+  }
+  EXPECT_EQ(sent_at, (std::vector<int64_t>{1'700'000'001'000 + last_offset,
+                                           1'700'000'002'000 + last_offset}));
   auto batches = Drain(bus_, agent->queue());
-  ASSERT_EQ(batches.size(), 1u);
-  EXPECT_EQ(batches[0].SampleCount(), 4u);  // the start's readings and this second's
-  // The next flush is a second later: nothing more goes out before then.
-  agent->RunOnce(tick + 300);
-  EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].SampleCount(), 4u);  // the start's readings and the first second's
+  EXPECT_EQ(batches[1].SampleCount(), 2u);
 }
 
 TEST_F(AgentTest, FullBatchIsSentEarly) {

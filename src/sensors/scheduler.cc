@@ -12,10 +12,20 @@
 
 namespace vigil::sensors {
 
-int64_t ScheduleOffset(std::string_view key, int64_t interval_ms) {
-  int64_t span = std::min<int64_t>(interval_ms / 10, 100);
-  if (span <= 0) return 0;
-  return static_cast<int64_t>(XXH3_64bits(key.data(), key.size()) % static_cast<uint64_t>(span));
+namespace {
+
+int64_t HashBelow(std::string_view key, int64_t bound) {
+  if (bound <= 0) return 0;
+  return static_cast<int64_t>(XXH3_64bits(key.data(), key.size()) % static_cast<uint64_t>(bound));
+}
+
+}  // namespace
+
+int64_t ScheduleOffset(std::string_view agent, std::string_view sensor, int64_t interval_ms) {
+  const int64_t span = std::min<int64_t>(interval_ms / 10, 100);
+  const int64_t sensor_span = span / 10;
+  const std::string key = std::string(agent) + "/" + std::string(sensor);
+  return HashBelow(agent, span - sensor_span) + HashBelow(key, sensor_span);
 }
 
 int64_t NextDue(int64_t now_ms, int64_t interval_ms, int64_t offset_ms) {
@@ -117,7 +127,7 @@ void Scheduler::Runner::Work() {
   }
 }
 
-Scheduler::Scheduler(std::vector<Entry> entries, std::string_view offset_key, ReadingSink sink,
+Scheduler::Scheduler(std::vector<Entry> entries, std::string_view agent_id, ReadingSink sink,
                      metrics::Registry& registry)
     : errors_(registry.AddCounter("vigil_sensor_errors_total",
                                   "Failed collections, by sensor and reason (collect, timeout, "
@@ -128,7 +138,7 @@ Scheduler::Scheduler(std::vector<Entry> entries, std::string_view offset_key, Re
   // The sink outlives every runner that is not stopped; keep one copy they all refer to.
   auto shared_sink = std::make_shared<ReadingSink>(std::move(sink));
   for (auto& entry : entries) {
-    int64_t offset = ScheduleOffset(offset_key, entry.sensor->interval_ms());
+    int64_t offset = ScheduleOffset(agent_id, entry.name, entry.sensor->interval_ms());
     auto runner =
         std::make_shared<Runner>(entry.name, std::move(entry.sensor), offset, *shared_sink,
                                  durations.WithLabels({entry.name}), errors_);

@@ -1,8 +1,8 @@
 // The Scheduler runs an agent's sensors, each on its own interval and its own worker
 // thread, so a slow, hung or failing collector never delays another. A sensor is due on
-// multiples of its interval plus a small offset derived from the agent's id (readings
-// stay evenly spaced and do not drift; an agent's sensors read together, so its batch can
-// go as soon as they are in; many agents do not all fire at the same millisecond). A
+// multiples of its interval plus a small offset derived from the agent's id and its name
+// (readings stay evenly spaced and do not drift; no two sensors need fire in the same
+// millisecond, yet an agent's read within a few, so its batch can go soon after). A
 // collection that outlives the sensor's timeout is abandoned: its readings are dropped
 // when it returns, and due times that pass meanwhile are skipped. Failures are counted in
 // vigil_sensor_errors_total{sensor,reason} (reason: collect, timeout, skipped, exception)
@@ -25,9 +25,11 @@
 
 namespace vigil::sensors {
 
-// The offset of a sensor within its interval: a hash of `key` (the agent id) below
-// min(interval / 10, 100 ms).
-int64_t ScheduleOffset(std::string_view key, int64_t interval_ms);
+// The offset of a sensor within its interval, below span = min(interval / 10, 100 ms):
+// the agent's share (a hash of its id, spreading agents over 9/10 of the span) plus the
+// sensor's (a hash of agent and sensor name, spreading an agent's sensors over the last
+// tenth: at most 10 ms).
+int64_t ScheduleOffset(std::string_view agent, std::string_view sensor, int64_t interval_ms);
 // The first time strictly after `now_ms` that is a multiple of `interval_ms` plus `offset_ms`.
 int64_t NextDue(int64_t now_ms, int64_t interval_ms, int64_t offset_ms);
 
@@ -40,8 +42,8 @@ class Scheduler {
   // Receives the readings of one collection (also the partial readings of a failed one).
   using ReadingSink = std::function<void(const std::string& sensor, model::Batch&& readings)>;
 
-  // `offset_key` (the agent id) spreads the sensors of different agents.
-  Scheduler(std::vector<Entry> entries, std::string_view offset_key, ReadingSink sink,
+  // `agent_id` and each entry's name give the sensor's offset (ScheduleOffset).
+  Scheduler(std::vector<Entry> entries, std::string_view agent_id, ReadingSink sink,
             metrics::Registry& registry);
   // Stops; see Stop.
   ~Scheduler();

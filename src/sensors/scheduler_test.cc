@@ -69,18 +69,27 @@ TEST(NextDue, IsTheNextMultipleOfTheIntervalPlusTheOffset) {
   EXPECT_EQ(NextDue(0, 250, 0), 250);
 }
 
-TEST(ScheduleOffset, IsStableSmallAndSpreadsAgents) {
-  EXPECT_EQ(ScheduleOffset("plant-1", 1000), ScheduleOffset("plant-1", 1000));
-  std::set<int64_t> offsets;
+TEST(ScheduleOffset, IsStableSmallAndSpreadsAgentsAndTheirSensors) {
+  EXPECT_EQ(ScheduleOffset("plant-1", "boiler", 1000), ScheduleOffset("plant-1", "boiler", 1000));
+  std::set<int64_t> agents;
   for (int i = 0; i < 50; ++i) {
-    int64_t offset = ScheduleOffset("agent-" + std::to_string(i), 1000);
-    EXPECT_GE(offset, 0);
-    EXPECT_LT(offset, 100);
-    offsets.insert(offset);
-    EXPECT_LT(ScheduleOffset("agent-" + std::to_string(i), 200), 20);
+    const std::string agent = "agent-" + std::to_string(i);
+    std::set<int64_t> sensors;
+    for (int j = 0; j < 20; ++j) {
+      const std::string sensor = "sensor" + std::to_string(j);
+      const int64_t offset = ScheduleOffset(agent, sensor, 1000);
+      EXPECT_GE(offset, 0);
+      EXPECT_LT(offset, 100);
+      EXPECT_LT(ScheduleOffset(agent, sensor, 200), 20);
+      sensors.insert(offset);
+      agents.insert(offset);
+    }
+    // An agent's sensors do not all fire together, but all within 10 ms.
+    EXPECT_GT(sensors.size(), 3u);
+    EXPECT_LT(*sensors.rbegin() - *sensors.begin(), 10);
   }
-  EXPECT_GT(offsets.size(), 20u);  // 50 agents do not all fire together
-  EXPECT_EQ(ScheduleOffset("x", 5), 0);
+  EXPECT_GT(agents.size(), 40u);  // 50 agents do not all fire together
+  EXPECT_EQ(ScheduleOffset("x", "y", 5), 0);
 }
 
 TEST(Scheduler, EachSensorRunsOnItsOwnAlignedSchedule) {
@@ -101,8 +110,8 @@ TEST(Scheduler, EachSensorRunsOnItsOwnAlignedSchedule) {
     now = scheduler.RunOnce(now);
     scheduler.WaitIdle();
   }
-  int64_t fast_offset = ScheduleOffset("agent", 250);
-  int64_t slow_offset = ScheduleOffset("agent", 1000);
+  int64_t fast_offset = ScheduleOffset("agent", "fast", 250);
+  int64_t slow_offset = ScheduleOffset("agent", "slow", 1000);
   auto slow = received.Times("slow");
   ASSERT_EQ(slow.size(), 10u);
   EXPECT_EQ(slow[0], kT0 + 500);  // the first reading right at start
