@@ -28,6 +28,7 @@ struct TsdbStore::MemSeries {
   uint64_t logged_segment = 0;      // the log segment that last got its labels (0: none)
   bool in_db = false;               // it has a row in the series table
   int64_t db_chunks = 0;            // its rows in the chunks table
+  int64_t db_max_t = INT64_MIN;     // no row holds a newer sample (retention may lower it)
 };
 
 // One series' share of an Append.
@@ -184,6 +185,7 @@ Status TsdbStore::Load() {
       writer_db_->LoadChunkCounts([&](uint64_t id, int64_t max_t, int64_t chunks) {
         if (auto it = series_.find(id); it != series_.end()) {
           it->second->max_t = max_t;
+          it->second->db_max_t = max_t;
           it->second->db_chunks = chunks;
         }
       }));
@@ -313,7 +315,8 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
   for (const ClosedChunk& c : series.closed) {
     if (c.min_t <= hi && c.max_t >= lo) decode(c.data);
   }
-  if (series.in_db) {
+  // Candidates newer than every chunk row need no read (nor a wait for the persister).
+  if (series.in_db && lo <= series.db_max_t) {
     std::lock_guard db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
         series.id, lo, hi, options_.chunk_range_ms, [&](ChunkRow& row) { decode(row.data); },
@@ -575,6 +578,9 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
                                   [&](const ClosedChunk& c) { return c.seq >= batch.seq_end; });
     const auto n = static_cast<uint64_t>(end - series.closed.begin());
     if (n == 0) continue;
+    for (auto c = series.closed.begin(); c != end; ++c) {
+      series.db_max_t = std::max(series.db_max_t, c->max_t);
+    }
     series.closed.erase(series.closed.begin(), end);
     series.db_chunks += static_cast<int64_t>(n);
     dropped += n;

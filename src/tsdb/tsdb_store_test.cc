@@ -107,6 +107,14 @@ TEST_F(TsdbStoreTest, RedeliveredBatchesChangeNothing) {
   EXPECT_EQ(All(*store, Series(1)),
             (std::vector<Sample>{{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}, {kT0 + 3000, 4}}));
   EXPECT_EQ(store->stats().duplicates, 6u);
+  // Reopened, the store knows what SQLite holds without the log.
+  ASSERT_TRUE(store->PersistAll().ok());
+  store.reset();
+  store = Open(Options());
+  ASSERT_TRUE(store->Append(changed).ok());
+  EXPECT_EQ(All(*store, Series(1)),
+            (std::vector<Sample>{{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}, {kT0 + 3000, 4}}));
+  EXPECT_EQ(store->stats().duplicates, 3u);
 }
 
 TEST_F(TsdbStoreTest, OutOfOrderWithinTheWindowIsKeptOlderIsRejected) {
