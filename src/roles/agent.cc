@@ -185,14 +185,9 @@ void Agent::AddReadings(const model::Batch& readings) {
   wake_.notify_all();
 }
 
-bool Agent::BatchFull() {
+size_t Agent::PendingSamples() {
   std::lock_guard lock(pending_mu_);
-  return pending_.sample_count() >= options_.max_batch_samples;
-}
-
-bool Agent::HasReadings() {
-  std::lock_guard lock(pending_mu_);
-  return pending_.sample_count() > 0;
+  return pending_.sample_count();
 }
 
 int64_t Agent::RunOnce(int64_t now_ms) {
@@ -201,9 +196,10 @@ int64_t Agent::RunOnce(int64_t now_ms) {
     next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
   int64_t next = scheduler_->RunOnce(now_ms);
   const bool due = now_ms >= next_flush_ms_;
+  const size_t pending = PendingSamples();
   // Every reading this flush would carry is in: send it now rather than wait for its time.
-  const bool complete = !due && HasReadings() && scheduler_->Settled(next_flush_ms_);
-  if (due || complete || BatchFull()) {
+  const bool complete = !due && pending > 0 && scheduler_->Settled(next_flush_ms_);
+  if (due || complete || pending >= options_.max_batch_samples) {
     Status status = Flush();
     if (!status.ok()) spdlog::error("agent {}: {}", options_.id, status.ToString());
     if (due || complete) {

@@ -87,8 +87,7 @@ class Agent {
   void Run();
   // The scheduler's sink: adds one collection's readings to the pending batch.
   void AddReadings(const model::Batch& readings);
-  bool BatchFull();
-  bool HasReadings();
+  size_t PendingSamples();
   // Puts a batch that was not published into the spool (or counts it lost).
   Status SpoolOrDrop(const bus::Message& message, size_t samples, const Status& why);
   void UpdateSpoolGauges();

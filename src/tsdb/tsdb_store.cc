@@ -28,7 +28,7 @@ struct TsdbStore::MemSeries {
   uint64_t logged_segment = 0;      // the log segment that last got its labels (0: none)
   bool in_db = false;               // it has a row in the series table
   int64_t db_chunks = 0;            // its rows in the chunks table
-  int64_t db_max_t = INT64_MIN;     // no row holds a newer sample (retention may lower it)
+  int64_t db_max_t = INT64_MIN;     // no chunk row holds a newer sample (an upper bound)
 };
 
 // One series' share of an Append.
