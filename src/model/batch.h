@@ -7,12 +7,22 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <unordered_map>
 #include <vector>
 
 #include "model/labels.h"
 
 namespace vigil::model {
+
+// The stale marker of remote write and Prometheus's TSDB: a NaN with exactly these bits. It
+// says the series ended; queries treat it as no value.
+inline constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
+inline bool IsStaleMarker(double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits == kStaleNaNBits;
+}
 
 struct Sample {
   int64_t timestamp_ms = 0;

@@ -1,8 +1,13 @@
-// Evaluates parsed queries over any Store, with Prometheus's semantics: an instant query
-// is a range query of one step; at each step t an instant selector takes each series'
-// latest sample in (t - lookback, t] (lookback 5 min); range functions take the samples
-// in (t - range, t]; functions and arithmetic drop the metric name; comparisons with a
-// number filter (or give 0/1 with `bool`). docs/http-api.md ("Query language").
+// Evaluates PromQL over any Store with Prometheus 3's semantics (docs/http-api.md, "Query
+// language"). An instant query is a range query of one step. At each step t an instant
+// selector takes each series' latest sample in (t - lookback, t] (5 min), a range selector
+// the samples in (t - range, t], both shifted by `offset` and pinned by `@`; stale markers
+// end a series. Functions that every store can answer itself (rate, *_over_time …) over a
+// plain range selector are pushed down to Store::Aggregate.
+//
+// Expressions are evaluated step-wise over all series at once (Prometheus's range
+// evaluation). Chains of operators are walked with an explicit stack, so no query the
+// parser accepts can exhaust the thread's stack; other nesting is bounded by kMaxNesting.
 //
 // Thread safety: an Engine may be used from any thread (the Store must allow it).
 #pragma once
@@ -19,8 +24,6 @@
 
 namespace vigil::query {
 
-enum class ValueType { kScalar, kVector, kMatrix };
-
 struct SeriesResult {
   model::Labels labels;
   std::vector<model::Sample> points;  // ascending time; one per step where it has a value
@@ -29,14 +32,18 @@ struct SeriesResult {
 struct QueryResult {
   ValueType type = ValueType::kVector;
   // kScalar: one series with empty labels; kVector: one point per series at the query's
-  // time; kMatrix: the points per step (range query) or raw samples (x[5m] instant).
+  // time; kMatrix: the points per step (range query) or raw samples (x[5m] instant);
+  // kString: `string_value`, with one series whose one point holds the query's time.
   std::vector<SeriesResult> series;
+  std::string string_value;
   std::vector<std::string> warnings;
 };
 
 struct EngineOptions {
   int64_t lookback_ms = 5 * 60'000;
-  int64_t max_steps = 11'000;  // Prometheus's limit of points per series
+  int64_t max_steps = 11'000;         // Prometheus's limit of points per series
+  int64_t max_samples = 50'000'000;   // Prometheus's --query.max-samples
+  int64_t subquery_step_ms = 60'000;  // a subquery's step when it names none (`x[1h:]`)
 };
 
 class Engine {
@@ -44,8 +51,9 @@ class Engine {
   explicit Engine(store::Store& store, EngineOptions options = {})
       : store_(store), options_(options) {}
 
-  // `text` at time `time_ms`. InvalidArgument for bad or unsupported queries (HTTP 400),
-  // ResourceExhausted when a limit is hit (HTTP 422), other codes for store failures.
+  // `text` at time `time_ms`. InvalidArgument for bad queries (HTTP 400), ResourceExhausted
+  // when a limit is hit and FailedPrecondition when the data cannot be evaluated (both
+  // HTTP 422, as Prometheus's "execution" errors), other codes for store failures.
   Result<QueryResult> Instant(std::string_view text, int64_t time_ms);
   // From start to end (inclusive) every step; a matrix result.
   Result<QueryResult> Range(std::string_view text, int64_t start_ms, int64_t end_ms,

@@ -125,12 +125,68 @@ TEST_F(EngineTest, LimitsAndBadRequestsAreErrors) {
   ASSERT_FALSE(too_many.ok());
   EXPECT_EQ(too_many.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(engine_.Range("temp", kT0, kT0 - 1, 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(engine_.Instant("temp + temp", kT0).status().message(),
-            "unsupported: operator + between two vectors (only vector-scalar)");
+  EXPECT_EQ(engine_.Instant("rate(temp[1m]) + ", kT0).status().message(),
+            "1:18: parse error: unexpected end of input");
   auto raw = engine_.Instant("temp{server=\"a\"}[30s]", kT0 + 60'000);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(raw->type, ValueType::kMatrix);
   EXPECT_EQ(raw->series[0].points.size(), 3u);
+}
+
+// The crafted queries of issue #26: each is answered or refused with InvalidArgument, never
+// a stack overflow. Operator chains are evaluated without recursion.
+TEST_F(EngineTest, HostileQueriesAreAnsweredOrRefused) {
+  auto repeat = [](std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  QueryResult chain = Instant("1" + repeat("+1", 20000), kT0);
+  ASSERT_EQ(chain.series.size(), 1u);
+  EXPECT_EQ(chain.series[0].points[0].value, 20001);
+  QueryResult negated = Instant(repeat("-", 30000) + "temp{server=\"b\"}", kT0);
+  ASSERT_EQ(negated.series.size(), 1u);
+  EXPECT_EQ(negated.series[0].points[0].value, 30);  // an even number of minuses
+  EXPECT_EQ(negated.series[0].labels.MetricName(), "");
+  QueryResult vectors = Instant("temp" + repeat(" + temp", 5000), kT0);
+  ASSERT_EQ(vectors.series.size(), 2u);
+  EXPECT_EQ(vectors.series[1].points[0].value, 30 * 5001);
+  for (const std::string& q : {repeat("(", 10000) + "1" + repeat(")", 10000),
+                               repeat("sum(", 6000) + "temp" + repeat(")", 6000)}) {
+    auto r = engine_.Instant(q, kT0);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("nested more than 200 levels"), std::string::npos);
+  }
+}
+
+TEST_F(EngineTest, SampleLimitIsA422) {
+  Engine small(store_, EngineOptions{.max_samples = 100});
+  auto r = small.Range("temp", kT0, kT0 + 600'000, 10'000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status().message(),
+            "query processing would load too many samples into memory in query execution");
+  EXPECT_TRUE(small.Instant("temp", kT0).ok());
+}
+
+// A function the store can answer is pushed down to Store::Aggregate, and the answer is the
+// engine's own to the bit: the same query through a subquery (which the engine evaluates)
+// agrees.
+TEST_F(EngineTest, PushedDownFunctionsAgreeWithTheEngine) {
+  for (const char* f : {"rate", "increase", "delta", "avg_over_time", "sum_over_time",
+                        "min_over_time", "max_over_time", "count_over_time", "last_over_time"}) {
+    const std::string pushed = std::string(f) + "(requests_total[1m] offset 10s)";
+    const std::string evaluated = std::string(f) + "(requests_total[1m:10s] offset 10s)";
+    auto a = engine_.Range(pushed, kT0 + 60'000, kT0 + 600'000, 30'000);
+    auto b = engine_.Range(evaluated, kT0 + 60'000, kT0 + 600'000, 30'000);
+    ASSERT_TRUE(a.ok() && b.ok()) << f;
+    ASSERT_EQ(a->series.size(), b->series.size()) << f;
+    for (size_t i = 0; i < a->series.size(); ++i) {
+      EXPECT_EQ(a->series[i].labels, b->series[i].labels) << f;
+      EXPECT_EQ(a->series[i].points, b->series[i].points) << f;
+    }
+  }
 }
 
 }  // namespace

@@ -2,30 +2,43 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <set>
 
-#include "core/options.h"
+#include "core/names.h"
+#include "query/functions.h"
 
 namespace vigil::query {
-namespace {
 
-const std::set<std::string, std::less<>> kFunctions = {
-    "rate",          "increase",      "avg_over_time",   "min_over_time",
-    "max_over_time", "sum_over_time", "count_over_time", "last_over_time"};
-const std::set<std::string, std::less<>> kAggregations = {"sum", "avg", "min", "max", "count"};
-// Known PromQL words we do not evaluate, so the error can name them.
-const std::set<std::string, std::less<>> kUnsupportedAggregations = {
-    "topk", "bottomk", "quantile", "stddev", "stdvar", "count_values", "group", "limitk"};
+Node::~Node() {
+  std::vector<std::unique_ptr<Node>> pending;
+  for (auto& child : args) {
+    if (child) pending.push_back(std::move(child));
+  }
+  while (!pending.empty()) {
+    std::unique_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    for (auto& child : node->args) {
+      if (child) pending.push_back(std::move(child));
+    }
+    // `node` now has no children left to free recursively.
+  }
+}
+
+namespace {
 
 enum class Token {
   kEnd,
+  kBadCharacter,
+  kUnterminatedString,
   kIdentifier,
   kNumber,
-  kString,
   kDuration,
+  kString,
   kLeftBrace,
   kRightBrace,
   kLeftParen,
@@ -33,9 +46,11 @@ enum class Token {
   kLeftBracket,
   kRightBracket,
   kComma,
-  kAssign,
-  kNotEqual,
-  kRegexMatch,
+  kColon,
+  kAt,
+  kAssign,      // =
+  kNotEqual,    // !=
+  kRegexMatch,  // =~
   kRegexNoMatch,
   kEqualEqual,
   kGreater,
@@ -48,8 +63,98 @@ enum class Token {
   kSlash,
   kPercent,
   kCaret,
-  kColon,
-  kAt
+};
+
+constexpr std::string_view kAggregations[] = {
+    "sum",    "avg",  "count",   "min",          "max",      "group",  "stddev",
+    "stdvar", "topk", "bottomk", "count_values", "quantile", "limitk", "limit_ratio"};
+
+bool IsAggregation(std::string_view word) {
+  return std::find(std::begin(kAggregations), std::end(kAggregations), word) !=
+         std::end(kAggregations);
+}
+bool AggregationTakesParameter(std::string_view op) {
+  return op == "topk" || op == "bottomk" || op == "count_values" || op == "quantile" ||
+         op == "limitk" || op == "limit_ratio";
+}
+
+// Words that end an operand or introduce a modifier; never metric names.
+bool IsKeyword(std::string_view word) {
+  static constexpr std::string_view kKeywords[] = {
+      "and",      "or",         "unless",      "atan2",  "bool", "on",
+      "ignoring", "group_left", "group_right", "offset", "by",   "without"};
+  return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
+}
+
+bool IsComparisonOperator(std::string_view op) {
+  return op == "==" || op == "!=" || op == ">" || op == "<" || op == ">=" || op == "<=";
+}
+bool IsSetOperator(std::string_view op) { return op == "and" || op == "or" || op == "unless"; }
+
+// Binding strength of binary operators, Prometheus's: ^ binds tightest and to the right.
+constexpr int kUnaryPrecedence = 5;  // as * and /, so -2^2 is -(2^2) and -a*b is (-a)*b
+int Precedence(std::string_view op) {
+  if (op == "or") return 1;
+  if (op == "and" || op == "unless") return 2;
+  if (IsComparisonOperator(op)) return 3;
+  if (op == "+" || op == "-") return 4;
+  if (op == "*" || op == "/" || op == "%" || op == "atan2") return 5;
+  if (op == "^") return 6;
+  return 0;
+}
+
+// Prometheus durations: one or more <integer><unit>, units from largest to smallest.
+Result<int64_t> ParseDurationText(std::string_view text) {
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {{"y", 365 * 86'400'000LL},
+                                                                    {"w", 7 * 86'400'000LL},
+                                                                    {"d", 86'400'000LL},
+                                                                    {"h", 3'600'000},
+                                                                    {"ms", 1},
+                                                                    {"m", 60'000},
+                                                                    {"s", 1000}};
+  if (text.empty()) return InvalidArgumentError("empty duration string");
+  std::string_view rest = text;
+  int64_t total = 0;
+  int64_t last_size = std::numeric_limits<int64_t>::max();
+  while (!rest.empty()) {
+    size_t digits = 0;
+    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+    if (digits == 0 || digits > 18) {
+      return InvalidArgumentError(fmt::format("not a valid duration string: \"{}\"", text));
+    }
+    const int64_t number = std::strtoll(std::string(rest.substr(0, digits)).c_str(), nullptr, 10);
+    rest.remove_prefix(digits);
+    bool found = false;
+    for (const auto& [unit, size] : kUnits) {
+      if (rest.substr(0, unit.size()) != unit) continue;
+      if (size >= last_size) {
+        return InvalidArgumentError(fmt::format("not a valid duration string: \"{}\"", text));
+      }
+      if (number > (std::numeric_limits<int64_t>::max() - total) / size) {
+        return InvalidArgumentError("duration out of range");
+      }
+      total += number * size;
+      last_size = size;
+      rest.remove_prefix(unit.size());
+      found = true;
+      break;
+    }
+    if (!found) {
+      return InvalidArgumentError(fmt::format("not a valid duration string: \"{}\"", text));
+    }
+  }
+  return total;
+}
+
+// One operator waiting on the parser's stack for its right operand.
+struct PendingOperator {
+  std::string op;
+  bool unary = false;
+  size_t position = 0;
+  bool return_bool = false;
+  std::optional<VectorMatching> matching;
+  int precedence = 0;
+  bool right_associative = false;
 };
 
 class Parser {
@@ -57,26 +162,30 @@ class Parser {
   explicit Parser(std::string_view text) : text_(text) { Advance(); }
 
   Result<std::unique_ptr<Node>> ParseAll() {
-    auto node = ParseExpression(0);
-    if (!node.ok()) return node;
-    if (token_ != Token::kEnd || bad_char_ || unterminated_) {
-      return Error("unexpected " + Describe());
-    }
+    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, ParseExpression());
+    if (token_ != Token::kEnd) return Unexpected("");
     return node;
   }
 
  private:
-  // --- lexer ---
+  // --- lexer ----------------------------------------------------------------------------
   void SkipSpace() {
     while (pos_ < text_.size()) {
       if (std::isspace(static_cast<unsigned char>(text_[pos_]))) {
         ++pos_;
-      } else if (text_[pos_] == '#') {  // comment to the end of the line
+      } else if (text_[pos_] == '#') {  // a comment to the end of the line
         while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
       } else {
         break;
       }
     }
+  }
+
+  static bool IsIdentifierStart(char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+  }
+  static bool IsIdentifierChar(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':';
   }
 
   void Advance() {
@@ -88,11 +197,8 @@ class Parser {
       return;
     }
     const char c = text_[pos_];
-    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':') {
-      while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-                                     text_[pos_] == '_' || text_[pos_] == ':')) {
-        ++pos_;
-      }
+    if (IsIdentifierStart(c) && !(c == ':' && in_brackets_)) {
+      while (pos_ < text_.size() && IsIdentifierChar(text_[pos_])) ++pos_;
       value_ = std::string(text_.substr(start_, pos_ - start_));
       token_ = Token::kIdentifier;
       return;
@@ -100,45 +206,21 @@ class Parser {
     if (std::isdigit(static_cast<unsigned char>(c)) ||
         (c == '.' && pos_ + 1 < text_.size() &&
          std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])))) {
-      // A number, or a duration such as 5m or 1h30m inside [].
-      while (pos_ < text_.size() &&
-             (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.' ||
-              ((text_[pos_] == '+' || text_[pos_] == '-') &&
-               (text_[pos_ - 1] == 'e' || text_[pos_ - 1] == 'E')))) {
-        ++pos_;
-      }
-      value_ = std::string(text_.substr(start_, pos_ - start_));
-      const bool duration = std::any_of(value_.begin(), value_.end(),
-                                        [](char ch) {
-                                          return ch == 's' || ch == 'm' || ch == 'h' || ch == 'd' ||
-                                                 ch == 'w' || ch == 'y';
-                                        }) &&
-                            value_.find_first_of("xX") == std::string::npos;
-      token_ = duration ? Token::kDuration : Token::kNumber;
+      LexNumberOrDuration();
       return;
     }
     if (c == '"' || c == '\'' || c == '`') {
-      ++pos_;
-      while (pos_ < text_.size() && text_[pos_] != c) {
-        if (text_[pos_] == '\\' && c != '`' && pos_ + 1 < text_.size()) {
-          const char e = text_[++pos_];
-          value_ += e == 'n' ? '\n' : e == 't' ? '\t' : e;
-        } else {
-          value_ += text_[pos_];
-        }
-        ++pos_;
-      }
-      if (pos_ >= text_.size()) {
-        token_ = Token::kEnd;
-        unterminated_ = true;
-        return;
-      }
-      ++pos_;
-      token_ = Token::kString;
+      LexString(c);
       return;
     }
     ++pos_;
-    auto next_is = [&](char next) { return pos_ < text_.size() && text_[pos_] == next; };
+    auto next_is = [&](char next) {
+      if (pos_ < text_.size() && text_[pos_] == next) {
+        ++pos_;
+        return true;
+      }
+      return false;
+    };
     switch (c) {
       case '{':
         token_ = Token::kLeftBrace;
@@ -153,13 +235,21 @@ class Parser {
         token_ = Token::kRightParen;
         return;
       case '[':
+        in_brackets_ = true;  // where ':' separates a subquery's range and step
         token_ = Token::kLeftBracket;
         return;
       case ']':
+        in_brackets_ = false;
         token_ = Token::kRightBracket;
         return;
       case ',':
         token_ = Token::kComma;
+        return;
+      case ':':
+        token_ = Token::kColon;
+        return;
+      case '@':
+        token_ = Token::kAt;
         return;
       case '+':
         token_ = Token::kPlus;
@@ -179,207 +269,604 @@ class Parser {
       case '^':
         token_ = Token::kCaret;
         return;
-      case '@':
-        token_ = Token::kAt;
-        return;
       case '=':
-        if (next_is('=')) {
-          ++pos_;
-          token_ = Token::kEqualEqual;
-          return;
-        }
-        if (next_is('~')) {
-          ++pos_;
-          token_ = Token::kRegexMatch;
-          return;
-        }
-        token_ = Token::kAssign;
+        token_ = next_is('=')   ? Token::kEqualEqual
+                 : next_is('~') ? Token::kRegexMatch
+                                : Token::kAssign;
         return;
       case '!':
         if (next_is('=')) {
-          ++pos_;
           token_ = Token::kNotEqual;
           return;
         }
         if (next_is('~')) {
-          ++pos_;
           token_ = Token::kRegexNoMatch;
           return;
         }
         break;
       case '>':
-        if (next_is('=')) {
-          ++pos_;
-          token_ = Token::kGreaterEqual;
-          return;
-        }
-        token_ = Token::kGreater;
+        token_ = next_is('=') ? Token::kGreaterEqual : Token::kGreater;
         return;
       case '<':
-        if (next_is('=')) {
-          ++pos_;
-          token_ = Token::kLessEqual;
-          return;
-        }
-        token_ = Token::kLess;
+        token_ = next_is('=') ? Token::kLessEqual : Token::kLess;
         return;
       default:
         break;
     }
-    token_ = Token::kEnd;
-    bad_char_ = true;
+    token_ = Token::kBadCharacter;
   }
+
+  void LexNumberOrDuration() {
+    while (pos_ < text_.size() &&
+           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.' ||
+            text_[pos_] == '_' ||
+            ((text_[pos_] == '+' || text_[pos_] == '-') &&
+             (text_[pos_ - 1] == 'e' || text_[pos_ - 1] == 'E') &&
+             !(text_.substr(start_, 2) == "0x" || text_.substr(start_, 2) == "0X")))) {
+      ++pos_;
+    }
+    value_ = std::string(text_.substr(start_, pos_ - start_));
+    char* end = nullptr;
+    number_ = std::strtod(value_.c_str(), &end);
+    const bool hex_float = value_.find_first_of("pP") != std::string::npos &&
+                           (value_.rfind("0x", 0) == 0 || value_.rfind("0X", 0) == 0);
+    if (end == value_.c_str() + value_.size() && !hex_float &&
+        value_.find('_') == std::string::npos) {
+      token_ = Token::kNumber;
+      return;
+    }
+    auto duration = ParseDurationText(value_);
+    if (duration.ok()) {
+      token_ = Token::kDuration;
+      number_ = static_cast<double>(*duration) / 1000;
+      return;
+    }
+    token_ = Token::kBadCharacter;
+    bad_number_ = true;
+  }
+
+  void LexString(char quote) {
+    ++pos_;
+    while (pos_ < text_.size() && text_[pos_] != quote) {
+      char ch = text_[pos_];
+      if (ch == '\\' && quote != '`' && pos_ + 1 < text_.size()) {
+        ch = text_[++pos_];
+        switch (ch) {
+          case 'n':
+            value_ += '\n';
+            break;
+          case 't':
+            value_ += '\t';
+            break;
+          case 'r':
+            value_ += '\r';
+            break;
+          case 'a':
+            value_ += '\a';
+            break;
+          case 'b':
+            value_ += '\b';
+            break;
+          case 'f':
+            value_ += '\f';
+            break;
+          case 'v':
+            value_ += '\v';
+            break;
+          case '0':
+          case '1':
+          case '2':
+          case '3':
+          case '4':
+          case '5':
+          case '6':
+          case '7': {
+            int code = 0, digits = 0;
+            while (digits < 3 && pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '7') {
+              code = code * 8 + (text_[pos_++] - '0');
+              ++digits;
+            }
+            --pos_;
+            value_ += static_cast<char>(code & 0xff);
+            break;
+          }
+          case 'x':
+          case 'u':
+          case 'U': {
+            const int width = ch == 'x' ? 2 : ch == 'u' ? 4 : 8;
+            uint32_t code = 0;
+            int digits = 0;
+            while (digits < width && pos_ + 1 < text_.size() &&
+                   std::isxdigit(static_cast<unsigned char>(text_[pos_ + 1]))) {
+              const char h = text_[++pos_];
+              code = code * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h))
+                                                           ? h - '0'
+                                                           : std::tolower(h) - 'a' + 10);
+              ++digits;
+            }
+            if (ch == 'x') {
+              value_ += static_cast<char>(code);
+            } else {
+              AppendUtf8(code);
+            }
+            break;
+          }
+          default:
+            value_ += ch;
+            break;  // \\ \" \' and anything else as itself
+        }
+      } else {
+        value_ += ch;
+      }
+      ++pos_;
+    }
+    if (pos_ >= text_.size()) {
+      token_ = Token::kUnterminatedString;
+      return;
+    }
+    ++pos_;
+    token_ = Token::kString;
+  }
+
+  void AppendUtf8(uint32_t code) {
+    if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) code = 0xFFFD;
+    if (code < 0x80) {
+      value_ += static_cast<char>(code);
+    } else if (code < 0x800) {
+      value_ += static_cast<char>(0xC0 | (code >> 6));
+      value_ += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+      value_ += static_cast<char>(0xE0 | (code >> 12));
+      value_ += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      value_ += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      value_ += static_cast<char>(0xF0 | (code >> 18));
+      value_ += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      value_ += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      value_ += static_cast<char>(0x80 | (code & 0x3F));
+    }
+  }
+
+  bool AtWord(std::string_view word) const {
+    return token_ == Token::kIdentifier && value_ == word;
+  }
+
+  // --- errors -----------------------------------------------------------------------------
+  Status ErrorAt(size_t position, const std::string& what) const {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < position && i < text_.size(); ++i) {
+      if (text_[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return InvalidArgumentError(fmt::format("{}:{}: parse error: {}", line, column, what));
+  }
+  Status Error(const std::string& what) const { return ErrorAt(start_, what); }
 
   std::string Describe() const {
-    if (token_ == Token::kEnd) return "end of input";
-    return "\"" + std::string(text_.substr(start_, pos_ - start_)) + "\"";
+    const std::string_view raw = text_.substr(start_, pos_ - start_);
+    switch (token_) {
+      case Token::kEnd:
+        return "end of input";
+      case Token::kIdentifier:
+        return IsKeyword(value_) || IsAggregation(value_) ? fmt::format("<{}>", value_)
+                                                          : fmt::format("identifier \"{}\"", raw);
+      case Token::kNumber:
+        return fmt::format("number \"{}\"", raw);
+      case Token::kDuration:
+        return fmt::format("duration \"{}\"", raw);
+      case Token::kString:
+        return fmt::format("string {}", raw);
+      case Token::kLeftParen:
+        return "\"(\"";
+      case Token::kRightParen:
+        return "right parenthesis \")\"";
+      case Token::kLeftBrace:
+        return "\"{\"";
+      case Token::kRightBrace:
+        return "\"}\"";
+      case Token::kLeftBracket:
+        return "\"[\"";
+      case Token::kRightBracket:
+        return "\"]\"";
+      case Token::kComma:
+        return "\",\"";
+      default:
+        return fmt::format("\"{}\"", raw);
+    }
   }
 
-  Status Error(const std::string& what) const {
-    if (unterminated_)
-      return InvalidArgumentError(
-          fmt::format("parse error at char {}: unterminated string", start_ + 1));
-    if (bad_char_) {
-      return InvalidArgumentError(fmt::format("parse error at char {}: unexpected character \"{}\"",
-                                              start_ + 1, text_.substr(start_, 1)));
+  // The error for the current token, which does not fit; `context` like "in label matching".
+  Status Unexpected(const std::string& context, const std::string& expected = "") const {
+    if (token_ == Token::kUnterminatedString) return Error("unterminated quoted string");
+    if (token_ == Token::kBadCharacter) {
+      if (bad_number_) {
+        return Error(fmt::format("bad number or duration syntax: \"{}\"", value_));
+      }
+      return Error(fmt::format("unexpected character: '{}'", text_.substr(start_, 1)));
     }
-    return InvalidArgumentError(fmt::format("parse error at char {}: {}", start_ + 1, what));
+    std::string message = "unexpected " + Describe();
+    if (!context.empty()) message += " " + context;
+    if (!expected.empty()) message += ", expected " + expected;
+    return Error(message);
   }
-  static Status Unsupported(const std::string& what) {
-    return InvalidArgumentError("unsupported: " + what);
-  }
-  Status Expect(Token t, const char* what) {
-    if (token_ != t) return Error(fmt::format("expected {}, found {}", what, Describe()));
+
+  Status Expect(Token token, const char* context, const char* expected) {
+    if (token_ != token) return Unexpected(context, expected);
     Advance();
     return OkStatus();
   }
 
-  // --- grammar ---
-  static int Precedence(Token t) {
-    switch (t) {
-      case Token::kEqualEqual:
-      case Token::kNotEqual:
-      case Token::kGreater:
-      case Token::kLess:
-      case Token::kGreaterEqual:
-      case Token::kLessEqual:
-        return 1;
-      case Token::kPlus:
-      case Token::kMinus:
-        return 2;
-      case Token::kStar:
-      case Token::kSlash:
-      case Token::kPercent:
-        return 3;
-      case Token::kCaret:
-        return 4;
-      default:
-        return 0;
-    }
-  }
+  // --- expressions ------------------------------------------------------------------------
 
-  Result<std::unique_ptr<Node>> ParseExpression(int min_precedence) {
-    auto left = ParseUnary();
-    if (!left.ok()) return left;
+  // A whole expression: operands joined by binary operators and prefixed by unary ones,
+  // reduced by precedence with explicit stacks (no recursion along a chain).
+  Result<std::unique_ptr<Node>> ParseExpression() {
+    if (++nesting_ > kMaxNesting) {
+      return Error(fmt::format("expression nested more than {} levels deep", kMaxNesting));
+    }
+    std::vector<std::unique_ptr<Node>> operands;
+    std::vector<PendingOperator> operators;
     while (true) {
-      const int precedence = Precedence(token_);
-      if (precedence == 0 || precedence < min_precedence) break;
-      const bool right_associative = token_ == Token::kCaret;
-      auto node = std::make_unique<Node>();
-      node->kind = NodeKind::kBinary;
-      node->name = std::string(text_.substr(start_, pos_ - start_));
-      Advance();
-      if (token_ == Token::kIdentifier && value_ == "bool") {
-        if (precedence != 1) return Error("bool is only allowed after a comparison");
-        node->return_bool = true;
+      while (token_ == Token::kPlus || token_ == Token::kMinus) {
+        operators.push_back({.op = token_ == Token::kPlus ? "+" : "-",
+                             .unary = true,
+                             .position = start_,
+                             .precedence = kUnaryPrecedence,
+                             .right_associative = true});
         Advance();
       }
-      if (token_ == Token::kIdentifier && (value_ == "on" || value_ == "ignoring" ||
-                                           value_ == "group_left" || value_ == "group_right")) {
-        return Unsupported("vector matching (" + value_ + ")");
+      VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> operand, ParseOperand());
+      operands.push_back(std::move(operand));
+      std::optional<PendingOperator> next;
+      VIGIL_ASSIGN_OR_RETURN(next, ReadBinaryOperator());
+      if (!next) break;
+      while (!operators.empty() &&
+             (operators.back().precedence > next->precedence ||
+              (operators.back().precedence == next->precedence && !next->right_associative))) {
+        VIGIL_RETURN_IF_ERROR(Reduce(&operands, &operators));
       }
-      // ^ is right-associative; the others left.
-      auto right = ParseExpression(right_associative ? precedence : precedence + 1);
-      if (!right.ok()) return right;
-      node->args.push_back(*std::move(left));
-      node->args.push_back(*std::move(right));
-      left = std::move(node);
+      operators.push_back(*std::move(next));
     }
-    return left;
+    while (!operators.empty()) VIGIL_RETURN_IF_ERROR(Reduce(&operands, &operators));
+    --nesting_;
+    return std::move(operands.back());
   }
 
-  Result<std::unique_ptr<Node>> ParseUnary() {
-    if (token_ == Token::kMinus || token_ == Token::kPlus) {
-      const bool negate = token_ == Token::kMinus;
-      Advance();
-      auto operand = ParseExpression(4);  // binds tighter than * but looser than ^
-      if (!operand.ok()) return operand;
-      if (!negate) return operand;
-      if ((*operand)->kind == NodeKind::kNumber) {
-        (*operand)->number = -(*operand)->number;
-        return operand;
-      }
-      auto node = std::make_unique<Node>();
-      node->kind = NodeKind::kBinary;
-      node->name = "*";
-      auto minus_one = std::make_unique<Node>();
-      minus_one->number = -1;
-      node->args.push_back(std::move(minus_one));
-      node->args.push_back(*std::move(operand));
-      return node;
+  // The binary operator at the current token with its modifiers, or nullopt when the
+  // expression ends here.
+  Result<std::optional<PendingOperator>> ReadBinaryOperator() {
+    std::string op;
+    switch (token_) {
+      case Token::kPlus:
+        op = "+";
+        break;
+      case Token::kMinus:
+        op = "-";
+        break;
+      case Token::kStar:
+        op = "*";
+        break;
+      case Token::kSlash:
+        op = "/";
+        break;
+      case Token::kPercent:
+        op = "%";
+        break;
+      case Token::kCaret:
+        op = "^";
+        break;
+      case Token::kEqualEqual:
+        op = "==";
+        break;
+      case Token::kNotEqual:
+        op = "!=";
+        break;
+      case Token::kGreater:
+        op = ">";
+        break;
+      case Token::kLess:
+        op = "<";
+        break;
+      case Token::kGreaterEqual:
+        op = ">=";
+        break;
+      case Token::kLessEqual:
+        op = "<=";
+        break;
+      case Token::kIdentifier:
+        if (value_ == "and" || value_ == "or" || value_ == "unless" || value_ == "atan2") {
+          op = value_;
+          break;
+        }
+        return std::optional<PendingOperator>();
+      default:
+        return std::optional<PendingOperator>();
     }
-    auto primary = ParsePrimary();
-    if (!primary.ok()) return primary;
-    if (token_ == Token::kIdentifier && value_ == "offset") return Unsupported("offset modifier");
-    if (token_ == Token::kAt) return Unsupported("@ modifier");
-    if (token_ == Token::kLeftBracket) {
-      if ((*primary)->kind != NodeKind::kVectorSelector) {
-        return Unsupported("subquery (a range on anything but a selector)");
+    PendingOperator pending{
+        .op = op, .position = start_, .precedence = Precedence(op), .right_associative = op == "^"};
+    Advance();
+    if (AtWord("bool")) {
+      if (!IsComparisonOperator(op)) {
+        return Error("bool modifier can only be used on comparison operators");
       }
+      pending.return_bool = true;
       Advance();
-      if (token_ != Token::kDuration) return Error("expected a duration such as 5m in []");
-      auto range = ParseDurationMs(value_);
-      if (!range.ok()) return Error(range.status().message());
-      Advance();
-      if (token_ == Token::kColon || (token_ == Token::kIdentifier && value_[0] == ':')) {
-        return Unsupported("subquery");
-      }
-      VIGIL_RETURN_IF_ERROR(Expect(Token::kRightBracket, "\"]\""));
-      (*primary)->kind = NodeKind::kMatrixSelector;
-      (*primary)->range_ms = *range;
-      if (token_ == Token::kIdentifier && value_ == "offset") return Unsupported("offset modifier");
-      if (token_ == Token::kAt) return Unsupported("@ modifier");
     }
-    return primary;
+    if (AtWord("on") || AtWord("ignoring")) {
+      VectorMatching matching;
+      matching.on = value_ == "on";
+      Advance();
+      VIGIL_ASSIGN_OR_RETURN(matching.labels, ParseLabelList("grouping opts"));
+      if (AtWord("group_left") || AtWord("group_right")) {
+        matching.card = value_ == "group_left" ? Cardinality::kManyToOne : Cardinality::kOneToMany;
+        Advance();
+        if (token_ == Token::kLeftParen) {
+          VIGIL_ASSIGN_OR_RETURN(matching.include, ParseLabelList("grouping opts"));
+        }
+      }
+      pending.matching = std::move(matching);
+    } else if (AtWord("group_left") || AtWord("group_right")) {
+      return Unexpected("in binary expression", "\"on\" or \"ignoring\" before it");
+    }
+    return std::optional<PendingOperator>(std::move(pending));
+  }
+
+  // Applies the operator on top of the stack to its operands, checking their types.
+  Status Reduce(std::vector<std::unique_ptr<Node>>* operands,
+                std::vector<PendingOperator>* operators) {
+    PendingOperator op = std::move(operators->back());
+    operators->pop_back();
+    auto node = std::make_unique<Node>();
+    node->position = op.position;
+    node->text = op.op;
+    if (op.unary) {
+      std::unique_ptr<Node> operand = std::move(operands->back());
+      operands->pop_back();
+      if (operand->type != ValueType::kScalar && operand->type != ValueType::kVector) {
+        return ErrorAt(op.position,
+                       fmt::format("unary expression only allowed on expressions of type scalar or "
+                                   "instant vector, got \"{}\"",
+                                   ValueTypeName(operand->type)));
+      }
+      if (operand->kind == NodeKind::kNumber) {  // folded, as Prometheus's parser does
+        if (op.op == "-") operand->number = -operand->number;
+        operand->position = op.position;
+        operands->push_back(std::move(operand));
+        return OkStatus();
+      }
+      node->kind = NodeKind::kUnary;
+      node->type = operand->type;
+      node->args.push_back(std::move(operand));
+      operands->push_back(std::move(node));
+      return OkStatus();
+    }
+    std::unique_ptr<Node> right = std::move(operands->back());
+    operands->pop_back();
+    std::unique_ptr<Node> left = std::move(operands->back());
+    operands->pop_back();
+    node->kind = NodeKind::kBinary;
+    node->return_bool = op.return_bool;
+    const bool scalar_left = left->type == ValueType::kScalar;
+    const bool scalar_right = right->type == ValueType::kScalar;
+    auto operand_ok = [](const Node& n) {
+      return n.type == ValueType::kScalar || n.type == ValueType::kVector;
+    };
+    if (!operand_ok(*left) || !operand_ok(*right)) {
+      return ErrorAt(op.position,
+                     "binary expression must contain only scalar and instant vector types");
+    }
+    if (IsComparisonOperator(op.op) && !op.return_bool && scalar_left && scalar_right) {
+      return ErrorAt(op.position, "comparisons between scalars must use BOOL modifier");
+    }
+    if (IsSetOperator(op.op) && (scalar_left || scalar_right)) {
+      return ErrorAt(
+          op.position,
+          fmt::format("set operator \"{}\" not allowed in binary scalar expression", op.op));
+    }
+    if (op.matching && (scalar_left || scalar_right)) {
+      return ErrorAt(op.position, "vector matching only allowed between instant vectors");
+    }
+    if (!scalar_left && !scalar_right) {
+      VectorMatching matching = op.matching ? *op.matching : VectorMatching{};
+      if (IsSetOperator(op.op)) {
+        if (matching.card == Cardinality::kManyToOne || matching.card == Cardinality::kOneToMany) {
+          return ErrorAt(op.position,
+                         fmt::format("no grouping allowed for \"{}\" operation", op.op));
+        }
+        matching.card = Cardinality::kManyToMany;
+      }
+      for (const std::string& label : matching.include) {
+        if (matching.on && std::find(matching.labels.begin(), matching.labels.end(), label) !=
+                               matching.labels.end()) {
+          return ErrorAt(
+              op.position,
+              fmt::format("label \"{}\" must not occur in ON and GROUP clause at once", label));
+        }
+      }
+      node->matching = std::move(matching);
+    }
+    node->type = scalar_left && scalar_right ? ValueType::kScalar : ValueType::kVector;
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(right));
+    operands->push_back(std::move(node));
+    return OkStatus();
+  }
+
+  // A primary expression with its postfix modifiers: [range], [range:step], offset, @.
+  Result<std::unique_ptr<Node>> ParseOperand() {
+    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, ParsePrimary());
+    while (true) {
+      if (token_ == Token::kLeftBracket) {
+        VIGIL_ASSIGN_OR_RETURN(node, ParseRange(std::move(node)));
+      } else if (AtWord("offset")) {
+        VIGIL_RETURN_IF_ERROR(ParseOffset(node.get()));
+      } else if (token_ == Token::kAt) {
+        VIGIL_RETURN_IF_ERROR(ParseAt(node.get()));
+      } else {
+        return node;
+      }
+    }
+  }
+
+  static bool TakesModifiers(const Node& node) {
+    return node.kind == NodeKind::kVectorSelector || node.kind == NodeKind::kMatrixSelector ||
+           node.kind == NodeKind::kSubquery;
+  }
+
+  // A positive or signed duration: a duration literal or a number of seconds.
+  Result<int64_t> ParseDurationValue(const char* context, bool allow_sign) {
+    bool negative = false;
+    if (allow_sign && (token_ == Token::kMinus || token_ == Token::kPlus)) {
+      negative = token_ == Token::kMinus;
+      Advance();
+    }
+    if (token_ != Token::kDuration && token_ != Token::kNumber) {
+      return Unexpected(context, "number or duration");
+    }
+    const double seconds = number_;
+    if (!std::isfinite(seconds) || std::fabs(seconds) > 9.2e15) {
+      return Error("duration out of range");
+    }
+    Advance();
+    const auto ms = static_cast<int64_t>(std::llround(seconds * 1000));
+    return negative ? -ms : ms;
+  }
+
+  Result<std::unique_ptr<Node>> ParseRange(std::unique_ptr<Node> node) {
+    const size_t open = start_;
+    Advance();
+    VIGIL_ASSIGN_OR_RETURN(int64_t range, ParseDurationValue("in subquery or range", false));
+    if (token_ == Token::kColon) {
+      Advance();
+      int64_t step = 0;
+      if (token_ != Token::kRightBracket) {
+        VIGIL_ASSIGN_OR_RETURN(step, ParseDurationValue("in subquery selector", false));
+      }
+      VIGIL_RETURN_IF_ERROR(Expect(Token::kRightBracket, "in subquery selector", "\"]\""));
+      if (node->type != ValueType::kVector) {
+        return ErrorAt(open, fmt::format("subquery is only allowed on instant vector, got {}",
+                                         ValueTypeName(node->type)));
+      }
+      if (range <= 0) return ErrorAt(open, "range must be greater than 0");  // as 0s
+      if (step < 0) return ErrorAt(open, "step must be greater than 0");
+      auto subquery = std::make_unique<Node>();
+      subquery->kind = NodeKind::kSubquery;
+      subquery->type = ValueType::kMatrix;
+      subquery->position = node->position;
+      subquery->range_ms = range;
+      subquery->step_ms = step;
+      subquery->args.push_back(std::move(node));
+      return subquery;
+    }
+    VIGIL_RETURN_IF_ERROR(Expect(Token::kRightBracket, "in subquery or range", "\":\" or \"]\""));
+    if (node->kind != NodeKind::kVectorSelector) {
+      return ErrorAt(open, "ranges only allowed for vector selectors");
+    }
+    if (offset_set_.count(node.get())) {
+      return ErrorAt(open, "no offset modifiers allowed before range");
+    }
+    if (node->at != AtModifier::kNone) return ErrorAt(open, "no @ modifiers allowed before range");
+    if (range <= 0) return ErrorAt(open, "range must be greater than 0");
+    node->kind = NodeKind::kMatrixSelector;
+    node->type = ValueType::kMatrix;
+    node->range_ms = range;
+    return node;
+  }
+
+  Status ParseOffset(Node* node) {
+    const size_t at = start_;
+    Advance();
+    VIGIL_ASSIGN_OR_RETURN(int64_t offset, ParseDurationValue("in offset", true));
+    if (!TakesModifiers(*node)) {
+      return ErrorAt(at,
+                     "offset modifier must be preceded by an instant vector selector or range "
+                     "vector selector or a subquery");
+    }
+    if (node->offset_ms != 0 || offset_set_.count(node)) {
+      return ErrorAt(at, "offset may not be set multiple times");
+    }
+    offset_set_.insert(node);
+    node->offset_ms = offset;
+    return OkStatus();
+  }
+
+  Status ParseAt(Node* node) {
+    const size_t at = start_;
+    Advance();
+    AtModifier modifier = AtModifier::kTimestamp;
+    int64_t at_ms = 0;
+    if (AtWord("start") || AtWord("end")) {
+      modifier = value_ == "start" ? AtModifier::kStart : AtModifier::kEnd;
+      Advance();
+      VIGIL_RETURN_IF_ERROR(Expect(Token::kLeftParen, "in @", "\"(\""));
+      VIGIL_RETURN_IF_ERROR(Expect(Token::kRightParen, "in @", "\")\""));
+    } else {
+      bool negative = false;
+      if (token_ == Token::kMinus || token_ == Token::kPlus) {
+        negative = token_ == Token::kMinus;
+        Advance();
+      }
+      if (token_ != Token::kNumber && token_ != Token::kDuration) {
+        return Unexpected("in @", "timestamp");
+      }
+      const double seconds = negative ? -number_ : number_;
+      if (!std::isfinite(seconds) || std::fabs(seconds) > 9.2e15) {
+        return ErrorAt(at, "timestamp out of bounds for @ modifier: " + value_);
+      }
+      at_ms = static_cast<int64_t>(std::llround(seconds * 1000));
+      Advance();
+    }
+    if (!TakesModifiers(*node)) {
+      return ErrorAt(at,
+                     "@ modifier must be preceded by an instant vector selector or range vector "
+                     "selector or a subquery");
+    }
+    if (node->at != AtModifier::kNone) {
+      return ErrorAt(at, "@ <timestamp> may not be set multiple times");
+    }
+    node->at = modifier;
+    node->at_ms = at_ms;
+    return OkStatus();
   }
 
   Result<std::unique_ptr<Node>> ParsePrimary() {
     auto node = std::make_unique<Node>();
+    node->position = start_;
     switch (token_) {
-      case Token::kNumber: {
-        char* end = nullptr;
-        node->number = std::strtod(value_.c_str(), &end);
-        if (end != value_.c_str() + value_.size()) return Error("bad number " + Describe());
+      case Token::kNumber:
+      case Token::kDuration:
+        node->number = number_;
         Advance();
         return node;
-      }
       case Token::kString:
-        return Unsupported("string literal");
+        node->kind = NodeKind::kString;
+        node->type = ValueType::kString;
+        node->text = value_;
+        Advance();
+        return node;
       case Token::kLeftParen: {
         Advance();
-        auto inner = ParseExpression(0);
-        if (!inner.ok()) return inner;
-        VIGIL_RETURN_IF_ERROR(Expect(Token::kRightParen, "\")\""));
-        return inner;
+        VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> inner, ParseExpression());
+        VIGIL_RETURN_IF_ERROR(Expect(Token::kRightParen, "in paren expression", "\")\""));
+        node->kind = NodeKind::kParen;
+        node->type = inner->type;
+        node->args.push_back(std::move(inner));
+        return node;
       }
       case Token::kLeftBrace:
         node->kind = NodeKind::kVectorSelector;
-        VIGIL_RETURN_IF_ERROR(ParseMatchers(node.get()));
-        return CheckSelector(std::move(node));
+        node->type = ValueType::kVector;
+        VIGIL_RETURN_IF_ERROR(ParseMatchers(node.get(), ""));
+        VIGIL_RETURN_IF_ERROR(CheckSelector(*node));
+        return node;
       case Token::kIdentifier:
         break;
       default:
-        return Error("unexpected " + Describe());
+        return Unexpected("");
     }
     std::string word = value_;
     std::string lower = word;
@@ -390,119 +877,224 @@ class Parser {
       Advance();
       return node;
     }
-    const size_t word_start = start_;
+    if (IsAggregation(word)) return ParseAggregation(std::move(node));
+    if (IsKeyword(word)) return Unexpected("");
     Advance();
-    if (kUnsupportedAggregations.count(word)) return Unsupported("aggregation " + word);
-    if (kAggregations.count(word)) return ParseAggregation(std::move(word));
-    if (token_ == Token::kLeftParen) {
-      if (!kFunctions.count(word)) return Unsupported("function " + word + "()");
-      Advance();
-      node->kind = NodeKind::kCall;
-      node->name = word;
-      auto arg = ParseExpression(0);
-      if (!arg.ok()) return arg;
-      if (token_ == Token::kComma) return Error(word + "() takes one argument");
-      VIGIL_RETURN_IF_ERROR(Expect(Token::kRightParen, "\")\""));
-      if ((*arg)->kind != NodeKind::kMatrixSelector) {
-        return InvalidArgumentError(
-            fmt::format("parse error at char {}: {}() expects a range vector such as x[5m]",
-                        word_start + 1, word));
-      }
-      node->args.push_back(*std::move(arg));
-      return node;
-    }
-    // A selector starting with the metric name.
+    if (token_ == Token::kLeftParen) return ParseCall(std::move(node), word);
+    // A selector that starts with the metric name.
     node->kind = NodeKind::kVectorSelector;
+    node->type = ValueType::kVector;
     auto name = model::Matcher::Create(model::MatchType::kEqual, "__name__", word);
-    if (!name.ok()) return Error("bad metric name " + word);
+    if (!name.ok()) return ErrorAt(node->position, name.status().message());
     node->matchers.push_back(*std::move(name));
-    if (token_ == Token::kLeftBrace) VIGIL_RETURN_IF_ERROR(ParseMatchers(node.get()));
-    return CheckSelector(std::move(node));
+    if (token_ == Token::kLeftBrace) VIGIL_RETURN_IF_ERROR(ParseMatchers(node.get(), word));
+    VIGIL_RETURN_IF_ERROR(CheckSelector(*node));
+    return node;
   }
 
-  Result<std::unique_ptr<Node>> CheckSelector(std::unique_ptr<Node> node) {
+  Status CheckSelector(const Node& node) const {
     // As Prometheus: at least one matcher that does not match the empty string.
-    for (const auto& m : node->matchers) {
-      if (!m.Matches(std::string_view())) return node;
+    for (const auto& m : node.matchers) {
+      if (!m.Matches(std::string_view())) return OkStatus();
     }
-    return Error("vector selector must contain at least one non-empty matcher");
+    return ErrorAt(node.position, "vector selector must contain at least one non-empty matcher");
   }
 
-  Status ParseMatchers(Node* node) {
-    VIGIL_RETURN_IF_ERROR(Expect(Token::kLeftBrace, "\"{\""));
+  Status ParseMatchers(Node* node, const std::string& metric_name) {
+    VIGIL_RETURN_IF_ERROR(Expect(Token::kLeftBrace, "in label matching", "\"{\""));
     while (token_ != Token::kRightBrace) {
-      if (token_ != Token::kIdentifier) return Error("expected a label name, found " + Describe());
-      std::string label = value_;
-      Advance();
-      model::MatchType type;
-      switch (token_) {
-        case Token::kAssign:
-          type = model::MatchType::kEqual;
-          break;
-        case Token::kNotEqual:
-          type = model::MatchType::kNotEqual;
-          break;
-        case Token::kRegexMatch:
-          type = model::MatchType::kRegexMatch;
-          break;
-        case Token::kRegexNoMatch:
-          type = model::MatchType::kRegexNoMatch;
-          break;
-        default:
-          return Error("expected =, !=, =~ or !~, found " + Describe());
+      std::string label;
+      if (token_ == Token::kIdentifier) {
+        label = value_;
+      } else if (token_ == Token::kString) {
+        label = value_;  // a quoted name; alone, the metric name (Prometheus 3)
+      } else {
+        return Unexpected("in label matching", "label matching operator");
       }
+      const bool quoted = token_ == Token::kString;
+      const size_t label_position = start_;
       Advance();
-      if (token_ != Token::kString)
-        return Error("expected a quoted label value, found " + Describe());
-      auto matcher = model::Matcher::Create(type, label, value_);
-      if (!matcher.ok()) return Error(matcher.status().message());
-      node->matchers.push_back(*std::move(matcher));
-      Advance();
+      if (quoted && (token_ == Token::kComma || token_ == Token::kRightBrace)) {
+        if (!metric_name.empty() || HasNameMatcher(*node)) {
+          return ErrorAt(label_position, "metric name must not be set twice");
+        }
+        auto m = model::Matcher::Create(model::MatchType::kEqual, "__name__", label);
+        if (!m.ok()) return ErrorAt(label_position, m.status().message());
+        node->matchers.push_back(*std::move(m));
+      } else {
+        model::MatchType type;
+        switch (token_) {
+          case Token::kAssign:
+            type = model::MatchType::kEqual;
+            break;
+          case Token::kNotEqual:
+            type = model::MatchType::kNotEqual;
+            break;
+          case Token::kRegexMatch:
+            type = model::MatchType::kRegexMatch;
+            break;
+          case Token::kRegexNoMatch:
+            type = model::MatchType::kRegexNoMatch;
+            break;
+          default:
+            return Unexpected("in label matching", "label matching operator");
+        }
+        Advance();
+        if (token_ != Token::kString) return Unexpected("in label matching", "string");
+        if (label == model::kMetricNameLabel && !metric_name.empty()) {
+          return ErrorAt(label_position,
+                         fmt::format("metric name must not be set twice: \"{}\" or \"{}\"",
+                                     metric_name, value_));
+        }
+        auto matcher = model::Matcher::Create(type, label, value_);
+        if (!matcher.ok()) return ErrorAt(label_position, matcher.status().message());
+        node->matchers.push_back(*std::move(matcher));
+        Advance();
+      }
       if (token_ == Token::kComma) {
         Advance();
       } else if (token_ != Token::kRightBrace) {
-        return Error("expected \",\" or \"}\", found " + Describe());
+        return Unexpected("in label matching", "\",\" or \"}\"");
       }
     }
     Advance();
     return OkStatus();
   }
 
-  Status ParseGrouping(Node* node) {
-    node->without = value_ == "without";
-    Advance();
-    VIGIL_RETURN_IF_ERROR(Expect(Token::kLeftParen, "\"(\""));
+  static bool HasNameMatcher(const Node& node) {
+    for (const auto& m : node.matchers) {
+      if (m.name() == model::kMetricNameLabel) return true;
+    }
+    return false;
+  }
+
+  // "(a, b, …)" — label names, keywords allowed, a trailing comma allowed.
+  Result<std::vector<std::string>> ParseLabelList(const char* context) {
+    VIGIL_RETURN_IF_ERROR(Expect(Token::kLeftParen, context, "\"(\""));
+    std::vector<std::string> labels;
     while (token_ != Token::kRightParen) {
-      if (token_ != Token::kIdentifier) return Error("expected a label name, found " + Describe());
-      node->grouping.push_back(value_);
+      if (token_ != Token::kIdentifier && token_ != Token::kString) {
+        return Unexpected(context, "label");
+      }
+      if (token_ == Token::kIdentifier && value_.find(':') != std::string::npos) {
+        return Error(
+            fmt::format("unexpected identifier \"{}\" in {}, expected label", value_, context));
+      }
+      if (!IsValidLabelName(value_)) {
+        return Error(fmt::format("invalid label name \"{}\"", value_));
+      }
+      labels.push_back(value_);
       Advance();
       if (token_ == Token::kComma) {
         Advance();
       } else if (token_ != Token::kRightParen) {
-        return Error("expected \",\" or \")\", found " + Describe());
+        return Unexpected(context, "\",\" or \")\"");
       }
     }
     Advance();
-    return OkStatus();
+    return labels;
   }
 
-  Result<std::unique_ptr<Node>> ParseAggregation(std::string op) {
-    auto node = std::make_unique<Node>();
+  Result<std::unique_ptr<Node>> ParseCall(std::unique_ptr<Node> node, const std::string& name) {
+    const Function* function = FindFunction(name);
+    if (function == nullptr) {
+      return ErrorAt(node->position, fmt::format("unknown function with name \"{}\"", name));
+    }
+    Advance();  // (
+    node->kind = NodeKind::kCall;
+    node->function = function;
+    node->text = name;
+    node->type = function->return_type;
+    while (token_ != Token::kRightParen) {
+      VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> arg, ParseExpression());
+      node->args.push_back(std::move(arg));
+      if (token_ == Token::kComma) {
+        Advance();
+        if (token_ == Token::kRightParen) return Unexpected("in call", "expression");
+      } else if (token_ != Token::kRightParen) {
+        return Unexpected("in call", "\",\" or \")\"");
+      }
+    }
+    Advance();
+    const size_t given = node->args.size();
+    const size_t required = function->arg_types.size() - (function->variadic > 0 ? 1 : 0);
+    if (function->variadic == 0 && given != function->arg_types.size()) {
+      return ErrorAt(node->position,
+                     fmt::format("expected {} argument(s) in call to \"{}\", got {}",
+                                 function->arg_types.size(), name, given));
+    }
+    if (function->variadic != 0 && given < required) {
+      return ErrorAt(node->position,
+                     fmt::format("expected at least {} argument(s) in call to \"{}\", got {}",
+                                 required, name, given));
+    }
+    if (function->variadic > 0 &&
+        given > function->arg_types.size() + static_cast<size_t>(function->variadic) - 1) {
+      return ErrorAt(node->position,
+                     fmt::format("expected at most {} argument(s) in call to \"{}\", got {}",
+                                 function->arg_types.size() + function->variadic - 1, name, given));
+    }
+    for (size_t i = 0; i < given; ++i) {
+      const ValueType want = function->arg_types[std::min(i, function->arg_types.size() - 1)];
+      if (node->args[i]->type != want) {
+        return ErrorAt(node->args[i]->position,
+                       fmt::format("expected type {} in call to function \"{}\", got {}",
+                                   ValueTypeName(want), name, ValueTypeName(node->args[i]->type)));
+      }
+    }
+    return node;
+  }
+
+  Result<std::unique_ptr<Node>> ParseAggregation(std::unique_ptr<Node> node) {
     node->kind = NodeKind::kAggregate;
-    node->name = std::move(op);
+    node->type = ValueType::kVector;
+    node->text = value_;
+    Advance();
     bool grouped = false;
-    if (token_ == Token::kIdentifier && (value_ == "by" || value_ == "without")) {
-      VIGIL_RETURN_IF_ERROR(ParseGrouping(node.get()));
+    if (AtWord("by") || AtWord("without")) {
+      node->without = value_ == "without";
+      Advance();
+      VIGIL_ASSIGN_OR_RETURN(node->grouping, ParseLabelList("grouping opts"));
       grouped = true;
     }
-    VIGIL_RETURN_IF_ERROR(Expect(Token::kLeftParen, "\"(\""));
-    auto arg = ParseExpression(0);
-    if (!arg.ok()) return arg;
-    if (token_ == Token::kComma) return Error(node->name + " takes one argument");
-    VIGIL_RETURN_IF_ERROR(Expect(Token::kRightParen, "\")\""));
-    node->args.push_back(*std::move(arg));
-    if (!grouped && token_ == Token::kIdentifier && (value_ == "by" || value_ == "without")) {
-      VIGIL_RETURN_IF_ERROR(ParseGrouping(node.get()));
+    if (token_ != Token::kLeftParen) {
+      return Unexpected("in aggregation", "\"(\"");
+    }
+    Advance();
+    while (token_ != Token::kRightParen) {
+      VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> arg, ParseExpression());
+      node->args.push_back(std::move(arg));
+      if (token_ == Token::kComma) {
+        Advance();
+      } else if (token_ != Token::kRightParen) {
+        return Unexpected("in aggregation", "\",\" or \")\"");
+      }
+    }
+    Advance();
+    if (!grouped && (AtWord("by") || AtWord("without"))) {
+      node->without = value_ == "without";
+      Advance();
+      VIGIL_ASSIGN_OR_RETURN(node->grouping, ParseLabelList("grouping opts"));
+    }
+    const size_t want = AggregationTakesParameter(node->text) ? 2 : 1;
+    if (node->args.size() != want) {
+      return ErrorAt(node->position,
+                     fmt::format("wrong number of arguments for aggregate expression provided, "
+                                 "expected {}, got {}",
+                                 want, node->args.size()));
+    }
+    if (node->AggregateExpression().type != ValueType::kVector) {
+      return ErrorAt(node->AggregateExpression().position,
+                     fmt::format("expected type instant vector in aggregation expression, got {}",
+                                 ValueTypeName(node->AggregateExpression().type)));
+    }
+    if (const Node* param = node->AggregateParameter()) {
+      const ValueType need = node->text == "count_values" ? ValueType::kString : ValueType::kScalar;
+      if (param->type != need) {
+        return ErrorAt(param->position,
+                       fmt::format("expected type {} in aggregation parameter, got {}",
+                                   ValueTypeName(need), ValueTypeName(param->type)));
+      }
     }
     return node;
   }
@@ -512,18 +1104,21 @@ class Parser {
   size_t start_ = 0;
   Token token_ = Token::kEnd;
   std::string value_;
-  bool unterminated_ = false;
-  bool bad_char_ = false;
+  double number_ = 0;
+  bool bad_number_ = false;
+  bool in_brackets_ = false;
+  int nesting_ = 0;
+  std::set<const Node*> offset_set_;  // nodes with an offset, even a zero one
 };
 
 }  // namespace
 
 Result<int64_t> ParseDurationMs(std::string_view text) {
-  auto d = config::ParseDuration(text);
-  if (!d.ok() || d->count() <= 0) {
+  auto ms = ParseDurationText(text);
+  if (!ms.ok() || *ms <= 0) {
     return InvalidArgumentError("bad duration \"" + std::string(text) + "\"");
   }
-  return d->count();
+  return *ms;
 }
 
 Result<std::unique_ptr<Node>> Parse(std::string_view text) {
@@ -534,8 +1129,10 @@ Result<std::unique_ptr<Node>> Parse(std::string_view text) {
 
 Result<std::vector<model::Matcher>> ParseSelector(std::string_view text) {
   VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, Parse(text));
-  if (node->kind != NodeKind::kVectorSelector)
+  if (node->kind != NodeKind::kVectorSelector || node->offset_ms != 0 ||
+      node->at != AtModifier::kNone) {
     return InvalidArgumentError("not a series selector (such as name{label=\"value\"})");
+  }
   return std::move(node->matchers);
 }
 

@@ -1,9 +1,12 @@
-// Parses the PromQL subset of ast.h. Anything outside it (offset, @, subqueries,
-// vector-to-vector operators, other functions …) is rejected with InvalidArgument naming
-// the construct: `unsupported: offset modifier`; malformed text with the position:
-// `parse error at char 7: expected "}"`.
+// Parses PromQL (Prometheus 3's grammar, float samples) into the syntax tree of ast.h,
+// type-checked as Prometheus's parser checks it, with its messages prefixed by the line and
+// column of the fault: `1:8: parse error: unexpected end of input`. docs/http-api.md.
 //
-// Thread safety: pure function.
+// Hostile input cannot exhaust the stack: operator chains (`1+1+…`, `---x`) are read
+// with explicit stacks, and any other nesting deeper than kMaxNesting is refused with
+// InvalidArgument. Queries longer than 64 KiB are refused.
+//
+// Thread safety: pure functions.
 #pragma once
 
 #include <memory>
@@ -20,7 +23,8 @@ Result<std::unique_ptr<Node>> Parse(std::string_view text);
 // as its matchers; InvalidArgument for an expression that is more than a selector.
 Result<std::vector<model::Matcher>> ParseSelector(std::string_view text);
 
-// "5m", "1h30m" … (Prometheus durations) to milliseconds; InvalidArgument otherwise.
+// "5m", "1h30m", "1y" … (Prometheus durations: ms, s, m, h, d, w, y) to milliseconds;
+// InvalidArgument for anything else or a duration that is not positive.
 Result<int64_t> ParseDurationMs(std::string_view text);
 
 }  // namespace vigil::query

@@ -4,14 +4,29 @@
 #include <cmath>
 
 namespace vigil::store {
+
+void KahanAdd(double value, double* sum, double* compensation) {
+  const double t = *sum + value;
+  if (std::isinf(t)) {
+    *compensation = 0;
+  } else if (std::fabs(*sum) >= std::fabs(value)) {
+    *compensation += (*sum - t) + value;
+  } else {
+    *compensation += (value - t) + *sum;
+  }
+  *sum = t;
+}
+
 namespace {
 
-// promql/functions.go extrapolatedRate, for counters.
+// promql/functions.go extrapolatedRate: rate and increase (counters), delta (gauges).
 double ExtrapolatedDelta(std::span<const model::Sample> s, int64_t range_start_ms,
-                         int64_t range_end_ms, bool as_rate) {
+                         int64_t range_end_ms, bool counter, bool as_rate) {
   double result = s.back().value - s.front().value;
-  for (size_t i = 1; i < s.size(); ++i) {
-    if (s[i].value < s[i - 1].value) result += s[i - 1].value;  // counter reset
+  if (counter) {
+    for (size_t i = 1; i < s.size(); ++i) {
+      if (s[i].value < s[i - 1].value) result += s[i - 1].value;  // counter reset
+    }
   }
   double to_start = static_cast<double>(s.front().timestamp_ms - range_start_ms) / 1000.0;
   double to_end = static_cast<double>(range_end_ms - s.back().timestamp_ms) / 1000.0;
@@ -20,14 +35,40 @@ double ExtrapolatedDelta(std::span<const model::Sample> s, int64_t range_start_m
   const double average_gap = sampled / static_cast<double>(s.size() - 1);
   const double threshold = average_gap * 1.1;
   if (to_start >= threshold) to_start = average_gap / 2;
-  if (result > 0 && s.front().value >= 0) {
+  if (counter && result > 0 && s.front().value >= 0) {
     const double to_zero = sampled * (s.front().value / result);
     if (to_zero < to_start) to_start = to_zero;
   }
   if (to_end >= threshold) to_end = average_gap / 2;
-  double factor = (sampled + to_start + to_end) / sampled;
+  double factor = sampled != 0 ? (sampled + to_start + to_end) / sampled : 1.0;
   if (as_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000.0;
   return result * factor;
+}
+
+// avg_over_time: a compensated sum, switching to an incremental mean past the float range.
+double Average(std::span<const model::Sample> s) {
+  double sum = s[0].value, count = 1, mean = 0, c = 0;
+  bool incremental = false;
+  for (size_t i = 1; i < s.size(); ++i) {
+    count = static_cast<double>(i + 1);
+    if (!incremental) {
+      double new_sum = sum, new_c = c;
+      KahanAdd(s[i].value, &new_sum, &new_c);
+      if (!std::isinf(new_sum)) {
+        sum = new_sum;
+        c = new_c;
+        continue;
+      }
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= count - 1;
+    }
+    const double q = (count - 1) / count;
+    mean *= q;
+    c *= q;
+    KahanAdd(s[i].value / count, &mean, &c);
+  }
+  return incremental ? mean + c : sum / count + c / count;
 }
 
 }  // namespace
@@ -42,18 +83,28 @@ std::optional<double> EvaluateWindow(Aggregation function, std::span<const model
     return t < s.timestamp_ms;
   });
   std::span<const model::Sample> window(first, last);
+  // Stale markers end a series; they are no values.
+  std::vector<model::Sample> without_stale;
+  if (std::any_of(window.begin(), window.end(),
+                  [](const model::Sample& s) { return model::IsStaleMarker(s.value); })) {
+    for (const model::Sample& s : window) {
+      if (!model::IsStaleMarker(s.value)) without_stale.push_back(s);
+    }
+    window = without_stale;
+  }
   if (window.empty()) return std::nullopt;
   switch (function) {
     case Aggregation::kCount:
       return static_cast<double>(window.size());
     case Aggregation::kLast:
       return window.back().value;
-    case Aggregation::kSum:
-    case Aggregation::kAvg: {
-      double sum = 0;
-      for (const auto& s : window) sum += s.value;
-      return function == Aggregation::kSum ? sum : sum / static_cast<double>(window.size());
+    case Aggregation::kSum: {
+      double sum = 0, c = 0;
+      for (const auto& s : window) KahanAdd(s.value, &sum, &c);
+      return std::isinf(sum) ? sum : sum + c;
     }
+    case Aggregation::kAvg:
+      return Average(window);
     case Aggregation::kMin:
     case Aggregation::kMax: {
       // NaN only wins when every value is NaN, as in Prometheus.
@@ -66,8 +117,10 @@ std::optional<double> EvaluateWindow(Aggregation function, std::span<const model
     }
     case Aggregation::kRate:
     case Aggregation::kIncrease:
+    case Aggregation::kDelta:
       if (window.size() < 2) return std::nullopt;
-      return ExtrapolatedDelta(window, start_ms, end_ms, function == Aggregation::kRate);
+      return ExtrapolatedDelta(window, start_ms, end_ms, function != Aggregation::kDelta,
+                               function == Aggregation::kRate);
   }
   return std::nullopt;
 }

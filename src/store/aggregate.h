@@ -1,6 +1,6 @@
 // Per-step evaluation of time functions over one series' samples, shared by every Store
 // so that they all answer alike: `avg|min|max|sum|count|last` over a window, and `rate`
-// and `increase` with Prometheus's counter-reset handling and extrapolation
+// `increase` and `delta` with Prometheus's counter-reset handling and extrapolation
 // (promql/functions.go extrapolatedRate). Windows are left-open: (t - window, t], as in
 // Prometheus 3.
 //
@@ -24,6 +24,10 @@ std::optional<double> EvaluateWindow(Aggregation function, std::span<const model
 // One point per step, at start, start + step, … <= end, each over its window.
 std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
                                          std::span<const model::Sample> samples);
+
+// Neumaier's variant of Kahan summation, as Prometheus's kahansum.Inc: adds `value` to
+// `sum`, carrying the lost low-order bits in `compensation`. Shared with the query engine.
+void KahanAdd(double value, double* sum, double* compensation);
 
 // Points a query would return at most per series: the steps in [start, end].
 int64_t StepCount(const AggregateQuery& query);

@@ -32,8 +32,8 @@ struct SelectResult {
 };
 
 // Per-step functions over time, with Prometheus's semantics for `<fn>_over_time`,
-// `rate` and `increase` (docs/storage.md, "Queries").
-enum class Aggregation { kAvg, kMin, kMax, kSum, kCount, kLast, kRate, kIncrease };
+// `rate`, `increase` and `delta` (docs/storage.md, "Queries"). Stale markers are no values.
+enum class Aggregation { kAvg, kMin, kMax, kSum, kCount, kLast, kRate, kIncrease, kDelta };
 
 struct AggregateQuery {
   std::vector<model::Matcher> matchers;

@@ -10,6 +10,7 @@
 
 #include "core/names.h"
 #include "model/batch_codec.h"
+#include "query/functions.h"
 #include "query/parser.h"
 #include "web/assets.h"
 #include "web/line_protocol.h"
@@ -57,6 +58,7 @@ HttpResponse FromStatus(const Status& status) {
     case StatusCode::kNotFound:
       return JsonError(404, status.message());
     case StatusCode::kResourceExhausted:
+    case StatusCode::kFailedPrecondition:  // the query cannot be evaluated on this data
       return JsonError(422, status.message());
     case StatusCode::kUnavailable:
       return JsonError(503, status.message());
@@ -72,6 +74,10 @@ std::string Point(const model::Sample& s) {
 std::string ResultJson(const query::QueryResult& r) {
   std::string out;
   switch (r.type) {
+    case query::ValueType::kString:
+      return "{\"resultType\":\"string\",\"result\":[" +
+             FormatTimestamp(r.series[0].points[0].timestamp_ms) + "," + Quote(r.string_value) +
+             "]}";
     case query::ValueType::kScalar:
       return "{\"resultType\":\"scalar\",\"result\":" + Point(r.series[0].points[0]) + "}";
     case query::ValueType::kVector:
@@ -115,13 +121,7 @@ std::string StringList(const std::vector<std::string>& values) {
 
 }  // namespace
 
-std::string FormatValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char buffer[400];
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
-  return std::string(buffer, result.ptr);
-}
+std::string FormatValue(double value) { return query::FormatSampleValue(value); }
 
 std::string FormatTimestamp(int64_t ms) {
   if (ms < 0) return "-" + FormatTimestamp(-ms);
