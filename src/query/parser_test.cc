@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "query/printer.h"
+
 namespace vigil::query {
 namespace {
 
@@ -150,6 +152,40 @@ TEST(Parser, HostileNestingIsRefusedAndLongChainsAreRead) {
   EXPECT_TRUE(Parse("1" + repeat("+1", 20000)).ok());
   EXPECT_TRUE(Parse("2" + repeat("^2", 20000)).ok());
   EXPECT_TRUE(Parse(repeat("(", 150) + "1" + repeat(")", 150)).ok());
+}
+
+// Format writes Prometheus's canonical text, and that text parses to the same tree.
+TEST(Printer, CanonicalTextThatParsesBack) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"x", "x"},
+      {"x{b='1', a=~\"2\"}", "x{a=~\"2\",b=\"1\"}"},
+      {"rate(x[5m] offset -90s @ 100)", "rate(x[5m] @ 100.000 offset -1m30s)"},
+      {"sum(x) by (a,b)", "sum by (a, b) (x)"},
+      {"topk without () (3, x)", "topk without () (3, x)"},
+      {"a + on(b) group_left(c) d", "a + on (b) group_left (c) d"},
+      {"a > bool ignoring(x) b", "a > bool ignoring (x) b"},
+      {"a and b", "a and b"},
+      {"-(x)^2", "-(x) ^ 2"},
+      {"max_over_time(deriv(x[1h])[1d:5m] @ start())",
+       "max_over_time(deriv(x[1h])[1d:5m] @ start())"},
+      {"label_replace(x, 'a', \"$1\", 'b', '(.*)')",
+       "label_replace(x, \"a\", \"$1\", \"b\", \"(.*)\")"},
+      {"1.5e3 + Inf", "1500 + +Inf"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto node = Parse(text);
+    ASSERT_TRUE(node.ok()) << text << ": " << node.status().ToString();
+    EXPECT_EQ(Format(**node), want) << text;
+    auto again = Parse(Format(**node));
+    ASSERT_TRUE(again.ok()) << want;
+    EXPECT_EQ(Format(**again), want);
+  }
+  EXPECT_EQ(FormatDuration(90 * 86'400'000LL), "90d");
+  EXPECT_EQ(FormatDuration(14 * 86'400'000LL), "2w");
+  EXPECT_EQ(FormatDuration(3'661'500), "1h1m1s500ms");
+  std::string chain = "1";
+  for (int i = 0; i < 5000; ++i) chain += " + 1";
+  EXPECT_EQ(Format(**Parse(chain)), chain);  // no recursion along the chain
 }
 
 }  // namespace

@@ -5,13 +5,16 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/names.h"
 #include "model/batch_codec.h"
+#include "model/remote_read.h"
 #include "query/functions.h"
 #include "query/parser.h"
+#include "query/printer.h"
 #include "web/assets.h"
 #include "web/line_protocol.h"
 
@@ -112,6 +115,9 @@ Result<std::vector<std::vector<model::Matcher>>> Selectors(const HttpRequest& re
   }
   return out;
 }
+
+// The Prometheus version /api/v1/status/buildinfo reports: the PromQL vigil follows.
+constexpr const char* kPrometheusVersion = "3.0.0";
 
 std::string StringList(const std::vector<std::string>& values) {
   std::string out = "[";
@@ -245,12 +251,23 @@ HttpResponse Api::Handle(const HttpRequest& original) {
     const size_t prefix = path.rfind("/api/v1/label/", 0) == 0 ? 14 : 15;
     handler = "/api/v1/label/:name/values";
     if (only(get)) response = LabelValues(request, path.substr(prefix, path.size() - 7 - prefix));
+  } else if (path == "/api/v1/format_query") {
+    if (only(get_or_post)) response = FormatQuery(request);
+  } else if (path == "/api/v1/query_exemplars") {
+    if (only(get_or_post)) response = QueryExemplars(request);
+  } else if (path == "/api/v1/status/tsdb") {
+    if (only(get)) response = TsdbStatus(request);
+  } else if (path == "/federate") {
+    if (only(get)) response = Federate(request);
+  } else if (path == "/api/v1/read") {
+    if (only(request.method == "POST")) response = RemoteRead(request);
   } else if (path == "/api/v1/metadata") {
     if (only(get)) response = Metadata();
   } else if (path == "/api/v1/status/buildinfo") {
     if (only(get)) {
-      response = Ok(Success(nlohmann::json({{"version", options_.version},
-                                            {"revision", ""},
+      // Grafana picks its features by this version: vigil speaks Prometheus 3's PromQL.
+      response = Ok(Success(nlohmann::json({{"version", kPrometheusVersion},
+                                            {"revision", "vigil " + options_.version},
                                             {"branch", ""},
                                             {"buildUser", "vigil"},
                                             {"buildDate", ""},
@@ -365,6 +382,114 @@ HttpResponse Api::LabelValues(const HttpRequest& request, const std::string& nam
     values.insert(found->begin(), found->end());
   }
   return Ok(Success(StringList({values.begin(), values.end()})));
+}
+
+HttpResponse Api::FormatQuery(const HttpRequest& request) {
+  const std::string text = request.Param("query");
+  if (text.empty()) return JsonError(400, "missing parameter \"query\"");
+  auto node = query::Parse(text);
+  if (!node.ok()) return FromStatus(node.status());
+  return Ok(Success(Quote(query::Format(**node))));
+}
+
+HttpResponse Api::QueryExemplars(const HttpRequest& request) {
+  const std::string text = request.Param("query");
+  if (text.empty()) return JsonError(400, "missing parameter \"query\"");
+  auto node = query::Parse(text);
+  if (!node.ok()) return FromStatus(node.status());
+  return Ok(Success("[]"));  // vigil keeps no exemplars
+}
+
+HttpResponse Api::TsdbStatus(const HttpRequest& request) {
+  size_t limit = 10;
+  if (std::string l = request.Param("limit"); !l.empty()) {
+    limit = static_cast<size_t>(std::max(1, std::atoi(l.c_str())));
+  }
+  auto series = store_.Series({});
+  if (!series.ok()) return FromStatus(series.status());
+  std::map<std::string, int64_t> by_name, by_pair, bytes_by_label;
+  std::map<std::string, std::set<std::string>> values_by_label;
+  int64_t pairs = 0;
+  for (const model::Labels& labels : *series) {
+    ++by_name[std::string(labels.MetricName())];
+    for (const model::LabelRef& l : labels) {
+      ++pairs;
+      ++by_pair[std::string(l.name) + "=" + std::string(l.value)];
+      if (values_by_label[std::string(l.name)].insert(std::string(l.value)).second) {
+        bytes_by_label[std::string(l.name)] += static_cast<int64_t>(l.value.size());
+      }
+    }
+  }
+  std::map<std::string, int64_t> value_counts;
+  for (const auto& [name, values] : values_by_label) value_counts[name] = values.size();
+  auto top = [limit](const std::map<std::string, int64_t>& counts) {
+    std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (sorted.size() > limit) sorted.resize(limit);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, value] : sorted) out.push_back({{"name", name}, {"value", value}});
+    return out;
+  };
+  nlohmann::json data = {{"headStats", {{"numSeries", series->size()}, {"numLabelPairs", pairs}}},
+                         {"seriesCountByMetricName", top(by_name)},
+                         {"labelValueCountByLabelName", top(value_counts)},
+                         {"memoryInBytesByLabelName", top(bytes_by_label)},
+                         {"seriesCountByLabelValuePair", top(by_pair)}};
+  return Ok(Success(data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+}
+
+HttpResponse Api::Federate(const HttpRequest& request) {
+  auto selectors = Selectors(request);
+  if (!selectors.ok()) return JsonError(400, selectors.status().message());
+  if (selectors->empty()) return JsonError(400, "no match[] parameter provided");
+  const int64_t now = clock_.NowMillis();
+  constexpr int64_t kLookbackMs = 5 * 60'000;
+  std::map<model::Labels, model::Sample> latest;
+  for (const auto& matchers : *selectors) {
+    auto selected = store_.Select(matchers, now - kLookbackMs + 1, now);
+    if (!selected.ok()) return FromStatus(selected.status());
+    for (const store::SeriesSamples& s : selected->series) {
+      if (s.samples.empty() || model::IsStaleMarker(s.samples.back().value)) continue;
+      latest[s.labels] = s.samples.back();
+    }
+  }
+  // Prometheus's text format, one family per metric name, with the samples' own times.
+  std::string out, family;
+  for (const auto& [labels, sample] : latest) {
+    const std::string name(labels.MetricName());
+    if (name != family) {
+      out += "# TYPE " + name + " untyped\n";
+      family = name;
+    }
+    std::string text = labels.ToString();
+    out +=
+        text + " " + FormatValue(sample.value) + " " + std::to_string(sample.timestamp_ms) + "\n";
+  }
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = std::move(out);
+  return response;
+}
+
+HttpResponse Api::RemoteRead(const HttpRequest& request) {
+  auto queries = model::DecodeReadRequest(request.body);
+  if (!queries.ok()) return JsonError(400, queries.status().message());
+  std::vector<std::vector<model::Series>> results;
+  for (const model::ReadQuery& q : *queries) {
+    auto selected = store_.Select(q.matchers, q.start_ms, q.end_ms);
+    if (!selected.ok()) return FromStatus(selected.status());
+    std::vector<model::Series> result;
+    for (store::SeriesSamples& s : selected->series) {
+      result.push_back({std::move(s.labels), std::move(s.samples)});
+    }
+    results.push_back(std::move(result));
+  }
+  HttpResponse response;
+  response.content_type = "application/x-protobuf";
+  response.headers.emplace_back("Content-Encoding", "snappy");
+  response.body = model::EncodeReadResponse(results);
+  return response;
 }
 
 HttpResponse Api::Metadata() {

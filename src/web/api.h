@@ -1,6 +1,7 @@
 // The HTTP API, shaped like Prometheus's so Grafana's Prometheus data source works
 // unchanged: /api/v1/query, /query_range, /series, /labels, /label/<name>/values (and
-// /labels/<name>/values), /metadata, /status/buildinfo, /alerts; plus /api/v1/sensors
+// /labels/<name>/values), /metadata, /format_query, /query_exemplars, /status/buildinfo,
+// /status/tsdb, /alerts, /federate and remote read (POST /api/v1/read); plus /api/v1/sensors
 // (what the dashboard lists), POST /api/v1/write (remote write), /metrics, /healthz, /readyz and
 // the dashboard's files. Every error is {"status":"error","errorType":…,"error":…}.
 // docs/http-api.md.
@@ -51,6 +52,13 @@ class Api {
   HttpResponse LabelNames(const HttpRequest& request);
   HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
   HttpResponse Metadata();
+  HttpResponse FormatQuery(const HttpRequest& request);
+  HttpResponse QueryExemplars(const HttpRequest& request);
+  HttpResponse TsdbStatus(const HttpRequest& request);
+  // The latest sample (within 5 minutes) of every series match[] selects, as text.
+  HttpResponse Federate(const HttpRequest& request);
+  // Remote read 1.0, samples response (model/remote_read.h).
+  HttpResponse RemoteRead(const HttpRequest& request);
   HttpResponse Write(const HttpRequest& request);
   HttpResponse WriteLineProtocol(const HttpRequest& request);
   // 401/403 when a write token is configured and the request does not carry it.

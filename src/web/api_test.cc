@@ -115,7 +115,32 @@ TEST_F(ApiTest, SeriesLabelsAndValues) {
   EXPECT_EQ(Body(Get("/api/v1/label/server/values"))["data"], json::parse(R"(["s1","s2"])"));
   EXPECT_EQ(Body(Get("/api/v1/labels/server/values"))["data"], json::parse(R"(["s1","s2"])"));
   EXPECT_EQ(Body(Get("/api/v1/metadata"))["data"]["boiler_pressure_out"][0]["type"], "unknown");
-  EXPECT_EQ(Body(Get("/api/v1/status/buildinfo"))["data"]["version"], "9.9.9");
+}
+
+TEST_F(ApiTest, GrafanasOtherCallsHavePrometheusShapes) {
+  EXPECT_EQ(Body(Get("/api/v1/format_query",
+                     {{"query", "sum(rate(x{b=\"1\",a=~\"2\"}[5m]))by(c)"}}))["data"],
+            "sum by (c) (rate(x{a=~\"2\",b=\"1\"}[5m]))");
+  EXPECT_EQ(Get("/api/v1/format_query", {{"query", "sum("}}).status, 400);
+  EXPECT_EQ(Body(Get("/api/v1/query_exemplars", {{"query", "boiler_pressure_out"}}))["data"],
+            json::array());
+  json build = Body(Get("/api/v1/status/buildinfo"));
+  EXPECT_EQ(build["data"]["version"], "3.0.0");  // the PromQL it speaks, for Grafana
+  EXPECT_EQ(build["data"]["revision"], "vigil 9.9.9");
+  json tsdb = Body(Get("/api/v1/status/tsdb"));
+  EXPECT_EQ(tsdb["data"]["headStats"]["numSeries"], 2);
+  EXPECT_EQ(tsdb["data"]["seriesCountByMetricName"][0],
+            json::parse(R"({"name":"boiler_pressure_out","value":2})"));
+  EXPECT_EQ(tsdb["data"]["labelValueCountByLabelName"].size(), 2u);
+}
+
+TEST_F(ApiTest, FederateListsTheLatestSampleOfEachSeries) {
+  HttpResponse r = Get("/federate", {{"match[]", "{server=\"s1\"}"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            "# TYPE boiler_pressure_out untyped\n"
+            "boiler_pressure_out{server=\"s1\"} 19.5 1767225609000\n");
+  EXPECT_EQ(Get("/federate").status, 400);
 }
 
 TEST_F(ApiTest, SensorsListTheAnnouncedAgentsWithTheirState) {

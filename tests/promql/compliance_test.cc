@@ -4,7 +4,8 @@
 // as a range query over 10 minutes at a 10 s step on both, and the answers are compared
 // as Prometheus's compliance tester compares them (values within a fraction of 1e-5,
 // NaN equal to NaN, the same series with the same points; queries marked `fail:` must be
-// refused by both).
+// refused by both). A second Prometheus reads the same history from vigil through remote
+// read and must answer as vigil does.
 //
 // The data is shaped like the tester's demo service (three instances; gauges, a counter
 // with resets, classic histograms, an intermittent series), deterministic, with scrape
@@ -18,20 +19,23 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "core/env.h"
 #include "query/engine.h"
+#include "store/memory_store.h"
 #include "store/postgres/postgres_store.h"
 #include "testing/child_process.h"
+#include "testing/demo_data.h"
 #include "testing/fake_clock.h"
 #include "testing/http_client.h"
 #include "testing/services.h"
 #include "testing/shell.h"
 #include "testing/temp_dir.h"
 #include "tsdb/tsdb_store.h"
+#include "web/api.h"
+#include "web/http_server.h"
 
 namespace vigil {
 namespace {
@@ -40,8 +44,7 @@ using model::Labels;
 using model::Sample;
 
 constexpr int64_t kBase = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-constexpr int64_t kScrapeMs = 5'000;
-constexpr int64_t kSpanMs = 90 * 60'000;  // 1.5 h of data
+constexpr int64_t kSpanMs = 90 * 60'000;      // 1.5 h of data
 // The queries: 10 minutes up to two minutes before the data ends, on half seconds.
 constexpr int64_t kQueryEnd = kBase + kSpanMs - 120'000 + 3'500;
 constexpr int64_t kQueryStart = kQueryEnd - 600'000;
@@ -61,185 +64,6 @@ std::string Url(const std::string& s) {
   return out;
 }
 
-// The demo service's metrics for three instances, every 5 s, deterministic.
-std::vector<model::Series> DemoData() {
-  std::mt19937_64 random(42);
-  std::uniform_real_distribution<double> unit(0, 1);
-  std::map<std::string, model::Series> series;
-  auto add = [&](const Labels& labels, int64_t t, double v) {
-    auto& s = series[labels.ToString()];
-    s.labels = labels;
-    s.samples.push_back({t, v});
-  };
-  const std::vector<std::string> instances = {"demo.promlabs.com:10000", "demo.promlabs.com:10001",
-                                              "demo.promlabs.com:10002"};
-  const std::vector<double> buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, INFINITY};
-  struct Route {
-    const char* method;
-    const char* path;
-    const char* status;
-  };
-  const std::vector<Route> routes = {
-      {"GET", "/api/foo", "200"}, {"POST", "/api/foo", "500"}, {"GET", "/api/bar", "200"}};
-  for (size_t k = 0; k < instances.size(); ++k) {
-    const std::string& instance = instances[k];
-    // Scrape times: 0.087–0.387 s past the second, never on a whole or half second.
-    const int64_t phase = 137 + static_cast<int64_t>(k) * 1'100;
-    double cpu[3] = {0, 0, 0};
-    std::vector<double> counts(routes.size() * buckets.size(), 0), sums(routes.size(), 0);
-    double disk = 1e9 * (k + 1);
-    double last_success = static_cast<double>(kBase) / 1000;
-    const int64_t reset_at = kBase + (40 + 15 * static_cast<int64_t>(k)) * 60'000;
-    bool reset_done = false;
-    for (int64_t i = 0; i * kScrapeMs < kSpanMs; ++i) {
-      const int64_t t = kBase + i * kScrapeMs + phase + static_cast<int64_t>(unit(random) * 100) - 50;
-      const double minutes = static_cast<double>(t - kBase) / 60'000;
-      if (!reset_done && t >= reset_at) {  // the process restarts: counters from zero
-        reset_done = true;
-        std::fill(std::begin(cpu), std::end(cpu), 0);
-        std::fill(counts.begin(), counts.end(), 0);
-        std::fill(sums.begin(), sums.end(), 0);
-      }
-      const char* types[] = {"buffers", "cached", "free", "used"};
-      for (int j = 0; j < 4; ++j) {
-        add(Labels::Of({{"__name__", "demo_memory_usage_bytes"}, {"instance", instance},
-                        {"job", "demo"}, {"type", types[j]}}),
-            t, std::round(1e8 * (j + 1) * (1.5 + std::sin(minutes / 7 + j + k)) + 1e6 * unit(random)));
-      }
-      add(Labels::Of({{"__name__", "demo_num_cpus"}, {"instance", instance}, {"job", "demo"}}), t,
-          4.0 + 2 * k);
-      const char* modes[] = {"idle", "system", "user"};
-      for (int j = 0; j < 3; ++j) {
-        cpu[j] += (j == 0 ? 3.5 : 0.7 + 0.5 * j) * unit(random) * 5;
-        add(Labels::Of({{"__name__", "demo_cpu_usage_seconds_total"}, {"instance", instance},
-                        {"job", "demo"}, {"mode", modes[j]}}),
-            t, cpu[j]);
-      }
-      disk += 1e5 * (unit(random) - 0.3);
-      add(Labels::Of({{"__name__", "demo_disk_usage_bytes"}, {"instance", instance}, {"job", "demo"}}),
-          t, std::round(disk));
-      if (unit(random) < 0.01) last_success = static_cast<double>(t / 1000);
-      add(Labels::Of({{"__name__", "demo_batch_last_success_timestamp_seconds"},
-                      {"instance", instance}, {"job", "demo"}}),
-          t, last_success);
-      for (size_t r = 0; r < routes.size(); ++r) {
-        const int requests = static_cast<int>(unit(random) * 20);
-        for (int q = 0; q < requests; ++q) {
-          const double latency = std::exp(std::log(0.002) + unit(random) * 5.5) * (r + 1) / 2;
-          sums[r] += latency;
-          for (size_t b = 0; b < buckets.size(); ++b) {
-            if (latency <= buckets[b]) counts[r * buckets.size() + b] += 1;
-          }
-        }
-        for (size_t b = 0; b < buckets.size(); ++b) {
-          char le[32];
-          std::snprintf(le, sizeof le, "%g", buckets[b]);
-          add(Labels::Of({{"__name__", "demo_api_request_duration_seconds_bucket"},
-                          {"instance", instance}, {"job", "demo"}, {"le", std::isinf(buckets[b]) ? "+Inf" : le},
-                          {"method", routes[r].method}, {"path", routes[r].path},
-                          {"status", routes[r].status}}),
-              t, counts[r * buckets.size() + b]);
-        }
-        const Labels route = Labels::Of({{"instance", instance}, {"job", "demo"},
-                                         {"method", routes[r].method}, {"path", routes[r].path},
-                                         {"status", routes[r].status}});
-        add(route.With("__name__", "demo_api_request_duration_seconds_count"), t,
-            counts[r * buckets.size() + buckets.size() - 1]);
-        add(route.With("__name__", "demo_api_request_duration_seconds_sum"), t, sums[r]);
-      }
-      // Present for two minutes out of every five.
-      if (static_cast<int64_t>(minutes) % 5 < 2) {
-        add(Labels::Of({{"__name__", "demo_intermittent_metric"}, {"instance", instance},
-                        {"job", "demo"}}),
-            t, minutes);
-      }
-    }
-  }
-  std::vector<model::Series> out;
-  for (auto& [name, s] : series) out.push_back(std::move(s));
-  return out;
-}
-
-// OpenMetrics text for promtool: series grouped by metric name, times in seconds.
-void WriteOpenMetrics(const std::vector<model::Series>& data, const std::string& path) {
-  std::ofstream out(path);
-  std::map<std::string, std::vector<const model::Series*>> by_name;
-  for (const auto& s : data) by_name[std::string(s.labels.MetricName())].push_back(&s);
-  for (const auto& [name, list] : by_name) {
-    for (const model::Series* s : list) {
-      std::string labels;
-      for (const model::LabelRef& l : s->labels) {
-        if (l.name == model::kMetricNameLabel) continue;
-        labels += (labels.empty() ? "" : ",") + std::string(l.name) + "=\"" + std::string(l.value) + "\"";
-      }
-      for (const Sample& p : s->samples) {
-        char line[64];
-        std::snprintf(line, sizeof line, " %.17g %lld.%03lld\n", p.value,
-                      static_cast<long long>(p.timestamp_ms / 1000),
-                      static_cast<long long>(p.timestamp_ms % 1000));
-        out << name << "{" << labels << "}" << line;
-      }
-    }
-  }
-  out << "# EOF\n";
-}
-
-// Every query of queries.txt with its variants expanded; `fail` for those that must fail.
-struct Query {
-  std::string text;
-  bool fail = false;     // both must refuse it
-  bool differs = false;  // a documented difference between Prometheus 3 and 2.42
-};
-std::vector<Query> ExpandQueries() {
-  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/tests/promql/queries.txt");
-  std::map<std::string, std::vector<std::string>> variants;
-  std::vector<Query> out;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    if (line[0] == '@') {
-      std::stringstream words(line.substr(1));
-      std::string name, value;
-      words >> name;
-      while (words >> value) variants[name].push_back(value);
-      continue;
-    }
-    Query q;
-    if (line.rfind("fail:", 0) == 0) {
-      q.fail = true;
-      line = line.substr(5);
-    } else if (line.rfind("differs:", 0) == 0) {
-      q.differs = true;
-      line = line.substr(8);
-    }
-    std::vector<std::string> expanded = {line};
-    static const std::regex kVariant(R"(\{\{(\w+)\}\})");
-    for (bool changed = true; changed;) {
-      changed = false;
-      std::vector<std::string> next;
-      for (const std::string& text : expanded) {
-        std::smatch m;
-        if (!std::regex_search(text, m, kVariant)) {
-          next.push_back(text);
-          continue;
-        }
-        changed = true;
-        const std::string name = m[1];
-        for (const std::string& value : variants.at(name)) {
-          std::string replaced = text;
-          size_t at;
-          while ((at = replaced.find("{{" + name + "}}")) != std::string::npos) {
-            replaced.replace(at, name.size() + 4, value);
-          }
-          next.push_back(replaced);
-        }
-      }
-      expanded = std::move(next);
-    }
-    for (const std::string& text : expanded) out.push_back({text, q.fail, q.differs});
-  }
-  return out;
-}
-
 // A range query's answer: series by canonical labels, each with its points; or an error.
 struct Answer {
   bool ok = false;
@@ -249,10 +73,11 @@ struct Answer {
 
 Answer FromPrometheus(uint16_t port, const std::string& query) {
   Answer a;
-  const std::string body = "query=" + Url(query) + "&start=" + std::to_string(kQueryStart / 1000.0) +
-                           "&end=" + std::to_string(kQueryEnd / 1000.0) +
-                           "&step=" + std::to_string(kStepMs / 1000);
-  auto r = testing::HttpPost(port, "/api/v1/query_range", body, "application/x-www-form-urlencoded");
+  const std::string body =
+      "query=" + Url(query) + "&start=" + std::to_string(kQueryStart / 1000.0) +
+      "&end=" + std::to_string(kQueryEnd / 1000.0) + "&step=" + std::to_string(kStepMs / 1000);
+  auto r =
+      testing::HttpPost(port, "/api/v1/query_range", body, "application/x-www-form-urlencoded");
   if (!r.ok()) {
     a.error = r.status().ToString();
     return a;
@@ -337,11 +162,14 @@ class PrometheusReference {
 
  private:
   PrometheusReference() {
-    data_ = DemoData();
-    WriteOpenMetrics(data_, dir_.Sub("demo.om"));
-    testing::ShellResult created = testing::RunShell(
-        "promtool tsdb create-blocks-from openmetrics " + dir_.Sub("demo.om") + " " +
-        dir_.Sub("tsdb"));
+    data_ = testing::DemoServiceData(kBase, kSpanMs);
+    if (!testing::WriteOpenMetrics(data_, dir_.Sub("demo.om"))) {
+      error_ = "cannot write " + dir_.Sub("demo.om");
+      return;
+    }
+    testing::ShellResult created =
+        testing::RunShell("promtool tsdb create-blocks-from openmetrics " + dir_.Sub("demo.om") +
+                          " " + dir_.Sub("tsdb"));
     if (created.exit_code != 0) {
       error_ = "promtool: " + created.output;
       return;
@@ -410,7 +238,9 @@ class PromqlComplianceTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(store_->Flush().ok());
   }
   void TearDown() override {
-    if (store_) EXPECT_TRUE(store_->Close().ok());
+    if (store_) {
+      EXPECT_TRUE(store_->Close().ok());
+    }
   }
 
   testing::TempDir dir_;
@@ -422,10 +252,11 @@ class PromqlComplianceTest : public ::testing::TestWithParam<std::string> {
 TEST_P(PromqlComplianceTest, EveryQueryAnswersAsPrometheus) {
   PrometheusReference& reference = PrometheusReference::Get();
   query::Engine engine(*store_);
-  const std::vector<Query> queries = ExpandQueries();
+  const std::vector<testing::QueryCase> queries =
+      testing::ReadQueryFile(std::string(VIGIL_SOURCE_DIR) + "/tests/promql/queries.txt");
   ASSERT_GT(queries.size(), 500u);
   int passed = 0, compared_series = 0;
-  for (const Query& q : queries) {
+  for (const testing::QueryCase& q : queries) {
     SCOPED_TRACE(q.text);
     auto cached = reference.answers().find(q.text);
     if (cached == reference.answers().end()) {
@@ -454,9 +285,57 @@ TEST_P(PromqlComplianceTest, EveryQueryAnswersAsPrometheus) {
     if (difference.empty()) ++passed;
     compared_series += static_cast<int>(want.series.size());
   }
-  std::printf("%s: %d of %zu queries answer as Prometheus 2.42 or differ as documented "
-              "(%d series compared)\n",
-              GetParam().c_str(), passed, queries.size(), compared_series);
+  std::printf(
+      "%s: %d of %zu queries answer as Prometheus 2.42 or differ as documented "
+      "(%d series compared)\n",
+      GetParam().c_str(), passed, queries.size(), compared_series);
+}
+
+// Remote read against the real thing: a Prometheus with no data of its own, configured to
+// read from vigil's POST /api/v1/read, answers queries over vigil's history as vigil does.
+TEST(PromqlRemoteRead, APrometheusReadsVigilsHistory) {
+  PrometheusReference& reference = PrometheusReference::Get();
+  ASSERT_EQ(reference.error(), "");
+  testing::TempDir dir;
+  testing::FakeClock clock(kBase + kSpanMs);
+  metrics::Registry registry;
+  store::MemoryStore store;
+  model::Batch batch;
+  batch.series = reference.data();
+  ASSERT_TRUE(store.Append(batch).ok());
+  web::Api api(store, nullptr, clock, {.registry = &registry});
+  auto server = web::HttpServer::Start(
+      {.listen = "127.0.0.1:0"}, [&](const web::HttpRequest& r) { return api.Handle(r); }, nullptr);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::ofstream(dir.Sub("prometheus.yml"))
+      << "global:\n  scrape_interval: 1h\nremote_read:\n  - url: http://127.0.0.1:"
+      << (*server)->port() << "/api/v1/read\n    read_recent: true\n";
+  const uint16_t port = testing::FreeLoopbackPort();
+  auto prometheus = testing::ChildProcess::Start(
+      {"prometheus", "--config.file=" + dir.Sub("prometheus.yml"),
+       "--storage.tsdb.path=" + dir.Sub("tsdb"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"},
+      dir.Sub("prometheus.log"));
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status().ToString();
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    auto r = testing::HttpGet(port, "/-/ready");
+    ready = r.ok() && r->status == 200;
+    if (!ready) usleep(100'000);
+  }
+  ASSERT_TRUE(ready);
+  query::Engine engine(store);
+  for (const char* q :
+       {"demo_memory_usage_bytes", "rate(demo_cpu_usage_seconds_total[5m])",
+        "histogram_quantile(0.9, sum by (le) (rate(demo_api_request_duration_seconds_bucket[1m])))",
+        "demo_intermittent_metric"}) {
+    SCOPED_TRACE(q);
+    const Answer through_prometheus = FromPrometheus(port, q);
+    ASSERT_TRUE(through_prometheus.ok) << through_prometheus.error;
+    EXPECT_FALSE(through_prometheus.series.empty());
+    EXPECT_EQ(Difference(through_prometheus, FromVigil(engine, q)), "");
+  }
+  (*server)->Stop();
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, PromqlComplianceTest, ::testing::Values("tsdb", "postgres"),
