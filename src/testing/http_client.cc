@@ -109,10 +109,13 @@ Result<RawResponse> HttpGet(uint16_t port, const std::string& target) {
 }
 
 Result<RawResponse> HttpPost(uint16_t port, const std::string& target, const std::string& body,
-                             const std::string& content_type, const std::string& extra_headers) {
-  return SendRaw(port, "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
-                           "Content-Type: " + content_type + "\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body);
+                             const std::string& content_type, const std::string& extra_headers,
+                             int timeout_ms) {
+  return SendRaw(port,
+                 "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                     "Content-Type: " + content_type + "\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body,
+                 timeout_ms);
 }
 
 }  // namespace vigil::testing

@@ -24,7 +24,7 @@ Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeo
 Result<RawResponse> HttpGet(uint16_t port, const std::string& target);
 // POST `body` to `target` with the given content type.
 Result<RawResponse> HttpPost(uint16_t port, const std::string& target, const std::string& body,
-                             const std::string& content_type,
-                             const std::string& extra_headers = "");
+                             const std::string& content_type, const std::string& extra_headers = "",
+                             int timeout_ms = 5000);
 
 }  // namespace vigil::testing
