@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -265,7 +266,16 @@ struct QueryContext {
   int64_t query_start_ms;  // for @ start()
   int64_t query_end_ms;    // for @ end()
   std::vector<std::string>* warnings;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   int64_t samples = 0;
+
+  // DeadlineExceeded once the query's time is up; called between units of work.
+  Status CheckDeadline() const {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return DeadlineExceededError("query timed out in expression evaluation");
+    }
+    return OkStatus();
+  }
 
   Status CountSamples(size_t n) {
     samples += static_cast<int64_t>(n);
@@ -291,6 +301,7 @@ class Evaluator {
     if (++depth_ > kMaxNesting * 2) {
       return InvalidArgumentError("expression nested too deeply to evaluate");
     }
+    VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
     Result<Value> result = EvalNode(node);
     --depth_;
     return result;
@@ -384,6 +395,7 @@ class Evaluator {
       SeriesResult out{std::move(s.labels), {}};
       size_t j = 0;  // samples[0, j) are at or before the effective time
       for (size_t i = 0; i < steps_.count(); ++i) {
+        if (i % 4096 == 4095) VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
         const int64_t t = steps_.At(i);
         const int64_t effective = EffectiveTime(node, t);
         while (j < s.samples.size() && s.samples[j].timestamp_ms <= effective) ++j;
@@ -498,9 +510,10 @@ class Evaluator {
       VIGIL_ASSIGN_OR_RETURN(std::vector<RangeSeries> input, RangeInput(arg));
       std::vector<bool> present(steps_.count(), false);
       for (const RangeSeries& s : input) {
-        ForEachWindow(arg, s.samples, [&](size_t i, std::span<const Sample> window) {
-          if (!window.empty()) present[i] = true;
-        });
+        VIGIL_RETURN_IF_ERROR(
+            ForEachWindow(arg, s.samples, [&](size_t i, std::span<const Sample> window) {
+              if (!window.empty()) present[i] = true;
+            }));
       }
       return Absent(arg, present);
     }
@@ -557,17 +570,25 @@ class Evaluator {
   }
 
   // Calls `fn(step index, window)` for each step with the samples of (eff - range, eff].
+  // Windows may overlap, so the work grows with range/step; the deadline is checked as it
+  // goes (DeadlineExceeded).
   template <typename Fn>
-  void ForEachWindow(const Node& range_node, const std::vector<Sample>& samples, Fn&& fn) {
-    size_t low = 0, high = 0;
+  Status ForEachWindow(const Node& range_node, const std::vector<Sample>& samples, Fn&& fn) {
+    size_t low = 0, high = 0, work = 0;
     for (size_t i = 0; i < steps_.count(); ++i) {
       const int64_t end = EffectiveTime(range_node, steps_.At(i));
       const int64_t start = end - range_node.range_ms;
       while (high < samples.size() && samples[high].timestamp_ms <= end) ++high;
       while (low < high && samples[low].timestamp_ms <= start) ++low;
       if (low > high) low = high;
+      work += high - low + 1;
+      if (work > (1 << 16)) {
+        work = 0;
+        VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
+      }
       fn(i, std::span<const Sample>(samples.data() + low, high - low));
     }
+    return OkStatus();
   }
 
   Result<Value> RangeCall(const Node& node) {
@@ -593,22 +614,25 @@ class Evaluator {
     std::vector<double> params(scalar_args.size());
     std::string error;
     for (RangeSeries& s : input) {
+      VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const Labels labels = f.keeps_name ? s.labels : DropName(s.labels);
       SeriesResult out{labels, {}};
-      ForEachWindow(range_node, s.samples, [&](size_t i, std::span<const Sample> samples) {
-        if (!error.empty() || samples.empty()) return;
-        for (size_t a = 0; a < scalar_args.size(); ++a) params[a] = scalar_args[a][i];
-        const int64_t end = EffectiveTime(range_node, steps_.At(i));
-        Window window{.samples = samples,
-                      .start_ms = end - range_node.range_ms,
-                      .end_ms = end,
-                      .range_ms = range_node.range_ms,
-                      .eval_ms = steps_.At(i),
-                      .params = params.data(),
-                      .error = &error};
-        double value;
-        if (f.range(window, &value)) out.points.push_back({steps_.At(i), value});
-      });
+      Status walked =
+          ForEachWindow(range_node, s.samples, [&](size_t i, std::span<const Sample> samples) {
+            if (!error.empty() || samples.empty()) return;
+            for (size_t a = 0; a < scalar_args.size(); ++a) params[a] = scalar_args[a][i];
+            const int64_t end = EffectiveTime(range_node, steps_.At(i));
+            Window window{.samples = samples,
+                          .start_ms = end - range_node.range_ms,
+                          .end_ms = end,
+                          .range_ms = range_node.range_ms,
+                          .eval_ms = steps_.At(i),
+                          .params = params.data(),
+                          .error = &error};
+            double value;
+            if (f.range(window, &value)) out.points.push_back({steps_.At(i), value});
+          });
+      VIGIL_RETURN_IF_ERROR(walked);
       if (!error.empty()) return ExecutionError(error);
       if (!out.points.empty()) collector.AddSeries(std::move(out));
     }
@@ -841,6 +865,7 @@ class Evaluator {
     StepWalker walker(v.series);
     std::vector<std::vector<Bucket>> buckets(group_labels.size());
     for (size_t i = 0; i < steps_.count(); ++i) {
+      VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const int64_t t = steps_.At(i);
       for (auto& b : buckets) b.clear();
       for (const StepWalker::Item& item : walker.At(t)) {
@@ -901,6 +926,7 @@ class Evaluator {
     };
     std::vector<Accumulator> acc(groups.size());
     for (size_t i = 0; i < steps_.count(); ++i) {
+      VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const int64_t t = steps_.At(i);
       const auto& items = walker.At(t);
       if (items.empty()) continue;
@@ -1168,6 +1194,7 @@ class Evaluator {
     StepWalker left_walker(left.series), right_walker(right.series);
     std::unordered_set<std::string> sigs;
     for (size_t i = 0; i < steps_.count(); ++i) {
+      VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const int64_t t = steps_.At(i);
       const auto& l = left_walker.At(t);
       const auto& r = right_walker.At(t);
@@ -1236,6 +1263,7 @@ class Evaluator {
     std::unordered_map<std::string_view, StepWalker::Item> one_by_sig;
     std::unordered_map<std::string_view, std::unordered_set<uint64_t>> matched;
     for (size_t i = 0; i < steps_.count(); ++i) {
+      VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const int64_t t = steps_.At(i);
       one_by_sig.clear();
       matched.clear();
@@ -1307,10 +1335,15 @@ void SortSeries(std::vector<SeriesResult>* series) {
 
 }  // namespace
 
+std::chrono::steady_clock::time_point Engine::Deadline() const {
+  if (options_.timeout_ms <= 0) return std::chrono::steady_clock::time_point::max();
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+}
+
 Result<QueryResult> Engine::Instant(std::string_view text, int64_t time_ms) {
   VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, Parse(text));
   QueryResult result;
-  QueryContext context{store_, options_, time_ms, time_ms, &result.warnings};
+  QueryContext context{store_, options_, time_ms, time_ms, &result.warnings, Deadline()};
   Evaluator evaluator(context, Steps{time_ms, time_ms, 1});
   if (node->type == ValueType::kMatrix) {
     const Node& range = Unwrap(*node);
@@ -1363,7 +1396,7 @@ Result<QueryResult> Engine::Range(std::string_view text, int64_t start_ms, int64
   }
   QueryResult result;
   result.type = ValueType::kMatrix;
-  QueryContext context{store_, options_, start_ms, end_ms, &result.warnings};
+  QueryContext context{store_, options_, start_ms, end_ms, &result.warnings, Deadline()};
   Steps steps{start_ms, end_ms, step_ms};
   Evaluator evaluator(context, steps);
   VIGIL_ASSIGN_OR_RETURN(Value value, evaluator.Eval(*node));

@@ -12,6 +12,7 @@
 // Thread safety: an Engine may be used from any thread (the Store must allow it).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,6 +45,7 @@ struct EngineOptions {
   int64_t max_steps = 11'000;         // Prometheus's limit of points per series
   int64_t max_samples = 50'000'000;   // Prometheus's --query.max-samples
   int64_t subquery_step_ms = 60'000;  // a subquery's step when it names none (`x[1h:]`)
+  int64_t timeout_ms = 120'000;       // Prometheus's --query.timeout; 0: none
 };
 
 class Engine {
@@ -53,13 +55,16 @@ class Engine {
 
   // `text` at time `time_ms`. InvalidArgument for bad queries (HTTP 400), ResourceExhausted
   // when a limit is hit and FailedPrecondition when the data cannot be evaluated (both
-  // HTTP 422, as Prometheus's "execution" errors), other codes for store failures.
+  // HTTP 422, as Prometheus's "execution" errors), DeadlineExceeded past the timeout (503
+  // "timeout"), other codes for store failures.
   Result<QueryResult> Instant(std::string_view text, int64_t time_ms);
   // From start to end (inclusive) every step; a matrix result.
   Result<QueryResult> Range(std::string_view text, int64_t start_ms, int64_t end_ms,
                             int64_t step_ms);
 
  private:
+  std::chrono::steady_clock::time_point Deadline() const;
+
   store::Store& store_;
   EngineOptions options_;
 };

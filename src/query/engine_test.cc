@@ -160,6 +160,17 @@ TEST_F(EngineTest, HostileQueriesAreAnsweredOrRefused) {
   }
 }
 
+TEST_F(EngineTest, AQueryPastItsTimeoutStops) {
+  Engine hasty(store_, EngineOptions{.timeout_ms = 20});
+  std::string heavy = "temp";
+  for (int i = 0; i < 3000; ++i) heavy += " + temp";
+  auto r = hasty.Range(heavy, kT0, kT0 + 600'000, 1'000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "query timed out in expression evaluation");
+  EXPECT_TRUE(engine_.Range(heavy, kT0, kT0 + 60'000, 10'000).ok());  // 2 minutes are plenty
+}
+
 TEST_F(EngineTest, SampleLimitIsA422) {
   Engine small(store_, EngineOptions{.max_samples = 100});
   auto r = small.Range("temp", kT0, kT0 + 600'000, 10'000);

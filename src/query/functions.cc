@@ -138,7 +138,7 @@ bool TsOfFirstOverTime(const Window& w, double* out) {
   return true;
 }
 
-bool PresentOverTime(const Window& w, double* out) {
+bool PresentOverTime(const Window& /*window*/, double* out) {
   *out = 1;
   return true;
 }

@@ -224,7 +224,9 @@ class TestFile {
       auto it = got.find(name);
       ASSERT_NE(it, got.end()) << "missing " << name << "; got:" << got_list;
       const SeriesResult& s = *it->second;
-      if (ordered) EXPECT_EQ(result->series[e].labels.ToString(), name) << "order";
+      if (ordered) {
+        EXPECT_EQ(result->series[e].labels.ToString(), name) << "order";
+      }
       if (kind == "instant") {
         ASSERT_EQ(s.points.size(), 1u) << name;
         EXPECT_TRUE(AlmostEqual(*expected[e].values[0], s.points[0].value))

@@ -1,6 +1,7 @@
 #include "testing/demo_data.h"
 
 #include <cmath>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <random>
@@ -132,7 +133,7 @@ std::vector<model::Series> DemoServiceData(int64_t start_ms, int64_t span_ms) {
 std::vector<model::Series> HostFleetData(int64_t start_ms, int64_t span_ms, int hosts) {
   std::mt19937_64 random(7);
   std::uniform_real_distribution<double> unit(0, 1);
-  std::vector<model::Series> out;
+  std::deque<model::Series> out;  // the pointers below stay valid as it grows
   const char* modes[] = {"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"};
   const double mode_share[] = {0.7, 0.02, 0.005, 0.01, 0.01, 0.005, 0.08, 0.17};
   const char* mounts[] = {"/", "/var", "/home"};
@@ -234,7 +235,7 @@ std::vector<model::Series> HostFleetData(int64_t start_ms, int64_t span_ms, int 
       }
     }
   }
-  return out;
+  return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
 }
 
 bool WriteOpenMetrics(const std::vector<model::Series>& data, const std::string& path) {

@@ -167,6 +167,7 @@ Status TsdbStore::Load() {
   std::error_code error;
   std::filesystem::create_directories(options_.dir, error);
   if (error) return UnavailableError("create folder " + options_.dir + ": " + error.message());
+  VIGIL_ASSIGN_OR_RETURN(dir_lock_, DirLock::Acquire(options_.dir));
   const std::string db_path = options_.dir + "/chunks.db";
   VIGIL_ASSIGN_OR_RETURN(writer_db_, ChunkDb::Open(db_path, /*read_only=*/false));
   VIGIL_RETURN_IF_ERROR(writer_db_->LoadSeries(
@@ -736,6 +737,7 @@ Status TsdbStore::Close() {
   closed_ = true;
   Status status = PersistClosed();
   Status synced = wal_->Sync();
+  dir_lock_.reset();  // nothing more is written: another process may open the folder
   return status.ok() ? synced : status;
 }
 

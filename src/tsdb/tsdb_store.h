@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/dir_lock.h"
 #include "core/env.h"
 #include "core/metrics.h"
 #include "store/store.h"
@@ -196,7 +197,8 @@ class TsdbStore final : public store::Store {
   std::thread persister_;
   std::once_flag persister_stopped_;
 
-  std::mutex db_mu_;  // guards writer_db_; taken after mu_ when both are held
+  std::mutex db_mu_;                   // guards writer_db_; taken after mu_ when both are held
+  std::unique_ptr<DirLock> dir_lock_;  // one process at a time in options_.dir
   std::unique_ptr<ChunkDb> writer_db_;
   std::unique_ptr<wal::WalWriter> wal_;
   std::string record_;

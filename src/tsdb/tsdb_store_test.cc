@@ -624,5 +624,29 @@ TEST_F(TsdbStoreTest, SigkillDuringIngestLosesNothingAcknowledged) {
   }
 }
 
+// Two processes on one data folder would write the same log and SQLite file (issue #26):
+// the second open is refused with the folder and the holder's pid, and succeeds once the
+// first store is closed.
+TEST(TsdbStoreLock, ASecondOpenOfTheFolderIsRefused) {
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  metrics::Registry registry;
+  TsdbOptions options;
+  options.dir = dir.Sub("tsdb");
+  options.registry = &registry;
+  auto first = TsdbStore::Open(Env::Default(), clock, options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = TsdbStore::Open(Env::Default(), clock, options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("is in use by another vigil process (pid " +
+                                           std::to_string(getpid())),
+            std::string::npos)
+      << second.status().ToString();
+  ASSERT_TRUE((*first)->Close().ok());
+  auto third = TsdbStore::Open(Env::Default(), clock, options);
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
+}
+
 }  // namespace
 }  // namespace vigil::tsdb

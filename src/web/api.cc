@@ -65,6 +65,8 @@ HttpResponse FromStatus(const Status& status) {
       return JsonError(422, status.message());
     case StatusCode::kUnavailable:
       return JsonError(503, status.message());
+    case StatusCode::kDeadlineExceeded:  // a query past its timeout, as Prometheus says it
+      return JsonError(503, status.message(), "timeout");
     default:
       return JsonError(500, status.message());
   }

@@ -22,7 +22,7 @@ std::string HttpRequest::Header(const std::string& lower_name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-HttpResponse JsonError(int status, std::string_view message) {
+HttpResponse JsonError(int status, std::string_view message, std::string_view type_override) {
   const char* type = "internal";
   switch (status) {
     case 400:
@@ -52,7 +52,10 @@ HttpResponse JsonError(int status, std::string_view message) {
     default:
       break;
   }
-  nlohmann::json body = {{"status", "error"}, {"errorType", type}, {"error", message}};
+  nlohmann::json body = {
+      {"status", "error"},
+      {"errorType", type_override.empty() ? std::string_view(type) : type_override},
+      {"error", message}};
   HttpResponse response;
   response.status = status;
   response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -35,8 +35,9 @@ struct HttpResponse {
 
 // Prometheus's error shape: {"status":"error","errorType":…,"error":…}. errorType is
 // bad_data for 400, not_found for 404, unauthorized (401), forbidden (403),
-// too_large (413), unprocessable (422), unavailable (503), internal otherwise.
-HttpResponse JsonError(int status, std::string_view message);
+// too_large (413), execution (422), unavailable (503), internal otherwise; `type` when
+// given (a query timeout is a 503 of type "timeout", as Prometheus answers it).
+HttpResponse JsonError(int status, std::string_view message, std::string_view type = "");
 
 // Decodes %XX and '+' (in query strings and forms); false for a malformed escape.
 bool UrlDecode(std::string_view in, std::string* out);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -43,6 +44,7 @@ struct HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
   std::unique_ptr<net::thread_pool> workers;
+  std::unique_ptr<net::thread_pool> ops_workers;  // Options::ops_paths
   std::vector<std::thread> threads;
 
   void Accept();
@@ -269,7 +271,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     converted->body = std::move(request.body());
     ++server_.active_requests;  // until its response is written
     in_flight_ = true;
-    net::post(*server_.workers, [self = this->shared_from_this(), converted, keep_alive, version] {
+    const auto& ops = server_.options.ops_paths;
+    const bool ops_path = std::find(ops.begin(), ops.end(), converted->path) != ops.end();
+    net::thread_pool& pool = ops_path ? *server_.ops_workers : *server_.workers;
+    net::post(pool, [self = this->shared_from_this(), converted, keep_alive, version] {
       HttpResponse response;
       try {
         response = self->server_.handler(*converted);
@@ -408,6 +413,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Handler h
   if (ec) return UnavailableError("listen on " + options.listen + ": " + ec.message());
   impl->port = impl->acceptor.local_endpoint().port();
   impl->workers = std::make_unique<net::thread_pool>(static_cast<size_t>(options.worker_threads));
+  impl->ops_workers = std::make_unique<net::thread_pool>(1);
   impl->work.emplace(impl->ioc.get_executor());
   impl->Accept();
   for (int i = 0; i < options.io_threads; ++i) {
@@ -431,6 +437,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   impl_->workers->join();
+  impl_->ops_workers->join();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();

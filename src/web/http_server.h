@@ -2,7 +2,8 @@
 // optionally over TLS (OpenSSL).
 // Keep-alive, limits on header and body size (413), read and idle timeouts, and a
 // graceful Stop. Requests are handed to the handler on a worker pool, never on the I/O
-// threads, because handlers read stores that block (SQLite, PostgreSQL). `GET /ws`
+// threads, because handlers read stores that block (SQLite, PostgreSQL); the ops paths
+// (/healthz, /readyz, /metrics) have a worker of their own. `GET /ws`
 // upgrades to a WebSocket fed by the LiveHub, with pings that detect dead peers.
 //
 // Thread safety: Start and Stop from one thread; the handler runs on worker threads
@@ -14,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "web/http.h"
@@ -34,6 +36,9 @@ class HttpServer {
     std::string tls_key_file;
     int io_threads = 1;
     int worker_threads = 4;
+    // Served by a thread of their own, so that health probes and scrapes of /metrics answer
+    // at once while queries fill every worker.
+    std::vector<std::string> ops_paths = {"/healthz", "/readyz", "/metrics"};
     size_t max_connections = 10'000;
   };
   using Handler = std::function<HttpResponse(const HttpRequest&)>;

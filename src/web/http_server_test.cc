@@ -24,6 +24,7 @@ class HttpServerTest : public ::testing::Test {
         [this](const HttpRequest& r) {
           ++handled_;
           if (r.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          if (r.path == "/heavy") std::this_thread::sleep_for(std::chrono::milliseconds(2000));
           HttpResponse response;
           response.body = r.method + " " + r.path + " q=" + r.Param("q") +
                           " body=" + std::to_string(r.body.size());
@@ -47,6 +48,26 @@ TEST_F(HttpServerTest, ServesDecodedRequests) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "GET /a b q=x+y z body=0");
   EXPECT_EQ(r->headers["server"], "vigil");
+}
+
+// Health probes must not starve behind queries (issue #26): with every worker busy on a
+// long request, /healthz, /readyz and /metrics still answer within 100 ms.
+TEST_F(HttpServerTest, HealthProbesAnswerWhileQueriesFillEveryWorker) {
+  Start();
+  std::vector<std::thread> heavy;
+  for (int i = 0; i < 8; ++i) {
+    heavy.emplace_back([this] { (void)testing::HttpGet(server_->port(), "/heavy"); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the workers are all busy
+  for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto r = HttpGet(server_->port(), path);
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_TRUE(r.ok()) << path;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(took, std::chrono::milliseconds(100)) << path;
+  }
+  for (auto& t : heavy) t.join();
 }
 
 TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {

@@ -7,6 +7,7 @@
 // a message: never a crash, and never a series with two points at one time.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -266,8 +267,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     QueryWriter writer(data + 1, size - 1);
     query = writer.Expression(0);
   }
+  // QUERY_FUZZ_PRINT=1 query_fuzz <input> shows the query an input stands for.
+  static const bool print = std::getenv("QUERY_FUZZ_PRINT") != nullptr;
+  if (print) std::fprintf(stderr, "query: %s\n", query.c_str());
   vigil::query::EngineOptions options;
   options.max_samples = 200'000;  // keeps each input's work small
+  options.timeout_ms = 1'000;     // and the time: nested subqueries cost range/step squared
   vigil::query::Engine engine(Store(), options);
   CheckResult(engine.Instant(query, 300'000));
   CheckResult(engine.Range(query, 0, 600'000, 15'000));
