@@ -152,6 +152,11 @@ config::Schema BuildSchema() {
                    "When set, the write endpoints need Authorization: Bearer <token>; "
                    "VIGIL_WRITE_TOKEN overrides it. Never logged.",
                    std::string("")},
+        OptionSpec{"allowed_origins", OptionType::kStrings,
+                   "Web origins (scheme://host:port) besides the server's own whose pages may "
+                   "open /ws and write; \"*\" allows any. Requests without an Origin header "
+                   "(agents, curl) are not affected.",
+                   config::StringList{}},
         OptionSpec{"tls_cert_file", OptionType::kString,
                    "PEM certificate chain; with tls_key_file, serve HTTPS and wss://.",
                    std::string("")},
@@ -584,6 +589,7 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.web.listen = loaded.sections.at("web").String("listen");
   c.web.metrics_listen = loaded.sections.at("web").String("metrics_listen");
   c.web.write_token = loaded.sections.at("web").String("write_token");
+  c.web.allowed_origins = loaded.sections.at("web").Strings("allowed_origins");
   c.web.tls_cert_file = loaded.sections.at("web").String("tls_cert_file");
   c.web.tls_key_file = loaded.sections.at("web").String("tls_key_file");
   if (c.web.tls_cert_file.empty() != c.web.tls_key_file.empty()) {

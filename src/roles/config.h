@@ -39,7 +39,9 @@ struct VigilConfig {
     // Where `vigil sensor` and `vigil coordinator` serve /metrics, /healthz and /readyz;
     // empty: not served (the other roles serve them on `listen`).
     std::string metrics_listen;
-    std::string write_token;    // empty: the write endpoints are open
+    std::string write_token;  // empty: the write endpoints are open
+    // Origins besides the server's own that may open /ws and write (web/http.h).
+    std::vector<std::string> allowed_origins;
     std::string tls_cert_file;  // both set: HTTPS
     std::string tls_key_file;
   } web;

@@ -48,6 +48,8 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
   web.server.listen = config.web.listen;
   web.api.version = VIGIL_VERSION;
   web.api.write_token = config.web.write_token;
+  web.api.allowed_origins = config.web.allowed_origins;
+  web.server.allowed_origins = config.web.allowed_origins;
   web.server.tls_cert_file = config.web.tls_cert_file;
   web.server.tls_key_file = config.web.tls_key_file;
   web.topology = TopologyFrom(config);

@@ -505,6 +505,11 @@ HttpResponse Api::Metadata() {
 }
 
 std::optional<HttpResponse> Api::CheckWriteToken(const HttpRequest& request) const {
+  // A page of another site must not write, with or without a token (no CORS for writes).
+  if (!OriginAllowed(request.Header("origin"), request.Header("host"), options_.allowed_origins)) {
+    return JsonError(403, "write from origin " + request.Header("origin") +
+                              " refused; add it to [web] allowed_origins");
+  }
   if (options_.write_token.empty()) return std::nullopt;
   const std::string auth = request.Header("authorization");
   if (auth.empty()) return JsonError(401, "missing Authorization: Bearer <token>");

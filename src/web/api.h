@@ -28,6 +28,8 @@ struct ApiOptions {
   std::string version = "unknown";
   // When set, POST /api/v1/write needs "Authorization: Bearer <token>".
   std::string write_token;
+  // Origins besides the server's own whose pages may write (web/http.h OriginAllowed).
+  std::vector<std::string> allowed_origins;
   metrics::Registry* registry = &metrics::Registry::Default();
   // Called with each batch written through /api/v1/write after the store took it (the
   // live stream); may be empty.
@@ -61,7 +63,8 @@ class Api {
   HttpResponse RemoteRead(const HttpRequest& request);
   HttpResponse Write(const HttpRequest& request);
   HttpResponse WriteLineProtocol(const HttpRequest& request);
-  // 401/403 when a write token is configured and the request does not carry it.
+  // 403 for a write from a page of another site (Origin); 401/403 when a write token is
+  // configured and the request does not carry it.
   std::optional<HttpResponse> CheckWriteToken(const HttpRequest& request) const;
   // Appends durably, feeds the live stream; 204.
   HttpResponse Store(const model::Batch& batch);

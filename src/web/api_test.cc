@@ -143,6 +143,35 @@ TEST_F(ApiTest, FederateListsTheLatestSampleOfEachSeries) {
   EXPECT_EQ(Get("/federate").status, 400);
 }
 
+// A page of another site must not write (issue #26): with no token configured, a POST
+// carrying a foreign Origin is refused and stores nothing; the server's own origin, a
+// listed one, and clients without an Origin write.
+TEST_F(ApiTest, WritesFromPagesOfOtherSitesAreRefused) {
+  auto post = [&](const std::string& origin, Api& api) {
+    HttpRequest r;
+    r.method = "POST";
+    r.path = "/write";
+    r.headers["host"] = "127.0.0.1:8080";
+    if (!origin.empty()) r.headers["origin"] = origin;
+    r.headers["content-type"] = "text/plain";
+    r.body = "csrf,host=x value=1 1767225600000000000\n";
+    return api.Handle(r);
+  };
+  HttpResponse foreign = post("http://evil.example:80", api_);
+  EXPECT_EQ(foreign.status, 403);
+  EXPECT_NE(foreign.body.find("refused"), std::string::npos);
+  EXPECT_EQ(post("http://127.0.0.1:3000", api_).status, 403);  // another port is another site
+  EXPECT_EQ(post("null", api_).status, 403);
+  EXPECT_TRUE(Body(Get("/api/v1/series", {{"match[]", "csrf_value"}}))["data"].empty());
+  EXPECT_EQ(post("http://127.0.0.1:8080", api_).status, 204);
+  EXPECT_EQ(post("", api_).status, 204);
+  metrics::Registry registry;
+  Api listing(store_, &sensors_, clock_,
+              {.allowed_origins = {"https://grafana.example"}, .registry = &registry});
+  EXPECT_EQ(post("https://grafana.example", listing).status, 204);
+  EXPECT_EQ(post("https://other.example", listing).status, 403);
+}
+
 TEST_F(ApiTest, SensorsListTheAnnouncedAgentsWithTheirState) {
   json sensors = Body(Get("/api/v1/sensors"));
   ASSERT_EQ(sensors["data"].size(), 1u);

@@ -62,6 +62,17 @@ HttpResponse JsonError(int status, std::string_view message, std::string_view ty
   return response;
 }
 
+bool OriginAllowed(std::string_view origin, std::string_view host,
+                   const std::vector<std::string>& allowed) {
+  if (origin.empty()) return true;
+  for (const std::string& a : allowed) {
+    if (a == "*" || a == origin) return true;
+  }
+  const size_t scheme = origin.find("://");
+  if (scheme == std::string_view::npos || origin == "null") return false;
+  return !host.empty() && origin.substr(scheme + 3) == host;
+}
+
 bool UrlDecode(std::string_view in, std::string* out) {
   out->clear();
   out->reserve(in.size());

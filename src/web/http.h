@@ -33,6 +33,13 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Whether a browser request may act on this server: true without an `origin` (not from a
+// page), when the origin's host:port is the request's `host` (the server's own pages), or
+// when it is listed in `allowed` ("*" allows any). Guards the write endpoints and /ws
+// against pages of other sites (cross-site request forgery).
+bool OriginAllowed(std::string_view origin, std::string_view host,
+                   const std::vector<std::string>& allowed);
+
 // Prometheus's error shape: {"status":"error","errorType":…,"error":…}. errorType is
 // bad_data for 400, not_found for 404, unauthorized (401), forbidden (403),
 // too_large (413), execution (422), unavailable (503), internal otherwise; `type` when

@@ -240,6 +240,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         Respond(JsonError(404, "no WebSocket at " + std::string(path)), false, request.version());
         return;
       }
+      const std::string_view origin(request[http::field::origin].data(),
+                                    request[http::field::origin].size());
+      const std::string_view host(request[http::field::host].data(),
+                                  request[http::field::host].size());
+      if (!OriginAllowed(origin, host, server_.options.allowed_origins)) {
+        Respond(JsonError(403, "WebSocket from origin " + std::string(origin) +
+                                   " refused; add it to [web] allowed_origins"),
+                false, request.version());
+        return;
+      }
       if constexpr (kTls) {
         std::make_shared<WebSocketSession<Stream>>(std::move(stream_), server_)
             ->Run(std::move(request));

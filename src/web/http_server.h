@@ -39,6 +39,8 @@ class HttpServer {
     // Served by a thread of their own, so that health probes and scrapes of /metrics answer
     // at once while queries fill every worker.
     std::vector<std::string> ops_paths = {"/healthz", "/readyz", "/metrics"};
+    // Origins besides the server's own whose pages may open /ws (web/http.h OriginAllowed).
+    std::vector<std::string> allowed_origins;
     size_t max_connections = 10'000;
   };
   using Handler = std::function<HttpResponse(const HttpRequest&)>;

@@ -70,6 +70,29 @@ TEST_F(HttpServerTest, HealthProbesAnswerWhileQueriesFillEveryWorker) {
   for (auto& t : heavy) t.join();
 }
 
+// A page of another site must not open the live stream (issue #26).
+TEST_F(HttpServerTest, WebSocketsFromOtherOriginsAreRefused) {
+  HttpServer::Options options;
+  options.allowed_origins = {"https://grafana.example"};
+  Start(options);
+  const std::string host = "127.0.0.1:" + std::to_string(server_->port());
+  auto upgrade = [&](const std::string& origin) {
+    auto r = SendRaw(server_->port(),
+                     "GET /ws HTTP/1.1\r\nHost: " + host +
+                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n" +
+                         (origin.empty() ? "" : "Origin: " + origin + "\r\n") + "\r\n",
+                     2000);
+    return r.ok() ? r->status : -1;
+  };
+  EXPECT_EQ(upgrade("http://evil.example"), 403);
+  EXPECT_EQ(upgrade("http://127.0.0.1:1"), 403);
+  EXPECT_EQ(upgrade("http://" + host), 101);
+  EXPECT_EQ(upgrade("https://grafana.example"), 101);
+  EXPECT_EQ(upgrade(""), 101);  // not a browser
+}
+
 TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   Start();
   const std::string one = "GET /one HTTP/1.1\r\nHost: x\r\n\r\n";
