@@ -33,20 +33,6 @@ namespace {
 
 using namespace vigil;
 
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 int Data(const std::string& kind, const std::string& dir, int64_t start_s, int64_t span_s,
          int hosts) {
   const int64_t start_ms = start_s * 1000, span_ms = span_s * 1000;
@@ -96,8 +82,9 @@ int Data(const std::string& kind, const std::string& dir, int64_t start_s, int64
 // One range query over HTTP; its time in ms, or -1 when it failed.
 double TimeQuery(uint16_t port, const std::string& query, const std::string& range) {
   const auto started = std::chrono::steady_clock::now();
-  auto r = testing::HttpPost(port, "/api/v1/query_range", "query=" + UrlEncode(query) + range,
-                             "application/x-www-form-urlencoded", "", 120'000);
+  auto r =
+      testing::HttpPost(port, "/api/v1/query_range", "query=" + testing::UrlEncode(query) + range,
+                        "application/x-www-form-urlencoded", "", 120'000);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (!r.ok() || r->status != 200 || r->body.find("\"status\":\"success\"") == std::string::npos) {

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace vigil::testing {
@@ -101,6 +103,20 @@ Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeo
   ::close(fd);
   if (ParseResponse(raw, &response, true)) return response;
   return UnavailableError("connection closed without a response");
+}
+
+std::string UrlEncode(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 Result<RawResponse> HttpGet(uint16_t port, const std::string& target) {

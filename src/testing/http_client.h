@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -20,6 +21,8 @@ struct RawResponse {
 
 // Connects, sends `request`, reads one response (by Content-Length, or to the close).
 Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeout_ms = 5000);
+// `s` percent-encoded for a URL or a form body (RFC 3986 unreserved characters kept).
+std::string UrlEncode(std::string_view s);
 // GET `target` with Connection: close.
 Result<RawResponse> HttpGet(uint16_t port, const std::string& target);
 // POST `body` to `target` with the given content type.

@@ -50,20 +50,6 @@ constexpr int64_t kQueryEnd = kBase + kSpanMs - 120'000 + 3'500;
 constexpr int64_t kQueryStart = kQueryEnd - 600'000;
 constexpr int64_t kStepMs = 10'000;
 
-std::string Url(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // A range query's answer: series by canonical labels, each with its points; or an error.
 struct Answer {
   bool ok = false;
@@ -74,7 +60,7 @@ struct Answer {
 Answer FromPrometheus(uint16_t port, const std::string& query) {
   Answer a;
   const std::string body =
-      "query=" + Url(query) + "&start=" + std::to_string(kQueryStart / 1000.0) +
+      "query=" + testing::UrlEncode(query) + "&start=" + std::to_string(kQueryStart / 1000.0) +
       "&end=" + std::to_string(kQueryEnd / 1000.0) + "&step=" + std::to_string(kStepMs / 1000);
   auto r =
       testing::HttpPost(port, "/api/v1/query_range", body, "application/x-www-form-urlencoded");
