@@ -77,6 +77,14 @@ inline Status UnimplementedError(std::string m) {
 }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
+// Whether trying the same thing again later may succeed: a dependency down or busy, a
+// timeout, a bound reached. Everything else fails again on the same input.
+inline bool IsTransient(const Status& status) {
+  return status.code() == StatusCode::kUnavailable ||
+         status.code() == StatusCode::kDeadlineExceeded ||
+         status.code() == StatusCode::kResourceExhausted;
+}
+
 // A value of T, or the Status saying why there is none.
 template <typename T>
 class [[nodiscard]] Result {

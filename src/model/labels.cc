@@ -135,6 +135,12 @@ std::string Labels::ToString() const {
         out += "\\\"";
       } else if (c == '\n') {
         out += "\\n";
+      } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        // Control bytes (a NUL from a hostile writer) never reach a log or a page raw.
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\x";
+        out += kHex[(c >> 4) & 0xf];
+        out += kHex[c & 0xf];
       } else {
         out += c;
       }
@@ -143,6 +149,55 @@ std::string Labels::ToString() const {
   }
   out += '}';
   return out;
+}
+
+std::string_view LabelViolationName(LabelViolation violation) {
+  switch (violation) {
+    case LabelViolation::kNone:
+      return "none";
+    case LabelViolation::kEmpty:
+      return "empty_labels";
+    case LabelViolation::kTooMany:
+      return "label_limit";
+    case LabelViolation::kNameTooLong:
+      return "label_name_length_limit";
+    case LabelViolation::kValueTooLong:
+      return "label_value_length_limit";
+  }
+  return "unknown";
+}
+
+LabelViolation CheckLabelLimits(const Labels& labels, const LabelLimits& limits, std::string* why) {
+  auto refuse = [&](LabelViolation violation, const std::string& reason) {
+    if (why != nullptr) {
+      std::string series = labels.ToString();
+      if (series.size() > 200) series = series.substr(0, 200) + "...";
+      *why = "series " + series + " refused: " + reason;
+    }
+    return violation;
+  };
+  if (labels.empty()) return refuse(LabelViolation::kEmpty, "it has no labels");
+  if (limits.max_labels > 0 && labels.size() > limits.max_labels) {
+    return refuse(LabelViolation::kTooMany, std::to_string(labels.size()) +
+                                                " labels, more than label_limit " +
+                                                std::to_string(limits.max_labels));
+  }
+  for (const auto& label : labels) {
+    if (limits.max_name_length > 0 && label.name.size() > limits.max_name_length) {
+      return refuse(LabelViolation::kNameTooLong,
+                    "a label name of " + std::to_string(label.name.size()) +
+                        " bytes, longer than label_name_length_limit " +
+                        std::to_string(limits.max_name_length));
+    }
+    if (limits.max_value_length > 0 && label.value.size() > limits.max_value_length) {
+      return refuse(LabelViolation::kValueTooLong,
+                    "label " + std::string(label.name.substr(0, 64)) + " has a value of " +
+                        std::to_string(label.value.size()) +
+                        " bytes, longer than label_value_length_limit " +
+                        std::to_string(limits.max_value_length));
+    }
+  }
+  return LabelViolation::kNone;
 }
 
 }  // namespace vigil::model

@@ -134,4 +134,22 @@ struct LabelsHash {
   size_t operator()(const Labels& labels) const { return labels.Hash(); }
 };
 
+// Bounds on one series' label set, checked where series enter vigil (HTTP writes, the
+// datamanager) so that no store meets a label set it cannot index: Prometheus's
+// label_limit, label_name_length_limit and label_value_length_limit. 0: no bound.
+struct LabelLimits {
+  size_t max_labels = 64;  // __name__ included
+  size_t max_name_length = 256;
+  size_t max_value_length = 2048;  // bytes
+};
+
+// Why a label set is refused at ingest; the names are the `reason` label of the counters.
+enum class LabelViolation { kNone, kEmpty, kTooMany, kNameTooLong, kValueTooLong };
+std::string_view LabelViolationName(LabelViolation violation);  // "label_limit" ...
+
+// The first rule `labels` breaks: no labels at all (Prometheus refuses an empty label set;
+// an empty value is an absent label, dropped by FromPairs), or a limit. `why` (may be null)
+// gets a sentence naming the series, cut to a readable length.
+LabelViolation CheckLabelLimits(const Labels& labels, const LabelLimits& limits, std::string* why);
+
 }  // namespace vigil::model

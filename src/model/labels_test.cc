@@ -32,6 +32,35 @@ TEST(Labels, ToStringIsCanonicalAndEscaped) {
   EXPECT_EQ(labels.ToString(), "up{msg=\"say \\\"hi\\\"\\nbye\",path=\"C:\\\\tmp\"}");
   EXPECT_EQ(Labels::Of({{"a", "b"}}).ToString(), "{a=\"b\"}");
   EXPECT_EQ(Labels().ToString(), "{}");
+  // A NUL or an escape byte from a hostile writer never reaches a log raw.
+  EXPECT_EQ(Labels::Of({{"a", std::string("x\0\x1b", 3)}}).ToString(), "{a=\"x\\x00\\x1b\"}");
+}
+
+TEST(Labels, LimitsRefuseTheSeriesAndSayWhy) {
+  const LabelLimits limits{.max_labels = 3, .max_name_length = 8, .max_value_length = 5};
+  std::string why;
+  EXPECT_EQ(CheckLabelLimits(Labels::Of({{"__name__", "up"}, {"job", "node"}}), limits, &why),
+            LabelViolation::kNone);
+  EXPECT_EQ(CheckLabelLimits(Labels(), limits, &why), LabelViolation::kEmpty);
+  EXPECT_EQ(why, "series {} refused: it has no labels");
+  EXPECT_EQ(CheckLabelLimits(Labels::Of({{"__name__", "up"}, {"a", "1"}, {"b", "2"}, {"c", "3"}}),
+                             limits, &why),
+            LabelViolation::kTooMany);
+  EXPECT_NE(why.find("4 labels, more than label_limit 3"), std::string::npos) << why;
+  EXPECT_EQ(CheckLabelLimits(Labels::Of({{"__name__", "up"}, {"verylongname", "1"}}), limits, &why),
+            LabelViolation::kNameTooLong);
+  EXPECT_EQ(CheckLabelLimits(Labels::Of({{"__name__", "up"}, {"job", "123456"}}), limits, &why),
+            LabelViolation::kValueTooLong);
+  EXPECT_NE(why.find("label job has a value of 6 bytes"), std::string::npos) << why;
+  EXPECT_EQ(LabelViolationName(LabelViolation::kValueTooLong), "label_value_length_limit");
+  // 0 is no bound; the series in the reason is cut to a readable length.
+  EXPECT_EQ(CheckLabelLimits(Labels::Of({{"__name__", "up"}, {"job", std::string(5000, 'x')}}),
+                             LabelLimits{0, 0, 0}, &why),
+            LabelViolation::kNone);
+  EXPECT_EQ(CheckLabelLimits(Labels::Of({{"__name__", "up"}, {"job", std::string(5000, 'x')}}),
+                             LabelLimits{}, &why),
+            LabelViolation::kValueTooLong);
+  EXPECT_LT(why.size(), 400u);
 }
 
 TEST(Labels, HashSeparatesNameFromValue) {

@@ -200,7 +200,17 @@ config::Schema BuildSchema() {
         OptionSpec{"out_of_order_window", OptionType::kDuration,
                    "Embedded store: samples this much older than their series' newest are "
                    "rejected (and counted); 0: no limit.",
-                   milliseconds(3'600'000), 0.0, 7.0 * 86'400},
+                   milliseconds(86'400'000), 0.0, 7.0 * 86'400},
+        OptionSpec{"label_limit", OptionType::kInt,
+                   "Labels (the name included) a series may have; one with more is refused "
+                   "and counted. 0: no limit.",
+                   int64_t{64}, 0.0, 1e6},
+        OptionSpec{"label_name_length_limit", OptionType::kInt,
+                   "Bytes a label name may have; a longer one refuses its series. 0: no limit.",
+                   int64_t{256}, 0.0, 1e6},
+        OptionSpec{"label_value_length_limit", OptionType::kInt,
+                   "Bytes a label value may have; a longer one refuses its series. 0: no limit.",
+                   int64_t{2048}, 0.0, 1e6},
         OptionSpec{"max_points_per_query", OptionType::kInt,
                    "Points one query may return before it fails with a clear error.",
                    int64_t{5'000'000}, 1.0, 1e10},
@@ -606,6 +616,11 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.storage.wal_fsync_interval = storage.Duration("wal_fsync_interval");
   c.storage.out_of_order_window = storage.Duration("out_of_order_window");
   c.storage.max_points_per_query = storage.Int("max_points_per_query");
+  c.storage.label_limits.max_labels = static_cast<size_t>(storage.Int("label_limit"));
+  c.storage.label_limits.max_name_length =
+      static_cast<size_t>(storage.Int("label_name_length_limit"));
+  c.storage.label_limits.max_value_length =
+      static_cast<size_t>(storage.Int("label_value_length_limit"));
   c.storage.pool_size = storage.Int("pool_size");
   c.storage.statement_timeout = storage.Duration("statement_timeout");
   c.storage.partition_days = storage.Int("partition_days");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "model/labels.h"
 #include "pipeline/alerts.h"
 #include "pipeline/pipeline.h"
 #include "sensors/sensor.h"
@@ -53,9 +54,10 @@ struct VigilConfig {
     int64_t retention_size_mb = 0;
     std::string wal_fsync = "always";
     std::chrono::milliseconds wal_fsync_interval{1000};
-    std::chrono::milliseconds out_of_order_window{3'600'000};
+    std::chrono::milliseconds out_of_order_window{86'400'000};
     int64_t max_points_per_query = 5'000'000;
-    int64_t pool_size = 4;  // PostgreSQL
+    model::LabelLimits label_limits;  // checked at ingest: HTTP writes, the datamanager
+    int64_t pool_size = 4;            // PostgreSQL
     std::chrono::milliseconds statement_timeout{30'000};
     int64_t partition_days = 1;
     int64_t partitions_ahead = 2;

@@ -16,12 +16,15 @@ DataManager::DataManager(bus::Bus& bus, Options options, std::vector<store::Batc
       messages_(options_.registry->AddCounter(
           "vigil_datamanager_messages_total",
           "Messages the datamanager handled: stored, invalid (dead-lettered), failed "
-          "(requeued), ignored.",
+          "(requeued), rejected (a writer refused it for good: dead-lettered), ignored.",
           {"outcome"})),
       samples_(
           options_.registry
               ->AddCounter("vigil_datamanager_samples_total", "Samples the datamanager stored.")
-              .WithLabels({})) {}
+              .WithLabels({})),
+      refused_(options_.registry->AddCounter(
+          "vigil_datamanager_samples_refused_total",
+          "Samples not stored because their series broke a label limit, by reason.", {"reason"})) {}
 
 DataManager::~DataManager() { Stop(); }
 
@@ -55,9 +58,26 @@ void DataManager::OnMessage(const bus::Delivery& delivery) {
     bus::DeadLetter(bus_, delivery, bus::kStoreQueue, batch.status().message());
     return;
   }
+  std::erase_if(batch->series, [&](const model::Series& series) {
+    std::string why;
+    const model::LabelViolation violation =
+        model::CheckLabelLimits(series.labels, options_.label_limits, &why);
+    if (violation == model::LabelViolation::kNone) return false;
+    auto& refused = refused_.WithLabels({std::string(model::LabelViolationName(violation))});
+    if (refused.Value() == 0) spdlog::warn("datamanager: {} (counted from now on)", why);
+    refused.Inc(static_cast<double>(series.samples.size()));
+    return true;
+  });
   for (store::BatchWriter* writer : writers_) {
     Status status = writer->Append(*batch);
     if (status.ok()) status = writer->Flush();
+    if (!status.ok() && !IsTransient(status)) {
+      // The same batch would fail the same way on every redelivery and hold up the queue.
+      messages_.WithLabels({"rejected"}).Inc();
+      spdlog::error("datamanager: dead-lettering a batch a writer refused: {}", status.ToString());
+      bus::DeadLetter(bus_, delivery, bus::kStoreQueue, status.ToString());
+      return;
+    }
     if (!status.ok()) {
       messages_.WithLabels({"failed"}).Inc();
       ++failures_;

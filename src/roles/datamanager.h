@@ -1,9 +1,12 @@
 // The datamanager role: consumes vigil.store (competing with other datamanagers) and
 // hands each batch to its writers (the store, the JSON-lines sink). A message is acked
 // only after every writer appended and flushed it; one that cannot be decoded is
-// dead-lettered and counted; a writer failure (the disk, PostgreSQL down) requeues it and
-// backs off, doubling from retry_backoff up to max_retry_backoff while failures last, so
-// batches wait in the queue and consumption resumes by itself.
+// dead-lettered and counted. Series whose label sets break the label limits are taken out
+// of the batch and counted. A transient writer failure (the disk, PostgreSQL down:
+// Unavailable, DeadlineExceeded, ResourceExhausted) requeues the batch and backs off,
+// doubling from retry_backoff up to max_retry_backoff while failures last, so batches
+// wait in the queue and consumption resumes by itself; any other failure would fail again
+// on every redelivery, so the batch is dead-lettered with the reason and the queue goes on.
 // DESIGN.md (Roles), docs/architecture.md.
 //
 // Thread safety: Start and Stop from one thread; the handler runs on the bus's thread.
@@ -15,6 +18,7 @@
 #include "bus/bus.h"
 #include "bus/topology.h"
 #include "core/metrics.h"
+#include "model/labels.h"
 #include "store/batch_writer.h"
 
 namespace vigil::roles {
@@ -26,6 +30,7 @@ class DataManager {
     std::chrono::milliseconds retry_backoff{200};
     std::chrono::milliseconds max_retry_backoff{5'000};
     bus::TopologyOptions topology;
+    model::LabelLimits label_limits;
     metrics::Registry* registry = &metrics::Registry::Default();
   };
 
@@ -46,6 +51,7 @@ class DataManager {
   std::unique_ptr<bus::Subscription> subscription_;
   metrics::Family<metrics::Counter>& messages_;
   metrics::Counter& samples_;
+  metrics::Family<metrics::Counter>& refused_;
   int failures_ = 0;  // in a row; touched by the bus's thread only
 };
 

@@ -43,6 +43,7 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
     DataManager::Options options;
     options.prefetch = static_cast<size_t>(config.broker.prefetch);
     options.topology = topology;
+    options.label_limits = config.storage.label_limits;
     r->datamanager_ = std::make_unique<DataManager>(bus, options, std::move(writers));
     r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, r->WebOptions(id));
   } else {

@@ -49,6 +49,7 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
   web.api.version = VIGIL_VERSION;
   web.api.write_token = config.web.write_token;
   web.api.allowed_origins = config.web.allowed_origins;
+  web.api.label_limits = config.storage.label_limits;
   web.server.allowed_origins = config.web.allowed_origins;
   web.server.tls_cert_file = config.web.tls_cert_file;
   web.server.tls_key_file = config.web.tls_key_file;

@@ -31,6 +31,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
 
   DataManager::Options datamanager;
   datamanager.topology = topology;
+  datamanager.label_limits = config.storage.label_limits;
   s->datamanager_ = std::make_unique<DataManager>(*s->bus_, datamanager, std::move(writers));
   return s;
 }

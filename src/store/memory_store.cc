@@ -1,5 +1,6 @@
 #include "store/memory_store.h"
 
+#include <algorithm>
 #include <set>
 
 #include "store/aggregate.h"
@@ -12,8 +13,37 @@ Status TooManyPointsError(int64_t limit) {
                                 "storage.max_points_per_query");
 }
 
+Status MemoryStore::AppendAll(const model::Batch& batch) {
+  std::lock_guard lock(mu_);
+  if (options_.out_of_order_window_ms > 0) {
+    uint64_t too_old = 0;
+    const model::Series* first = nullptr;
+    int64_t first_ms = 0;
+    for (const model::Series& in : batch.series) {
+      auto it = series_.find(in.labels);
+      int64_t newest =
+          it == series_.end() || it->second.empty() ? INT64_MIN : it->second.rbegin()->first;
+      for (const model::Sample& s : in.samples) {
+        if (newest != INT64_MIN && s.timestamp_ms < newest - options_.out_of_order_window_ms) {
+          if (too_old++ == 0) first = &in, first_ms = s.timestamp_ms;
+        }
+        newest = std::max(newest, s.timestamp_ms);
+      }
+    }
+    if (too_old > 0) {
+      return RefusedSamplesError(first->labels, first_ms, too_old,
+                                 "is older than the out-of-order window allows (out of bounds)");
+    }
+  }
+  return AppendLocked(batch);
+}
+
 Status MemoryStore::Append(const model::Batch& batch) {
   std::lock_guard lock(mu_);
+  return AppendLocked(batch);
+}
+
+Status MemoryStore::AppendLocked(const model::Batch& batch) {
   for (const model::Series& in : batch.series) {
     auto& samples = series_[in.labels];
     for (const model::Sample& s : in.samples) {

@@ -24,6 +24,7 @@ class MemoryStore final : public Store {
   explicit MemoryStore(Options options) : options_(options) {}
 
   Status Append(const model::Batch& batch) override;
+  Status AppendAll(const model::Batch& batch) override;
   Status Flush() override { return OkStatus(); }
   Result<SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                               int64_t end_ms) override;
@@ -38,6 +39,8 @@ class MemoryStore final : public Store {
   uint64_t rejected() const;
 
  private:
+  Status AppendLocked(const model::Batch& batch);
+
   Options options_;
   mutable std::mutex mu_;
   std::map<model::Labels, std::map<int64_t, double>> series_;

@@ -45,12 +45,28 @@ struct AggregateQuery {
   Aggregation function = Aggregation::kAvg;
 };
 
+// What AppendAll answers when it refuses a batch: `count` samples would be dropped, the
+// first of them `labels` at `timestamp_ms`, for `why`.
+inline Status RefusedSamplesError(const model::Labels& labels, int64_t timestamp_ms, uint64_t count,
+                                  std::string_view why) {
+  return InvalidArgumentError(std::to_string(count) +
+                              " sample(s) refused, nothing stored: " + labels.ToString() + " @" +
+                              std::to_string(timestamp_ms) + " " + std::string(why));
+}
+
 class Store : public BatchWriter {
  public:
   // Append (from BatchWriter): a returned OK means the batch is as durable as the store
   // promises (the TSDB: in its fsynced log). Samples with a series and timestamp already
   // stored are duplicates: dropped and counted, so redelivered batches change nothing.
-  // Flush (from BatchWriter): waits until everything appended is durable.
+  // Flush (from BatchWriter): waits until everything appended is durable. Append drops
+  // and counts the samples it cannot take (older than the out-of-order window or the
+  // retention, a timestamp the store cannot hold): nobody could be told.
+
+  // Append for writers that can be told (HTTP): all or nothing. When a sample would be
+  // dropped for another reason than being a duplicate, nothing is appended and the
+  // InvalidArgument (RefusedSamplesError) names the first such sample and counts them.
+  virtual Status AppendAll(const model::Batch& batch) = 0;
 
   // Raw samples of every series matching all `matchers` within [start, end].
   // ResourceExhausted when more than the store's point limit would be returned.

@@ -39,6 +39,7 @@ struct TsdbStore::BatchGroup {
   std::vector<Sample> out_of_order;  // older than the newest, within the window
   uint64_t duplicates = 0;
   uint64_t too_old = 0;
+  int64_t first_too_old_ms = 0;
 };
 
 struct TsdbStore::SeriesSnapshot {
@@ -289,7 +290,7 @@ void TsdbStore::Classify(std::span<const Sample> samples, BatchGroup& group, boo
     } else if (s.timestamp_ms == group.newest) {
       ++group.duplicates;
     } else if (!replaying && window > 0 && s.timestamp_ms < group.newest - window) {
-      ++group.too_old;
+      if (group.too_old++ == 0) group.first_too_old_ms = s.timestamp_ms;
     } else {
       group.out_of_order.push_back(s);
     }
@@ -399,11 +400,19 @@ void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
 }
 
 Status TsdbStore::Append(const model::Batch& batch) {
+  return AppendDurably(batch, /*all_or_nothing=*/false);
+}
+
+Status TsdbStore::AppendAll(const model::Batch& batch) {
+  return AppendDurably(batch, /*all_or_nothing=*/true);
+}
+
+Status TsdbStore::AppendDurably(const model::Batch& batch, bool all_or_nothing) {
   uint64_t position = 0;  // the log's end once this batch is in it
   uint64_t sync_failures = 0;
   {
     std::lock_guard lock(mu_);
-    VIGIL_RETURN_IF_ERROR(AppendLocked(batch));
+    VIGIL_RETURN_IF_ERROR(AppendLocked(batch, all_or_nothing));
     position = wal_->written();
     sync_failures = recovered_sync_failures_;
   }
@@ -430,7 +439,7 @@ Status TsdbStore::RecoverFromFailedSync() {
   return OkStatus();
 }
 
-Status TsdbStore::AppendLocked(const model::Batch& batch) {
+Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
   if (closed_) return FailedPreconditionError("tsdb: append after close");
   if (wal_->sync_failures() != recovered_sync_failures_) {
     VIGIL_RETURN_IF_ERROR(RecoverFromFailedSync());
@@ -457,6 +466,21 @@ Status TsdbStore::AppendLocked(const model::Batch& batch) {
       series_.erase(id);
     }
   };
+  if (all_or_nothing) {
+    uint64_t too_old = 0;
+    const BatchGroup* first = nullptr;
+    for (const BatchGroup& g : groups) {
+      if (g.too_old > 0 && first == nullptr) first = &g;
+      too_old += g.too_old;
+    }
+    if (too_old > 0) {
+      forget_created();
+      return store::RefusedSamplesError(
+          *index_.Get(first->series->id), first->first_too_old_ms, too_old,
+          "is older than storage.out_of_order_window allows behind its series' newest sample "
+          "(out of bounds)");
+    }
+  }
   std::vector<wal::NewSeries> new_series;
   std::vector<wal::SampleGroup> record_groups;
   uint64_t duplicates = 0, too_old = 0, accepted = 0;

@@ -44,7 +44,7 @@ struct TsdbOptions {
   int64_t chunk_range_ms = 2 * 3'600'000;
   int max_chunk_samples = 120;
   // Samples this much older than their series' newest are rejected; 0: no limit.
-  int64_t out_of_order_window_ms = 3'600'000;
+  int64_t out_of_order_window_ms = 86'400'000;
   // Chunks whose newest sample is older than this are deleted; 0: keep forever.
   int64_t retention_ms = 15 * 86'400'000LL;
   // Oldest chunks are deleted while the store uses more bytes than this; 0: no limit.
@@ -93,6 +93,7 @@ class TsdbStore final : public store::Store {
   // sync failed, the samples were applied and a retry finds them stored (the store
   // first persists everything in memory to SQLite).
   Status Append(const model::Batch& batch) override;
+  Status AppendAll(const model::Batch& batch) override;
   // Syncs the log if the `interval` policy says it is time (Append already did the rest).
   Status Flush() override;
 
@@ -145,8 +146,10 @@ class TsdbStore final : public store::Store {
   TsdbStore(Env& env, Clock& clock, TsdbOptions options);
   Status Load();
   Status ApplyRecord(uint64_t segment, std::string_view record);
+  // Append and AppendAll: AppendLocked under the lock, then the log sync the policy asks.
+  Status AppendDurably(const model::Batch& batch, bool all_or_nothing);
   // Append's work under the lock: checks, log write (not yet synced), head.
-  Status AppendLocked(const model::Batch& batch);
+  Status AppendLocked(const model::Batch& batch, bool all_or_nothing);
   Status RecoverFromFailedSync();
 
   MemSeries* GetOrCreate(const model::Labels& labels, bool* created);

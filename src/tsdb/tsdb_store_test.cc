@@ -128,6 +128,22 @@ TEST_F(TsdbStoreTest, OutOfOrderWithinTheWindowIsKeptOlderIsRejected) {
   store.reset();
   store = Open(options);
   EXPECT_EQ(All(*store, Series(2)), (std::vector<Sample>{{kT0 + 50'000, 2}, {kT0 + 100'000, 1}}));
+
+  // For writers that can be told: all or nothing, and the error names the first sample.
+  Batch mixed = One(Series(2), {{kT0 + 110'000, 5}, {kT0 + 20'000, 6}});
+  mixed.series.push_back({Series(3), {{kT0, 7}}});  // a new series, forgotten again
+  Status refused = store->AppendAll(mixed);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("1 sample(s) refused, nothing stored"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("@" + std::to_string(kT0 + 20'000)), std::string::npos);
+  EXPECT_EQ(All(*store, Series(2)), (std::vector<Sample>{{kT0 + 50'000, 2}, {kT0 + 100'000, 1}}));
+  EXPECT_TRUE(All(*store, Series(3)).empty());
+  auto hosts = store->LabelValues("host", {});
+  ASSERT_TRUE(hosts.ok());
+  EXPECT_EQ(*hosts, (std::vector<std::string>{"h2"}));
+  ASSERT_TRUE(store->AppendAll(One(Series(2), {{kT0 + 110'000, 5}, {kT0 + 60'000, 6}})).ok());
+  EXPECT_EQ(All(*store, Series(2)).size(), 4u);
 }
 
 TEST_F(TsdbStoreTest, MatchersLabelsAndValues) {

@@ -212,6 +212,11 @@ Api::Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions
       requests_(options_.registry->AddCounter("vigil_web_requests_total",
                                               "HTTP requests by handler and status code.",
                                               {"handler", "code"})),
+      refused_(options_.registry->AddCounter(
+          "vigil_web_samples_refused_total",
+          "Samples of HTTP writes answered 400 and not stored, by reason: a label limit, "
+          "out_of_bounds (older than the store takes).",
+          {"reason"})),
       durations_(options_.registry->AddHistogram("vigil_web_request_duration_seconds",
                                                  "HTTP request time by handler.", {"handler"})) {}
 
@@ -521,7 +526,22 @@ std::optional<HttpResponse> Api::CheckWriteToken(const HttpRequest& request) con
 }
 
 HttpResponse Api::Store(const model::Batch& batch) {
-  Status status = store_.Append(batch);
+  // All or nothing, as Prometheus's remote-write receiver: a 2xx means every sample is
+  // stored (or was already), a 400 names what was refused and nothing is stored.
+  for (const model::Series& series : batch.series) {
+    std::string why;
+    const model::LabelViolation violation =
+        model::CheckLabelLimits(series.labels, options_.label_limits, &why);
+    if (violation != model::LabelViolation::kNone) {
+      refused_.WithLabels({std::string(model::LabelViolationName(violation))})
+          .Inc(static_cast<double>(batch.SampleCount()));
+      return JsonError(400, why + "; nothing stored");
+    }
+  }
+  Status status = store_.AppendAll(batch);
+  if (status.code() == StatusCode::kInvalidArgument) {
+    refused_.WithLabels({"out_of_bounds"}).Inc(static_cast<double>(batch.SampleCount()));
+  }
   if (status.ok()) status = store_.Flush();
   if (!status.ok()) return FromStatus(status);
   if (options_.on_write) options_.on_write(batch);

@@ -30,6 +30,8 @@ struct ApiOptions {
   std::string write_token;
   // Origins besides the server's own whose pages may write (web/http.h OriginAllowed).
   std::vector<std::string> allowed_origins;
+  // Series breaking these are refused with 400 (model/labels.h).
+  model::LabelLimits label_limits;
   metrics::Registry* registry = &metrics::Registry::Default();
   // Called with each batch written through /api/v1/write after the store took it (the
   // live stream); may be empty.
@@ -75,6 +77,7 @@ class Api {
   ApiOptions options_;
   query::Engine engine_;
   metrics::Family<metrics::Counter>& requests_;
+  metrics::Family<metrics::Counter>& refused_;
   metrics::Family<metrics::Histogram>& durations_;
 };
 

@@ -263,6 +263,41 @@ TEST_F(ApiTest, RemoteWriteStoresAndNeedsTheTokenWhenSet) {
   EXPECT_NE(bad.body.find("remote write"), std::string::npos);
 }
 
+TEST_F(ApiTest, AWriteIsRefusedWholeWhenTheStoreWouldDropASample) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/api/v1/write";
+  // More than the window (1 h) behind the series' newest: Prometheus's "out of bounds".
+  model::Batch batch;
+  batch.series.push_back({Labels::Of({{"__name__", "late"}}), {{kT0, 1}}});
+  batch.series.push_back({Labels::Of({{"__name__", "boiler_pressure_out"}, {"server", "s1"}}),
+                          {{kT0 - 7'200'000, 2}}});
+  r.body = model::EncodeBatch(batch);
+  HttpResponse late = api_.Handle(r);
+  EXPECT_EQ(late.status, 400);
+  EXPECT_NE(late.body.find("out of bounds"), std::string::npos) << late.body;
+  EXPECT_EQ(Body(Get("/api/v1/series", {{"match[]", "late"}}))["data"].size(), 0u);
+
+  // A label set beyond the limits is refused before any store sees it.
+  model::Batch wide;
+  std::vector<model::Label> pairs = {{"__name__", "wide"}};
+  for (int i = 0; i < 70; ++i) pairs.push_back({"l" + std::to_string(i), "v"});
+  wide.series.push_back({*Labels::FromPairs(pairs), {{kT0, 1}}});
+  r.body = model::EncodeBatch(wide);
+  HttpResponse refused = api_.Handle(r);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("label_limit 64"), std::string::npos) << refused.body;
+  EXPECT_EQ(Body(Get("/api/v1/series", {{"match[]", "wide"}}))["data"].size(), 0u);
+  EXPECT_EQ(registry_.AddCounter("vigil_web_samples_refused_total", "", {"reason"})
+                .WithLabels({"label_limit"})
+                .Value(),
+            1);
+  EXPECT_EQ(registry_.AddCounter("vigil_web_samples_refused_total", "", {"reason"})
+                .WithLabels({"out_of_bounds"})
+                .Value(),
+            2);
+}
+
 TEST_F(ApiTest, MetricsHealthAndDashboard) {
   (void)Get("/api/v1/labels");
   HttpResponse metrics = Get("/metrics");

@@ -33,13 +33,19 @@ uint64_t ReadBigEndian64(const char* p) {
 
 // The Status for a SQLSTATE: what a caller should do about it.
 StatusCode CodeOf(std::string_view state) {
-  if (state.starts_with("08") || state.starts_with("53") || state == "57P01" || state == "57P02" ||
-      state == "57P03" || state == "40001" || state == "40P01") {
-    return StatusCode::kUnavailable;  // connection, resources, shutdown, retryable conflicts
+  if (state.starts_with("08") || state.starts_with("53") || state.starts_with("58") ||
+      state == "57P01" || state == "57P02" || state == "57P03" || state == "40001" ||
+      state == "40P01") {
+    // connection, resources (disk full), system I/O, shutdown, retryable conflicts
+    return StatusCode::kUnavailable;
   }
   if (state == "57014") return StatusCode::kDeadlineExceeded;  // statement timeout
   if (state == "23505") return StatusCode::kAlreadyExists;
-  if (state.starts_with("22") || state.starts_with("23")) return StatusCode::kInvalidArgument;
+  // Data exceptions, integrity violations and program limits (54000: a label set too large
+  // to index) fail again on the same input.
+  if (state.starts_with("22") || state.starts_with("23") || state.starts_with("54")) {
+    return StatusCode::kInvalidArgument;
+  }
   return StatusCode::kInternal;
 }
 

@@ -139,7 +139,31 @@ Result<int64_t> PostgresStore::SeriesId(Pool::Lease& conn, const model::Labels& 
   return UnavailableError("postgres: series " + labels.ToString() + " was not found after insert");
 }
 
+Status PostgresStore::AppendAll(const model::Batch& batch) {
+  const int64_t oldest =
+      options_.retention_ms > 0 ? clock_.NowMillis() - options_.retention_ms : INT64_MIN;
+  uint64_t refused = 0;
+  const model::Series* first = nullptr;
+  int64_t first_ms = 0;
+  for (const model::Series& series : batch.series) {
+    for (const model::Sample& s : series.samples) {
+      if (TimestampFits(s.timestamp_ms) && s.timestamp_ms >= oldest) continue;
+      if (refused++ == 0) first = &series, first_ms = s.timestamp_ms;
+    }
+  }
+  if (refused > 0) {
+    return RefusedSamplesError(first->labels, first_ms, refused,
+                               "is older than storage.retention or outside the timestamps "
+                               "PostgreSQL holds (out of bounds)");
+  }
+  return AppendBatch(batch, /*all_or_nothing=*/true);
+}
+
 Status PostgresStore::Append(const model::Batch& batch) {
+  return AppendBatch(batch, /*all_or_nothing=*/false);
+}
+
+Status PostgresStore::AppendBatch(const model::Batch& batch, bool all_or_nothing) {
   const auto started = std::chrono::steady_clock::now();
   const int64_t now = clock_.NowMillis();
   const int64_t oldest = options_.retention_ms > 0 ? now - options_.retention_ms : INT64_MIN;
@@ -167,6 +191,10 @@ Status PostgresStore::Append(const model::Batch& batch) {
       if (id.status().code() != StatusCode::kInvalidArgument) {
         errors_.Inc();
         return id.status();
+      }
+      if (all_or_nothing) {
+        return RefusedSamplesError(series.labels, series.samples.front().timestamp_ms, kept,
+                                   "cannot be stored: " + id.status().message());
       }
       spdlog::warn("postgres: series {} rejected: {}", series.labels.ToString(),
                    id.status().message());

@@ -71,6 +71,7 @@ class PostgresStore final : public Store {
   static Result<std::unique_ptr<PostgresStore>> Open(Clock& clock, PostgresOptions options);
 
   Status Append(const model::Batch& batch) override;
+  Status AppendAll(const model::Batch& batch) override;
   Status Flush() override { return OkStatus(); }  // an Append that returned OK is committed
   Result<SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                               int64_t end_ms) override;
@@ -105,6 +106,8 @@ class PostgresStore final : public Store {
   Status EnsurePartition(Pool::Lease& conn, int64_t ms);
   // The series id of `labels`, from the cache or the database; InvalidArgument when the
   // database refuses the labels.
+  // Append and AppendAll (which has checked the timestamps already).
+  Status AppendBatch(const model::Batch& batch, bool all_or_nothing);
   Result<int64_t> SeriesId(Pool::Lease& conn, const model::Labels& labels);
   using Row = std::pair<int64_t, model::Sample>;  // series id, sample
   // Inserts `rows` (`copy_data` is their binary COPY) and adds them to the hourly rollup,

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <random>
 #include <thread>
 
 #include "bus/in_process_bus.h"
@@ -30,6 +32,14 @@ constexpr int64_t kNow = 1'795'312'800'000;  // 2026-11-22T02:00:00Z
 
 Labels Host(const std::string& host) {
   return Labels::Of({{"__name__", "boiler_pressure_out"}, {"host", host}});
+}
+
+// What a coordinator does with a batch: publish it to the events exchange.
+void PublishSamples(bus::Bus& bus, const Batch& batch) {
+  ASSERT_TRUE(
+      bus.Publish(std::string(bus::kEventsExchange), "samples.plant",
+                  {model::EncodeBatch(batch), std::string(model::kProtobufContentType), "", {}})
+          .ok());
 }
 
 class PostgresStoreTest : public ::testing::Test {
@@ -254,10 +264,7 @@ TEST_F(PostgresStoreTest, DataManagerHoldsBatchesWhileTheDatabaseIsDownAndResume
       for (int h = 0; h < 10; ++h) {
         batch.series.push_back({Host("h" + std::to_string(h)), {{kNow + i * 1000, double(i)}}});
       }
-      ASSERT_TRUE(
-          bus.Publish(std::string(bus::kEventsExchange), "samples.plant",
-                      {model::EncodeBatch(batch), std::string(model::kProtobufContentType), "", {}})
-              .ok());
+      PublishSamples(bus, batch);
     }
   };
   publish(0, 20);
@@ -277,6 +284,70 @@ TEST_F(PostgresStoreTest, DataManagerHoldsBatchesWhileTheDatabaseIsDownAndResume
   datamanager.Stop();
   EXPECT_EQ(Sql("SELECT count(*) FROM samples"), "500");
   EXPECT_EQ(Sql("SELECT count(DISTINCT (series_id, t)) FROM samples"), "500");
+}
+
+// Poison: label sets PostgreSQL cannot index (SQLSTATE 54000, "index row size exceeds
+// btree maximum") and label sets beyond the label limits, more of them than the prefetch,
+// among the batches of a 10 Hz sensor. The sensor's readings keep arriving; the poison is
+// counted, not requeued for ever, and nothing waits in the queue at the end.
+TEST_F(PostgresStoreTest, PoisonBatchesDoNotHoldUpASensorBesideThem) {
+  auto store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  bus::InProcessBus bus;
+  roles::DataManager::Options options;
+  options.registry = &registry_;
+  roles::DataManager datamanager(bus, options, {store.get()});
+  ASSERT_TRUE(datamanager.Start().ok());
+  auto publish = [&](const Batch& batch) { PublishSamples(bus, batch); };
+  // Random letters do not compress: 30 labels of 1,000 bytes is a 30 KB index row.
+  std::mt19937 random(7);
+  auto unindexable = [&](int i) {
+    std::vector<model::Label> pairs = {{"__name__", "poison"}, {"n", std::to_string(i)}};
+    for (int l = 0; l < 30; ++l) {
+      std::string value(1000, 'a');
+      for (char& c : value) c = static_cast<char>('a' + random() % 26);
+      pairs.push_back({"l" + std::to_string(l), value});
+    }
+    return *Labels::FromPairs(pairs);
+  };
+  int sensor_samples = 0;
+  std::thread sensor([&] {
+    for (int i = 0; i < 30; ++i) {  // 10 Hz for 3 s
+      publish({{{Host("sensor"), {{kNow + i * 100, double(i)}}}}});
+      ++sensor_samples;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  for (int i = 0; i < 80; ++i) {
+    Batch poison;
+    poison.series.push_back({unindexable(i), {{kNow, 1}}});
+    if (i % 10 == 0) {
+      // The same batch may hold a good series: it is stored.
+      poison.series.push_back({Host("beside" + std::to_string(i)), {{kNow, 2}}});
+    }
+    publish(poison);
+  }
+  std::vector<model::Label> wide = {{"__name__", "wide"}};
+  for (int l = 0; l < 100; ++l) wide.push_back({"l" + std::to_string(l), "v"});
+  publish({{{*Labels::FromPairs(wide), {{kNow, 3}}}}});
+  // Readings of the sensor published late are stored within a second, poison or not.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string stored_by_now =
+      Sql("SELECT count(*) FROM vigil_samples WHERE labels->>'host' = 'sensor'");
+  EXPECT_GE(std::stoi(stored_by_now), 10) << "the sensor's readings stalled behind the poison";
+  sensor.join();
+  ASSERT_TRUE(bus.WaitUntilDrained(std::string(bus::kStoreQueue), std::chrono::seconds(30)).ok());
+  datamanager.Stop();
+  EXPECT_EQ(Sql("SELECT count(*) FROM vigil_samples WHERE labels->>'host' = 'sensor'"),
+            std::to_string(sensor_samples));
+  EXPECT_EQ(Sql("SELECT count(*) FROM vigil_samples WHERE labels->>'host' LIKE 'beside%'"), "8");
+  EXPECT_EQ(Sql("SELECT count(*) FROM vigil_samples WHERE metric IN ('poison', 'wide')"), "0");
+  EXPECT_EQ(store->stats().rejected, 80u);
+  EXPECT_EQ(registry_.AddCounter("vigil_datamanager_samples_refused_total", "", {"reason"})
+                .WithLabels({"label_limit"})
+                .Value(),
+            1);
+  EXPECT_EQ(bus.Depth(std::string(bus::kDeadQueue)), 0u);
 }
 
 }  // namespace
