@@ -553,6 +553,12 @@ HttpResponse Api::Store(const model::Batch& batch) {
 
 HttpResponse Api::Write(const HttpRequest& request) {
   if (auto denied = CheckWriteToken(request)) return *denied;
+  // Remote write 1.0 bodies are snappy blocks, whether or not the sender says so.
+  const std::string encoding = request.Header("content-encoding");
+  if (!encoding.empty() && encoding != "snappy") {
+    return JsonError(415, "remote write: Content-Encoding " + encoding +
+                              " is not supported; remote write bodies are snappy");
+  }
   auto batch = model::DecodeBatch(request.body);
   if (!batch.ok()) return JsonError(400, "remote write: " + batch.status().message());
   return Store(*batch);
@@ -560,11 +566,13 @@ HttpResponse Api::Write(const HttpRequest& request) {
 
 HttpResponse Api::WriteLineProtocol(const HttpRequest& request) {
   if (auto denied = CheckWriteToken(request)) return *denied;
-  if (!request.Header("content-encoding").empty()) {
-    return JsonError(415, "Content-Encoding " + request.Header("content-encoding") +
-                              " is not supported; send the lines uncompressed");
+  auto body =
+      DecodeBody(request.Header("content-encoding"), request.body, options_.max_decoded_body_bytes);
+  if (!body.ok()) {
+    return JsonError(body.status().code() == StatusCode::kUnimplemented ? 415 : 400,
+                     body.status().message());
   }
-  auto parsed = ParseLineProtocol(request.body, request.Param("precision"), clock_.NowMillis());
+  auto parsed = ParseLineProtocol(*body, request.Param("precision"), clock_.NowMillis());
   if (!parsed.ok()) return JsonError(400, parsed.status().message());
   return Store(parsed->batch);
 }

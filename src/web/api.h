@@ -32,6 +32,8 @@ struct ApiOptions {
   std::vector<std::string> allowed_origins;
   // Series breaking these are refused with 400 (model/labels.h).
   model::LabelLimits label_limits;
+  // A compressed write body may not grow past this once decoded (413-like 400 beyond).
+  size_t max_decoded_body_bytes = 64 << 20;
   metrics::Registry* registry = &metrics::Registry::Default();
   // Called with each batch written through /api/v1/write after the store took it (the
   // live stream); may be empty.

@@ -7,6 +7,7 @@
 #include "model/batch_codec.h"
 #include "store/memory_store.h"
 #include "testing/fake_clock.h"
+#include "testing/http_client.h"
 
 namespace vigil::web {
 namespace {
@@ -88,6 +89,41 @@ TEST_F(ApiTest, InfluxLineProtocolWritesAllOrNothing) {
   EXPECT_EQ(Body(Get("/api/v1/query", {{"query", "plant_pressure"},
                                        {"time", "1767225600"}}))["data"]["result"][0]["value"][1],
             "15.5");
+}
+
+// Telegraf and Vector compress their bodies (content_encoding = "gzip").
+TEST_F(ApiTest, CompressedLineProtocolBodiesAreDecoded) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/write";
+  r.params = {{"precision", "s"}};
+  const std::string lines = "zipped,site=north pressure=15.5 1767225600\n";
+  r.headers["content-encoding"] = "gzip";
+  r.body = testing::Gzip(lines);
+  EXPECT_EQ(api_.Handle(r).status, 204);
+  EXPECT_EQ(Body(Get("/api/v1/series", {{"match[]", "zipped_pressure"}}))["data"].size(), 1u);
+  r.body = "not gzip";
+  EXPECT_EQ(api_.Handle(r).status, 400);
+  r.headers["content-encoding"] = "br";
+  r.body = lines;
+  HttpResponse unsupported = api_.Handle(r);
+  EXPECT_EQ(unsupported.status, 415);
+  EXPECT_EQ(Body(unsupported)["errorType"], "unsupported_media_type");
+  // A small body that inflates past the bound is refused, not decoded whole.
+  Api bounded(store_, nullptr, clock_,
+              {.version = "x", .max_decoded_body_bytes = 1 << 20, .registry = &registry_});
+  r.headers["content-encoding"] = "gzip";
+  r.body = testing::Gzip(std::string(4 << 20, '#'));
+  HttpResponse bomb = bounded.Handle(r);
+  EXPECT_EQ(bomb.status, 400);
+  EXPECT_NE(bomb.body.find("larger than 1048576 bytes"), std::string::npos) << bomb.body;
+  // Remote write says snappy; anything else is not remote write 1.0.
+  r.path = "/api/v1/write";
+  r.body = model::EncodeBatch({{{Labels::Of({{"__name__", "rw"}}), {{kT0, 1}}}}});
+  r.headers["content-encoding"] = "snappy";
+  EXPECT_EQ(api_.Handle(r).status, 204);
+  r.headers["content-encoding"] = "gzip";
+  EXPECT_EQ(api_.Handle(r).status, 415);
 }
 
 TEST_F(ApiTest, GrafanaHealthCheckOnePlusOne) {

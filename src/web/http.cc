@@ -1,8 +1,73 @@
 #include "web/http.h"
 
+#include <snappy.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace vigil::web {
+
+namespace {
+
+Result<std::string> Gunzip(std::string_view in, size_t max_bytes) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 32) != Z_OK) return InternalError("zlib: cannot start inflating");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char chunk[64 * 1024];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return InvalidArgumentError("body is not valid gzip");
+    }
+    out.append(chunk, sizeof chunk - z.avail_out);
+    if (out.size() > max_bytes) {
+      inflateEnd(&z);
+      return InvalidArgumentError("gzip body larger than " + std::to_string(max_bytes) +
+                                  " bytes once decompressed");
+    }
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+      inflateEnd(&z);
+      return InvalidArgumentError("gzip body is cut short");
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> DecodeBody(std::string_view encoding, std::string body, size_t max_bytes) {
+  std::string name(encoding);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name.empty() || name == "identity") return body;
+  if (name == "gzip" || name == "x-gzip") return Gunzip(body, max_bytes);
+  if (name == "snappy") {
+    size_t length = 0;
+    if (!snappy::GetUncompressedLength(body.data(), body.size(), &length)) {
+      return InvalidArgumentError("body is not snappy-compressed");
+    }
+    if (length > max_bytes) {
+      return InvalidArgumentError("snappy body larger than " + std::to_string(max_bytes) +
+                                  " bytes once decompressed");
+    }
+    std::string out(length, '\0');
+    if (!snappy::RawUncompress(body.data(), body.size(), out.data())) {
+      return InvalidArgumentError("body is not valid snappy");
+    }
+    return out;
+  }
+  return UnimplementedError("Content-Encoding " + std::string(encoding) +
+                            " is not supported; send gzip, snappy or identity");
+}
 
 std::string HttpRequest::Param(const std::string& name, bool* found) const {
   auto it = params.find(name);
@@ -42,6 +107,15 @@ HttpResponse JsonError(int status, std::string_view message, std::string_view ty
       break;
     case 413:
       type = "too_large";
+      break;
+    case 415:
+      type = "unsupported_media_type";
+      break;
+    case 426:
+      type = "bad_data";
+      break;
+    case 501:
+      type = "not_implemented";
       break;
     case 422:
       type = "execution";

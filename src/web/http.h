@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/status.h"
+
 namespace vigil::web {
 
 struct HttpRequest {
@@ -32,6 +34,13 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// A body sent with `Content-Encoding` (or a gzip transfer coding): "" and "identity" as
+// is; "gzip" / "x-gzip" (Telegraf, Vector) and "snappy" (raw snappy blocks, as Prometheus's
+// remote write sends) decoded, at most `max_bytes` once decoded (a small body must not
+// inflate into gigabytes). InvalidArgument for a body that does not decode or grows past
+// the bound; Unimplemented for any other encoding.
+Result<std::string> DecodeBody(std::string_view encoding, std::string body, size_t max_bytes);
 
 // Whether a browser request may act on this server: true without an `origin` (not from a
 // page), when the origin's host:port is the request's `host` (the server's own pages), or

@@ -235,9 +235,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     http::request<http::string_body> request = parser_->release();
     const std::string_view target(request.target().data(), request.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
+    if (request.version() >= 11 && request.find(http::field::host) == request.end()) {
+      Respond(JsonError(400, "HTTP/1.1 request without a Host header (RFC 9112)"), false,
+              request.version());
+      return;
+    }
+    if (auto refused = DecodeTransferCodings(request)) {
+      Respond(std::move(*refused), false, request.version());
+      return;
+    }
     if (websocket::is_upgrade(request)) {
       if (path != "/ws" || server_.hub == nullptr) {
         Respond(JsonError(404, "no WebSocket at " + std::string(path)), false, request.version());
+        return;
+      }
+      if (request[http::field::sec_websocket_version] != "13") {
+        HttpResponse wrong = JsonError(426, "WebSocket version 13 (RFC 6455) is required");
+        wrong.headers.emplace_back("Sec-WebSocket-Version", "13");
+        Respond(std::move(wrong), false, request.version());
+        return;
+      }
+      if (request[http::field::sec_websocket_key].empty()) {
+        Respond(JsonError(400, "WebSocket handshake without Sec-WebSocket-Key"), false,
+                request.version());
         return;
       }
       const std::string_view origin(request[http::field::origin].data(),
@@ -297,6 +317,28 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                   self->Respond(std::move(response), keep_alive, version);
                 });
     });
+  }
+
+  // Beast undoes "chunked"; a gzip transfer coding before it (curl --tr-encoding) is
+  // undone here, bounded like a body. Any other coding: 501, as RFC 9112 says.
+  std::optional<HttpResponse> DecodeTransferCodings(http::request<http::string_body>& request) {
+    const auto field = request[http::field::transfer_encoding];
+    if (field.empty()) return std::nullopt;
+    std::vector<std::string> codings;
+    for (const auto& coding : http::token_list(field)) {
+      std::string name(coding);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name != "chunked") codings.push_back(name);
+    }
+    if (codings.empty()) return std::nullopt;
+    if (codings.size() > 1 || (codings[0] != "gzip" && codings[0] != "x-gzip")) {
+      return JsonError(501, "Transfer-Encoding " + std::string(field) +
+                                " is not supported; send chunked, optionally with gzip");
+    }
+    auto body = DecodeBody(codings[0], std::move(request.body()), server_.options.max_body_bytes);
+    if (!body.ok()) return JsonError(400, body.status().message());
+    request.body() = std::move(*body);
+    return std::nullopt;
   }
 
   void Respond(HttpResponse response, bool keep_alive, unsigned version) {

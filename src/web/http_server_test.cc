@@ -200,6 +200,44 @@ TEST_F(HttpServerTest, WebSocketUpgradeOnlyAtWs) {
   EXPECT_EQ(ws->headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
+// RFC 9112 and 6455 as a strict client expects them, answered in JSON like every error.
+TEST_F(HttpServerTest, ProtocolDeviationsAreClearErrors) {
+  Start();
+  auto no_host = SendRaw(server_->port(), "GET /x HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(no_host.ok());
+  EXPECT_EQ(no_host->status, 400);
+  EXPECT_NE(no_host->body.find("Host"), std::string::npos) << no_host->body;
+  auto http10 = SendRaw(server_->port(), "GET /x HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(http10.ok());
+  EXPECT_EQ(http10->status, 200);  // HTTP/1.0 has no Host rule
+
+  const std::string upgrade =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+  auto old_version = SendRaw(server_->port(), upgrade + "Sec-WebSocket-Version: 8\r\n\r\n");
+  ASSERT_TRUE(old_version.ok());
+  EXPECT_EQ(old_version->status, 426);
+  EXPECT_EQ(old_version->headers["sec-websocket-version"], "13");
+  EXPECT_NE(old_version->body.find("\"errorType\":\"bad_data\""), std::string::npos);
+
+  // A gzip transfer coding is undone; others are 501.
+  const std::string body = testing::Gzip(std::string(5000, 'a'));
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  auto gzipped = SendRaw(server_->port(),
+                         "POST /g HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" +
+                             std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n");
+  ASSERT_TRUE(gzipped.ok());
+  EXPECT_EQ(gzipped->status, 200);
+  EXPECT_EQ(gzipped->body, "POST /g q= body=5000");
+  auto brotli = SendRaw(server_->port(),
+                        "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br, chunked\r\n\r\n"
+                        "1\r\na\r\n0\r\n\r\n");
+  ASSERT_TRUE(brotli.ok());
+  EXPECT_EQ(brotli->status, 501);
+  EXPECT_NE(brotli->body.find("not_implemented"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, StopWaitsForRequestsInProgress) {
   Start();
   std::thread slow([&] {
