@@ -14,7 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/child_process.h"
 #include "testing/http_client.h"
+#include "testing/http_stub.h"
 #include "testing/shell.h"
 
 namespace {
@@ -202,6 +204,115 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   std::stringstream log_text;
   log_text << log.rdbuf();
   EXPECT_NE(log_text.str().find("standalone: stopped"), std::string::npos) << log_text.str();
+  std::filesystem::remove_all(dir);
+}
+
+// Issue #26: credentials in a target URL, a password file and a token file reach the
+// target — and nothing vigil publishes (labels, API answers, its own metrics, the log at
+// debug level, any file of its data folder).
+TEST(Cli, CredentialsReachTheTargetButNoLabelLogOrFile) {
+  const std::string dir = TempDir("secrets");
+  const std::string kPassword = "S3cretPass";
+  const std::string kToken = "T0kenSecret";
+  auto stub = vigil::testing::HttpStub::Start([&](const vigil::testing::StubRequest& r) {
+    vigil::testing::StubResponse response;
+    const std::string auth = r.headers.count("authorization") ? r.headers.at("authorization") : "";
+    if (r.target.starts_with("/health") && auth == "Basic dmlnaWx1c2VyOlMzY3JldFBhc3M=") {
+      response.body = "ok";
+    } else if (r.target == "/metrics" && auth == "Bearer " + kToken) {
+      response.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
+      response.body = "guarded_value 42\n";
+    } else {
+      response.status = r.target == "/fail" ? 500 : 401;
+    }
+    return response;
+  });
+  ASSERT_TRUE(stub.ok()) << stub.status().ToString();
+  const std::string base = "127.0.0.1:" + std::to_string((*stub)->port());
+  Write(dir + "/token", kToken + "\n");
+  Write(dir + "/password", kPassword + "\n");
+  const uint16_t port = vigil::testing::FreeLoopbackPort();
+  std::string text = R"([log]
+level = "debug"
+[web]
+listen = "127.0.0.1:PORT"
+[storage]
+data_dir = "DIR/data"
+[[sensors]]
+name = "guarded_probe"
+type = "http"
+targets = ["http://vigiluser:PASSWORD@BASE/health", "http://vigiluser:PASSWORD@BASE/fail"]
+interval = "500ms"
+timeout = "400ms"
+[[sensors]]
+name = "guarded_scrape"
+type = "scrape"
+targets = ["http://BASE/metrics"]
+bearer_token_file = "DIR/token"
+interval = "500ms"
+timeout = "400ms"
+[[sensors]]
+name = "guarded_file"
+type = "http"
+targets = ["http://BASE/health2"]
+basic_auth_username = "vigiluser"
+basic_auth_password_file = "DIR/password"
+interval = "500ms"
+timeout = "400ms"
+)";
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"PORT", std::to_string(port)}, {"DIR", dir}, {"PASSWORD", kPassword}, {"BASE", base}}) {
+    for (size_t at; (at = text.find(name)) != std::string::npos;)
+      text.replace(at, name.size(), value);
+  }
+  const std::string config = Write(dir + "/vigil.toml", text);
+  auto vigil = vigil::testing::ChildProcess::Start({VIGIL_BINARY, "standalone", "--config", config},
+                                                   dir + "/vigil.log");
+  ASSERT_TRUE(vigil.ok());
+  ASSERT_TRUE(vigil::testing::WaitForPort(port));
+  // Every target answered its credentials: up and probe_success are 1.
+  auto value = [&](const std::string& query) {
+    auto r =
+        vigil::testing::HttpGet(port, "/api/v1/query?query=" + vigil::testing::UrlEncode(query));
+    if (!r.ok() || r->status != 200) return std::string("error");
+    auto body = nlohmann::json::parse(r->body);
+    auto result = body["data"]["result"];
+    return result.size() == 1 ? result[0]["value"][1].get<std::string>() : std::string("none");
+  };
+  const std::string all_up =
+      "count(probe_success{target=~\".*/health2?\"} == 1) + count(up{job=\"guarded_scrape\"} == 1)";
+  for (int i = 0; i < 100 && value(all_up) != "3"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(value(all_up), "3");
+  EXPECT_EQ(value("guarded_value"), "42");
+
+  std::string published;
+  for (const char* path :
+       {"/api/v1/series?match[]=%7B__name__%3D~%22.%2B%22%7D", "/api/v1/sensors", "/metrics",
+        "/api/v1/label/target/values", "/api/v1/label/instance/values",
+        "/federate?match[]=%7B__name__%3D~%22.%2B%22%7D"}) {
+    auto r = vigil::testing::HttpGet(port, path);
+    ASSERT_TRUE(r.ok());
+    published += r->body;
+  }
+  EXPECT_NE(published.find("http://" + base + "/health"), std::string::npos);
+  EXPECT_EQ((*vigil)->Stop(), 0);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir + "/data")) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    published +=
+        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  std::ifstream log(dir + "/vigil.log");
+  const std::string log_text((std::istreambuf_iterator<char>(log)),
+                             std::istreambuf_iterator<char>());
+  // The failing probe is logged, by its URL without the credentials.
+  EXPECT_NE(log_text.find("http://" + base + "/fail"), std::string::npos) << log_text;
+  for (const std::string& secret : {kPassword, kToken, std::string("vigiluser:")}) {
+    EXPECT_EQ(published.find(secret), std::string::npos) << secret << " was published";
+    EXPECT_EQ(log_text.find(secret), std::string::npos) << secret << " was logged";
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -30,6 +30,18 @@ Status CheckRequestOptions(const std::vector<std::string>& targets,
   return OkStatus();
 }
 
+void ApplyCredentials(CURL* easy, const Credentials& credentials) {
+  if (!credentials.username.empty()) {
+    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(easy, CURLOPT_USERNAME, credentials.username.c_str());
+    curl_easy_setopt(easy, CURLOPT_PASSWORD, credentials.password.c_str());
+  }
+  if (!credentials.bearer_token.empty()) {
+    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, credentials.bearer_token.c_str());
+  }
+}
+
 Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_flight,
                     const std::function<void(size_t index, CURLcode result)>& on_done) {
   std::deque<size_t> waiting;

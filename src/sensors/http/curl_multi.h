@@ -1,8 +1,8 @@
 // What the http probe and the scrape sensor share: RunTransfers drives a set of prepared
 // libcurl easy handles to completion on one multi handle, at most `max_in_flight` at a
 // time; CurlInitOnce sets libcurl up for the process; CheckRequestOptions validates the
-// options both take. Only sensors/http/, sensors/scrape/ and the alert notifier's webhooks
-// (roles/alert_notifier.cc) include libcurl.
+// options both take; ApplyCredentials puts http/credentials.h's on a request. Only sensors/http/,
+// sensors/scrape/ and the alert notifier's webhooks (roles/alert_notifier.cc) include libcurl.
 //
 // Thread safety: one multi handle per thread at a time (libcurl's rule).
 #pragma once
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "sensors/http/credentials.h"
 
 namespace vigil::sensors::http {
 
@@ -24,6 +25,9 @@ void CurlInitOnce();
 Status CheckRequestOptions(const std::vector<std::string>& targets,
                            const std::vector<std::string>& headers, int64_t interval_ms,
                            int64_t timeout_ms);
+
+// Makes the request authenticate with `credentials` (http/credentials.h).
+void ApplyCredentials(CURL* easy, const Credentials& credentials);
 
 // Runs every handle in `easy`; calls on_done(index, result) as each finishes (the handle is
 // already removed from `multi`). Unavailable only when libcurl's multi interface fails.

@@ -173,6 +173,7 @@ SensorDescriptor Descriptor() {
                  "Largest body read; a larger one fails the probe (body_too_large).",
                  int64_t{defaults.max_body_bytes}, 0.0, 1e10},
   };
+  for (OptionSpec& credential : CredentialOptions()) d.options.push_back(std::move(credential));
   d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
     HttpProbe::Options options;
     options.targets = spec.options.Strings("targets");
@@ -188,6 +189,7 @@ SensorDescriptor Descriptor() {
     options.body_must_match = spec.options.String("body_must_match");
     options.body_must_not_match = spec.options.String("body_must_not_match");
     options.max_body_bytes = spec.options.Int("max_body_bytes");
+    VIGIL_ASSIGN_OR_RETURN(options.credentials, CredentialsFrom(spec.options));
     VIGIL_ASSIGN_OR_RETURN(auto sensor, HttpProbe::Create(spec.labels, std::move(options)));
     return std::unique_ptr<Sensor>(std::move(sensor));
   };
@@ -247,6 +249,7 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
       if (t->easy == nullptr) return UnavailableError("curl_easy_init failed");
       CURL* e = t->easy;
       curl_easy_setopt(e, CURLOPT_URL, options_.targets[i].c_str());
+      ApplyCredentials(e, options_.credentials);
       curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
       curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
       curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -384,7 +387,7 @@ Status HttpProbe::Collect(int64_t now_ms, model::BatchBuilder& out) {
   VIGIL_ASSIGN_OR_RETURN(std::vector<ProbeResult> results, ProbeAll());
   for (size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& r = results[i];
-    const std::string& target = options_.targets[i];
+    const std::string target = RedactUrl(options_.targets[i]);
     auto add = [&](std::string_view metric, double value, std::string_view label = {},
                    std::string_view label_value = {}) {
       const model::Labels* labels =

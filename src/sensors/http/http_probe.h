@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/http/credentials.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
 
@@ -64,7 +65,8 @@ struct ProbeResult {
 class HttpProbe final : public Sensor {
  public:
   struct Options {
-    std::vector<std::string> targets;
+    std::vector<std::string> targets;  // the `target` label is each without its userinfo
+    Credentials credentials;
     int64_t interval_ms = 10'000;
     int64_t timeout_ms = 5'000;
     std::string method = "GET";

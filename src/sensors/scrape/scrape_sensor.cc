@@ -89,6 +89,9 @@ SensorDescriptor Descriptor() {
       OptionSpec{"tls_verify", OptionType::kBool, "Verify the server's certificate and name.",
                  true},
   };
+  for (OptionSpec& credential : http::CredentialOptions()) {
+    d.options.push_back(std::move(credential));
+  }
   d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
     ScrapeSensor::Options options;
     options.targets = spec.options.Strings("targets");
@@ -100,6 +103,7 @@ SensorDescriptor Descriptor() {
     options.honor_timestamps = spec.options.Bool("honor_timestamps");
     options.headers = spec.options.Strings("headers");
     options.tls_verify = spec.options.Bool("tls_verify");
+    VIGIL_ASSIGN_OR_RETURN(options.credentials, http::CredentialsFrom(spec.options));
     VIGIL_ASSIGN_OR_RETURN(auto sensor, ScrapeSensor::Create(spec.labels, std::move(options)));
     return std::unique_ptr<Sensor>(std::move(sensor));
   };
@@ -131,8 +135,9 @@ Status ScrapeSensor::Prepare() {
   for (const auto& header : options_.headers) list = curl_slist_append(list, header.c_str());
   header_list_ = list;
   std::map<std::string, int> per_instance;
-  for (const auto& url : options_.targets) ++per_instance[InstanceOf(url)];
-  for (const auto& url : options_.targets) {
+  for (const auto& url : options_.targets) ++per_instance[InstanceOf(http::RedactUrl(url))];
+  for (const auto& request_url : options_.targets) {
+    const std::string url = http::RedactUrl(request_url);
     auto t = std::make_unique<Target>();
     t->url = url;
     t->instance = InstanceOf(url);
@@ -145,7 +150,8 @@ Status ScrapeSensor::Prepare() {
     t->easy = curl_easy_init();
     if (t->easy == nullptr) return UnavailableError("curl_easy_init failed");
     CURL* e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e, CURLOPT_URL, request_url.c_str());
+    http::ApplyCredentials(e, options_.credentials);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "sensors/http/credentials.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
 
@@ -34,7 +35,8 @@ struct ScrapeResult {
 class ScrapeSensor final : public Sensor {
  public:
   struct Options {
-    std::vector<std::string> targets;  // URLs
+    std::vector<std::string> targets;  // URLs; labels and logs show them without userinfo
+    http::Credentials credentials;
     std::string job;
     int64_t interval_ms = 15'000;
     int64_t timeout_ms = 10'000;

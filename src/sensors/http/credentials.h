@@ -1,0 +1,36 @@
+// Credentials of the http probe and the scrape sensor, kept out of what vigil publishes:
+// the options (basic auth, a bearer token from a file, as blackbox_exporter and
+// Prometheus take them) and RedactUrl, which takes a URL's user and password out of
+// labels, logs and errors while the request keeps them. No libcurl here
+// (http/curl_multi.h applies them).
+//
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/options.h"
+#include "core/status.h"
+
+namespace vigil::sensors::http {
+
+// `url` without the user and password it may carry ("https://u:p@host/x" ->
+// "https://host/x"): what labels, logs and errors show.
+std::string RedactUrl(std::string_view url);
+
+// What a request authenticates with, read once at start.
+struct Credentials {
+  std::string username;  // with password: HTTP basic auth
+  std::string password;
+  std::string bearer_token;  // "Authorization: Bearer <token>"
+};
+
+// basic_auth_username, basic_auth_password_file, bearer_token_file.
+std::vector<config::OptionSpec> CredentialOptions();
+// Reads the files (a trailing newline dropped); InvalidArgument naming the option when a
+// file cannot be read or both kinds are given.
+Result<Credentials> CredentialsFrom(const config::OptionValues& options);
+
+}  // namespace vigil::sensors::http
