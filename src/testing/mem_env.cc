@@ -43,8 +43,17 @@ Status MemEnv::SyncFile(const std::string& path) {
 Status MemEnv::AppendTo(const std::string& path, std::string_view data) {
   VIGIL_RETURN_IF_ERROR(CountWrite(path));
   std::lock_guard lock(mu_);
+  if (disk_full_) {
+    files_[path].append(data.substr(0, data.size() / 2));  // what fitted
+    return UnavailableError("write " + path + ": No space left on device");
+  }
   files_[path].append(data);
   return OkStatus();
+}
+
+void MemEnv::SetDiskFull(bool full) {
+  std::lock_guard lock(mu_);
+  disk_full_ = full;
 }
 
 Result<std::unique_ptr<WritableFile>> MemEnv::NewAppendableFile(const std::string& path) {

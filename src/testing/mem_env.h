@@ -2,6 +2,7 @@
 // idea): FailWritesFrom(n) makes the nth write operation from now (Append, Flush, Sync)
 // and every one after it fail, until ClearFaults. A failed Sync drops the bytes written
 // to that file since its last successful one, as Linux may after a writeback error.
+// SetDiskFull makes appends fail part-way, as a full disk does.
 // Folders exist implicitly.
 //
 // Thread safety: any thread.
@@ -32,6 +33,8 @@ class MemEnv final : public Env {
   // n = 1: the next write fails.
   void FailWritesFrom(int n);
   void ClearFaults();
+  // While full, each append writes half its bytes and fails (ENOSPC); truncating works.
+  void SetDiskFull(bool full);
   // Write operations attempted so far (failed ones included).
   int write_count() const;
 
@@ -47,6 +50,7 @@ class MemEnv final : public Env {
   std::map<std::string, size_t> synced_;  // bytes of each file known durable
   int writes_ = 0;
   int fail_from_ = 0;  // 0: no fault
+  bool disk_full_ = false;
 };
 
 }  // namespace vigil::testing

@@ -79,7 +79,13 @@ Status ReadSegment(Env& env, const std::string& dir, uint64_t segment, bool newe
     offset += kFrameHeader + length;
   }
   if (fault.empty()) return OkStatus();
-  if (newest) {
+  // A record cut short at the end of an older segment is a write that failed (a full disk)
+  // and was never acknowledged: the writer went on in a new segment. Cut it like the
+  // newest segment's tail, once, rather than report damage at every start.
+  const bool cut_short =
+      offset + kFrameHeader > contents.size() ||
+      GetFixed32(contents.data() + offset) > contents.size() - offset - kFrameHeader;
+  if (newest || cut_short) {
     ++stats->torn_tails;
     stats->errors.push_back(fmt::format("wal segment {}: torn tail at offset {} ({}); cut {} bytes",
                                         segment, offset, fault, contents.size() - offset));
@@ -173,17 +179,24 @@ Status WalWriter::Write(std::string_view record) {
   frame_.clear();
   PutFixed32(&frame_, static_cast<uint32_t>(record.size()));
   PutFixed32(&frame_, crc32c::Value(record));
-  segment_size_ += framed;
-  total_bytes_ += framed;
   // The header, then the record itself: no copy of a record of megabytes.
   Status status = file_->Append(frame_);
   if (status.ok()) status = file_->Append(record);
   if (status.ok()) status = file_->Flush();  // survives a process crash
-  if (status.ok()) {
+  if (!status.ok()) {
+    // A write refused (a full disk) may have left part of the record. Cut it off and go
+    // on in this segment, so that refusals neither leave a damaged record behind nor open
+    // a segment each; only when the cut fails too does the next record start a new one.
+    if (!env_.TruncateFile(SegmentPath(dir_, segment_), segment_size_).ok()) failed_ = true;
+    return status;
+  }
+  segment_size_ += framed;
+  total_bytes_ += framed;
+  {
     std::lock_guard state(state_mu_);
     written_ += framed;
   }
-  if (status.ok() && options_.fsync == FsyncPolicy::kInterval) status = SyncIfDue();
+  if (options_.fsync == FsyncPolicy::kInterval) status = SyncIfDue();
   if (!status.ok()) failed_ = true;
   return status;
 }

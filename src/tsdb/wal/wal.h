@@ -37,7 +37,7 @@ struct WalOptions {
 struct ReplayStats {
   uint64_t records = 0;
   uint64_t bytes = 0;
-  int torn_tails = 0;               // newest segment cut at a bad record
+  int torn_tails = 0;               // segments cut at a bad record: the newest, or one cut short
   int corrupt_segments = 0;         // older segments with a bad record (rest skipped)
   std::vector<std::string> errors;  // one line per fault, for the log
 };

@@ -126,6 +126,51 @@ TEST(Wal, EveryWriteFaultLeavesAReplayableLogWithEveryAcknowledgedRecord) {
   }
 }
 
+// Issue #26: a full disk refused 300 writes and left 300 segments, and the partial
+// record of each was reported as damage at every start.
+TEST(Wal, RefusedWritesOnAFullDiskLeaveOneCleanSegment) {
+  testing::MemEnv env;
+  testing::FakeClock clock;
+  {
+    auto writer = WalWriter::Open(env, kDir, {}, clock);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Append(Record(0)).ok());
+    env.SetDiskFull(true);
+    for (int i = 0; i < 300; ++i) EXPECT_FALSE((*writer)->Append(Record(1000 + i)).ok());
+    env.SetDiskFull(false);
+    ASSERT_TRUE((*writer)->Append(Record(1)).ok());
+  }
+  auto segments = ListSegments(env, kDir);
+  ASSERT_TRUE(segments.ok());
+  EXPECT_EQ(segments->size(), 1u);
+  ReplayStats stats;
+  EXPECT_EQ(ReplayAll(env, &stats), (std::vector<std::string>{Record(0), Record(1)}));
+  EXPECT_EQ(stats.torn_tails + stats.corrupt_segments, 0);
+}
+
+// A record cut short at the end of an older segment (a write refused when the cut failed
+// too) is a torn tail, cut once — not damage reported at every start.
+TEST(Wal, ARecordCutShortInAnOlderSegmentIsATornTailCutOnce) {
+  testing::MemEnv env;
+  testing::FakeClock clock;
+  {
+    auto writer = WalWriter::Open(env, kDir, {.segment_bytes = 60}, clock);
+    ASSERT_TRUE(writer.ok());
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE((*writer)->Append(Record(i)).ok());
+  }
+  auto segments = ListSegments(env, kDir);
+  ASSERT_TRUE(segments.ok());
+  ASSERT_GE(segments->size(), 3u);
+  env.Contents(SegmentPath(kDir, (*segments)[0])) += std::string("\x40\0\0\0abcdefgh", 12);
+  ReplayStats first;
+  EXPECT_EQ(ReplayAll(env, &first).size(), 10u);
+  EXPECT_EQ(first.torn_tails, 1);
+  EXPECT_EQ(first.corrupt_segments, 0);
+  ReplayStats second;
+  EXPECT_EQ(ReplayAll(env, &second).size(), 10u);
+  EXPECT_EQ(second.torn_tails + second.corrupt_segments, 0);
+}
+
 TEST(Wal, DeleteSegmentsBeforeKeepsTheCurrentOne) {
   testing::MemEnv env;
   testing::FakeClock clock;
