@@ -267,7 +267,12 @@ struct QueryContext {
   int64_t query_end_ms;    // for @ end()
   std::vector<std::string>* warnings;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::atomic<int64_t>* samples_in_flight = nullptr;  // the engine's, across its queries
   int64_t samples = 0;
+
+  ~QueryContext() {
+    if (samples_in_flight != nullptr) samples_in_flight->fetch_sub(samples);
+  }
 
   // DeadlineExceeded once the query's time is up; called between units of work.
   Status CheckDeadline() const {
@@ -282,6 +287,16 @@ struct QueryContext {
     if (samples > options.max_samples) {
       return ResourceExhaustedError(
           "query processing would load too many samples into memory in query execution");
+    }
+    if (samples_in_flight != nullptr) {
+      const int64_t all =
+          samples_in_flight->fetch_add(static_cast<int64_t>(n)) + static_cast<int64_t>(n);
+      if (options.max_samples_in_flight > 0 && all > options.max_samples_in_flight) {
+        return UnavailableError(
+            "the queries running now hold more than " +
+            std::to_string(options.max_samples_in_flight) +
+            " samples between them (query.max_samples_in_flight); try again shortly");
+      }
     }
     return OkStatus();
   }
@@ -1340,10 +1355,32 @@ std::chrono::steady_clock::time_point Engine::Deadline() const {
   return std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
 }
 
+Result<std::shared_ptr<void>> Engine::Admit(std::chrono::steady_clock::time_point deadline) {
+  if (options_.max_concurrency <= 0) return std::shared_ptr<void>();
+  std::unique_lock lock(gate_mu_);
+  if (!gate_freed_.wait_until(lock, deadline,
+                              [&] { return running_ < options_.max_concurrency; })) {
+    return DeadlineExceededError("query timed out waiting for one of " +
+                                 std::to_string(options_.max_concurrency) +
+                                 " query slots (query.max_concurrency)");
+  }
+  ++running_;
+  return std::shared_ptr<void>(nullptr, [this](void*) {
+    {
+      std::lock_guard released(gate_mu_);
+      --running_;
+    }
+    gate_freed_.notify_one();
+  });
+}
+
 Result<QueryResult> Engine::Instant(std::string_view text, int64_t time_ms) {
   VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, Parse(text));
+  const auto deadline = Deadline();
+  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<void> slot, Admit(deadline));
   QueryResult result;
-  QueryContext context{store_, options_, time_ms, time_ms, &result.warnings, Deadline()};
+  QueryContext context{store_,   options_,           time_ms, time_ms, &result.warnings,
+                       deadline, &samples_in_flight_};
   Evaluator evaluator(context, Steps{time_ms, time_ms, 1});
   if (node->type == ValueType::kMatrix) {
     const Node& range = Unwrap(*node);
@@ -1394,9 +1431,12 @@ Result<QueryResult> Engine::Range(std::string_view text, int64_t start_ms, int64
                     "Vector",
                     ValueTypeName(node->type)));
   }
+  const auto deadline = Deadline();
+  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<void> slot, Admit(deadline));
   QueryResult result;
   result.type = ValueType::kMatrix;
-  QueryContext context{store_, options_, start_ms, end_ms, &result.warnings, Deadline()};
+  QueryContext context{store_,           options_, start_ms,           end_ms,
+                       &result.warnings, deadline, &samples_in_flight_};
   Steps steps{start_ms, end_ms, step_ms};
   Evaluator evaluator(context, steps);
   VIGIL_ASSIGN_OR_RETURN(Value value, evaluator.Eval(*node));

@@ -9,11 +9,19 @@
 // evaluation). Chains of operators are walked with an explicit stack, so no query the
 // parser accepts can exhaust the thread's stack; other nesting is bounded by kMaxNesting.
 //
+// Admission: at most max_concurrency queries evaluate at once (the rest wait for a slot
+// until their timeout), and together they load at most max_samples_in_flight samples, so
+// concurrent queries cannot take the process's memory between them.
+//
 // Thread safety: an Engine may be used from any thread (the Store must allow it).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +54,12 @@ struct EngineOptions {
   int64_t max_samples = 50'000'000;   // Prometheus's --query.max-samples
   int64_t subquery_step_ms = 60'000;  // a subquery's step when it names none (`x[1h:]`)
   int64_t timeout_ms = 120'000;       // Prometheus's --query.timeout; 0: none
+  // Queries evaluated at once (Prometheus's --query.max-concurrency); the others wait for
+  // a slot until their timeout. 0: no bound.
+  int64_t max_concurrency = 4;
+  // Samples all running queries together may load (each counted as max_samples counts);
+  // a query that would pass it fails with Unavailable (HTTP 503: try again). 0: no bound.
+  int64_t max_samples_in_flight = 50'000'000;
 };
 
 class Engine {
@@ -64,9 +78,16 @@ class Engine {
 
  private:
   std::chrono::steady_clock::time_point Deadline() const;
+  // Waits for one of max_concurrency slots until `deadline` (DeadlineExceeded); the slot is
+  // given back when the returned guard goes.
+  Result<std::shared_ptr<void>> Admit(std::chrono::steady_clock::time_point deadline);
 
   store::Store& store_;
   EngineOptions options_;
+  std::mutex gate_mu_;
+  std::condition_variable gate_freed_;
+  int64_t running_ = 0;  // guarded by gate_mu_
+  std::atomic<int64_t> samples_in_flight_{0};
 };
 
 }  // namespace vigil::query

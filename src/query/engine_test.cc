@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "store/memory_store.h"
 
@@ -169,6 +172,86 @@ TEST_F(EngineTest, AQueryPastItsTimeoutStops) {
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(r.status().message(), "query timed out in expression evaluation");
   EXPECT_TRUE(engine_.Range(heavy, kT0, kT0 + 60'000, 10'000).ok());  // 2 minutes are plenty
+}
+
+// A store whose reads of `slow` wait until the test lets them go, to hold one query in
+// the middle of its evaluation while others run.
+class HeldStore final : public store::Store {
+ public:
+  explicit HeldStore(store::Store& inner) : inner_(inner) {}
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  bool WaitUntilHolding() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return holding_; });
+  }
+  Result<store::SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start,
+                                     int64_t end) override {
+    for (const auto& m : matchers) {
+      if (m.name() != "__name__" || m.value() != "slow") continue;
+      std::unique_lock lock(mu_);
+      holding_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    return inner_.Select(matchers, start, end);
+  }
+  Status Append(const model::Batch& b) override { return inner_.Append(b); }
+  Status AppendAll(const model::Batch& b) override { return inner_.AppendAll(b); }
+  Status Flush() override { return OkStatus(); }
+  Result<store::SelectResult> Aggregate(const store::AggregateQuery& q) override {
+    return inner_.Aggregate(q);
+  }
+  Result<std::vector<Labels>> Series(const std::vector<model::Matcher>& m) override {
+    return inner_.Series(m);
+  }
+  Result<std::vector<std::string>> LabelNames(const std::vector<model::Matcher>& m) override {
+    return inner_.LabelNames(m);
+  }
+  Result<std::vector<std::string>> LabelValues(const std::string& name,
+                                               const std::vector<model::Matcher>& m) override {
+    return inner_.LabelValues(name, m);
+  }
+
+ private:
+  store::Store& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool holding_ = false;
+  bool released_ = false;
+};
+
+// Issue #26: concurrent queries share one sample budget and a bounded number of slots.
+TEST_F(EngineTest, ConcurrentQueriesShareTheSampleBudgetAndTheSlots) {
+  const int64_t t = kT0 + 600'000;
+  {
+    HeldStore held(store_);
+    Engine engine(held, {.max_samples_in_flight = 100});
+    // Holds the samples of temp (~60) while it waits for slow.
+    std::thread first([&] { EXPECT_TRUE(engine.Instant("count(temp) + count(slow)", t).ok()); });
+    ASSERT_TRUE(held.WaitUntilHolding());
+    auto second = engine.Instant("count(temp)", t);
+    EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(second.status().message().find("query.max_samples_in_flight"), std::string::npos);
+    held.Release();
+    first.join();
+    EXPECT_TRUE(engine.Instant("count(temp)", t).ok()) << "the first query's samples came back";
+  }
+  {
+    HeldStore held(store_);
+    Engine engine(held, {.timeout_ms = 300, .max_concurrency = 1});
+    std::thread first([&] { (void)engine.Instant("count(slow)", t); });
+    ASSERT_TRUE(held.WaitUntilHolding());
+    auto waited = engine.Instant("1", t);
+    EXPECT_EQ(waited.status().code(), StatusCode::kDeadlineExceeded);
+    EXPECT_NE(waited.status().message().find("query slots"), std::string::npos);
+    held.Release();
+    first.join();
+    EXPECT_TRUE(engine.Instant("1", t).ok());
+  }
 }
 
 TEST_F(EngineTest, SampleLimitIsA422) {

@@ -163,6 +163,27 @@ config::Schema BuildSchema() {
         OptionSpec{"tls_key_file", OptionType::kString, "PEM private key for tls_cert_file.",
                    std::string("")}}});
   schema.sections.push_back(
+      {"query",
+       "PromQL evaluation by the web servers (Prometheus's --query.* flags).",
+       {OptionSpec{"timeout", OptionType::kDuration,
+                   "A query running (or waiting for a query thread) longer fails with 503 "
+                   "\"timeout\".",
+                   milliseconds(120'000), 0.001, 86'400.0},
+        OptionSpec{"max_concurrency", OptionType::kInt,
+                   "Queries evaluated at once per web server; more wait, up to the timeout. "
+                   "Writes, the dashboard and health probes have threads of their own.",
+                   int64_t{4}, 1.0, 1024.0},
+        OptionSpec{"max_samples", OptionType::kInt,
+                   "Samples one query may load; beyond it the query fails with 422.",
+                   int64_t{50'000'000}, 1.0, 1e12},
+        OptionSpec{"max_samples_in_flight", OptionType::kInt,
+                   "Samples all running queries together may load, bounding their memory; a "
+                   "query beyond it fails with 503 (try again).",
+                   int64_t{50'000'000}, 1.0, 1e12},
+        OptionSpec{"lookback_delta", OptionType::kDuration,
+                   "How far back an instant selector looks for a series' latest sample.",
+                   milliseconds(300'000), 0.001, 86'400.0}}});
+  schema.sections.push_back(
       {"storage",
        "Where data is kept.",
        {OptionSpec{"data_dir", OptionType::kString,
@@ -607,6 +628,12 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   }
   if (const char* token = std::getenv("VIGIL_WRITE_TOKEN"); token && *token)
     c.web.write_token = token;
+  const auto& query = loaded.sections.at("query");
+  c.query.timeout = query.Duration("timeout");
+  c.query.max_concurrency = query.Int("max_concurrency");
+  c.query.max_samples = query.Int("max_samples");
+  c.query.max_samples_in_flight = query.Int("max_samples_in_flight");
+  c.query.lookback_delta = query.Duration("lookback_delta");
   const auto& storage = loaded.sections.at("storage");
   c.storage.data_dir = storage.String("data_dir");
   c.storage.url = storage.String("url");

@@ -47,6 +47,14 @@ struct VigilConfig {
     std::string tls_key_file;
   } web;
 
+  struct Query {  // EngineOptions for the web servers
+    std::chrono::milliseconds timeout{120'000};
+    int64_t max_concurrency = 4;
+    int64_t max_samples = 50'000'000;
+    int64_t max_samples_in_flight = 50'000'000;
+    std::chrono::milliseconds lookback_delta{300'000};
+  } query;
+
   struct Storage {
     std::string data_dir = "./data";
     std::string url;  // empty: the embedded store in data_dir

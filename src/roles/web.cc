@@ -31,10 +31,16 @@ Status WebRole::Start() {
   api.on_write = [this](const model::Batch& batch) { hub_.Publish(batch); };
   api.alerts = &alerts_;
   api_ = std::make_unique<web::Api>(store_, &sensors_, clock_, api);
+  // Queries get threads of their own, as many as may evaluate at once.
+  web::HttpServer::Options server = options_.server;
+  server.query_paths = web::Api::QueryPaths();
+  server.query_threads = static_cast<int>(api.engine.max_concurrency);
+  if (api.engine.timeout_ms > 0) {
+    server.query_queue_timeout = std::chrono::milliseconds(api.engine.timeout_ms);
+  }
   VIGIL_ASSIGN_OR_RETURN(
-      server_,
-      web::HttpServer::Start(
-          options_.server, [this](const web::HttpRequest& r) { return api_->Handle(r); }, &hub_));
+      server_, web::HttpServer::Start(
+                   server, [this](const web::HttpRequest& r) { return api_->Handle(r); }, &hub_));
   VIGIL_ASSIGN_OR_RETURN(announcements_,
                          bus_.Consume(discovery, {.prefetch = 16},
                                       [this](const bus::Delivery& d) { OnAnnouncement(d); }));

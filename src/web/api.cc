@@ -208,7 +208,7 @@ Api::Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions
       sensors_(sensors),
       clock_(clock),
       options_(std::move(options)),
-      engine_(store),
+      engine_(store, options_.engine),
       requests_(options_.registry->AddCounter("vigil_web_requests_total",
                                               "HTTP requests by handler and status code.",
                                               {"handler", "code"})),
@@ -507,6 +507,12 @@ HttpResponse Api::Metadata() {
     data[name] = nlohmann::json::array({{{"type", "unknown"}, {"help", ""}, {"unit", ""}}});
   }
   return Ok(Success(data.dump()));
+}
+
+const std::vector<std::string>& Api::QueryPaths() {
+  static const std::vector<std::string> paths = {"/api/v1/query", "/api/v1/query_range",
+                                                 "/api/v1/read", "/federate"};
+  return paths;
 }
 
 std::optional<HttpResponse> Api::CheckWriteToken(const HttpRequest& request) const {

@@ -34,6 +34,7 @@ struct ApiOptions {
   model::LabelLimits label_limits;
   // A compressed write body may not grow past this once decoded (413-like 400 beyond).
   size_t max_decoded_body_bytes = 64 << 20;
+  query::EngineOptions engine;
   metrics::Registry* registry = &metrics::Registry::Default();
   // Called with each batch written through /api/v1/write after the store took it (the
   // live stream); may be empty.
@@ -50,6 +51,10 @@ class Api {
   Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions options);
 
   HttpResponse Handle(const HttpRequest& original);
+
+  // The endpoints that evaluate PromQL or read raw history: the web server gives them a
+  // thread pool of their own (HttpServer::Options::query_paths).
+  static const std::vector<std::string>& QueryPaths();
 
  private:
   HttpResponse Query(const HttpRequest& request);

@@ -44,7 +44,8 @@ struct HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
   std::unique_ptr<net::thread_pool> workers;
-  std::unique_ptr<net::thread_pool> ops_workers;  // Options::ops_paths
+  std::unique_ptr<net::thread_pool> ops_workers;    // Options::ops_paths
+  std::unique_ptr<net::thread_pool> query_workers;  // Options::query_paths
   std::vector<std::thread> threads;
 
   void Accept();
@@ -301,16 +302,31 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     converted->body = std::move(request.body());
     ++server_.active_requests;  // until its response is written
     in_flight_ = true;
-    const auto& ops = server_.options.ops_paths;
-    const bool ops_path = std::find(ops.begin(), ops.end(), converted->path) != ops.end();
-    net::thread_pool& pool = ops_path ? *server_.ops_workers : *server_.workers;
-    net::post(pool, [self = this->shared_from_this(), converted, keep_alive, version] {
+    auto listed = [&](const std::vector<std::string>& paths) {
+      return std::find(paths.begin(), paths.end(), converted->path) != paths.end();
+    };
+    const bool query_path = listed(server_.options.query_paths);
+    net::thread_pool& pool = listed(server_.options.ops_paths) ? *server_.ops_workers
+                             : query_path                      ? *server_.query_workers
+                                                               : *server_.workers;
+    const auto queued = std::chrono::steady_clock::now();
+    net::post(pool, [self = this->shared_from_this(), converted, keep_alive, version, query_path,
+                     queued] {
       HttpResponse response;
-      try {
-        response = self->server_.handler(*converted);
-      } catch (const std::exception& e) {  // a bug in a handler must not take the server down
-        spdlog::error("web: {} {}: {}", converted->method, converted->path, e.what());
-        response = JsonError(500, "internal error");
+      const auto waited = std::chrono::steady_clock::now() - queued;
+      if (query_path && waited > self->server_.options.query_queue_timeout) {
+        response =
+            JsonError(503,
+                      "query timed out waiting for one of the " +
+                          std::to_string(self->server_.options.query_threads) + " query threads",
+                      "timeout");
+      } else {
+        try {
+          response = self->server_.handler(*converted);
+        } catch (const std::exception& e) {  // a bug in a handler must not take the server down
+          spdlog::error("web: {} {}: {}", converted->method, converted->path, e.what());
+          response = JsonError(500, "internal error");
+        }
       }
       net::post(self->stream_.get_executor(),
                 [self, response = std::move(response), keep_alive, version]() mutable {
@@ -466,6 +482,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Handler h
   impl->port = impl->acceptor.local_endpoint().port();
   impl->workers = std::make_unique<net::thread_pool>(static_cast<size_t>(options.worker_threads));
   impl->ops_workers = std::make_unique<net::thread_pool>(1);
+  impl->query_workers =
+      std::make_unique<net::thread_pool>(static_cast<size_t>(std::max(1, options.query_threads)));
   impl->work.emplace(impl->ioc.get_executor());
   impl->Accept();
   for (int i = 0; i < options.io_threads; ++i) {
@@ -490,6 +508,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   }
   impl_->workers->join();
   impl_->ops_workers->join();
+  impl_->query_workers->join();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();

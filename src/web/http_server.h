@@ -39,6 +39,12 @@ class HttpServer {
     // Served by a thread of their own, so that health probes and scrapes of /metrics answer
     // at once while queries fill every worker.
     std::vector<std::string> ops_paths = {"/healthz", "/readyz", "/metrics"};
+    // Queries: a pool of their own, so that however many arrive, writes, the dashboard and
+    // the rest keep their workers. A request that waited longer than query_queue_timeout
+    // for a query thread is answered 503 "timeout" without running.
+    std::vector<std::string> query_paths;
+    int query_threads = 4;
+    std::chrono::milliseconds query_queue_timeout{120'000};
     // Origins besides the server's own whose pages may open /ws (web/http.h OriginAllowed).
     std::vector<std::string> allowed_origins;
     size_t max_connections = 10'000;

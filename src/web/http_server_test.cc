@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -68,6 +69,35 @@ TEST_F(HttpServerTest, HealthProbesAnswerWhileQueriesFillEveryWorker) {
     EXPECT_LT(took, std::chrono::milliseconds(100)) << path;
   }
   for (auto& t : heavy) t.join();
+}
+
+// Queries have threads of their own: however many arrive, other requests answer at once,
+// and a query that waited past its timeout for a thread is a 503 "timeout".
+TEST_F(HttpServerTest, QueriesWaitForTheirOwnThreadsAndOthersDoNot) {
+  HttpServer::Options options;
+  options.query_paths = {"/heavy"};
+  options.query_threads = 2;
+  options.query_queue_timeout = std::chrono::milliseconds(1000);
+  Start(options);
+  std::vector<int> statuses(6, 0);
+  std::vector<std::thread> heavy;
+  for (int i = 0; i < 6; ++i) {
+    heavy.emplace_back([this, &statuses, i] {
+      auto r = testing::HttpGet(server_->port(), "/heavy");
+      statuses[i] = r.ok() ? r->status : -1;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (const char* path : {"/api/v1/write", "/", "/healthz"}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto r = HttpGet(server_->port(), path);
+    ASSERT_TRUE(r.ok()) << path;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100)) << path;
+  }
+  for (auto& t : heavy) t.join();
+  // Two ran at once (2 s each); the two after them waited 2 s, past their 1 s in line.
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 2);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 503), 4);
 }
 
 // A page of another site must not open the live stream (issue #26).
