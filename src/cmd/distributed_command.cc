@@ -1,11 +1,68 @@
+#include <signal.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
 
 #include "bus/amqp/amqp_bus.h"
 #include "cmd/commands.h"
 #include "core/env.h"
 #include "roles/distributed.h"
+#include "web/http_server.h"
+#include "web/ops.h"
 
 namespace vigil::cmd {
+
+namespace {
+
+// While a role waits for its broker or database at start: /healthz answers (the process is
+// alive), /readyz says why it is not ready, where the role itself will serve them.
+class StartupProbe {
+ public:
+  StartupProbe(std::string role, std::string listen)
+      : role_(std::move(role)), listen_(std::move(listen)) {}
+  ~StartupProbe() { Close(); }
+
+  void NotReady(const std::string& why) {
+    {
+      std::lock_guard lock(mu_);
+      why_ = why;
+    }
+    if (server_ || listen_.empty()) return;
+    web::HttpServer::Options options;
+    options.listen = listen_;
+    options.worker_threads = 1;
+    auto handler = [this](const web::HttpRequest& request) {
+      web::ReadinessCheck ready = [this] {
+        std::lock_guard lock(mu_);
+        return "starting: " + why_;
+      };
+      if (auto response = web::HandleOps(request, metrics::Registry::Default(), ready))
+        return *std::move(response);
+      return web::JsonError(503, role_ + " is starting: " + ready());
+    };
+    auto server = web::HttpServer::Start(options, handler, nullptr);
+    if (!server.ok()) return;
+    server_ = std::move(*server);
+    spdlog::info("{}: /healthz and /readyz on {}:{} (503 until started)", role_,
+                 listen_.substr(0, listen_.rfind(':')), server_->port());
+  }
+  // Frees the address for the role.
+  void Close() {
+    if (server_) server_->Stop(std::chrono::milliseconds(100));
+    server_.reset();
+  }
+
+ private:
+  std::string role_;
+  std::string listen_;
+  std::mutex mu_;
+  std::string why_;
+  std::unique_ptr<web::HttpServer> server_;
+};
+
+}  // namespace
 
 int RunDistributedRole(const std::string& role, const roles::VigilConfig& config) {
   if (config.broker.url.empty()) {
@@ -23,26 +80,62 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
   options.tls_ca_file = config.broker.tls_ca_file;
   options.tls_cert_file = config.broker.tls_cert_file;
   options.tls_key_file = config.broker.tls_key_file;
-  auto bus = bus::AmqpBus::Connect(options);
-  if (!bus.ok()) {
-    spdlog::error("{}: {}", role, bus.status().ToString());
-    return bus.status().code() == StatusCode::kInvalidArgument ? kExitConfigError : kExitFailure;
-  }
-  spdlog::info("{}: connected to {}", role, bus::RedactAmqpUrl(config.broker.url));
-  auto process =
-      roles::DistributedRole::Create(role, **bus, config, SystemClock::Get(), Env::Default());
-  if (!process.ok()) {
-    spdlog::error("{}: {}", role, process.status().ToString());
-    return kExitFailure;
-  }
-  if (Status status = (*process)->Start(); !status.ok()) {
-    spdlog::error("{}: {}", role, status.ToString());
-    return kExitFailure;
+  // An agent starts without its broker and spools; the others wait for what they need.
+  options.connect_in_background = role == "sensor";
+  StartupProbe probe(
+      role, role == "web" || role == "datamanager" ? config.web.listen : config.web.metrics_listen);
+  std::unique_ptr<bus::AmqpBus> bus;
+  std::unique_ptr<roles::DistributedRole> process;
+  auto backoff = std::chrono::milliseconds(500);
+  std::string last_failure;
+  while (true) {
+    Status status;
+    if (!bus) {
+      auto connected = bus::AmqpBus::Connect(options);
+      if (connected.ok()) {
+        bus = std::move(*connected);
+        spdlog::info("{}: {} {}", role, bus->connected() ? "connected to" : "connecting to",
+                     bus::RedactAmqpUrl(config.broker.url));
+      } else {
+        status = connected.status().Annotate("broker " + bus::RedactAmqpUrl(config.broker.url));
+      }
+    }
+    if (status.ok()) {
+      auto created =
+          roles::DistributedRole::Create(role, *bus, config, SystemClock::Get(), Env::Default());
+      if (created.ok()) {
+        process = std::move(*created);
+        probe.Close();
+        status = process->Start();
+        if (status.ok()) break;
+        process.reset();
+      } else {
+        status = created.status();
+      }
+    }
+    if (!IsTransient(status)) {
+      spdlog::error("{}: {}", role, status.ToString());
+      return status.code() == StatusCode::kInvalidArgument ? kExitConfigError : kExitFailure;
+    }
+    // The broker or the database is not there yet: wait, say why, try again.
+    if (status.message() != last_failure) {
+      spdlog::warn("{}: cannot start yet: {}; trying again with backoff (/readyz says 503)", role,
+                   status.ToString());
+      last_failure = status.message();
+    }
+    probe.NotReady(status.message());
+    const timespec wait{static_cast<time_t>(backoff.count() / 1000),
+                        static_cast<long>(backoff.count() % 1000) * 1'000'000};
+    if (int signal_number = sigtimedwait(&signals, nullptr, &wait); signal_number > 0) {
+      spdlog::info("{}: {} received while starting; stopped", role, strsignal(signal_number));
+      return kExitOk;
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
   }
   spdlog::info("{}: running; SIGINT or SIGTERM stops", role);
   int signal_number = WaitForShutdownSignal(signals);
   spdlog::info("{}: {} received, shutting down", role, strsignal(signal_number));
-  Status stopped = (*process)->Stop();
+  Status stopped = process->Stop();
   return stopped.ok() ? kExitOk : kExitFailure;
 }
 

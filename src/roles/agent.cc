@@ -114,6 +114,20 @@ Status Agent::Announce() {
 }
 
 Status Agent::Start() {
+  if (Status status = SetUp(); !status.ok()) {
+    if (!spool_ || !IsTransient(status)) return status;
+    spdlog::warn(
+        "agent {}: the broker is not reachable ({}); collecting into the spool until "
+        "it is",
+        options_.id, status.ToString());
+  }
+  spdlog::info("agent {}: started with {} sensors, publishing to {}", options_.id,
+               scheduler_->size(), queue_);
+  thread_ = std::thread([this] { Run(); });
+  return OkStatus();
+}
+
+Status Agent::SetUp() {
   VIGIL_RETURN_IF_ERROR(bus::DeclareTopology(bus_, options_.topology));
   VIGIL_RETURN_IF_ERROR(bus::DeclareDataQueue(bus_, options_.id, options_.topology));
   std::string requests = bus::PrivateQueueName("agent", options_.id);
@@ -124,18 +138,18 @@ Status Agent::Start() {
   private_queue.overflow = bus::Overflow::kReject;
   VIGIL_RETURN_IF_ERROR(bus_.DeclareQueue(requests, private_queue));
   VIGIL_RETURN_IF_ERROR(bus_.BindQueue(requests, std::string(bus::kDiscoveryRequestsExchange), ""));
-  VIGIL_ASSIGN_OR_RETURN(requests_,
-                         bus_.Consume(requests, {.prefetch = 1}, [this](const bus::Delivery& d) {
-                           // Any request, even one we cannot read, deserves an answer.
-                           Status status = Announce();
-                           if (!status.ok())
-                             spdlog::warn("agent {}: {}", options_.id, status.ToString());
-                           d.Ack();
-                         }));
+  if (!requests_) {
+    VIGIL_ASSIGN_OR_RETURN(requests_,
+                           bus_.Consume(requests, {.prefetch = 1}, [this](const bus::Delivery& d) {
+                             // Any request, even one we cannot read, deserves an answer.
+                             Status status = Announce();
+                             if (!status.ok())
+                               spdlog::warn("agent {}: {}", options_.id, status.ToString());
+                             d.Ack();
+                           }));
+  }
   VIGIL_RETURN_IF_ERROR(Announce());
-  spdlog::info("agent {}: started with {} sensors, publishing to {}", options_.id,
-               scheduler_->size(), queue_);
-  thread_ = std::thread([this] { Run(); });
+  set_up_ = true;
   return OkStatus();
 }
 
@@ -191,6 +205,15 @@ size_t Agent::PendingSamples() {
 }
 
 int64_t Agent::RunOnce(int64_t now_ms) {
+  if (!set_up_ && bus_.connected() && now_ms >= next_set_up_ms_) {
+    if (Status status = SetUp(); status.ok()) {
+      spdlog::info("agent {}: the broker is reachable; publishing and replaying the spool",
+                   options_.id);
+    } else {
+      next_set_up_ms_ = now_ms + 1000;
+      spdlog::debug("agent {}: set up: {}", options_.id, status.ToString());
+    }
+  }
   int64_t lag = FlushLag(options_.flush_interval_ms);
   if (next_flush_ms_ == 0)
     next_flush_ms_ = sensors::NextDue(now_ms, options_.flush_interval_ms, lag);
@@ -254,7 +277,7 @@ Status Agent::SpoolOrDrop(const bus::Message& message, size_t samples, const Sta
 }
 
 void Agent::Drain(int64_t now_ms) {
-  if (!spool_ || spool_->empty()) {
+  if (!spool_ || spool_->empty() || !set_up_) {
     last_drain_ms_ = now_ms;
     return;
   }
@@ -300,7 +323,7 @@ Status Agent::Flush() {
   bus::Message message{model::EncodeBatch(batch), std::string(model::kProtobufContentType)};
   // Straight to the spool while the breaker is open, or while older batches wait there
   // and order matters.
-  if (spool_ && (breaker_.state() == CircuitBreaker::State::kOpen ||
+  if (spool_ && (!set_up_ || breaker_.state() == CircuitBreaker::State::kOpen ||
                  (options_.ordered_replay && !spool_->empty()))) {
     return SpoolOrDrop(message, samples, UnavailableError("spooled"));
   }

@@ -8,12 +8,16 @@
 // When the bus refuses batches, a circuit breaker trips after a few failures and the
 // batches go to an on-disk Spool (roles/spool.h); once the bus takes them again they are
 // replayed at the drain rate — before new batches (ordered) or beside them (backfill).
+// An agent whose broker cannot be reached at start starts anyway when it has a spool:
+// it collects into the spool, and declares its queues, announces itself and replays once
+// the bus is connected.
 // DESIGN.md (Roles), docs/architecture.md, docs/sensors.md.
 //
 // Thread safety: Start and Stop from one thread; the agent runs on a thread of its own.
 // RunOnce and WaitIdle are for tests that drive time by hand, not to be mixed with Start.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -85,6 +89,9 @@ class Agent {
  private:
   Agent(bus::Bus& bus, Clock& clock, Options options);
   void Run();
+  // Declares the topology and the data queue, consumes discovery requests, announces.
+  // Again until it succeeded once (set_up_).
+  Status SetUp();
   // The scheduler's sink: adds one collection's readings to the pending batch.
   void AddReadings(const model::Batch& readings);
   size_t PendingSamples();
@@ -100,6 +107,8 @@ class Agent {
   std::unique_ptr<sensors::Scheduler> scheduler_;
   int64_t next_flush_ms_ = 0;
   std::unique_ptr<bus::Subscription> requests_;
+  std::atomic<bool> set_up_{false};  // SetUp succeeded; until then batches go to the spool
+  int64_t next_set_up_ms_ = 0;       // the agent thread's
 
   std::mutex pending_mu_;
   model::BatchBuilder pending_;  // guarded by pending_mu_

@@ -87,12 +87,15 @@ AlertNotifier::AlertNotifier(bus::Bus& bus, Options options)
       options_(std::move(options)),
       published_(options_.registry->AddCounter(
           "vigil_alert_notifications_total",
-          "Alert changes published on vigil.events, by outcome (published, failed).", {"outcome"})),
+          "Alert changes for vigil.events, by outcome: published, failed (an attempt; kept and "
+          "tried again), dropped (more than max_outbox waited).",
+          {"outcome"})),
       webhook_payloads_(options_.registry->AddCounter(
           "vigil_alert_webhook_payloads_total",
           "Alertmanager-format payloads to webhooks, by outcome (sent, retried, failed, "
           "dropped).",
           {"url", "outcome"})) {
+  publisher_ = std::thread([this] { PublishOutbox(); });
   if (!options_.webhooks.empty()) sensors::http::CurlInitOnce();
   for (const auto& url : options_.webhooks) {
     auto webhook = std::make_unique<Webhook>();
@@ -103,6 +106,15 @@ AlertNotifier::AlertNotifier(bus::Bus& bus, Options options)
 }
 
 AlertNotifier::~AlertNotifier() {
+  {
+    std::lock_guard lock(outbox_mu_);
+    stop_ = true;
+    if (!outbox_.empty()) {
+      spdlog::error("alerts: {} changes never reached the broker", outbox_.size());
+    }
+  }
+  outbox_cv_.notify_all();
+  publisher_.join();
   for (auto& w : webhooks_) {
     {
       std::lock_guard lock(w->mu);
@@ -121,12 +133,18 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
         a.state == model::AlertState::kFiring ? spdlog::level::warn : spdlog::level::info;
     spdlog::log(log_level, "alert {} {} {} value={}", a.name, model::AlertStateName(a.state),
                 a.labels.ToString(), a.value);
-    bus::Message message{model::EncodeAlert(a), std::string(model::kProtobufContentType)};
-    Status status =
-        bus_.Publish(std::string(bus::kEventsExchange),
-                     std::string(bus::kAlertsTopicPrefix) + a.severity, std::move(message));
-    published_.WithLabels({status.ok() ? "published" : "failed"}).Inc();
-    if (!status.ok()) spdlog::error("alert {}: not published: {}", a.name, status.ToString());
+    {
+      std::lock_guard lock(outbox_mu_);
+      if (outbox_.size() >= options_.max_outbox) {
+        // The oldest waiting, not the one the publisher holds.
+        outbox_.erase(outbox_busy_ && outbox_.size() > 1 ? outbox_.begin() + 1 : outbox_.begin());
+        published_.WithLabels({"dropped"}).Inc();
+      }
+      outbox_.push_back({a.name,
+                         std::string(bus::kAlertsTopicPrefix) + a.severity,
+                         {model::EncodeAlert(a), std::string(model::kProtobufContentType)}});
+    }
+    outbox_cv_.notify_all();
     if (a.state != model::AlertState::kPending && change.fired) by_name[a.name].push_back(a);
   }
   for (const auto& [name, alerts] : by_name) {
@@ -141,6 +159,46 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
       w->cv.notify_all();
     }
   }
+}
+
+void AlertNotifier::PublishOutbox() {
+  auto backoff = std::chrono::milliseconds(200);
+  std::unique_lock lock(outbox_mu_);
+  while (true) {
+    outbox_cv_.wait(lock, [this] { return stop_ || !outbox_.empty(); });
+    if (stop_) return;
+    Outgoing next = outbox_.front();
+    outbox_busy_ = true;
+    lock.unlock();
+    Status status = bus_.Publish(std::string(bus::kEventsExchange), next.routing_key, next.message);
+    lock.lock();
+    outbox_busy_ = false;
+    if (status.ok()) {
+      if (backoff > std::chrono::milliseconds(200)) {
+        spdlog::info("alerts: the broker takes alert changes again");
+      }
+      backoff = std::chrono::milliseconds(200);
+      published_.WithLabels({"published"}).Inc();
+      if (!outbox_.empty()) outbox_.pop_front();
+      outbox_cv_.notify_all();
+      continue;
+    }
+    // Kept, in order, until the broker takes it.
+    published_.WithLabels({"failed"}).Inc();
+    if (backoff == std::chrono::milliseconds(200)) {
+      spdlog::error(
+          "alert {}: not published yet, kept with {} more until the broker takes "
+          "them: {}",
+          next.name, outbox_.size() - 1, status.ToString());
+    }
+    outbox_cv_.wait_for(lock, backoff, [this] { return stop_; });
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+bool AlertNotifier::WaitPublished(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(outbox_mu_);
+  return outbox_cv_.wait_for(lock, timeout, [this] { return outbox_.empty() && !outbox_busy_; });
 }
 
 void AlertNotifier::Deliver(Webhook& w) {

@@ -1,8 +1,10 @@
 // Where alert changes go (docs/alerts.md, Notifications): every change is published on
 // vigil.events as alerts.<severity> (the dashboards' alert panel and the datamanager's
-// ALERTS series) and logged; firing and resolved alerts are POSTed to each webhook in
-// Prometheus Alertmanager's webhook format (version 4), grouped by alertname, retried
-// with exponential backoff and jitter. Webhooks run on a thread of their own per URL with a
+// ALERTS series) and logged — published in order by a thread of its own, which holds
+// the changes the broker does not take (an outage) and tries again with backoff, up to
+// max_outbox changes (the oldest dropped and counted beyond); firing and resolved alerts are POSTed
+// to each webhook in Prometheus Alertmanager's webhook format (version 4), grouped by alertname,
+// retried with exponential backoff and jitter. Webhooks run on a thread of their own per URL with a
 // bounded queue (the oldest payload dropped and counted when full), so a slow or dead
 // receiver never blocks the pipeline or the evaluation.
 //
@@ -37,17 +39,20 @@ class AlertNotifier {
     int max_attempts = 5;
     std::chrono::milliseconds initial_backoff{500};
     std::chrono::milliseconds max_backoff{30'000};
-    size_t max_queue = 1000;   // payloads waiting per webhook
-    std::string external_url;  // externalURL in the payload: the dashboard's address
+    size_t max_queue = 1000;     // payloads waiting per webhook
+    size_t max_outbox = 10'000;  // alert changes waiting for the broker
+    std::string external_url;    // externalURL in the payload: the dashboard's address
     metrics::Registry* registry = &metrics::Registry::Default();
   };
 
   AlertNotifier(bus::Bus& bus, Options options);
-  // Stops the webhook threads; payloads not yet delivered are dropped (and logged).
+  // Stops the threads; what is not yet published or delivered is dropped (and logged).
   ~AlertNotifier();
 
-  // Publishes and logs every change now; queues the webhook payloads.
+  // Logs every change now; queues it for vigil.events and the webhook payloads.
   void Notify(const std::vector<pipeline::AlertChange>& changes);
+  // Waits until every change so far is published (tests); false after `timeout`.
+  bool WaitPublished(std::chrono::milliseconds timeout);
 
  private:
   struct Webhook {
@@ -59,12 +64,24 @@ class AlertNotifier {
     std::thread thread;
   };
   void Deliver(Webhook& webhook);
+  void PublishOutbox();
   // One POST; true on a 2xx answer.
   bool Post(const std::string& url, const std::string& body, std::string& error);
 
   bus::Bus& bus_;
   Options options_;
   std::vector<std::unique_ptr<Webhook>> webhooks_;
+  struct Outgoing {
+    std::string name;
+    std::string routing_key;
+    bus::Message message;
+  };
+  std::mutex outbox_mu_;
+  std::condition_variable outbox_cv_;
+  std::deque<Outgoing> outbox_;  // guarded by outbox_mu_, oldest first
+  bool outbox_busy_ = false;     // guarded by outbox_mu_: one is being published
+  bool stop_ = false;            // guarded by outbox_mu_
+  std::thread publisher_;
   metrics::Family<metrics::Counter>& published_;
   metrics::Family<metrics::Counter>& webhook_payloads_;
 };

@@ -279,5 +279,53 @@ TEST(AlertNotifier, RetriesAFailingWebhookWithBackoffAndNeverBlocksNotify) {
   EXPECT_EQ(payloads.WithLabels({stub->Url("/hook"), "retried"}).Value(), 2);
 }
 
+// A bus that refuses publishes while `down` (a broker outage), and keeps what it took.
+class OutageBus final : public bus::Bus {
+ public:
+  std::atomic<bool> down{true};
+  std::mutex mu;
+  std::vector<std::string> taken;  // routing keys, in order
+
+  Status DeclareExchange(const std::string&, bus::ExchangeType) override { return OkStatus(); }
+  Status DeclareQueue(const std::string&, const bus::QueueOptions&) override { return OkStatus(); }
+  Status BindQueue(const std::string&, const std::string&, const std::string&) override {
+    return OkStatus();
+  }
+  Status Publish(const std::string&, const std::string& routing_key, bus::Message) override {
+    if (down) return UnavailableError("amqp: not connected to the broker");
+    std::lock_guard lock(mu);
+    taken.push_back(routing_key);
+    return OkStatus();
+  }
+  Result<std::unique_ptr<bus::Subscription>> Consume(const std::string&, const bus::ConsumeOptions&,
+                                                     bus::Handler) override {
+    return UnimplementedError("not here");
+  }
+};
+
+// Issue #26: an alert raised while the broker is away reaches vigil.events once it is back,
+// in order, instead of being logged "not published" and lost.
+TEST(AlertNotifier, ChangesRaisedDuringABrokerOutageArePublishedOnceItIsBack) {
+  metrics::Registry registry;
+  OutageBus bus;
+  AlertNotifier notifier(bus, {.registry = &registry});
+  std::vector<pipeline::AlertChange> changes(3);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    changes[i].alert.name = "X";
+    changes[i].alert.severity = i == 1 ? "critical" : "warning";
+    changes[i].alert.state = model::AlertState::kFiring;
+  }
+  notifier.Notify(changes);
+  EXPECT_FALSE(notifier.WaitPublished(std::chrono::milliseconds(500)));
+  bus.down = false;
+  ASSERT_TRUE(notifier.WaitPublished(std::chrono::seconds(10)));
+  std::lock_guard lock(bus.mu);
+  EXPECT_EQ(bus.taken,
+            (std::vector<std::string>{"alerts.warning", "alerts.critical", "alerts.warning"}));
+  auto& outcomes = registry.AddCounter("vigil_alert_notifications_total", "", {"outcome"});
+  EXPECT_EQ(outcomes.WithLabels({"published"}).Value(), 3);
+  EXPECT_GE(outcomes.WithLabels({"failed"}).Value(), 1);
+}
+
 }  // namespace
 }  // namespace vigil::roles

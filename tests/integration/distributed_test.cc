@@ -202,6 +202,46 @@ TEST(Distributed, BrokerKilledForTenSecondsLosesNothing) {
     EXPECT_NE(stack.Log(role).find("connected again"), std::string::npos) << stack.Log(role);
 }
 
+// Issue #26: roles started while the broker is down do not give up. The agent collects
+// into its spool; the coordinator and the datamanager wait, alive but not ready; once the
+// broker is up every role runs and every reading taken meanwhile is stored.
+TEST(Distributed, RolesStartedWhileTheBrokerIsDownWaitAndLoseNothing) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("late", *url);
+  std::string services = std::string(VIGIL_SOURCE_DIR) + "/scripts/test-services";
+  std::string broker = testing::ServiceDir("rabbitmq");
+  ASSERT_EQ(std::system((services + " kill rabbitmq " + broker).c_str()), 0);
+  const uint16_t ops = testing::FreeLoopbackPort();
+  stack.datamanager =
+      stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen", "127.0.0.1:0"});
+  stack.coordinator =
+      stack.Start("coordinator", {"--metrics-listen", "127.0.0.1:" + std::to_string(ops)});
+  stack.sensor = stack.Start("sensor", {"--data-dir", stack.dir() + "/sensor"});
+  EXPECT_TRUE(stack.WaitLog("sensor", "collecting into the spool")) << stack.Log("sensor");
+  EXPECT_TRUE(stack.WaitLog("coordinator", "cannot start yet")) << stack.Log("coordinator");
+  EXPECT_TRUE(stack.WaitLog("coordinator", "503 until started")) << stack.Log("coordinator");
+  auto ready = testing::HttpGet(ops, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("broker"), std::string::npos) << ready->body;
+  EXPECT_EQ(testing::HttpGet(ops, "/healthz")->status, 200);  // alive: no restart
+  std::this_thread::sleep_for(std::chrono::seconds(3));       // readings go to the spool
+  ASSERT_EQ(std::system((services + " restart rabbitmq " + broker + " > /dev/null").c_str()), 0);
+  for (const char* role : {"datamanager", "coordinator", "sensor"}) {
+    EXPECT_TRUE(stack.WaitLog(role, "running", 60)) << stack.Log(role);
+  }
+  EXPECT_TRUE(stack.WaitLog("sensor", "spool drained", 60)) << stack.Log("sensor");
+  EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
+  auto tally = ReadTally(stack.Log("sensor"));
+  ASSERT_TRUE(tally.has_value()) << stack.Log("sensor");
+  EXPECT_GT(tally->replayed, 5u);
+  EXPECT_EQ(tally->left, 0u);
+  EXPECT_EQ(stack.StoredSamples(tally->published).size(), tally->published);
+  EXPECT_EQ(stack.coordinator->Stop(), 0);
+  EXPECT_EQ(stack.datamanager->Stop(), 0);
+}
+
 // An agent that stops announcing and sending is marked offline: the coordinator's
 // built-in VigilAgentOffline fires for it (3 intervals without a batch, the interval at
 // least 1 s) and reaches the web tier's alerts over vigil.events, and /api/v1/sensors no

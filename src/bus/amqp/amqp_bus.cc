@@ -781,7 +781,8 @@ void AmqpBus::Core::Run() {
             first_error = status.message();
             first_attempt_done = true;
             state_cv.notify_all();
-            break;  // Connect reports it; no retries for a bus that never came up
+            // Connect reports it; no retries for a bus that never came up, unless asked.
+            if (!options.connect_in_background) break;
           }
         }
         // Said at warning level when the reason is new; each retry at debug level.
@@ -907,7 +908,7 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
   core->thread = std::thread([core] { core->Run(); });
   std::unique_lock lock(core->mu);
   core->state_cv.wait(lock, [&] { return core->first_attempt_done; });
-  if (!core->up) {
+  if (!core->up && !core->options.connect_in_background) {
     std::string error = core->first_error;
     lock.unlock();
     core->thread.join();

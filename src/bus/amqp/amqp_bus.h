@@ -46,10 +46,14 @@ class AmqpBus final : public Bus {
     // How long a call waits for the connection to come (back) before Unavailable.
     std::chrono::milliseconds unavailable_after{10'000};
     metrics::Registry* registry = &metrics::Registry::Default();
+    // When the first attempt fails, Connect returns the bus anyway and the I/O thread goes
+    // on trying as after a lost connection; calls fail Unavailable until it is up. For
+    // agents, which spool meanwhile.
+    bool connect_in_background = false;
   };
 
   // Connects (InvalidArgument for a URL that is not amqp:// or amqps://; Unavailable when the
-  // broker cannot be reached or refuses the login).
+  // broker cannot be reached or refuses the login, unless connect_in_background).
   static Result<std::unique_ptr<AmqpBus>> Connect(Options options);
   ~AmqpBus() override;
 
