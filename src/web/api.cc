@@ -76,6 +76,22 @@ std::string Point(const model::Sample& s) {
   return "[" + FormatTimestamp(s.timestamp_ms) + ",\"" + FormatValue(s.value) + "\"]";
 }
 
+// One series of a vector ({"metric":…,"value":…}) or a matrix ({"metric":…,"values":[…]}).
+void AppendSeriesJson(std::string& out, const query::SeriesResult& s, bool matrix) {
+  out += "{\"metric\":";
+  out += LabelsJson(s.labels);
+  if (!matrix) {
+    out += ",\"value\":" + Point(s.points[0]) + "}";
+    return;
+  }
+  out += ",\"values\":[";
+  for (size_t j = 0; j < s.points.size(); ++j) {
+    if (j > 0) out += ',';
+    out += Point(s.points[j]);
+  }
+  out += "]}";
+}
+
 std::string ResultJson(const query::QueryResult& r) {
   std::string out;
   switch (r.type) {
@@ -86,24 +102,59 @@ std::string ResultJson(const query::QueryResult& r) {
     case query::ValueType::kScalar:
       return "{\"resultType\":\"scalar\",\"result\":" + Point(r.series[0].points[0]) + "}";
     case query::ValueType::kVector:
-      out = "{\"resultType\":\"vector\",\"result\":[";
+    case query::ValueType::kMatrix: {
+      const bool matrix = r.type == query::ValueType::kMatrix;
+      out = matrix ? "{\"resultType\":\"matrix\",\"result\":["
+                   : "{\"resultType\":\"vector\",\"result\":[";
       for (size_t i = 0; i < r.series.size(); ++i) {
-        out += (i ? ",{\"metric\":" : "{\"metric\":") + LabelsJson(r.series[i].labels) +
-               ",\"value\":" + Point(r.series[i].points[0]) + "}";
+        if (i > 0) out += ',';
+        AppendSeriesJson(out, r.series[i], matrix);
       }
       return out + "]}";
-    case query::ValueType::kMatrix:
-      out = "{\"resultType\":\"matrix\",\"result\":[";
-      for (size_t i = 0; i < r.series.size(); ++i) {
-        out += (i ? ",{\"metric\":" : "{\"metric\":") + LabelsJson(r.series[i].labels) +
-               ",\"values\":[";
-        const auto& points = r.series[i].points;
-        for (size_t j = 0; j < points.size(); ++j) out += (j ? "," : "") + Point(points[j]);
-        out += "]}";
-      }
-      return out + "]}";
+    }
   }
   return "null";
+}
+
+// Answers of more points than this are streamed in chunks rather than built whole.
+constexpr size_t kStreamedPoints = 50'000;
+constexpr size_t kChunkBytes = 256 * 1024;
+
+// The success answer for a query result: built whole when small; otherwise streamed a
+// series at a time, each series' points let go of once written.
+HttpResponse QueryAnswer(query::QueryResult result) {
+  size_t points = 0;
+  for (const auto& s : result.series) points += s.points.size();
+  if ((result.type != query::ValueType::kMatrix && result.type != query::ValueType::kVector) ||
+      points <= kStreamedPoints) {
+    return Ok(Success(ResultJson(result), result.warnings));
+  }
+  auto shared = std::make_shared<query::QueryResult>(std::move(result));
+  HttpResponse response;
+  response.stream = [shared, next = size_t{0}](std::string& chunk) mutable {
+    const bool matrix = shared->type == query::ValueType::kMatrix;
+    if (next == 0) {
+      chunk += matrix ? "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+                      : "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[";
+    }
+    for (; next < shared->series.size() && chunk.size() < kChunkBytes; ++next) {
+      if (next > 0) chunk += ',';
+      AppendSeriesJson(chunk, shared->series[next], matrix);
+      std::vector<model::Sample>().swap(shared->series[next].points);
+    }
+    if (next < shared->series.size()) return true;
+    chunk += "]}";
+    if (!shared->warnings.empty()) {
+      chunk += ",\"warnings\":[";
+      for (size_t i = 0; i < shared->warnings.size(); ++i) {
+        chunk += (i ? "," : "") + Quote(shared->warnings[i]);
+      }
+      chunk += ']';
+    }
+    chunk += '}';
+    return false;
+  };
+  return response;
 }
 
 // Every match[] selector, parsed; InvalidArgument when one is not a plain selector.
@@ -320,7 +371,7 @@ HttpResponse Api::Query(const HttpRequest& request) {
   }
   auto result = engine_.Instant(text, time);
   if (!result.ok()) return FromStatus(result.status());
-  return Ok(Success(ResultJson(*result), result->warnings));
+  return QueryAnswer(std::move(result).value());
 }
 
 HttpResponse Api::QueryRange(const HttpRequest& request) {
@@ -346,7 +397,7 @@ HttpResponse Api::QueryRange(const HttpRequest& request) {
   if (!step.ok()) return JsonError(400, "invalid parameter \"step\": " + step.status().message());
   auto result = engine_.Range(text, range[0], range[1], *step);
   if (!result.ok()) return FromStatus(result.status());
-  return Ok(Success(ResultJson(*result), result->warnings));
+  return QueryAnswer(std::move(result).value());
 }
 
 HttpResponse Api::Series(const HttpRequest& request) {

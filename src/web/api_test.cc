@@ -126,6 +126,52 @@ TEST_F(ApiTest, CompressedLineProtocolBodiesAreDecoded) {
   EXPECT_EQ(api_.Handle(r).status, 415);
 }
 
+// An answer of many points is streamed a series at a time, in Prometheus's shape.
+TEST(ApiStreaming, LargeAnswersAreStreamedWhole) {
+  store::MemoryStore store;
+  model::Batch batch;
+  for (int s = 0; s < 60; ++s) {
+    model::Series series{Labels::Of({{"__name__", "wide"}, {"s", std::to_string(s)}}), {}};
+    for (int i = 0; i < 1000; ++i) series.samples.push_back({kT0 + i * 1000LL, 1.0 * s});
+    batch.series.push_back(std::move(series));
+  }
+  ASSERT_TRUE(store.Append(batch).ok());
+  testing::FakeClock clock{kT0};
+  metrics::Registry registry;
+  Api api(store, nullptr, clock, {.version = "x", .registry = &registry});
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/api/v1/query_range";
+  r.params = {{"query", "wide"},
+              {"start", std::to_string(kT0 / 1000)},
+              {"end", std::to_string(kT0 / 1000 + 999)},
+              {"step", "1"}};
+  HttpResponse response = api.Handle(r);
+  ASSERT_TRUE(response.stream);
+  std::string body;
+  int chunks = 0;
+  for (bool more = true; more; ++chunks) {
+    std::string chunk;
+    more = response.stream(chunk);
+    body += chunk;
+  }
+  EXPECT_GT(chunks, 1);
+  auto answer = json::parse(body);
+  EXPECT_EQ(answer["status"], "success");
+  EXPECT_EQ(answer["data"]["resultType"], "matrix");
+  ASSERT_EQ(answer["data"]["result"].size(), 60u);
+  for (const auto& series : answer["data"]["result"]) {
+    ASSERT_EQ(series["values"].size(), 1000u);
+    EXPECT_EQ(series["values"][999][1], series["metric"]["s"]);
+  }
+  // Small answers keep a body and a length.
+  r.params = {{"query", "wide{s=\"1\"}"}, {"time", std::to_string(kT0 / 1000 + 10)}};
+  r.path = "/api/v1/query";
+  HttpResponse small = api.Handle(r);
+  EXPECT_FALSE(small.stream);
+  EXPECT_EQ(json::parse(small.body)["data"]["result"].size(), 1u);
+}
+
 TEST_F(ApiTest, GrafanaHealthCheckOnePlusOne) {
   HttpResponse r = Get("/api/v1/query", {{"query", "1+1"}, {"time", "1767225600"}});
   ASSERT_EQ(r.status, 200);

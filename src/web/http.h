@@ -5,6 +5,7 @@
 // Thread safety: plain values.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is sent in chunks (Transfer-Encoding: chunked) instead of `body`:
+  // called on a worker thread until it returns false, each call appending the next part.
+  std::function<bool(std::string& chunk)> stream;
 };
 
 // A body sent with `Content-Encoding` (or a gzip transfer coding): "" and "identity" as

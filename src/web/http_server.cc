@@ -10,6 +10,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <deque>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -328,6 +329,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
           response = JsonError(500, "internal error");
         }
       }
+      if (response.stream) {
+        self->RespondStreamed(std::move(response), keep_alive, version);
+        return;
+      }
       net::post(self->stream_.get_executor(),
                 [self, response = std::move(response), keep_alive, version]() mutable {
                   self->Respond(std::move(response), keep_alive, version);
@@ -369,18 +374,62 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
     http::async_write(stream_, *message,
                       [self = this->shared_from_this(), message](beast::error_code ec, size_t) {
-                        if (self->in_flight_) {
-                          self->in_flight_ = false;
-                          --self->server_.active_requests;
-                        }
-                        if (ec || !message->keep_alive()) {
-                          self->Close();
-                          return;
-                        }
-                        if (self->buffer_.capacity() > kIdleBufferBytes)
-                          self->buffer_.shrink_to_fit();
-                        self->Read();
+                        self->AfterResponse(ec, message->keep_alive());
                       });
+  }
+
+  // On a worker thread: the header, then each chunk `response.stream` makes, written (on
+  // the connection's executor) before the next is made, so that a large answer is never
+  // whole in memory; then the connection goes on as after Respond.
+  void RespondStreamed(HttpResponse response, bool keep_alive, unsigned version) {
+    keep_alive = keep_alive && !server_.stopping;
+    http::response<http::empty_body> header(static_cast<http::status>(response.status), version);
+    header.set(http::field::server, "vigil");
+    header.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) header.set(name, value);
+    header.keep_alive(keep_alive);
+    header.chunked(true);
+    http::response_serializer<http::empty_body> serializer(header);
+    // Starts one write on the connection's executor and waits for it.
+    auto write = [this](auto start) {
+      std::promise<beast::error_code> done;
+      net::post(stream_.get_executor(), [&] {
+        beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
+        start([&done](beast::error_code ec, size_t) { done.set_value(ec); });
+      });
+      return done.get_future().get();
+    };
+    beast::error_code ec =
+        write([&](auto handler) { http::async_write_header(stream_, serializer, handler); });
+    std::string chunk;
+    for (bool more = true; more && !ec;) {
+      chunk.clear();
+      more = response.stream(chunk);
+      if (chunk.empty()) continue;
+      ec = write([&](auto handler) {
+        net::async_write(stream_, http::make_chunk(net::buffer(chunk)), handler);
+      });
+    }
+    if (!ec) {
+      ec =
+          write([&](auto handler) { net::async_write(stream_, http::make_chunk_last(), handler); });
+    }
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), ec, keep_alive] {
+      self->AfterResponse(ec, keep_alive);
+    });
+  }
+
+  void AfterResponse(beast::error_code ec, bool keep_alive) {
+    if (in_flight_) {
+      in_flight_ = false;
+      --server_.active_requests;
+    }
+    if (ec || !keep_alive) {
+      Close();
+      return;
+    }
+    if (buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
+    Read();
   }
 
   void Close() {

@@ -27,6 +27,13 @@ class HttpServerTest : public ::testing::Test {
           if (r.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(300));
           if (r.path == "/heavy") std::this_thread::sleep_for(std::chrono::milliseconds(2000));
           HttpResponse response;
+          if (r.path == "/stream") {  // 100 parts of 10,000 bytes: "0000…", "1111…", …
+            response.stream = [part = 0](std::string& chunk) mutable {
+              chunk.append(10'000, static_cast<char>('0' + part % 10));
+              return ++part < 100;
+            };
+            return response;
+          }
           response.body = r.method + " " + r.path + " q=" + r.Param("q") +
                           " body=" + std::to_string(r.body.size());
           response.content_type = "text/plain";
@@ -98,6 +105,23 @@ TEST_F(HttpServerTest, QueriesWaitForTheirOwnThreadsAndOthersDoNot) {
   // Two ran at once (2 s each); the two after them waited 2 s, past their 1 s in line.
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 2);
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 503), 4);
+}
+
+// Large answers go out in chunks as they are made, and the connection serves on.
+TEST_F(HttpServerTest, StreamedAnswersArriveWholeInChunks) {
+  Start();
+  for (int round = 0; round < 2; ++round) {
+    auto r = HttpGet(server_->port(), "/stream");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->headers["transfer-encoding"], "chunked");
+    ASSERT_EQ(r->body.size(), 1'000'000u);
+    for (int part = 0; part < 100; ++part) {
+      ASSERT_EQ(r->body[part * 10'000], '0' + part % 10) << part;
+      ASSERT_EQ(r->body[part * 10'000 + 9'999], '0' + part % 10) << part;
+    }
+  }
+  EXPECT_EQ(HttpGet(server_->port(), "/after")->status, 200);
 }
 
 // A page of another site must not open the live stream (issue #26).
