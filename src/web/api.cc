@@ -582,7 +582,7 @@ std::optional<HttpResponse> Api::CheckWriteToken(const HttpRequest& request) con
   return std::nullopt;
 }
 
-HttpResponse Api::Store(const model::Batch& batch) {
+HttpResponse Api::Store(const model::Batch& batch, const LineFinder& line_of) {
   // All or nothing, as Prometheus's remote-write receiver: a 2xx means every sample is
   // stored (or was already), a 400 names what was refused and nothing is stored.
   for (const model::Series& series : batch.series) {
@@ -592,12 +592,24 @@ HttpResponse Api::Store(const model::Batch& batch) {
     if (violation != model::LabelViolation::kNone) {
       refused_.WithLabels({std::string(model::LabelViolationName(violation))})
           .Inc(static_cast<double>(batch.SampleCount()));
-      return JsonError(400, why + "; nothing stored");
+      const int line = line_of ? line_of([&](const model::Labels& labels, int64_t) {
+        return labels == series.labels;
+      })
+                               : 0;
+      return JsonError(400, (line > 0 ? "line " + std::to_string(line) + ": " : std::string()) +
+                                why + "; nothing stored");
     }
   }
   Status status = store_.AppendAll(batch);
   if (status.code() == StatusCode::kInvalidArgument) {
     refused_.WithLabels({"out_of_bounds"}).Inc(static_cast<double>(batch.SampleCount()));
+    // The refusal names the first sample as "<series> @<ms>": the line that holds it.
+    const int line = line_of ? line_of([&](const model::Labels& labels, int64_t ms) {
+      return status.message().find(labels.ToString() + " @" + std::to_string(ms) + " ") !=
+             std::string::npos;
+    })
+                             : 0;
+    if (line > 0) status = status.Annotate("line " + std::to_string(line));
   }
   if (status.ok()) status = store_.Flush();
   if (!status.ok()) return FromStatus(status);
@@ -629,9 +641,29 @@ HttpResponse Api::WriteLineProtocol(const HttpRequest& request) {
     return JsonError(body.status().code() == StatusCode::kUnimplemented ? 415 : 400,
                      body.status().message());
   }
-  auto parsed = ParseLineProtocol(*body, request.Param("precision"), clock_.NowMillis());
+  const std::string precision = request.Param("precision");
+  const int64_t now = clock_.NowMillis();
+  auto parsed = ParseLineProtocol(*body, precision, now);
   if (!parsed.ok()) return JsonError(400, parsed.status().message());
-  return Store(parsed->batch);
+  // Only for a refusal: parses the lines one by one until one yields the sample.
+  LineFinder line_of = [&](const std::function<bool(const model::Labels&, int64_t)>& holds) {
+    int number = 0;
+    for (size_t start = 0; start < body->size();) {
+      const size_t end = std::min(body->find('\n', start), body->size());
+      ++number;
+      auto one =
+          ParseLineProtocol(std::string_view(*body).substr(start, end - start), precision, now);
+      start = end + 1;
+      if (!one.ok()) continue;
+      for (const model::Series& series : one->batch.series) {
+        for (const model::Sample& sample : series.samples) {
+          if (holds(series.labels, sample.timestamp_ms)) return number;
+        }
+      }
+    }
+    return 0;
+  };
+  return Store(parsed->batch, line_of);
 }
 
 }  // namespace vigil::web

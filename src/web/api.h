@@ -75,8 +75,12 @@ class Api {
   // 403 for a write from a page of another site (Origin); 401/403 when a write token is
   // configured and the request does not carry it.
   std::optional<HttpResponse> CheckWriteToken(const HttpRequest& request) const;
-  // Appends durably, feeds the live stream; 204.
-  HttpResponse Store(const model::Batch& batch);
+  // For line protocol: the number of the first line with a sample `holds` (0: none).
+  using LineFinder =
+      std::function<int(const std::function<bool(const model::Labels&, int64_t)>& holds)>;
+  // Appends durably, feeds the live stream; 204. A refusal names the line when `line_of`
+  // can find it.
+  HttpResponse Store(const model::Batch& batch, const LineFinder& line_of = {});
 
   store::Store& store_;
   SensorDirectory* sensors_;

@@ -378,6 +378,15 @@ TEST_F(ApiTest, AWriteIsRefusedWholeWhenTheStoreWouldDropASample) {
                 .WithLabels({"out_of_bounds"})
                 .Value(),
             2);
+
+  // Line protocol says which line.
+  r.path = "/write";
+  r.params = {{"precision", "s"}};
+  r.body = "fresh,site=north v=1 1767225600\nboiler,server=s1 pressure_out=2 1767218400\n";
+  HttpResponse line = api_.Handle(r);
+  EXPECT_EQ(line.status, 400);
+  EXPECT_NE(line.body.find("line 2: "), std::string::npos) << line.body;
+  EXPECT_EQ(Body(Get("/api/v1/series", {{"match[]", "fresh_v"}}))["data"].size(), 0u);
 }
 
 TEST_F(ApiTest, MetricsHealthAndDashboard) {
