@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
-#   make run   installs what is missing, builds, starts `vigil standalone` with config/vigil.toml
+#   make run   installs what building needs, builds, starts `vigil standalone` with
+#              config/vigil.toml on LISTEN (127.0.0.1:8080)
 #   make test  installs what is missing, builds with sanitizers, runs every test with ctest
 #   make install  builds the release binary and installs it with the configs and the systemd
 #                 units (PREFIX=/usr/local, DESTDIR for a staging root; docs/deployment.md)
@@ -11,8 +12,14 @@ CTEST_FLAGS ?= --output-on-failure --timeout 300
 # CI turns warnings into errors.
 CMAKE_CI_FLAGS := $(if $(CI),-DVIGIL_WERROR=ON,)
 
-run: release
-	./build/release/src/cmd/vigil standalone --config config/vigil.toml
+# LISTEN=127.0.0.1:9090 serves the dashboard elsewhere. Only what building and running
+# need is installed (the test and deploy toolchain comes with `make test`).
+LISTEN ?= 127.0.0.1:8080
+run:
+	scripts/install-deps --build
+	cmake --preset release $(CMAKE_CI_FLAGS) >/dev/null
+	cmake --build build/release -j $(JOBS)
+	./build/release/src/cmd/vigil standalone --config config/vigil.toml --listen $(LISTEN)
 
 test: asan fuzz
 	ctest --test-dir build/asan -j $(JOBS) $(CTEST_FLAGS)

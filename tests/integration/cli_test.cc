@@ -137,12 +137,20 @@ TEST(Cli, SensorListDescribesTheTypes) {
 
 TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   std::string dir = TempDir("standalone");
+  // The bundled config with the JSON-lines sink turned on (its one line), as a user would.
+  std::ifstream bundled_in(kBundledConfig);
+  std::string bundled((std::istreambuf_iterator<char>(bundled_in)),
+                      std::istreambuf_iterator<char>());
+  const size_t sink = bundled.find("enabled = false", bundled.find("[sink]"));
+  ASSERT_NE(sink, std::string::npos);
+  bundled.replace(sink, std::string("enabled = false").size(), "enabled = true");
+  const std::string config = Write(dir + "/vigil.toml", bundled);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::string log = dir + "/vigil.log";
     freopen(log.c_str(), "w", stderr);
-    execl(VIGIL_BINARY, VIGIL_BINARY, "standalone", "--config", kBundledConfig.c_str(),
+    execl(VIGIL_BINARY, VIGIL_BINARY, "standalone", "--config", config.c_str(),
           "--data-dir", (dir + "/data").c_str(), "--listen", "127.0.0.1:0",
           static_cast<char*>(nullptr));
     _exit(127);
