@@ -68,6 +68,23 @@ int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
     config.broker.url = url;
   if (const char* url = std::getenv("VIGIL_STORE_URL"); url && config.storage.url.empty())
     config.storage.url = url;
+  // "{{listen}}" in a sensor's targets is this server's own address, so that the bundled
+  // probe of the dashboard follows --listen (a wildcard host is reached on loopback).
+  std::string own = config.web.listen;
+  if (own.starts_with("0.0.0.0:")) own = "127.0.0.1" + own.substr(7);
+  if (own.starts_with("[::]:")) own = "[::1]" + own.substr(4);
+  if (own.starts_with(":")) own = "127.0.0.1" + own;
+  for (auto& sensor : config.sensors) {
+    const config::OptionValue* targets = sensor.options.Find("targets");
+    if (targets == nullptr || !std::holds_alternative<config::StringList>(*targets)) continue;
+    config::StringList resolved = std::get<config::StringList>(*targets);
+    for (std::string& target : resolved) {
+      for (size_t at; (at = target.find("{{listen}}")) != std::string::npos;) {
+        target.replace(at, std::string_view("{{listen}}").size(), own);
+      }
+    }
+    sensor.options.Set("targets", std::move(resolved));
+  }
   Status status = roles::ValidateVigilConfig(config);
   if (!status.ok()) {
     std::cerr << "vigil: " << status.message() << "\n";

@@ -145,14 +145,14 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   ASSERT_NE(sink, std::string::npos);
   bundled.replace(sink, std::string("enabled = false").size(), "enabled = true");
   const std::string config = Write(dir + "/vigil.toml", bundled);
+  const std::string listen = "127.0.0.1:" + std::to_string(vigil::testing::FreeLoopbackPort());
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::string log = dir + "/vigil.log";
     freopen(log.c_str(), "w", stderr);
-    execl(VIGIL_BINARY, VIGIL_BINARY, "standalone", "--config", config.c_str(),
-          "--data-dir", (dir + "/data").c_str(), "--listen", "127.0.0.1:0",
-          static_cast<char*>(nullptr));
+    execl(VIGIL_BINARY, VIGIL_BINARY, "standalone", "--config", config.c_str(), "--data-dir",
+          (dir + "/data").c_str(), "--listen", listen.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   std::string events = dir + "/data/events.jsonl";
@@ -194,6 +194,19 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   auto sensors = vigil::testing::HttpGet(port, "/api/v1/sensors");
   ASSERT_TRUE(sensors.ok());
   EXPECT_NE(sensors->body.find("\"turbine_speed\""), std::string::npos) << sensors->body;
+  // The bundled probe of the dashboard follows --listen ({{listen}}), so it succeeds.
+  std::string probe_success;
+  for (int i = 0; i < 150 && probe_success != "1"; ++i) {
+    auto probe = vigil::testing::HttpGet(
+        port,
+        "/api/v1/query?query=probe_success%7Btarget%3D%22http%3A%2F%2F" + listen + "%2F%22%7D");
+    if (probe.ok() && probe->status == 200) {
+      auto result = nlohmann::json::parse(probe->body)["data"]["result"];
+      if (result.size() == 1) probe_success = result[0]["value"][1].get<std::string>();
+    }
+    if (probe_success != "1") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(probe_success, "1");
 
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int status = 0;
