@@ -900,14 +900,55 @@ class Evaluator {
 
   // --- aggregations ---------------------------------------------------------------------
 
+  // The aggregation operators, named once so that the per-sample work compares no strings.
+  enum class AggregateOp {
+    kSum,
+    kAvg,
+    kMin,
+    kMax,
+    kCount,
+    kGroup,
+    kStddev,
+    kStdvar,
+    kQuantile,
+    kCountValues,
+    kTopk,
+    kBottomk,
+    kLimitk,
+    kLimitRatio
+  };
+
+  static AggregateOp AggregateOpOf(const std::string& op) {
+    static const std::unordered_map<std::string, AggregateOp> ops = {
+        {"sum", AggregateOp::kSum},           {"avg", AggregateOp::kAvg},
+        {"min", AggregateOp::kMin},           {"max", AggregateOp::kMax},
+        {"count", AggregateOp::kCount},       {"group", AggregateOp::kGroup},
+        {"stddev", AggregateOp::kStddev},     {"stdvar", AggregateOp::kStdvar},
+        {"quantile", AggregateOp::kQuantile}, {"count_values", AggregateOp::kCountValues},
+        {"topk", AggregateOp::kTopk},         {"bottomk", AggregateOp::kBottomk},
+        {"limitk", AggregateOp::kLimitk},     {"limit_ratio", AggregateOp::kLimitRatio}};
+    auto it = ops.find(op);
+    VIGIL_CHECK(it != ops.end(), "parser let through an unknown aggregation: " + op);
+    return it->second;
+  }
+
+  struct Accumulator {
+    bool seen = false;
+    double value = 0, compensation = 0, mean = 0, count = 0;
+    bool incremental_mean = false;
+    std::vector<double> values;                      // quantile
+    std::vector<StepWalker::Item> items;             // topk, bottomk, limitk, limit_ratio
+    std::unordered_map<std::string, double> counts;  // count_values
+  };
+
   Result<Value> Aggregate(const Node& node) {
-    const std::string& op = node.text;
+    const AggregateOp op = AggregateOpOf(node.text);
     Value param;
     if (const Node* p = node.AggregateParameter()) {
       VIGIL_ASSIGN_OR_RETURN(param, Eval(*p));
     }
     VIGIL_ASSIGN_OR_RETURN(Value input, Eval(node.AggregateExpression()));
-    if (op == "count_values" && !IsValidLabelName(param.text)) {
+    if (op == AggregateOp::kCountValues && !IsValidLabelName(param.text)) {
       return ExecutionError(fmt::format("invalid label name \"{}\"", param.text));
     }
     // Each input series' group, by the labels it keeps.
@@ -928,17 +969,10 @@ class Evaluator {
       if (inserted) groups.push_back(std::move(key));
       series_group[i] = it->second;
     }
-    const bool selects = op == "topk" || op == "bottomk" || op == "limitk" || op == "limit_ratio";
+    const bool selects = op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
+                         op == AggregateOp::kLimitk || op == AggregateOp::kLimitRatio;
     SeriesCollector collector;
     StepWalker walker(input.series);
-    struct Accumulator {
-      bool seen = false;
-      double value = 0, compensation = 0, mean = 0, count = 0;
-      bool incremental_mean = false;
-      std::vector<double> values;                      // quantile
-      std::vector<StepWalker::Item> items;             // topk, bottomk, limitk
-      std::unordered_map<std::string, double> counts;  // count_values
-    };
     std::vector<Accumulator> acc(groups.size());
     for (size_t i = 0; i < steps_.count(); ++i) {
       VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
@@ -952,7 +986,7 @@ class Evaluator {
         a.counts.clear();
       }
       int64_t k = 0;
-      if (selects && op != "limit_ratio") {
+      if (selects && op != AggregateOp::kLimitRatio) {
         const double p = param.scalars[i];
         if (!(p >= -9.2e18 && p <= 9.2e18)) {
           return ExecutionError(
@@ -971,31 +1005,21 @@ class Evaluator {
           EmitSelected(op, a.items, k, i, input, param, t, &collector);
           continue;
         }
-        if (op == "count_values") {
+        if (op == AggregateOp::kCountValues) {
           for (const auto& [text, count] : a.counts) {
             collector.Add(groups[g].With(param.text, text), t, count);
           }
           continue;
         }
-        double value = a.value;
-        if (op == "sum") value = a.value + a.compensation;
-        if (op == "avg") {
-          value = a.incremental_mean ? a.mean + a.compensation
-                                     : a.value / a.count + a.compensation / a.count;
-        }
-        if (op == "count") value = a.count;
-        if (op == "group") value = 1;
-        if (op == "stdvar") value = a.value / a.count;
-        if (op == "stddev") value = std::sqrt(a.value / a.count);
-        if (op == "quantile") value = Quantile(param.scalars[i], a.values);
-        collector.Add(groups[g], t, value);
+        collector.Add(groups[g], t,
+                      GroupValue(op, a, param.scalars.empty() ? 0 : param.scalars[i]));
       }
     }
     Value v;
     VIGIL_ASSIGN_OR_RETURN(v.series, collector.Finish());
     if (selects && steps_.count() == 1) {
       // An instant topk/bottomk lists its series best first, as Prometheus does.
-      const bool bottom = op == "bottomk";
+      const bool bottom = op == AggregateOp::kBottomk;
       std::stable_sort(v.series.begin(), v.series.end(),
                        [&](const SeriesResult& a, const SeriesResult& b) {
                          const double x = a.points[0].value, y = b.points[0].value;
@@ -1003,13 +1027,35 @@ class Evaluator {
                          if (std::isnan(y)) return true;
                          return bottom ? x < y : x > y;
                        });
-      v.ordered = op == "topk" || op == "bottomk";
+      v.ordered = op == AggregateOp::kTopk || op == AggregateOp::kBottomk;
     }
     return v;
   }
 
-  template <typename A>
-  static void Accumulate(const std::string& op, A& a, const StepWalker::Item& item) {
+  // A group's value at one step, once every item is accumulated.
+  static double GroupValue(AggregateOp op, Accumulator& a, double param) {
+    switch (op) {
+      case AggregateOp::kSum:
+        return a.value + a.compensation;
+      case AggregateOp::kAvg:
+        return a.incremental_mean ? a.mean + a.compensation
+                                  : a.value / a.count + a.compensation / a.count;
+      case AggregateOp::kCount:
+        return a.count;
+      case AggregateOp::kGroup:
+        return 1;
+      case AggregateOp::kStdvar:
+        return a.value / a.count;
+      case AggregateOp::kStddev:
+        return std::sqrt(a.value / a.count);
+      case AggregateOp::kQuantile:
+        return Quantile(param, a.values);
+      default:
+        return a.value;  // min, max
+    }
+  }
+
+  static void Accumulate(AggregateOp op, Accumulator& a, const StepWalker::Item& item) {
     const double f = item.value;
     if (!a.seen) {
       a.seen = true;
@@ -1018,70 +1064,79 @@ class Evaluator {
       a.count = 1;
       a.compensation = 0;
       a.incremental_mean = false;
-      if (op == "stddev" || op == "stdvar") a.value = std::isfinite(f) ? 0 : kNaN;
-      if (op == "quantile") a.values.push_back(f);
-      if (op == "topk" || op == "bottomk" || op == "limitk" || op == "limit_ratio")
-        a.items.push_back(item);
-      if (op == "count_values") a.counts[FormatSampleValue(f)] = 1;
-      if (op == "sum") {
+      if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) {
+        a.value = std::isfinite(f) ? 0 : kNaN;
+      } else if (op == AggregateOp::kSum) {
         a.value = 0;
         store::KahanAdd(f, &a.value, &a.compensation);
       }
-      return;
+      // The operators that keep every value go on to keep the first one below.
+      const bool keeps_values = op == AggregateOp::kQuantile || op == AggregateOp::kCountValues ||
+                                op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
+                                op == AggregateOp::kLimitk || op == AggregateOp::kLimitRatio;
+      if (!keeps_values) return;
     }
-    if (op == "sum") {
-      store::KahanAdd(f, &a.value, &a.compensation);
-    } else if (op == "avg") {
-      a.count += 1;
-      if (!a.incremental_mean) {
-        double sum = a.value, c = a.compensation;
-        store::KahanAdd(f, &sum, &c);
-        if (!std::isinf(sum)) {
-          a.value = sum;
-          a.compensation = c;
-          return;
+    switch (op) {
+      case AggregateOp::kSum:
+        store::KahanAdd(f, &a.value, &a.compensation);
+        break;
+      case AggregateOp::kAvg: {
+        a.count += 1;
+        if (!a.incremental_mean) {
+          double sum = a.value, c = a.compensation;
+          store::KahanAdd(f, &sum, &c);
+          if (!std::isinf(sum)) {
+            a.value = sum;
+            a.compensation = c;
+            return;
+          }
+          a.incremental_mean = true;
+          a.mean = a.value / (a.count - 1);
+          a.compensation /= a.count - 1;
         }
-        a.incremental_mean = true;
-        a.mean = a.value / (a.count - 1);
-        a.compensation /= a.count - 1;
+        const double q = (a.count - 1) / a.count;
+        a.mean *= q;
+        a.compensation *= q;
+        store::KahanAdd(f / a.count, &a.mean, &a.compensation);
+        break;
       }
-      const double q = (a.count - 1) / a.count;
-      a.mean *= q;
-      a.compensation *= q;
-      store::KahanAdd(f / a.count, &a.mean, &a.compensation);
-    } else if (op == "max") {
-      if (a.value < f || std::isnan(a.value)) a.value = f;
-    } else if (op == "min") {
-      if (a.value > f || std::isnan(a.value)) a.value = f;
-    } else if (op == "count") {
-      a.count += 1;
-    } else if (op == "stddev" || op == "stdvar") {
-      a.count += 1;
-      const double delta = f - a.mean;
-      a.mean += delta / a.count;
-      a.value += delta * (f - a.mean);
-    } else if (op == "quantile") {
-      a.values.push_back(f);
-    } else if (op == "count_values") {
-      a.counts[FormatSampleValue(f)] += 1;
-    } else if (op == "topk" || op == "bottomk" || op == "limitk" || op == "limit_ratio") {
-      a.items.push_back(item);
+      case AggregateOp::kMax:
+        if (a.value < f || std::isnan(a.value)) a.value = f;
+        break;
+      case AggregateOp::kMin:
+        if (a.value > f || std::isnan(a.value)) a.value = f;
+        break;
+      case AggregateOp::kCount:
+        a.count += 1;
+        break;
+      case AggregateOp::kStddev:
+      case AggregateOp::kStdvar: {
+        a.count += 1;
+        const double delta = f - a.mean;
+        a.mean += delta / a.count;
+        a.value += delta * (f - a.mean);
+        break;
+      }
+      case AggregateOp::kQuantile:
+        a.values.push_back(f);
+        break;
+      case AggregateOp::kCountValues:
+        a.counts[FormatSampleValue(f)] += 1;
+        break;
+      case AggregateOp::kTopk:
+      case AggregateOp::kBottomk:
+      case AggregateOp::kLimitk:
+      case AggregateOp::kLimitRatio:
+        a.items.push_back(item);
+        break;
+      case AggregateOp::kGroup:
+        break;
     }
   }
 
-  void EmitSelected(const std::string& op, std::vector<StepWalker::Item>& items, int64_t k,
-                    size_t step, const Value& input, const Value& param, int64_t t,
-                    SeriesCollector* collector) {
-    if (op == "topk" || op == "bottomk") {
-      const bool top = op == "topk";
-      std::stable_sort(items.begin(), items.end(),
-                       [&](const StepWalker::Item& a, const StepWalker::Item& b) {
-                         if (std::isnan(a.value)) return false;
-                         if (std::isnan(b.value)) return true;
-                         return top ? a.value > b.value : a.value < b.value;
-                       });
-    }
-    if (op == "limit_ratio") {
+  void EmitSelected(AggregateOp op, std::vector<StepWalker::Item>& items, int64_t k, size_t step,
+                    const Value& input, const Value& param, int64_t t, SeriesCollector* collector) {
+    if (op == AggregateOp::kLimitRatio) {
       const double ratio = std::clamp(param.scalars[step], -1.0, 1.0);
       for (const StepWalker::Item& item : items) {
         // Prometheus's ratio sampler: a stable pick by the series' label hash.
@@ -1094,6 +1149,19 @@ class Evaluator {
       return;
     }
     const size_t n = std::min(items.size(), static_cast<size_t>(k));
+    if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk) {
+      // The best n, NaN last, ties in series order: only those n are put in order.
+      const bool top = op == AggregateOp::kTopk;
+      std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(),
+                        [&](const StepWalker::Item& a, const StepWalker::Item& b) {
+                          const bool a_nan = std::isnan(a.value), b_nan = std::isnan(b.value);
+                          if (a_nan || b_nan || a.value == b.value) {
+                            if (a_nan != b_nan) return b_nan;
+                            return a.series < b.series;
+                          }
+                          return top ? a.value > b.value : a.value < b.value;
+                        });
+    }
     for (size_t j = 0; j < n; ++j) {
       collector->Add(input.series[items[j].series].labels, t, items[j].value);
     }

@@ -253,24 +253,34 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
   return OkStatus();
 }
 
+Status ChunkDb::BeginRead() {
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * begin, Prepare("BEGIN"));
+  StatementScope scope(begin);
+  if (sqlite3_step(begin) != SQLITE_DONE) return Error("begin reading chunks");
+  return OkStatus();
+}
+
+Status ChunkDb::EndRead() {
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * commit, Prepare("COMMIT"));
+  StatementScope scope(commit);
+  if (sqlite3_step(commit) != SQLITE_DONE) return Error("end reading chunks");
+  return OkStatus();
+}
+
 Status ChunkDb::ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms,
                            int64_t max_span_ms, const std::function<void(ChunkRow&)>& fn,
                            const std::function<void(int64_t, std::string)>& bad) {
   // min_t in (start - max_span, end], without overflow at the ends of the range.
   const int64_t after = start_ms >= INT64_MIN + max_span_ms ? start_ms - max_span_ms : INT64_MIN;
   const int64_t last_block = BlockOf(end_ms);
-  // One read transaction for all the blocks: one snapshot, and one round of SQLite's
-  // file locking instead of one per statement.
-  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * begin, Prepare("BEGIN"));
-  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * commit, Prepare("COMMIT"));
-  {
-    StatementScope scope(begin);
-    if (sqlite3_step(begin) != SQLITE_DONE) return Error("begin reading chunks");
+  // All the blocks in one read transaction: the caller's, or one of its own.
+  if (!sqlite3_get_autocommit(db_)) {
+    return ReadBlocks(series_id, after, start_ms, end_ms, last_block, fn, bad);
   }
+  VIGIL_RETURN_IF_ERROR(BeginRead());
   Status status = ReadBlocks(series_id, after, start_ms, end_ms, last_block, fn, bad);
-  StatementScope scope(commit);
-  if (sqlite3_step(commit) != SQLITE_DONE && status.ok()) return Error("end reading chunks");
-  return status;
+  Status ended = EndRead();
+  return status.ok() ? ended : status;
 }
 
 Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,

@@ -63,9 +63,14 @@ class ChunkDb {
   // (start - max_span, end] and max_t >= start, by min_t. A row whose CRC does not match
   // is reported through `bad` (with its min_t) and skipped. One lookup per block that
   // holds any chunk in that range.
+  // Inside BeginRead … EndRead it joins that transaction instead of opening its own.
   Status ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms, int64_t max_span_ms,
                     const std::function<void(ChunkRow& row)>& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad);
+  // One read transaction for many ReadChunks calls: one snapshot, and one round of
+  // SQLite's file locking instead of one per series.
+  Status BeginRead();
+  Status EndRead();
 
   // Retention: deletes chunks whose max_t < `before_ms`; returns the series id of each
   // row deleted.

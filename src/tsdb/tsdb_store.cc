@@ -818,40 +818,70 @@ Status TsdbStore::ForEachSeries(
       snapshots.push_back(std::move(snapshot));
     }
   }
-  std::vector<Sample> samples;
-  for (SeriesSnapshot& snapshot : snapshots) {
-    samples.clear();
-    if (snapshot.in_db) {
-      std::lock_guard lock(read_mu_);
-      auto report = [&](int64_t min_t, const std::string& reason) {
-        corrupt_chunks_.Inc();
-        {
-          std::lock_guard stats_lock(mu_);
-          ++stats_.corrupt_chunks;
+  // Persisted chunks are read for a run of series at a time in one read transaction (one
+  // round of SQLite's locking), then handed over outside the lock, so that concurrent
+  // queries take turns. A run ends at kReadRunSeries series or kReadRunSamples samples.
+  constexpr size_t kReadRunSeries = 256;
+  constexpr size_t kReadRunSamples = 1 << 20;
+  std::vector<std::vector<Sample>> run(kReadRunSeries);
+  for (size_t first = 0; first < snapshots.size();) {
+    const size_t run_start = first;
+    size_t last = first;
+    {
+      std::unique_lock<std::mutex> lock(read_mu_, std::defer_lock);
+      bool reading = false;
+      size_t read = 0;
+      while (last < snapshots.size() && last - first < kReadRunSeries && read < kReadRunSamples) {
+        SeriesSnapshot& snapshot = snapshots[last];
+        std::vector<Sample>& samples = run[last - run_start];
+        samples.clear();
+        ++last;
+        if (!snapshot.in_db) continue;
+        if (!reading) {
+          lock.lock();
+          VIGIL_RETURN_IF_ERROR(reader_db_->BeginRead());
+          reading = true;
         }
-        warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
-                            std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
-      };
-      VIGIL_RETURN_IF_ERROR(reader_db_->ReadChunks(
-          snapshot.id, start_ms, end_ms, options_.chunk_range_ms,
-          [&](ChunkRow& row) {
-            const size_t before = samples.size();
-            Status status = chunk::DecodeXorChunk(row.data, &samples);
-            if (!status.ok()) {
-              samples.resize(before);
-              report(row.min_t, status.message());
-            }
-          },
-          report));
+        auto report = [&](int64_t min_t, const std::string& reason) {
+          corrupt_chunks_.Inc();
+          {
+            std::lock_guard stats_lock(mu_);
+            ++stats_.corrupt_chunks;
+          }
+          warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
+                              std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
+        };
+        Status status = reader_db_->ReadChunks(
+            snapshot.id, start_ms, end_ms, options_.chunk_range_ms,
+            [&](ChunkRow& row) {
+              const size_t before = samples.size();
+              Status decoded = chunk::DecodeXorChunk(row.data, &samples);
+              if (!decoded.ok()) {
+                samples.resize(before);
+                report(row.min_t, decoded.message());
+              }
+            },
+            report);
+        if (!status.ok()) {
+          (void)reader_db_->EndRead();
+          return status;
+        }
+        read += samples.size();
+      }
+      if (reading) VIGIL_RETURN_IF_ERROR(reader_db_->EndRead());
     }
-    for (const std::string& bytes : snapshot.chunks) {
-      (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
+    for (; first < last; ++first) {
+      SeriesSnapshot& snapshot = snapshots[first];
+      std::vector<Sample>& samples = run[first - run_start];
+      for (const std::string& bytes : snapshot.chunks) {
+        (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
+      }
+      samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
+      Normalize(&samples);
+      Trim(&samples, start_ms, end_ms);
+      if (samples.empty()) continue;
+      VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, samples));
     }
-    samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
-    Normalize(&samples);
-    Trim(&samples, start_ms, end_ms);
-    if (samples.empty()) continue;
-    VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, samples));
   }
   return OkStatus();
 }

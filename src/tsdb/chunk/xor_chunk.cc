@@ -22,33 +22,36 @@ bool FitsSigned(int64_t v, int bits) {
   return v >= -limit && v < limit;
 }
 
-// Reads the bit stream written by XorAppender; a read past the end sets failed().
+// Reads the bit stream written by XorAppender, a 64-bit word at a time; a read past the
+// end sets failed().
 class BitReader {
  public:
-  explicit BitReader(std::string_view data) : data_(data) {}
+  explicit BitReader(std::string_view data) : data_(data), size_bits_(data.size() * 8) {}
 
+  // The next n bits (0 <= n <= 64), most significant first.
   uint64_t ReadBits(int n) {
-    uint64_t result = 0;
-    while (n > 0) {
-      if (byte_ >= data_.size()) {
-        failed_ = true;
-        return 0;
-      }
-      const int available = 8 - bit_;
-      const int take = n < available ? n : available;
-      const auto byte = static_cast<uint8_t>(data_[byte_]);
-      const uint64_t bits = (byte >> (available - take)) & ((1u << take) - 1);
-      result = (result << take) | bits;
-      bit_ += take;
-      if (bit_ == 8) {
-        ++byte_;
-        bit_ = 0;
-      }
-      n -= take;
+    if (n == 0) return 0;
+    if (position_ + static_cast<size_t>(n) > size_bits_) {
+      failed_ = true;
+      position_ = size_bits_;
+      return 0;
     }
-    return result;
+    const size_t byte = position_ >> 3;
+    const int shift = static_cast<int>(position_ & 7);
+    uint64_t word = Load(byte) << shift;  // 64 - shift bits of the stream, left-aligned
+    if (shift + n > 64) word |= Byte(byte + 8) >> (8 - shift);
+    position_ += static_cast<size_t>(n);
+    return word >> (64 - n);
   }
-  bool ReadBit() { return ReadBits(1) != 0; }
+  bool ReadBit() {
+    if (position_ >= size_bits_) {
+      failed_ = true;
+      return false;
+    }
+    const bool bit = (Byte(position_ >> 3) >> (7 - (position_ & 7))) & 1;
+    ++position_;
+    return bit;
+  }
 
   uint64_t ReadVarint() {
     uint64_t result = 0;
@@ -70,9 +73,22 @@ class BitReader {
   bool failed() const { return failed_; }
 
  private:
+  uint64_t Byte(size_t i) const { return i < data_.size() ? static_cast<uint8_t>(data_[i]) : 0; }
+  // Eight bytes from `byte` as a big-endian word, zeros past the end.
+  uint64_t Load(size_t byte) const {
+    if (byte + 8 <= data_.size()) {
+      uint64_t word;
+      std::memcpy(&word, data_.data() + byte, 8);
+      return std::endian::native == std::endian::little ? __builtin_bswap64(word) : word;
+    }
+    uint64_t word = 0;
+    for (size_t i = 0; i < 8; ++i) word = (word << 8) | Byte(byte + i);
+    return word;
+  }
+
   std::string_view data_;
-  size_t byte_ = 0;
-  int bit_ = 0;
+  size_t size_bits_;
+  size_t position_ = 0;
   bool failed_ = false;
 };
 
