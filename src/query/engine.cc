@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numbers>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +16,7 @@
 #include "core/names.h"
 #include "query/functions.h"
 #include "query/parser.h"
+#include "query/printer.h"
 #include "store/aggregate.h"
 
 namespace vigil::query {
@@ -260,6 +262,28 @@ std::string ExpandReplacement(const std::string& replacement, const RE2& re,
 }
 
 // Everything one query shares across its nested evaluations.
+// The selectors, calls and aggregations of `root` whose text occurs more than once, with
+// that text.
+std::unordered_map<const Node*, std::string> RepeatedExpressions(const Node& root) {
+  std::unordered_map<std::string, std::vector<const Node*>> by_text;
+  std::vector<const Node*> stack = {&root};
+  while (!stack.empty()) {
+    const Node* node = stack.back();
+    stack.pop_back();
+    if (node->kind == NodeKind::kVectorSelector || node->kind == NodeKind::kCall ||
+        node->kind == NodeKind::kAggregate) {
+      by_text[Format(*node)].push_back(node);
+    }
+    for (const auto& arg : node->args) stack.push_back(arg.get());
+  }
+  std::unordered_map<const Node*, std::string> repeated;
+  for (auto& [text, nodes] : by_text) {
+    if (nodes.size() < 2) continue;
+    for (const Node* node : nodes) repeated.emplace(node, text);
+  }
+  return repeated;
+}
+
 struct QueryContext {
   store::Store& store;
   const EngineOptions& options;
@@ -269,6 +293,11 @@ struct QueryContext {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::atomic<int64_t>* samples_in_flight = nullptr;  // the engine's, across its queries
   int64_t samples = 0;
+  // Selectors, calls and aggregations written more than once in the query (by their text,
+  // RepeatedExpressions), and their values once evaluated over a set of steps: in
+  // `a / on() group_left sum(a)` the series of `a` are read once.
+  std::unordered_map<const Node*, std::string> repeated;
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, Value> shared;
 
   ~QueryContext() {
     if (samples_in_flight != nullptr) samples_in_flight->fetch_sub(samples);
@@ -308,6 +337,12 @@ struct RangeSeries {
   std::vector<Sample> samples;
 };
 
+// Label order: the order of Prometheus's answers, and of ties in topk and sort.
+void SortSeries(std::vector<SeriesResult>* series) {
+  std::sort(series->begin(), series->end(),
+            [](const SeriesResult& a, const SeriesResult& b) { return a.labels < b.labels; });
+}
+
 class Evaluator {
  public:
   Evaluator(QueryContext& context, Steps steps) : context_(context), steps_(steps) {}
@@ -317,15 +352,36 @@ class Evaluator {
       return InvalidArgumentError("expression nested too deeply to evaluate");
     }
     VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
-    Result<Value> result = EvalNode(node);
+    auto repeated = context_.repeated.find(&node);
+    if (repeated == context_.repeated.end()) {
+      Result<Value> result = EvalNode(node);
+      --depth_;
+      return result;
+    }
+    const auto key = std::tuple(repeated->second, steps_.start, steps_.end, steps_.step);
+    auto shared = context_.shared.find(key);
+    if (shared == context_.shared.end()) {
+      Result<Value> result = EvalNode(node);
+      if (!result.ok()) {
+        --depth_;
+        return result;
+      }
+      shared = context_.shared.emplace(key, *std::move(result)).first;
+    }
     --depth_;
-    return result;
+    return shared->second;
   }
 
   // The samples of a range vector (a range selector or a subquery) at one time `eval_ms`,
   // each series' window (eval - range, eval]; for an instant query's matrix result.
   Result<std::vector<RangeSeries>> RangeVector(const Node& node) {
-    return RangeInput(Unwrap(node));
+    std::vector<RangeSeries> out;
+    VIGIL_RETURN_IF_ERROR(ForEachRangeSeries(
+        Unwrap(node), [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
+          out.push_back({labels, std::move(samples)});
+          return OkStatus();
+        }));
+    return out;
   }
 
   int64_t EffectiveTime(const Node& node, int64_t t) const {
@@ -378,14 +434,17 @@ class Evaluator {
     return InternalError("unknown node");
   }
 
-  Result<store::SelectResult> Read(const std::vector<model::Matcher>& matchers, int64_t start,
-                                   int64_t end) {
-    VIGIL_ASSIGN_OR_RETURN(store::SelectResult r, context_.store.Select(matchers, start, end));
-    size_t n = 0;
-    for (const auto& s : r.series) n += s.samples.size();
-    VIGIL_RETURN_IF_ERROR(context_.CountSamples(n));
-    for (std::string& w : r.warnings) context_.warnings->push_back(std::move(w));
-    return r;
+  // The store's series one at a time (store::Store::ForEachSeries), each counted against
+  // the query's sample limits before fn sees it.
+  Status ReadEach(const std::vector<model::Matcher>& matchers, int64_t start, int64_t end,
+                  const store::Store::SeriesFn& fn) {
+    return context_.store.ForEachSeries(
+        matchers, start, end, context_.warnings,
+        [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
+          VIGIL_RETURN_IF_ERROR(context_.CountSamples(samples.size()));
+          VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
+          return fn(labels, samples);
+        });
   }
 
   Value Scalars(std::vector<double> values) {
@@ -403,42 +462,43 @@ class Evaluator {
     const int64_t lookback = context_.options.lookback_ms;
     const int64_t first = EffectiveTime(node, steps_.start);
     const int64_t last = EffectiveTime(node, steps_.end);
-    VIGIL_ASSIGN_OR_RETURN(store::SelectResult raw,
-                           Read(node.matchers, first - lookback + 1, last));
     Value v;
-    for (store::SeriesSamples& s : raw.series) {
-      SeriesResult out{std::move(s.labels), {}};
-      size_t j = 0;  // samples[0, j) are at or before the effective time
-      for (size_t i = 0; i < steps_.count(); ++i) {
-        if (i % 4096 == 4095) VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
-        const int64_t t = steps_.At(i);
-        const int64_t effective = EffectiveTime(node, t);
-        while (j < s.samples.size() && s.samples[j].timestamp_ms <= effective) ++j;
-        if (j == 0) continue;
-        const Sample& sample = s.samples[j - 1];
-        if (sample.timestamp_ms <= effective - lookback || model::IsStaleMarker(sample.value))
-          continue;
-        out.points.push_back(
-            {t, sample_time ? static_cast<double>(sample.timestamp_ms) / 1000 : sample.value});
-      }
-      if (!out.points.empty()) v.series.push_back(std::move(out));
-    }
+    VIGIL_RETURN_IF_ERROR(ReadEach(
+        node.matchers, first - lookback + 1, last,
+        [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
+          SeriesResult out{labels, {}};
+          size_t j = 0;  // samples[0, j) are at or before the effective time
+          for (size_t i = 0; i < steps_.count(); ++i) {
+            const int64_t t = steps_.At(i);
+            const int64_t effective = EffectiveTime(node, t);
+            while (j < samples.size() && samples[j].timestamp_ms <= effective) ++j;
+            if (j == 0) continue;
+            const Sample& sample = samples[j - 1];
+            if (sample.timestamp_ms <= effective - lookback || model::IsStaleMarker(sample.value))
+              continue;
+            out.points.push_back(
+                {t, sample_time ? static_cast<double>(sample.timestamp_ms) / 1000 : sample.value});
+          }
+          if (!out.points.empty()) v.series.push_back(std::move(out));
+          return OkStatus();
+        }));
+    SortSeries(&v.series);
     return v;
   }
 
-  // The series of a range selector or subquery with every sample any step's window needs.
-  Result<std::vector<RangeSeries>> RangeInput(const Node& node) {
+  // Calls fn(labels, samples) for each series of a range selector or subquery with every
+  // sample any step's window needs (ascending, stale markers removed, never empty), a
+  // series at a time and in no particular order.
+  Status ForEachRangeSeries(const Node& node, const store::Store::SeriesFn& fn) {
     const int64_t first = EffectiveTime(node, steps_.start);
     const int64_t last = EffectiveTime(node, steps_.end);
-    std::vector<RangeSeries> out;
     if (node.kind == NodeKind::kMatrixSelector) {
-      VIGIL_ASSIGN_OR_RETURN(store::SelectResult raw,
-                             Read(node.matchers, first - node.range_ms + 1, last));
-      for (store::SeriesSamples& s : raw.series) {
-        std::erase_if(s.samples, [](const Sample& x) { return model::IsStaleMarker(x.value); });
-        if (!s.samples.empty()) out.push_back({std::move(s.labels), std::move(s.samples)});
-      }
-      return out;
+      return ReadEach(node.matchers, first - node.range_ms + 1, last,
+                      [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
+                        std::erase_if(
+                            samples, [](const Sample& x) { return model::IsStaleMarker(x.value); });
+                        return samples.empty() ? OkStatus() : fn(labels, samples);
+                      });
     }
     // A subquery: its expression evaluated at every multiple of its step inside the windows.
     const int64_t step = node.step_ms > 0 ? node.step_ms : context_.options.subquery_step_ms;
@@ -446,13 +506,13 @@ class Evaluator {
     int64_t start = step * (low / step);
     if (low < 0 && low % step != 0) start -= step;
     if (start <= low) start += step;
-    if (start > last) return out;
+    if (start > last) return OkStatus();
     VIGIL_RETURN_IF_ERROR(context_.CountSamples(static_cast<size_t>((last - start) / step + 1)));
     Evaluator inner(context_, Steps{start, last, step});
     inner.depth_ = depth_;
     VIGIL_ASSIGN_OR_RETURN(Value value, inner.Eval(*node.args[0]));
-    for (SeriesResult& s : value.series) out.push_back({std::move(s.labels), std::move(s.points)});
-    return out;
+    for (SeriesResult& s : value.series) VIGIL_RETURN_IF_ERROR(fn(s.labels, s.points));
+    return OkStatus();
   }
 
   // --- functions ------------------------------------------------------------------------
@@ -522,14 +582,13 @@ class Evaluator {
     }
     if (name == "absent_over_time") {
       const Node& arg = Unwrap(*node.args[0]);
-      VIGIL_ASSIGN_OR_RETURN(std::vector<RangeSeries> input, RangeInput(arg));
       std::vector<bool> present(steps_.count(), false);
-      for (const RangeSeries& s : input) {
-        VIGIL_RETURN_IF_ERROR(
-            ForEachWindow(arg, s.samples, [&](size_t i, std::span<const Sample> window) {
+      VIGIL_RETURN_IF_ERROR(
+          ForEachRangeSeries(arg, [&](const Labels&, std::vector<Sample>& samples) -> Status {
+            return ForEachWindow(arg, samples, [&](size_t i, std::span<const Sample> window) {
               if (!window.empty()) present[i] = true;
-            }));
-      }
+            });
+          }));
       return Absent(arg, present);
     }
     if (name == "clamp" || name == "clamp_min" || name == "clamp_max" || name == "round") {
@@ -624,35 +683,34 @@ class Evaluator {
         range_node.at == AtModifier::kNone) {
       return PushedDown(node, range_node);
     }
-    VIGIL_ASSIGN_OR_RETURN(std::vector<RangeSeries> input, RangeInput(range_node));
     SeriesCollector collector;
     std::vector<double> params(scalar_args.size());
     std::string error;
-    for (RangeSeries& s : input) {
-      VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
-      const Labels labels = f.keeps_name ? s.labels : DropName(s.labels);
-      SeriesResult out{labels, {}};
-      Status walked =
-          ForEachWindow(range_node, s.samples, [&](size_t i, std::span<const Sample> samples) {
-            if (!error.empty() || samples.empty()) return;
-            for (size_t a = 0; a < scalar_args.size(); ++a) params[a] = scalar_args[a][i];
-            const int64_t end = EffectiveTime(range_node, steps_.At(i));
-            Window window{.samples = samples,
-                          .start_ms = end - range_node.range_ms,
-                          .end_ms = end,
-                          .range_ms = range_node.range_ms,
-                          .eval_ms = steps_.At(i),
-                          .params = params.data(),
-                          .error = &error};
-            double value;
-            if (f.range(window, &value)) out.points.push_back({steps_.At(i), value});
-          });
-      VIGIL_RETURN_IF_ERROR(walked);
-      if (!error.empty()) return ExecutionError(error);
-      if (!out.points.empty()) collector.AddSeries(std::move(out));
-    }
+    VIGIL_RETURN_IF_ERROR(ForEachRangeSeries(
+        range_node, [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
+          SeriesResult out{f.keeps_name ? labels : DropName(labels), {}};
+          VIGIL_RETURN_IF_ERROR(
+              ForEachWindow(range_node, samples, [&](size_t i, std::span<const Sample> window) {
+                if (!error.empty() || window.empty()) return;
+                for (size_t a = 0; a < scalar_args.size(); ++a) params[a] = scalar_args[a][i];
+                const int64_t end = EffectiveTime(range_node, steps_.At(i));
+                Window w{.samples = window,
+                         .start_ms = end - range_node.range_ms,
+                         .end_ms = end,
+                         .range_ms = range_node.range_ms,
+                         .eval_ms = steps_.At(i),
+                         .params = params.data(),
+                         .error = &error};
+                double value;
+                if (f.range(w, &value)) out.points.push_back({steps_.At(i), value});
+              }));
+          if (!error.empty()) return ExecutionError(error);
+          if (!out.points.empty()) collector.AddSeries(std::move(out));
+          return OkStatus();
+        }));
     Value v;
     VIGIL_ASSIGN_OR_RETURN(v.series, collector.Finish());
+    SortSeries(&v.series);
     return v;
   }
 
@@ -1411,11 +1469,6 @@ class Evaluator {
   int depth_ = 0;
 };
 
-void SortSeries(std::vector<SeriesResult>* series) {
-  std::sort(series->begin(), series->end(),
-            [](const SeriesResult& a, const SeriesResult& b) { return a.labels < b.labels; });
-}
-
 }  // namespace
 
 std::chrono::steady_clock::time_point Engine::Deadline() const {
@@ -1449,6 +1502,7 @@ Result<QueryResult> Engine::Instant(std::string_view text, int64_t time_ms) {
   QueryResult result;
   QueryContext context{store_,   options_,           time_ms, time_ms, &result.warnings,
                        deadline, &samples_in_flight_};
+  context.repeated = RepeatedExpressions(*node);
   Evaluator evaluator(context, Steps{time_ms, time_ms, 1});
   if (node->type == ValueType::kMatrix) {
     const Node& range = Unwrap(*node);
@@ -1505,6 +1559,7 @@ Result<QueryResult> Engine::Range(std::string_view text, int64_t start_ms, int64
   result.type = ValueType::kMatrix;
   QueryContext context{store_,           options_, start_ms,           end_ms,
                        &result.warnings, deadline, &samples_in_flight_};
+  context.repeated = RepeatedExpressions(*node);
   Steps steps{start_ms, end_ms, step_ms};
   Evaluator evaluator(context, steps);
   VIGIL_ASSIGN_OR_RETURN(Value value, evaluator.Eval(*node));

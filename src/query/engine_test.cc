@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -197,14 +198,18 @@ class HeldStore final : public store::Store {
       cv_.notify_all();
       cv_.wait(lock, [&] { return released_; });
     }
+    ++reads;
     return inner_.Select(matchers, start, end);
   }
   Status Append(const model::Batch& b) override { return inner_.Append(b); }
   Status AppendAll(const model::Batch& b) override { return inner_.AppendAll(b); }
   Status Flush() override { return OkStatus(); }
   Result<store::SelectResult> Aggregate(const store::AggregateQuery& q) override {
+    ++reads;
     return inner_.Aggregate(q);
   }
+
+  std::atomic<int> reads = 0;  // Select and Aggregate calls
   Result<std::vector<Labels>> Series(const std::vector<model::Matcher>& m) override {
     return inner_.Series(m);
   }
@@ -281,6 +286,32 @@ TEST_F(EngineTest, PushedDownFunctionsAgreeWithTheEngine) {
       EXPECT_EQ(a->series[i].points, b->series[i].points) << f;
     }
   }
+}
+
+// Issue #22: a selector, call or aggregation written twice in a query is read once per set
+// of steps, and gives the same answer as when it is written once.
+TEST_F(EngineTest, RepeatedExpressionsAreReadOnce) {
+  HeldStore counting(store_);
+  counting.Release();
+  Engine engine(counting);
+  const int64_t t = kT0 + 600'000;
+  auto share = engine.Range(
+      "temp / on(server) group_left sum by (server) (temp) + on(server) rate(requests_total[1m]) * "
+      "0 "
+      "+ on(server) rate(requests_total[1m]) * 0",
+      t - 120'000, t, 10'000);
+  ASSERT_TRUE(share.ok()) << share.status().ToString();
+  EXPECT_EQ(counting.reads, 2);  // temp once, rate(requests_total[1m]) once
+  ASSERT_EQ(share->series.size(), 2u);
+  for (const SeriesResult& s : share->series) {
+    ASSERT_EQ(s.points.size(), 13u);
+    for (const Sample& p : s.points) EXPECT_EQ(p.value, 1) << s.labels.ToString();
+  }
+  // Inside a subquery the steps differ: read again there, once.
+  counting.reads = 0;
+  auto inner = engine.Instant("max_over_time(temp[1m:10s]) - temp", t);
+  ASSERT_TRUE(inner.ok()) << inner.status().ToString();
+  EXPECT_EQ(counting.reads, 2);
 }
 
 }  // namespace

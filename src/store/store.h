@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,23 @@ class Store : public BatchWriter {
   // ResourceExhausted when more than the store's point limit would be returned.
   virtual Result<SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                                       int64_t end_ms) = 0;
+
+  // The series Select would return, one at a time, for readers that need not hold them
+  // all at once: `fn` gets each series' labels and samples (ascending, never empty; fn may
+  // change them, the vector is reused) in no particular order, and the first error it
+  // returns ends the read. Unreadable parts of the store are reported in `warnings`.
+  // Stores that can read a series at a time override it; this one reads them all first.
+  using SeriesFn = std::function<Status(const model::Labels&, std::vector<model::Sample>&)>;
+  virtual Status ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
+                               int64_t end_ms, std::vector<std::string>* warnings,
+                               const SeriesFn& fn) {
+    VIGIL_ASSIGN_OR_RETURN(SelectResult result, Select(matchers, start_ms, end_ms));
+    for (std::string& w : result.warnings) warnings->push_back(std::move(w));
+    for (SeriesSamples& s : result.series) {
+      if (!s.samples.empty()) VIGIL_RETURN_IF_ERROR(fn(s.labels, s.samples));
+    }
+    return OkStatus();
+  }
 
   // One point per step from start to end per matching series (steps with no sample in
   // their window are left out; series with no point are left out).

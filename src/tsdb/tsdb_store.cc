@@ -790,10 +790,9 @@ Result<int64_t> TsdbStore::RetainedBytes() {
   return payload + chunks * kChunkRowOverhead + static_cast<int64_t>(wal_->total_bytes());
 }
 
-Status TsdbStore::ForEachSeries(
-    const std::vector<model::Matcher>& matchers, int64_t start_ms, int64_t end_ms,
-    std::vector<std::string>* warnings,
-    const std::function<Status(const model::Labels&, std::vector<Sample>&)>& fn) {
+Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
+                                int64_t end_ms, std::vector<std::string>* warnings,
+                                const SeriesFn& fn) {
   std::vector<SeriesSnapshot> snapshots;
   {
     std::lock_guard lock(mu_);

@@ -99,6 +99,11 @@ class TsdbStore final : public store::Store {
 
   Result<store::SelectResult> Select(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                                      int64_t end_ms) override;
+  // A series at a time: its persisted chunks read with those of a run of series in one
+  // read transaction, decoded, then handed to fn. Not limited by max_points.
+  Status ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
+                       int64_t end_ms, std::vector<std::string>* warnings,
+                       const SeriesFn& fn) override;
   Result<store::SelectResult> Aggregate(const store::AggregateQuery& query) override;
   Result<std::vector<model::Labels>> Series(const std::vector<model::Matcher>& matchers) override;
   Result<std::vector<std::string>> LabelNames(const std::vector<model::Matcher>& matchers) override;
@@ -172,12 +177,6 @@ class TsdbStore final : public store::Store {
   Status ApplyRetention();
   Status MaintainLocked(bool force);
   int64_t BlockEnd(int64_t t) const;
-
-  // Calls fn(labels, samples) per matching series with its samples in [start, end].
-  Status ForEachSeries(
-      const std::vector<model::Matcher>& matchers, int64_t start_ms, int64_t end_ms,
-      std::vector<std::string>* warnings,
-      const std::function<Status(const model::Labels&, std::vector<model::Sample>&)>& fn);
 
   Env& env_;
   Clock& clock_;
