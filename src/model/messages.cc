@@ -67,6 +67,48 @@ Result<Labels> LabelsField(const json& doc, const char* key) {
   return LabelsFromJson(doc[key]);
 }
 
+Result<double> DoubleField(const json& doc, const char* key) {
+  if (!doc.contains(key)) return 0.0;
+  if (!doc[key].is_number()) return InvalidArgumentError(std::string(key) + " must be a number");
+  return doc[key].get<double>();
+}
+
+// A sensor's optional "metadata" and "targets" arrays (docs/protocol/amqp.md).
+Status MetadataAndTargetsFromJson(const json& doc, SensorInfo* sensor) {
+  for (const char* key : {"metadata", "targets"}) {
+    if (doc.contains(key) && !doc[key].is_array()) {
+      return InvalidArgumentError(std::string(key) + " must be an array");
+    }
+  }
+  for (const auto& md : doc.value("metadata", json::array())) {
+    if (!md.is_object()) return InvalidArgumentError("metadata entries must be objects");
+    auto metric = StringField(md, "metric");
+    auto type = StringField(md, "type");
+    auto help = StringField(md, "help");
+    auto unit = StringField(md, "unit");
+    for (const auto* r : {&metric.status(), &type.status(), &help.status(), &unit.status()}) {
+      if (!r->ok()) return *r;
+    }
+    sensor->metadata.push_back({*metric, type->empty() ? "unknown" : *type, *help, *unit});
+  }
+  for (const auto& t : doc.value("targets", json::array())) {
+    if (!t.is_object()) return InvalidArgumentError("target entries must be objects");
+    auto url = StringField(t, "url");
+    auto labels = LabelsField(t, "labels");
+    auto health = StringField(t, "health");
+    auto error = StringField(t, "last_error");
+    auto last = IntField(t, "last_scrape_ms");
+    auto duration = DoubleField(t, "last_scrape_duration_seconds");
+    for (const auto* r : {&url.status(), &labels.status(), &health.status(), &error.status(),
+                          &last.status(), &duration.status()}) {
+      if (!r->ok()) return *r;
+    }
+    sensor->targets.push_back(
+        {*url, *labels, health->empty() ? "unknown" : *health, *error, *last, *duration});
+  }
+  return OkStatus();
+}
+
 constexpr std::pair<AlertState, std::string_view> kAlertStates[] = {
     {AlertState::kPending, "pending"},
     {AlertState::kFiring, "firing"},
@@ -93,6 +135,22 @@ std::string EncodeAnnouncement(const RouteAnnouncement& m) {
     info->set_type(s.type);
     info->set_interval_ms(s.interval_ms);
     PutLabels(s.labels, info->mutable_labels());
+    for (const MetricMetadata& md : s.metadata) {
+      auto* out = info->add_metadata();
+      out->set_metric(md.metric);
+      out->set_type(md.type);
+      out->set_help(md.help);
+      out->set_unit(md.unit);
+    }
+    for (const TargetState& t : s.targets) {
+      auto* out = info->add_targets();
+      out->set_url(t.url);
+      PutLabels(t.labels, out->mutable_labels());
+      out->set_health(t.health);
+      out->set_last_error(t.last_error);
+      out->set_last_scrape_ms(t.last_scrape_ms);
+      out->set_last_scrape_duration_seconds(t.last_scrape_duration_seconds);
+    }
   }
   return p.SerializeAsString();
 }
@@ -104,7 +162,20 @@ Result<RouteAnnouncement> DecodeAnnouncement(std::string_view bytes) {
   for (const auto& info : p.sensors()) {
     auto labels = GetLabels(info.labels());
     if (!labels.ok()) return labels.status().Annotate("decode announcement: sensor " + info.name());
-    m.sensors.push_back({info.name(), info.type(), std::move(labels).value(), info.interval_ms()});
+    SensorInfo sensor{info.name(), info.type(), std::move(labels).value(), info.interval_ms()};
+    for (const auto& md : info.metadata()) {
+      sensor.metadata.push_back({md.metric(), md.type(), md.help(), md.unit()});
+    }
+    for (const auto& t : info.targets()) {
+      auto target_labels = GetLabels(t.labels());
+      if (!target_labels.ok()) {
+        return target_labels.status().Annotate("decode announcement: target " + t.url());
+      }
+      sensor.targets.push_back({t.url(), std::move(target_labels).value(), t.health(),
+                                t.last_error(), t.last_scrape_ms(),
+                                t.last_scrape_duration_seconds()});
+    }
+    m.sensors.push_back(std::move(sensor));
   }
   return m;
 }
@@ -165,10 +236,26 @@ Result<Alert> DecodeAlert(std::string_view bytes) {
 std::string EncodeAnnouncementJson(const RouteAnnouncement& m) {
   json sensors = json::array();
   for (const auto& s : m.sensors) {
+    json metadata = json::array();
+    for (const MetricMetadata& md : s.metadata) {
+      metadata.push_back(
+          {{"metric", md.metric}, {"type", md.type}, {"help", md.help}, {"unit", md.unit}});
+    }
+    json targets = json::array();
+    for (const TargetState& t : s.targets) {
+      targets.push_back({{"url", t.url},
+                         {"labels", JsonFromLabels(t.labels)},
+                         {"health", t.health},
+                         {"last_error", t.last_error},
+                         {"last_scrape_ms", t.last_scrape_ms},
+                         {"last_scrape_duration_seconds", t.last_scrape_duration_seconds}});
+    }
     sensors.push_back({{"name", s.name},
                        {"type", s.type},
                        {"labels", JsonFromLabels(s.labels)},
-                       {"interval_ms", s.interval_ms}});
+                       {"interval_ms", s.interval_ms},
+                       {"metadata", std::move(metadata)},
+                       {"targets", std::move(targets)}});
   }
   return json{{"version", m.version},
               {"agent", m.agent},
@@ -203,7 +290,11 @@ Result<RouteAnnouncement> DecodeAnnouncementJson(std::string_view text) {
       for (const auto* r : {&name.status(), &type.status(), &labels.status(), &interval.status()}) {
         if (!r->ok()) return fail(*r);
       }
-      m.sensors.push_back({*name, *type, *labels, *interval});
+      SensorInfo sensor{*name, *type, *labels, *interval};
+      if (Status status = MetadataAndTargetsFromJson(s, &sensor); !status.ok()) {
+        return fail(status.Annotate("sensor " + *name));
+      }
+      m.sensors.push_back(std::move(sensor));
     }
   }
   return m;

@@ -19,11 +19,34 @@ namespace vigil::model {
 
 inline constexpr uint32_t kMessageVersion = 1;
 
+// What a sensor knows of a metric it yields: Prometheus's metric metadata.
+struct MetricMetadata {
+  std::string metric;
+  std::string type = "unknown";  // counter, gauge, histogram, summary, …
+  std::string help;
+  std::string unit;
+  bool operator==(const MetricMetadata&) const = default;
+};
+
+// One target a sensor reads (a scraped endpoint, a probed URL) as of its last reading, for
+// Prometheus's /api/v1/targets.
+struct TargetState {
+  std::string url;                 // without userinfo
+  Labels labels;                   // what the target's up / probe_success series carry
+  std::string health = "unknown";  // up, down, unknown (not read yet)
+  std::string last_error;
+  int64_t last_scrape_ms = 0;
+  double last_scrape_duration_seconds = 0;
+  bool operator==(const TargetState&) const = default;
+};
+
 struct SensorInfo {
   std::string name;
   std::string type;
   Labels labels;
   int64_t interval_ms = 0;
+  std::vector<MetricMetadata> metadata;
+  std::vector<TargetState> targets;
   bool operator==(const SensorInfo&) const = default;
 };
 

@@ -14,6 +14,13 @@ RouteAnnouncement SampleAnnouncement() {
   a.timestamp_ms = 1'700'000'000'000;
   a.sensors.push_back({"boiler_pressure_out", "simulated", Labels::Of({{"unit", "bar"}}), 1000});
   a.sensors.push_back({"cpu", "proc", Labels(), 15000});
+  a.sensors[0].metadata.push_back({"boiler_pressure_out", "gauge", "Outlet pressure.", "bar"});
+  SensorInfo scrape{"apps", "scrape", Labels(), 15000};
+  scrape.metadata.push_back({"http_requests_total", "counter", "Requests \"served\".", ""});
+  scrape.targets.push_back({"http://127.0.0.1:9100/metrics",
+                            Labels::Of({{"instance", "127.0.0.1:9100"}, {"job", "node"}}), "down",
+                            "connection refused", 1'700'000'000'000, 0.25});
+  a.sensors.push_back(scrape);
   return a;
 }
 

@@ -101,12 +101,27 @@ Agent::Agent(bus::Bus& bus, Clock& clock, Options options)
 
 Agent::~Agent() { Stop(); }
 
+std::vector<model::SensorInfo> Agent::DescribeSensors() const {
+  std::vector<model::SensorInfo> sensors = announced_;
+  size_t i = 0;
+  scheduler_->ForEachSensor([&](const std::string&, const sensors::Sensor& sensor) {
+    sensors[i].metadata = sensor.Metadata();
+    sensors[i].targets = sensor.Targets();
+    ++i;
+  });
+  return sensors;
+}
+
 Status Agent::Announce() {
   model::RouteAnnouncement announcement;
   announcement.agent = options_.id;
   announcement.queue = queue_;
   announcement.timestamp_ms = clock_.NowMillis();
-  announcement.sensors = announced_;
+  announcement.sensors = DescribeSensors();
+  {
+    std::lock_guard lock(announce_mu_);
+    last_announced_ = announcement.sensors;
+  }
   bus::Message message{model::EncodeAnnouncement(announcement),
                        std::string(model::kProtobufContentType)};
   return bus_.Publish(std::string(bus::kDiscoveryExchange), "", std::move(message))
@@ -231,6 +246,21 @@ int64_t Agent::RunOnce(int64_t now_ms) {
     }
   }
   next = std::min(next, next_flush_ms_);
+  // What the sensors say of their metrics and targets changed (a first scrape, a target
+  // down or up again, a new scrape time): tell the web servers, at most every few seconds.
+  if (set_up_ && now_ms >= next_report_ms_) {
+    next_report_ms_ = now_ms + kReportIntervalMs;
+    bool changed;
+    {
+      std::vector<model::SensorInfo> sensors = DescribeSensors();
+      std::lock_guard lock(announce_mu_);
+      changed = sensors != last_announced_;
+    }
+    if (changed) {
+      if (Status status = Announce(); !status.ok())
+        spdlog::warn("agent {}: {}", options_.id, status.ToString());
+    }
+  }
   if (spool_) {
     Drain(now_ms);
     if (!spool_->empty()) next = std::min(next, now_ms + 10);

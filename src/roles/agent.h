@@ -3,8 +3,10 @@
 // gathers the readings into batches, and publishes each batch to its data queue
 // vigil.data.<id> once per flush interval — as soon as every collection due before the
 // flush time has delivered, at the latest a little after each multiple of the interval —
-// or as soon as the batch is full. It announces that queue on vigil.discovery at start
-// and whenever a coordinator asks (vigil.discovery.requests).
+// or as soon as the batch is full. It announces that queue on vigil.discovery at start,
+// whenever a coordinator asks (vigil.discovery.requests), and again when what its sensors
+// say of their metrics and targets has changed (looked at every 5 s): web servers answer
+// /api/v1/metadata and /api/v1/targets from the announcements.
 // When the bus refuses batches, a circuit breaker trips after a few failures and the
 // batches go to an on-disk Spool (roles/spool.h); once the bus takes them again they are
 // replayed at the drain rate — before new batches (ordered) or beside them (backfill).
@@ -103,7 +105,14 @@ class Agent {
   Clock& clock_;
   Options options_;
   std::string queue_;
-  std::vector<model::SensorInfo> announced_;  // what Announce tells coordinators
+  std::vector<model::SensorInfo> announced_;  // the sensors as configured
+  // announced_ with what each sensor now says of its metrics and targets.
+  std::vector<model::SensorInfo> DescribeSensors() const;
+  // How often the agent thread looks whether that changed, to announce again.
+  static constexpr int64_t kReportIntervalMs = 5'000;
+  int64_t next_report_ms_ = 0;  // the agent thread's
+  std::mutex announce_mu_;      // Announce runs on the agent and on the bus's threads
+  std::vector<model::SensorInfo> last_announced_;  // guarded by announce_mu_
   std::unique_ptr<sensors::Scheduler> scheduler_;
   int64_t next_flush_ms_ = 0;
   std::unique_ptr<bus::Subscription> requests_;

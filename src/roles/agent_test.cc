@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "bus/in_process_bus.h"
 #include "model/batch_codec.h"
@@ -302,6 +303,49 @@ TEST_F(AgentTest, AnnouncesOnStartAndOnEveryDiscoveryRequest) {
   EXPECT_EQ(seen[0].sensors[0].name, "a");
   EXPECT_EQ(seen[0].sensors[0].interval_ms, 1000);
   lock.unlock();
+  agent->Stop();
+}
+
+// The web servers' /api/v1/targets and /api/v1/metadata: what the sensors say is announced
+// again once it changes, here a probe of a closed port found down.
+TEST_F(AgentTest, AnnouncesAgainWhenWhatItsSensorsSayChanges) {
+  const auto* d = sensors::FindSensorType("http");
+  sensors::SensorSpec probe{"site", "http", {}, config::Defaults(d->options)};
+  probe.options.Set("targets", config::StringList{"http://127.0.0.1:1/"});
+  probe.options.Set("interval", std::chrono::milliseconds(1000));
+  probe.options.Set("timeout", std::chrono::milliseconds(1000));
+  auto agent = *Agent::Create(bus_, clock_, Options(), {probe});
+  ASSERT_TRUE(bus::DeclareTopology(bus_, {}).ok());
+  ASSERT_TRUE(bus_.DeclareQueue("listener", {}).ok());
+  ASSERT_TRUE(bus_.BindQueue("listener", std::string(bus::kDiscoveryExchange), "").ok());
+  int64_t now = clock_.NowMillis();
+  agent->RunOnce(now);  // sets up (announces) and probes
+  agent->WaitIdle();
+  EXPECT_EQ(bus_.Depth("listener"), 1u);
+  now += 1000;
+  clock_.Advance(1000);
+  agent->RunOnce(now);  // changed, but the last look was less than 5 s ago
+  agent->WaitIdle();
+  EXPECT_EQ(bus_.Depth("listener"), 1u);
+  now += 5000;
+  clock_.Advance(5000);
+  agent->RunOnce(now);
+  agent->WaitIdle();
+  ASSERT_EQ(bus_.Depth("listener"), 2u);
+  std::vector<model::RouteAnnouncement> seen;
+  auto s = *bus_.Consume("listener", {}, [&](const bus::Delivery& delivery) {
+    delivery.Ack();
+    seen.push_back(*model::DecodeAnnouncement(delivery.message().body));
+  });
+  for (int i = 0; i < 100 && seen.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  ASSERT_EQ(seen[1].sensors.size(), 1u);
+  ASSERT_EQ(seen[1].sensors[0].targets.size(), 1u);
+  EXPECT_EQ(seen[1].sensors[0].targets[0].health, "down");
+  EXPECT_NE(seen[1].sensors[0].targets[0].last_error, "");
+  EXPECT_FALSE(seen[1].sensors[0].metadata.empty());
   agent->Stop();
 }
 

@@ -233,7 +233,9 @@ config::Schema BuildSchema() {
                    "Bytes a label value may have; a longer one refuses its series. 0: no limit.",
                    int64_t{2048}, 0.0, 1e6},
         OptionSpec{"max_points_per_query", OptionType::kInt,
-                   "Points one query may return before it fails with a clear error.",
+                   "Points one store read may return (a pushed-down function's steps, "
+                   "/federate, remote read) before it fails with a clear error; the query "
+                   "engine's raw reads are limited by [query] max_samples instead.",
                    int64_t{5'000'000}, 1.0, 1e10},
         OptionSpec{"pool_size", OptionType::kInt,
                    "PostgreSQL: connections per process (appends and queries share them).",

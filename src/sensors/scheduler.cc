@@ -214,4 +214,9 @@ void Scheduler::Stop() {
   }
 }
 
+void Scheduler::ForEachSensor(
+    const std::function<void(const std::string& name, const Sensor&)>& fn) const {
+  for (const auto& runner : runners_) fn(runner->name, *runner->sensor);
+}
+
 }  // namespace vigil::sensors

@@ -61,6 +61,9 @@ class Scheduler {
   void Stop();
 
   size_t size() const { return runners_.size(); }
+  // Each sensor in entry order, for what any thread may ask of it (Sensor::Metadata,
+  // Sensor::Targets) while it collects.
+  void ForEachSensor(const std::function<void(const std::string& name, const Sensor&)>& fn) const;
 
  private:
   struct Runner;

@@ -16,6 +16,7 @@
 #include "core/options.h"
 #include "core/status.h"
 #include "model/batch.h"
+#include "model/messages.h"
 
 namespace vigil::sensors {
 
@@ -30,6 +31,13 @@ class Sensor {
   // Appends this reading's samples. An error is counted and logged by the caller; the
   // sensor is called again at its next time.
   virtual Status Collect(int64_t now_ms, model::BatchBuilder& out) = 0;
+
+  // What the sensor knows of the metrics it yields (type, help, unit) and of the targets it
+  // reads (scrape and probe sensors), as of its last Collect. The agent announces them;
+  // web servers answer /api/v1/metadata and /api/v1/targets from them. Unlike Collect,
+  // these may be called from any thread.
+  virtual std::vector<model::MetricMetadata> Metadata() const { return {}; }
+  virtual std::vector<model::TargetState> Targets() const { return {}; }
 };
 
 // What a configured sensor is built from.

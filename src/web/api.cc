@@ -320,7 +320,9 @@ HttpResponse Api::Handle(const HttpRequest& original) {
   } else if (path == "/api/v1/read") {
     if (only(request.method == "POST")) response = RemoteRead(request);
   } else if (path == "/api/v1/metadata") {
-    if (only(get)) response = Metadata();
+    if (only(get)) response = Metadata(request);
+  } else if (path == "/api/v1/targets") {
+    if (only(get)) response = Targets(request);
   } else if (path == "/api/v1/status/buildinfo") {
     if (only(get)) {
       // Grafana picks its features by this version: vigil speaks Prometheus 3's PromQL.
@@ -550,14 +552,29 @@ HttpResponse Api::RemoteRead(const HttpRequest& request) {
   return response;
 }
 
-HttpResponse Api::Metadata() {
-  auto names = store_.LabelValues(std::string(model::kMetricNameLabel), {});
-  if (!names.ok()) return FromStatus(names.status());
-  nlohmann::json data = nlohmann::json::object();
-  for (const std::string& name : *names) {
-    data[name] = nlohmann::json::array({{{"type", "unknown"}, {"help", ""}, {"unit", ""}}});
+HttpResponse Api::Metadata(const HttpRequest& request) {
+  int64_t limits[2] = {-1, -1};
+  const char* names[2] = {"limit", "limit_per_metric"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string text = request.Param(names[i]);
+    if (text.empty()) continue;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limits[i]);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return JsonError(400, std::string(names[i]) + " must be a number");
+    }
   }
-  return Ok(Success(data.dump()));
+  const std::string metric = request.Param("metric");
+  return Ok(Success(sensors_ ? sensors_->MetadataJson(metric, limits[0], limits[1]) : "{}"));
+}
+
+HttpResponse Api::Targets(const HttpRequest& request) {
+  const std::string state = request.Param("state");
+  if (!state.empty() && state != "any" && state != "active" && state != "dropped") {
+    return JsonError(400, "state must be one of any, active, dropped");
+  }
+  const std::string pool = request.Param("scrapePool");
+  return Ok(Success(sensors_ ? sensors_->TargetsJson(state, pool)
+                             : R"({"activeTargets":[],"droppedTargets":[]})"));
 }
 
 const std::vector<std::string>& Api::QueryPaths() {

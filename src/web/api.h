@@ -62,7 +62,8 @@ class Api {
   HttpResponse Series(const HttpRequest& request);
   HttpResponse LabelNames(const HttpRequest& request);
   HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
-  HttpResponse Metadata();
+  HttpResponse Metadata(const HttpRequest& request);
+  HttpResponse Targets(const HttpRequest& request);
   HttpResponse FormatQuery(const HttpRequest& request);
   HttpResponse QueryExemplars(const HttpRequest& request);
   HttpResponse TsdbStatus(const HttpRequest& request);

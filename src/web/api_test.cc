@@ -31,6 +31,14 @@ class ApiTest : public ::testing::Test {
     a.agent = "plant";
     a.queue = "vigil.data.plant";
     a.sensors.push_back({"boiler_pressure_out", "simulated", Labels::Of({{"unit", "bar"}}), 1000});
+    a.sensors[0].metadata.push_back({"boiler_pressure_out", "gauge", "Outlet pressure.", "bar"});
+    model::SensorInfo probe{"site", "http", Labels(), 1000};
+    probe.metadata.push_back({"probe_success", "gauge", "Whether the probe succeeded.", ""});
+    probe.metadata.push_back({"probe_success", "gauge", "Whether the probe succeeded.", ""});
+    probe.targets.push_back({"https://example.com/",
+                             Labels::Of({{"target", "https://example.com/"}}), "down",
+                             "connect: refused", kT0 + 9'500, 0.25});
+    a.sensors.push_back(probe);
     sensors_.OnAnnouncement(a);
   }
 
@@ -196,7 +204,40 @@ TEST_F(ApiTest, SeriesLabelsAndValues) {
   EXPECT_EQ(Body(Get("/api/v1/labels"))["data"], json::parse(R"(["__name__","server"])"));
   EXPECT_EQ(Body(Get("/api/v1/label/server/values"))["data"], json::parse(R"(["s1","s2"])"));
   EXPECT_EQ(Body(Get("/api/v1/labels/server/values"))["data"], json::parse(R"(["s1","s2"])"));
-  EXPECT_EQ(Body(Get("/api/v1/metadata"))["data"]["boiler_pressure_out"][0]["type"], "unknown");
+}
+
+TEST_F(ApiTest, MetadataAndTargetsComeFromTheAnnouncements) {
+  EXPECT_EQ(Body(Get("/api/v1/metadata"))["data"],
+            json::parse(R"({"boiler_pressure_out":[{"type":"gauge","help":"Outlet pressure.",
+                "unit":"bar"}],"probe_success":[{"type":"gauge",
+                "help":"Whether the probe succeeded.","unit":""}]})"));
+  EXPECT_EQ(Body(Get("/api/v1/metadata", {{"metric", "probe_success"}}))["data"].size(), 1u);
+  EXPECT_EQ(Body(Get("/api/v1/metadata", {{"limit", "1"}}))["data"].size(), 1u);
+  EXPECT_EQ(Body(Get("/api/v1/metadata", {{"limit", "0"}}))["data"].size(), 0u);
+  EXPECT_EQ(Get("/api/v1/metadata", {{"limit", "x"}}).status, 400);
+
+  json targets = Body(Get("/api/v1/targets"))["data"];
+  ASSERT_EQ(targets["activeTargets"].size(), 1u);
+  const json& t = targets["activeTargets"][0];
+  EXPECT_EQ(t["scrapePool"], "site");
+  EXPECT_EQ(t["scrapeUrl"], "https://example.com/");
+  EXPECT_EQ(t["health"], "down");
+  EXPECT_EQ(t["lastError"], "connect: refused");
+  EXPECT_EQ(t["lastScrape"], "2026-01-01T00:00:09.500Z");
+  EXPECT_EQ(t["lastScrapeDuration"], 0.25);
+  EXPECT_EQ(t["scrapeInterval"], "1s");
+  EXPECT_EQ(t["discoveredLabels"]["__address__"], "example.com");
+  EXPECT_EQ(targets["droppedTargets"], json::array());
+  EXPECT_EQ(Body(Get("/api/v1/targets", {{"state", "dropped"}}))["data"]["activeTargets"].size(),
+            0u);
+  EXPECT_EQ(Body(Get("/api/v1/targets", {{"scrapePool", "other"}}))["data"]["activeTargets"].size(),
+            0u);
+  EXPECT_EQ(Get("/api/v1/targets", {{"state", "gone"}}).status, 400);
+  // The agent falls silent: its targets are no longer known to be up or down.
+  clock_.Advance(10 * 60'000);
+  const json later = Body(Get("/api/v1/targets"))["data"]["activeTargets"][0];
+  EXPECT_EQ(later["health"], "unknown");
+  EXPECT_NE(later["lastError"].get<std::string>().find("offline"), std::string::npos);
 }
 
 TEST_F(ApiTest, GrafanasOtherCallsHavePrometheusShapes) {
@@ -256,7 +297,7 @@ TEST_F(ApiTest, WritesFromPagesOfOtherSitesAreRefused) {
 
 TEST_F(ApiTest, SensorsListTheAnnouncedAgentsWithTheirState) {
   json sensors = Body(Get("/api/v1/sensors"));
-  ASSERT_EQ(sensors["data"].size(), 1u);
+  ASSERT_EQ(sensors["data"].size(), 2u);  // the plant instrument and the probe
   EXPECT_EQ(sensors["data"][0]["name"], "boiler_pressure_out");
   EXPECT_EQ(sensors["data"][0]["state"], "online");
   EXPECT_EQ(sensors["data"][0]["labels"]["unit"], "bar");

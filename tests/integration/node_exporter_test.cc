@@ -20,14 +20,14 @@ using Values = std::map<std::string, double>;  // series text without __name__ o
 
 std::string Key(const model::Labels& labels) { return labels.ToString(); }
 
-Values Scrape(uint16_t port) {
+Values Scrape(uint16_t port, std::map<std::string, sensors::scrape::Metadata>* metadata = nullptr) {
   auto response = testing::HttpGet(port, "/metrics");
   EXPECT_TRUE(response.ok() && response->status == 200);
   Values values;
   if (!response.ok()) return values;
   Status status = sensors::scrape::ParseExposition(
       response->body, sensors::scrape::Format::kPrometheusText, {},
-      [&](sensors::scrape::ScrapedSample&& s) { values[Key(s.labels)] = s.value; });
+      [&](sensors::scrape::ScrapedSample&& s) { values[Key(s.labels)] = s.value; }, metadata);
   EXPECT_TRUE(status.ok()) << status.ToString();
   return values;
 }
@@ -47,12 +47,28 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
   std::string dir = ::testing::TempDir() + "/vigil_node_exporter_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   uint16_t port = testing::FreeLoopbackPort();
-  auto exporter = testing::ChildProcess::Start(
-      {"prometheus-node-exporter", "--web.listen-address=127.0.0.1:" + std::to_string(port),
-       "--collector.disable-defaults", "--collector.cpu", "--collector.stat", "--collector.meminfo",
-       "--collector.loadavg", "--collector.diskstats", "--collector.netdev",
-       "--collector.filesystem", "--collector.pressure"},
-      dir + "/node_exporter.log");
+  auto exporter =
+      testing::ChildProcess::Start({"prometheus-node-exporter",
+                                    "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                    "--collector.disable-defaults",
+                                    "--collector.cpu",
+                                    "--collector.stat",
+                                    "--collector.meminfo",
+                                    "--collector.loadavg",
+                                    "--collector.diskstats",
+                                    "--collector.netdev",
+                                    "--collector.filesystem",
+                                    "--collector.pressure",
+                                    "--collector.vmstat",
+                                    "--collector.filefd",
+                                    "--collector.entropy",
+                                    "--collector.sockstat",
+                                    "--collector.netstat",
+                                    "--collector.conntrack",
+                                    "--collector.softnet",
+                                    "--collector.arp",
+                                    "--collector.udp_queues"},
+                                   dir + "/node_exporter.log");
   ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
   ASSERT_TRUE(testing::WaitForPort(port)) << "node_exporter did not start; see " << dir;
 
@@ -60,7 +76,8 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
   Values before = Scrape(port);
   model::BatchBuilder out;
   Status status = sensor->Collect(1'700'000'000'000, out);
-  Values after = Scrape(port);
+  std::map<std::string, sensors::scrape::Metadata> metadata;
+  Values after = Scrape(port, &metadata);
   EXPECT_TRUE(status.ok()) << status.ToString();
 
   Values ours;
@@ -100,6 +117,17 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
     }
   }
   EXPECT_GT(compared, 100u);
+
+  // /api/v1/metadata: every family both yield has node_exporter's type.
+  size_t typed = 0;
+  for (const model::MetricMetadata& m : sensor->Metadata()) {
+    auto theirs = metadata.find(m.metric);
+    if (theirs == metadata.end()) continue;
+    EXPECT_EQ(m.type, theirs->second.type) << m.metric;
+    EXPECT_FALSE(m.help.empty()) << m.metric;
+    ++typed;
+  }
+  EXPECT_GT(typed, 40u);
 }
 
 }  // namespace

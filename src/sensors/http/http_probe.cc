@@ -385,9 +385,18 @@ void HttpProbe::Finish(Transfer& t, int curl_code, ProbeResult& r) {
 
 Status HttpProbe::Collect(int64_t now_ms, model::BatchBuilder& out) {
   VIGIL_ASSIGN_OR_RETURN(std::vector<ProbeResult> results, ProbeAll());
+  std::vector<model::TargetState> states;
   for (size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& r = results[i];
     const std::string target = RedactUrl(options_.targets[i]);
+    model::TargetState& state = states.emplace_back();
+    state.url = target;
+    if (const model::Labels* labels = series_.Get("probe_success", {{"target", target}}))
+      state.labels = labels->With(model::kMetricNameLabel, "");
+    state.health = r.success ? "up" : "down";
+    if (!r.success) state.last_error = std::string(ReasonName(r.reason)) + ": " + r.error;
+    state.last_scrape_ms = now_ms;
+    state.last_scrape_duration_seconds = r.duration;
     auto add = [&](std::string_view metric, double value, std::string_view label = {},
                    std::string_view label_value = {}) {
       const model::Labels* labels =
@@ -417,8 +426,36 @@ Status HttpProbe::Collect(int64_t now_ms, model::BatchBuilder& out) {
     }
     if (!r.success) spdlog::debug("probe {}: {}: {}", target, ReasonName(r.reason), r.error);
   }
+  {
+    std::lock_guard lock(report_mu_);
+    states_ = std::move(states);
+  }
   series_.EndCollection();
   return OkStatus();
+}
+
+std::vector<model::MetricMetadata> HttpProbe::Metadata() const {
+  return {
+      {"probe_success", "gauge", "Displays whether or not the probe was a success", ""},
+      {"probe_duration_seconds", "gauge", "Returns how long the probe took to complete in seconds",
+       ""},
+      {"probe_http_status_code", "gauge", "Response HTTP status code", ""},
+      {"probe_http_content_length", "gauge", "Length of http content response", ""},
+      {"probe_http_redirects", "gauge", "The number of redirects", ""},
+      {"probe_http_ssl", "gauge", "Indicates if SSL was used for the final redirect", ""},
+      {"probe_http_version", "gauge", "Returns the version of HTTP of the probe response", ""},
+      {"probe_failed_due_to_regex", "gauge", "Indicates if probe failed due to regex", ""},
+      {"probe_http_duration_seconds", "gauge",
+       "Duration of http request by phase, summed over all redirects", ""},
+      {"probe_ssl_earliest_cert_expiry", "gauge", "Returns last SSL chain expiry in unixtime", ""},
+      {"probe_failure_reason", "gauge",
+       "Why the last probe failed: 1 for its reason, 0 for the target's earlier ones (vigil)", ""},
+  };
+}
+
+std::vector<model::TargetState> HttpProbe::Targets() const {
+  std::lock_guard lock(report_mu_);
+  return states_;
 }
 
 }  // namespace vigil::sensors::http

@@ -10,7 +10,8 @@
 // probe_failure_reason{target,reason}, a state set. A failing probe is a reading, not an
 // error of the sensor. docs/sensors.md#http.
 //
-// Thread safety: one thread at a time (as every Sensor). libcurl is set up once per
+// Thread safety: one thread at a time (as every Sensor); Metadata and Targets from any
+// thread. libcurl is set up once per
 // process, on first use.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -94,6 +96,11 @@ class HttpProbe final : public Sensor {
   // Probes the targets and returns what each found (Collect's work without the series).
   Result<std::vector<ProbeResult>> ProbeAll();
 
+  // The probe_* families: type and what each means.
+  std::vector<model::MetricMetadata> Metadata() const override;
+  // Each target as of its last probe: up when the probe succeeded, else down with why.
+  std::vector<model::TargetState> Targets() const override;
+
  private:
   struct Transfer;
   HttpProbe(const config::LabelMap& labels, Options options);
@@ -107,6 +114,8 @@ class HttpProbe final : public Sensor {
   void* multi_ = nullptr;                             // CURLM*
   void* header_list_ = nullptr;                       // curl_slist*
   std::map<std::string, std::set<FailureReason>> reasons_seen_;
+  mutable std::mutex report_mu_;
+  std::vector<model::TargetState> states_;  // guarded by report_mu_
 };
 
 }  // namespace vigil::sensors::http

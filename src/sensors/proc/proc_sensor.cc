@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <set>
 
 namespace vigil::sensors::proc {
@@ -41,6 +42,27 @@ std::optional<double> Number(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+// A number written in hexadecimal (softnet_stat, nf_conntrack, the udp tables).
+std::optional<double> HexNumber(std::string_view text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return static_cast<double>(value);
+}
+
+// Splits a line at spaces and tabs into as many fields as it has.
+std::vector<std::string_view> AllFields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (true) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size()) return fields;
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    fields.push_back(line.substr(start, i - start));
+  }
 }
 
 // Calls fn(line_number, line) for each line of `text`.
@@ -99,6 +121,98 @@ Result<std::unique_ptr<RE2>> Compile(const std::string& name, const std::string&
   auto re = std::make_unique<RE2>(pattern, RE2::Quiet);
   if (!re->ok()) return InvalidArgumentError(name + ": invalid regular expression: " + re->error());
   return re;
+}
+
+// A family as node_exporter types it (its counters end in _total, the rest are gauges)
+// and what it measures.
+model::MetricMetadata Describe(std::string_view family) {
+  static const std::map<std::string_view, std::string_view> kHelp = {
+      {"node_boot_time_seconds", "Node boot time, in unixtime."},
+      {"node_context_switches_total", "Total number of context switches."},
+      {"node_cpu_guest_seconds_total", "Seconds the CPUs spent in guests (VMs) for each mode."},
+      {"node_cpu_seconds_total", "Seconds the CPUs spent in each mode."},
+      {"node_forks_total", "Total number of forks."},
+      {"node_intr_total", "Total number of interrupts serviced."},
+      {"node_procs_blocked", "Number of processes blocked waiting for I/O to complete."},
+      {"node_procs_running", "Number of processes in runnable state."},
+      {"node_load1", "1m load average."},
+      {"node_load5", "5m load average."},
+      {"node_load15", "15m load average."},
+      {"node_time_seconds", "System time in seconds since epoch (1970)."},
+      {"node_uptime_seconds", "Seconds since the system booted (vigil)."},
+      {"node_scrape_collector_success", "Whether a collector succeeded."},
+      {"node_disk_io_now", "The number of I/Os currently in progress."},
+      {"node_disk_io_time_seconds_total", "Total seconds spent doing I/Os."},
+      {"node_disk_io_time_weighted_seconds_total",
+       "The weighted number of seconds spent doing I/Os."},
+      {"node_disk_read_bytes_total", "The total number of bytes read successfully."},
+      {"node_disk_written_bytes_total", "The total number of bytes written successfully."},
+      {"node_disk_reads_completed_total", "The total number of reads completed successfully."},
+      {"node_disk_writes_completed_total", "The total number of writes completed successfully."},
+      {"node_disk_reads_merged_total", "The total number of reads merged."},
+      {"node_disk_writes_merged_total", "The number of writes merged."},
+      {"node_disk_read_time_seconds_total", "The total number of seconds spent by all reads."},
+      {"node_disk_write_time_seconds_total",
+       "This is the total number of seconds spent by all writes."},
+      {"node_disk_discards_completed_total",
+       "The total number of discards completed successfully."},
+      {"node_disk_discards_merged_total", "The total number of discards merged."},
+      {"node_disk_discarded_sectors_total", "The total number of sectors discarded successfully."},
+      {"node_disk_discard_time_seconds_total",
+       "This is the total number of seconds spent by all discards."},
+      {"node_disk_flush_requests_total",
+       "The total number of flush requests completed successfully"},
+      {"node_disk_flush_requests_time_seconds_total",
+       "This is the total number of seconds spent by all flush requests."},
+      {"node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes."},
+      {"node_filesystem_device_error",
+       "Whether an error occurred while getting statistics for the given device."},
+      {"node_filesystem_files", "Filesystem total file nodes."},
+      {"node_filesystem_files_free", "Filesystem total free file nodes."},
+      {"node_filesystem_free_bytes", "Filesystem free space in bytes."},
+      {"node_filesystem_readonly", "Filesystem read-only status."},
+      {"node_filesystem_size_bytes", "Filesystem size in bytes."},
+      {"node_filefd_allocated", "File descriptor statistics: allocated."},
+      {"node_filefd_maximum", "File descriptor statistics: maximum."},
+      {"node_entropy_available_bits", "Bits of available entropy."},
+      {"node_entropy_pool_size_bits", "Bits of entropy pool."},
+      {"node_nf_conntrack_entries",
+       "Number of currently allocated flow entries for connection tracking."},
+      {"node_nf_conntrack_entries_limit", "Maximum size of connection tracking table."},
+      {"node_softnet_processed_total", "Number of processed packets."},
+      {"node_softnet_dropped_total", "Number of dropped packets."},
+      {"node_softnet_times_squeezed_total", "Number of times processing packets ran out of quota."},
+      {"node_arp_entries", "ARP entries by device."},
+      {"node_udp_queues", "Number of allocated memory in the kernel for UDP datagrams in bytes."},
+  };
+  model::MetricMetadata m;
+  m.metric = std::string(family);
+  m.type = family.ends_with("_total") ? "counter" : "gauge";
+  // node_exporter leaves the figures it copies from netstat, snmp and vmstat untyped.
+  if (family.starts_with("node_netstat_") || family.starts_with("node_vmstat_")) {
+    m.type = "unknown";
+  }
+  if (auto it = kHelp.find(family); it != kHelp.end()) {
+    m.help = std::string(it->second);
+  } else if (family.starts_with("node_memory_")) {
+    m.help = "Memory information field " + std::string(family.substr(12)) + ".";
+  } else if (family.starts_with("node_network_")) {
+    // node_network_receive_bytes_total -> "Network device statistic receive_bytes."
+    std::string_view field = family.substr(13);
+    if (field.ends_with("_total")) field.remove_suffix(6);
+    m.help = "Network device statistic " + std::string(field) + ".";
+  } else if (family.starts_with("node_netstat_")) {
+    m.help = "Statistic " + std::string(family.substr(13)) + ".";
+  } else if (family.starts_with("node_vmstat_")) {
+    m.help = "/proc/vmstat information field " + std::string(family.substr(12)) + ".";
+  } else if (family.starts_with("node_sockstat_")) {
+    m.help = "Number of " + std::string(family.substr(14)) + " (/proc/net/sockstat).";
+  } else if (family.starts_with("node_nf_conntrack_stat_")) {
+    m.help = "Connection tracking statistic " + std::string(family.substr(23)) + ", all cpus.";
+  } else if (family.starts_with("node_pressure_")) {
+    m.help = "Pressure stall information: total seconds " + std::string(family.substr(14)) + ".";
+  }
+  return m;
 }
 
 }  // namespace
@@ -211,6 +325,7 @@ ProcSensor::ProcSensor(const config::LabelMap& labels, Options options)
 void ProcSensor::Add(model::BatchBuilder& out, int64_t now_ms, double value,
                      std::string_view metric, SeriesCache::Extra extra) {
   if (const model::Labels* labels = series_.Get(metric, extra)) out.Add(*labels, {now_ms, value});
+  if (families_.find(metric) == families_.end()) families_.emplace(metric);
 }
 
 Status ProcSensor::ReadProc(std::string_view name) {
@@ -244,10 +359,23 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
     Status (ProcSensor::*collect)(int64_t, model::BatchBuilder&);
   };
   static constexpr Part kParts[] = {
-      {"stat", &ProcSensor::CollectStat},       {"meminfo", &ProcSensor::CollectMeminfo},
-      {"loadavg", &ProcSensor::CollectLoadavg}, {"diskstats", &ProcSensor::CollectDiskstats},
-      {"netdev", &ProcSensor::CollectNetdev},   {"filesystem", &ProcSensor::CollectFilesystems},
-      {"uptime", &ProcSensor::CollectUptime},   {"pressure", &ProcSensor::CollectPressure},
+      {"stat", &ProcSensor::CollectStat},
+      {"meminfo", &ProcSensor::CollectMeminfo},
+      {"loadavg", &ProcSensor::CollectLoadavg},
+      {"diskstats", &ProcSensor::CollectDiskstats},
+      {"netdev", &ProcSensor::CollectNetdev},
+      {"filesystem", &ProcSensor::CollectFilesystems},
+      {"uptime", &ProcSensor::CollectUptime},
+      {"pressure", &ProcSensor::CollectPressure},
+      {"vmstat", &ProcSensor::CollectVmstat},
+      {"filefd", &ProcSensor::CollectFilefd},
+      {"entropy", &ProcSensor::CollectEntropy},
+      {"sockstat", &ProcSensor::CollectSockstat},
+      {"netstat", &ProcSensor::CollectNetstat},
+      {"conntrack", &ProcSensor::CollectConntrack},
+      {"softnet", &ProcSensor::CollectSoftnet},
+      {"arp", &ProcSensor::CollectArp},
+      {"udp_queues", &ProcSensor::CollectUdpQueues},
   };
   std::string failures;
   for (const Part& part : kParts) {
@@ -257,8 +385,20 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
     if (!status.ok()) failures += (failures.empty() ? "" : "; ") + status.message();
   }
   series_.EndCollection();
+  if (families_.size() != described_) {
+    std::vector<model::MetricMetadata> metadata;
+    for (const std::string& family : families_) metadata.push_back(Describe(family));
+    described_ = families_.size();
+    std::lock_guard lock(metadata_mu_);
+    metadata_ = std::move(metadata);
+  }
   if (!failures.empty()) return UnavailableError(failures);
   return OkStatus();
+}
+
+std::vector<model::MetricMetadata> ProcSensor::Metadata() const {
+  std::lock_guard lock(metadata_mu_);
+  return metadata_;
 }
 
 Status ProcSensor::CollectStat(int64_t now_ms, model::BatchBuilder& out) {
@@ -554,6 +694,258 @@ Status ProcSensor::CollectPressure(int64_t now_ms, model::BatchBuilder& out) {
       failures += (failures.empty() ? "" : "; ") + status.message();
   }
   if (!failures.empty()) return UnavailableError(failures);
+  return OkStatus();
+}
+
+Result<bool> ProcSensor::ReadProcIfPresent(std::string_view name) {
+  if (::access((proc_dir_ + std::string(name)).c_str(), F_OK) != 0 && errno == ENOENT) {
+    return false;
+  }
+  VIGIL_RETURN_IF_ERROR(ReadProc(name));
+  return true;
+}
+
+Status ProcSensor::CollectVmstat(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent("vmstat"));
+  if (!present) return OkStatus();
+  // node_exporter's default --collector.vmstat.fields.
+  static const RE2 kFields("^(oom_kill|pgpg|pswp|pg.*fault).*");
+  Problems problems("/proc/vmstat");
+  std::array<std::string_view, 2> f;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    if (Fields(line, f) != 2) return problems.Line(line_number, "expected \"name value\"");
+    if (!RE2::FullMatch(f[0], kFields)) return;
+    auto value = Number(f[1]);
+    if (!value) return problems.Line(line_number, "not a number: " + std::string(f[1]));
+    metric_ = "node_vmstat_";
+    metric_ += f[0];
+    Add(out, now_ms, *value, metric_);
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectFilefd(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent("sys/fs/file-nr"));
+  if (!present) return OkStatus();
+  std::array<std::string_view, 3> f;
+  const size_t n = Fields(std::string_view(buffer_).substr(0, buffer_.find('\n')), f);
+  auto allocated = n == 3 ? Number(f[0]) : std::nullopt;
+  auto maximum = n == 3 ? Number(f[2]) : std::nullopt;
+  if (!allocated || !maximum) {
+    return UnavailableError("/proc/sys/fs/file-nr: line 1: expected three numbers");
+  }
+  Add(out, now_ms, *allocated, "node_filefd_allocated");
+  Add(out, now_ms, *maximum, "node_filefd_maximum");
+  return OkStatus();
+}
+
+Result<bool> ProcSensor::AddFileNumber(std::string_view file, std::string_view metric,
+                                       int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent(file));
+  if (!present) return false;
+  std::array<std::string_view, 1> f;
+  auto value = Fields(std::string_view(buffer_).substr(0, buffer_.find('\n')), f) == 1
+                   ? Number(f[0])
+                   : std::nullopt;
+  if (!value) return UnavailableError("/proc/" + std::string(file) + ": expected a number");
+  Add(out, now_ms, *value, metric);
+  return true;
+}
+
+Status ProcSensor::CollectEntropy(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_RETURN_IF_ERROR(
+      AddFileNumber("sys/kernel/random/entropy_avail", "node_entropy_available_bits", now_ms, out)
+          .status());
+  return AddFileNumber("sys/kernel/random/poolsize", "node_entropy_pool_size_bits", now_ms, out)
+      .status();
+}
+
+Status ProcSensor::CollectSockstat(int64_t now_ms, model::BatchBuilder& out) {
+  // "TCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1" -> node_sockstat_TCP_inuse …, and mem also
+  // in bytes (pages); "sockets: used 300" -> node_sockstat_sockets_used.
+  const double page_bytes = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  for (std::string_view file : {"net/sockstat", "net/sockstat6"}) {
+    VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent(file));
+    if (!present) continue;
+    Problems problems("/proc/" + std::string(file));
+    ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+      std::vector<std::string_view> f = AllFields(line);
+      if (f.size() < 3 || f.size() % 2 == 0 || !f[0].ends_with(':')) {
+        return problems.Line(line_number, "expected \"PROTO: key value …\"");
+      }
+      const std::string_view protocol = f[0].substr(0, f[0].size() - 1);
+      for (size_t i = 1; i + 1 < f.size(); i += 2) {
+        auto value = Number(f[i + 1]);
+        if (!value) return problems.Line(line_number, "not a number: " + std::string(f[i + 1]));
+        metric_ = "node_sockstat_";
+        metric_ += protocol;
+        metric_ += '_';
+        metric_ += f[i];
+        Add(out, now_ms, *value, metric_);
+        if (f[i] == "mem") Add(out, now_ms, *value * page_bytes, metric_ + "_bytes");
+      }
+    });
+    VIGIL_RETURN_IF_ERROR(problems.ToStatus());
+  }
+  return OkStatus();
+}
+
+Status ProcSensor::CollectNetstat(int64_t now_ms, model::BatchBuilder& out) {
+  // node_exporter's default --collector.netstat.fields.
+  static const RE2 kFields(
+      "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|"
+      "OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|"
+      "InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|"
+      "OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$");
+  auto add = [&](std::string_view protocol, std::string_view name, std::string_view text,
+                 Problems& problems, size_t line_number) {
+    std::string key = std::string(protocol) + "_" + std::string(name);
+    if (!RE2::FullMatch(key, kFields)) return;
+    auto value = Number(text);
+    if (!value) return problems.Line(line_number, "not a number: " + std::string(text));
+    Add(out, now_ms, *value, "node_netstat_" + key);
+  };
+  // netstat and snmp: a line of names, then a line of values, both after "Proto:".
+  for (std::string_view file : {"net/netstat", "net/snmp"}) {
+    VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent(file));
+    if (!present) continue;
+    Problems problems("/proc/" + std::string(file));
+    std::vector<std::string_view> names;
+    ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+      std::vector<std::string_view> f = AllFields(line);
+      if (f.empty() || !f[0].ends_with(':')) {
+        return problems.Line(line_number, "expected \"Proto: …\"");
+      }
+      if (names.empty() || names[0] != f[0]) {
+        names = std::move(f);
+        return;
+      }
+      if (f.size() != names.size()) {
+        names.clear();
+        return problems.Line(line_number, "as many values as names expected");
+      }
+      const std::string_view protocol = f[0].substr(0, f[0].size() - 1);
+      for (size_t i = 1; i < f.size(); ++i) add(protocol, names[i], f[i], problems, line_number);
+      names.clear();
+    });
+    VIGIL_RETURN_IF_ERROR(problems.ToStatus());
+  }
+  // snmp6: "Ip6InReceives 123" is protocol Ip6, name InReceives.
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent("net/snmp6"));
+  if (!present) return OkStatus();
+  Problems problems("/proc/net/snmp6");
+  std::array<std::string_view, 2> f;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    if (Fields(line, f) != 2) return problems.Line(line_number, "expected \"name value\"");
+    const size_t six = f[0].find('6');
+    if (six == std::string_view::npos) return;
+    add(f[0].substr(0, six + 1), f[0].substr(six + 1), f[1], problems, line_number);
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectConntrack(int64_t now_ms, model::BatchBuilder& out) {
+  // Only while the kernel tracks connections (nf_conntrack loaded).
+  VIGIL_ASSIGN_OR_RETURN(bool tracking, AddFileNumber("sys/net/netfilter/nf_conntrack_count",
+                                                      "node_nf_conntrack_entries", now_ms, out));
+  if (!tracking) return OkStatus();
+  VIGIL_RETURN_IF_ERROR(AddFileNumber("sys/net/netfilter/nf_conntrack_max",
+                                      "node_nf_conntrack_entries_limit", now_ms, out)
+                            .status());
+  // Per-cpu statistics in hexadecimal, summed as node_exporter does.
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent("net/stat/nf_conntrack"));
+  if (!present) return OkStatus();
+  static constexpr std::string_view kStats[] = {"found",      "invalid",       "ignore",
+                                                "insert",     "insert_failed", "drop",
+                                                "early_drop", "search_restart"};
+  Problems problems("/proc/net/stat/nf_conntrack");
+  std::vector<std::string_view> header;
+  std::vector<double> sums(std::size(kStats), 0);
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    std::vector<std::string_view> f = AllFields(line);
+    if (header.empty()) {
+      header = std::move(f);
+      return;
+    }
+    if (f.size() != header.size()) return problems.Line(line_number, "short line");
+    for (size_t s = 0; s < std::size(kStats); ++s) {
+      auto column = std::find(header.begin(), header.end(), kStats[s]);
+      if (column == header.end()) continue;
+      auto value = HexNumber(f[static_cast<size_t>(column - header.begin())]);
+      if (!value) return problems.Line(line_number, "not a hexadecimal number");
+      sums[s] += *value;
+    }
+  });
+  for (size_t s = 0; s < std::size(kStats); ++s) {
+    if (std::find(header.begin(), header.end(), kStats[s]) == header.end()) continue;
+    Add(out, now_ms, sums[s], "node_nf_conntrack_stat_" + std::string(kStats[s]));
+  }
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectSoftnet(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent("net/softnet_stat"));
+  if (!present) return OkStatus();
+  // One line per cpu, hexadecimal: processed, dropped, time_squeeze, …
+  static constexpr std::string_view kColumns[] = {"node_softnet_processed_total",
+                                                  "node_softnet_dropped_total",
+                                                  "node_softnet_times_squeezed_total"};
+  Problems problems("/proc/net/softnet_stat");
+  size_t cpu = 0;
+  std::array<std::string_view, 3> f;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    const std::string cpu_label = std::to_string(cpu++);
+    if (Fields(line, f) < 3) return problems.Line(line_number, "expected 3 columns or more");
+    for (size_t i = 0; i < std::size(kColumns); ++i) {
+      auto value = HexNumber(f[i]);
+      if (!value) return problems.Line(line_number, "not a hexadecimal number");
+      Add(out, now_ms, *value, kColumns[i], {{"cpu", cpu_label}});
+    }
+  });
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectArp(int64_t now_ms, model::BatchBuilder& out) {
+  VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent("net/arp"));
+  if (!present) return OkStatus();
+  // "IP address  HW type  Flags  HW address  Mask  Device", after a header line.
+  std::map<std::string, double, std::less<>> per_device;
+  Problems problems("/proc/net/arp");
+  std::array<std::string_view, 6> f;
+  ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+    if (line_number == 1) return;
+    if (Fields(line, f) != 6) return problems.Line(line_number, "expected 6 columns");
+    per_device[std::string(f[5])] += 1;
+  });
+  for (const auto& [device, count] : per_device) {
+    Add(out, now_ms, count, "node_arp_entries", {{"device", device}});
+  }
+  return problems.ToStatus();
+}
+
+Status ProcSensor::CollectUdpQueues(int64_t now_ms, model::BatchBuilder& out) {
+  static constexpr std::pair<std::string_view, std::string_view> kFiles[] = {{"net/udp", "v4"},
+                                                                             {"net/udp6", "v6"}};
+  for (const auto& [file, ip] : kFiles) {
+    VIGIL_ASSIGN_OR_RETURN(bool present, ReadProcIfPresent(file));
+    if (!present) continue;
+    // "sl local_address rem_address st tx_queue:rx_queue …", after a header line.
+    double tx = 0, rx = 0;
+    Problems problems("/proc/" + std::string(file));
+    std::array<std::string_view, 5> f;
+    ForEachLine(buffer_, [&](size_t line_number, std::string_view line) {
+      if (line_number == 1) return;
+      const size_t colon = Fields(line, f) == 5 ? f[4].find(':') : std::string_view::npos;
+      auto t = colon != std::string_view::npos ? HexNumber(f[4].substr(0, colon)) : std::nullopt;
+      auto r = colon != std::string_view::npos ? HexNumber(f[4].substr(colon + 1)) : std::nullopt;
+      if (!t || !r) return problems.Line(line_number, "expected tx_queue:rx_queue");
+      tx += *t;
+      rx += *r;
+    });
+    VIGIL_RETURN_IF_ERROR(problems.ToStatus());
+    Add(out, now_ms, rx, "node_udp_queues", {{"ip", ip}, {"queue", "rx"}});
+    Add(out, now_ms, tx, "node_udp_queues", {{"ip", ip}, {"queue", "tx"}});
+  }
   return OkStatus();
 }
 

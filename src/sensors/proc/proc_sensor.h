@@ -8,7 +8,7 @@
 // only its own figures: the rest is still yielded, the collection reports an error, and
 // node_scrape_collector_success{collector} says which part failed. docs/sensors.md#proc.
 //
-// Thread safety: one thread at a time (as every Sensor).
+// Thread safety: one thread at a time (as every Sensor); Metadata from any thread.
 #pragma once
 
 #include <re2/re2.h>
@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "sensors/sensor.h"
@@ -63,6 +65,8 @@ class ProcSensor final : public Sensor {
   int64_t interval_ms() const override { return options_.interval_ms; }
   // Unavailable naming every part that failed; the readings of the others are in `out`.
   Status Collect(int64_t now_ms, model::BatchBuilder& out) override;
+  // node_exporter's type for each family yielded so far, and what it measures.
+  std::vector<model::MetricMetadata> Metadata() const override;
 
  private:
   ProcSensor(const config::LabelMap& labels, Options options);
@@ -76,6 +80,21 @@ class ProcSensor final : public Sensor {
   Status CollectFilesystems(int64_t now_ms, model::BatchBuilder& out);
   Status CollectUptime(int64_t now_ms, model::BatchBuilder& out);
   Status CollectPressure(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectVmstat(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectFilefd(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectEntropy(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectSockstat(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectNetstat(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectConntrack(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectSoftnet(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectArp(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectUdpQueues(int64_t now_ms, model::BatchBuilder& out);
+  // ReadProc when <root>/proc/<name> exists; false (nothing read) when it does not, as for
+  // the sources a kernel or a container may lack.
+  Result<bool> ReadProcIfPresent(std::string_view name);
+  // Adds the one number <root>/proc/<file> holds as `metric`; false when there is no file.
+  Result<bool> AddFileNumber(std::string_view file, std::string_view metric, int64_t now_ms,
+                             model::BatchBuilder& out);
 
   void Add(model::BatchBuilder& out, int64_t now_ms, double value, std::string_view metric,
            SeriesCache::Extra extra = {});
@@ -86,6 +105,10 @@ class ProcSensor final : public Sensor {
   std::string proc_dir_;
   std::unique_ptr<RE2> disk_exclude_, netdev_exclude_, mount_points_exclude_, fs_types_exclude_;
   SeriesCache series_;
+  std::set<std::string, std::less<>> families_;  // every metric name Add has seen
+  size_t described_ = 0;                         // families_ in metadata_
+  mutable std::mutex metadata_mu_;
+  std::vector<model::MetricMetadata> metadata_;  // of families_, guarded by metadata_mu_
   std::string buffer_;
   std::string metric_;  // scratch for metric names built from input
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -115,7 +116,38 @@ TEST(ProcSensor, ReadsACapturedDebianHostUnderNodeExporterNames) {
   EXPECT_TRUE(r.Has("node_pressure_cpu_waiting_seconds_total{}"));
   EXPECT_TRUE(r.Has("node_pressure_io_stalled_seconds_total{}"));
   EXPECT_TRUE(r.Has("node_pressure_memory_waiting_seconds_total{}"));
-  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 8u);
+  // vmstat: node_exporter's default fields only.
+  EXPECT_DOUBLE_EQ(r.Get("node_vmstat_pgfault{}"), 658671360);
+  EXPECT_DOUBLE_EQ(r.Get("node_vmstat_oom_kill{}"), 0);
+  EXPECT_FALSE(r.Has("node_vmstat_nr_free_pages{}"));
+  EXPECT_DOUBLE_EQ(r.Get("node_filefd_allocated{}"), 758);
+  EXPECT_DOUBLE_EQ(r.Get("node_filefd_maximum{}"), 2466286);
+  EXPECT_DOUBLE_EQ(r.Get("node_entropy_available_bits{}"), 256);
+  EXPECT_DOUBLE_EQ(r.Get("node_entropy_pool_size_bits{}"), 256);
+  // sockstat: every pair, mem also in bytes.
+  EXPECT_DOUBLE_EQ(r.Get("node_sockstat_sockets_used{}"), 31);
+  EXPECT_DOUBLE_EQ(r.Get("node_sockstat_TCP_tw{}"), 127);
+  EXPECT_DOUBLE_EQ(r.Get("node_sockstat_TCP_mem_bytes{}"), 353.0 * ::sysconf(_SC_PAGESIZE));
+  EXPECT_TRUE(r.Has("node_sockstat_TCP6_inuse{}"));
+  EXPECT_TRUE(r.Has("node_sockstat_FRAG_memory{}"));
+  // netstat, snmp and snmp6, through node_exporter's default field filter.
+  EXPECT_DOUBLE_EQ(r.Get("node_netstat_Tcp_ActiveOpens{}"), 88164);
+  EXPECT_DOUBLE_EQ(r.Get("node_netstat_Ip6_InOctets{}"), 384);
+  EXPECT_TRUE(r.Has("node_netstat_TcpExt_ListenDrops{}"));
+  EXPECT_TRUE(r.Has("node_netstat_Udp_NoPorts{}"));
+  EXPECT_FALSE(r.Has("node_netstat_Tcp_RtoMin{}"));
+  EXPECT_DOUBLE_EQ(r.Get("node_nf_conntrack_entries{}"), 0);
+  EXPECT_DOUBLE_EQ(r.Get("node_nf_conntrack_entries_limit{}"), 262144);
+  EXPECT_TRUE(r.Has("node_nf_conntrack_stat_search_restart{}"));
+  // softnet_stat: hexadecimal, one line per cpu.
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_softnet_processed_total{cpu="0"})"), 0xe7cf3);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_softnet_times_squeezed_total{cpu="0"})"), 1);
+  EXPECT_EQ(r.CountOf("node_softnet_dropped_total"), 2u);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_arp_entries{device="eth0"})"), 1);
+  // udp: one socket with 0x200 bytes waiting to be read (a line added to the capture).
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_udp_queues{ip="v4",queue="rx"})"), 512);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_udp_queues{ip="v6",queue="tx"})"), 0);
+  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 17u);
   EXPECT_EQ(r.Get(R"(node_scrape_collector_success{collector="diskstats"})"), 1);
 }
 

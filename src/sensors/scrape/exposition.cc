@@ -84,6 +84,30 @@ std::optional<double> ParseValue(std::string_view v) {
   return d;
 }
 
+// HELP text with its escapes (\\, \n and, in OpenMetrics, \") undone; an unknown escape is
+// kept as written, as Prometheus does.
+std::string UnescapeHelp(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    const char next = text[i + 1];
+    if (next == '\\' || next == '"') {
+      out += next;
+      ++i;
+    } else if (next == 'n') {
+      out += '\n';
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Format FormatFromContentType(std::string_view content_type) {
@@ -144,8 +168,9 @@ Status ParseExposition(std::string_view body, Format format, const ParseLimits& 
       }
       if (metadata) {
         Metadata& m = (*metadata)[std::string(name)];
-        if (keyword == "TYPE") m.type = std::string(rest);
-        if (keyword == "HELP") m.help = std::string(rest);
+        // Prometheus's words: 0.0.4's "untyped" is its "unknown".
+        if (keyword == "TYPE") m.type = rest == "untyped" ? "unknown" : std::string(rest);
+        if (keyword == "HELP") m.help = UnescapeHelp(rest);
         if (keyword == "UNIT") m.unit = std::string(rest);
       }
       continue;

@@ -41,6 +41,9 @@ struct ScrapeSensor::Target {
   bool too_large = false;
   char error[CURL_ERROR_SIZE] = {};
   std::string last_error;  // logged at warning level only when it changes
+  // Under report_mu_: what Targets and Metadata report.
+  model::TargetState state;
+  std::map<std::string, scrape::Metadata> metadata;
 };
 
 std::string InstanceOf(const std::string& url) {
@@ -163,6 +166,7 @@ Status ScrapeSensor::Prepare() {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Target::OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    std::lock_guard lock(report_mu_);
     targets_.push_back(std::move(t));
   }
   return OkStatus();
@@ -204,27 +208,33 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
     result.error = "server answered " + std::to_string(status);
   }
   std::vector<std::pair<model::Labels, model::Sample>> samples;
+  std::map<std::string, scrape::Metadata> metadata;
   if (result.error.empty()) {
     scrape::ParseLimits limits;
     limits.max_samples = static_cast<size_t>(options_.sample_limit);
     Format format = FormatFromContentType(content_type != nullptr ? content_type : "");
     std::vector<model::Label> pairs;
-    Status parsed = ParseExposition(t.body, format, limits, [&](ScrapedSample&& s) {
-      pairs.clear();
-      for (const auto& label : s.labels) {
-        bool taken =
-            label.name == "job" || label.name == "instance" || base_labels_.count(label.name) > 0;
-        pairs.push_back({taken ? fmt::format("exported_{}", label.name) : std::string(label.name),
-                         std::string(label.value)});
-      }
-      pairs.push_back({"job", options_.job});
-      pairs.push_back({"instance", t.instance});
-      for (const auto& [name, value] : base_labels_) pairs.push_back({name, value});
-      auto labels = model::Labels::FromPairs(pairs);
-      if (!labels.ok()) return;  // exported_x clashing with a scraped exported_x: dropped
-      int64_t timestamp = options_.honor_timestamps && s.timestamp_ms ? *s.timestamp_ms : now_ms;
-      samples.push_back({std::move(labels).value(), {timestamp, s.value}});
-    });
+    Status parsed = ParseExposition(
+        t.body, format, limits,
+        [&](ScrapedSample&& s) {
+          pairs.clear();
+          for (const auto& label : s.labels) {
+            bool taken = label.name == "job" || label.name == "instance" ||
+                         base_labels_.count(label.name) > 0;
+            pairs.push_back(
+                {taken ? fmt::format("exported_{}", label.name) : std::string(label.name),
+                 std::string(label.value)});
+          }
+          pairs.push_back({"job", options_.job});
+          pairs.push_back({"instance", t.instance});
+          for (const auto& [name, value] : base_labels_) pairs.push_back({name, value});
+          auto labels = model::Labels::FromPairs(pairs);
+          if (!labels.ok()) return;  // exported_x clashing with a scraped exported_x: dropped
+          int64_t timestamp =
+              options_.honor_timestamps && s.timestamp_ms ? *s.timestamp_ms : now_ms;
+          samples.push_back({std::move(labels).value(), {timestamp, s.value}});
+        },
+        &metadata);
     if (!parsed.ok()) result.error = parsed.message();
   }
   result.up = result.error.empty();
@@ -248,6 +258,37 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
   add("up", result.up ? 1 : 0);
   add("scrape_duration_seconds", result.duration);
   add("scrape_samples_scraped", static_cast<double>(result.samples));
+
+  std::lock_guard lock(report_mu_);
+  if (t.state.url.empty()) {
+    t.state.url = t.url;
+    if (const model::Labels* up =
+            series_.Get("up", {{"instance", t.instance}, {"job", options_.job}}))
+      t.state.labels = up->With(model::kMetricNameLabel, "");
+  }
+  t.state.health = result.up ? "up" : "down";
+  t.state.last_error = result.error;
+  t.state.last_scrape_ms = now_ms;
+  t.state.last_scrape_duration_seconds = result.duration;
+  if (result.up) t.metadata = std::move(metadata);
+}
+
+std::vector<model::MetricMetadata> ScrapeSensor::Metadata() const {
+  std::lock_guard lock(report_mu_);
+  std::vector<model::MetricMetadata> out;
+  for (const auto& t : targets_) {
+    for (const auto& [metric, m] : t->metadata) out.push_back({metric, m.type, m.help, m.unit});
+  }
+  return out;
+}
+
+std::vector<model::TargetState> ScrapeSensor::Targets() const {
+  std::lock_guard lock(report_mu_);
+  std::vector<model::TargetState> out;
+  for (const auto& t : targets_) {
+    if (!t->state.url.empty()) out.push_back(t->state);
+  }
+  return out;
 }
 
 }  // namespace vigil::sensors::scrape

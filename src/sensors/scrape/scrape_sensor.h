@@ -8,11 +8,12 @@
 // nothing: a malformed page (its line number logged), a body over the size limit or more
 // samples than the sample limit give up 0 and no samples. docs/sensors.md#scrape.
 //
-// Thread safety: one thread at a time (as every Sensor).
+// Thread safety: one thread at a time (as every Sensor); Metadata and Targets from any.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ class ScrapeSensor final : public Sensor {
   Status Collect(int64_t now_ms, model::BatchBuilder& out) override;
   // The outcome of each target in the last Collect.
   const std::vector<ScrapeResult>& last_results() const { return results_; }
+  // The # TYPE / # HELP / # UNIT of every target's last successful scrape.
+  std::vector<model::MetricMetadata> Metadata() const override;
+  // Each target's health, last error, time and duration of its last scrape.
+  std::vector<model::TargetState> Targets() const override;
 
  private:
   struct Target;
@@ -72,6 +77,7 @@ class ScrapeSensor final : public Sensor {
   void* multi_ = nullptr;        // CURLM*
   void* header_list_ = nullptr;  // curl_slist*
   std::vector<ScrapeResult> results_;
+  mutable std::mutex report_mu_;  // guards targets_' growth and each Target's report
 };
 
 // "host:port" of a URL, as Prometheus's instance label ("http://a:9100/metrics" -> "a:9100";

@@ -30,14 +30,28 @@ SensorDescriptor Descriptor() {
 
 Status SelfSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
   std::string text = registry_.RenderText();
-  return scrape::ParseExposition(text, scrape::Format::kPrometheusText, {},
-                                 [&](scrape::ScrapedSample&& sample) {
-                                   if (sample.labels.MetricName().rfind(prefix_, 0) != 0) return;
-                                   model::Labels labels = std::move(sample.labels);
-                                   for (const auto& [name, value] : labels_)
-                                     labels = labels.With(name, value);
-                                   out.Add(labels, {now_ms, sample.value});
-                                 });
+  std::map<std::string, scrape::Metadata> families;
+  VIGIL_RETURN_IF_ERROR(scrape::ParseExposition(
+      text, scrape::Format::kPrometheusText, {},
+      [&](scrape::ScrapedSample&& sample) {
+        if (sample.labels.MetricName().rfind(prefix_, 0) != 0) return;
+        model::Labels labels = std::move(sample.labels);
+        for (const auto& [name, value] : labels_) labels = labels.With(name, value);
+        out.Add(labels, {now_ms, sample.value});
+      },
+      &families));
+  std::vector<model::MetricMetadata> metadata;
+  for (const auto& [name, m] : families) {
+    if (name.rfind(prefix_, 0) == 0) metadata.push_back({name, m.type, m.help, m.unit});
+  }
+  std::lock_guard lock(metadata_mu_);
+  metadata_ = std::move(metadata);
+  return OkStatus();
+}
+
+std::vector<model::MetricMetadata> SelfSensor::Metadata() const {
+  std::lock_guard lock(metadata_mu_);
+  return metadata_;
 }
 
 }  // namespace vigil::sensors::self

@@ -3,8 +3,11 @@
 // agent's spool depth and breaker state, sensor errors, the pipeline's counters. Only
 // series whose metric name starts with `prefix` are taken. docs/sensors.md#self.
 //
-// Thread safety: one thread at a time (as every Sensor).
+// Thread safety: one thread at a time (as every Sensor); Metadata from any thread.
 #pragma once
+
+#include <map>
+#include <mutex>
 
 #include "core/metrics.h"
 #include "sensors/sensor.h"
@@ -24,12 +27,16 @@ class SelfSensor final : public Sensor {
 
   int64_t interval_ms() const override { return interval_ms_; }
   Status Collect(int64_t now_ms, model::BatchBuilder& out) override;
+  // The registry's # TYPE and # HELP of the families taken, as of the last Collect.
+  std::vector<model::MetricMetadata> Metadata() const override;
 
  private:
   config::LabelMap labels_;
   int64_t interval_ms_;
   std::string prefix_;
   metrics::Registry& registry_;
+  mutable std::mutex metadata_mu_;
+  std::vector<model::MetricMetadata> metadata_;  // guarded by metadata_mu_
 };
 
 }  // namespace vigil::sensors::self

@@ -1,5 +1,7 @@
 #include "sensors/simulated/simulated_sensor.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 namespace vigil::sensors::simulated {
@@ -63,6 +65,14 @@ SimulatedSensor::SimulatedSensor(const model::Labels& labels, Options options)
   for (int64_t i = 1; i <= options.servers; ++i) {
     walks_.push_back({labels.With("server", "server-" + std::to_string(i)), start(rng_)});
   }
+}
+
+std::vector<model::MetricMetadata> SimulatedSensor::Metadata() const {
+  const model::Labels& labels = walks_[0].labels;
+  return {{std::string(labels.MetricName()), "gauge",
+           "Simulated plant instrument: a bounded random walk between " +
+               fmt::format("{:g} and {:g}", options_.min, options_.max),
+           std::string(labels.Get("unit"))}};
 }
 
 int64_t SimulatedSensor::interval_ms() const {

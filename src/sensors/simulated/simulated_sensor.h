@@ -31,6 +31,8 @@ class SimulatedSensor final : public Sensor {
 
   int64_t interval_ms() const override;
   Status Collect(int64_t now_ms, model::BatchBuilder& out) override;
+  // A gauge; its unit is the series' `unit` label when it has one.
+  std::vector<model::MetricMetadata> Metadata() const override;
   // The current value of the first (or only) walk.
   double value() const { return walks_[0].value; }
 
