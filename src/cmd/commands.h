@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "roles/config.h"
 
@@ -37,9 +38,11 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool listen, bool dat
                     bool store);
 // Adds --metrics-listen, for the roles without a dashboard (sensor, coordinator).
 void AddMetricsListenFlag(CLI::App& command, CommonFlags& flags);
-// Loads the file (or the defaults), applies the flags and validates. Prints errors to
-// stderr; returns kExitOk or kExitConfigError.
-int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config);
+// Loads the file (or the defaults), adds `extra_sensors` (given on the command line) to
+// its [[sensors]], applies the flags and validates. Prints errors to stderr; returns
+// kExitOk or kExitConfigError.
+int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config,
+               std::vector<sensors::SensorSpec> extra_sensors = {});
 
 // Blocks SIGINT and SIGTERM in every thread (call before starting any), so that
 // WaitForShutdownSignal receives them.

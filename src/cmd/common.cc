@@ -46,7 +46,8 @@ int WaitForShutdownSignal(const sigset_t& signals) {
   return signal_number;
 }
 
-int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
+int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config,
+               std::vector<sensors::SensorSpec> extra_sensors) {
   if (!flags.config_path.empty()) {
     auto loaded = roles::LoadVigilConfig(flags.config_path);
     if (!loaded.ok()) {
@@ -55,6 +56,7 @@ int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config) {
     }
     config = std::move(loaded).value();
   }
+  for (sensors::SensorSpec& spec : extra_sensors) config.sensors.push_back(std::move(spec));
   if (!flags.log_level.empty()) config.log_level = flags.log_level;
   if (!flags.listen.empty()) config.web.listen = flags.listen;
   if (!flags.metrics_listen.empty()) config.web.metrics_listen = flags.metrics_listen;

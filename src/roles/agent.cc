@@ -42,7 +42,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(bus::Bus& bus, Clock& clock, Option
     VIGIL_ASSIGN_OR_RETURN(agent->spool_,
                            Spool::Open(*agent->options_.env, clock,
                                        {.dir = agent->options_.spool_dir,
-                                        .max_bytes = agent->options_.spool_max_bytes}));
+                                        .max_bytes = agent->options_.spool_max_bytes,
+                                        .legacy_dir = agent->options_.legacy_spool_dir}));
     agent->UpdateSpoolGauges();
   }
   Agent* self = agent.get();

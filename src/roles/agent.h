@@ -51,6 +51,7 @@ class Agent {
     // Where batches wait while the bus refuses them; empty: no spool, such a batch is
     // dropped and counted.
     std::string spool_dir;
+    std::string legacy_spool_dir;  // Spool::Options::legacy_dir
     uint64_t spool_max_bytes = 256ull << 20;
     double drain_rate = 100;     // spooled batches replayed per second, at most
     bool ordered_replay = true;  // false: backfill (new batches do not wait for the spool)

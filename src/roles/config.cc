@@ -102,10 +102,11 @@ config::Schema BuildSchema() {
         OptionSpec{"max_batch_samples", OptionType::kInt,
                    "A batch is sent early when it holds this many samples.", int64_t{10'000}, 1.0,
                    1'000'000.0},
-        OptionSpec{"spool_max_mb", OptionType::kInt,
-                   "Batches the bus refuses wait in <data_dir>/spool, up to this size (the "
-                   "oldest are dropped beyond it); 0: no spool, such batches are lost.",
-                   int64_t{256}, 0.0, 1'000'000.0},
+        OptionSpec{
+            "spool_max_mb", OptionType::kInt,
+            "Batches the bus refuses wait in <data_dir>/spool/<agent id>, up to this size (the "
+            "oldest are dropped beyond it); 0: no spool, such batches are lost.",
+            int64_t{256}, 0.0, 1'000'000.0},
         OptionSpec{"drain_rate", OptionType::kFloat,
                    "Spooled batches replayed per second once the bus takes them again; above "
                    "the normal rate (1 batch per flush_interval) so the spool empties.",

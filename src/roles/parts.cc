@@ -32,7 +32,10 @@ Agent::Options AgentOptionsFrom(const VigilConfig& config) {
   agent.max_batch_samples = static_cast<size_t>(config.agent.max_batch_samples);
   agent.topology = TopologyFrom(config);
   if (config.agent.spool_max_mb > 0) {
-    agent.spool_dir = config.storage.data_dir + "/spool";
+    // Each agent its own folder: several agents (one per instrument) may share a host and
+    // its data folder.
+    agent.spool_dir = config.storage.data_dir + "/spool/" + agent.id;
+    agent.legacy_spool_dir = config.storage.data_dir + "/spool";
     agent.spool_max_bytes = static_cast<uint64_t>(config.agent.spool_max_mb) << 20;
   }
   agent.drain_rate = config.agent.drain_rate;

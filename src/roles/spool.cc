@@ -43,6 +43,24 @@ std::optional<Spool::Entry> DecodeEntry(std::string_view record) {
 
 Result<std::unique_ptr<Spool>> Spool::Open(Env& env, Clock& clock, Options options) {
   VIGIL_RETURN_IF_ERROR(env.CreateDirs(options.dir));
+  // (dir is inside legacy_dir, so that folder exists now.)
+  if (!options.legacy_dir.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> children, env.Children(options.legacy_dir));
+    bool moved = false;
+    for (const std::string& name : children) {
+      // Segment files are named by number; the agents' own folders are not moved.
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      VIGIL_RETURN_IF_ERROR(
+          env.RenameFile(options.legacy_dir + "/" + name, options.dir + "/" + name));
+      moved = true;
+    }
+    if (moved) {
+      VIGIL_RETURN_IF_ERROR(env.SyncDir(options.dir));
+      VIGIL_RETURN_IF_ERROR(env.SyncDir(options.legacy_dir));
+      spdlog::info("spool: moved an earlier version's spool from {} to {}", options.legacy_dir,
+                   options.dir);
+    }
+  }
   std::unique_ptr<Spool> spool(new Spool(env, clock, options));
   // Count what an earlier run left, cutting a torn tail.
   tsdb::wal::ReplayStats stats;

@@ -25,6 +25,10 @@ class Spool {
   struct Options {
     std::string dir;
     uint64_t max_bytes = 256ull << 20;
+    // Where an earlier version kept the spool (<data_dir>/spool itself), a parent of
+    // `dir`: segment files found there are moved into `dir` at open, so nothing spooled
+    // is left behind.
+    std::string legacy_dir;
   };
   struct Entry {
     int64_t spooled_ms = 0;

@@ -60,6 +60,25 @@ TEST_F(SpoolTest, GivesBatchesBackOldestFirst) {
   EXPECT_EQ(Drain(*spool), (std::vector<int>{5}));
 }
 
+// An earlier version spooled in <data_dir>/spool itself; each agent now has a folder of
+// its own there, and takes over what the earlier version left.
+TEST_F(SpoolTest, AnEarlierVersionsSpoolIsTakenOver) {
+  {
+    auto old = Open();  // /data/spool
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(old->Append(Batch(i), 7).ok());
+  }
+  auto spool =
+      Spool::Open(env_, clock_, {.dir = "/data/spool/host-a", .legacy_dir = "/data/spool"});
+  ASSERT_TRUE(spool.ok()) << spool.status().ToString();
+  EXPECT_EQ((*spool)->batches(), 3u);
+  EXPECT_EQ(Drain(**spool), (std::vector<int>{0, 1, 2}));
+  // A second agent beside it finds nothing left to take, and its own folder untouched.
+  auto other =
+      Spool::Open(env_, clock_, {.dir = "/data/spool/host-b", .legacy_dir = "/data/spool"});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_TRUE((*other)->empty());
+}
+
 TEST_F(SpoolTest, SurvivesARestartAndCutsATornTail) {
   {
     auto spool = Open();

@@ -126,6 +126,15 @@ TEST(Cli, SeedSensorFlagsAreValidated) {
   CommandResult id = RunVigil("sensor --agent-id 'no spaces' --broker amqp://x/");
   EXPECT_EQ(id.exit_code, 2);
   EXPECT_NE(id.output.find("--agent-id"), std::string::npos) << id.output;
+  CommandResult label = RunVigil("sensor --name x --min 1 --max 2 --label site");
+  EXPECT_EQ(label.exit_code, 2);
+  EXPECT_NE(label.output.find("--label site: expected name=value"), std::string::npos)
+      << label.output;
+  // --name with --config adds to the file's sensors; the same name twice is refused.
+  CommandResult twice = RunVigil(std::string("sensor --config ") + kBundledConfig +
+                                 " --name boiler_pressure_out --min 1 --max 2 --broker amqp://x/");
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.output.find("boiler_pressure_out"), std::string::npos) << twice.output;
 }
 
 TEST(Cli, SensorListDescribesTheTypes) {

@@ -118,6 +118,66 @@ TEST(Distributed, DatamanagerWritesPostgresAndASeparateWebServerReadsIt) {
   EXPECT_EQ(stack.Log("web").find("[error]"), std::string::npos) << stack.Log("web");
 }
 
+// The seed's way: one `vigil sensor --name …` process per instrument on one host, sharing
+// a data folder. Each is its own agent (<host>-<name>, its own queue and spool), and the
+// unit and labels given on the command line reach the query API.
+TEST(Distributed, OneSensorProcessPerInstrumentOnOneHost) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("seed", *url);
+  const std::string seed_config = stack.dir() + "/seed.toml";
+  std::ofstream(seed_config) << "[agent]\nflush_interval = \"200ms\"\n";
+  const uint16_t port = testing::FreeLoopbackPort();
+  stack.datamanager = stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
+                                                  "127.0.0.1:" + std::to_string(port)});
+  stack.coordinator = stack.Start("coordinator", {});
+  ASSERT_TRUE(stack.WaitLog("datamanager", "running")) << stack.Log("datamanager");
+  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+  std::vector<std::unique_ptr<testing::ChildProcess>> sensors;
+  for (const char* name : {"boiler_pressure_out", "turbine_speed"}) {
+    std::vector<std::string> argv = {VIGIL_BINARY, "sensor", "--config",   seed_config,
+                                     "--broker",   *url,     "--data-dir", stack.dir() + "/sensor",
+                                     "--name",     name,     "--min",      "1",
+                                     "--max",      "2",      "--freq",     "10",
+                                     "--unit",     "bar",    "--label",    "site=north",
+                                     "--label",    "line=2"};
+    auto child = testing::ChildProcess::Start(argv, stack.dir() + "/" + name + ".log");
+    ASSERT_TRUE(child.ok()) << child.status().ToString();
+    sensors.push_back(std::move(child).value());
+  }
+  // Both instruments' readings come back through the datamanager's query API.
+  nlohmann::json result;
+  for (int i = 0; i < 200; ++i) {
+    auto r = testing::HttpGet(
+        port, "/api/v1/query?query=" + testing::UrlEncode("{site=\"north\",unit=\"bar\"}"));
+    if (r.ok() && r->status == 200) {
+      result = nlohmann::json::parse(r->body, nullptr, false)["data"]["result"];
+      if (result.is_array() && result.size() == 2) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(result.is_array() && result.size() == 2)
+      << result.dump() << ReadFile(stack.dir() + "/turbine_speed.log");
+  std::set<std::string> agents;
+  for (const auto& series : result) {
+    const auto& metric = series["metric"];
+    const std::string name = metric["__name__"];
+    EXPECT_EQ(metric["line"], "2");
+    const std::string agent = metric["agent"];
+    EXPECT_TRUE(agent.ends_with("-" + name)) << agent;
+    agents.insert(agent);
+  }
+  EXPECT_EQ(agents.size(), 2u);
+  for (auto& sensor : sensors) EXPECT_EQ(sensor->Stop(10'000), 0);
+  for (const char* name : {"boiler_pressure_out", "turbine_speed"}) {
+    const std::string log = ReadFile(stack.dir() + "/" + name + ".log");
+    EXPECT_EQ(log.find("[error]"), std::string::npos) << log;
+    EXPECT_EQ(log.find("RESOURCE_LOCKED"), std::string::npos) << log;
+  }
+  EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
+  EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
+}
+
 // What a newcomer deploys: `vigil sensor --config config/agent.toml` (the host's figures,
 // a probe, the plant) says nothing alarming, and every reading reaches the datamanager.
 TEST(Distributed, BundledAgentConfigRunsCleanlyAndItsReadingsAreStored) {
