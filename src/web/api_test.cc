@@ -301,6 +301,11 @@ TEST_F(ApiTest, SensorsListTheAnnouncedAgentsWithTheirState) {
   EXPECT_EQ(sensors["data"][0]["name"], "boiler_pressure_out");
   EXPECT_EQ(sensors["data"][0]["state"], "online");
   EXPECT_EQ(sensors["data"][0]["labels"]["unit"], "bar");
+  // The probe's target is down: the sensor is, with why, while its agent is online.
+  EXPECT_EQ(sensors["data"][1]["name"], "site");
+  EXPECT_EQ(sensors["data"][1]["state"], "down");
+  EXPECT_EQ(sensors["data"][1]["last_error"], "https://example.com/: connect: refused");
+  EXPECT_EQ(sensors["data"][1]["targets"][0]["health"], "down");
   clock_.Advance(20'000);  // more than 3 intervals (at least 5 s) without data
   EXPECT_EQ(Body(Get("/api/v1/sensors"))["data"][0]["state"], "stale");
   clock_.Advance(60'000);  // more than 10 times that

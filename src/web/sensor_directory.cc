@@ -37,17 +37,32 @@ std::string SensorDirectory::ToJson() const {
   nlohmann::json list = nlohmann::json::array();
   std::lock_guard lock(mu_);
   for (const auto& [name, agent] : agents_) {
-    const char* state = StateOf(agent, now);
+    const char* agent_state = StateOf(agent, now);
     for (const auto& s : agent.announcement.sensors) {
       nlohmann::json labels = nlohmann::json::object();
       for (const auto& l : s.labels) labels[l.name] = l.value;
+      // A sensor whose agent is online but whose target is down is down, with why.
+      std::string state = agent_state, last_error;
+      nlohmann::json targets = nlohmann::json::array();
+      for (const auto& t : s.targets) {
+        targets.push_back({{"url", t.url},
+                           {"health", t.health},
+                           {"last_error", t.last_error},
+                           {"last_scrape_ms", t.last_scrape_ms}});
+        if (t.health == "down" && state == "online") {
+          state = "down";
+          last_error = t.url + ": " + t.last_error;
+        }
+      }
       list.push_back({{"agent", name},
                       {"name", s.name},
                       {"type", s.type},
                       {"labels", labels},
                       {"interval_ms", s.interval_ms},
                       {"last_seen_ms", agent.last_seen_ms},
-                      {"state", state}});
+                      {"state", state},
+                      {"last_error", last_error},
+                      {"targets", std::move(targets)}});
     }
   }
   return list.dump();

@@ -1,8 +1,10 @@
 // SensorDirectory is what `GET /api/v1/sensors` and the dashboard list: every agent
-// that announced itself (its sensors, their labels and intervals) and when data from it
-// was last seen; and, from what the sensors announced, Prometheus's metric metadata and
-// scrape targets (/api/v1/metadata, /api/v1/targets). An agent is online while data keeps coming
-// (within 3 of its flush periods, at least 5 s), stale after that, offline after 10 times as long.
+// that announced itself (its sensors, their labels, intervals and targets) and when data
+// from it was last seen — a sensor of an online agent with a target down is "down",
+// with the target's last error; and, from what the sensors announced, Prometheus's metric metadata
+// and scrape targets (/api/v1/metadata, /api/v1/targets). An agent is online while data keeps
+// coming (within 3 of its flush periods, at least 5 s), stale after that, offline after 10 times as
+// long.
 //
 // Thread safety: everything may be called from any thread.
 #pragma once

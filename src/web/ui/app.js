@@ -180,7 +180,8 @@
         li.innerHTML = '<span class="state ' + s.state + '"></span> <b></b> <span class="agent"></span>';
         li.querySelector('.state').textContent = s.state;
         li.querySelector('b').textContent = s.name;
-        li.querySelector('.agent').textContent = s.agent + ' · ' + (s.interval_ms / 1000) + ' s';
+        li.querySelector('.agent').textContent = s.agent + ' · ' + (s.interval_ms / 1000) + ' s' +
+            (s.last_error ? ' · ' + s.last_error : '');
         list.appendChild(li);
       }
     } catch (e) { console.error(e); }
