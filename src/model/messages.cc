@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/batch_codec.h"
 #include "model/json_values.h"
 #include "vigil.pb.h"
 
@@ -298,6 +299,11 @@ Result<RouteAnnouncement> DecodeAnnouncementJson(std::string_view text) {
     }
   }
   return m;
+}
+
+Result<RouteAnnouncement> DecodeAnnouncementAs(std::string_view content_type,
+                                               std::string_view body) {
+  return content_type == kJsonContentType ? DecodeAnnouncementJson(body) : DecodeAnnouncement(body);
 }
 
 std::string EncodeDiscoveryRequestJson(const DiscoveryRequest& m) {

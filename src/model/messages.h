@@ -92,6 +92,10 @@ Result<Alert> DecodeAlert(std::string_view bytes);
 
 std::string EncodeAnnouncementJson(const RouteAnnouncement& m);
 Result<RouteAnnouncement> DecodeAnnouncementJson(std::string_view json);
+// By the message's content type: JSON for "application/json" (model::kJsonContentType),
+// else protobuf.
+Result<RouteAnnouncement> DecodeAnnouncementAs(std::string_view content_type,
+                                               std::string_view body);
 std::string EncodeDiscoveryRequestJson(const DiscoveryRequest& m);
 Result<DiscoveryRequest> DecodeDiscoveryRequestJson(std::string_view json);
 std::string EncodeAlertJson(const Alert& m);

@@ -98,7 +98,8 @@ std::vector<std::string> Coordinator::KnownAgents() {
 }
 
 void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
-  auto announcement = model::DecodeAnnouncement(delivery.message().body);
+  auto announcement =
+      model::DecodeAnnouncementAs(delivery.message().content_type, delivery.message().body);
   // Announcements come on a private queue: nothing to dead-letter to, so a bad one is
   // logged and dropped.
   delivery.Ack();

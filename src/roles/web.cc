@@ -88,9 +88,7 @@ void WebRole::OnEvent(const bus::Delivery& delivery) {
 
 void WebRole::OnAnnouncement(const bus::Delivery& delivery) {
   const bus::Message& message = delivery.message();
-  auto announcement = message.content_type == model::kJsonContentType
-                          ? model::DecodeAnnouncementJson(message.body)
-                          : model::DecodeAnnouncement(message.body);
+  auto announcement = model::DecodeAnnouncementAs(message.content_type, message.body);
   if (announcement.ok()) sensors_.OnAnnouncement(*announcement);
   delivery.Ack();
 }

@@ -128,11 +128,7 @@ TEST(Distributed, OneSensorProcessPerInstrumentOnOneHost) {
   const std::string seed_config = stack.dir() + "/seed.toml";
   std::ofstream(seed_config) << "[agent]\nflush_interval = \"200ms\"\n";
   const uint16_t port = testing::FreeLoopbackPort();
-  stack.datamanager = stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
-                                                  "127.0.0.1:" + std::to_string(port)});
-  stack.coordinator = stack.Start("coordinator", {});
-  ASSERT_TRUE(stack.WaitLog("datamanager", "running")) << stack.Log("datamanager");
-  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+  ASSERT_TRUE(stack.StartConsumers(port)) << stack.Log("datamanager") << stack.Log("coordinator");
   std::vector<std::unique_ptr<testing::ChildProcess>> sensors;
   for (const char* name : {"boiler_pressure_out", "turbine_speed"}) {
     std::vector<std::string> argv = {VIGIL_BINARY, "sensor", "--config",   seed_config,
@@ -174,6 +170,49 @@ TEST(Distributed, OneSensorProcessPerInstrumentOnOneHost) {
     EXPECT_EQ(log.find("[error]"), std::string::npos) << log;
     EXPECT_EQ(log.find("RESOURCE_LOCKED"), std::string::npos) << log;
   }
+  EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
+  EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
+}
+
+// The protocol is open: an agent written from docs/protocol/amqp.md with another AMQP
+// client (Debian's python3-pika), announcing and publishing in JSON, is discovered, and
+// every sample it had confirmed is stored.
+TEST(Distributed, AThirdPartyAgentWrittenFromTheProtocolDocIsStored) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("pika", *url);
+  const uint16_t port = testing::FreeLoopbackPort();
+  ASSERT_TRUE(stack.StartConsumers(port)) << stack.Log("datamanager") << stack.Log("coordinator");
+  const std::string agent = "pika-" + std::to_string(getpid());
+  // Debian's python3, with its python3-pika, whatever python3 comes first in PATH.
+  auto run =
+      testing::RunShell("/usr/bin/python3 " + std::string(VIGIL_SOURCE_DIR) +
+                        "/tests/protocol/third_party_agent.py '" + *url + "' " + agent + " 4 2>&1");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.output, m, std::regex(R"(published (\d+) samples)")))
+      << run.output;
+  const int published = std::stoi(m[1]);
+  EXPECT_GT(published, 10);
+  const std::string query =
+      "/api/v1/query?query=" + testing::UrlEncode("count_over_time(pika_temperature{agent=\"" +
+                                                  agent + "\",unit=\"celsius\"}[10m])");
+  std::string stored;
+  for (int i = 0; i < 100 && stored != std::to_string(published); ++i) {
+    auto r = testing::HttpGet(port, query);
+    if (r.ok() && r->status == 200) {
+      auto result = nlohmann::json::parse(r->body, nullptr, false)["data"]["result"];
+      if (result.is_array() && result.size() == 1) stored = result[0]["value"][1];
+    }
+    if (stored != std::to_string(published))
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(stored, std::to_string(published)) << stack.Log("coordinator");
+  // Its JSON announcement was understood: the sensor is listed.
+  auto sensors = testing::HttpGet(port, "/api/v1/sensors");
+  ASSERT_TRUE(sensors.ok());
+  EXPECT_NE(sensors->body.find("pika_temperature"), std::string::npos) << sensors->body;
+  EXPECT_EQ(stack.Log("coordinator").find("invalid protobuf"), std::string::npos)
+      << stack.Log("coordinator");
   EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
   EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
 }
@@ -311,11 +350,7 @@ TEST(Distributed, AnAgentThatStopsIsMarkedOfflineAndComesBackOnline) {
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   ProcessStack stack("offline", *url, "[alerting]\nevaluation_interval = \"250ms\"\n");
   const uint16_t port = testing::FreeLoopbackPort();
-  stack.datamanager = stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
-                                                  "127.0.0.1:" + std::to_string(port)});
-  stack.coordinator = stack.Start("coordinator", {});
-  ASSERT_TRUE(stack.WaitLog("datamanager", "running")) << stack.Log("datamanager");
-  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+  ASSERT_TRUE(stack.StartConsumers(port)) << stack.Log("datamanager") << stack.Log("coordinator");
   int started = 0;
   auto start_sensor = [&] {  // true once this start's "running" is in the (shared) log
     stack.sensor = stack.Start("sensor", {"--data-dir", stack.dir() + "/sensor"});

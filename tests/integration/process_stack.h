@@ -93,6 +93,14 @@ class ProcessStack {
     sensor = Start("sensor", {"--data-dir", dir_ + "/sensor"});
     return WaitLog("sensor", "running");
   }
+  // Starts the datamanager (its dashboard and query API on `port`) and the coordinator,
+  // for a test that brings its own agents; false when one did not come up.
+  bool StartConsumers(uint16_t port) {
+    datamanager = Start("datamanager", {"--data-dir", dir_ + "/data", "--listen",
+                                        "127.0.0.1:" + std::to_string(port)});
+    coordinator = Start("coordinator", {});
+    return WaitLog("datamanager", "running") && WaitLog("coordinator", "running");
+  }
   bool WaitLog(const std::string& role, const std::string& text, int seconds = 10) {
     for (int i = 0; i < seconds * 20; ++i) {
       if (Log(role).find(text) != std::string::npos) return true;
