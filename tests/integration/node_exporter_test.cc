@@ -67,7 +67,8 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
                                     "--collector.conntrack",
                                     "--collector.softnet",
                                     "--collector.arp",
-                                    "--collector.udp_queues"},
+                                    "--collector.udp_queues",
+                                    "--collector.netclass"},
                                    dir + "/node_exporter.log");
   ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
   ASSERT_TRUE(testing::WaitForPort(port)) << "node_exporter did not start; see " << dir;
@@ -117,6 +118,13 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
     }
   }
   EXPECT_GT(compared, 100u);
+  // Among them a family of every collector (those this host has).
+  for (const char* family :
+       {"node_vmstat_pgfault", "node_filefd_allocated", "node_entropy_available_bits",
+        "node_sockstat_sockets_used", "node_netstat_Tcp_CurrEstab", "node_softnet_processed_total",
+        "node_udp_queues", "node_network_up", "node_network_info", "node_network_mtu_bytes"}) {
+    EXPECT_EQ(families.count(family), 1u) << family;
+  }
 
   // /api/v1/metadata: every family both yield has node_exporter's type.
   size_t typed = 0;

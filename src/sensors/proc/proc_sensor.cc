@@ -4,10 +4,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -249,7 +251,8 @@ SensorDescriptor Descriptor() {
       OptionSpec{"interval", OptionType::kDuration, "How often to read.",
                  std::chrono::milliseconds(1000), 0.01, 86400.0},
       OptionSpec{"root", OptionType::kString,
-                 "Where the host's file system is: /proc is read at <root>/proc (a container "
+                 "Where the host's file system is: /proc is read at <root>/proc, /sys at "
+                 "<root>/sys (a container "
                  "that mounts the host at /host sets \"/host\").",
                  std::string("/")},
       OptionSpec{"disk_exclude",
@@ -329,7 +332,10 @@ void ProcSensor::Add(model::BatchBuilder& out, int64_t now_ms, double value,
 }
 
 Status ProcSensor::ReadProc(std::string_view name) {
-  std::string path = proc_dir_ + std::string(name);
+  return ReadFile(proc_dir_ + std::string(name));
+}
+
+Status ProcSensor::ReadFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return UnavailableError("open " + path + ": " + std::strerror(errno));
   buffer_.clear();
@@ -376,6 +382,7 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
       {"softnet", &ProcSensor::CollectSoftnet},
       {"arp", &ProcSensor::CollectArp},
       {"udp_queues", &ProcSensor::CollectUdpQueues},
+      {"netclass", &ProcSensor::CollectNetclass},
   };
   std::string failures;
   for (const Part& part : kParts) {
@@ -945,6 +952,73 @@ Status ProcSensor::CollectUdpQueues(int64_t now_ms, model::BatchBuilder& out) {
     VIGIL_RETURN_IF_ERROR(problems.ToStatus());
     Add(out, now_ms, rx, "node_udp_queues", {{"ip", ip}, {"queue", "rx"}});
     Add(out, now_ms, tx, "node_udp_queues", {{"ip", ip}, {"queue", "tx"}});
+  }
+  return OkStatus();
+}
+
+Status ProcSensor::CollectNetclass(int64_t now_ms, model::BatchBuilder& out) {
+  // /sys/class/net/<device>/<attribute>, as node_exporter's netclass collector reads it:
+  // an attribute the device does not have (the kernel answers EINVAL) is left out.
+  const std::string dir = options_.root + "/sys/class/net/";
+  std::error_code error;
+  std::vector<std::string> devices;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    devices.push_back(entry.path().filename().string());
+  }
+  if (error) return OkStatus();  // no sysfs here (a container, a captured tree)
+  std::sort(devices.begin(), devices.end());
+  auto attribute = [&](const std::string& device, const char* name) -> std::optional<std::string> {
+    if (!ReadFile(dir + device + "/" + name).ok()) return std::nullopt;
+    std::string value = buffer_;
+    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    return value;
+  };
+  // Numeric attributes: file, metric, scale; hexadecimal ones start with 0x.
+  struct Figure {
+    const char* file;
+    std::string_view metric;
+    double scale;
+  };
+  static constexpr Figure kFigures[] = {
+      {"addr_assign_type", "node_network_address_assign_type", 1},
+      {"carrier", "node_network_carrier", 1},
+      {"carrier_changes", "node_network_carrier_changes_total", 1},
+      {"carrier_up_count", "node_network_carrier_up_changes_total", 1},
+      {"carrier_down_count", "node_network_carrier_down_changes_total", 1},
+      {"dev_id", "node_network_device_id", 1},
+      {"dormant", "node_network_dormant", 1},
+      {"flags", "node_network_flags", 1},
+      {"ifindex", "node_network_iface_id", 1},
+      {"iflink", "node_network_iface_link", 1},
+      {"link_mode", "node_network_iface_link_mode", 1},
+      {"mtu", "node_network_mtu_bytes", 1},
+      {"name_assign_type", "node_network_name_assign_type", 1},
+      {"netdev_group", "node_network_net_dev_group", 1},
+      {"type", "node_network_protocol_type", 1},
+      {"speed", "node_network_speed_bytes", 1000.0 * 1000.0 / 8},  // Mbit/s
+      {"tx_queue_len", "node_network_transmit_queue_length", 1},
+  };
+  for (const std::string& device : devices) {
+    for (const Figure& figure : kFigures) {
+      std::optional<std::string> text = attribute(device, figure.file);
+      if (!text) continue;
+      std::optional<double> value =
+          text->starts_with("0x") ? HexNumber(text->substr(2)) : Number(*text);
+      if (value) Add(out, now_ms, *value * figure.scale, figure.metric, {{"device", device}});
+    }
+    const std::string operstate = attribute(device, "operstate").value_or("");
+    Add(out, now_ms, operstate == "up" ? 1 : 0, "node_network_up", {{"device", device}});
+    const std::string address = attribute(device, "address").value_or("");
+    const std::string broadcast = attribute(device, "broadcast").value_or("");
+    const std::string duplex = attribute(device, "duplex").value_or("");
+    const std::string ifalias = attribute(device, "ifalias").value_or("");
+    Add(out, now_ms, 1, "node_network_info",
+        {{"address", address},
+         {"broadcast", broadcast},
+         {"device", device},
+         {"duplex", duplex},
+         {"ifalias", ifalias},
+         {"operstate", operstate}});
   }
   return OkStatus();
 }

@@ -147,7 +147,16 @@ TEST(ProcSensor, ReadsACapturedDebianHostUnderNodeExporterNames) {
   // udp: one socket with 0x200 bytes waiting to be read (a line added to the capture).
   EXPECT_DOUBLE_EQ(r.Get(R"(node_udp_queues{ip="v4",queue="rx"})"), 512);
   EXPECT_DOUBLE_EQ(r.Get(R"(node_udp_queues{ip="v6",queue="tx"})"), 0);
-  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 17u);
+  // /sys/class/net: what each device has (lo has no speed; its operstate is "unknown").
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_network_mtu_bytes{device="eth0"})"), 1400);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_network_flags{device="eth0"})"), 0x1003);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_network_speed_bytes{device="eth0"})"), -125000);
+  EXPECT_FALSE(r.Has(R"(node_network_speed_bytes{device="lo"})"));
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_network_up{device="eth0"})"), 1);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_network_up{device="lo"})"), 0);
+  EXPECT_DOUBLE_EQ(r.Get(R"(node_network_protocol_type{device="lo"})"), 772);
+  EXPECT_EQ(r.CountOf("node_network_info"), 2u);
+  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 18u);
   EXPECT_EQ(r.Get(R"(node_scrape_collector_success{collector="diskstats"})"), 1);
 }
 
