@@ -33,13 +33,22 @@ Values Scrape(uint16_t port, std::map<std::string, sensors::scrape::Metadata>* m
 }
 
 bool IsConstant(std::string_view metric) {
-  static const std::set<std::string_view> kConstants = {
-      "node_boot_time_seconds",        "node_memory_MemTotal_bytes",
-      "node_memory_SwapTotal_bytes",   "node_memory_Hugepagesize_bytes",
-      "node_memory_HugePages_Total",   "node_filesystem_size_bytes",
-      "node_filesystem_files",         "node_filesystem_readonly",
-      "node_filesystem_device_error",  "node_memory_CommitLimit_bytes",
-      "node_memory_VmallocTotal_bytes"};
+  static const std::set<std::string_view> kConstants = {"node_boot_time_seconds",
+                                                        "node_memory_MemTotal_bytes",
+                                                        "node_memory_SwapTotal_bytes",
+                                                        "node_memory_Hugepagesize_bytes",
+                                                        "node_memory_HugePages_Total",
+                                                        "node_filesystem_size_bytes",
+                                                        "node_filesystem_files",
+                                                        "node_filesystem_readonly",
+                                                        "node_filesystem_device_error",
+                                                        "node_memory_CommitLimit_bytes",
+                                                        "node_memory_VmallocTotal_bytes",
+                                                        "node_timex_tick_seconds",
+                                                        "node_timex_status",
+                                                        "node_timex_loop_time_constant",
+                                                        "node_timex_sync_status",
+                                                        "node_timex_tai_offset_seconds"};
   return kConstants.count(metric) > 0;
 }
 
@@ -68,7 +77,8 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
                                     "--collector.softnet",
                                     "--collector.arp",
                                     "--collector.udp_queues",
-                                    "--collector.netclass"},
+                                    "--collector.netclass",
+                                    "--collector.timex"},
                                    dir + "/node_exporter.log");
   ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
   ASSERT_TRUE(testing::WaitForPort(port)) << "node_exporter did not start; see " << dir;
@@ -122,7 +132,8 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
   for (const char* family :
        {"node_vmstat_pgfault", "node_filefd_allocated", "node_entropy_available_bits",
         "node_sockstat_sockets_used", "node_netstat_Tcp_CurrEstab", "node_softnet_processed_total",
-        "node_udp_queues", "node_network_up", "node_network_info", "node_network_mtu_bytes"}) {
+        "node_udp_queues", "node_network_up", "node_network_info", "node_network_mtu_bytes",
+        "node_timex_tick_seconds", "node_timex_pps_jitter_total"}) {
     EXPECT_EQ(families.count(family), 1u) << family;
   }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/statvfs.h>
+#include <sys/timex.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -205,6 +206,8 @@ model::MetricMetadata Describe(std::string_view family) {
     m.help = "Network device statistic " + std::string(field) + ".";
   } else if (family.starts_with("node_netstat_")) {
     m.help = "Statistic " + std::string(family.substr(13)) + ".";
+  } else if (family.starts_with("node_timex_")) {
+    m.help = "The kernel clock's discipline (adjtimex): " + std::string(family.substr(11)) + ".";
   } else if (family.starts_with("node_vmstat_")) {
     m.help = "/proc/vmstat information field " + std::string(family.substr(12)) + ".";
   } else if (family.starts_with("node_sockstat_")) {
@@ -383,6 +386,7 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
       {"arp", &ProcSensor::CollectArp},
       {"udp_queues", &ProcSensor::CollectUdpQueues},
       {"netclass", &ProcSensor::CollectNetclass},
+      {"timex", &ProcSensor::CollectTimex},
   };
   std::string failures;
   for (const Part& part : kParts) {
@@ -1020,6 +1024,38 @@ Status ProcSensor::CollectNetclass(int64_t now_ms, model::BatchBuilder& out) {
          {"ifalias", ifalias},
          {"operstate", operstate}});
   }
+  return OkStatus();
+}
+
+Status ProcSensor::CollectTimex(int64_t now_ms, model::BatchBuilder& out) {
+  // The kernel clock's discipline, from adjtimex(2) (a system call: the host's own clock
+  // whatever the root), converted as node_exporter's timex collector does.
+  struct timex t {};
+  const int state = ::adjtimex(&t);
+  if (state < 0) return UnavailableError(std::string("adjtimex: ") + std::strerror(errno));
+  constexpr double kMicro = 1e6;
+  constexpr double kPpm16 = 1e6 * 65536.0;  // frequencies are ppm with a 16-bit fraction
+  const double divisor = (t.status & STA_NANO) != 0 ? 1e9 : kMicro;
+  const std::pair<std::string_view, double> figures[] = {
+      {"node_timex_sync_status", state == TIME_ERROR ? 0 : 1},
+      {"node_timex_offset_seconds", static_cast<double>(t.offset) / divisor},
+      {"node_timex_frequency_adjustment_ratio", 1 + static_cast<double>(t.freq) / kPpm16},
+      {"node_timex_maxerror_seconds", static_cast<double>(t.maxerror) / kMicro},
+      {"node_timex_estimated_error_seconds", static_cast<double>(t.esterror) / kMicro},
+      {"node_timex_status", static_cast<double>(t.status)},
+      {"node_timex_loop_time_constant", static_cast<double>(t.constant)},
+      {"node_timex_tick_seconds", static_cast<double>(t.tick) / kMicro},
+      {"node_timex_pps_frequency_hertz", static_cast<double>(t.ppsfreq) / kPpm16},
+      {"node_timex_pps_jitter_seconds", static_cast<double>(t.jitter) / divisor},
+      {"node_timex_pps_shift_seconds", static_cast<double>(t.shift)},
+      {"node_timex_pps_stability_hertz", static_cast<double>(t.stabil) / kPpm16},
+      {"node_timex_pps_jitter_total", static_cast<double>(t.jitcnt)},
+      {"node_timex_pps_calibration_total", static_cast<double>(t.calcnt)},
+      {"node_timex_pps_error_total", static_cast<double>(t.errcnt)},
+      {"node_timex_pps_stability_exceeded_total", static_cast<double>(t.stbcnt)},
+      {"node_timex_tai_offset_seconds", static_cast<double>(t.tai)},
+  };
+  for (const auto& [metric, value] : figures) Add(out, now_ms, value, metric);
   return OkStatus();
 }
 
