@@ -206,6 +206,8 @@ model::MetricMetadata Describe(std::string_view family) {
     m.help = "Network device statistic " + std::string(field) + ".";
   } else if (family.starts_with("node_netstat_")) {
     m.help = "Statistic " + std::string(family.substr(13)) + ".";
+  } else if (family.starts_with("process_")) {
+    m.help = "The agent's own process: " + std::string(family.substr(8)) + ".";
   } else if (family.starts_with("node_timex_")) {
     m.help = "The kernel clock's discipline (adjtimex): " + std::string(family.substr(11)) + ".";
   } else if (family.starts_with("node_vmstat_")) {
@@ -387,6 +389,7 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
       {"udp_queues", &ProcSensor::CollectUdpQueues},
       {"netclass", &ProcSensor::CollectNetclass},
       {"timex", &ProcSensor::CollectTimex},
+      {"process", &ProcSensor::CollectProcess},
   };
   std::string failures;
   for (const Part& part : kParts) {
@@ -1056,6 +1059,61 @@ Status ProcSensor::CollectTimex(int64_t now_ms, model::BatchBuilder& out) {
       {"node_timex_tai_offset_seconds", static_cast<double>(t.tai)},
   };
   for (const auto& [metric, value] : figures) Add(out, now_ms, value, metric);
+  return OkStatus();
+}
+
+Status ProcSensor::CollectProcess(int64_t now_ms, model::BatchBuilder& out) {
+  // The agent's own process, as every Prometheus client (node_exporter's too) describes
+  // itself: always /proc/self, whatever the root.
+  VIGIL_RETURN_IF_ERROR(ReadFile("/proc/self/stat"));
+  const size_t name_end = buffer_.rfind(')');
+  std::vector<std::string_view> f =
+      AllFields(std::string_view(buffer_).substr(name_end == std::string::npos ? 0 : name_end + 1));
+  // After "pid (comm)": state is field 0, utime 11, stime 12, starttime 19, vsize 20, rss 21.
+  if (f.size() < 22) return UnavailableError("/proc/self/stat: line 1: too few fields");
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double page_bytes = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  const std::optional<double> utime = Number(f[11]), stime = Number(f[12]), start = Number(f[19]),
+                              vsize = Number(f[20]), rss = Number(f[21]);
+  if (!utime || !stime || !start || !vsize || !rss) {
+    return UnavailableError("/proc/self/stat: line 1: not a number");
+  }
+  Add(out, now_ms, (*utime + *stime) / ticks, "process_cpu_seconds_total");
+  Add(out, now_ms, *vsize, "process_virtual_memory_bytes");
+  Add(out, now_ms, *rss * page_bytes, "process_resident_memory_bytes");
+  VIGIL_RETURN_IF_ERROR(ReadFile("/proc/stat"));
+  for (size_t at = buffer_.find("\nbtime "); at != std::string::npos;) {
+    std::array<std::string_view, 2> b;
+    if (Fields(std::string_view(buffer_).substr(at + 1, buffer_.find('\n', at + 1) - at - 1), b) ==
+        2) {
+      if (auto boot = Number(b[1])) {
+        Add(out, now_ms, *boot + *start / ticks, "process_start_time_seconds");
+      }
+    }
+    break;
+  }
+  size_t open_fds = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    (void)entry;
+    ++open_fds;
+  }
+  if (!error) Add(out, now_ms, static_cast<double>(open_fds), "process_open_fds");
+  // Soft limits; "unlimited" is the largest 64-bit value, as the Go client reports it.
+  VIGIL_RETURN_IF_ERROR(ReadFile("/proc/self/limits"));
+  static constexpr std::pair<std::string_view, std::string_view> kLimits[] = {
+      {"Max open files", "process_max_fds"},
+      {"Max address space", "process_virtual_memory_max_bytes"}};
+  ForEachLine(buffer_, [&](size_t, std::string_view line) {
+    for (const auto& [limit, metric] : kLimits) {
+      if (!line.starts_with(limit)) continue;
+      std::array<std::string_view, 1> soft;
+      if (Fields(line.substr(limit.size()), soft) != 1) continue;
+      const std::optional<double> value =
+          soft[0] == "unlimited" ? std::optional<double>(18446744073709551615.0) : Number(soft[0]);
+      if (value) Add(out, now_ms, *value, metric);
+    }
+  });
   return OkStatus();
 }
 

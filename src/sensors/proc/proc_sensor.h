@@ -5,7 +5,8 @@
 // /proc/net/dev; size/free/avail/files per mounted file system; uptime; pressure stall
 // information where the kernel has it; and, where present, vmstat, file descriptors,
 // entropy, sockstat, netstat/snmp, nf_conntrack, softnet, arp, udp queues and the network
-// devices of /sys/class/net; the clock's discipline (adjtimex). Every file is read under a
+// devices of /sys/class/net; the clock's discipline (adjtimex); the agent's own process_*.
+// Every file is read under a
 // configurable root, so tests run against captured trees (testdata/). A missing file or a malformed
 // line loses only its own figures: the rest is still yielded, the collection reports an error, and
 // node_scrape_collector_success{collector} says which part failed. docs/sensors.md#proc.
@@ -93,6 +94,7 @@ class ProcSensor final : public Sensor {
   Status CollectUdpQueues(int64_t now_ms, model::BatchBuilder& out);
   Status CollectNetclass(int64_t now_ms, model::BatchBuilder& out);
   Status CollectTimex(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectProcess(int64_t now_ms, model::BatchBuilder& out);
   // Reads the whole file into buffer_.
   Status ReadFile(const std::string& path);
   // ReadProc when <root>/proc/<name> exists; false (nothing read) when it does not, as for

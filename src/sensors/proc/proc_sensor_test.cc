@@ -158,7 +158,10 @@ TEST(ProcSensor, ReadsACapturedDebianHostUnderNodeExporterNames) {
   EXPECT_EQ(r.CountOf("node_network_info"), 2u);
   // adjtimex(2): this host's clock, whatever the root.
   EXPECT_GT(r.Get("node_timex_tick_seconds{}"), 0);
-  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 19u);
+  // The agent's own process, whatever the root.
+  EXPECT_GT(r.Get("process_resident_memory_bytes{}"), 0);
+  EXPECT_GT(r.Get("process_open_fds{}"), 2);
+  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 20u);
   EXPECT_EQ(r.Get(R"(node_scrape_collector_success{collector="diskstats"})"), 1);
 }
 
