@@ -137,9 +137,10 @@ std::string Difference(const Answer& want, const Answer& got) {
 // Prometheus 2.42 with the demo data, started once for every store's run.
 class PrometheusReference {
  public:
+  // Destroyed at exit, which stops the Prometheus (a leaked one would outlive the run).
   static PrometheusReference& Get() {
-    static PrometheusReference* reference = new PrometheusReference();
-    return *reference;
+    static PrometheusReference reference;
+    return reference;
   }
   const std::vector<model::Series>& data() const { return data_; }
   uint16_t port() const { return port_; }
