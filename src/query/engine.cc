@@ -261,7 +261,6 @@ std::string ExpandReplacement(const std::string& replacement, const RE2& re,
   return out;
 }
 
-// Everything one query shares across its nested evaluations.
 // The selectors, calls and aggregations of `root` whose text occurs more than once, with
 // that text.
 std::unordered_map<const Node*, std::string> RepeatedExpressions(const Node& root) {
@@ -284,6 +283,7 @@ std::unordered_map<const Node*, std::string> RepeatedExpressions(const Node& roo
   return repeated;
 }
 
+// Everything one query shares across its nested evaluations.
 struct QueryContext {
   store::Store& store;
   const EngineOptions& options;
@@ -352,23 +352,22 @@ class Evaluator {
       return InvalidArgumentError("expression nested too deeply to evaluate");
     }
     VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
+    Result<Value> result = EvalOnce(node);
+    --depth_;
+    return result;
+  }
+
+  // EvalNode, or a copy of the value of an equal expression already evaluated over these
+  // steps (QueryContext::shared).
+  Result<Value> EvalOnce(const Node& node) {
     auto repeated = context_.repeated.find(&node);
-    if (repeated == context_.repeated.end()) {
-      Result<Value> result = EvalNode(node);
-      --depth_;
-      return result;
-    }
+    if (repeated == context_.repeated.end()) return EvalNode(node);
     const auto key = std::tuple(repeated->second, steps_.start, steps_.end, steps_.step);
     auto shared = context_.shared.find(key);
     if (shared == context_.shared.end()) {
-      Result<Value> result = EvalNode(node);
-      if (!result.ok()) {
-        --depth_;
-        return result;
-      }
-      shared = context_.shared.emplace(key, *std::move(result)).first;
+      VIGIL_ASSIGN_OR_RETURN(Value value, EvalNode(node));
+      shared = context_.shared.emplace(key, std::move(value)).first;
     }
-    --depth_;
     return shared->second;
   }
 

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <tuple>
 
 #include "query/printer.h"
