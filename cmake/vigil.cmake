@@ -1,12 +1,23 @@
 # Build helpers: one static library per module, one GoogleTest binary per module,
-# one benchmark binary per subject. A module's DEPS are its link list, and so its
-# dependency list (STYLE.md: adding a link is a design decision).
+# one benchmark binary per subject. Which modules a module builds on is cmake/layers.cmake's
+# table, and nowhere else; DEPS name only the third-party libraries it uses.
+include(${CMAKE_CURRENT_LIST_DIR}/layers.cmake)
 
 # vigil_add_module(NAME core SOURCES a.cc b.cc DEPS fmt::fmt)
+# Links PUBLIC: a module's headers show the types of the modules it builds on, so their
+# users need those modules' usage requirements too. The layering test, not the link
+# visibility, is what keeps a module from including what the table does not give it.
 function(vigil_add_module)
   cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_NAME IN_LIST VIGIL_MODULES)
+    message(FATAL_ERROR "module ${ARG_NAME} is not in cmake/layers.cmake")
+  endif()
   add_library(vigil_${ARG_NAME} STATIC ${ARG_SOURCES})
-  target_link_libraries(vigil_${ARG_NAME} PUBLIC ${ARG_DEPS})
+  set(modules "")
+  foreach(used ${VIGIL_USES_${ARG_NAME}})
+    list(APPEND modules vigil_${used})
+  endforeach()
+  target_link_libraries(vigil_${ARG_NAME} PUBLIC ${modules} ${ARG_DEPS})
 endfunction()
 
 # vigil_add_test(NAME core SOURCES x_test.cc DEPS vigil_core LABELS unit)

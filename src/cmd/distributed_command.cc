@@ -8,6 +8,7 @@
 #include "bus/amqp/amqp_bus.h"
 #include "cmd/commands.h"
 #include "core/env.h"
+#include "core/url.h"
 #include "roles/distributed.h"
 #include "web/http_server.h"
 #include "web/ops.h"
@@ -95,9 +96,9 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
       if (connected.ok()) {
         bus = std::move(*connected);
         spdlog::info("{}: {} {}", role, bus->connected() ? "connected to" : "connecting to",
-                     bus::RedactAmqpUrl(config.broker.url));
+                     RedactUrl(config.broker.url));
       } else {
-        status = connected.status().Annotate("broker " + bus::RedactAmqpUrl(config.broker.url));
+        status = connected.status().Annotate("broker " + RedactUrl(config.broker.url));
       }
     }
     if (status.ok()) {

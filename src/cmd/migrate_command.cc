@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cmd/commands.h"
+#include "core/url.h"
 #include "store/postgres/migrations.h"
 
 namespace vigil::cmd {
@@ -24,7 +25,7 @@ int RunMigrate(const CommonFlags& flags) {
     std::cerr << "migrate: " << result.status().ToString() << "\n";
     return kExitFailure;
   }
-  const std::string url = store::postgres::RedactUrl(config.storage.url);
+  const std::string url = RedactUrl(config.storage.url);
   if (result->applied.empty()) {
     std::cout << url << ": schema at version " << result->version << ", nothing to apply\n";
   } else {

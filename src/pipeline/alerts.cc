@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "query/parser.h"
+#include "model/selector.h"
 
 namespace vigil::pipeline {
 namespace {
@@ -133,9 +133,9 @@ Result<AlertExpr> ParseAlertExpr(std::string_view text) {
     size_t open = inner->rfind('[');
     if (open == std::string_view::npos || inner->back() != ']')
       return fail("absent_over_time needs a range: absent_over_time(selector[5m])");
-    auto window = query::ParseDurationMs(inner->substr(open + 1, inner->size() - open - 2));
+    auto window = model::ParseDurationMs(inner->substr(open + 1, inner->size() - open - 2));
     if (!window.ok()) return fail(window.status().message());
-    auto selector = query::ParseSelector(inner->substr(0, open));
+    auto selector = model::ParseSelector(inner->substr(0, open));
     if (!selector.ok()) return fail(selector.status().message());
     expr.kind = AlertExpr::kAbsent;
     expr.selector = std::move(selector).value();
@@ -143,7 +143,7 @@ Result<AlertExpr> ParseAlertExpr(std::string_view text) {
     return expr;
   }
   if (auto inner = CallArgument(text, "absent")) {
-    auto selector = query::ParseSelector(*inner);
+    auto selector = model::ParseSelector(*inner);
     if (!selector.ok()) return fail(selector.status().message());
     expr.kind = AlertExpr::kAbsent;
     expr.selector = std::move(selector).value();
@@ -170,7 +170,7 @@ Result<AlertExpr> ParseAlertExpr(std::string_view text) {
     expr.op = CompareOp::kNotEqual;
   else
     return fail("unknown operator " + std::string(op));
-  auto selector = query::ParseSelector(Trim(text.substr(0, at)));
+  auto selector = model::ParseSelector(Trim(text.substr(0, at)));
   if (!selector.ok()) return fail(selector.status().message());
   std::string number(Trim(text.substr(at + length)));
   char* end = nullptr;

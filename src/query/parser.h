@@ -6,6 +6,9 @@
 // with explicit stacks, and any other nesting deeper than kMaxNesting is refused with
 // InvalidArgument. Queries longer than 64 KiB are refused.
 //
+// Selectors alone, and durations, are read by model/selector.h, whose lexer this parser
+// extends.
+//
 // Thread safety: pure functions.
 #pragma once
 
@@ -18,13 +21,5 @@
 namespace vigil::query {
 
 Result<std::unique_ptr<Node>> Parse(std::string_view text);
-
-// A series selector alone (`boiler_pressure_out{area="boiler"}`, `{__name__=~"node_.*"}`)
-// as its matchers; InvalidArgument for an expression that is more than a selector.
-Result<std::vector<model::Matcher>> ParseSelector(std::string_view text);
-
-// "5m", "1h30m", "1y" … (Prometheus durations: ms, s, m, h, d, w, y) to milliseconds;
-// InvalidArgument for anything else or a duration that is not positive.
-Result<int64_t> ParseDurationMs(std::string_view text);
 
 }  // namespace vigil::query

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "model/batch.h"
+#include "model/selector.h"
 #include "query/engine.h"
 #include "query/parser.h"
 #include "store/memory_store.h"
@@ -31,7 +32,7 @@ std::string Trim(std::string s) {
 
 // "5m" or "300" (seconds) to milliseconds.
 int64_t DurationMs(const std::string& text) {
-  auto ms = ParseDurationMs(text);
+  auto ms = model::ParseDurationMs(text);
   if (ms.ok()) return *ms;
   return static_cast<int64_t>(std::stod(text) * 1000);
 }

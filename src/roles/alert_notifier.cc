@@ -1,6 +1,5 @@
 #include "roles/alert_notifier.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -12,7 +11,7 @@
 #include "core/clock.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
-#include "sensors/http/curl_multi.h"
+#include "net/curl_multi.h"
 
 namespace vigil::roles {
 namespace {
@@ -96,7 +95,7 @@ AlertNotifier::AlertNotifier(bus::Bus& bus, Options options)
           "dropped).",
           {"url", "outcome"})) {
   publisher_ = std::thread([this] { PublishOutbox(); });
-  if (!options_.webhooks.empty()) sensors::http::CurlInitOnce();
+  if (!options_.webhooks.empty()) net::CurlInitOnce();
   for (const auto& url : options_.webhooks) {
     auto webhook = std::make_unique<Webhook>();
     webhook->url = url;

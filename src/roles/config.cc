@@ -5,9 +5,9 @@
 
 #include "core/logging.h"
 #include "core/names.h"
+#include "model/selector.h"
 #include "pipeline/alerts.h"
 #include "pipeline/stages.h"
-#include "query/parser.h"
 #include "sensors/registry.h"
 
 namespace vigil::roles {
@@ -383,13 +383,13 @@ config::Schema BuildSchema() {
       [](const config::OptionValues& common) -> Result<std::vector<OptionSpec>> {
     auto selectors = [](const config::OptionValue& value) -> std::optional<std::string> {
       for (const auto& text : std::get<config::StringList>(value)) {
-        if (auto parsed = query::ParseSelector(text); !parsed.ok())
+        if (auto parsed = model::ParseSelector(text); !parsed.ok())
           return "\"" + text + "\": " + parsed.status().message();
       }
       return std::nullopt;
     };
     auto selector = [](const config::OptionValue& value) -> std::optional<std::string> {
-      if (auto parsed = query::ParseSelector(std::get<std::string>(value)); !parsed.ok())
+      if (auto parsed = model::ParseSelector(std::get<std::string>(value)); !parsed.ok())
         return parsed.status().message();
       return std::nullopt;
     };
@@ -783,7 +783,7 @@ Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
     auto selectors = [&](const std::string& key) -> Result<std::vector<pipeline::Selector>> {
       std::vector<pipeline::Selector> out;
       for (const auto& text : o.Strings(key)) {
-        VIGIL_ASSIGN_OR_RETURN(auto matchers, query::ParseSelector(text));
+        VIGIL_ASSIGN_OR_RETURN(auto matchers, model::ParseSelector(text));
         out.push_back(std::move(matchers));
       }
       return out;
@@ -820,7 +820,7 @@ Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
       }
       options.replace = o.String("mode") == "replace";
       if (!o.String("selector").empty()) {
-        auto selector = query::ParseSelector(o.String("selector"));
+        auto selector = model::ParseSelector(o.String("selector"));
         if (!selector.ok()) return fail(selector.status());
         options.selector = std::move(selector).value();
       }
@@ -828,7 +828,7 @@ Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
       if (!stage.ok()) return fail(stage.status());
       stages.push_back(std::move(stage).value());
     } else {
-      auto selector = query::ParseSelector(o.String("selector"));
+      auto selector = model::ParseSelector(o.String("selector"));
       if (!selector.ok()) return fail(selector.status());
       stages.push_back(std::make_unique<pipeline::MatchStage>(
           spec.name, std::move(selector).value(), o.Labels("add_labels")));
@@ -854,8 +854,8 @@ tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage) {
   options.dir = storage.data_dir + "/tsdb";
   options.retention_ms = storage.retention.count();
   options.retention_bytes = storage.retention_size_mb << 20;
-  options.wal.fsync = storage.wal_fsync == "interval" ? tsdb::wal::FsyncPolicy::kInterval
-                                                      : tsdb::wal::FsyncPolicy::kAlways;
+  options.wal.fsync =
+      storage.wal_fsync == "interval" ? wal::FsyncPolicy::kInterval : wal::FsyncPolicy::kAlways;
   options.wal.fsync_interval = storage.wal_fsync_interval;
   options.out_of_order_window_ms = storage.out_of_order_window.count();
   options.max_points = storage.max_points_per_query;

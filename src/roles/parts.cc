@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/url.h"
+
 namespace vigil::roles {
 
 std::string DefaultAgentId() {
@@ -94,7 +96,7 @@ Result<std::unique_ptr<store::Store>> OpenStoreFrom(const VigilConfig& config, E
 std::string DescribeStore(const VigilConfig& config) {
   if (config.storage.url.empty())
     return "the embedded store in " + config.storage.data_dir + "/tsdb";
-  return "PostgreSQL at " + store::postgres::RedactUrl(config.storage.url);
+  return "PostgreSQL at " + RedactUrl(config.storage.url);
 }
 
 void StoreMaintainer::Start() {

@@ -63,8 +63,8 @@ Result<std::unique_ptr<Spool>> Spool::Open(Env& env, Clock& clock, Options optio
   }
   std::unique_ptr<Spool> spool(new Spool(env, clock, options));
   // Count what an earlier run left, cutting a torn tail.
-  tsdb::wal::ReplayStats stats;
-  VIGIL_RETURN_IF_ERROR(tsdb::wal::ReplayWal(
+  wal::ReplayStats stats;
+  VIGIL_RETURN_IF_ERROR(wal::ReplayWal(
                             env, options.dir,
                             [&](uint64_t segment, std::string_view) {
                               if (spool->segments_.empty() ||
@@ -77,11 +77,11 @@ Result<std::unique_ptr<Spool>> Spool::Open(Env& env, Clock& clock, Options optio
                             &stats)
                             .Annotate("open spool " + options.dir));
   for (const auto& error : stats.errors) spdlog::warn("spool: {}", error);
-  tsdb::wal::WalOptions wal;
+  wal::WalOptions wal;
   wal.segment_bytes =
       std::max<uint64_t>(4096, std::min<uint64_t>(4ull << 20, options.max_bytes / 8));
-  wal.fsync = tsdb::wal::FsyncPolicy::kAlways;
-  VIGIL_ASSIGN_OR_RETURN(spool->writer_, tsdb::wal::WalWriter::Open(env, options.dir, wal, clock));
+  wal.fsync = wal::FsyncPolicy::kAlways;
+  VIGIL_ASSIGN_OR_RETURN(spool->writer_, wal::WalWriter::Open(env, options.dir, wal, clock));
   // Segments without a record (an earlier run's empty last one) can go now.
   if (spool->segments_.empty()) {
     VIGIL_RETURN_IF_ERROR(spool->writer_->DeleteSegmentsBefore(spool->writer_->current_segment()));
@@ -105,8 +105,8 @@ Status Spool::LoadOldest() {
   while (loaded_.empty() && !segments_.empty()) {
     uint64_t segment = segments_.front().first;
     if (segment == writer_->current_segment()) VIGIL_RETURN_IF_ERROR(writer_->StartNextSegment());
-    tsdb::wal::ReplayStats stats;
-    VIGIL_RETURN_IF_ERROR(tsdb::wal::ReadSegment(
+    wal::ReplayStats stats;
+    VIGIL_RETURN_IF_ERROR(wal::ReadSegment(
         env_, options_.dir, segment, /*newest=*/false,
         [&](uint64_t, std::string_view record) {
           if (auto entry = DecodeEntry(record)) loaded_.push_back(std::move(*entry));

@@ -16,7 +16,7 @@
 #include "bus/bus.h"
 #include "core/clock.h"
 #include "core/env.h"
-#include "tsdb/wal/wal.h"
+#include "core/wal.h"
 
 namespace vigil::roles {
 
@@ -64,7 +64,7 @@ class Spool {
   Env& env_;
   Clock& clock_;
   Options options_;
-  std::unique_ptr<tsdb::wal::WalWriter> writer_;
+  std::unique_ptr<wal::WalWriter> writer_;
   // Records per segment not yet popped, oldest first (the loaded one included).
   std::deque<std::pair<uint64_t, uint64_t>> segments_;
   std::deque<Entry> loaded_;  // the rest of the oldest segment, in memory

@@ -7,12 +7,6 @@
 
 namespace vigil::store {
 
-Status TooManyPointsError(int64_t limit) {
-  return ResourceExhaustedError("query would return more than " + std::to_string(limit) +
-                                " points; narrow the time range or the matchers, or raise "
-                                "storage.max_points_per_query");
-}
-
 Status MemoryStore::AppendAll(const model::Batch& batch) {
   std::lock_guard lock(mu_);
   if (options_.out_of_order_window_ms > 0) {

@@ -48,7 +48,4 @@ class MemoryStore final : public Store {
   uint64_t rejected_ = 0;
 };
 
-// The error every store returns when a read would exceed its point limit.
-Status TooManyPointsError(int64_t limit);
-
 }  // namespace vigil::store

@@ -112,4 +112,7 @@ class Store : public BatchWriter {
   virtual Status Close() { return Flush(); }
 };
 
+// The error every store returns when a read would exceed its point limit.
+Status TooManyPointsError(int64_t limit);
+
 }  // namespace vigil::store

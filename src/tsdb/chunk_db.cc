@@ -1,5 +1,7 @@
 #include "tsdb/chunk_db.h"
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 

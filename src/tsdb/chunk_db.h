@@ -10,8 +10,6 @@
 // one for reading (SQLite's WAL mode lets a reader run beside the writer).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -22,6 +20,11 @@
 
 #include "core/status.h"
 #include "model/labels.h"
+
+// SQLite's two handles, declared as sqlite3.h declares them, so that SQLite stays inside
+// this module: only its .cc files include sqlite3.h.
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
 
 namespace vigil::tsdb {
 

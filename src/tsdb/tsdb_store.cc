@@ -8,8 +8,7 @@
 
 #include "core/check.h"
 #include "store/aggregate.h"
-#include "store/memory_store.h"
-#include "tsdb/wal/record.h"
+#include "tsdb/wal_record.h"
 
 namespace vigil::tsdb {
 
@@ -223,13 +222,13 @@ Status TsdbStore::Load() {
 }
 
 Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
-  wal::DecodedRecord decoded;
-  if (Status status = wal::DecodeSamplesRecord(record, &decoded); !status.ok()) {
+  DecodedRecord decoded;
+  if (Status status = DecodeSamplesRecord(record, &decoded); !status.ok()) {
     wal_corruptions_.WithLabels({"record"}).Inc();
     spdlog::error("tsdb: wal segment {}: skipped a record: {}", segment, status.ToString());
     return OkStatus();
   }
-  for (wal::DecodedSeries& s : decoded.new_series) {
+  for (DecodedSeries& s : decoded.new_series) {
     if (const model::Labels* known = index_.Get(s.id)) {
       if (*known != s.labels) {
         spdlog::error("tsdb: wal segment {}: series {} is {} in the log but {} in the database",
@@ -249,7 +248,7 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     series_.emplace(s.id, std::move(series));
     next_id_ = std::max(next_id_, s.id + 1);
   }
-  for (wal::DecodedGroup& g : decoded.groups) {
+  for (DecodedGroup& g : decoded.groups) {
     if (auto alias = replay_aliases_.find(g.id); alias != replay_aliases_.end()) {
       g.id = alias->second;
     }
@@ -481,8 +480,8 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
           "(out of bounds)");
     }
   }
-  std::vector<wal::NewSeries> new_series;
-  std::vector<wal::SampleGroup> record_groups;
+  std::vector<NewSeries> new_series;
+  std::vector<SampleGroup> record_groups;
   uint64_t duplicates = 0, too_old = 0, accepted = 0;
   const uint64_t segment = wal_->NextRecordSegment();
   for (BatchGroup& g : groups) {
@@ -502,7 +501,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     if (!g.out_of_order.empty()) record_groups.push_back({g.series->id, g.out_of_order});
   }
   if (accepted > 0) {
-    wal::EncodeSamplesRecord(new_series, record_groups, &record_);
+    EncodeSamplesRecord(new_series, record_groups, &record_);
     if (Status status = wal_->Write(record_); !status.ok()) {
       forget_created();
       return status.Annotate("tsdb: write-ahead log");

@@ -29,11 +29,11 @@
 #include "core/dir_lock.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "core/wal.h"
 #include "store/store.h"
 #include "tsdb/chunk/xor_chunk.h"
 #include "tsdb/chunk_db.h"
 #include "tsdb/index/index.h"
-#include "tsdb/wal/wal.h"
 
 namespace vigil::tsdb {
 

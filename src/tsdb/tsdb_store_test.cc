@@ -13,11 +13,12 @@
 #include <set>
 #include <thread>
 
+#include "core/wal.h"
 #include "store/memory_store.h"
 #include "testing/fake_clock.h"
 #include "testing/mem_env.h"
 #include "testing/temp_dir.h"
-#include "tsdb/wal/wal.h"
+#include "tsdb/wal_record.h"
 
 namespace vigil::tsdb {
 namespace {
@@ -662,6 +663,32 @@ TEST(TsdbStoreLock, ASecondOpenOfTheFolderIsRefused) {
   ASSERT_TRUE((*first)->Close().ok());
   auto third = TsdbStore::Open(Env::Default(), clock, options);
   EXPECT_TRUE(third.ok()) << third.status().ToString();
+}
+
+TEST(WalRecord, SamplesRecordRoundTrips) {
+  const model::Labels a = model::Labels::Of({{"__name__", "up"}, {"job", "x\"y"}});
+  std::vector<model::Sample> samples = {
+      {-5, 1.5}, {10, std::bit_cast<double>(uint64_t{0x7FF8000000000123})}, {7, -0.0}};
+  std::vector<NewSeries> series = {{42, &a}};
+  std::vector<SampleGroup> groups = {{42, samples}, {7, std::span(samples).first(1)}};
+  std::string bytes;
+  EncodeSamplesRecord(series, groups, &bytes);
+  DecodedRecord decoded;
+  ASSERT_TRUE(DecodeSamplesRecord(bytes, &decoded).ok());
+  ASSERT_EQ(decoded.new_series.size(), 1u);
+  EXPECT_EQ(decoded.new_series[0].id, 42u);
+  EXPECT_EQ(decoded.new_series[0].labels, a);
+  ASSERT_EQ(decoded.groups.size(), 2u);
+  ASSERT_EQ(decoded.groups[0].samples.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(decoded.groups[0].samples[i].timestamp_ms, samples[i].timestamp_ms);
+    EXPECT_EQ(std::bit_cast<uint64_t>(decoded.groups[0].samples[i].value),
+              std::bit_cast<uint64_t>(samples[i].value));
+  }
+  EXPECT_EQ(decoded.groups[1].id, 7u);
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    EXPECT_FALSE(DecodeSamplesRecord(std::string_view(bytes).substr(0, cut), &decoded).ok()) << cut;
+  }
 }
 
 }  // namespace

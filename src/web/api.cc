@@ -12,6 +12,7 @@
 #include "core/names.h"
 #include "model/batch_codec.h"
 #include "model/remote_read.h"
+#include "model/selector.h"
 #include "query/functions.h"
 #include "query/parser.h"
 #include "query/printer.h"
@@ -161,7 +162,7 @@ HttpResponse QueryAnswer(query::QueryResult result) {
 Result<std::vector<std::vector<model::Matcher>>> Selectors(const HttpRequest& request) {
   std::vector<std::vector<model::Matcher>> out;
   for (const std::string& text : request.Params("match[]")) {
-    auto matchers = query::ParseSelector(text);
+    auto matchers = model::ParseSelector(text);
     if (!matchers.ok())
       return InvalidArgumentError("match[] " + text + ": " + matchers.status().message());
     out.push_back(std::move(matchers).value());
@@ -249,7 +250,7 @@ Result<int64_t> ParseStep(const std::string& text) {
     }
     return std::max<int64_t>(1, static_cast<int64_t>(std::llround(seconds * 1000)));
   }
-  auto ms = query::ParseDurationMs(text);
+  auto ms = model::ParseDurationMs(text);
   if (!ms.ok()) return InvalidArgumentError("cannot parse \"" + text + "\" to a valid duration");
   return *ms;
 }

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "query/parser.h"
+#include "model/selector.h"
 
 namespace vigil::web {
 namespace {
@@ -52,16 +52,15 @@ std::string LiveHub::Client::HandleMessage(std::string_view text) {
   if (!message.contains("selector") || !message["selector"].is_string()) {
     return ErrorMessage("subscribe needs a \"selector\" such as boiler_pressure_out{agent=\"a\"}");
   }
-  auto node = query::Parse(message["selector"].get<std::string>());
-  if (!node.ok()) return ErrorMessage(node.status().message());
-  if ((*node)->kind != query::NodeKind::kVectorSelector) {
-    return ErrorMessage("a subscription takes a selector, not an expression");
+  auto matchers = model::ParseSelector(message["selector"].get<std::string>());
+  if (!matchers.ok()) {
+    return ErrorMessage("a subscription takes a series selector: " + matchers.status().message());
   }
   std::lock_guard lock(mu_);
   if (subscriptions_.size() >= 1000 && !subscriptions_.count(id)) {
     return ErrorMessage("too many subscriptions on one connection (1000)");
   }
-  subscriptions_[id] = std::move((*node)->matchers);
+  subscriptions_[id] = *std::move(matchers);
   return nlohmann::json({{"type", "subscribed"}, {"id", id}}).dump();
 }
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "tsdb/chunk/xor_chunk.h"
-#include "tsdb/wal/record.h"
+#include "tsdb/wal_record.h"
 
 namespace {
 
@@ -35,16 +35,16 @@ void CheckChunk(std::string_view input) {
 }
 
 void CheckRecord(std::string_view input) {
-  vigil::tsdb::wal::DecodedRecord record;
-  if (!vigil::tsdb::wal::DecodeSamplesRecord(input, &record).ok()) return;
-  std::vector<vigil::tsdb::wal::NewSeries> series;
+  vigil::tsdb::DecodedRecord record;
+  if (!vigil::tsdb::DecodeSamplesRecord(input, &record).ok()) return;
+  std::vector<vigil::tsdb::NewSeries> series;
   for (const auto& s : record.new_series) series.push_back({s.id, &s.labels});
-  std::vector<vigil::tsdb::wal::SampleGroup> groups;
+  std::vector<vigil::tsdb::SampleGroup> groups;
   for (const auto& g : record.groups) groups.push_back({g.id, g.samples});
   std::string bytes;
-  vigil::tsdb::wal::EncodeSamplesRecord(series, groups, &bytes);
-  vigil::tsdb::wal::DecodedRecord again;
-  if (!vigil::tsdb::wal::DecodeSamplesRecord(bytes, &again).ok()) std::abort();
+  vigil::tsdb::EncodeSamplesRecord(series, groups, &bytes);
+  vigil::tsdb::DecodedRecord again;
+  if (!vigil::tsdb::DecodeSamplesRecord(bytes, &again).ok()) std::abort();
   if (again.new_series.size() != record.new_series.size()) std::abort();
   for (size_t i = 0; i < record.groups.size(); ++i) {
     if (!SameBits(record.groups[i].samples, again.groups[i].samples)) std::abort();

@@ -333,8 +333,6 @@ TEST(AmqpBusConnect, UnreachableBrokerAndBadUrlAreClearErrorsWithoutThePassword)
   bus = AmqpBus::Connect(options);
   EXPECT_EQ(bus.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bus.status().message().find("s3cret"), std::string::npos);
-  EXPECT_EQ(RedactAmqpUrl("amqp://u:p@h:5672/v"), "amqp://u:***@h:5672/v");
-  EXPECT_EQ(RedactAmqpUrl("amqp://u:p@a/,amqp://u:q@b/"), "amqp://u:***@a/,amqp://u:***@b/");
 }
 
 TEST_F(AmqpBusTest, ANodeListFallsThroughToANodeThatAnswers) {

@@ -22,20 +22,11 @@
 #include <thread>
 #include <variant>
 
+#include "core/url.h"
+
 namespace vigil::bus {
 
 using Steady = std::chrono::steady_clock;
-
-std::string RedactAmqpUrl(const std::string& url) {
-  if (size_t comma = url.find(','); comma != std::string::npos)
-    return RedactAmqpUrl(url.substr(0, comma)) + "," + RedactAmqpUrl(url.substr(comma + 1));
-  size_t scheme = url.find("://");
-  size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
-  size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
 
 namespace {
 
@@ -124,7 +115,7 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   amqp_connection_info info;
   amqp_default_connection_info(&info);
   if (amqp_parse_url(copy.data(), &info) != AMQP_STATUS_OK) {
-    return InvalidArgumentError("broker URL " + RedactAmqpUrl(url) +
+    return InvalidArgumentError("broker URL " + RedactUrl(url) +
                                 ": expected amqp://user:password@host:port/vhost");
   }
   ParsedUrl parsed;
@@ -880,7 +871,7 @@ void AmqpBus::Core::Run() {
 
 Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
   if (!options.url.starts_with("amqp://") && !options.url.starts_with("amqps://"))
-    return InvalidArgumentError("broker URL " + RedactAmqpUrl(options.url) +
+    return InvalidArgumentError("broker URL " + RedactUrl(options.url) +
                                 ": expected amqp:// or amqps://");
   // Several nodes of one cluster: "amqp://…@a:5672/,amqp://…@b:5672/".
   std::vector<ParsedUrl> urls;
@@ -889,7 +880,7 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
     size_t end = options.url.find(',', start);
     std::string one = options.url.substr(start, end == std::string::npos ? end : end - start);
     if (!one.starts_with("amqp://") && !one.starts_with("amqps://"))
-      return InvalidArgumentError("broker URL " + RedactAmqpUrl(one) +
+      return InvalidArgumentError("broker URL " + RedactUrl(one) +
                                   ": expected amqp:// or amqps://");
     VIGIL_ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(one));
     urls.push_back(std::move(url));

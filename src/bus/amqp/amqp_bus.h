@@ -77,8 +77,4 @@ class AmqpBus final : public Bus {
   std::shared_ptr<Core> core_;
 };
 
-// "amqp://guest:***@host:5672/" — the URL (or each of a list) without its password, for
-// logs and errors.
-std::string RedactAmqpUrl(const std::string& url);
-
 }  // namespace vigil::bus

@@ -5,7 +5,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "sensors/http/curl_multi.h"
+#include "core/url.h"
+#include "net/curl_multi.h"
 
 namespace vigil::sensors::http {
 
@@ -173,7 +174,8 @@ SensorDescriptor Descriptor() {
                  "Largest body read; a larger one fails the probe (body_too_large).",
                  int64_t{defaults.max_body_bytes}, 0.0, 1e10},
   };
-  for (OptionSpec& credential : CredentialOptions()) d.options.push_back(std::move(credential));
+  for (OptionSpec& credential : net::CredentialOptions())
+    d.options.push_back(std::move(credential));
   d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
     HttpProbe::Options options;
     options.targets = spec.options.Strings("targets");
@@ -189,7 +191,7 @@ SensorDescriptor Descriptor() {
     options.body_must_match = spec.options.String("body_must_match");
     options.body_must_not_match = spec.options.String("body_must_not_match");
     options.max_body_bytes = spec.options.Int("max_body_bytes");
-    VIGIL_ASSIGN_OR_RETURN(options.credentials, CredentialsFrom(spec.options));
+    VIGIL_ASSIGN_OR_RETURN(options.credentials, net::CredentialsFrom(spec.options));
     VIGIL_ASSIGN_OR_RETURN(auto sensor, HttpProbe::Create(spec.labels, std::move(options)));
     return std::unique_ptr<Sensor>(std::move(sensor));
   };
@@ -198,8 +200,8 @@ SensorDescriptor Descriptor() {
 
 Result<std::unique_ptr<HttpProbe>> HttpProbe::Create(const config::LabelMap& labels,
                                                      Options options) {
-  VIGIL_RETURN_IF_ERROR(CheckRequestOptions(options.targets, options.headers, options.interval_ms,
-                                            options.timeout_ms));
+  VIGIL_RETURN_IF_ERROR(net::CheckRequestOptions(options.targets, options.headers,
+                                                 options.interval_ms, options.timeout_ms));
   for (const auto& code : options.valid_status_codes) {
     if (auto problem = CheckStatusPattern(code))
       return InvalidArgumentError("valid_status_codes: " + *problem);
@@ -235,7 +237,7 @@ bool HttpProbe::StatusAccepted(int code) const {
 
 Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
   if (multi_ == nullptr) {
-    CurlInitOnce();
+    net::CurlInitOnce();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return UnavailableError("curl_multi_init failed");
     curl_slist* list = nullptr;
@@ -249,7 +251,7 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
       if (t->easy == nullptr) return UnavailableError("curl_easy_init failed");
       CURL* e = t->easy;
       curl_easy_setopt(e, CURLOPT_URL, options_.targets[i].c_str());
-      ApplyCredentials(e, options_.credentials);
+      net::ApplyCredentials(e, options_.credentials);
       curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
       curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
       curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -290,9 +292,9 @@ Result<std::vector<ProbeResult>> HttpProbe::ProbeAll() {
     t->error[0] = '\0';
     easy.push_back(t->easy);
   }
-  VIGIL_RETURN_IF_ERROR(
-      RunTransfers(static_cast<CURLM*>(multi_), easy, static_cast<size_t>(options_.max_in_flight),
-                   [&](size_t i, CURLcode result) { Finish(*transfers_[i], result, results[i]); }));
+  VIGIL_RETURN_IF_ERROR(net::RunTransfers(
+      static_cast<CURLM*>(multi_), easy, static_cast<size_t>(options_.max_in_flight),
+      [&](size_t i, CURLcode result) { Finish(*transfers_[i], result, results[i]); }));
   return results;
 }
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "sensors/http/credentials.h"
+#include "net/credentials.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
 
@@ -68,7 +68,7 @@ class HttpProbe final : public Sensor {
  public:
   struct Options {
     std::vector<std::string> targets;  // the `target` label is each without its userinfo
-    Credentials credentials;
+    net::Credentials credentials;
     int64_t interval_ms = 10'000;
     int64_t timeout_ms = 5'000;
     std::string method = "GET";

@@ -62,13 +62,6 @@ HttpProbe::Options Target(const std::string& url) {
   return options;
 }
 
-TEST(RedactUrl, TakesUserAndPasswordOutOfTheAuthorityOnly) {
-  EXPECT_EQ(RedactUrl("https://u:p@host:8443/x?y=1"), "https://host:8443/x?y=1");
-  EXPECT_EQ(RedactUrl("http://u:p@ss@host/"), "http://host/");  // the last @ ends it
-  EXPECT_EQ(RedactUrl("http://host/a@b"), "http://host/a@b");   // an @ in the path stays
-  EXPECT_EQ(RedactUrl("http://host"), "http://host");
-}
-
 TEST(HttpProbe, SuccessfulProbeHasBlackboxFigures) {
   auto server = Server();
   ProbeResult r = ProbeOne(Target(server->Url("/ok")));

@@ -6,7 +6,8 @@
 #include <chrono>
 #include <map>
 
-#include "sensors/http/curl_multi.h"
+#include "core/url.h"
+#include "net/curl_multi.h"
 #include "sensors/scrape/exposition.h"
 
 namespace vigil::sensors::scrape {
@@ -92,7 +93,7 @@ SensorDescriptor Descriptor() {
       OptionSpec{"tls_verify", OptionType::kBool, "Verify the server's certificate and name.",
                  true},
   };
-  for (OptionSpec& credential : http::CredentialOptions()) {
+  for (OptionSpec& credential : net::CredentialOptions()) {
     d.options.push_back(std::move(credential));
   }
   d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
@@ -106,7 +107,7 @@ SensorDescriptor Descriptor() {
     options.honor_timestamps = spec.options.Bool("honor_timestamps");
     options.headers = spec.options.Strings("headers");
     options.tls_verify = spec.options.Bool("tls_verify");
-    VIGIL_ASSIGN_OR_RETURN(options.credentials, http::CredentialsFrom(spec.options));
+    VIGIL_ASSIGN_OR_RETURN(options.credentials, net::CredentialsFrom(spec.options));
     VIGIL_ASSIGN_OR_RETURN(auto sensor, ScrapeSensor::Create(spec.labels, std::move(options)));
     return std::unique_ptr<Sensor>(std::move(sensor));
   };
@@ -115,8 +116,8 @@ SensorDescriptor Descriptor() {
 
 Result<std::unique_ptr<ScrapeSensor>> ScrapeSensor::Create(const config::LabelMap& labels,
                                                            Options options) {
-  VIGIL_RETURN_IF_ERROR(http::CheckRequestOptions(options.targets, options.headers,
-                                                  options.interval_ms, options.timeout_ms));
+  VIGIL_RETURN_IF_ERROR(net::CheckRequestOptions(options.targets, options.headers,
+                                                 options.interval_ms, options.timeout_ms));
   if (options.job.empty()) return InvalidArgumentError("job: must not be empty");
   return std::unique_ptr<ScrapeSensor>(new ScrapeSensor(labels, std::move(options)));
 }
@@ -131,16 +132,16 @@ ScrapeSensor::~ScrapeSensor() {
 }
 
 Status ScrapeSensor::Prepare() {
-  http::CurlInitOnce();
+  net::CurlInitOnce();
   multi_ = curl_multi_init();
   if (multi_ == nullptr) return UnavailableError("curl_multi_init failed");
   curl_slist* list = curl_slist_append(nullptr, kAccept);
   for (const auto& header : options_.headers) list = curl_slist_append(list, header.c_str());
   header_list_ = list;
   std::map<std::string, int> per_instance;
-  for (const auto& url : options_.targets) ++per_instance[InstanceOf(http::RedactUrl(url))];
+  for (const auto& url : options_.targets) ++per_instance[InstanceOf(RedactUrl(url))];
   for (const auto& request_url : options_.targets) {
-    const std::string url = http::RedactUrl(request_url);
+    const std::string url = RedactUrl(request_url);
     auto t = std::make_unique<Target>();
     t->url = url;
     t->instance = InstanceOf(url);
@@ -154,7 +155,7 @@ Status ScrapeSensor::Prepare() {
     if (t->easy == nullptr) return UnavailableError("curl_easy_init failed");
     CURL* e = t->easy;
     curl_easy_setopt(e, CURLOPT_URL, request_url.c_str());
-    http::ApplyCredentials(e, options_.credentials);
+    net::ApplyCredentials(e, options_.credentials);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
@@ -182,7 +183,7 @@ Status ScrapeSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
     t->error[0] = '\0';
     easy.push_back(t->easy);
   }
-  VIGIL_RETURN_IF_ERROR(http::RunTransfers(
+  VIGIL_RETURN_IF_ERROR(net::RunTransfers(
       static_cast<CURLM*>(multi_), easy, 256,
       [&](size_t i, CURLcode result) { Finish(*targets_[i], result, now_ms, out, results_[i]); }));
   series_.EndCollection();

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "sensors/http/credentials.h"
+#include "net/credentials.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
 
@@ -37,7 +37,7 @@ class ScrapeSensor final : public Sensor {
  public:
   struct Options {
     std::vector<std::string> targets;  // URLs; labels and logs show them without userinfo
-    http::Credentials credentials;
+    net::Credentials credentials;
     std::string job;
     int64_t interval_ms = 15'000;
     int64_t timeout_ms = 10'000;

@@ -1,5 +1,6 @@
 #include "store/postgres/migrations.h"
 
+#include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

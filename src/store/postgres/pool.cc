@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+
+#include "core/url.h"
 
 namespace vigil::store::postgres {
 namespace {
@@ -56,16 +59,6 @@ std::string Trimmed(const char* message) {
 }
 
 }  // namespace
-
-std::string RedactUrl(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t at = url.find('@', scheme + 3);
-  if (at == std::string_view::npos) return std::string(url);
-  const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
-}
 
 Param Param::Int8(int64_t v) { return {BigEndian64(static_cast<uint64_t>(v)), 20, 1, false}; }
 Param Param::Timestamp(int64_t ms) {
@@ -134,6 +127,8 @@ void AppendCopyRow(std::string& out, int64_t series_id, int64_t timestamp_ms, do
 }
 
 void AppendCopyTrailer(std::string& out) { AppendInt16(out, -1); }
+
+void ResultDeleter::operator()(PGresult* r) const { PQclear(r); }
 
 std::string SqlState(const PGresult* result) {
   const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);

@@ -11,8 +11,6 @@
 // thread at a time.
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -25,20 +23,22 @@
 
 #include "core/status.h"
 
+// libpq's two handles, declared as libpq-fe.h declares them, so that libpq stays inside
+// this module: only its .cc files include libpq-fe.h.
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+
 namespace vigil::store::postgres {
 
-// The URL with its password replaced by "***", for logs and errors.
-std::string RedactUrl(std::string_view url);
-
 struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
+  void operator()(PGresult* r) const;
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
 // One statement parameter: text (format 0) or binary (format 1) with its type's OID.
 struct Param {
   std::string data;
-  Oid type = 0;  // 0: let the server infer it
+  unsigned int type = 0;  // libpq's Oid of the type; 0: let the server infer it
   int format = 0;
   bool null = false;
 

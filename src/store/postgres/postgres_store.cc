@@ -1,6 +1,7 @@
 #include "store/postgres/postgres_store.h"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <optional>
 
 #include "store/aggregate.h"
-#include "store/memory_store.h"
 #include "store/postgres/migrations.h"
 
 namespace vigil::store::postgres {

@@ -13,7 +13,7 @@
 #include "core/status.h"
 #include "model/batch.h"
 
-namespace vigil::tsdb::wal {
+namespace vigil::tsdb {
 
 inline constexpr uint8_t kSamplesRecord = 1;
 
@@ -47,4 +47,4 @@ struct DecodedRecord {
 // a record from a newer version).
 Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out);
 
-}  // namespace vigil::tsdb::wal
+}  // namespace vigil::tsdb

@@ -1,8 +1,8 @@
 // Credentials of the http probe and the scrape sensor, kept out of what vigil publishes:
 // the options (basic auth, a bearer token from a file, as blackbox_exporter and
-// Prometheus take them) and RedactUrl, which takes a URL's user and password out of
-// labels, logs and errors while the request keeps them. No libcurl here
-// (http/curl_multi.h applies them).
+// Prometheus take them), read once at start. Logs, labels and errors show a URL through
+// core/url.h's RedactUrl while the request keeps its credentials. No libcurl here
+// (net/curl_multi.h applies them).
 //
 // Thread safety: plain values and pure functions.
 #pragma once
@@ -14,11 +14,7 @@
 #include "core/options.h"
 #include "core/status.h"
 
-namespace vigil::sensors::http {
-
-// `url` without the user and password it may carry ("https://u:p@host/x" ->
-// "https://host/x"): what labels, logs and errors show.
-std::string RedactUrl(std::string_view url);
+namespace vigil::net {
 
 // What a request authenticates with, read once at start.
 struct Credentials {
@@ -33,4 +29,4 @@ std::vector<config::OptionSpec> CredentialOptions();
 // file cannot be read or both kinds are given.
 Result<Credentials> CredentialsFrom(const config::OptionValues& options);
 
-}  // namespace vigil::sensors::http
+}  // namespace vigil::net

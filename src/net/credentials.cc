@@ -1,20 +1,10 @@
-#include "sensors/http/credentials.h"
+#include "net/credentials.h"
 
 #include <algorithm>
 #include <fstream>
 #include <iterator>
 
-namespace vigil::sensors::http {
-
-std::string RedactUrl(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
-  const size_t at = url.substr(start, end - start).rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  return std::string(url.substr(0, start)) + std::string(url.substr(start + at + 1));
-}
+namespace vigil::net {
 
 std::vector<config::OptionSpec> CredentialOptions() {
   using config::OptionSpec;
@@ -64,4 +54,4 @@ Result<Credentials> CredentialsFrom(const config::OptionValues& options) {
   return c;
 }
 
-}  // namespace vigil::sensors::http
+}  // namespace vigil::net

@@ -1,4 +1,4 @@
-#include "tsdb/wal/wal.h"
+#include "core/wal.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/crc32c.h"
 
-namespace vigil::tsdb::wal {
+namespace vigil::wal {
 namespace {
 
 constexpr size_t kFrameHeader = 8;  // length + crc
@@ -255,4 +255,4 @@ Status WalWriter::DeleteSegmentsBefore(uint64_t sequence) {
   return OkStatus();
 }
 
-}  // namespace vigil::tsdb::wal
+}  // namespace vigil::wal

@@ -2,7 +2,7 @@
 // files of length + CRC-32C framed records. WalWriter appends and syncs; ReplayWal reads
 // every record back at start, truncating a torn tail and skipping damaged bytes, so that
 // a crash never stops the store from opening. Records are opaque bytes here; the store
-// defines what they hold (tsdb/wal/record.h).
+// defines what they hold (tsdb/wal_record.h); the spool reuses it for its outbox.
 //
 // Thread safety: a WalWriter belongs to one thread at a time (the store's lock), except
 // SyncThrough and sync_failures, which any thread may call: writers share fdatasyncs
@@ -23,7 +23,7 @@
 #include "core/env.h"
 #include "core/status.h"
 
-namespace vigil::tsdb::wal {
+namespace vigil::wal {
 
 enum class FsyncPolicy { kAlways, kInterval };
 
@@ -136,4 +136,4 @@ class WalWriter {
   std::atomic<uint64_t> sync_failures_{0};
 };
 
-}  // namespace vigil::tsdb::wal
+}  // namespace vigil::wal

@@ -1,10 +1,10 @@
-#include "sensors/http/curl_multi.h"
+#include "net/curl_multi.h"
 
 #include <deque>
 #include <mutex>
 #include <string>
 
-namespace vigil::sensors::http {
+namespace vigil::net {
 
 void CurlInitOnce() {
   static std::once_flag once;
@@ -81,4 +81,4 @@ Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_
   return OkStatus();
 }
 
-}  // namespace vigil::sensors::http
+}  // namespace vigil::net

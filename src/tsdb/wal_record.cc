@@ -1,9 +1,9 @@
-#include "tsdb/wal/record.h"
+#include "tsdb/wal_record.h"
 
 #include <bit>
 #include <cstring>
 
-namespace vigil::tsdb::wal {
+namespace vigil::tsdb {
 namespace {
 
 void PutVarint(std::string* out, uint64_t v) {
@@ -163,4 +163,4 @@ Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out) {
   return OkStatus();
 }
 
-}  // namespace vigil::tsdb::wal
+}  // namespace vigil::tsdb

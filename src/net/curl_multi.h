@@ -1,8 +1,9 @@
-// What the http probe and the scrape sensor share: RunTransfers drives a set of prepared
-// libcurl easy handles to completion on one multi handle, at most `max_in_flight` at a
-// time; CurlInitOnce sets libcurl up for the process; CheckRequestOptions validates the
-// options both take; ApplyCredentials puts http/credentials.h's on a request. Only sensors/http/,
-// sensors/scrape/ and the alert notifier's webhooks (roles/alert_notifier.cc) include libcurl.
+// The HTTP client every module shares (the http probe, the scrape sensor, the alert
+// notifier's webhooks): RunTransfers drives a set of prepared libcurl easy handles to
+// completion on one multi handle, at most `max_in_flight` at a time; CurlInitOnce sets
+// libcurl up for the process; CheckRequestOptions validates the options the sensors take;
+// ApplyCredentials puts net/credentials.h's on a request. net/ is the only module that
+// links libcurl; its users include this header for the easy-handle options.
 //
 // Thread safety: one multi handle per thread at a time (libcurl's rule).
 #pragma once
@@ -14,9 +15,9 @@
 #include <vector>
 
 #include "core/status.h"
-#include "sensors/http/credentials.h"
+#include "net/credentials.h"
 
-namespace vigil::sensors::http {
+namespace vigil::net {
 
 void CurlInitOnce();
 
@@ -26,7 +27,7 @@ Status CheckRequestOptions(const std::vector<std::string>& targets,
                            const std::vector<std::string>& headers, int64_t interval_ms,
                            int64_t timeout_ms);
 
-// Makes the request authenticate with `credentials` (http/credentials.h).
+// Makes the request authenticate with `credentials` (net/credentials.h).
 void ApplyCredentials(CURL* easy, const Credentials& credentials);
 
 // Runs every handle in `easy`; calls on_done(index, result) as each finishes (the handle is
@@ -34,4 +35,4 @@ void ApplyCredentials(CURL* easy, const Credentials& credentials);
 Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_flight,
                     const std::function<void(size_t index, CURLcode result)>& on_done);
 
-}  // namespace vigil::sensors::http
+}  // namespace vigil::net
