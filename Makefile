@@ -48,7 +48,8 @@ release: deps
 	cmake --preset release $(CMAKE_CI_FLAGS) >/dev/null
 	cmake --build build/release -j $(JOBS)
 
-# The fuzz targets need clang (installed by install-deps); the asan build's ctest runs them briefly.
+# The clang build: every module compiled with -Wthread-safety (an error), and the fuzz targets,
+# which the asan build's ctest runs briefly. Needs clang (installed by install-deps).
 fuzz: deps
 	cmake --preset fuzz $(CMAKE_CI_FLAGS) >/dev/null
 	cmake --build build/fuzz -j $(JOBS)

@@ -3,9 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <thread>
+
+#include "core/mutex.h"
 
 namespace vigil::bus {
 
@@ -38,7 +39,7 @@ struct Queue : Settler, std::enable_shared_from_this<Queue> {
   void Settle(uint64_t tag, bool ack, bool requeue) override {
     std::shared_ptr<const Message> dead;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       auto it = unacked.find(tag);
       // Unknown: settled twice, or requeued already because its consumer was cancelled.
       if (it == unacked.end()) return;
@@ -73,10 +74,10 @@ struct Queue : Settler, std::enable_shared_from_this<Queue> {
   metrics::Counter& dropped;
   metrics::Gauge& depth;
 
-  std::mutex mu;
-  std::condition_variable consumers_cv;   // a message is ready, room under prefetch, or stop
-  std::condition_variable publishers_cv;  // room in the queue, or deleted
-  std::condition_variable drained_cv;     // a message was settled
+  Mutex mu;
+  CondVar consumers_cv;   // a message is ready, room under prefetch, or stop
+  CondVar publishers_cv;  // room in the queue, or deleted
+  CondVar drained_cv;     // a message was settled
   std::deque<Ready> ready;
   std::unordered_map<uint64_t, Unacked> unacked;
   std::unordered_map<uint64_t, size_t> consumer_unacked;
@@ -93,7 +94,7 @@ class InProcessSubscription final : public Subscription {
  public:
   InProcessSubscription(std::shared_ptr<Queue> queue, ConsumeOptions options, Handler handler)
       : queue_(std::move(queue)), options_(options), handler_(std::move(handler)) {
-    std::lock_guard lock(queue_->mu);
+    MutexLock lock(queue_->mu);
     id_ = queue_->next_consumer++;
     queue_->consumer_unacked[id_] = 0;
     thread_ = std::thread([this] { Run(); });
@@ -106,14 +107,14 @@ class InProcessSubscription final : public Subscription {
     VIGIL_CHECK(std::this_thread::get_id() != thread_.get_id(),
                 "a subscription cancelled from its own handler");
     {
-      std::lock_guard lock(queue_->mu);
+      MutexLock lock(queue_->mu);
       stop_ = true;
     }
     queue_->consumers_cv.notify_all();
     thread_.join();
     {
       // Unsettled messages go back to the front, in their order, marked redelivered.
-      std::lock_guard lock(queue_->mu);
+      MutexLock lock(queue_->mu);
       std::vector<std::pair<uint64_t, std::shared_ptr<const Message>>> mine;
       for (auto it = queue_->unacked.begin(); it != queue_->unacked.end();) {
         if (it->second.consumer == id_) {
@@ -142,8 +143,8 @@ class InProcessSubscription final : public Subscription {
       Queue::Ready next;
       uint64_t tag;
       {
-        std::unique_lock lock(queue_->mu);
-        queue_->consumers_cv.wait(lock, [&] {
+        MutexLock lock(queue_->mu);
+        queue_->consumers_cv.wait(lock, [&]() VIGIL_REQUIRES(queue_->mu) {
           return stop_ || queue_->deleted ||
                  (!queue_->ready.empty() && queue_->consumer_unacked[id_] < options_.prefetch);
         });
@@ -163,7 +164,7 @@ class InProcessSubscription final : public Subscription {
   ConsumeOptions options_;
   Handler handler_;
   uint64_t id_ = 0;
-  bool stop_ = false;  // guarded by queue_->mu
+  bool stop_ VIGIL_GUARDED_BY(queue_->mu) = false;
   std::thread thread_;
 };
 
@@ -182,9 +183,9 @@ InProcessBus::InProcessBus(Options options)
 }
 
 InProcessBus::~InProcessBus() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& [name, queue] : queues_) {
-    std::lock_guard queue_lock(queue->mu);
+    MutexLock queue_lock(queue->mu);
     queue->deleted = true;
     queue->consumers_cv.notify_all();
     queue->publishers_cv.notify_all();
@@ -194,7 +195,7 @@ InProcessBus::~InProcessBus() {
 Status InProcessBus::DeclareExchange(const std::string& name, ExchangeType type) {
   if (name.empty())
     return InvalidArgumentError("declare exchange: the default exchange is built in");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = exchanges_.try_emplace(name, Exchange{type, {}});
   if (!inserted && it->second.type != type) {
     return FailedPreconditionError("declare exchange " + name + ": exists with another type");
@@ -206,7 +207,7 @@ Status InProcessBus::DeclareQueue(const std::string& name, const QueueOptions& o
   if (name.empty()) return InvalidArgumentError("declare queue: empty name");
   if (options.max_length == 0)
     return InvalidArgumentError("declare queue " + name + ": max_length 0");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (queues_.count(name)) return OkStatus();
   queues_[name] =
       std::make_shared<Queue>(this, name, options, messages_, depth_.WithLabels({name}));
@@ -215,7 +216,7 @@ Status InProcessBus::DeclareQueue(const std::string& name, const QueueOptions& o
 
 Status InProcessBus::BindQueue(const std::string& queue, const std::string& exchange,
                                const std::string& binding_key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = exchanges_.find(exchange);
   if (it == exchanges_.end()) return NotFoundError("bind: no exchange " + exchange);
   if (!queues_.count(queue)) return NotFoundError("bind: no queue " + queue);
@@ -261,14 +262,14 @@ bool InProcessBus::TopicMatches(std::string_view binding_key, std::string_view r
 }
 
 std::shared_ptr<Queue> InProcessBus::FindQueue(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = queues_.find(name);
   return it == queues_.end() ? nullptr : it->second;
 }
 
 Status InProcessBus::Enqueue(Queue& queue, std::shared_ptr<const Message> message) {
   {
-    std::unique_lock lock(queue.mu);
+    MutexLock lock(queue.mu);
     if (queue.ready.size() >= queue.options.max_length &&
         queue.options.overflow == Overflow::kDropOldest && !queue.ready.empty()) {
       queue.ready.pop_front();
@@ -301,7 +302,7 @@ Status InProcessBus::Publish(const std::string& exchange, const std::string& rou
   message.routing_key = routing_key;
   std::vector<std::shared_ptr<Queue>> targets;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (exchange.empty()) {
       auto it = queues_.find(routing_key);
       if (it != queues_.end()) targets.push_back(it->second);
@@ -360,7 +361,7 @@ void InProcessBus::DeadLetter(Queue& queue, std::shared_ptr<const Message> messa
 void InProcessBus::DeleteQueue(const std::string& name) {
   std::shared_ptr<Queue> queue;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = queues_.find(name);
     if (it == queues_.end()) return;
     queue = it->second;
@@ -369,7 +370,7 @@ void InProcessBus::DeleteQueue(const std::string& name) {
       std::erase_if(exchange.bindings, [&](const Binding& b) { return b.queue == name; });
     }
   }
-  std::lock_guard lock(queue->mu);
+  MutexLock lock(queue->mu);
   queue->deleted = true;
   queue->depth.Set(0);
   queue->consumers_cv.notify_all();
@@ -390,7 +391,7 @@ Status InProcessBus::WaitUntilDrained(const std::string& queue_name,
                                       std::chrono::milliseconds timeout) {
   std::shared_ptr<Queue> queue = FindQueue(queue_name);
   if (!queue) return NotFoundError("no queue " + queue_name);
-  std::unique_lock lock(queue->mu);
+  MutexLock lock(queue->mu);
   bool drained = queue->drained_cv.wait_for(
       lock, timeout, [&] { return queue->ready.empty() && queue->unacked.empty(); });
   if (!drained) return DeadlineExceededError("queue " + queue_name + " did not drain");
@@ -400,7 +401,7 @@ Status InProcessBus::WaitUntilDrained(const std::string& queue_name,
 size_t InProcessBus::Depth(const std::string& queue_name) {
   std::shared_ptr<Queue> queue = FindQueue(queue_name);
   if (!queue) return 0;
-  std::lock_guard lock(queue->mu);
+  MutexLock lock(queue->mu);
   return queue->ready.size() + queue->unacked.size();
 }
 

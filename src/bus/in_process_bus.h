@@ -10,13 +10,13 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "bus/bus.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 
 namespace vigil::bus {
 
@@ -75,9 +75,9 @@ class InProcessBus final : public Bus {
   friend class InProcessSubscription;
 
   Options options_;
-  std::mutex mu_;  // guards exchanges_ and queues_ (not the queues' contents)
-  std::unordered_map<std::string, Exchange> exchanges_;
-  std::unordered_map<std::string, std::shared_ptr<internal::Queue>> queues_;
+  Mutex mu_;  // guards exchanges_ and queues_ (not the queues' contents)
+  std::unordered_map<std::string, Exchange> exchanges_ VIGIL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::shared_ptr<internal::Queue>> queues_ VIGIL_GUARDED_BY(mu_);
   metrics::Family<metrics::Counter>& messages_;
   metrics::Family<metrics::Gauge>& depth_;
   metrics::Counter& unroutable_;

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 
 #include "bus/amqp/amqp_bus.h"
 #include "cmd/commands.h"
 #include "core/env.h"
+#include "core/mutex.h"
 #include "core/url.h"
 #include "roles/distributed.h"
 #include "web/http_server.h"
@@ -27,7 +27,7 @@ class StartupProbe {
 
   void NotReady(const std::string& why) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       why_ = why;
     }
     if (server_ || listen_.empty()) return;
@@ -36,7 +36,7 @@ class StartupProbe {
     options.worker_threads = 1;
     auto handler = [this](const web::HttpRequest& request) {
       web::ReadinessCheck ready = [this] {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         return "starting: " + why_;
       };
       if (auto response = web::HandleOps(request, metrics::Registry::Default(), ready))
@@ -58,7 +58,7 @@ class StartupProbe {
  private:
   std::string role_;
   std::string listen_;
-  std::mutex mu_;
+  Mutex mu_;
   std::string why_;
   std::unique_ptr<web::HttpServer> server_;
 };

@@ -48,7 +48,7 @@ std::vector<double> DefaultDurationBuckets() {
 template <typename Metric>
 Metric& Family<Metric>::WithLabels(const std::vector<std::string>& values) {
   VIGIL_CHECK(values.size() == label_names_.size(), "wrong number of label values");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& slot = children_[values];
   if (!slot) {
     if constexpr (std::is_same_v<Metric, Histogram>) {
@@ -76,7 +76,7 @@ Registry::Entry& Registry::Register(std::string_view name, std::string_view help
   for (const auto& label : label_names) {
     VIGIL_CHECK(IsValidLabelName(label) && label != "le", "invalid label name " + label);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(name);
   if (it != entries_.end()) {
     Entry& entry = it->second;
@@ -169,7 +169,7 @@ std::string LabelText(const std::vector<std::string>& names, const std::vector<s
 
 std::string Registry::RenderText() const {
   std::string out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& item : entries_) {
     // Plain references: clang 14 cannot capture structured bindings in the lambdas below.
     const std::string& name = item.first;

@@ -12,10 +12,11 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace vigil::metrics {
 
@@ -77,15 +78,15 @@ class Family {
   // Calls fn(label_values, metric) for each child, in label-value order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [values, metric] : children_) fn(values, *metric);
   }
 
  private:
   std::vector<std::string> label_names_;
   std::vector<double> buckets_;
-  mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>> children_;
+  mutable Mutex mu_;
+  std::map<std::vector<std::string>, std::unique_ptr<Metric>> children_ VIGIL_GUARDED_BY(mu_);
 };
 
 class Registry {
@@ -117,8 +118,8 @@ class Registry {
   Entry& Register(std::string_view name, std::string_view help, MetricType type,
                   const std::vector<std::string>& label_names, std::vector<double> buckets);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Entry, std::less<>> entries_;
+  mutable Mutex mu_;
+  std::map<std::string, Entry, std::less<>> entries_ VIGIL_GUARDED_BY(mu_);
 };
 
 }  // namespace vigil::metrics

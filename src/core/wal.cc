@@ -130,9 +130,9 @@ WalWriter::~WalWriter() {
 
 Status WalWriter::StartSegment(uint64_t sequence) {
   {
-    std::lock_guard sync(sync_mu_);  // no fdatasync of the old file in flight
+    MutexLock sync(sync_mu_);  // no fdatasync of the old file in flight
     if (file_) {
-      std::lock_guard state(state_mu_);
+      MutexLock state(state_mu_);
       if (failed_.load()) {
         // Its bytes not known durable are lost, those written after the failure too.
         lost_through_ = std::max(lost_through_, written_);
@@ -154,7 +154,7 @@ Status WalWriter::StartSegment(uint64_t sequence) {
   VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, env_.NewAppendableFile(path));
   VIGIL_RETURN_IF_ERROR(env_.SyncDir(dir_));
   {
-    std::lock_guard state(state_mu_);
+    MutexLock state(state_mu_);
     file_ = std::move(file);
   }
   segment_ = sequence;
@@ -193,7 +193,7 @@ Status WalWriter::Write(std::string_view record) {
   segment_size_ += framed;
   total_bytes_ += framed;
   {
-    std::lock_guard state(state_mu_);
+    MutexLock state(state_mu_);
     written_ += framed;
   }
   if (options_.fsync == FsyncPolicy::kInterval) status = SyncIfDue();
@@ -202,18 +202,18 @@ Status WalWriter::Write(std::string_view record) {
 }
 
 uint64_t WalWriter::written() const {
-  std::lock_guard state(state_mu_);
+  MutexLock state(state_mu_);
   return written_;
 }
 
 Status WalWriter::SyncThrough(uint64_t position) {
-  std::lock_guard sync(sync_mu_);
+  MutexLock sync(sync_mu_);
   if (position <= durable_) return OkStatus();
   if (position <= lost_through_) return lost_status_;
   std::shared_ptr<WritableFile> file;
   uint64_t target = 0;
   {
-    std::lock_guard state(state_mu_);
+    MutexLock state(state_mu_);
     file = file_;
     target = written_;
   }
@@ -232,7 +232,7 @@ Status WalWriter::SyncThrough(uint64_t position) {
 }
 
 void WalWriter::MarkWrittenDurable() {
-  std::lock_guard sync(sync_mu_);
+  MutexLock sync(sync_mu_);
   durable_ = std::max(durable_, written());
 }
 

@@ -14,13 +14,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/env.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace vigil::wal {
@@ -125,14 +125,14 @@ class WalWriter {
   std::atomic<bool> failed_{false};
   std::string frame_;
 
-  mutable std::mutex state_mu_;  // guards file_ and written_ for SyncThrough
-  std::shared_ptr<WritableFile> file_;
-  uint64_t written_ = 0;
+  mutable Mutex state_mu_;              // guards file_ and written_ for SyncThrough
+  std::shared_ptr<WritableFile> file_;  // the owner reads it unlocked
+  uint64_t written_ = 0;                // the owner reads it unlocked
 
-  std::mutex sync_mu_;  // one fdatasync at a time; guards durable_ and the lost range
-  uint64_t durable_ = 0;
-  uint64_t lost_through_ = 0;  // positions up to here failed to sync
-  Status lost_status_;
+  Mutex sync_mu_;  // one fdatasync at a time; guards durable_ and the lost range
+  uint64_t durable_ VIGIL_GUARDED_BY(sync_mu_) = 0;
+  uint64_t lost_through_ VIGIL_GUARDED_BY(sync_mu_) = 0;  // positions up to here failed to sync
+  Status lost_status_ VIGIL_GUARDED_BY(sync_mu_);
   std::atomic<uint64_t> sync_failures_{0};
 };
 

@@ -212,9 +212,9 @@ struct AlertEvaluator::Shard {
     size_t rule;
     model::Sample newest;
   };
-  std::mutex mu;
+  Mutex mu;
   std::unordered_map<model::Labels, std::vector<Watched>, model::LabelsHash> series;  // mu
-  std::vector<int64_t> absent_seen;  // per rule, newest timestamp; guarded by mu
+  std::vector<int64_t> absent_seen VIGIL_GUARDED_BY(mu);  // per rule, newest timestamp
 };
 
 struct AlertEvaluator::Instance {
@@ -282,6 +282,7 @@ Result<std::unique_ptr<AlertEvaluator>> AlertEvaluator::Create(std::vector<Alert
   e->BuildIndex();
   for (size_t i = 0; i < std::max<size_t>(options.shards, 1); ++i) {
     auto shard = std::make_unique<Shard>();
+    MutexLock lock(shard->mu);
     shard->absent_seen.assign(e->rules_.size(), 0);
     e->shards_.push_back(std::move(shard));
   }
@@ -348,13 +349,13 @@ size_t AlertEvaluator::rule_count() const { return rules_.size(); }
 void AlertEvaluator::Observe(size_t shard_index, const model::Batch& batch) {
   if (rules_.empty()) return;
   Shard& shard = *shards_[shard_index % shards_.size()];
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(shard.mu);
   for (const auto& series : batch.series) {
     if (series.samples.empty()) continue;
     const model::Sample& newest = series.samples.back();
     auto named = by_metric_.find(series.labels.MetricName());
     std::vector<Shard::Watched>* watched = nullptr;
-    auto visit = [&](size_t r) {
+    auto visit = [&](size_t r) VIGIL_REQUIRES(shard.mu) {
       const Rule& rule = *rules_[r];
       if (!model::MatchesAll(rule.expr.selector, series.labels)) return;
       if (rule.expr.kind == AlertExpr::kAbsent) {
@@ -395,7 +396,7 @@ void AlertEvaluator::Observe(size_t shard_index, const model::Batch& batch) {
 }
 
 void AlertEvaluator::AgentSeen(const std::string& agent, int64_t interval_ms, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   agents_[agent] = {now_ms, std::max<int64_t>(interval_ms, 1000)};
 }
 
@@ -463,13 +464,13 @@ void AlertEvaluator::Step(size_t rule_index, const model::Labels& series, bool c
 }
 
 std::vector<AlertChange> AlertEvaluator::Evaluate(int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (first_evaluation_ms_ == 0) first_evaluation_ms_ = now_ms;
   std::vector<AlertChange> changes;
 
   // Series rules: each shard's series, then the alerts whose series were forgotten.
   for (auto& shard : shards_) {
-    std::lock_guard shard_lock(shard->mu);
+    MutexLock shard_lock(shard->mu);
     for (auto it = shard->series.begin(); it != shard->series.end();) {
       auto& watched = it->second;
       for (size_t i = 0; i < watched.size();) {
@@ -501,7 +502,7 @@ std::vector<AlertChange> AlertEvaluator::Evaluate(int64_t now_ms) {
     } else if (rule.expr.kind == AlertExpr::kAbsent) {
       int64_t newest = first_evaluation_ms_;
       for (auto& shard : shards_) {
-        std::lock_guard shard_lock(shard->mu);
+        MutexLock shard_lock(shard->mu);
         newest = std::max(newest, shard->absent_seen[r]);
       }
       int64_t window =
@@ -525,7 +526,7 @@ std::vector<AlertChange> AlertEvaluator::Evaluate(int64_t now_ms) {
 }
 
 std::vector<model::Alert> AlertEvaluator::Active() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<model::Alert> out;
   for (const auto& [key, inst] : instances_)
     out.push_back(MakeAlert(key.first, inst, inst.state, inst.evaluated_ms));

@@ -24,13 +24,13 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "core/options.h"
 #include "model/batch.h"
 #include "model/matcher.h"
@@ -123,7 +123,7 @@ class AlertEvaluator {
   AlertEvaluator() = default;
   // Moves the alert of (rule, series) by the condition's value now.
   void Step(size_t rule, const model::Labels& series, bool condition, double value, int64_t now_ms,
-            std::vector<AlertChange>& changes);
+            std::vector<AlertChange>& changes) VIGIL_REQUIRES(mu_);
   model::Alert MakeAlert(size_t rule, const Instance& instance, model::AlertState state,
                          int64_t now_ms) const;
 
@@ -148,10 +148,12 @@ class AlertEvaluator {
   std::vector<size_t> any_metric_;  // rules whose selector names no metric
   std::vector<std::unique_ptr<Shard>> shards_;
 
-  std::mutex mu_;  // guards what follows, and Evaluate as a whole
-  std::map<std::string, std::pair<int64_t, int64_t>> agents_;       // id -> (last seen, interval)
-  std::map<std::pair<size_t, model::Labels>, Instance> instances_;  // (rule, alert labels)
-  int64_t first_evaluation_ms_ = 0;
+  Mutex mu_;  // guards what follows, and Evaluate as a whole
+  std::map<std::string, std::pair<int64_t, int64_t>> agents_
+      VIGIL_GUARDED_BY(mu_);  // id -> (last seen, interval)
+  std::map<std::pair<size_t, model::Labels>, Instance> instances_
+      VIGIL_GUARDED_BY(mu_);  // (rule, alert labels)
+  int64_t first_evaluation_ms_ VIGIL_GUARDED_BY(mu_) = 0;
 
   metrics::Gauge* active_pending_ = nullptr;
   metrics::Gauge* active_firing_ = nullptr;

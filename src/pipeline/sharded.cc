@@ -29,7 +29,7 @@ size_t ShardedPipeline::ShardOf(std::string_view agent) const {
 Status ShardedPipeline::Process(std::string_view agent, model::Batch& batch) {
   const size_t index = ShardOf(agent);
   Shard& shard = *shards_[index];
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(shard.mu);
   Status status = shard.pipeline.Process(batch);
   if (status.ok() && observer_) observer_(index, batch);
   return status;

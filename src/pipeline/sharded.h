@@ -14,10 +14,10 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "pipeline/pipeline.h"
 
 namespace vigil::pipeline {
@@ -41,15 +41,18 @@ class ShardedPipeline {
   Status Process(std::string_view agent, model::Batch& batch);
 
   size_t workers() const { return shards_.size(); }
-  size_t stage_count() const { return shards_.front()->pipeline.stage_count(); }
+  size_t stage_count() const {
+    MutexLock lock(shards_.front()->mu);
+    return shards_.front()->pipeline.stage_count();
+  }
   // The shard that handles the batches of `agent`.
   size_t ShardOf(std::string_view agent) const;
 
  private:
   struct Shard {
     explicit Shard(Pipeline p) : pipeline(std::move(p)) {}
-    std::mutex mu;
-    Pipeline pipeline;  // guarded by mu
+    Mutex mu;
+    Pipeline pipeline VIGIL_GUARDED_BY(mu);
   };
 
   explicit ShardedPipeline(Observer observer) : observer_(std::move(observer)) {}

@@ -294,7 +294,7 @@ Status DownsampleStage::Apply(model::Batch& batch) {
   std::vector<model::Series> kept;
   kept.reserve(batch.series.size());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& series : batch.series) {
       if (!model::MatchesAll(options_.selector, series.labels)) {
         kept.push_back(std::move(series));
@@ -333,7 +333,7 @@ Status DownsampleStage::Apply(model::Batch& batch) {
     }
     // Series gone quiet for 10 windows are forgotten (their last window with them).
     if (windows_.size() > 1024) {
-      std::erase_if(windows_, [&](const auto& kv) {
+      std::erase_if(windows_, [&](const auto& kv) VIGIL_REQUIRES(mu_) {
         return kv.second.start < newest_ms_ - 10 * options_.window_ms;
       });
     }

@@ -15,11 +15,11 @@
 #include <re2/re2.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/options.h"
 #include "model/matcher.h"
 #include "pipeline/pipeline.h"
@@ -129,9 +129,9 @@ class DownsampleStage final : public Stage {
 
   std::string name_;
   Options options_;
-  std::mutex mu_;
-  std::unordered_map<model::Labels, Window, model::LabelsHash> windows_;  // guarded by mu_
-  int64_t newest_ms_ = 0;                                                 // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<model::Labels, Window, model::LabelsHash> windows_ VIGIL_GUARDED_BY(mu_);
+  int64_t newest_ms_ VIGIL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace vigil::pipeline

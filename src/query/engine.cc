@@ -1477,9 +1477,10 @@ std::chrono::steady_clock::time_point Engine::Deadline() const {
 
 Result<std::shared_ptr<void>> Engine::Admit(std::chrono::steady_clock::time_point deadline) {
   if (options_.max_concurrency <= 0) return std::shared_ptr<void>();
-  std::unique_lock lock(gate_mu_);
-  if (!gate_freed_.wait_until(lock, deadline,
-                              [&] { return running_ < options_.max_concurrency; })) {
+  MutexLock lock(gate_mu_);
+  if (!gate_freed_.wait_until(lock, deadline, [&]() VIGIL_REQUIRES(gate_mu_) {
+        return running_ < options_.max_concurrency;
+      })) {
     return DeadlineExceededError("query timed out waiting for one of " +
                                  std::to_string(options_.max_concurrency) +
                                  " query slots (query.max_concurrency)");
@@ -1487,7 +1488,7 @@ Result<std::shared_ptr<void>> Engine::Admit(std::chrono::steady_clock::time_poin
   ++running_;
   return std::shared_ptr<void>(nullptr, [this](void*) {
     {
-      std::lock_guard released(gate_mu_);
+      MutexLock released(gate_mu_);
       --running_;
     }
     gate_freed_.notify_one();

@@ -18,14 +18,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "model/batch.h"
 #include "query/ast.h"
@@ -84,9 +83,9 @@ class Engine {
 
   store::Store& store_;
   EngineOptions options_;
-  std::mutex gate_mu_;
-  std::condition_variable gate_freed_;
-  int64_t running_ = 0;  // guarded by gate_mu_
+  Mutex gate_mu_;
+  CondVar gate_freed_;
+  int64_t running_ VIGIL_GUARDED_BY(gate_mu_) = 0;
   std::atomic<int64_t> samples_in_flight_{0};
 };
 

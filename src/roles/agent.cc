@@ -120,7 +120,7 @@ Status Agent::Announce() {
   announcement.timestamp_ms = clock_.NowMillis();
   announcement.sensors = DescribeSensors();
   {
-    std::lock_guard lock(announce_mu_);
+    MutexLock lock(announce_mu_);
     last_announced_ = announcement.sensors;
   }
   bus::Message message{model::EncodeAnnouncement(announcement),
@@ -171,7 +171,7 @@ Status Agent::SetUp() {
 
 void Agent::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stop_) return;
     stop_ = true;
   }
@@ -190,7 +190,7 @@ void Agent::Stop() {
 }
 
 void Agent::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stop_) {
     readings_in_ = false;
     lock.unlock();
@@ -198,25 +198,25 @@ void Agent::Run() {
     int64_t next = RunOnce(now);
     lock.lock();
     wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next - now)),
-                   [this] { return stop_ || readings_in_; });
+                   [this]() VIGIL_REQUIRES(mu_) { return stop_ || readings_in_; });
   }
 }
 
 void Agent::AddReadings(const model::Batch& readings) {
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     for (const auto& series : readings.series) {
       for (const auto& sample : series.samples) pending_.Add(series.labels, sample);
     }
   }
   // The agent thread looks whether the batch is full or complete.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   readings_in_ = true;
   wake_.notify_all();
 }
 
 size_t Agent::PendingSamples() {
-  std::lock_guard lock(pending_mu_);
+  MutexLock lock(pending_mu_);
   return pending_.sample_count();
 }
 
@@ -254,7 +254,7 @@ int64_t Agent::RunOnce(int64_t now_ms) {
     bool changed;
     {
       std::vector<model::SensorInfo> sensors = DescribeSensors();
-      std::lock_guard lock(announce_mu_);
+      MutexLock lock(announce_mu_);
       changed = sensors != last_announced_;
     }
     if (changed) {
@@ -346,7 +346,7 @@ void Agent::Drain(int64_t now_ms) {
 Status Agent::Flush() {
   model::Batch batch;
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     batch = pending_.Take();
   }
   size_t samples = batch.SampleCount();

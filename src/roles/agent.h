@@ -20,9 +20,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +31,7 @@
 #include "core/clock.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "model/batch.h"
 #include "model/messages.h"
 #include "roles/spool.h"
@@ -112,21 +111,21 @@ class Agent {
   // How often the agent thread looks whether that changed, to announce again.
   static constexpr int64_t kReportIntervalMs = 5'000;
   int64_t next_report_ms_ = 0;  // the agent thread's
-  std::mutex announce_mu_;      // Announce runs on the agent and on the bus's threads
-  std::vector<model::SensorInfo> last_announced_;  // guarded by announce_mu_
+  Mutex announce_mu_;           // Announce runs on the agent and on the bus's threads
+  std::vector<model::SensorInfo> last_announced_ VIGIL_GUARDED_BY(announce_mu_);
   std::unique_ptr<sensors::Scheduler> scheduler_;
   int64_t next_flush_ms_ = 0;
   std::unique_ptr<bus::Subscription> requests_;
   std::atomic<bool> set_up_{false};  // SetUp succeeded; until then batches go to the spool
   int64_t next_set_up_ms_ = 0;       // the agent thread's
 
-  std::mutex pending_mu_;
-  model::BatchBuilder pending_;  // guarded by pending_mu_
+  Mutex pending_mu_;
+  model::BatchBuilder pending_ VIGIL_GUARDED_BY(pending_mu_);
 
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;         // guarded by mu_
-  bool readings_in_ = false;  // guarded by mu_: a collection delivered since the last pass
+  Mutex mu_;
+  CondVar wake_;
+  bool stop_ VIGIL_GUARDED_BY(mu_) = false;
+  bool readings_in_ VIGIL_GUARDED_BY(mu_) = false;  // a collection delivered since the last pass
   std::thread thread_;
 
   // Spool and breaker: the agent thread's (and Stop's, once that thread has ended).

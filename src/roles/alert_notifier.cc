@@ -106,7 +106,7 @@ AlertNotifier::AlertNotifier(bus::Bus& bus, Options options)
 
 AlertNotifier::~AlertNotifier() {
   {
-    std::lock_guard lock(outbox_mu_);
+    MutexLock lock(outbox_mu_);
     stop_ = true;
     if (!outbox_.empty()) {
       spdlog::error("alerts: {} changes never reached the broker", outbox_.size());
@@ -116,7 +116,7 @@ AlertNotifier::~AlertNotifier() {
   publisher_.join();
   for (auto& w : webhooks_) {
     {
-      std::lock_guard lock(w->mu);
+      MutexLock lock(w->mu);
       w->stop = true;
     }
     w->cv.notify_all();
@@ -133,7 +133,7 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
     spdlog::log(log_level, "alert {} {} {} value={}", a.name, model::AlertStateName(a.state),
                 a.labels.ToString(), a.value);
     {
-      std::lock_guard lock(outbox_mu_);
+      MutexLock lock(outbox_mu_);
       if (outbox_.size() >= options_.max_outbox) {
         // The oldest waiting, not the one the publisher holds.
         outbox_.erase(outbox_busy_ && outbox_.size() > 1 ? outbox_.begin() + 1 : outbox_.begin());
@@ -149,7 +149,7 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
   for (const auto& [name, alerts] : by_name) {
     std::string payload = AlertmanagerPayload(alerts, "vigil", options_.external_url);
     for (auto& w : webhooks_) {
-      std::lock_guard lock(w->mu);
+      MutexLock lock(w->mu);
       if (w->queue.size() >= options_.max_queue) {
         w->queue.pop_front();
         webhook_payloads_.WithLabels({w->url, "dropped"}).Inc();
@@ -162,9 +162,10 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
 
 void AlertNotifier::PublishOutbox() {
   auto backoff = std::chrono::milliseconds(200);
-  std::unique_lock lock(outbox_mu_);
+  MutexLock lock(outbox_mu_);
   while (true) {
-    outbox_cv_.wait(lock, [this] { return stop_ || !outbox_.empty(); });
+    outbox_cv_.wait(lock,
+                    [this]() VIGIL_REQUIRES(outbox_mu_) { return stop_ || !outbox_.empty(); });
     if (stop_) return;
     Outgoing next = outbox_.front();
     outbox_busy_ = true;
@@ -190,21 +191,23 @@ void AlertNotifier::PublishOutbox() {
           "them: {}",
           next.name, outbox_.size() - 1, status.ToString());
     }
-    outbox_cv_.wait_for(lock, backoff, [this] { return stop_; });
+    outbox_cv_.wait_for(lock, backoff, [this]() VIGIL_REQUIRES(outbox_mu_) { return stop_; });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
 }
 
 bool AlertNotifier::WaitPublished(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(outbox_mu_);
-  return outbox_cv_.wait_for(lock, timeout, [this] { return outbox_.empty() && !outbox_busy_; });
+  MutexLock lock(outbox_mu_);
+  return outbox_cv_.wait_for(lock, timeout, [this]() VIGIL_REQUIRES(outbox_mu_) {
+    return outbox_.empty() && !outbox_busy_;
+  });
 }
 
 void AlertNotifier::Deliver(Webhook& w) {
   std::mt19937_64 random(std::random_device{}());
-  std::unique_lock lock(w.mu);
+  MutexLock lock(w.mu);
   while (true) {
-    w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+    w.cv.wait(lock, [&]() VIGIL_REQUIRES(w.mu) { return w.stop || !w.queue.empty(); });
     if (w.stop) break;
     std::string payload = std::move(w.queue.front());
     w.queue.pop_front();
@@ -223,7 +226,7 @@ void AlertNotifier::Deliver(Webhook& w) {
       // Full jitter on an exponential backoff.
       auto wait = std::chrono::milliseconds(
           std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(random));
-      w.cv.wait_for(lock, wait, [&] { return w.stop; });
+      w.cv.wait_for(lock, wait, [&]() VIGIL_REQUIRES(w.mu) { return w.stop; });
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
     webhook_payloads_.WithLabels({w.url, sent ? "sent" : "failed"}).Inc();

@@ -12,16 +12,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bus/bus.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "pipeline/alerts.h"
 
 namespace vigil::roles {
@@ -57,10 +56,10 @@ class AlertNotifier {
  private:
   struct Webhook {
     std::string url;
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::string> queue;  // guarded by mu
-    bool stop = false;              // guarded by mu
+    Mutex mu;
+    CondVar cv;
+    std::deque<std::string> queue VIGIL_GUARDED_BY(mu);
+    bool stop VIGIL_GUARDED_BY(mu) = false;
     std::thread thread;
   };
   void Deliver(Webhook& webhook);
@@ -76,11 +75,11 @@ class AlertNotifier {
     std::string routing_key;
     bus::Message message;
   };
-  std::mutex outbox_mu_;
-  std::condition_variable outbox_cv_;
-  std::deque<Outgoing> outbox_;  // guarded by outbox_mu_, oldest first
-  bool outbox_busy_ = false;     // guarded by outbox_mu_: one is being published
-  bool stop_ = false;            // guarded by outbox_mu_
+  Mutex outbox_mu_;
+  CondVar outbox_cv_;
+  std::deque<Outgoing> outbox_ VIGIL_GUARDED_BY(outbox_mu_);  // oldest first
+  bool outbox_busy_ VIGIL_GUARDED_BY(outbox_mu_) = false;     // one is being published
+  bool stop_ VIGIL_GUARDED_BY(outbox_mu_) = false;
   std::thread publisher_;
   metrics::Family<metrics::Counter>& published_;
   metrics::Family<metrics::Counter>& webhook_payloads_;

@@ -48,8 +48,9 @@ Status Coordinator::Start() {
       bus_.Publish(std::string(bus::kDiscoveryRequestsExchange), "", std::move(message)));
   if (alerts_ && notifier_) {
     evaluator_ = std::thread([this] {
-      std::unique_lock lock(mu_);
-      while (!stop_cv_.wait_for(lock, options_.evaluation_interval, [this] { return stopped_; })) {
+      MutexLock lock(mu_);
+      while (!stop_cv_.wait_for(lock, options_.evaluation_interval,
+                                [this]() VIGIL_REQUIRES(mu_) { return stopped_; })) {
         lock.unlock();
         EvaluateAlerts();
         lock.lock();
@@ -66,7 +67,7 @@ void Coordinator::Stop() {
   if (announcements_) announcements_->Cancel();
   std::map<std::string, std::unique_ptr<bus::Subscription>> data;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopped_ = true;
     data.swap(data_);
   }
@@ -91,7 +92,7 @@ void Coordinator::EvaluateAlerts() {
 }
 
 std::vector<std::string> Coordinator::KnownAgents() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> agents;
   for (const auto& [agent, subscription] : data_) agents.push_back(agent);
   return agents;
@@ -120,7 +121,7 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
   }
   // An agent that announces itself and then sends nothing is offline too.
   if (alerts_) alerts_->AgentSeen(agent, interval, clock_.NowMillis());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   intervals_[agent] = interval;
   if (stopped_ || data_.count(agent)) return;
   Status status = bus::DeclareDataQueue(bus_, agent, options_.topology);
@@ -151,7 +152,7 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
   if (alerts_) {
     int64_t interval = 0;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       interval = intervals_[agent];
     }
     alerts_->AgentSeen(agent, interval, clock_.NowMillis());

@@ -11,10 +11,8 @@
 // Thread safety: Start and Stop from one thread; handlers run on the bus's threads.
 #pragma once
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +21,7 @@
 #include "bus/topology.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "pipeline/alerts.h"
 #include "pipeline/sharded.h"
 #include "roles/alert_notifier.h"
@@ -71,11 +70,12 @@ class Coordinator {
   std::unique_ptr<AlertNotifier> notifier_;
   std::unique_ptr<bus::Subscription> announcements_;
 
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<bus::Subscription>> data_;  // by agent; guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<bus::Subscription>> data_
+      VIGIL_GUARDED_BY(mu_);                  // by agent
   std::map<std::string, int64_t> intervals_;  // agent -> shortest sensor interval; mu_
-  bool stopped_ = false;                      // guarded by mu_
-  std::condition_variable stop_cv_;
+  bool stopped_ VIGIL_GUARDED_BY(mu_) = false;
+  CondVar stop_cv_;
   std::thread evaluator_;
 
   metrics::Family<metrics::Counter>& batches_;

@@ -101,8 +101,9 @@ std::string DescribeStore(const VigilConfig& config) {
 
 void StoreMaintainer::Start() {
   thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; })) {
+    MutexLock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(5),
+                         [this]() VIGIL_REQUIRES(mu_) { return stop_; })) {
       lock.unlock();
       Status status = store_.Maintain();
       if (!status.ok()) spdlog::error("store maintenance: {}", status.ToString());
@@ -113,7 +114,7 @@ void StoreMaintainer::Start() {
 
 void StoreMaintainer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();

@@ -6,13 +6,12 @@
 // Thread safety: functions; StoreMaintainer's Start and Stop from one thread.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "bus/topology.h"
 #include "core/env.h"
+#include "core/mutex.h"
 #include "roles/agent.h"
 #include "roles/config.h"
 #include "roles/coordinator.h"
@@ -55,9 +54,9 @@ class StoreMaintainer {
  private:
   store::Store& store_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ VIGIL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace vigil::roles

@@ -4,11 +4,11 @@
 #include <xxhash.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <thread>
+
+#include "core/mutex.h"
 
 namespace vigil::sensors {
 
@@ -63,8 +63,8 @@ struct Scheduler::Runner {
   metrics::Family<metrics::Counter>& errors;
   int64_t next_due_ms = 0;  // scheduler's thread; 0: right away
 
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv;
   std::optional<int64_t> request;  // the time of a collection the worker should start
   bool busy = false;               // from request until the collection returned
   int64_t started_ms = 0;
@@ -85,7 +85,7 @@ void Scheduler::Runner::CountError(std::string_view reason, const std::string& m
 }
 
 void Scheduler::Runner::Work() {
-  std::unique_lock lock(mu);
+  MutexLock lock(mu);
   while (true) {
     cv.wait(lock, [&] { return stop || request.has_value(); });
     if (stop) return;
@@ -152,7 +152,7 @@ Scheduler::~Scheduler() { Stop(); }
 int64_t Scheduler::RunOnce(int64_t now_ms) {
   int64_t next = std::numeric_limits<int64_t>::max();
   for (auto& r : runners_) {
-    std::lock_guard lock(r->mu);
+    MutexLock lock(r->mu);
     if (r->busy && !r->abandoned && now_ms >= r->started_ms + r->timeout_ms) {
       r->abandoned = true;
       r->CountError("timeout", "collection started at " + std::to_string(r->started_ms) +
@@ -181,7 +181,7 @@ int64_t Scheduler::RunOnce(int64_t now_ms) {
 
 bool Scheduler::Settled(int64_t until_ms) {
   for (auto& r : runners_) {
-    std::lock_guard lock(r->mu);
+    MutexLock lock(r->mu);
     if ((r->busy && !r->abandoned) || r->next_due_ms <= until_ms) return false;
   }
   return true;
@@ -189,7 +189,7 @@ bool Scheduler::Settled(int64_t until_ms) {
 
 void Scheduler::WaitIdle() {
   for (auto& r : runners_) {
-    std::unique_lock lock(r->mu);
+    MutexLock lock(r->mu);
     r->cv.wait(lock, [&] { return !r->busy || r->abandoned; });
   }
 }
@@ -198,7 +198,7 @@ void Scheduler::Stop() {
   if (stopped_) return;
   stopped_ = true;
   for (auto& r : runners_) {
-    std::unique_lock lock(r->mu);
+    MutexLock lock(r->mu);
     r->cv.wait_for(lock, std::chrono::milliseconds(r->timeout_ms),
                    [&] { return !r->busy || r->abandoned; });
     r->stop = true;

@@ -8,7 +8,7 @@
 namespace vigil::store {
 
 Status MemoryStore::AppendAll(const model::Batch& batch) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (options_.out_of_order_window_ms > 0) {
     uint64_t too_old = 0;
     const model::Series* first = nullptr;
@@ -33,7 +33,7 @@ Status MemoryStore::AppendAll(const model::Batch& batch) {
 }
 
 Status MemoryStore::Append(const model::Batch& batch) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return AppendLocked(batch);
 }
 
@@ -58,7 +58,7 @@ Status MemoryStore::AppendLocked(const model::Batch& batch) {
 
 Result<SelectResult> MemoryStore::Select(const std::vector<model::Matcher>& matchers,
                                          int64_t start_ms, int64_t end_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SelectResult result;
   int64_t points = 0;
   for (const auto& [labels, samples] : series_) {
@@ -79,7 +79,7 @@ Result<SelectResult> MemoryStore::Select(const std::vector<model::Matcher>& matc
 Result<SelectResult> MemoryStore::Aggregate(const AggregateQuery& query) {
   if (query.step_ms <= 0) return InvalidArgumentError("step must be > 0");
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SelectResult result;
   int64_t points = 0;
   for (const auto& [labels, stored] : series_) {
@@ -100,7 +100,7 @@ Result<SelectResult> MemoryStore::Aggregate(const AggregateQuery& query) {
 
 Result<std::vector<model::Labels>> MemoryStore::Series(
     const std::vector<model::Matcher>& matchers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<model::Labels> out;
   for (const auto& [labels, samples] : series_) {
     if (model::MatchesAll(matchers, labels)) out.push_back(labels);
@@ -110,7 +110,7 @@ Result<std::vector<model::Labels>> MemoryStore::Series(
 
 Result<std::vector<std::string>> MemoryStore::LabelNames(
     const std::vector<model::Matcher>& matchers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::set<std::string> names;
   for (const auto& [labels, samples] : series_) {
     if (!model::MatchesAll(matchers, labels)) continue;
@@ -121,7 +121,7 @@ Result<std::vector<std::string>> MemoryStore::LabelNames(
 
 Result<std::vector<std::string>> MemoryStore::LabelValues(
     const std::string& name, const std::vector<model::Matcher>& matchers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::set<std::string> values;
   for (const auto& [labels, samples] : series_) {
     if (!model::MatchesAll(matchers, labels)) continue;
@@ -132,12 +132,12 @@ Result<std::vector<std::string>> MemoryStore::LabelValues(
 }
 
 uint64_t MemoryStore::duplicates() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return duplicates_;
 }
 
 uint64_t MemoryStore::rejected() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return rejected_;
 }
 

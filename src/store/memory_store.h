@@ -6,8 +6,8 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 
+#include "core/mutex.h"
 #include "store/store.h"
 
 namespace vigil::store {
@@ -39,13 +39,13 @@ class MemoryStore final : public Store {
   uint64_t rejected() const;
 
  private:
-  Status AppendLocked(const model::Batch& batch);
+  Status AppendLocked(const model::Batch& batch) VIGIL_REQUIRES(mu_);
 
   Options options_;
-  mutable std::mutex mu_;
-  std::map<model::Labels, std::map<int64_t, double>> series_;
-  uint64_t duplicates_ = 0;
-  uint64_t rejected_ = 0;
+  mutable Mutex mu_;
+  std::map<model::Labels, std::map<int64_t, double>> series_ VIGIL_GUARDED_BY(mu_);
+  uint64_t duplicates_ VIGIL_GUARDED_BY(mu_) = 0;
+  uint64_t rejected_ VIGIL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace vigil::store

@@ -69,7 +69,7 @@ HttpStub::~HttpStub() {
   stop_ = true;
   acceptor_.join();
   ::close(listen_fd_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& t : connections_) t.join();
 }
 
@@ -83,7 +83,7 @@ void HttpStub::Accept() {
     if (::poll(&p, 1, 50) <= 0) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     connections_.emplace_back([this, fd] { Serve(fd); });
   }
 }

@@ -11,11 +11,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace vigil::testing {
@@ -56,8 +56,8 @@ class HttpStub {
   std::atomic<bool> stop_{false};
   std::atomic<int> requests_{0};
   std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<std::thread> connections_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<std::thread> connections_ VIGIL_GUARDED_BY(mu_);
 };
 
 }  // namespace vigil::testing

@@ -19,7 +19,7 @@ class MemWritableFile final : public WritableFile {
 };
 
 Status MemEnv::CountWrite(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++writes_;
   if (fail_from_ > 0 && writes_ >= fail_from_) {
     return UnavailableError("write " + path + ": injected fault");
@@ -29,7 +29,7 @@ Status MemEnv::CountWrite(const std::string& path) {
 
 Status MemEnv::SyncFile(const std::string& path) {
   Status status = CountWrite(path);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string& contents = files_[path];
   size_t& synced = synced_[path];
   if (status.ok()) {
@@ -42,7 +42,7 @@ Status MemEnv::SyncFile(const std::string& path) {
 
 Status MemEnv::AppendTo(const std::string& path, std::string_view data) {
   VIGIL_RETURN_IF_ERROR(CountWrite(path));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (disk_full_) {
     files_[path].append(data.substr(0, data.size() / 2));  // what fitted
     return UnavailableError("write " + path + ": No space left on device");
@@ -52,37 +52,37 @@ Status MemEnv::AppendTo(const std::string& path, std::string_view data) {
 }
 
 void MemEnv::SetDiskFull(bool full) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   disk_full_ = full;
 }
 
 Result<std::unique_ptr<WritableFile>> MemEnv::NewAppendableFile(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   files_[path];
   return std::unique_ptr<WritableFile>(new MemWritableFile(this, path));
 }
 
 Result<std::string> MemEnv::ReadFile(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return NotFoundError("no file " + path);
   return it->second;
 }
 
 bool MemEnv::FileExists(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return files_.count(path) > 0;
 }
 
 Result<uint64_t> MemEnv::FileSize(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return NotFoundError("no file " + path);
   return static_cast<uint64_t>(it->second.size());
 }
 
 Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = files_.find(from);
   if (it == files_.end()) return NotFoundError("rename: no file " + from);
   files_[to] = std::move(it->second);
@@ -93,7 +93,7 @@ Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
 }
 
 Status MemEnv::DeleteFile(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   synced_.erase(path);
   if (files_.erase(path) == 0) return NotFoundError("delete: no file " + path);
   return OkStatus();
@@ -102,7 +102,7 @@ Status MemEnv::DeleteFile(const std::string& path) {
 Status MemEnv::CreateDirs(const std::string&) { return OkStatus(); }
 
 Result<std::vector<std::string>> MemEnv::Children(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
   std::vector<std::string> names;
   for (const auto& [name, contents] : files_) {
@@ -116,7 +116,7 @@ Result<std::vector<std::string>> MemEnv::Children(const std::string& path) {
 
 Status MemEnv::TruncateFile(const std::string& path, uint64_t size) {
   VIGIL_RETURN_IF_ERROR(CountWrite(path));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return NotFoundError("truncate: no file " + path);
   if (size < it->second.size()) it->second.resize(size);
@@ -127,24 +127,24 @@ Status MemEnv::TruncateFile(const std::string& path, uint64_t size) {
 Status MemEnv::SyncDir(const std::string& path) { return CountWrite(path); }
 
 std::string& MemEnv::Contents(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = files_.find(path);
   VIGIL_CHECK(it != files_.end(), "no such file");
   return it->second;
 }
 
 void MemEnv::FailWritesFrom(int n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   fail_from_ = writes_ + n;
 }
 
 void MemEnv::ClearFaults() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   fail_from_ = 0;
 }
 
 int MemEnv::write_count() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return writes_;
 }
 

@@ -9,9 +9,9 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 
 #include "core/env.h"
+#include "core/mutex.h"
 
 namespace vigil::testing {
 
@@ -45,12 +45,12 @@ class MemEnv final : public Env {
   Status AppendTo(const std::string& path, std::string_view data);
   Status SyncFile(const std::string& path);
 
-  mutable std::mutex mu_;
-  std::map<std::string, std::string> files_;
-  std::map<std::string, size_t> synced_;  // bytes of each file known durable
-  int writes_ = 0;
-  int fail_from_ = 0;  // 0: no fault
-  bool disk_full_ = false;
+  mutable Mutex mu_;
+  std::map<std::string, std::string> files_ VIGIL_GUARDED_BY(mu_);
+  std::map<std::string, size_t> synced_ VIGIL_GUARDED_BY(mu_);  // bytes of each file known durable
+  int writes_ VIGIL_GUARDED_BY(mu_) = 0;
+  int fail_from_ VIGIL_GUARDED_BY(mu_) = 0;  // 0: no fault
+  bool disk_full_ VIGIL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace vigil::testing

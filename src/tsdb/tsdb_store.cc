@@ -161,7 +161,7 @@ TsdbStore::~TsdbStore() {
 }
 
 Status TsdbStore::Load() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   VIGIL_RETURN_IF_ERROR(env_.CreateDirs(options_.dir));
   // SQLite writes through the file system itself, outside the Env seam.
   std::error_code error;
@@ -169,27 +169,30 @@ Status TsdbStore::Load() {
   if (error) return UnavailableError("create folder " + options_.dir + ": " + error.message());
   VIGIL_ASSIGN_OR_RETURN(dir_lock_, DirLock::Acquire(options_.dir));
   const std::string db_path = options_.dir + "/chunks.db";
-  VIGIL_ASSIGN_OR_RETURN(writer_db_, ChunkDb::Open(db_path, /*read_only=*/false));
-  VIGIL_RETURN_IF_ERROR(writer_db_->LoadSeries(
-      [&](uint64_t id, model::Labels labels) {
-        index_.Add(id, std::move(labels));
-        auto series = std::make_unique<MemSeries>(id);
-        series->in_db = true;
-        series_.emplace(id, std::move(series));
-        next_id_ = std::max(next_id_, id + 1);
-      },
-      [&](uint64_t id, const std::string& reason) {
-        spdlog::error("tsdb: series row {} unreadable, its chunks are skipped: {}", id, reason);
-        next_id_ = std::max(next_id_, id + 1);
-      }));
-  VIGIL_RETURN_IF_ERROR(
-      writer_db_->LoadChunkCounts([&](uint64_t id, int64_t max_t, int64_t chunks) {
-        if (auto it = series_.find(id); it != series_.end()) {
-          it->second->max_t = max_t;
-          it->second->db_max_t = max_t;
-          it->second->db_chunks = chunks;
-        }
-      }));
+  {
+    MutexLock db(db_mu_);
+    VIGIL_ASSIGN_OR_RETURN(writer_db_, ChunkDb::Open(db_path, /*read_only=*/false));
+    VIGIL_RETURN_IF_ERROR(writer_db_->LoadSeries(
+        [&](uint64_t id, model::Labels labels) VIGIL_REQUIRES(mu_) {
+          index_.Add(id, std::move(labels));
+          auto series = std::make_unique<MemSeries>(id);
+          series->in_db = true;
+          series_.emplace(id, std::move(series));
+          next_id_ = std::max(next_id_, id + 1);
+        },
+        [&](uint64_t id, const std::string& reason) VIGIL_REQUIRES(mu_) {
+          spdlog::error("tsdb: series row {} unreadable, its chunks are skipped: {}", id, reason);
+          next_id_ = std::max(next_id_, id + 1);
+        }));
+    VIGIL_RETURN_IF_ERROR(writer_db_->LoadChunkCounts(
+        [&](uint64_t id, int64_t max_t, int64_t chunks) VIGIL_REQUIRES(mu_) {
+          if (auto it = series_.find(id); it != series_.end()) {
+            it->second->max_t = max_t;
+            it->second->db_max_t = max_t;
+            it->second->db_chunks = chunks;
+          }
+        }));
+  }
   for (const auto& [id, series] : series_) {
     if (series->db_chunks == 0) maybe_empty_.push_back(id);  // retention's last run failed
   }
@@ -198,7 +201,8 @@ Status TsdbStore::Load() {
   wal::ReplayStats replay;
   VIGIL_RETURN_IF_ERROR(wal::ReplayWal(
       env_, options_.dir + "/wal",
-      [this](uint64_t segment, std::string_view record) { return ApplyRecord(segment, record); },
+      [this](uint64_t segment, std::string_view record)
+          VIGIL_REQUIRES(mu_) { return ApplyRecord(segment, record); },
       &replay));
   replay_aliases_.clear();
   for (const std::string& error : replay.errors) spdlog::warn("tsdb: {}", error);
@@ -318,7 +322,7 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
   }
   // Candidates newer than every chunk row need no read (nor a wait for the persister).
   if (series.in_db && lo <= series.db_max_t) {
-    std::lock_guard db(db_mu_);
+    MutexLock db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
         series.id, lo, hi, options_.chunk_range_ms, [&](ChunkRow& row) { decode(row.data); },
         [](int64_t, const std::string&) {}));
@@ -410,7 +414,7 @@ Status TsdbStore::AppendDurably(const model::Batch& batch, bool all_or_nothing) 
   uint64_t position = 0;  // the log's end once this batch is in it
   uint64_t sync_failures = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     VIGIL_RETURN_IF_ERROR(AppendLocked(batch, all_or_nothing));
     position = wal_->written();
     sync_failures = recovered_sync_failures_;
@@ -459,7 +463,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     }
     Classify(in.samples, groups[it->second], /*replaying=*/false);
   }
-  auto forget_created = [&] {
+  auto forget_created = [&]() VIGIL_REQUIRES(mu_) {
     for (uint64_t id : created) {
       index_.Remove(id);
       series_.erase(id);
@@ -536,9 +540,10 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
 }
 
 void TsdbStore::PersistLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    persist_wanted_.wait(lock, [this] { return persist_requested_ || stop_persister_; });
+    persist_wanted_.wait(
+        lock, [this]() VIGIL_REQUIRES(mu_) { return persist_requested_ || stop_persister_; });
     if (stop_persister_) return;
     persist_requested_ = false;
     PersistBatch batch = GatherClosed();
@@ -555,7 +560,7 @@ Status TsdbStore::Flush() {
   // Append already made the batch as durable as the policy promises; with `interval`,
   // this is one more chance to sync on time.
   if (options_.wal.fsync == wal::FsyncPolicy::kAlways) return OkStatus();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (closed_) return OkStatus();
   return wal_->SyncIfDue();
 }
@@ -585,7 +590,7 @@ Status TsdbStore::WritePersistBatch(const PersistBatch& batch) {
   std::vector<ChunkDb::NewSeriesRow> new_series;
   new_series.reserve(batch.labels.size());
   for (const auto& [id, labels] : batch.labels) new_series.push_back({id, &labels});
-  std::lock_guard db(db_mu_);
+  MutexLock db(db_mu_);
   return writer_db_->Write(new_series, batch.rows).Annotate("persist chunks");
 }
 
@@ -609,7 +614,7 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
     series.db_chunks += static_cast<int64_t>(n);
     dropped += n;
   }
-  std::erase_if(with_closed_, [&](uint64_t id) {
+  std::erase_if(with_closed_, [&](uint64_t id) VIGIL_REQUIRES(mu_) {
     auto it = series_.find(id);
     return it == series_.end() || it->second->closed.empty();
   });
@@ -639,7 +644,7 @@ Status TsdbStore::DeleteUnneededSegments() {
 }
 
 Status TsdbStore::ApplyRetention() {
-  std::lock_guard db(db_mu_);
+  MutexLock db(db_mu_);
   const int64_t now = clock_.NowMillis();
   std::vector<uint64_t> deleted;  // the series of each chunk row deleted
   if (options_.retention_ms > 0) {
@@ -718,7 +723,7 @@ Status TsdbStore::MaintainLocked(bool force) {
     last_maintenance_ = now;
     VIGIL_RETURN_IF_ERROR(ApplyRetention().Annotate("retention"));
     VIGIL_RETURN_IF_ERROR(DeleteUnneededSegments().Annotate("delete log segments"));
-    std::lock_guard db(db_mu_);
+    MutexLock db(db_mu_);
     auto database = writer_db_->DatabaseBytes();
     if (database.ok()) db_bytes_gauge_.Set(static_cast<double>(*database));
   }
@@ -731,14 +736,14 @@ Status TsdbStore::MaintainLocked(bool force) {
 }
 
 Status TsdbStore::Maintain() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (closed_) return OkStatus();
   VIGIL_RETURN_IF_ERROR(wal_->SyncIfDue());
   return MaintainLocked(/*force=*/false);
 }
 
 Status TsdbStore::PersistAll() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (closed_) return FailedPreconditionError("tsdb: closed");
   // A fresh segment, so that every segment with samples can go once they are persisted.
   VIGIL_RETURN_IF_ERROR(wal_->StartNextSegment());
@@ -747,7 +752,7 @@ Status TsdbStore::PersistAll() {
 
 Status TsdbStore::Close() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closed_ || !wal_) return OkStatus();  // closed, or never opened
     stop_persister_ = true;
   }
@@ -755,7 +760,7 @@ Status TsdbStore::Close() {
   std::call_once(persister_stopped_, [this] {
     if (persister_.joinable()) persister_.join();
   });
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (closed_) return OkStatus();
   closed_ = true;
   Status status = PersistClosed();
@@ -765,7 +770,7 @@ Status TsdbStore::Close() {
 }
 
 TsdbStats TsdbStore::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TsdbStats s = stats_;
   s.series = series_.size();
   s.head_chunks = closed_count_;
@@ -775,15 +780,15 @@ TsdbStats TsdbStore::stats() const {
 }
 
 Result<int64_t> TsdbStore::DiskBytes() {
-  std::lock_guard lock(mu_);
-  std::lock_guard db(db_mu_);
+  MutexLock lock(mu_);
+  MutexLock db(db_mu_);
   VIGIL_ASSIGN_OR_RETURN(int64_t database, writer_db_->DatabaseBytes());
   return database + static_cast<int64_t>(wal_->total_bytes());
 }
 
 Result<int64_t> TsdbStore::RetainedBytes() {
-  std::lock_guard lock(mu_);
-  std::lock_guard db(db_mu_);
+  MutexLock lock(mu_);
+  MutexLock db(db_mu_);
   VIGIL_ASSIGN_OR_RETURN(int64_t payload, writer_db_->ChunkBytes());
   VIGIL_ASSIGN_OR_RETURN(int64_t chunks, writer_db_->ChunkCount());
   return payload + chunks * kChunkRowOverhead + static_cast<int64_t>(wal_->total_bytes());
@@ -794,7 +799,7 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
                                 const SeriesFn& fn) {
   std::vector<SeriesSnapshot> snapshots;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (uint64_t id : index_.Select(matchers)) {
       const MemSeries& series = *series_.at(id);
       SeriesSnapshot snapshot;
@@ -826,7 +831,7 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
     const size_t run_start = first;
     size_t last = first;
     {
-      std::unique_lock<std::mutex> lock(read_mu_, std::defer_lock);
+      std::unique_lock<Mutex> lock(read_mu_, std::defer_lock);
       bool reading = false;
       size_t read = 0;
       while (last < snapshots.size() && last - first < kReadRunSeries && read < kReadRunSamples) {
@@ -843,7 +848,7 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
         auto report = [&](int64_t min_t, const std::string& reason) {
           corrupt_chunks_.Inc();
           {
-            std::lock_guard stats_lock(mu_);
+            MutexLock stats_lock(mu_);
             ++stats_.corrupt_chunks;
           }
           warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
@@ -927,7 +932,7 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
 }
 
 Result<std::vector<model::Labels>> TsdbStore::Series(const std::vector<model::Matcher>& matchers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<model::Labels> out;
   for (uint64_t id : index_.Select(matchers)) out.push_back(*index_.Get(id));
   std::sort(out.begin(), out.end());
@@ -936,13 +941,13 @@ Result<std::vector<model::Labels>> TsdbStore::Series(const std::vector<model::Ma
 
 Result<std::vector<std::string>> TsdbStore::LabelNames(
     const std::vector<model::Matcher>& matchers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return index_.LabelNames(matchers);
 }
 
 Result<std::vector<std::string>> TsdbStore::LabelValues(
     const std::string& name, const std::vector<model::Matcher>& matchers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return index_.LabelValues(name, matchers);
 }
 

@@ -15,10 +15,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -29,6 +27,7 @@
 #include "core/dir_lock.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "core/wal.h"
 #include "store/store.h"
 #include "tsdb/chunk/xor_chunk.h"
@@ -150,65 +149,68 @@ class TsdbStore final : public store::Store {
 
   TsdbStore(Env& env, Clock& clock, TsdbOptions options);
   Status Load();
-  Status ApplyRecord(uint64_t segment, std::string_view record);
+  Status ApplyRecord(uint64_t segment, std::string_view record) VIGIL_REQUIRES(mu_);
   // Append and AppendAll: AppendLocked under the lock, then the log sync the policy asks.
   Status AppendDurably(const model::Batch& batch, bool all_or_nothing);
   // Append's work under the lock: checks, log write (not yet synced), head.
-  Status AppendLocked(const model::Batch& batch, bool all_or_nothing);
-  Status RecoverFromFailedSync();
+  Status AppendLocked(const model::Batch& batch, bool all_or_nothing) VIGIL_REQUIRES(mu_);
+  Status RecoverFromFailedSync() VIGIL_REQUIRES(mu_);
 
-  MemSeries* GetOrCreate(const model::Labels& labels, bool* created);
+  MemSeries* GetOrCreate(const model::Labels& labels, bool* created) VIGIL_REQUIRES(mu_);
   // Sorts one series' candidates into in-order, out-of-order, duplicate, too old.
-  void Classify(std::span<const model::Sample> samples, BatchGroup& group, bool replaying);
+  void Classify(std::span<const model::Sample> samples, BatchGroup& group, bool replaying)
+      VIGIL_REQUIRES(mu_);
   // Drops out-of-order candidates whose timestamp is already stored.
-  Status DropStoredDuplicates(MemSeries& series, BatchGroup& group);
-  void Apply(MemSeries& series, BatchGroup& group, uint64_t segment);
-  void CutHead(MemSeries& series);
-  void CutOutOfOrder(MemSeries& series);
+  Status DropStoredDuplicates(MemSeries& series, BatchGroup& group) VIGIL_REQUIRES(mu_);
+  void Apply(MemSeries& series, BatchGroup& group, uint64_t segment) VIGIL_REQUIRES(mu_);
+  void CutHead(MemSeries& series) VIGIL_REQUIRES(mu_);
+  void CutOutOfOrder(MemSeries& series) VIGIL_REQUIRES(mu_);
   // Writes every closed chunk to SQLite and drops it from memory (under the lock).
-  Status PersistClosed();
+  Status PersistClosed() VIGIL_REQUIRES(mu_);
   // PersistClosed in three steps, so the SQLite write can run without the store's lock.
-  PersistBatch GatherClosed();
+  PersistBatch GatherClosed() VIGIL_REQUIRES(mu_);
   Status WritePersistBatch(const PersistBatch& batch);  // takes db_mu_
-  Status DropPersisted(const PersistBatch& batch);
+  Status DropPersisted(const PersistBatch& batch) VIGIL_REQUIRES(mu_);
   // The persister thread: persists closed chunks when an append asks.
   void PersistLoop();
-  Status DeleteUnneededSegments();
-  Status ApplyRetention();
-  Status MaintainLocked(bool force);
+  Status DeleteUnneededSegments() VIGIL_REQUIRES(mu_);
+  Status ApplyRetention() VIGIL_REQUIRES(mu_);
+  Status MaintainLocked(bool force) VIGIL_REQUIRES(mu_);
   int64_t BlockEnd(int64_t t) const;
 
   Env& env_;
   Clock& clock_;
   const TsdbOptions options_;
 
-  mutable std::mutex mu_;  // guards everything below up to read_mu_
-  index::Index index_;
-  std::unordered_map<uint64_t, std::unique_ptr<MemSeries>> series_;
-  uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, uint64_t> replay_aliases_;  // during Open: log id -> id
-  std::vector<uint64_t> with_closed_;                      // series holding closed chunks
-  std::vector<uint64_t> maybe_empty_;  // series that lost chunk rows: forget them if empty
-  size_t closed_count_ = 0;
-  int64_t oldest_closed_at_ = 0;  // clock time the first waiting chunk closed
-  int64_t last_maintenance_ = 0;
-  uint64_t next_closed_seq_ = 0;
-  bool persist_requested_ = false;
-  bool stop_persister_ = false;
-  std::condition_variable persist_wanted_;
+  mutable Mutex mu_;
+  index::Index index_ VIGIL_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::unique_ptr<MemSeries>> series_ VIGIL_GUARDED_BY(mu_);
+  uint64_t next_id_ VIGIL_GUARDED_BY(mu_) = 1;
+  std::unordered_map<uint64_t, uint64_t> replay_aliases_
+      VIGIL_GUARDED_BY(mu_);                                 // during Open: log id -> id
+  std::vector<uint64_t> with_closed_ VIGIL_GUARDED_BY(mu_);  // series holding closed chunks
+  std::vector<uint64_t> maybe_empty_
+      VIGIL_GUARDED_BY(mu_);  // series that lost chunk rows: forget them if empty
+  size_t closed_count_ VIGIL_GUARDED_BY(mu_) = 0;
+  int64_t oldest_closed_at_ VIGIL_GUARDED_BY(mu_) = 0;  // clock time the first waiting chunk closed
+  int64_t last_maintenance_ VIGIL_GUARDED_BY(mu_) = 0;
+  uint64_t next_closed_seq_ VIGIL_GUARDED_BY(mu_) = 0;
+  bool persist_requested_ VIGIL_GUARDED_BY(mu_) = false;
+  bool stop_persister_ VIGIL_GUARDED_BY(mu_) = false;
+  CondVar persist_wanted_;
   std::thread persister_;
   std::once_flag persister_stopped_;
 
-  std::mutex db_mu_;                   // guards writer_db_; taken after mu_ when both are held
+  Mutex db_mu_;                        // guards writer_db_; taken after mu_ when both are held
   std::unique_ptr<DirLock> dir_lock_;  // one process at a time in options_.dir
-  std::unique_ptr<ChunkDb> writer_db_;
+  std::unique_ptr<ChunkDb> writer_db_ VIGIL_GUARDED_BY(db_mu_);
   std::unique_ptr<wal::WalWriter> wal_;
   std::string record_;
   uint64_t recovered_sync_failures_ = 0;  // the log's sync_failures() last recovered from
-  TsdbStats stats_;
-  bool closed_ = false;
+  TsdbStats stats_ VIGIL_GUARDED_BY(mu_);
+  bool closed_ VIGIL_GUARDED_BY(mu_) = false;
 
-  std::mutex read_mu_;  // guards reader_db_
+  Mutex read_mu_;  // guards reader_db_
   std::unique_ptr<ChunkDb> reader_db_;
 
   metrics::Gauge& series_gauge_;

@@ -10,7 +10,7 @@
 namespace vigil::web {
 
 void AlertBoard::Apply(const model::Alert& alert) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (alert.state == model::AlertState::kResolved) {
     alerts_.erase(alert.labels);
     return;
@@ -25,14 +25,14 @@ void AlertBoard::Apply(const model::Alert& alert) {
 }
 
 size_t AlertBoard::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return alerts_.size();
 }
 
 std::string AlertBoard::ToJson() const {
   std::vector<model::Alert> alerts;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [labels, alert] : alerts_) alerts.push_back(alert);
   }
   std::stable_sort(alerts.begin(), alerts.end(), [](const auto& a, const auto& b) {

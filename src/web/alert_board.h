@@ -8,9 +8,9 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "core/mutex.h"
 #include "model/messages.h"
 
 namespace vigil::web {
@@ -26,8 +26,8 @@ class AlertBoard {
 
  private:
   size_t max_alerts_;
-  mutable std::mutex mu_;
-  std::map<model::Labels, model::Alert> alerts_;  // by the alert's labels; guarded by mu_
+  mutable Mutex mu_;
+  std::map<model::Labels, model::Alert> alerts_ VIGIL_GUARDED_BY(mu_);  // by the alert's labels
 };
 
 }  // namespace vigil::web

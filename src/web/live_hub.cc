@@ -44,7 +44,7 @@ std::string LiveHub::Client::HandleMessage(std::string_view text) {
   const std::string type = message["type"];
   const std::string id = message.value("id", std::string("default"));
   if (type == "unsubscribe") {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     subscriptions_.erase(id);
     return nlohmann::json({{"type", "unsubscribed"}, {"id", id}}).dump();
   }
@@ -56,7 +56,7 @@ std::string LiveHub::Client::HandleMessage(std::string_view text) {
   if (!matchers.ok()) {
     return ErrorMessage("a subscription takes a series selector: " + matchers.status().message());
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (subscriptions_.size() >= 1000 && !subscriptions_.count(id)) {
     return ErrorMessage("too many subscriptions on one connection (1000)");
   }
@@ -65,7 +65,7 @@ std::string LiveHub::Client::HandleMessage(std::string_view text) {
 }
 
 bool LiveHub::Client::Pop(std::shared_ptr<const std::string>* message) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (queue_.empty()) return false;
   *message = std::move(queue_.front());
   queue_.pop_front();
@@ -73,7 +73,7 @@ bool LiveHub::Client::Pop(std::shared_ptr<const std::string>* message) {
 }
 
 bool LiveHub::Client::overflowed() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return overflowed_;
 }
 
@@ -81,7 +81,7 @@ std::string LiveHub::Client::Match(
     const model::Batch& batch,
     std::vector<std::pair<const model::Series*, std::vector<std::string>>>* matched) {
   std::string key;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (overflowed_ || subscriptions_.empty()) return key;
   for (size_t i = 0; i < batch.series.size(); ++i) {
     const model::Series& s = batch.series[i];
@@ -100,7 +100,7 @@ std::string LiveHub::Client::Match(
 
 void LiveHub::Client::Enqueue(std::shared_ptr<const std::string> message) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (overflowed_) return;
     if (queue_.size() >= max_queued_) {
       overflowed_ = true;
@@ -128,7 +128,7 @@ LiveHub::LiveHub(Options options)
 
 std::shared_ptr<LiveHub::Client> LiveHub::Connect(std::function<void()> wake) {
   std::shared_ptr<Client> client(new Client(std::move(wake), options_.max_queued_messages));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   clients_.insert(client);
   clients_gauge_.Set(static_cast<double>(clients_.size()));
   return client;
@@ -136,7 +136,7 @@ std::shared_ptr<LiveHub::Client> LiveHub::Connect(std::function<void()> wake) {
 
 void LiveHub::Disconnect(const std::shared_ptr<Client>& client) {
   if (client->overflowed()) dropped_clients_.Inc();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   clients_.erase(client);
   clients_gauge_.Set(static_cast<double>(clients_.size()));
 }
@@ -144,7 +144,7 @@ void LiveHub::Disconnect(const std::shared_ptr<Client>& client) {
 void LiveHub::Publish(const model::Batch& batch) {
   std::vector<std::shared_ptr<Client>> clients;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     clients.assign(clients_.begin(), clients_.end());
   }
   // One JSON text per distinct selection: a thousand dashboards watching the same
@@ -162,7 +162,7 @@ void LiveHub::Publish(const model::Batch& batch) {
 }
 
 size_t LiveHub::client_count() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return clients_.size();
 }
 

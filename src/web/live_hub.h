@@ -11,12 +11,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "model/batch.h"
 #include "model/matcher.h"
@@ -54,10 +54,10 @@ class LiveHub {
 
     std::function<void()> wake_;
     const size_t max_queued_;
-    mutable std::mutex mu_;
-    std::map<std::string, std::vector<model::Matcher>> subscriptions_;
-    std::deque<std::shared_ptr<const std::string>> queue_;
-    bool overflowed_ = false;
+    mutable Mutex mu_;
+    std::map<std::string, std::vector<model::Matcher>> subscriptions_ VIGIL_GUARDED_BY(mu_);
+    std::deque<std::shared_ptr<const std::string>> queue_ VIGIL_GUARDED_BY(mu_);
+    bool overflowed_ VIGIL_GUARDED_BY(mu_) = false;
   };
 
   LiveHub() : LiveHub(Options()) {}
@@ -72,8 +72,8 @@ class LiveHub {
 
  private:
   Options options_;
-  mutable std::mutex mu_;
-  std::set<std::shared_ptr<Client>> clients_;
+  mutable Mutex mu_;
+  std::set<std::shared_ptr<Client>> clients_ VIGIL_GUARDED_BY(mu_);
   metrics::Gauge& clients_gauge_;
   metrics::Counter& dropped_clients_;
   metrics::Counter& messages_;

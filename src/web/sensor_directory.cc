@@ -12,14 +12,14 @@
 namespace vigil::web {
 
 void SensorDirectory::OnAnnouncement(const model::RouteAnnouncement& announcement) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Agent& agent = agents_[announcement.agent];
   agent.announcement = announcement;
   agent.last_seen_ms = std::max(agent.last_seen_ms, clock_.NowMillis());
 }
 
 void SensorDirectory::OnData(const std::string& agent) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   agents_[agent].last_seen_ms = clock_.NowMillis();
 }
 
@@ -34,7 +34,7 @@ const char* SensorDirectory::StateOf(const Agent& agent, int64_t now_ms) const {
 std::string SensorDirectory::ToJson() const {
   const int64_t now = clock_.NowMillis();
   nlohmann::json list = nlohmann::json::array();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [name, agent] : agents_) {
     const char* agent_state = StateOf(agent, now);
     for (const auto& s : agent.announcement.sensors) {
@@ -72,7 +72,7 @@ std::string SensorDirectory::MetadataJson(const std::string& metric, int64_t lim
   using Entry = std::tuple<std::string, std::string, std::string>;  // type, help, unit
   std::map<std::string, std::vector<Entry>> metrics;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [name, agent] : agents_) {
       for (const auto& sensor : agent.announcement.sensors) {
         for (const auto& m : sensor.metadata) {
@@ -127,7 +127,7 @@ std::string SensorDirectory::TargetsJson(const std::string& state, const std::st
   const bool active = state.empty() || state == "any" || state == "active";
   const int64_t now = clock_.NowMillis();
   nlohmann::json targets = nlohmann::json::array();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [name, agent] : agents_) {
     if (!active) break;
     const char* agent_state = StateOf(agent, now);

@@ -10,10 +10,10 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "model/messages.h"
 
 namespace vigil::web {
@@ -46,8 +46,8 @@ class SensorDirectory {
   // "online", "stale" or "offline" (see above).
   const char* StateOf(const Agent& agent, int64_t now_ms) const;
   Clock& clock_;
-  mutable std::mutex mu_;
-  std::map<std::string, Agent> agents_;
+  mutable Mutex mu_;
+  std::map<std::string, Agent> agents_ VIGIL_GUARDED_BY(mu_);
 };
 
 }  // namespace vigil::web

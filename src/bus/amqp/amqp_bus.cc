@@ -9,19 +9,18 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <future>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 #include <thread>
 #include <variant>
 
+#include "core/mutex.h"
 #include "core/url.h"
 
 namespace vigil::bus {
@@ -134,13 +133,13 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
 struct Consumer final : internal::Settler, std::enable_shared_from_this<Consumer> {
   void Settle(uint64_t tag, bool ack, bool requeue) override;
   void Push(Delivery delivery) {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (cancelled) return;  // the broker takes it back when the channel closes
     pending.push_back(std::move(delivery));
     cv.notify_all();
   }
   void Dispatch() {
-    std::unique_lock lock(mu);
+    MutexLock lock(mu);
     while (true) {
       cv.wait(lock, [&] { return cancelled || !pending.empty(); });
       if (cancelled) return;
@@ -163,8 +162,8 @@ struct Consumer final : internal::Settler, std::enable_shared_from_this<Consumer
   amqp_channel_t channel = 0;
   std::atomic<uint64_t> generation{0};
 
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv;
   std::deque<Delivery> pending;  // bounded by the prefetch
   bool cancelled = false;
   bool running = false;
@@ -227,7 +226,7 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
   }
   bool Enqueue(Request request) {
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       if (!up && request.kind != Request::kStop && request.kind != Request::kCancel &&
           request.kind != Request::kSettle)
         return false;
@@ -260,14 +259,14 @@ struct AmqpBus::Core : std::enable_shared_from_this<AmqpBus::Core> {
   metrics::Counter& deliveries;
   int wake_fd = -1;
 
-  std::mutex mu;
-  std::condition_variable state_cv;
-  std::deque<Request> requests;            // guarded by mu
-  std::set<std::string> reject_queues;     // guarded by mu: declared with Overflow::kReject
-  std::set<std::string> unbounded_queues;  // guarded by mu: quorum, declared without a limit
-  bool up = false;                         // guarded by mu
-  bool stopping = false;                   // guarded by mu
-  std::string first_error;                 // guarded by mu: why the first connection failed
+  Mutex mu;
+  CondVar state_cv;
+  std::deque<Request> requests VIGIL_GUARDED_BY(mu);
+  std::set<std::string> reject_queues VIGIL_GUARDED_BY(mu);     // declared with Overflow::kReject
+  std::set<std::string> unbounded_queues VIGIL_GUARDED_BY(mu);  // quorum, declared without a limit
+  bool up VIGIL_GUARDED_BY(mu) = false;
+  bool stopping VIGIL_GUARDED_BY(mu) = false;
+  std::string first_error VIGIL_GUARDED_BY(mu);  // why the first connection failed
   bool first_attempt_done = false;
   std::thread thread;
 
@@ -319,7 +318,7 @@ class AmqpSubscription final : public Subscription {
   void Cancel() override {
     if (!consumer_) return;
     {
-      std::unique_lock lock(consumer_->mu);
+      MutexLock lock(consumer_->mu);
       consumer_->cancelled = true;
       consumer_->pending.clear();
       consumer_->cv.notify_all();
@@ -409,7 +408,7 @@ Status AmqpBus::Core::ConnectOnce() {
 
 void AmqpBus::Core::Disconnect(const std::string& why) {
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (up && !stopping) spdlog::warn("amqp: connection lost: {}", why);
     up = false;
     // Waiting callers learn at once; a consumer's settle or cancel needs no connection.
@@ -638,7 +637,7 @@ void AmqpBus::Core::OnMethod(amqp_channel_t channel, const amqp_method_t& method
         }
         bool unbounded;
         {
-          std::lock_guard lock(mu);
+          MutexLock lock(mu);
           unbounded = unbounded_queues.count(it->second.queue) > 0;
         }
         if (!unbounded) {
@@ -753,7 +752,7 @@ void AmqpBus::Core::Run() {
   std::string last_failure;
   while (true) {
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       if (stopping) break;
     }
     if (conn == nullptr) {
@@ -767,7 +766,7 @@ void AmqpBus::Core::Run() {
         url_index = (url_index + 1) % urls.size();
         if (!ever_connected && url_index != 0) continue;
         {
-          std::lock_guard lock(mu);
+          MutexLock lock(mu);
           if (!first_attempt_done) {
             first_error = status.message();
             first_attempt_done = true;
@@ -797,7 +796,7 @@ void AmqpBus::Core::Run() {
           [[maybe_unused]] ssize_t n = ::read(wake_fd, &drained, sizeof drained);
           std::deque<Request> pending;
           {
-            std::lock_guard lock(mu);
+            MutexLock lock(mu);
             if (stopping) break;
             pending.swap(requests);
           }
@@ -822,7 +821,7 @@ void AmqpBus::Core::Run() {
       last_failure.clear();
       ever_connected = true;
       connected_gauge.Set(1);
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       up = true;
       first_attempt_done = true;
       state_cv.notify_all();
@@ -830,7 +829,7 @@ void AmqpBus::Core::Run() {
     // Serve the callers' requests, then the broker's frames.
     std::deque<Request> batch;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       batch.swap(requests);
     }
     uint64_t drained;
@@ -897,7 +896,7 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
   auto core = std::make_shared<Core>(std::move(options));
   core->urls = std::move(urls);
   core->thread = std::thread([core] { core->Run(); });
-  std::unique_lock lock(core->mu);
+  MutexLock lock(core->mu);
   core->state_cv.wait(lock, [&] { return core->first_attempt_done; });
   if (!core->up && !core->options.connect_in_background) {
     std::string error = core->first_error;
@@ -910,7 +909,7 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::Connect(Options options) {
 
 AmqpBus::~AmqpBus() {
   {
-    std::lock_guard lock(core_->mu);
+    MutexLock lock(core_->mu);
     core_->stopping = true;
   }
   Core::Request stop;
@@ -920,7 +919,7 @@ AmqpBus::~AmqpBus() {
 }
 
 bool AmqpBus::connected() const {
-  std::lock_guard lock(core_->mu);
+  MutexLock lock(core_->mu);
   return core_->up;
 }
 
@@ -940,7 +939,7 @@ Status AmqpBus::DeclareQueue(const std::string& name, const QueueOptions& option
   r.declaration.a = name;
   r.declaration.queue = options;
   {
-    std::lock_guard lock(core_->mu);
+    MutexLock lock(core_->mu);
     if (options.overflow == Overflow::kReject) core_->reject_queues.insert(name);
     if (!options.exclusive && options.queue_type == "quorum") core_->unbounded_queues.insert(name);
   }
@@ -980,7 +979,7 @@ Status AmqpBus::Publish(const std::string& exchange, const std::string& routing_
     Status status = core_->Call(std::move(r), std::max(left, std::chrono::milliseconds(1)));
     if (status.code() != StatusCode::kResourceExhausted) return status;
     if (exchange.empty()) {
-      std::lock_guard lock(core_->mu);
+      MutexLock lock(core_->mu);
       if (core_->reject_queues.count(routing_key) > 0) return status;  // kReject: at once
     }
     const auto now = std::chrono::steady_clock::now();

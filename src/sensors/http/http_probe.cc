@@ -429,7 +429,7 @@ Status HttpProbe::Collect(int64_t now_ms, model::BatchBuilder& out) {
     if (!r.success) spdlog::debug("probe {}: {}: {}", target, ReasonName(r.reason), r.error);
   }
   {
-    std::lock_guard lock(report_mu_);
+    MutexLock lock(report_mu_);
     states_ = std::move(states);
   }
   series_.EndCollection();
@@ -456,7 +456,7 @@ std::vector<model::MetricMetadata> HttpProbe::Metadata() const {
 }
 
 std::vector<model::TargetState> HttpProbe::Targets() const {
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   return states_;
 }
 

@@ -20,12 +20,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "net/credentials.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
@@ -114,8 +114,8 @@ class HttpProbe final : public Sensor {
   void* multi_ = nullptr;                             // CURLM*
   void* header_list_ = nullptr;                       // curl_slist*
   std::map<std::string, std::set<FailureReason>> reasons_seen_;
-  mutable std::mutex report_mu_;
-  std::vector<model::TargetState> states_;  // guarded by report_mu_
+  mutable Mutex report_mu_;
+  std::vector<model::TargetState> states_ VIGIL_GUARDED_BY(report_mu_);
 };
 
 }  // namespace vigil::sensors::http

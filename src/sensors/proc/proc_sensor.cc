@@ -403,7 +403,7 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
     std::vector<model::MetricMetadata> metadata;
     for (const std::string& family : families_) metadata.push_back(Describe(family));
     described_ = families_.size();
-    std::lock_guard lock(metadata_mu_);
+    MutexLock lock(metadata_mu_);
     metadata_ = std::move(metadata);
   }
   if (!failures.empty()) return UnavailableError(failures);
@@ -411,7 +411,7 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
 }
 
 std::vector<model::MetricMetadata> ProcSensor::Metadata() const {
-  std::lock_guard lock(metadata_mu_);
+  MutexLock lock(metadata_mu_);
   return metadata_;
 }
 

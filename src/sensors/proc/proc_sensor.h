@@ -19,10 +19,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "core/mutex.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
 
@@ -115,8 +115,8 @@ class ProcSensor final : public Sensor {
   SeriesCache series_;
   std::set<std::string, std::less<>> families_;  // every metric name Add has seen
   size_t described_ = 0;                         // families_ in metadata_
-  mutable std::mutex metadata_mu_;
-  std::vector<model::MetricMetadata> metadata_;  // of families_, guarded by metadata_mu_
+  mutable Mutex metadata_mu_;
+  std::vector<model::MetricMetadata> metadata_ VIGIL_GUARDED_BY(metadata_mu_);  // of families_
   std::string buffer_;
   std::string metric_;  // scratch for metric names built from input
 };

@@ -167,7 +167,7 @@ Status ScrapeSensor::Prepare() {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Target::OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    std::lock_guard lock(report_mu_);
+    MutexLock lock(report_mu_);
     targets_.push_back(std::move(t));
   }
   return OkStatus();
@@ -260,7 +260,7 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
   add("scrape_duration_seconds", result.duration);
   add("scrape_samples_scraped", static_cast<double>(result.samples));
 
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   if (t.state.url.empty()) {
     t.state.url = t.url;
     if (const model::Labels* up =
@@ -275,7 +275,7 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
 }
 
 std::vector<model::MetricMetadata> ScrapeSensor::Metadata() const {
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   std::vector<model::MetricMetadata> out;
   for (const auto& t : targets_) {
     for (const auto& [metric, m] : t->metadata) out.push_back({metric, m.type, m.help, m.unit});
@@ -284,7 +284,7 @@ std::vector<model::MetricMetadata> ScrapeSensor::Metadata() const {
 }
 
 std::vector<model::TargetState> ScrapeSensor::Targets() const {
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   std::vector<model::TargetState> out;
   for (const auto& t : targets_) {
     if (!t->state.url.empty()) out.push_back(t->state);

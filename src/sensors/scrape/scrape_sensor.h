@@ -13,10 +13,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "net/credentials.h"
 #include "sensors/sensor.h"
 #include "sensors/series_cache.h"
@@ -77,7 +77,7 @@ class ScrapeSensor final : public Sensor {
   void* multi_ = nullptr;        // CURLM*
   void* header_list_ = nullptr;  // curl_slist*
   std::vector<ScrapeResult> results_;
-  mutable std::mutex report_mu_;  // guards targets_' growth and each Target's report
+  mutable Mutex report_mu_;  // guards targets_' growth and each Target's report
 };
 
 // "host:port" of a URL, as Prometheus's instance label ("http://a:9100/metrics" -> "a:9100";

@@ -44,13 +44,13 @@ Status SelfSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
   for (const auto& [name, m] : families) {
     if (name.rfind(prefix_, 0) == 0) metadata.push_back({name, m.type, m.help, m.unit});
   }
-  std::lock_guard lock(metadata_mu_);
+  MutexLock lock(metadata_mu_);
   metadata_ = std::move(metadata);
   return OkStatus();
 }
 
 std::vector<model::MetricMetadata> SelfSensor::Metadata() const {
-  std::lock_guard lock(metadata_mu_);
+  MutexLock lock(metadata_mu_);
   return metadata_;
 }
 

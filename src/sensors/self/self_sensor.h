@@ -7,9 +7,9 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "sensors/sensor.h"
 
 namespace vigil::sensors::self {
@@ -35,8 +35,8 @@ class SelfSensor final : public Sensor {
   int64_t interval_ms_;
   std::string prefix_;
   metrics::Registry& registry_;
-  mutable std::mutex metadata_mu_;
-  std::vector<model::MetricMetadata> metadata_;  // guarded by metadata_mu_
+  mutable Mutex metadata_mu_;
+  std::vector<model::MetricMetadata> metadata_ VIGIL_GUARDED_BY(metadata_mu_);
 };
 
 }  // namespace vigil::sensors::self

@@ -201,7 +201,7 @@ Pool::Lease::~Lease() {
 }
 
 Pool::~Pool() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (PGconn* conn : idle_) PQfinish(conn);
   idle_.clear();
 }
@@ -227,12 +227,12 @@ Result<PGconn*> Pool::Connect() {
 }
 
 Result<Pool::Lease> Pool::Acquire() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return !idle_.empty() || open_ < options_.size; });
-  return TakeOrOpen(lock);
+  MutexLock lock(mu_);
+  cv_.wait(lock, [this]() VIGIL_REQUIRES(mu_) { return !idle_.empty() || open_ < options_.size; });
+  return TakeOrOpen();
 }
 
-Result<Pool::Lease> Pool::TakeOrOpen(std::unique_lock<std::mutex>& lock) {
+Result<Pool::Lease> Pool::TakeOrOpen() {
   if (!idle_.empty()) {
     PGconn* conn = idle_.back();
     idle_.pop_back();
@@ -245,9 +245,9 @@ Result<Pool::Lease> Pool::TakeOrOpen(std::unique_lock<std::mutex>& lock) {
                             " ms)");
   }
   ++open_;
-  lock.unlock();
+  mu_.unlock();  // connecting takes time; others may take or return connections meanwhile
   Result<PGconn*> conn = Connect();
-  lock.lock();
+  mu_.lock();
   if (!conn.ok()) {
     --open_;
     backoff_ = backoff_.count() == 0 ? std::chrono::milliseconds(100)
@@ -274,7 +274,7 @@ void Pool::Release(PGconn* conn) {
   }
   std::vector<PGconn*> stale;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (healthy) {
       idle_.push_back(conn);
     } else {

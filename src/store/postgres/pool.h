@@ -12,15 +12,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 // libpq's two handles, declared as libpq-fe.h declares them, so that libpq stays inside
@@ -124,17 +123,17 @@ class Pool {
  private:
   void Release(PGconn* conn);
   // An idle connection or a new one (the lock is released while connecting).
-  Result<Lease> TakeOrOpen(std::unique_lock<std::mutex>& lock);
+  Result<Lease> TakeOrOpen() VIGIL_REQUIRES(mu_);
   Result<PGconn*> Connect();
 
   Options options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<PGconn*> idle_;  // guarded by mu_
-  size_t open_ = 0;            // connections open or being opened, guarded by mu_
-  std::chrono::steady_clock::time_point retry_at_{};  // guarded by mu_
-  std::chrono::milliseconds backoff_{0};              // guarded by mu_
-  std::string last_error_;                            // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<PGconn*> idle_ VIGIL_GUARDED_BY(mu_);
+  size_t open_ VIGIL_GUARDED_BY(mu_) = 0;  // connections open or being opened
+  std::chrono::steady_clock::time_point retry_at_ VIGIL_GUARDED_BY(mu_){};
+  std::chrono::milliseconds backoff_ VIGIL_GUARDED_BY(mu_){0};
+  std::string last_error_ VIGIL_GUARDED_BY(mu_);
 };
 
 }  // namespace vigil::store::postgres

@@ -98,21 +98,21 @@ Status PostgresStore::EnsurePartition(Pool::Lease& conn, int64_t ms) {
   const int64_t width = kDayMs * options_.partition_days;
   const int64_t index = FloorDiv(ms, width);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (partitions_.count(index) > 0) return OkStatus();
   }
   VIGIL_RETURN_IF_ERROR(
       conn.Exec("SELECT vigil_ensure_partition($1, $2)",
                 {Param::Timestamp(index * width), Param::Timestamp((index + 1) * width)})
           .status());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   partitions_.insert(index);
   return OkStatus();
 }
 
 Result<int64_t> PostgresStore::SeriesId(Pool::Lease& conn, const model::Labels& labels) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = series_ids_.find(labels);
     if (it != series_ids_.end()) return it->second;
   }
@@ -130,7 +130,7 @@ Result<int64_t> PostgresStore::SeriesId(Pool::Lease& conn, const model::Labels& 
     if (!rows.ok()) return rows.status();
     if (PQntuples(rows->get()) == 0) continue;
     const int64_t id = std::atoll(PQgetvalue(rows->get(), 0, 0));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (series_ids_.size() >= options_.series_cache_size) series_ids_.clear();
     series_ids_.emplace(labels, id);
     cached_series_.Set(static_cast<double>(series_ids_.size()));
@@ -488,7 +488,7 @@ Result<std::vector<std::string>> PostgresStore::LabelValues(
 
 Status PostgresStore::Maintain() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (clock_.NowMillis() - last_maintenance_ms_ < options_.maintenance_interval_ms)
       return OkStatus();
   }
@@ -498,7 +498,7 @@ Status PostgresStore::Maintain() {
 Status PostgresStore::MaintainNow() {
   const int64_t now = clock_.NowMillis();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     last_maintenance_ms_ = now;
   }
   VIGIL_ASSIGN_OR_RETURN(Pool::Lease conn, pool_.Acquire());
@@ -521,7 +521,7 @@ Status PostgresStore::MaintainNow() {
       conn.Exec(
           "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vigil_retention_epoch"));
   const int64_t retention_epoch = std::atoll(PQgetvalue(epoch.get(), 0, 0));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (retention_epoch != retention_epoch_) {
     series_ids_.clear();
     partitions_.clear();

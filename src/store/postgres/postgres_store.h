@@ -26,7 +26,6 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,6 +35,7 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "store/postgres/pool.h"
 #include "store/store.h"
 
@@ -131,11 +131,11 @@ class PostgresStore final : public Store {
   PostgresOptions options_;
   Pool pool_;
 
-  std::mutex mu_;
-  std::unordered_map<model::Labels, int64_t, model::LabelsHash> series_ids_;  // guarded by mu_
-  std::set<int64_t> partitions_;             // partition start days made, guarded by mu_
-  int64_t last_maintenance_ms_ = INT64_MIN;  // guarded by mu_
-  int64_t retention_epoch_ = 0;              // as last seen by Maintain, guarded by mu_
+  Mutex mu_;
+  std::unordered_map<model::Labels, int64_t, model::LabelsHash> series_ids_ VIGIL_GUARDED_BY(mu_);
+  std::set<int64_t> partitions_ VIGIL_GUARDED_BY(mu_);  // partition start days made
+  int64_t last_maintenance_ms_ VIGIL_GUARDED_BY(mu_) = INT64_MIN;
+  int64_t retention_epoch_ VIGIL_GUARDED_BY(mu_) = 0;  // as last seen by Maintain
 
   metrics::Counter& written_;
   metrics::Counter& duplicates_;
