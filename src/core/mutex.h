@@ -8,7 +8,8 @@
 //   Mutex mu_;
 //   int count_ VIGIL_GUARDED_BY(mu_) = 0;
 //   void Add() { MutexLock lock(mu_); ++count_; }
-//   void Wait() { MutexLock lock(mu_); cv_.wait(lock, [&]() VIGIL_REQUIRES(mu_) { return count_ > 0; }); }
+//   void Wait() { MutexLock lock(mu_); cv_.wait(lock, [&]() VIGIL_REQUIRES(mu_) { return count_ >
+//   0; }); }
 //
 // Thread safety: these are the primitives.
 #pragma once
