@@ -1,4 +1,4 @@
-// The names and shapes of vigil's broker topology (DESIGN.md, docs/protocol/amqp.md),
+// The names and shapes of vigil's broker topology (docs/protocol/amqp.md, docs/architecture.md),
 // and the one function that declares it on any Bus. Whoever needs a piece declares it;
 // declarations are idempotent, so every role may call DeclareTopology at start.
 //

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/check.h"
+#include "core/format_float.h"
 #include "core/names.h"
 
 namespace vigil::metrics {
@@ -122,12 +123,6 @@ Family<Histogram>& Registry::AddHistogram(std::string_view name, std::string_vie
 
 namespace {
 
-std::string FormatValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  return fmt::format("{}", value);
-}
-
 void AppendEscaped(std::string& out, std::string_view text, bool escape_quotes) {
   for (char c : text) {
     if (c == '\\') {
@@ -182,14 +177,14 @@ std::string Registry::RenderText() const {
         out += "counter\n";
         entry.counters->ForEach([&](const std::vector<std::string>& values, const Counter& c) {
           out += name + LabelText(entry.counters->label_names(), values) + " " +
-                 FormatValue(c.Value()) + "\n";
+                 FormatFloat(c.Value(), FloatStyle::kShortest) + "\n";
         });
         break;
       case MetricType::kGauge:
         out += "gauge\n";
         entry.gauges->ForEach([&](const std::vector<std::string>& values, const Gauge& g) {
           out += name + LabelText(entry.gauges->label_names(), values) + " " +
-                 FormatValue(g.Value()) + "\n";
+                 FormatFloat(g.Value(), FloatStyle::kShortest) + "\n";
         });
         break;
       case MetricType::kHistogram:
@@ -198,11 +193,14 @@ std::string Registry::RenderText() const {
           const auto& names = entry.histograms->label_names();
           std::vector<uint64_t> counts = h.CumulativeCounts();
           for (size_t i = 0; i < counts.size(); ++i) {
-            std::string le = i < h.UpperBounds().size() ? FormatValue(h.UpperBounds()[i]) : "+Inf";
+            std::string le = i < h.UpperBounds().size()
+                                 ? FormatFloat(h.UpperBounds()[i], FloatStyle::kShortest)
+                                 : "+Inf";
             out += name + "_bucket" + LabelText(names, values, "le", le) + " " +
                    std::to_string(counts[i]) + "\n";
           }
-          out += name + "_sum" + LabelText(names, values) + " " + FormatValue(h.Sum()) + "\n";
+          out += name + "_sum" + LabelText(names, values) + " " +
+                 FormatFloat(h.Sum(), FloatStyle::kShortest) + "\n";
           out +=
               name + "_count" + LabelText(names, values) + " " + std::to_string(h.Count()) + "\n";
         });

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/format_float.h"
 #include "model/selector.h"
 
 namespace vigil::pipeline {
@@ -69,12 +70,6 @@ std::optional<std::string_view> CallArgument(std::string_view text, std::string_
   return Trim(rest.substr(1, rest.size() - 2));
 }
 
-std::string FormatValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  return fmt::format("{}", value);
-}
-
 }  // namespace
 
 Result<AlertTemplate> AlertTemplate::Parse(std::string_view text) {
@@ -116,7 +111,7 @@ std::string AlertTemplate::Render(const model::Labels& labels, double value) con
         out += labels.Get(part.text);
         break;
       case Part::kValue:
-        out += FormatValue(value);
+        out += FormatFloat(value, FloatStyle::kShortest);
         break;
     }
   }

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/format_float.h"
 #include "core/names.h"
 #include "query/functions.h"
 #include "query/parser.h"
@@ -1047,7 +1048,7 @@ class Evaluator {
         const double p = param.scalars[i];
         if (!(p >= -9.2e18 && p <= 9.2e18)) {
           return ExecutionError(
-              fmt::format("Scalar value {} overflows int64", FormatSampleValue(p)));
+              fmt::format("Scalar value {} overflows int64", FormatFloat(p, FloatStyle::kFixed)));
         }
         k = static_cast<int64_t>(p);
         if (k < 1) continue;
@@ -1178,7 +1179,7 @@ class Evaluator {
         a.values.push_back(f);
         break;
       case AggregateOp::kCountValues:
-        a.counts[FormatSampleValue(f)] += 1;
+        a.counts[FormatFloat(f, FloatStyle::kFixed)] += 1;
         break;
       case AggregateOp::kTopk:
       case AggregateOp::kBottomk:

@@ -493,14 +493,6 @@ double BucketQuantile(double q, std::vector<Bucket>& buckets) {
   return bucket_start + (bucket_end - bucket_start) * (rank / count);
 }
 
-std::string FormatSampleValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char buffer[400];
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
-  return std::string(buffer, result.ptr);
-}
-
 const char* ValueTypeName(ValueType type) {
   switch (type) {
     case ValueType::kScalar:

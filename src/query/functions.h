@@ -77,9 +77,4 @@ struct Bucket {
 // merges the buckets, forces monotonic counts, interpolates linearly within a bucket.
 double BucketQuantile(double q, std::vector<Bucket>& buckets);
 
-// A sample value as Prometheus writes it (Go's strconv.FormatFloat(v, 'f', -1, 64)): the
-// shortest decimal that reads back as v, "NaN", "+Inf", "-Inf". count_values' labels and
-// the HTTP API's values.
-std::string FormatSampleValue(double value);
-
 }  // namespace vigil::query

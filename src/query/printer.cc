@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/format_float.h"
 #include "query/functions.h"
 
 namespace vigil::query {
@@ -89,7 +90,7 @@ std::string Operator(const Node& node, std::vector<std::string>& operands);
 std::string Leaf(const Node& node) {
   switch (node.kind) {
     case NodeKind::kNumber:
-      return FormatSampleValue(node.number);
+      return FormatFloat(node.number, FloatStyle::kFixed);
     case NodeKind::kString:
       return Quote(node.text);
     case NodeKind::kVectorSelector:

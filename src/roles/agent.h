@@ -13,7 +13,7 @@
 // An agent whose broker cannot be reached at start starts anyway when it has a spool:
 // it collects into the spool, and declares its queues, announces itself and replays once
 // the bus is connected.
-// DESIGN.md (Roles), docs/architecture.md, docs/sensors.md.
+// docs/architecture.md, docs/sensors.md.
 //
 // Thread safety: Start and Stop from one thread; the agent runs on a thread of its own.
 // RunOnce and WaitIdle are for tests that drive time by hand, not to be mixed with Start.

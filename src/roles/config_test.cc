@@ -39,16 +39,84 @@ TEST(VigilConfig, BundledConfigsAreValidAndRunEveryKindOfSensor) {
   }
 }
 
+// One row of a table in docs/configuration.md: | `key` | type | default | meaning |
+struct DocumentedKey {
+  std::string type;
+  std::string default_value;
+};
+
+// The key tables of docs/configuration.md, by heading ("[agent]", "[[sensors]]").
+std::map<std::string, std::map<std::string, DocumentedKey>> DocumentedKeys(
+    const std::string& docs) {
+  std::map<std::string, std::map<std::string, DocumentedKey>> keys;
+  std::istringstream in(docs);
+  std::string line, heading;
+  while (std::getline(in, line)) {
+    if (line.starts_with("## ")) heading = line.substr(3);
+    if (!line.starts_with("| `") || heading.empty()) continue;
+    std::vector<std::string> cells;
+    for (size_t at = 1; at < line.size();) {
+      size_t bar = line.find(" | ", at);
+      if (bar == std::string::npos) bar = line.size();
+      std::string cell = line.substr(at, bar - at);
+      while (!cell.empty() && cell.front() == ' ') cell.erase(0, 1);
+      cells.push_back(cell);
+      at = bar + 3;
+    }
+    if (cells.size() < 4) continue;
+    std::string key = cells[0].substr(1, cells[0].size() - 2);  // `key`
+    keys[heading][key] = {cells[1], cells[2]};
+  }
+  return keys;
+}
+
+// How the docs write an option's type: TypeName's words, "table" for labels.
+std::string DocumentedType(const config::OptionSpec& option) {
+  if (option.type == config::OptionType::kLabels) return "table";
+  if (option.type == config::OptionType::kInt) return "integer";
+  return std::string(config::TypeName(option.type));
+}
+
+// Every key of the schema is in docs/configuration.md under its section, with its type and
+// its default as the schema declares them (a default computed at start, such as the host
+// name, is documented in words where the schema's is empty); every key the docs list exists.
 TEST(VigilConfig, DocsDescribeEveryKey) {
   std::string docs = ReadSourceFile("docs/configuration.md");
   ASSERT_FALSE(docs.empty());
+  const auto documented = DocumentedKeys(docs);
+  std::set<std::string> headings;
   for (const auto& section : VigilSchema().sections) {
     std::string heading = section.repeated ? "[[" + section.name + "]]" : "[" + section.name + "]";
-    EXPECT_NE(docs.find(heading), std::string::npos) << heading;
+    headings.insert(heading);
+    auto table = documented.find(heading);
+    ASSERT_NE(table, documented.end()) << heading << " has no key table in docs/configuration.md";
+    std::set<std::string> declared;
     for (const auto& option : section.options) {
-      EXPECT_NE(docs.find("`" + option.name + "`"), std::string::npos)
-          << section.name << "." << option.name << " is not in docs/configuration.md";
+      declared.insert(option.name);
+      const std::string where = section.name + "." + option.name;
+      auto row = table->second.find(option.name);
+      if (row == table->second.end()) {
+        ADD_FAILURE() << where << " is not in docs/configuration.md";
+        continue;
+      }
+      EXPECT_EQ(row->second.type, DocumentedType(option)) << where << ": type";
+      if (!option.default_value) {
+        EXPECT_EQ(row->second.default_value, "required") << where << ": default";
+        continue;
+      }
+      const std::string value = config::FormatValue(*option.default_value);
+      const bool computed = value == "\"\"" && !row->second.default_value.starts_with("`");
+      if (!computed) {
+        EXPECT_EQ(row->second.default_value, "`" + value + "`") << where << ": default";
+      }
     }
+    for (const auto& [key, row] : table->second) {
+      EXPECT_TRUE(declared.count(key))
+          << section.name << "." << key << " is in docs/configuration.md but not in the schema";
+    }
+  }
+  for (const auto& [heading, table] : documented) {
+    EXPECT_TRUE(headings.count(heading)) << heading << " is documented but is no section";
   }
   // docs/pipeline.md has a section per stage listing each of its options.
   std::string pipeline = ReadSourceFile("docs/pipeline.md");

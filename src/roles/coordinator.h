@@ -6,7 +6,7 @@
 // The pipeline runs on the handler's thread, in the shard of the batch's agent
 // (pipeline/sharded.h), and feeds the alert rules,
 // which a thread of the coordinator evaluates every evaluation_interval and hands to the
-// notifier (docs/alerts.md). DESIGN.md (Roles), docs/architecture.md.
+// notifier (docs/alerts.md). docs/architecture.md.
 //
 // Thread safety: Start and Stop from one thread; handlers run on the bus's threads.
 #pragma once

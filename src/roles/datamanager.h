@@ -7,7 +7,7 @@
 // doubling from retry_backoff up to max_retry_backoff while failures last, so batches
 // wait in the queue and consumption resumes by itself; any other failure would fail again
 // on every redelivery, so the batch is dead-lettered with the reason and the queue goes on.
-// DESIGN.md (Roles), docs/architecture.md.
+// docs/architecture.md (Data flow).
 //
 // Thread safety: Start and Stop from one thread; the handler runs on the bus's thread.
 #pragma once

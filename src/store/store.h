@@ -2,7 +2,7 @@
 // (store::postgres, for scale-out) and MemoryStore (tests, and the reference the others
 // are checked against). The datamanager appends; the web tier and the query engine read.
 // Timestamps are int64 milliseconds; ranges are inclusive [start, end].
-// DESIGN.md (Stores), docs/storage.md.
+// docs/architecture.md (Modules), docs/storage.md.
 //
 // Thread safety: every method of every implementation may be called from any thread.
 #pragma once

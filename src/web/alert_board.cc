@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/format_float.h"
 #include "web/api.h"
 
 namespace vigil::web {
@@ -50,7 +51,7 @@ std::string AlertBoard::ToJson() const {
                     {"annotations", annotations},
                     {"state", model::AlertStateName(a.state)},
                     {"activeAt", FormatRfc3339(a.active_since_ms)},
-                    {"value", FormatValue(a.value)}});
+                    {"value", FormatFloat(a.value, FloatStyle::kFixed)}});
   }
   return nlohmann::json({{"alerts", list}}).dump();
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/format_float.h"
 #include "core/names.h"
 #include "model/batch_codec.h"
 #include "model/remote_read.h"
@@ -74,7 +75,8 @@ HttpResponse FromStatus(const Status& status) {
 }
 
 std::string Point(const model::Sample& s) {
-  return "[" + FormatTimestamp(s.timestamp_ms) + ",\"" + FormatValue(s.value) + "\"]";
+  return "[" + FormatTimestamp(s.timestamp_ms) + ",\"" + FormatFloat(s.value, FloatStyle::kFixed) +
+         "\"]";
 }
 
 // One series of a vector ({"metric":…,"value":…}) or a matrix ({"metric":…,"values":[…]}).
@@ -180,8 +182,6 @@ std::string StringList(const std::vector<std::string>& values) {
 }
 
 }  // namespace
-
-std::string FormatValue(double value) { return query::FormatSampleValue(value); }
 
 std::string FormatTimestamp(int64_t ms) {
   if (ms < 0) return "-" + FormatTimestamp(-ms);
@@ -524,8 +524,8 @@ HttpResponse Api::Federate(const HttpRequest& request) {
       family = name;
     }
     std::string text = labels.ToString();
-    out +=
-        text + " " + FormatValue(sample.value) + " " + std::to_string(sample.timestamp_ms) + "\n";
+    out += text + " " + FormatFloat(sample.value, FloatStyle::kShortest) + " " +
+           std::to_string(sample.timestamp_ms) + "\n";
   }
   HttpResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -93,8 +93,6 @@ class Api {
   metrics::Family<metrics::Histogram>& durations_;
 };
 
-// Prometheus's float formatting: shortest round-trip digits, no exponent; NaN, +Inf, -Inf.
-std::string FormatValue(double value);
 // Seconds with up to 3 decimals, as a JSON number: 1767225600.5
 std::string FormatTimestamp(int64_t ms);
 // A Prometheus API time: unix seconds (fractions allowed) or RFC 3339.

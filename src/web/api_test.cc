@@ -480,11 +480,6 @@ TEST(Ops, ReadyzSays503WithTheReasonUntilReady) {
 }
 
 TEST(ApiFormat, ValuesAndTimesAsPrometheusWritesThem) {
-  EXPECT_EQ(FormatValue(1e21), "1000000000000000000000");
-  EXPECT_EQ(FormatValue(0.1), "0.1");
-  EXPECT_EQ(FormatValue(-0.0), "-0");
-  EXPECT_EQ(FormatValue(std::nan("")), "NaN");
-  EXPECT_EQ(FormatValue(-INFINITY), "-Inf");
   EXPECT_EQ(FormatTimestamp(1'767'225'600'120), "1767225600.12");
   EXPECT_EQ(FormatTimestamp(-1500), "-1.5");
   EXPECT_EQ(*ParseTime("2026-01-01T01:00:00+01:00"), kT0);

@@ -1,0 +1,18 @@
+// FormatFloat: the one way vigil writes a sample value as text, in the two styles of the
+// systems it speaks with. kFixed is Prometheus's HTTP API and PromQL's (Go's
+// strconv.FormatFloat(v, 'f', -1, 64)): 1e21 is "1000000000000000000000". kShortest is the
+// text exposition format's and alert templates' (Go's 'g', -1): 1e21 is "1e+21". Both give
+// the shortest digits that read back as the same double, and "NaN", "+Inf", "-Inf".
+//
+// Thread safety: pure function.
+#pragma once
+
+#include <string>
+
+namespace vigil {
+
+enum class FloatStyle { kFixed, kShortest };
+
+std::string FormatFloat(double value, FloatStyle style);
+
+}  // namespace vigil

@@ -1,0 +1,28 @@
+#include "core/format_float.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace vigil {
+namespace {
+
+TEST(FormatFloat, FixedIsPrometheusApiStyle) {
+  EXPECT_EQ(FormatFloat(1e21, FloatStyle::kFixed), "1000000000000000000000");
+  EXPECT_EQ(FormatFloat(0.1, FloatStyle::kFixed), "0.1");
+  EXPECT_EQ(FormatFloat(-0.0, FloatStyle::kFixed), "-0");
+  EXPECT_EQ(FormatFloat(1e-7, FloatStyle::kFixed), "0.0000001");
+  EXPECT_EQ(FormatFloat(std::nan(""), FloatStyle::kFixed), "NaN");
+  EXPECT_EQ(FormatFloat(-INFINITY, FloatStyle::kFixed), "-Inf");
+}
+
+TEST(FormatFloat, ShortestIsGoG) {
+  EXPECT_EQ(FormatFloat(1e21, FloatStyle::kShortest), "1e+21");
+  EXPECT_EQ(FormatFloat(1e-7, FloatStyle::kShortest), "1e-07");
+  EXPECT_EQ(FormatFloat(15.25, FloatStyle::kShortest), "15.25");
+  EXPECT_EQ(FormatFloat(1e100, FloatStyle::kShortest), "1e+100");
+  EXPECT_EQ(FormatFloat(INFINITY, FloatStyle::kShortest), "+Inf");
+}
+
+}  // namespace
+}  // namespace vigil
