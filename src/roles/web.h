@@ -1,7 +1,8 @@
 // The web role: the HTTP server with the query API over a Store, the dashboard, and the
 // live stream. It consumes vigil.events on its own exclusive queue (every web server
 // gets every batch and every alert) and feeds the LiveHub and the AlertBoard, and vigil.discovery
-// to know the sensors; at start it asks the agents to announce themselves again. docs/architecture.md.
+// to know the sensors; at start it asks the agents to announce themselves again.
+// docs/architecture.md.
 //
 // Thread safety: Start and Stop from one thread.
 #pragma once
