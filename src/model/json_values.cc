@@ -51,4 +51,28 @@ Result<Labels> LabelsFromJson(const nlohmann::json& object) {
   return Labels::FromPairs(std::move(pairs));
 }
 
+namespace {
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+}  // namespace
+
+std::string LabelsJsonText(const Labels& labels) {
+  std::string out = "{";
+  for (const LabelRef& label : labels) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, label.name);
+    out += ':';
+    AppendJsonString(out, label.value);
+  }
+  out += '}';
+  return out;
+}
+
+Result<Labels> LabelsFromJsonText(std::string_view text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return InvalidArgumentError("labels are not JSON");
+  return LabelsFromJson(parsed);
+}
+
 }  // namespace vigil::model

@@ -21,4 +21,11 @@ nlohmann::json JsonFromLabels(const Labels& labels);
 // Accepts an object of string values, validated as Labels::FromPairs does.
 Result<Labels> LabelsFromJson(const nlohmann::json& object);
 
+// The same as text, the one way labels are written as JSON ({"__name__":"up","job":"x"},
+// in label order; bytes that are not UTF-8 become U+FFFD): API answers, the embedded
+// store's series rows, PostgreSQL's series table.
+std::string LabelsJsonText(const Labels& labels);
+// InvalidArgument for text that is not a JSON object of string values or not valid labels.
+Result<Labels> LabelsFromJsonText(std::string_view text);
+
 }  // namespace vigil::model

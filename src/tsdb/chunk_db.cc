@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crc32c.h"
+#include "model/json_values.h"
 
 namespace vigil::tsdb {
 namespace {
@@ -54,23 +55,6 @@ class StatementScope {
 }  // namespace
 
 int64_t BlockOf(int64_t t_ms) { return t_ms / kBlockMs - ((t_ms % kBlockMs != 0) && (t_ms < 0)); }
-
-std::string LabelsToJson(const model::Labels& labels) {
-  nlohmann::ordered_json object = nlohmann::ordered_json::object();
-  for (const model::LabelRef& l : labels) object[l.name] = l.value;
-  return object.dump();
-}
-
-Result<model::Labels> LabelsFromJson(std::string_view json) {
-  auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return InvalidArgumentError("labels are not a JSON object");
-  std::vector<model::Label> pairs;
-  for (auto it = parsed.begin(); it != parsed.end(); ++it) {
-    if (!it.value().is_string()) return InvalidArgumentError("label " + it.key() + " not a string");
-    pairs.push_back({it.key(), it.value().get<std::string>()});
-  }
-  return model::Labels::FromPairs(std::move(pairs));
-}
 
 Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool read_only) {
   sqlite3* db = nullptr;
@@ -190,7 +174,7 @@ Status ChunkDb::LoadSeries(const std::function<void(uint64_t, model::Labels)>& f
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     const auto id = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
-    auto labels = LabelsFromJson(text ? std::string_view(text) : std::string_view());
+    auto labels = model::LabelsFromJsonText(text ? std::string_view(text) : std::string_view());
     if (labels.ok()) {
       fn(id, *std::move(labels));
     } else {
@@ -225,7 +209,7 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
   };
   for (const NewSeriesRow& row : series) {
     StatementScope scope(insert_series_);
-    const std::string json = LabelsToJson(*row.labels);
+    const std::string json = model::LabelsJsonText(*row.labels);
     sqlite3_bind_int64(insert_series_, 1, static_cast<int64_t>(row.id));
     sqlite3_bind_text(insert_series_, 2, json.data(), static_cast<int>(json.size()), SQLITE_STATIC);
     if (sqlite3_step(insert_series_) != SQLITE_DONE) return fail("insert series");

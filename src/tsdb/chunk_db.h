@@ -116,8 +116,4 @@ class ChunkDb {
   sqlite3_stmt* next_block_ = nullptr;
 };
 
-// Labels as the series table holds them: a JSON object, names in order.
-std::string LabelsToJson(const model::Labels& labels);
-Result<model::Labels> LabelsFromJson(std::string_view json);
-
 }  // namespace vigil::tsdb

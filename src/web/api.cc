@@ -12,6 +12,7 @@
 #include "core/format_float.h"
 #include "core/names.h"
 #include "model/batch_codec.h"
+#include "model/json_values.h"
 #include "model/remote_read.h"
 #include "model/selector.h"
 #include "query/functions.h"
@@ -25,18 +26,6 @@ namespace {
 
 std::string Quote(std::string_view s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string LabelsJson(const model::Labels& labels) {
-  std::string out = "{";
-  for (const model::LabelRef& l : labels) {
-    if (out.size() > 1) out += ',';
-    out += Quote(l.name);
-    out += ':';
-    out += Quote(l.value);
-  }
-  out += '}';
-  return out;
 }
 
 std::string Success(const std::string& data, const std::vector<std::string>& warnings = {}) {
@@ -82,7 +71,7 @@ std::string Point(const model::Sample& s) {
 // One series of a vector ({"metric":…,"value":…}) or a matrix ({"metric":…,"values":[…]}).
 void AppendSeriesJson(std::string& out, const query::SeriesResult& s, bool matrix) {
   out += "{\"metric\":";
-  out += LabelsJson(s.labels);
+  out += model::LabelsJsonText(s.labels);
   if (!matrix) {
     out += ",\"value\":" + Point(s.points[0]) + "}";
     return;
@@ -414,7 +403,7 @@ HttpResponse Api::Series(const HttpRequest& request) {
     all.insert(series->begin(), series->end());
   }
   std::string out = "[";
-  for (const auto& labels : all) out += (out.size() > 1 ? "," : "") + LabelsJson(labels);
+  for (const auto& labels : all) out += (out.size() > 1 ? "," : "") + model::LabelsJsonText(labels);
   return Ok(Success(out + "]"));
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "model/json_values.h"
 #include "store/aggregate.h"
 #include "store/postgres/migrations.h"
 
@@ -25,23 +26,6 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 // The end of the rollup hour holding `ms`: hours are (end - 1 h, end].
 int64_t HourEnd(int64_t ms) { return (FloorDiv(ms - 1, kHourMs) + 1) * kHourMs; }
-
-std::string LabelsJson(const model::Labels& labels) {
-  nlohmann::json object = nlohmann::json::object();
-  for (const model::LabelRef& l : labels) object[l.name] = l.value;
-  return object.dump();
-}
-
-Result<model::Labels> LabelsFromJson(const char* text) {
-  nlohmann::json object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!object.is_object()) return DataLossError("postgres: series labels are not a JSON object");
-  std::vector<model::Label> pairs;
-  for (const auto& [name, value] : object.items()) {
-    if (!value.is_string()) return DataLossError("postgres: label " + name + " is not a string");
-    pairs.push_back({name, value.get<std::string>()});
-  }
-  return model::Labels::FromPairs(std::move(pairs));
-}
 
 }  // namespace
 
@@ -117,7 +101,7 @@ Result<int64_t> PostgresStore::SeriesId(Pool::Lease& conn, const model::Labels& 
     if (it != series_ids_.end()) return it->second;
   }
   const std::vector<Param> params = {Param::Text(std::string(labels.MetricName())),
-                                     Param::Text(LabelsJson(labels))};
+                                     Param::Text(model::LabelsJsonText(labels))};
   // A row another datamanager inserted after this statement's snapshot is skipped by ON
   // CONFLICT and not seen by the SELECT: the second try sees it.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -334,7 +318,9 @@ Result<std::vector<PostgresStore::SeriesRow>> PostgresStore::MatchSeries(
   if (!rows.ok()) return rows.status();
   std::vector<SeriesRow> out;
   for (int i = 0; i < PQntuples(rows->get()); ++i) {
-    VIGIL_ASSIGN_OR_RETURN(model::Labels labels, LabelsFromJson(PQgetvalue(rows->get(), i, 1)));
+    auto parsed = model::LabelsFromJsonText(PQgetvalue(rows->get(), i, 1));
+    if (!parsed.ok()) return DataLossError("postgres: series labels: " + parsed.status().message());
+    model::Labels labels = *std::move(parsed);
     if (!model::MatchesAll(matchers, labels)) continue;
     out.push_back({std::atoll(PQgetvalue(rows->get(), i, 0)), std::move(labels)});
   }
