@@ -261,6 +261,25 @@ Api::Api(store::Store& store, SensorDirectory* sensors, Clock& clock, ApiOptions
       durations_(options_.registry->AddHistogram("vigil_web_request_duration_seconds",
                                                  "HTTP request time by handler.", {"handler"})) {}
 
+HttpResponse Api::BuildInfo(const HttpRequest&) {
+  // Grafana picks its features by this version: vigil speaks Prometheus 3's PromQL.
+  return Ok(Success(nlohmann::json({{"version", kPrometheusVersion},
+                                    {"revision", "vigil " + options_.version},
+                                    {"branch", ""},
+                                    {"buildUser", "vigil"},
+                                    {"buildDate", ""},
+                                    {"goVersion", "none (vigil, C++)"}})
+                        .dump()));
+}
+
+HttpResponse Api::Alerts(const HttpRequest&) {
+  return Ok(Success(options_.alerts ? options_.alerts->ToJson() : "{\"alerts\":[]}"));
+}
+
+HttpResponse Api::Sensors(const HttpRequest&) {
+  return Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
+}
+
 HttpResponse Api::Handle(const HttpRequest& original) {
   const auto started = std::chrono::steady_clock::now();
   // Prometheus's read endpoints take their parameters from a form body too; writes
@@ -279,60 +298,58 @@ HttpResponse Api::Handle(const HttpRequest& original) {
   const HttpRequest& request = form ? with_form : original;
   const std::string& path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";
-  const bool get_or_post = get || request.method == "POST";
   std::string handler = path;
   HttpResponse response;
-  auto only = [&](bool allowed) {
-    if (!allowed) response = JsonError(405, "method " + request.method + " not allowed on " + path);
-    return allowed;
+  // The routes, as Prometheus's api.go registers them: path, methods, handler.
+  enum class Methods { kGet, kGetOrPost, kPost };
+  struct Route {
+    std::string_view path;
+    Methods methods;
+    HttpResponse (Api::*handle)(const HttpRequest&);
   };
-  if (path == "/api/v1/query") {
-    if (only(get_or_post)) response = Query(request);
-  } else if (path == "/api/v1/query_range") {
-    if (only(get_or_post)) response = QueryRange(request);
-  } else if (path == "/api/v1/series") {
-    if (only(get_or_post)) response = Series(request);
-  } else if (path == "/api/v1/labels") {
-    if (only(get_or_post)) response = LabelNames(request);
+  static constexpr Route kRoutes[] = {
+      {"/api/v1/query", Methods::kGetOrPost, &Api::Query},
+      {"/api/v1/query_range", Methods::kGetOrPost, &Api::QueryRange},
+      {"/api/v1/series", Methods::kGetOrPost, &Api::Series},
+      {"/api/v1/labels", Methods::kGetOrPost, &Api::LabelNames},
+      {"/api/v1/format_query", Methods::kGetOrPost, &Api::FormatQuery},
+      {"/api/v1/query_exemplars", Methods::kGetOrPost, &Api::QueryExemplars},
+      {"/api/v1/status/tsdb", Methods::kGet, &Api::TsdbStatus},
+      {"/api/v1/status/buildinfo", Methods::kGet, &Api::BuildInfo},
+      {"/api/v1/metadata", Methods::kGet, &Api::Metadata},
+      {"/api/v1/targets", Methods::kGet, &Api::Targets},
+      {"/api/v1/alerts", Methods::kGet, &Api::Alerts},
+      {"/api/v1/sensors", Methods::kGet, &Api::Sensors},
+      {"/api/v1/read", Methods::kPost, &Api::RemoteRead},
+      {"/api/v1/write", Methods::kPost, &Api::Write},
+      {"/write", Methods::kPost, &Api::WriteLineProtocol},
+      {"/api/v2/write", Methods::kPost, &Api::WriteLineProtocol},
+      {"/federate", Methods::kGet, &Api::Federate},
+  };
+  auto only = [&](Methods methods) {
+    const bool post = request.method == "POST";
+    const bool allowed = methods == Methods::kGet    ? get
+                         : methods == Methods::kPost ? post
+                                                     : get || post;
+    if (!allowed) {
+      response = JsonError(405, "method " + request.method + " not allowed on " + path);
+      return false;
+    }
+    return true;
+  };
+  const Route* route = nullptr;
+  for (const Route& r : kRoutes) {
+    if (r.path == path) route = &r;
+  }
+  if (route != nullptr) {
+    if (only(route->methods)) response = (this->*route->handle)(request);
   } else if ((path.rfind("/api/v1/label/", 0) == 0 || path.rfind("/api/v1/labels/", 0) == 0) &&
              path.size() > 7 && path.compare(path.size() - 7, 7, "/values") == 0) {
     const size_t prefix = path.rfind("/api/v1/label/", 0) == 0 ? 14 : 15;
     handler = "/api/v1/label/:name/values";
-    if (only(get)) response = LabelValues(request, path.substr(prefix, path.size() - 7 - prefix));
-  } else if (path == "/api/v1/format_query") {
-    if (only(get_or_post)) response = FormatQuery(request);
-  } else if (path == "/api/v1/query_exemplars") {
-    if (only(get_or_post)) response = QueryExemplars(request);
-  } else if (path == "/api/v1/status/tsdb") {
-    if (only(get)) response = TsdbStatus(request);
-  } else if (path == "/federate") {
-    if (only(get)) response = Federate(request);
-  } else if (path == "/api/v1/read") {
-    if (only(request.method == "POST")) response = RemoteRead(request);
-  } else if (path == "/api/v1/metadata") {
-    if (only(get)) response = Metadata(request);
-  } else if (path == "/api/v1/targets") {
-    if (only(get)) response = Targets(request);
-  } else if (path == "/api/v1/status/buildinfo") {
-    if (only(get)) {
-      // Grafana picks its features by this version: vigil speaks Prometheus 3's PromQL.
-      response = Ok(Success(nlohmann::json({{"version", kPrometheusVersion},
-                                            {"revision", "vigil " + options_.version},
-                                            {"branch", ""},
-                                            {"buildUser", "vigil"},
-                                            {"buildDate", ""},
-                                            {"goVersion", "none (vigil, C++)"}})
-                                .dump()));
+    if (only(Methods::kGet)) {
+      response = LabelValues(request, path.substr(prefix, path.size() - 7 - prefix));
     }
-  } else if (path == "/api/v1/alerts") {
-    if (only(get))
-      response = Ok(Success(options_.alerts ? options_.alerts->ToJson() : "{\"alerts\":[]}"));
-  } else if (path == "/api/v1/sensors") {
-    if (only(get)) response = Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
-  } else if (path == "/api/v1/write") {
-    if (only(request.method == "POST")) response = Write(request);
-  } else if (path == "/write" || path == "/api/v2/write") {
-    if (only(request.method == "POST")) response = WriteLineProtocol(request);
   } else if (auto ops = HandleOps(request, *options_.registry, options_.ready)) {
     response = std::move(*ops);
   } else if (const Asset* asset = FindAsset(path == "/index.html" ? "/" : path); asset && get) {

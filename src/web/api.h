@@ -67,6 +67,9 @@ class Api {
   HttpResponse FormatQuery(const HttpRequest& request);
   HttpResponse QueryExemplars(const HttpRequest& request);
   HttpResponse TsdbStatus(const HttpRequest& request);
+  HttpResponse BuildInfo(const HttpRequest& request);
+  HttpResponse Alerts(const HttpRequest& request);
+  HttpResponse Sensors(const HttpRequest& request);
   // The latest sample (within 5 minutes) of every series match[] selects, as text.
   HttpResponse Federate(const HttpRequest& request);
   // Remote read 1.0, samples response (model/remote_read.h).
