@@ -62,6 +62,31 @@ class InProcessBusTest : public ::testing::Test {
   metrics::Registry registry_;
 };
 
+// [bus] overflow reaches the queues the topology declares: with kBlock a publisher to a
+// full store queue waits out the publish timeout; with kReject it is refused at once.
+TEST_F(InProcessBusTest, TheTopologysOverflowPolicyDecidesWhatAFullQueueDoes) {
+  for (Overflow overflow : {Overflow::kBlock, Overflow::kReject}) {
+    InProcessBus bus(TestOptions());
+    TopologyOptions topology;
+    topology.store_queue_length = 2;
+    topology.overflow = overflow;
+    ASSERT_TRUE(DeclareTopology(bus, topology).ok());
+    const std::string events(kEventsExchange);
+    ASSERT_TRUE(bus.Publish(events, "samples.a", Text("1")).ok());
+    ASSERT_TRUE(bus.Publish(events, "samples.a", Text("2")).ok());
+    const auto before = std::chrono::steady_clock::now();
+    Status third = bus.Publish(events, "samples.a", Text("3"));
+    const auto waited = std::chrono::steady_clock::now() - before;
+    EXPECT_FALSE(third.ok());
+    if (overflow == Overflow::kBlock) {
+      EXPECT_GE(waited, 150ms);
+    } else {
+      EXPECT_EQ(third.code(), StatusCode::kResourceExhausted) << third.ToString();
+      EXPECT_LT(waited, 150ms);
+    }
+  }
+}
+
 TEST_F(InProcessBusTest, FanoutCopiesToEveryBoundQueue) {
   InProcessBus bus(TestOptions());
   ASSERT_TRUE(bus.DeclareExchange("fan", ExchangeType::kFanout).ok());

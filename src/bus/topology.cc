@@ -25,6 +25,7 @@ Status DeclareTopology(Bus& bus, const TopologyOptions& options) {
 
   QueueOptions store;
   store.max_length = options.store_queue_length;
+  store.overflow = options.overflow;
   store.dead_letter_exchange = std::string(kDeadExchange);
   store.queue_type = options.queue_type;
   VIGIL_RETURN_IF_ERROR(bus.DeclareQueue(std::string(kStoreQueue), store));
@@ -38,6 +39,7 @@ Status DeclareTopology(Bus& bus, const TopologyOptions& options) {
 Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options) {
   QueueOptions data;
   data.max_length = options.data_queue_length;
+  data.overflow = options.overflow;
   data.dead_letter_exchange = std::string(kDeadExchange);
   data.queue_type = options.queue_type;
   return bus.DeclareQueue(DataQueueName(agent), data);

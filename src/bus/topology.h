@@ -31,6 +31,9 @@ std::string PrivateQueueName(std::string_view purpose, std::string_view id);
 struct TopologyOptions {
   size_t store_queue_length = 1024;
   size_t data_queue_length = 1024;
+  // What a full data or store queue does to its publisher (kBlock or kReject; on RabbitMQ
+  // both declare x-overflow reject-publish, kReject also gives up at once).
+  Overflow overflow = Overflow::kBlock;
   std::string queue_type = "classic";
 };
 

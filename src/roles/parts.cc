@@ -19,6 +19,8 @@ bus::TopologyOptions TopologyFrom(const VigilConfig& config) {
   bus::TopologyOptions topology;
   topology.data_queue_length = static_cast<size_t>(config.bus.queue_length);
   topology.store_queue_length = static_cast<size_t>(config.bus.queue_length);
+  topology.overflow =
+      config.bus.overflow == "reject" ? bus::Overflow::kReject : bus::Overflow::kBlock;
   topology.queue_type = config.broker.queue_type;
   return topology;
 }
