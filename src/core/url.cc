@@ -21,6 +21,16 @@ std::string RedactOne(std::string_view url) {
 
 }  // namespace
 
+std::string UrlWithoutUserinfo(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  const size_t at = url.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start)) + std::string(url.substr(start + at + 1));
+}
+
 std::string RedactUrl(std::string_view url) {
   std::string out;
   while (true) {

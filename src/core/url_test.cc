@@ -20,5 +20,12 @@ TEST(RedactUrl, HidesEveryPasswordOfANodeList) {
   EXPECT_EQ(RedactUrl("amqp://u:p@a:5672/v"), "amqp://u:***@a:5672/v");
 }
 
+TEST(UrlWithoutUserinfo, TakesUserAndPasswordOutOfTheAuthorityOnly) {
+  EXPECT_EQ(UrlWithoutUserinfo("https://u:p@host:8443/x?y=1"), "https://host:8443/x?y=1");
+  EXPECT_EQ(UrlWithoutUserinfo("http://u:p@ss@host/"), "http://host/");  // the last @ ends it
+  EXPECT_EQ(UrlWithoutUserinfo("http://host/a@b"), "http://host/a@b");   // an @ in the path stays
+  EXPECT_EQ(UrlWithoutUserinfo("http://host"), "http://host");
+}
+
 }  // namespace
 }  // namespace vigil

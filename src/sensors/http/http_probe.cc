@@ -390,7 +390,7 @@ Status HttpProbe::Collect(int64_t now_ms, model::BatchBuilder& out) {
   std::vector<model::TargetState> states;
   for (size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& r = results[i];
-    const std::string target = RedactUrl(options_.targets[i]);
+    const std::string target = UrlWithoutUserinfo(options_.targets[i]);
     model::TargetState& state = states.emplace_back();
     state.url = target;
     if (const model::Labels* labels = series_.Get("probe_success", {{"target", target}}))

@@ -139,9 +139,9 @@ Status ScrapeSensor::Prepare() {
   for (const auto& header : options_.headers) list = curl_slist_append(list, header.c_str());
   header_list_ = list;
   std::map<std::string, int> per_instance;
-  for (const auto& url : options_.targets) ++per_instance[InstanceOf(RedactUrl(url))];
+  for (const auto& url : options_.targets) ++per_instance[InstanceOf(UrlWithoutUserinfo(url))];
   for (const auto& request_url : options_.targets) {
-    const std::string url = RedactUrl(request_url);
+    const std::string url = UrlWithoutUserinfo(request_url);
     auto t = std::make_unique<Target>();
     t->url = url;
     t->instance = InstanceOf(url);
