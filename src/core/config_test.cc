@@ -29,7 +29,7 @@ Schema TestSchema() {
                        OptionSpec{"labels", OptionType::kLabels, "", LabelMap{}}},
                       true};
   sensors.extra_options = [](const OptionValues& common) -> Result<std::vector<OptionSpec>> {
-    if (common.String("type") != "walk") return InvalidArgumentError("unknown sensor type");
+    if (common.String("type") != "walk") return InvalidArgumentError("type: unknown sensor type");
     return std::vector<OptionSpec>{OptionSpec{"min", OptionType::kFloat, "", std::nullopt}};
   };
   schema.sections.push_back(std::move(sensors));
@@ -38,9 +38,9 @@ Schema TestSchema() {
 
 std::string ErrorOf(std::string_view text) {
   auto loaded = ParseConfig(text, "t.toml", TestSchema());
-  EXPECT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument);
-  return loaded.status().message();
+  Status status = loaded.ok() ? loaded->ToStatus() : loaded.status();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  return status.message();
 }
 
 TEST(ParseConfig, EmptyFileGivesDefaults) {
@@ -70,8 +70,8 @@ TEST(ParseConfig, SyntaxErrorNamesFileLineAndColumn) {
 }
 
 TEST(ParseConfig, UnknownSectionAndKeyAreErrors) {
-  EXPECT_EQ(ErrorOf("[agnet]\nmax = 3\n"), "t.toml:1:2: agnet: unknown section");
-  EXPECT_EQ(ErrorOf("[agent]\nmaxx = 3\n"), "t.toml:2:1: agent.maxx: unknown key");
+  EXPECT_EQ(ErrorOf("[zzz]\nmax = 3\n"), "t.toml:1:2: zzz: unknown section");
+  EXPECT_EQ(ErrorOf("[agent]\nzzz = 3\n"), "t.toml:2:1: agent.zzz: unknown key");
 }
 
 TEST(ParseConfig, WrongTypeIsAnError) {
@@ -110,8 +110,8 @@ TEST(ParseConfig, MissingRequiredKeyIsAnError) {
 }
 
 TEST(ParseConfig, TypeSelectsOptionsAndUnknownTypeIsAnError) {
-  EXPECT_EQ(ErrorOf("[[sensors]]\nname = \"p\"\ntype = \"nope\"\n"),
-            "t.toml:1:1: sensors[0]: unknown sensor type");
+  EXPECT_EQ(ErrorOf("[[sensors]]\nname = \"p\"\ntype = \"nope\"\nzzz = 1\n"),
+            "t.toml:3:8: sensors[0].type: unknown sensor type");
   EXPECT_EQ(ErrorOf("[[sensors]]\nname = \"p\"\nmin = 1\nmax = 2\n"),
             "t.toml:4:1: sensors[0].max: unknown key");
 }
@@ -122,6 +122,62 @@ TEST(ParseConfig, EveryErrorIsReportedInFileOrder) {
             "t.toml:2:7: agent.max: must be at least 1, got 0\n"
             "t.toml:3:8: agent.mode: must be one of block, reject, got \"x\"\n"
             "t.toml:4:2: oops: unknown section");
+}
+
+TEST(ParseConfig, MisspeltKeysAndChoicesGetASuggestion) {
+  EXPECT_EQ(ErrorOf("[agnet]\n[agent]\nmaxx = 1\nmode = \"blok\"\n[[sensors]]\nname = \"p\"\n"
+                    "min = 1\nlables = {}\nzzz = 1\n"),
+            "t.toml:1:2: agnet: unknown section; did you mean `agent`?\n"
+            "t.toml:3:1: agent.maxx: unknown key; did you mean `max`?\n"
+            "t.toml:4:8: agent.mode: must be one of block, reject, got \"blok\"; did you mean "
+            "`block`?\n"
+            "t.toml:8:1: sensors[0].lables: unknown key; did you mean `labels`?\n"
+            "t.toml:9:1: sensors[0].zzz: unknown key");
+}
+
+TEST(ParseConfig, ProblemsFoundLaterAreReportedAtTheirKeyInFileOrder) {
+  auto loaded =
+      ParseConfig("[[sensors]]\nname = \"a\"\nmin = 1\nlabels = { x = \"1\" }\n[agent]\nmax = 0\n",
+                  "t.toml", TestSchema());
+  ASSERT_TRUE(loaded.ok());
+  const ConfigEntry& entry = loaded->repeated.at("sensors").at(0);
+  EXPECT_FALSE(entry.has_errors);
+  OptionProblems problems;
+  problems.Add("min", "must be below 0");
+  problems.Add("nothere", "is reported at the table");
+  loaded->AddProblems(entry, problems.ToStatus());
+  loaded->AddProblems(entry, InvalidArgumentError("no key named"));
+  loaded->AddError("agent", "on", "an absent key is reported without a line");
+  EXPECT_EQ(loaded->ToStatus().message(),
+            "t.toml: agent.on: an absent key is reported without a line\n"
+            "t.toml:1:1: sensors[0]: nothere: is reported at the table\n"
+            "t.toml:1:1: sensors[0]: no key named\n"
+            "t.toml:3:7: sensors[0].min: must be below 0\n"
+            "t.toml:6:7: agent.max: must be at least 1, got 0");
+}
+
+TEST(ParseConfig, AnEntryWithAWrongValueIsMarkedAndAnUnknownKeyIsNot) {
+  auto loaded = ParseConfig(
+      "[[sensors]]\nname = \"a\"\nmin = \"x\"\n[[sensors]]\nname = \"b\"\nmin = 1\n"
+      "extra = 2\n",
+      "t.toml", TestSchema());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->repeated.at("sensors").at(0).has_errors);
+  EXPECT_FALSE(loaded->repeated.at("sensors").at(1).has_errors);
+  EXPECT_EQ(loaded->errors.size(), 2u);
+}
+
+TEST(ParseConfig, AYamlFileIsToldApartFromATomlSyntaxError) {
+  auto yaml = ParseConfig("global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: x\n",
+                          "prometheus.yml", TestSchema());
+  ASSERT_FALSE(yaml.ok());
+  EXPECT_NE(yaml.status().message().find("prometheus.yml:1:1: this looks like YAML"),
+            std::string::npos)
+      << yaml.status().message();
+  auto toml = ParseConfig("[agent]\nmax = 1\nmode: 2\n", "t.toml", TestSchema());
+  ASSERT_FALSE(toml.ok());
+  EXPECT_EQ(toml.status().message().find("YAML"), std::string::npos) << toml.status().message();
+  EXPECT_EQ(toml.status().message().rfind("t.toml:3:5: ", 0), 0u) << toml.status().message();
 }
 
 TEST(LoadConfigFile, MissingFileIsNotFound) {

@@ -163,4 +163,13 @@ OptionValues Defaults(const std::vector<OptionSpec>& specs) {
   return values;
 }
 
+void OptionProblems::Add(std::string_view key, std::string_view reason) {
+  if (!text_.empty()) text_ += '\n';
+  text_.append(key).append(": ").append(reason);
+}
+
+Status OptionProblems::ToStatus() const {
+  return text_.empty() ? OkStatus() : InvalidArgumentError(text_);
+}
+
 }  // namespace vigil::config

@@ -98,4 +98,18 @@ class OptionValues {
 // Returns the specs' defaults; required options stay unset.
 OptionValues Defaults(const std::vector<OptionSpec>& specs);
 
+// What is wrong with options taken together (min above max, one target of a list that is
+// not a URL), each problem tied to the option it is about: its name, with [i] for an element
+// of a list. As a Status: InvalidArgument with one "key: reason" line per problem, which the
+// config loader (core/config.h) reports at each key's line.
+class OptionProblems {
+ public:
+  void Add(std::string_view key, std::string_view reason);
+  bool empty() const { return text_.empty(); }
+  Status ToStatus() const;
+
+ private:
+  std::string text_;
+};
+
 }  // namespace vigil::config

@@ -4,6 +4,9 @@
 #include <mutex>
 #include <string>
 
+#include "core/options.h"
+#include "core/url.h"
+
 namespace vigil::net {
 
 void CurlInitOnce() {
@@ -14,20 +17,27 @@ void CurlInitOnce() {
 Status CheckRequestOptions(const std::vector<std::string>& targets,
                            const std::vector<std::string>& headers, int64_t interval_ms,
                            int64_t timeout_ms) {
-  if (targets.empty()) return InvalidArgumentError("targets: at least one URL");
-  for (const auto& url : targets) {
-    if (!url.starts_with("http://") && !url.starts_with("https://"))
-      return InvalidArgumentError("targets: \"" + url + "\" is not an http:// or https:// URL");
+  config::OptionProblems problems;
+  if (targets.empty()) problems.Add("targets", "at least one URL");
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const std::string& url = targets[i];
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      problems.Add("targets[" + std::to_string(i) + "]",
+                   "\"" + UrlWithoutUserinfo(url) + "\" is not an http:// or https:// URL");
+    }
   }
-  for (const auto& header : headers) {
-    if (header.find(':') == std::string::npos || header.front() == ':')
-      return InvalidArgumentError("headers: \"" + header + "\" is not \"Name: value\"");
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string& header = headers[i];
+    if (header.find(':') == std::string::npos || header.front() == ':') {
+      problems.Add("headers[" + std::to_string(i) + "]",
+                   "\"" + header + "\" is not \"Name: value\"");
+    }
   }
-  if (interval_ms <= 0 || timeout_ms <= 0)
-    return InvalidArgumentError("interval and timeout must be positive");
-  if (timeout_ms > interval_ms)
-    return InvalidArgumentError("timeout must not be longer than the interval");
-  return OkStatus();
+  if (interval_ms <= 0) problems.Add("interval", "must be positive");
+  if (timeout_ms <= 0) problems.Add("timeout", "must be positive");
+  if (interval_ms > 0 && timeout_ms > interval_ms)
+    problems.Add("timeout", "must not be longer than the interval");
+  return problems.ToStatus();
 }
 
 void ApplyCredentials(CURL* easy, const Credentials& credentials) {

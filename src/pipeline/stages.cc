@@ -121,14 +121,14 @@ Result<std::unique_ptr<RelabelStage>> RelabelStage::Create(std::string name, Rel
   const RelabelRule& r = stage->rule_;
   stage->regex_ = std::make_unique<RE2>("^(?:" + r.regex + ")$", RE2::Quiet);
   if (!stage->regex_->ok())
-    return InvalidArgumentError("regex \"" + r.regex + "\": " + stage->regex_->error());
+    return InvalidArgumentError("regex: \"" + r.regex + "\": " + stage->regex_->error());
   bool needs_target = r.action == RelabelAction::kReplace || r.action == RelabelAction::kHashMod;
   if (needs_target && r.target_label.empty())
-    return InvalidArgumentError("target_label is required for this action");
+    return InvalidArgumentError("target_label: required for this action");
   if (r.action == RelabelAction::kHashMod && r.modulus == 0)
-    return InvalidArgumentError("modulus is required for hashmod");
+    return InvalidArgumentError("modulus: required for hashmod");
   if (r.action == RelabelAction::kHashMod && !IsValidLabelName(r.target_label))
-    return InvalidArgumentError("target_label \"" + r.target_label + "\" is not a label name");
+    return InvalidArgumentError("target_label: \"" + r.target_label + "\" is not a label name");
   // Strings outside this range cannot match: a comparison instead of a match.
   stage->bounded_ = stage->regex_->PossibleMatchRange(&stage->min_, &stage->max_, 16);
   VIGIL_ASSIGN_OR_RETURN(stage->rewrite_, ToRe2Rewrite(r.replacement, *stage->regex_));
@@ -255,7 +255,7 @@ Result<DownsampleFunction> ParseDownsampleFunction(std::string_view word) {
 
 Result<std::unique_ptr<DownsampleStage>> DownsampleStage::Create(std::string name,
                                                                  Options options) {
-  if (options.window_ms < 1000) return InvalidArgumentError("window must be at least 1s");
+  if (options.window_ms < 1000) return InvalidArgumentError("window: must be at least 1s");
   if (options.functions.empty()) return InvalidArgumentError("functions: at least one");
   return std::unique_ptr<DownsampleStage>(new DownsampleStage(std::move(name), std::move(options)));
 }

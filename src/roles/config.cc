@@ -1,5 +1,8 @@
 #include "roles/config.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cstdlib>
 #include <set>
 
@@ -355,9 +358,11 @@ config::Schema BuildSchema() {
     const std::string& type = common.String("type");
     const sensors::SensorDescriptor* descriptor = sensors::FindSensorType(type);
     if (descriptor == nullptr) {
-      std::string known;
-      for (const auto& d : sensors::SensorTypes()) known += (known.empty() ? "" : ", ") + d.type;
-      return InvalidArgumentError("unknown sensor type \"" + type + "\" (known: " + known + ")");
+      std::vector<std::string> known;
+      for (const auto& d : sensors::SensorTypes()) known.push_back(d.type);
+      return InvalidArgumentError(fmt::format("type: unknown sensor type \"{}\" (known: {}){}",
+                                              type, fmt::join(known, ", "),
+                                              config::DidYouMean(type, known)));
     }
     return descriptor->options;
   };
@@ -607,7 +612,10 @@ config::Schema BuildSchema() {
   return schema;
 }
 
-Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
+// Reads the loaded sections into a VigilConfig and checks what the schema cannot (options
+// that go together, duplicate names, each sensor and stage as it would be built); every
+// error goes into `loaded`, so one run reports them all.
+Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded) {
   VigilConfig c;
   const auto& log = loaded.sections.at("log");
   c.log_level = log.String("level");
@@ -627,7 +635,9 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.web.tls_cert_file = loaded.sections.at("web").String("tls_cert_file");
   c.web.tls_key_file = loaded.sections.at("web").String("tls_key_file");
   if (c.web.tls_cert_file.empty() != c.web.tls_key_file.empty()) {
-    return InvalidArgumentError("web: tls_cert_file and tls_key_file go together");
+    bool has_cert = !c.web.tls_cert_file.empty();
+    loaded.AddError("web", has_cert ? "tls_cert_file" : "tls_key_file",
+                    has_cert ? "needs tls_key_file as well" : "needs tls_cert_file as well");
   }
   if (const char* token = std::getenv("VIGIL_WRITE_TOKEN"); token && *token)
     c.web.write_token = token;
@@ -664,7 +674,9 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.broker.tls_cert_file = broker.String("tls_cert_file");
   c.broker.tls_key_file = broker.String("tls_key_file");
   if (c.broker.tls_cert_file.empty() != c.broker.tls_key_file.empty()) {
-    return InvalidArgumentError("broker: tls_cert_file and tls_key_file go together");
+    bool has_cert = !c.broker.tls_cert_file.empty();
+    loaded.AddError("broker", has_cert ? "tls_cert_file" : "tls_key_file",
+                    has_cert ? "needs tls_key_file as well" : "needs tls_cert_file as well");
   }
   const auto& bus = loaded.sections.at("bus");
   c.bus.queue_length = bus.Int("queue_length");
@@ -688,6 +700,7 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   c.alerting.webhook_max_attempts = alerting.Int("webhook_max_attempts");
   c.alerting.external_url = alerting.String("external_url");
   for (const auto& entry : loaded.repeated.at("alerts")) {
+    if (entry.has_errors) continue;
     pipeline::AlertRuleSpec rule;
     rule.name = entry.values.String("name");
     rule.expr = entry.values.String("expr");
@@ -699,18 +712,20 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
     c.alerts.push_back(std::move(rule));
   }
 
-  std::vector<std::string> errors;
-  std::set<std::string> names;
+  std::map<std::string, std::string> sensor_paths;  // name -> "sensors[i]"
   for (const auto& entry : loaded.repeated.at("sensors")) {
+    if (const config::OptionValue* name = entry.values.Find("name")) {
+      auto [it, inserted] = sensor_paths.emplace(std::get<std::string>(*name), entry.path);
+      if (!inserted) {
+        loaded.AddError(entry, "name", "a sensor of this name exists already (" + it->second + ")");
+        continue;
+      }
+    }
+    if (entry.has_errors) continue;
     sensors::SensorSpec spec{entry.values.String("name"), entry.values.String("type"),
                              entry.values.Labels("labels"), entry.values};
-    std::string key = "sensors." + spec.name;
-    if (!names.insert(spec.name).second) {
-      errors.push_back(entry.where + ": " + key + ": a sensor of this name exists already");
-      continue;
-    }
     if (auto sensor = sensors::CreateSensor(spec); !sensor.ok()) {
-      errors.push_back(entry.where + ": " + key + ": " + sensor.status().message());
+      loaded.AddProblems(entry, sensor.status());
       continue;
     }
     c.sensors.push_back(std::move(spec));
@@ -718,18 +733,17 @@ Result<VigilConfig> FromLoaded(const config::LoadedConfig& loaded) {
   int position = 0;
   for (const auto& entry : loaded.repeated.at("pipeline")) {
     ++position;
+    if (entry.has_errors) continue;
     VigilConfig::PipelineStage stage{entry.values.String("stage"), entry.values.String("name"),
                                      entry.values, entry.where};
     if (stage.name.empty()) stage.name = stage.stage + "_" + std::to_string(position);
+    if (auto built = BuildPipelineStage(stage); !built.ok()) {
+      loaded.AddProblems(entry, built.status());
+      continue;
+    }
     c.pipeline.push_back(std::move(stage));
   }
-  if (auto stages = BuildPipelineStages(c); !stages.ok())
-    errors.push_back(stages.status().message());
-  if (!errors.empty()) {
-    std::string message;
-    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-    return InvalidArgumentError(message);
-  }
+  VIGIL_RETURN_IF_ERROR(loaded.ToStatus());
   return c;
 }
 
@@ -772,67 +786,76 @@ Status ValidateVigilConfig(const VigilConfig& c) {
   return OkStatus();
 }
 
+Result<std::unique_ptr<pipeline::Stage>> BuildPipelineStage(
+    const VigilConfig::PipelineStage& spec) {
+  const config::OptionValues& o = spec.options;
+  auto about = [](std::string_view key, const Status& status) {
+    return InvalidArgumentError(std::string(key) + ": " + status.message());
+  };
+  auto selectors = [&](const std::string& key) -> Result<std::vector<pipeline::Selector>> {
+    std::vector<pipeline::Selector> out;
+    for (const auto& text : o.Strings(key)) {
+      auto matchers = model::ParseSelector(text);
+      if (!matchers.ok()) return about(key, matchers.status());
+      out.push_back(std::move(matchers).value());
+    }
+    return out;
+  };
+  if (spec.stage == "filter") {
+    VIGIL_ASSIGN_OR_RETURN(auto keep, selectors("keep"));
+    VIGIL_ASSIGN_OR_RETURN(auto drop, selectors("drop"));
+    return std::unique_ptr<pipeline::Stage>(
+        std::make_unique<pipeline::FilterStage>(spec.name, std::move(keep), std::move(drop)));
+  }
+  if (spec.stage == "relabel") {
+    pipeline::RelabelRule rule;
+    auto action = pipeline::ParseRelabelAction(o.String("action"));
+    if (!action.ok()) return about("action", action.status());
+    rule.action = *action;
+    rule.source_labels = o.Strings("source_labels");
+    rule.separator = o.String("separator");
+    rule.target_label = o.String("target_label");
+    rule.regex = o.String("regex");
+    rule.modulus = static_cast<uint64_t>(o.Int("modulus"));
+    rule.replacement = o.String("replacement");
+    VIGIL_ASSIGN_OR_RETURN(auto stage, pipeline::RelabelStage::Create(spec.name, std::move(rule)));
+    return std::unique_ptr<pipeline::Stage>(std::move(stage));
+  }
+  if (spec.stage == "downsample") {
+    pipeline::DownsampleStage::Options options;
+    options.window_ms = o.Duration("window").count();
+    options.functions.clear();
+    for (const auto& word : o.Strings("functions")) {
+      auto fn = pipeline::ParseDownsampleFunction(word);
+      if (!fn.ok()) return about("functions", fn.status());
+      options.functions.push_back(*fn);
+    }
+    options.replace = o.String("mode") == "replace";
+    if (!o.String("selector").empty()) {
+      auto selector = model::ParseSelector(o.String("selector"));
+      if (!selector.ok()) return about("selector", selector.status());
+      options.selector = std::move(selector).value();
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto stage,
+                           pipeline::DownsampleStage::Create(spec.name, std::move(options)));
+    return std::unique_ptr<pipeline::Stage>(std::move(stage));
+  }
+  auto selector = model::ParseSelector(o.String("selector"));
+  if (!selector.ok()) return about("selector", selector.status());
+  return std::unique_ptr<pipeline::Stage>(std::make_unique<pipeline::MatchStage>(
+      spec.name, std::move(selector).value(), o.Labels("add_labels")));
+}
+
 Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
     const VigilConfig& config) {
   std::vector<std::unique_ptr<pipeline::Stage>> stages;
   for (const auto& spec : config.pipeline) {
-    const config::OptionValues& o = spec.options;
-    auto fail = [&](const Status& status) {
-      return InvalidArgumentError(spec.where + ": pipeline." + spec.name + ": " + status.message());
-    };
-    auto selectors = [&](const std::string& key) -> Result<std::vector<pipeline::Selector>> {
-      std::vector<pipeline::Selector> out;
-      for (const auto& text : o.Strings(key)) {
-        VIGIL_ASSIGN_OR_RETURN(auto matchers, model::ParseSelector(text));
-        out.push_back(std::move(matchers));
-      }
-      return out;
-    };
-    if (spec.stage == "filter") {
-      auto keep = selectors("keep");
-      auto drop = selectors("drop");
-      if (!keep.ok()) return fail(keep.status());
-      if (!drop.ok()) return fail(drop.status());
-      stages.push_back(std::make_unique<pipeline::FilterStage>(spec.name, std::move(keep).value(),
-                                                               std::move(drop).value()));
-    } else if (spec.stage == "relabel") {
-      pipeline::RelabelRule rule;
-      auto action = pipeline::ParseRelabelAction(o.String("action"));
-      if (!action.ok()) return fail(action.status());
-      rule.action = *action;
-      rule.source_labels = o.Strings("source_labels");
-      rule.separator = o.String("separator");
-      rule.target_label = o.String("target_label");
-      rule.regex = o.String("regex");
-      rule.modulus = static_cast<uint64_t>(o.Int("modulus"));
-      rule.replacement = o.String("replacement");
-      auto stage = pipeline::RelabelStage::Create(spec.name, std::move(rule));
-      if (!stage.ok()) return fail(stage.status());
-      stages.push_back(std::move(stage).value());
-    } else if (spec.stage == "downsample") {
-      pipeline::DownsampleStage::Options options;
-      options.window_ms = o.Duration("window").count();
-      options.functions.clear();
-      for (const auto& word : o.Strings("functions")) {
-        auto fn = pipeline::ParseDownsampleFunction(word);
-        if (!fn.ok()) return fail(fn.status());
-        options.functions.push_back(*fn);
-      }
-      options.replace = o.String("mode") == "replace";
-      if (!o.String("selector").empty()) {
-        auto selector = model::ParseSelector(o.String("selector"));
-        if (!selector.ok()) return fail(selector.status());
-        options.selector = std::move(selector).value();
-      }
-      auto stage = pipeline::DownsampleStage::Create(spec.name, std::move(options));
-      if (!stage.ok()) return fail(stage.status());
-      stages.push_back(std::move(stage).value());
-    } else {
-      auto selector = model::ParseSelector(o.String("selector"));
-      if (!selector.ok()) return fail(selector.status());
-      stages.push_back(std::make_unique<pipeline::MatchStage>(
-          spec.name, std::move(selector).value(), o.Labels("add_labels")));
+    auto stage = BuildPipelineStage(spec);
+    if (!stage.ok()) {
+      return InvalidArgumentError(spec.where + ": pipeline." + spec.name + ": " +
+                                  stage.status().message());
     }
+    stages.push_back(std::move(stage).value());
   }
   return stages;
 }

@@ -136,6 +136,9 @@ Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& s
 // command-line overrides too.
 Status ValidateVigilConfig(const VigilConfig& config);
 
+// One [[pipeline]] stage, built; InvalidArgument with "key: reason" lines
+// (config::OptionProblems).
+Result<std::unique_ptr<pipeline::Stage>> BuildPipelineStage(const VigilConfig::PipelineStage& spec);
 // The stages of the config's [[pipeline]], built; InvalidArgument naming the table.
 Result<std::vector<std::unique_ptr<pipeline::Stage>>> BuildPipelineStages(
     const VigilConfig& config);

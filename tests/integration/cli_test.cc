@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -105,6 +106,77 @@ TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {
   EXPECT_NE(standalone.output.find("unknown key"), std::string::npos);
 }
 
+// Ten different mistakes, each found by a different check (schema, a sensor's own options
+// taken together, names across sensors, a pipeline stage): one run reports every one at its
+// own line, one of them with a suggestion, and the unknown type causes no further noise.
+TEST(Cli, CheckConfigReportsEveryErrorAtOnceAtItsOwnLine) {
+  std::string dir = TempDir("tenerrors");
+  std::string path = Write(dir + "/ten.toml",
+                           "[log]\n"
+                           "level = \"loud\"\n"  // 2
+                           "[web]\n"
+                           "listen = \"127.0.0.1:99999\"\n"  // 4
+                           "[storage]\n"
+                           "data_dir = 5\n"  // 6
+                           "[[sensors]]\n"
+                           "name = \"boiler\"\n"
+                           "min = 10.0\n"
+                           "max = 5.0\n"                    // 10
+                           "lables = { unit = \"bar\" }\n"  // 11
+                           "[[sensors]]\n"
+                           "name = \"boiler\"\n"  // 13
+                           "min = 1.0\n"
+                           "max = 2.0\n"
+                           "[[sensors]]\n"
+                           "name = \"probe\"\n"
+                           "type = \"http\"\n"
+                           "targets = [\"http://127.0.0.1:1/\",\n"
+                           "           \"ftp://127.0.0.1/\"]\n"  // 20
+                           "interval = \"1s\"\n"
+                           "timeout = \"5s\"\n"  // 22
+                           "[[sensors]]\n"
+                           "name = \"s\"\n"
+                           "type = \"nonsense\"\n"  // 25
+                           "targets = [\"http://127.0.0.1:1/metrics\"]\n"
+                           "[[pipeline]]\n"
+                           "stage = \"relabel\"\n"
+                           "source_labels = [\"a\"]\n"
+                           "target_label = \"b\"\n"
+                           "regex = \"(\"\n");  // 31
+  CommandResult run = RunVigil("check-config " + path);
+  EXPECT_EQ(run.exit_code, 2);
+  std::vector<std::string> lines;
+  std::istringstream in(run.output);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const std::vector<std::string> expected_keys = {":2:9: log.level:",
+                                                  ":4:10: web.listen:",
+                                                  ":6:12: storage.data_dir:",
+                                                  ":10:7: sensors[0].max:",
+                                                  ":11:1: sensors[0].lables:",
+                                                  ":13:8: sensors[1].name:",
+                                                  ":20:12: sensors[2].targets[1]:",
+                                                  ":22:11: sensors[2].timeout:",
+                                                  ":25:8: sensors[3].type:",
+                                                  ":31:9: pipeline[0].regex:"};
+  ASSERT_EQ(lines.size(), expected_keys.size()) << run.output;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].rfind(path + expected_keys[i], 0), 0u) << lines[i];
+  }
+  EXPECT_NE(run.output.find("unknown key; did you mean `labels`?"), std::string::npos)
+      << run.output;
+  EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '`'), 2) << run.output;
+
+  // A Prometheus file given by mistake is named as such, not as a TOML syntax error.
+  std::string yaml = Write(dir + "/prometheus.yml",
+                           "global:\n  scrape_interval: 15s\nscrape_configs:\n"
+                           "  - job_name: node\n    static_configs:\n"
+                           "      - targets: ['localhost:9100']\n");
+  CommandResult wrong_format = RunVigil("check-config " + yaml);
+  EXPECT_EQ(wrong_format.exit_code, 2);
+  EXPECT_NE(wrong_format.output.find("this looks like YAML"), std::string::npos)
+      << wrong_format.output;
+}
+
 TEST(Cli, SeedSensorFlagsAreValidated) {
   CommandResult freq =
       RunVigil("sensor --name boiler_pressure_out --min 15 --max 15.5 --step 0.05 --freq 0");
@@ -113,7 +185,7 @@ TEST(Cli, SeedSensorFlagsAreValidated) {
   CommandResult range =
       RunVigil("sensor --name boiler_pressure_out --min 16 --max 15.5 --step 0.05");
   EXPECT_EQ(range.exit_code, 2);
-  EXPECT_NE(range.output.find("min must be below max"), std::string::npos) << range.output;
+  EXPECT_NE(range.output.find("max: must be above min (16)"), std::string::npos) << range.output;
   CommandResult name = RunVigil("sensor --name 9x --min 1 --max 2");
   EXPECT_EQ(name.exit_code, 2);
   CommandResult listen = RunVigil("standalone --listen nowhere");

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <tuple>
 
 #include "core/url.h"
 #include "net/curl_multi.h"
@@ -202,17 +203,21 @@ Result<std::unique_ptr<HttpProbe>> HttpProbe::Create(const config::LabelMap& lab
                                                      Options options) {
   VIGIL_RETURN_IF_ERROR(net::CheckRequestOptions(options.targets, options.headers,
                                                  options.interval_ms, options.timeout_ms));
-  for (const auto& code : options.valid_status_codes) {
-    if (auto problem = CheckStatusPattern(code))
-      return InvalidArgumentError("valid_status_codes: " + *problem);
+  for (size_t i = 0; i < options.valid_status_codes.size(); ++i) {
+    if (auto problem = CheckStatusPattern(options.valid_status_codes[i]))
+      return InvalidArgumentError("valid_status_codes[" + std::to_string(i) + "]: " + *problem);
   }
   std::unique_ptr<HttpProbe> probe(new HttpProbe(labels, std::move(options)));
-  for (auto [pattern, re] :
-       {std::pair{&probe->options_.body_must_match, &probe->must_match_},
-        std::pair{&probe->options_.body_must_not_match, &probe->must_not_match_}}) {
+  for (auto [key, pattern, re] :
+       {std::tuple{"body_must_match", &probe->options_.body_must_match, &probe->must_match_},
+        std::tuple{"body_must_not_match", &probe->options_.body_must_not_match,
+                   &probe->must_not_match_}}) {
     if (pattern->empty()) continue;
     *re = std::make_unique<RE2>(*pattern, RE2::Quiet);
-    if (!(*re)->ok()) return InvalidArgumentError("invalid regular expression: " + (*re)->error());
+    if (!(*re)->ok()) {
+      return InvalidArgumentError(std::string(key) +
+                                  ": invalid regular expression: " + (*re)->error());
+    }
   }
   return probe;
 }

@@ -310,7 +310,7 @@ SensorDescriptor Descriptor() {
 
 Result<std::unique_ptr<ProcSensor>> ProcSensor::Create(const config::LabelMap& labels,
                                                        Options options) {
-  if (options.interval_ms <= 0) return InvalidArgumentError("interval must be positive");
+  if (options.interval_ms <= 0) return InvalidArgumentError("interval: must be positive");
   std::unique_ptr<ProcSensor> sensor(new ProcSensor(labels, std::move(options)));
   const Options& o = sensor->options_;
   VIGIL_ASSIGN_OR_RETURN(sensor->disk_exclude_, Compile("disk_exclude", o.disk_exclude));

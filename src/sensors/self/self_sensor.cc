@@ -20,7 +20,7 @@ SensorDescriptor Descriptor() {
   d.create = [](const SensorSpec& spec) -> Result<std::unique_ptr<Sensor>> {
     for (const auto& [name, value] : spec.labels) {
       if (!model::Labels::FromPairs({{name, value}}).ok())
-        return InvalidArgumentError("label " + name + ": not a valid label");
+        return InvalidArgumentError("labels: " + name + " is not a valid label");
     }
     return std::unique_ptr<Sensor>(std::make_unique<SelfSensor>(
         spec.labels, spec.options.Duration("interval").count(), spec.options.String("prefix")));

@@ -44,14 +44,18 @@ SensorDescriptor Descriptor() {
 
 Result<std::unique_ptr<SimulatedSensor>> SimulatedSensor::Create(model::Labels labels,
                                                                  Options options) {
-  if (!(options.min < options.max)) return InvalidArgumentError("min must be below max");
-  if (!(options.step > 0 && options.step <= options.max - options.min)) {
-    return InvalidArgumentError("step must be above 0 and at most max - min");
+  config::OptionProblems problems;
+  if (!(options.min < options.max)) {
+    problems.Add("max", fmt::format("must be above min ({})", options.min));
+  } else if (!(options.step > 0 && options.step <= options.max - options.min)) {
+    problems.Add("step", fmt::format("must be above 0 and at most max - min ({})",
+                                     options.max - options.min));
   }
-  if (!(options.freq_hz > 0)) return InvalidArgumentError("freq must be above 0");
-  if (options.servers < 0) return InvalidArgumentError("servers must not be negative");
+  if (!(options.freq_hz > 0)) problems.Add("freq", "must be above 0");
+  if (options.servers < 0) problems.Add("servers", "must not be negative");
   if (options.servers > 0 && !labels.Get("server").empty())
-    return InvalidArgumentError("servers: the labels have a server label already");
+    problems.Add("servers", "the labels have a server label already");
+  VIGIL_RETURN_IF_ERROR(problems.ToStatus());
   return std::unique_ptr<SimulatedSensor>(new SimulatedSensor(labels, options));
 }
 

@@ -88,11 +88,11 @@ TEST(SimulatedSensor, ServersAreIndependentWalksLabelledByServer) {
 }
 
 TEST(SimulatedSensor, OptionsThatDoNotFitAreRejected) {
-  EXPECT_EQ(CreateSensor(Spec(2, 1, 0.1, 1, 0)).status().message(), "min must be below max");
+  EXPECT_EQ(CreateSensor(Spec(2, 1, 0.1, 1, 0)).status().message(), "max: must be above min (2)");
   EXPECT_EQ(CreateSensor(Spec(0, 1, 0, 1, 0)).status().message(),
-            "step must be above 0 and at most max - min");
+            "step: must be above 0 and at most max - min (1)");
   EXPECT_EQ(CreateSensor(Spec(0, 1, 5, 1, 0)).status().message(),
-            "step must be above 0 and at most max - min");
+            "step: must be above 0 and at most max - min (1)");
   SensorSpec bad_name = Spec(0, 1, 0.1, 1, 0);
   bad_name.name = "9bad";
   EXPECT_EQ(CreateSensor(bad_name).status().message(), "invalid metric name \"9bad\"");
