@@ -59,5 +59,6 @@ void AddSensorCommand(CLI::App& app, int& exit_code);
 void AddDistributedCommands(CLI::App& app, int& exit_code);
 void AddCheckConfigCommand(CLI::App& app, int& exit_code);
 void AddMigrateCommand(CLI::App& app, int& exit_code);
+void AddAgentsCommand(CLI::App& app, int& exit_code);
 
 }  // namespace vigil::cmd

@@ -130,6 +130,7 @@ std::string EncodeAnnouncement(const RouteAnnouncement& m) {
   p.set_agent(m.agent);
   p.set_queue(m.queue);
   p.set_timestamp_ms(m.timestamp_ms);
+  p.set_leaving(m.leaving);
   for (const auto& s : m.sensors) {
     auto* info = p.add_sensors();
     info->set_name(s.name);
@@ -159,7 +160,7 @@ std::string EncodeAnnouncement(const RouteAnnouncement& m) {
 Result<RouteAnnouncement> DecodeAnnouncement(std::string_view bytes) {
   proto::RouteAnnouncement p;
   VIGIL_RETURN_IF_ERROR(ParseProto(bytes, &p, "announcement"));
-  RouteAnnouncement m{p.version(), p.agent(), p.queue(), {}, p.timestamp_ms()};
+  RouteAnnouncement m{p.version(), p.agent(), p.queue(), {}, p.timestamp_ms(), p.leaving()};
   for (const auto& info : p.sensors()) {
     auto labels = GetLabels(info.labels());
     if (!labels.ok()) return labels.status().Annotate("decode announcement: sensor " + info.name());
@@ -262,7 +263,8 @@ std::string EncodeAnnouncementJson(const RouteAnnouncement& m) {
               {"agent", m.agent},
               {"queue", m.queue},
               {"sensors", std::move(sensors)},
-              {"timestamp_ms", m.timestamp_ms}}
+              {"timestamp_ms", m.timestamp_ms},
+              {"leaving", m.leaving}}
       .dump();
 }
 
@@ -280,6 +282,11 @@ Result<RouteAnnouncement> DecodeAnnouncementJson(std::string_view text) {
   m.agent = *agent;
   m.queue = *queue;
   m.timestamp_ms = *timestamp;
+  if (doc.contains("leaving")) {
+    if (!doc["leaving"].is_boolean())
+      return fail(InvalidArgumentError("leaving must be a boolean"));
+    m.leaving = doc["leaving"].get<bool>();
+  }
   if (doc.contains("sensors")) {
     if (!doc["sensors"].is_array()) return fail(InvalidArgumentError("sensors must be an array"));
     for (const auto& s : doc["sensors"]) {

@@ -56,6 +56,8 @@ struct RouteAnnouncement {
   std::string queue;
   std::vector<SensorInfo> sensors;
   int64_t timestamp_ms = 0;
+  // A goodbye (proto/vigil.proto): forget the agent until it announces itself again.
+  bool leaving = false;
   bool operator==(const RouteAnnouncement&) const = default;
 };
 

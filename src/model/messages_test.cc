@@ -52,6 +52,22 @@ TEST(Messages, JsonRoundTrips) {
   EXPECT_EQ(*DecodeAlertJson(EncodeAlertJson(SampleAlert())), SampleAlert());
 }
 
+TEST(Messages, AGoodbyeSurvivesBothEncodings) {
+  RouteAnnouncement goodbye;
+  goodbye.agent = "plant-1";
+  goodbye.queue = "vigil.data.plant-1";
+  goodbye.timestamp_ms = 9;
+  goodbye.leaving = true;
+  EXPECT_EQ(*DecodeAnnouncement(EncodeAnnouncement(goodbye)), goodbye);
+  EXPECT_EQ(*DecodeAnnouncementJson(EncodeAnnouncementJson(goodbye)), goodbye);
+  EXPECT_FALSE(DecodeAnnouncementJson(
+                   R"({"version":1,"agent":"a","queue":"q","timestamp_ms":1,"leaving":"yes"})")
+                   .ok());
+  // An announcement without the field (an older agent's) is no goodbye.
+  EXPECT_FALSE(
+      DecodeAnnouncementJson(R"({"version":1,"agent":"a","queue":"q","timestamp_ms":1})")->leaving);
+}
+
 TEST(Messages, MissingVersionIsRejected) {
   RouteAnnouncement a = SampleAnnouncement();
   a.version = 0;

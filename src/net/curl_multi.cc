@@ -1,6 +1,7 @@
 #include "net/curl_multi.h"
 
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -12,6 +13,40 @@ namespace vigil::net {
 void CurlInitOnce() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+Result<HttpReply> Fetch(const std::string& method, const std::string& url, const std::string& body,
+                        const std::vector<std::string>& headers, long timeout_ms) {
+  CurlInitOnce();
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), curl_easy_cleanup);
+  if (!easy) return UnavailableError("curl_easy_init failed");
+  curl_slist* list = nullptr;
+  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(list,
+                                                                          curl_slist_free_all);
+  HttpReply reply;
+  CURL* e = easy.get();
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list.get());
+  if (method == "POST") {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(
+      e, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t count, void* out) {
+        static_cast<std::string*>(out)->append(data, size * count);
+        return size * count;
+      });
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &reply.body);
+  CURLcode result = curl_easy_perform(e);
+  if (result != CURLE_OK) {
+    return UnavailableError(RedactUrl(url) + ": " + curl_easy_strerror(result));
+  }
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &reply.status);
+  return reply;
 }
 
 Status CheckRequestOptions(const std::vector<std::string>& targets,

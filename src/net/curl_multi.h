@@ -2,7 +2,8 @@
 // notifier's webhooks): RunTransfers drives a set of prepared libcurl easy handles to
 // completion on one multi handle, at most `max_in_flight` at a time; CurlInitOnce sets
 // libcurl up for the process; CheckRequestOptions validates the options the sensors take;
-// ApplyCredentials puts net/credentials.h's on a request. net/ is the only module that
+// ApplyCredentials puts net/credentials.h's on a request; Fetch is one blocking request
+// (the command line's client of the HTTP API). net/ is the only module that
 // links libcurl; its users include this header for the easy-handle options.
 //
 // Thread safety: one multi handle per thread at a time (libcurl's rule).
@@ -20,6 +21,15 @@
 namespace vigil::net {
 
 void CurlInitOnce();
+
+struct HttpReply {
+  long status = 0;
+  std::string body;
+};
+// One request, waited for: `method` GET or POST (with `body`), `headers` "Name: value".
+// Unavailable when no reply came (refused, timed out), with libcurl's reason.
+Result<HttpReply> Fetch(const std::string& method, const std::string& url, const std::string& body,
+                        const std::vector<std::string>& headers, long timeout_ms);
 
 // InvalidArgument unless there is at least one target and each is an http:// or https://
 // URL, each header is "Name: value", and 0 < timeout <= interval.

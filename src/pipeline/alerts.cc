@@ -395,6 +395,11 @@ void AlertEvaluator::AgentSeen(const std::string& agent, int64_t interval_ms, in
   agents_[agent] = {now_ms, std::max<int64_t>(interval_ms, 1000)};
 }
 
+void AlertEvaluator::AgentGone(const std::string& agent) {
+  MutexLock lock(mu_);
+  agents_.erase(agent);
+}
+
 model::Alert AlertEvaluator::MakeAlert(size_t rule_index, const Instance& inst,
                                        model::AlertState state, int64_t now_ms) const {
   const Rule& rule = *rules_[rule_index];

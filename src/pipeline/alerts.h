@@ -108,6 +108,9 @@ class AlertEvaluator {
   void Observe(size_t shard, const model::Batch& batch);
   // An agent's batch arrived at `now_ms`; `interval_ms` is its shortest sensor interval.
   void AgentSeen(const std::string& agent, int64_t interval_ms, int64_t now_ms);
+  // The agent said goodbye (it stopped cleanly or was retired): it is watched no more, and
+  // the next Evaluate resolves its offline alert if one is active.
+  void AgentGone(const std::string& agent);
 
   // Moves alerts to their state at `now_ms` and returns the changes.
   std::vector<AlertChange> Evaluate(int64_t now_ms);

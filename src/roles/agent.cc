@@ -129,6 +129,18 @@ Status Agent::Announce() {
       .Annotate("announce");
 }
 
+Status PublishGoodbye(bus::Bus& bus, const std::string& agent, int64_t now_ms) {
+  model::RouteAnnouncement goodbye;
+  goodbye.agent = agent;
+  goodbye.queue = bus::DataQueueName(agent);
+  goodbye.timestamp_ms = now_ms;
+  goodbye.leaving = true;
+  bus::Message message{model::EncodeAnnouncement(goodbye),
+                       std::string(model::kProtobufContentType)};
+  return bus.Publish(std::string(bus::kDiscoveryExchange), "", std::move(message))
+      .Annotate("goodbye");
+}
+
 Status Agent::Start() {
   if (Status status = SetUp(); !status.ok()) {
     if (!spool_ || !IsTransient(status)) return status;
@@ -181,6 +193,10 @@ void Agent::Stop() {
   if (requests_) requests_->Cancel();
   Status status = Flush();
   if (!status.ok()) spdlog::error("agent {}: final flush: {}", options_.id, status.ToString());
+  if (set_up_) {
+    status = PublishGoodbye(bus_, options_.id, clock_.NowMillis());
+    if (!status.ok()) spdlog::warn("agent {}: {}", options_.id, status.ToString());
+  }
   spdlog::info(
       "agent {}: stopped; {} samples published in {} batches ({} replayed from the "
       "spool), {} dropped, {} batches left in the spool",

@@ -12,7 +12,8 @@
 // replayed at the drain rate — before new batches (ordered) or beside them (backfill).
 // An agent whose broker cannot be reached at start starts anyway when it has a spool:
 // it collects into the spool, and declares its queues, announces itself and replays once
-// the bus is connected.
+// the bus is connected. Stopped cleanly, it says goodbye (PublishGoodbye) after its last
+// batch, so its offline alert resolves instead of firing.
 // docs/architecture.md, docs/sensors.md.
 //
 // Thread safety: Start and Stop from one thread; the agent runs on a thread of its own.
@@ -38,6 +39,11 @@
 #include "sensors/scheduler.h"
 
 namespace vigil::roles {
+
+// Publishes a goodbye for `agent` on vigil.discovery (docs/protocol/amqp.md): coordinators
+// resolve its offline alert and web servers stop listing it until it announces again.
+// Sent by an agent that stops cleanly and for one that is retired.
+Status PublishGoodbye(bus::Bus& bus, const std::string& agent, int64_t now_ms);
 
 class Agent {
  public:

@@ -114,14 +114,22 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
                  announcement->queue, bus::DataQueueName(agent));
     return;
   }
+  if (announcement->leaving) {
+    spdlog::info("coordinator {}: agent {} said goodbye", options_.id, agent);
+    MutexLock lock(mu_);
+    departed_.insert(agent);
+    if (alerts_) alerts_->AgentGone(agent);
+    return;
+  }
   int64_t interval = 0;
   for (const auto& sensor : announcement->sensors) {
     if (sensor.interval_ms > 0 && (interval == 0 || sensor.interval_ms < interval))
       interval = sensor.interval_ms;
   }
   // An agent that announces itself and then sends nothing is offline too.
-  if (alerts_) alerts_->AgentSeen(agent, interval, clock_.NowMillis());
   MutexLock lock(mu_);
+  departed_.erase(agent);
+  if (alerts_) alerts_->AgentSeen(agent, interval, clock_.NowMillis());
   intervals_[agent] = interval;
   if (stopped_ || data_.count(agent)) return;
   Status status = bus::DeclareDataQueue(bus_, agent, options_.topology);
@@ -150,12 +158,9 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
     return;
   }
   if (alerts_) {
-    int64_t interval = 0;
-    {
-      MutexLock lock(mu_);
-      interval = intervals_[agent];
-    }
-    alerts_->AgentSeen(agent, interval, clock_.NowMillis());
+    MutexLock lock(mu_);
+    if (!departed_.contains(agent))
+      alerts_->AgentSeen(agent, intervals_[agent], clock_.NowMillis());
   }
   Status status = pipeline_->Process(agent, *batch);
   if (status.ok()) {

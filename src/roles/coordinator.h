@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +75,9 @@ class Coordinator {
   std::map<std::string, std::unique_ptr<bus::Subscription>> data_
       VIGIL_GUARDED_BY(mu_);                  // by agent
   std::map<std::string, int64_t> intervals_;  // agent -> shortest sensor interval; mu_
+  // Agents that said goodbye: their queued batches are processed, not taken for a sign
+  // of life, until they announce themselves again.
+  std::set<std::string> departed_ VIGIL_GUARDED_BY(mu_);
   bool stopped_ VIGIL_GUARDED_BY(mu_) = false;
   CondVar stop_cv_;
   std::thread evaluator_;

@@ -218,6 +218,47 @@ TEST_F(CoordinatorAlertsTest, AnAgentThatGoesQuietIsOffline) {
   EXPECT_EQ(receiver_.WaitForBody(1)["status"], "resolved");
 }
 
+// A goodbye resolves a firing offline alert, and batches still queued from the agent do
+// not start the watch again: only a new announcement does.
+TEST_F(CoordinatorAlertsTest, AGoodbyeResolvesTheOfflineAlertAndEndsTheWatch) {
+  // The states of VigilAgentOffline the coordinator published, in order.
+  auto offline_states = [&] {
+    std::lock_guard lock(published_.mu);
+    std::vector<model::AlertState> states;
+    for (const auto& a : published_.alerts)
+      if (a.name == "VigilAgentOffline") states.push_back(a.state);
+    return states;
+  };
+  Send(15.0);
+  clock_.Advance(3001);
+  coordinator_->EvaluateAlerts();
+  ASSERT_TRUE(published_.WaitFor([](Published& p) { return !p.alerts.empty(); }));
+  EXPECT_EQ(offline_states(), std::vector{model::AlertState::kFiring});
+
+  model::RouteAnnouncement goodbye;
+  goodbye.agent = "plant-1";
+  goodbye.queue = bus::DataQueueName("plant-1");
+  goodbye.leaving = true;
+  ASSERT_TRUE(
+      bus_.Publish(std::string(bus::kDiscoveryExchange), "",
+                   {model::EncodeAnnouncementJson(goodbye), std::string(model::kJsonContentType)})
+          .ok());
+  for (int i = 0; i < 500 && offline_states().size() < 2; ++i) {
+    clock_.Advance(1);
+    coordinator_->EvaluateAlerts();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(offline_states(),
+            (std::vector{model::AlertState::kFiring, model::AlertState::kResolved}));
+  EXPECT_EQ(receiver_.WaitForBody(1)["status"], "resolved");
+
+  Send(15.0);  // a batch queued before the goodbye: no sign of life
+  clock_.Advance(10'000);
+  coordinator_->EvaluateAlerts();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(offline_states().size(), 2u);
+}
+
 // The fixture's agent announced itself and never sent a batch: offline all the same.
 TEST_F(CoordinatorAlertsTest, AnAgentThatAnnouncesAndSendsNothingIsOffline) {
   clock_.Advance(3001);

@@ -4,6 +4,7 @@
 
 #include "model/batch_codec.h"
 #include "model/messages.h"
+#include "roles/agent.h"
 
 namespace vigil::roles {
 
@@ -30,6 +31,10 @@ Status WebRole::Start() {
   web::ApiOptions api = options_.api;
   api.on_write = [this](const model::Batch& batch) { hub_.Publish(batch); };
   api.alerts = &alerts_;
+  api.retire_agent = [this](const std::string& agent) {
+    spdlog::info("web {}: retiring agent {}", options_.id, agent);
+    return PublishGoodbye(bus_, agent, clock_.NowMillis());
+  };
   api_ = std::make_unique<web::Api>(store_, &sensors_, clock_, api);
   // Queries get threads of their own, as many as may evaluate at once.
   web::HttpServer::Options server = options_.server;

@@ -280,6 +280,20 @@ HttpResponse Api::Sensors(const HttpRequest&) {
   return Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
 }
 
+HttpResponse Api::RetireAgent(const HttpRequest& request) {
+  if (auto refused = CheckWriteToken(request)) return *refused;
+  if (!options_.retire_agent) return JsonError(404, "this server cannot retire agents");
+  const std::string agent = request.Param("agent");
+  if (agent.empty()) return JsonError(400, "missing parameter agent");
+  if (sensors_ == nullptr || !sensors_->Knows(agent)) {
+    return JsonError(404, "no agent " + agent + " has announced itself (see /api/v1/sensors)");
+  }
+  if (Status status = options_.retire_agent(agent); !status.ok()) {
+    return JsonError(503, status.message());
+  }
+  return Ok(Success(nlohmann::json{{"agent", agent}}.dump()));
+}
+
 HttpResponse Api::Handle(const HttpRequest& original) {
   const auto started = std::chrono::steady_clock::now();
   // Prometheus's read endpoints take their parameters from a form body too; writes
@@ -320,6 +334,7 @@ HttpResponse Api::Handle(const HttpRequest& original) {
       {"/api/v1/targets", Methods::kGet, &Api::Targets},
       {"/api/v1/alerts", Methods::kGet, &Api::Alerts},
       {"/api/v1/sensors", Methods::kGet, &Api::Sensors},
+      {"/api/v1/agents/retire", Methods::kPost, &Api::RetireAgent},
       {"/api/v1/read", Methods::kPost, &Api::RemoteRead},
       {"/api/v1/write", Methods::kPost, &Api::Write},
       {"/write", Methods::kPost, &Api::WriteLineProtocol},

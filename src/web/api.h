@@ -39,6 +39,9 @@ struct ApiOptions {
   // Called with each batch written through /api/v1/write after the store took it (the
   // live stream); may be empty.
   std::function<void(const model::Batch&)> on_write;
+  // POST /api/v1/agents/retire?agent=ID (write token as for writes) says goodbye for an
+  // agent that is gone for good (roles/agent.h PublishGoodbye); empty: 404.
+  std::function<Status(const std::string& agent)> retire_agent;
   // What GET /api/v1/alerts lists; null: no alerts.
   const AlertBoard* alerts = nullptr;
   // What /readyz checks (web/ops.h); empty: always ready.
@@ -70,6 +73,7 @@ class Api {
   HttpResponse BuildInfo(const HttpRequest& request);
   HttpResponse Alerts(const HttpRequest& request);
   HttpResponse Sensors(const HttpRequest& request);
+  HttpResponse RetireAgent(const HttpRequest& request);
   // The latest sample (within 5 minutes) of every series match[] selects, as text.
   HttpResponse Federate(const HttpRequest& request);
   // Remote read 1.0, samples response (model/remote_read.h).

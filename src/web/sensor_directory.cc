@@ -13,6 +13,10 @@ namespace vigil::web {
 
 void SensorDirectory::OnAnnouncement(const model::RouteAnnouncement& announcement) {
   MutexLock lock(mu_);
+  if (announcement.leaving) {
+    agents_.erase(announcement.agent);
+    return;
+  }
   Agent& agent = agents_[announcement.agent];
   agent.announcement = announcement;
   agent.last_seen_ms = std::max(agent.last_seen_ms, clock_.NowMillis());
@@ -20,7 +24,15 @@ void SensorDirectory::OnAnnouncement(const model::RouteAnnouncement& announcemen
 
 void SensorDirectory::OnData(const std::string& agent) {
   MutexLock lock(mu_);
-  agents_[agent].last_seen_ms = clock_.NowMillis();
+  // Data of an agent not (or no longer) announced: its batches still queued after a
+  // goodbye, say. It is listed once it announces.
+  if (auto it = agents_.find(agent); it != agents_.end())
+    it->second.last_seen_ms = clock_.NowMillis();
+}
+
+bool SensorDirectory::Knows(const std::string& agent) const {
+  MutexLock lock(mu_);
+  return agents_.contains(agent);
 }
 
 const char* SensorDirectory::StateOf(const Agent& agent, int64_t now_ms) const {

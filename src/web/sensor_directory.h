@@ -22,9 +22,12 @@ class SensorDirectory {
  public:
   explicit SensorDirectory(Clock& clock) : clock_(clock) {}
 
+  // An announcement lists the agent; a goodbye (leaving) forgets it.
   void OnAnnouncement(const model::RouteAnnouncement& announcement);
   // Data from `agent` arrived now.
   void OnData(const std::string& agent);
+  // True when `agent` announced itself and has not said goodbye.
+  bool Knows(const std::string& agent) const;
   // The JSON array the API returns.
   std::string ToJson() const;
 

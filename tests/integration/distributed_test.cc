@@ -345,6 +345,8 @@ TEST(Distributed, RolesStartedWhileTheBrokerIsDownWaitAndLoseNothing) {
 // built-in VigilAgentOffline fires for it (3 intervals without a batch, the interval at
 // least 1 s) and reaches the web tier's alerts over vigil.events, and /api/v1/sensors no
 // longer calls it online. When the agent comes back, the alert resolves and it is online.
+// An agent stopped cleanly says goodbye: no alert, no longer listed. One that died and is
+// retired with `vigil agents retire` has its firing alert resolved and is unlisted too.
 TEST(Distributed, AnAgentThatStopsIsMarkedOfflineAndComesBackOnline) {
   auto url = testing::RabbitMqUrl();
   ASSERT_TRUE(url.ok()) << url.status().ToString();
@@ -404,7 +406,35 @@ TEST(Distributed, AnAgentThatStopsIsMarkedOfflineAndComesBackOnline) {
   ASSERT_TRUE(start_sensor()) << stack.Log("sensor");
   EXPECT_TRUE(wait_for([&] { return alert().empty(); }, 15)) << alert();
   EXPECT_EQ(state(), "online");
+
+  // A clean stop (SIGTERM): the goodbye unlists it at once, and no alert follows, though
+  // it stays silent far longer than the 3 s after which the killed one was offline.
   EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
+  EXPECT_TRUE(wait_for([&] { return state() == "unknown"; }, 5)) << state();
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  EXPECT_EQ(alert(), "");
+  EXPECT_NE(stack.Log("coordinator").find("agent " + stack.agent() + " said goodbye"),
+            std::string::npos);
+
+  // Killed again and firing; retired from the command line: resolved and unlisted.
+  ASSERT_TRUE(start_sensor()) << stack.Log("sensor");
+  EXPECT_TRUE(wait_for([&] { return state() == "online"; }, 10)) << state();
+  ASSERT_EQ(kill(stack.sensor->pid(), SIGKILL), 0);
+  stack.sensor->Stop();
+  EXPECT_TRUE(wait_for([&] { return alert() == "firing"; }, 15)) << alert();
+  EXPECT_TRUE(wait_for([&] { return state() == "stale"; }, 15)) << state();
+  const std::string server = " --server http://127.0.0.1:" + std::to_string(port);
+  auto listed = testing::RunShell(std::string(VIGIL_BINARY) + " agents list" + server);
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_EQ(listed.output.rfind(stack.agent() + "\tstale\t", 0), 0u) << listed.output;
+  auto retired =
+      testing::RunShell(std::string(VIGIL_BINARY) + " agents retire " + stack.agent() + server);
+  EXPECT_EQ(retired.exit_code, 0) << retired.output;
+  EXPECT_TRUE(wait_for([&] { return alert().empty(); }, 10)) << alert();
+  EXPECT_EQ(state(), "unknown");
+  auto again =
+      testing::RunShell(std::string(VIGIL_BINARY) + " agents retire " + stack.agent() + server);
+  EXPECT_EQ(again.exit_code, 1) << again.output;  // no longer known
   EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
   EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
   EXPECT_NE(stack.Log("coordinator").find("VigilAgentOffline"), std::string::npos)
