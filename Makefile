@@ -16,7 +16,7 @@ CMAKE_CI_FLAGS := $(if $(CI),-DVIGIL_WERROR=ON,)
 # need is installed (the test and deploy toolchain comes with `make test`).
 LISTEN ?= 127.0.0.1:8080
 run:
-	scripts/install-deps --build
+	scripts/install-deps --run
 	cmake --preset release $(CMAKE_CI_FLAGS) >/dev/null
 	cmake --build build/release -j $(JOBS)
 	./build/release/src/cmd/vigil standalone --config config/vigil.toml --listen $(LISTEN)
@@ -26,7 +26,7 @@ test: asan fuzz
 
 PREFIX ?= /usr/local
 install:
-	scripts/install-deps --build
+	scripts/install-deps --run
 	cmake --preset release $(CMAKE_CI_FLAGS) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	cmake --build build/release -j $(JOBS)
 	cmake --install build/release --strip

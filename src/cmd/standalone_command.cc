@@ -26,7 +26,8 @@ int RunStandalone(const CommonFlags& flags) {
     spdlog::error("standalone: {}", status.ToString());
     return kExitFailure;
   }
-  spdlog::info("standalone: running; SIGINT or SIGTERM stops");
+  spdlog::info("standalone: running; the dashboard is at {}; SIGINT or SIGTERM stops",
+               (*standalone)->web().url());
   int signal_number = WaitForShutdownSignal(signals);
   spdlog::info("standalone: {} received, shutting down", strsignal(signal_number));
   Status stopped = (*standalone)->Stop();

@@ -39,6 +39,26 @@ TEST(VigilConfig, BundledConfigsAreValidAndRunEveryKindOfSensor) {
   }
 }
 
+// The distributed roles' own configs validate, run no sensors, and the coordinator's rules
+// are about no particular series: with one agent that is not the plant, none fires.
+TEST(VigilConfig, RoleConfigsValidateAndTheCoordinatorsRulesFitAnyAgents) {
+  for (const char* file :
+       {"/config/coordinator.toml", "/config/datamanager.toml", "/config/web.toml"}) {
+    auto config = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + file);
+    ASSERT_TRUE(config.ok()) << file << ": " << config.status().ToString();
+    EXPECT_TRUE(config->sensors.empty()) << file;
+    EXPECT_TRUE(ValidateVigilConfig(*config).ok()) << file;
+  }
+  auto coordinator = LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + "/config/coordinator.toml");
+  ASSERT_TRUE(coordinator.ok());
+  std::set<std::string> names;
+  for (const auto& rule : coordinator->alerts) names.insert(rule.name);
+  EXPECT_EQ(names, (std::set<std::string>{"ProbeFailing", "AgentSpooling"}));
+  EXPECT_FALSE(BuildPipelineStages(*coordinator)->empty());
+  EXPECT_FALSE(
+      LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + "/config/datamanager.toml")->sink.enabled);
+}
+
 // One row of a table in docs/configuration.md: | `key` | type | default | meaning |
 struct DocumentedKey {
   std::string type;

@@ -56,10 +56,14 @@ Status WebRole::Start() {
   VIGIL_RETURN_IF_ERROR(bus_.Publish(
       std::string(bus::kDiscoveryRequestsExchange), "",
       {model::EncodeDiscoveryRequest(request), std::string(model::kProtobufContentType)}));
-  spdlog::info("web {}: dashboard and API on {}://{}:{}/", options_.id,
-               options_.server.tls_cert_file.empty() ? "http" : "https",
-               options_.server.listen.substr(0, options_.server.listen.rfind(':')), port());
+  spdlog::info("web {}: dashboard and API on {}", options_.id, url());
   return OkStatus();
+}
+
+std::string WebRole::url() const {
+  return (options_.server.tls_cert_file.empty() ? "http://" : "https://") +
+         options_.server.listen.substr(0, options_.server.listen.rfind(':')) + ":" +
+         std::to_string(port()) + "/";
 }
 
 void WebRole::Stop() {

@@ -38,6 +38,8 @@ class WebRole {
   Status Start();
   void Stop();
   uint16_t port() const { return server_ ? server_->port() : 0; }
+  // Where the dashboard is: "http://127.0.0.1:8080/" (https with TLS), once started.
+  std::string url() const;
   web::LiveHub& hub() { return hub_; }
   const web::AlertBoard& alerts() const { return alerts_; }
 

@@ -21,11 +21,12 @@ DESTDIR="$root" cmake --install "$build" > "$root.log" 2>&1 || { cat "$root.log"
 rm -f "$root.log"
 binary="$root$prefix/bin/vigil"
 [ -x "$binary" ] || fail "no executable $binary"
-for f in vigil.toml agent.toml vigil.env.example; do
+for f in vigil.toml agent.toml coordinator.toml datamanager.toml web.toml vigil.env.example; do
   [ -f "$root$config_dir/$f" ] || fail "no $config_dir/$f"
 done
-"$binary" check-config "$root$config_dir/vigil.toml" > /dev/null || fail "vigil.toml does not validate"
-"$binary" check-config "$root$config_dir/agent.toml" > /dev/null || fail "agent.toml does not validate"
+for f in vigil.toml agent.toml coordinator.toml datamanager.toml web.toml; do
+  "$binary" check-config "$root$config_dir/$f" > /dev/null || fail "$f does not validate"
+done
 # The user the units run as, made the way the install makes it (systemd-sysusers).
 systemd-sysusers --root="$root" "$root$sysusers_dir/vigil.conf" > /dev/null 2>&1 ||
   fail "systemd-sysusers rejects sysusers.d/vigil.conf"

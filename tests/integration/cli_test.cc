@@ -309,6 +309,44 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   std::filesystem::remove_all(dir);
 }
 
+// A new user's first run: the bundled config on a port other than 8080, left alone for two
+// minutes. Nothing is wrong, so no alert fires — not the probe of the dashboard (it follows
+// --listen), not the plant's rules, not the agent's. Pending is allowed: the plant's
+// BoilerPressureHigh may start to wait on a brief excursion.
+TEST(Cli, TheDefaultStandaloneRaisesNoAlertInTwoMinutes) {
+  const std::string dir = TempDir("quiet");
+  const uint16_t port = vigil::testing::FreeLoopbackPort();
+  auto process = vigil::testing::ChildProcess::Start(
+      {VIGIL_BINARY, "standalone", "--config", kBundledConfig, "--data-dir", dir + "/data",
+       "--listen", "127.0.0.1:" + std::to_string(port)},
+      dir + "/vigil.log");
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  ASSERT_TRUE(vigil::testing::WaitForPort(port, 30'000));
+  std::set<std::string> fired;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (std::chrono::steady_clock::now() < end) {
+    auto alerts = vigil::testing::HttpGet(port, "/api/v1/alerts");
+    ASSERT_TRUE(alerts.ok()) << alerts.status().ToString();
+    const auto body = nlohmann::json::parse(alerts->body);
+    for (const auto& alert : body["data"]["alerts"]) {
+      if (alert.value("state", "") == "firing") fired.insert(alert["labels"].dump());
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  EXPECT_TRUE(fired.empty()) << *fired.begin();
+  // The rules were evaluated all along: the evaluator's gauge is there, and the probe and
+  // the plant's series it watches exist.
+  auto metrics = vigil::testing::HttpGet(port, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("vigil_alerts{state=\"firing\"} 0"), std::string::npos)
+      << metrics->body.substr(0, 2000);
+  auto probe = vigil::testing::HttpGet(port, "/api/v1/query?query=probe_success");
+  ASSERT_TRUE(probe.ok());
+  EXPECT_NE(probe->body.find("\"1\"]"), std::string::npos) << probe->body;
+  EXPECT_EQ((*process)->Stop(10'000), 0);
+  std::filesystem::remove_all(dir);
+}
+
 // Issue #26: credentials in a target URL, a password file and a token file reach the
 // target — and nothing vigil publishes (labels, API answers, its own metrics, the log at
 // debug level, any file of its data folder).
