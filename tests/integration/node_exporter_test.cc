@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "sensors/proc/proc_sensor.h"
 #include "sensors/scrape/exposition.h"
@@ -78,7 +80,9 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
                                     "--collector.arp",
                                     "--collector.udp_queues",
                                     "--collector.netclass",
-                                    "--collector.timex"},
+                                    "--collector.timex",
+                                    "--collector.hwmon",
+                                    "--collector.thermal_zone"},
                                    dir + "/node_exporter.log");
   ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
   ASSERT_TRUE(testing::WaitForPort(port)) << "node_exporter did not start; see " << dir;
@@ -151,6 +155,99 @@ TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
     ++typed;
   }
   EXPECT_GT(typed, 40u);
+}
+
+// Runs node_exporter with `collectors` on the captured tree `tree` (testdata/, as its
+// procfs and sysfs) and the proc sensor on the same tree, and checks that the series of
+// the families starting with one of `prefixes` are the same, with the same values and
+// types, and that each of `collectors` that succeeded for node_exporter succeeded for us.
+void ExpectAgreementOnTree(const std::string& tree_name, const std::vector<std::string>& collectors,
+                           const std::vector<std::string>& prefixes, size_t at_least) {
+  const std::string tree =
+      std::string(VIGIL_SOURCE_DIR) + "/src/sensors/proc/testdata/" + tree_name;
+  std::string dir =
+      ::testing::TempDir() + "/vigil_node_exporter_" + tree_name + "_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  uint16_t port = testing::FreeLoopbackPort();
+  std::vector<std::string> argv = {"prometheus-node-exporter",
+                                   "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                   "--path.procfs=" + tree + "/proc",
+                                   "--path.sysfs=" + tree + "/sys", "--collector.disable-defaults"};
+  for (const auto& c : collectors) argv.push_back("--collector." + c);
+  auto exporter = testing::ChildProcess::Start(argv, dir + "/node_exporter.log");
+  ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
+  ASSERT_TRUE(testing::WaitForPort(port)) << "node_exporter did not start; see " << dir;
+  auto wanted = [&](const std::string& key) {
+    for (const auto& prefix : prefixes)
+      if (key.starts_with(prefix)) return true;
+    return false;
+  };
+  std::map<std::string, sensors::scrape::Metadata> metadata;
+  Values theirs, scraped = Scrape(port, &metadata);
+  for (const auto& [key, value] : scraped) {
+    if (wanted(key)) theirs[key] = value;
+  }
+  ASSERT_GE(theirs.size(), at_least);
+
+  sensors::proc::ProcSensor::Options options;
+  options.root = tree;
+  auto sensor = *sensors::proc::ProcSensor::Create({}, options);
+  model::BatchBuilder out;
+  (void)sensor->Collect(1'700'000'000'000, out);  // the parts the tree lacks fail; not these
+  Values ours;
+  std::map<std::string, double> success;
+  for (const auto& series : out.Take().series) {
+    std::string key = Key(series.labels);
+    if (wanted(key)) ours[key] = series.samples[0].value;
+    if (series.labels.MetricName() == "node_scrape_collector_success")
+      success[std::string(series.labels.Get("collector"))] = series.samples[0].value;
+  }
+  for (const auto& c : collectors) {
+    const std::string key = "node_scrape_collector_success{collector=\"" + c + "\"}";
+    EXPECT_EQ(scraped.count(key), 1u) << key;
+    if (scraped[key] == 1) {
+      EXPECT_EQ(success[c], 1) << c;
+    }
+  }
+  for (const auto& [key, value] : theirs) {
+    auto it = ours.find(key);
+    if (it == ours.end()) {
+      ADD_FAILURE() << "node_exporter has " << key << ", we do not";
+    } else {
+      EXPECT_DOUBLE_EQ(it->second, value) << key;
+    }
+  }
+  for (const auto& [key, value] : ours) {
+    EXPECT_EQ(theirs.count(key), 1u) << "we have " << key << ", node_exporter does not";
+  }
+  for (const model::MetricMetadata& m : sensor->Metadata()) {
+    auto it = metadata.find(m.metric);
+    if (it != metadata.end() && wanted(m.metric)) {
+      EXPECT_EQ(m.type, it->second.type) << m.metric;
+    }
+  }
+}
+
+// The hardware sensors this host (a VM) lacks, from a captured sysfs tree (two hwmon chips —
+// one behind a device link, one with every sensor type and odd files: a non-number, a value
+// without _input, fault/alarm/beep — two thermal zones, one below zero, and two cooling
+// devices, one at -1).
+TEST(NodeExporter, HwmonAndThermalZonesAgreeOnACapturedTree) {
+  ExpectAgreementOnTree("sysfs-sensors", {"hwmon", "thermal_zone"},
+                        {"node_hwmon_", "node_thermal_zone_", "node_cooling_device_"}, 40);
+}
+
+// The network and kernel families in an older kernel's shapes (4.15): fewer vmstat,
+// netstat and snmp fields, no snmp6, no sockstat6, no udp6, no nf_conntrack statistics,
+// ten softnet columns, an incomplete ARP entry.
+TEST(NodeExporter, NetworkAndKernelFamiliesAgreeOnAnOlderKernelsFiles) {
+  ExpectAgreementOnTree(
+      "kernel-4.15",
+      {"vmstat", "filefd", "entropy", "sockstat", "netstat", "conntrack", "softnet", "arp",
+       "udp_queues"},
+      {"node_vmstat_", "node_filefd_", "node_entropy_", "node_sockstat_", "node_netstat_",
+       "node_nf_conntrack_", "node_softnet_", "node_arp_", "node_udp_queues"},
+      60);
 }
 
 }  // namespace

@@ -187,6 +187,11 @@ model::MetricMetadata Describe(std::string_view family) {
       {"node_softnet_times_squeezed_total", "Number of times processing packets ran out of quota."},
       {"node_arp_entries", "ARP entries by device."},
       {"node_udp_queues", "Number of allocated memory in the kernel for UDP datagrams in bytes."},
+      {"node_hwmon_chip_names", "Annotation metric for human-readable chip names"},
+      {"node_hwmon_sensor_label", "Label for given chip and sensor"},
+      {"node_thermal_zone_temp", "Zone temperature in Celsius"},
+      {"node_cooling_device_cur_state", "Current throttle state of the cooling device"},
+      {"node_cooling_device_max_state", "Maximum throttle state of the cooling device"},
   };
   model::MetricMetadata m;
   m.metric = std::string(family);
@@ -216,6 +221,8 @@ model::MetricMetadata Describe(std::string_view family) {
     m.help = "Number of " + std::string(family.substr(14)) + " (/proc/net/sockstat).";
   } else if (family.starts_with("node_nf_conntrack_stat_")) {
     m.help = "Connection tracking statistic " + std::string(family.substr(23)) + ", all cpus.";
+  } else if (family.starts_with("node_hwmon_")) {
+    m.help = "Hardware monitor (/sys/class/hwmon): " + std::string(family.substr(11)) + ".";
   } else if (family.starts_with("node_pressure_")) {
     m.help = "Pressure stall information: total seconds " + std::string(family.substr(14)) + ".";
   }
@@ -389,6 +396,8 @@ Status ProcSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
       {"udp_queues", &ProcSensor::CollectUdpQueues},
       {"netclass", &ProcSensor::CollectNetclass},
       {"timex", &ProcSensor::CollectTimex},
+      {"hwmon", &ProcSensor::CollectHwmon},
+      {"thermal_zone", &ProcSensor::CollectThermalZone},
       {"process", &ProcSensor::CollectProcess},
   };
   std::string failures;

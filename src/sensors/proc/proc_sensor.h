@@ -5,7 +5,9 @@
 // /proc/net/dev; size/free/avail/files per mounted file system; uptime; pressure stall
 // information where the kernel has it; and, where present, vmstat, file descriptors,
 // entropy, sockstat, netstat/snmp, nf_conntrack, softnet, arp, udp queues and the network
-// devices of /sys/class/net; the clock's discipline (adjtimex); the agent's own process_*.
+// devices of /sys/class/net, the hwmon chips of /sys/class/hwmon and the thermal zones and
+// cooling devices of /sys/class/thermal; the clock's discipline (adjtimex); the agent's own
+// process_*.
 // Every file is read under a
 // configurable root, so tests run against captured trees (testdata/). A missing file or a malformed
 // line loses only its own figures: the rest is still yielded, the collection reports an error, and
@@ -94,6 +96,9 @@ class ProcSensor final : public Sensor {
   Status CollectUdpQueues(int64_t now_ms, model::BatchBuilder& out);
   Status CollectNetclass(int64_t now_ms, model::BatchBuilder& out);
   Status CollectTimex(int64_t now_ms, model::BatchBuilder& out);
+  // sysfs_sensors.cc: node_exporter's hwmon and thermal_zone collectors.
+  Status CollectHwmon(int64_t now_ms, model::BatchBuilder& out);
+  Status CollectThermalZone(int64_t now_ms, model::BatchBuilder& out);
   Status CollectProcess(int64_t now_ms, model::BatchBuilder& out);
   // Reads the whole file into buffer_.
   Status ReadFile(const std::string& path);

@@ -161,7 +161,7 @@ TEST(ProcSensor, ReadsACapturedDebianHostUnderNodeExporterNames) {
   // The agent's own process, whatever the root.
   EXPECT_GT(r.Get("process_resident_memory_bytes{}"), 0);
   EXPECT_GT(r.Get("process_open_fds{}"), 2);
-  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 20u);
+  EXPECT_EQ(r.CountOf("node_scrape_collector_success"), 22u);
   EXPECT_EQ(r.Get(R"(node_scrape_collector_success{collector="diskstats"})"), 1);
 }
 
