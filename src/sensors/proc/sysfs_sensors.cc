@@ -175,7 +175,9 @@ Status ProcSensor::CollectHwmon(int64_t now_ms, model::BatchBuilder& out) {
       if (std::string chip_name = CleanName(name.text); !chip_name.empty())
         Add(out, now_ms, 1, "node_hwmon_chip_names", {{"chip", chip}, {"chip_name", chip_name}});
     }
-    for (const auto& [sensor, properties] : data) {
+    for (const auto& entry : data) {
+      const std::string& sensor = entry.first;
+      const std::map<std::string, std::string>& properties = entry.second;
       if (auto label = properties.find("label"); label != properties.end()) {
         if (IsValidUtf8(label->second)) {
           Add(out, now_ms, 1, "node_hwmon_sensor_label",
