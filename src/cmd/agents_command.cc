@@ -56,7 +56,7 @@ void AddAgentsCommand(CLI::App& app, int& exit_code) {
   agents->require_subcommand(1);
 
   CLI::App* list = agents->add_subcommand(
-      "list", "Print each agent with its state (online, stale, offline) and its sensors.");
+      "list", "Print each agent with its state (online, stale, offline, stopped) and its sensors.");
   AddServerFlags(*list, *flags);
   list->callback([flags, &exit_code] {
     auto json = Call(*flags, "GET", "/api/v1/sensors", "");

@@ -27,21 +27,4 @@ void InitLogging(spdlog::level::level_enum level) {
   spdlog::set_default_logger(std::move(logger));
 }
 
-std::string MaskCredentials(std::string_view url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  size_t authority_start = scheme_end + 3;
-  size_t authority_end = url.find_first_of("/?#", authority_start);
-  if (authority_end == std::string_view::npos) authority_end = url.size();
-  std::string_view authority = url.substr(authority_start, authority_end - authority_start);
-  size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  size_t colon = authority.find(':');
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  std::string masked(url.substr(0, authority_start + colon + 1));
-  masked += "***";
-  masked += url.substr(authority_start + at);
-  return masked;
-}
-
 }  // namespace vigil

@@ -1,6 +1,6 @@
 // Logging for every role: spdlog, one line per event on standard error, UTC timestamps,
-// levels trace..critical. Credentials never reach the log: pass URLs through
-// MaskCredentials first.
+// levels trace..critical. Credentials never reach the log: pass URLs through RedactUrl
+// (core/url.h) first.
 //
 // Thread safety: spdlog's default logger is safe from any thread; InitLogging is called
 // once at start, before other threads exist.
@@ -20,9 +20,5 @@ Result<spdlog::level::level_enum> ParseLogLevel(std::string_view name);
 
 // Sets the level and the line format of the default logger.
 void InitLogging(spdlog::level::level_enum level);
-
-// "amqp://user:secret@host:5672/" -> "amqp://user:***@host:5672/"; a URL without a
-// password is returned unchanged.
-std::string MaskCredentials(std::string_view url);
 
 }  // namespace vigil

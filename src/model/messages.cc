@@ -131,6 +131,7 @@ std::string EncodeAnnouncement(const RouteAnnouncement& m) {
   p.set_queue(m.queue);
   p.set_timestamp_ms(m.timestamp_ms);
   p.set_leaving(m.leaving);
+  p.set_retired(m.retired);
   for (const auto& s : m.sensors) {
     auto* info = p.add_sensors();
     info->set_name(s.name);
@@ -160,7 +161,8 @@ std::string EncodeAnnouncement(const RouteAnnouncement& m) {
 Result<RouteAnnouncement> DecodeAnnouncement(std::string_view bytes) {
   proto::RouteAnnouncement p;
   VIGIL_RETURN_IF_ERROR(ParseProto(bytes, &p, "announcement"));
-  RouteAnnouncement m{p.version(), p.agent(), p.queue(), {}, p.timestamp_ms(), p.leaving()};
+  RouteAnnouncement m{p.version(),      p.agent(),   p.queue(),  {},
+                      p.timestamp_ms(), p.leaving(), p.retired()};
   for (const auto& info : p.sensors()) {
     auto labels = GetLabels(info.labels());
     if (!labels.ok()) return labels.status().Annotate("decode announcement: sensor " + info.name());
@@ -264,7 +266,8 @@ std::string EncodeAnnouncementJson(const RouteAnnouncement& m) {
               {"queue", m.queue},
               {"sensors", std::move(sensors)},
               {"timestamp_ms", m.timestamp_ms},
-              {"leaving", m.leaving}}
+              {"leaving", m.leaving},
+              {"retired", m.retired}}
       .dump();
 }
 
@@ -282,10 +285,12 @@ Result<RouteAnnouncement> DecodeAnnouncementJson(std::string_view text) {
   m.agent = *agent;
   m.queue = *queue;
   m.timestamp_ms = *timestamp;
-  if (doc.contains("leaving")) {
-    if (!doc["leaving"].is_boolean())
-      return fail(InvalidArgumentError("leaving must be a boolean"));
-    m.leaving = doc["leaving"].get<bool>();
+  for (auto [key, field] : {std::pair{"leaving", &m.leaving}, std::pair{"retired", &m.retired}}) {
+    if (!doc.contains(key)) continue;
+    if (!doc[key].is_boolean()) {
+      return fail(InvalidArgumentError(std::string(key) + " must be a boolean"));
+    }
+    *field = doc[key].get<bool>();
   }
   if (doc.contains("sensors")) {
     if (!doc["sensors"].is_array()) return fail(InvalidArgumentError("sensors must be an array"));

@@ -56,8 +56,9 @@ struct RouteAnnouncement {
   std::string queue;
   std::vector<SensorInfo> sensors;
   int64_t timestamp_ms = 0;
-  // A goodbye (proto/vigil.proto): forget the agent until it announces itself again.
+  // A goodbye (proto/vigil.proto): the agent stopped cleanly, or (retired) is gone for good.
   bool leaving = false;
+  bool retired = false;
   bool operator==(const RouteAnnouncement&) const = default;
 };
 

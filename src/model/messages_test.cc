@@ -60,6 +60,9 @@ TEST(Messages, AGoodbyeSurvivesBothEncodings) {
   goodbye.leaving = true;
   EXPECT_EQ(*DecodeAnnouncement(EncodeAnnouncement(goodbye)), goodbye);
   EXPECT_EQ(*DecodeAnnouncementJson(EncodeAnnouncementJson(goodbye)), goodbye);
+  goodbye.retired = true;
+  EXPECT_EQ(*DecodeAnnouncement(EncodeAnnouncement(goodbye)), goodbye);
+  EXPECT_EQ(*DecodeAnnouncementJson(EncodeAnnouncementJson(goodbye)), goodbye);
   EXPECT_FALSE(DecodeAnnouncementJson(
                    R"({"version":1,"agent":"a","queue":"q","timestamp_ms":1,"leaving":"yes"})")
                    .ok());

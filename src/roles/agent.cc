@@ -129,12 +129,13 @@ Status Agent::Announce() {
       .Annotate("announce");
 }
 
-Status PublishGoodbye(bus::Bus& bus, const std::string& agent, int64_t now_ms) {
+Status PublishGoodbye(bus::Bus& bus, const std::string& agent, int64_t now_ms, bool retired) {
   model::RouteAnnouncement goodbye;
   goodbye.agent = agent;
   goodbye.queue = bus::DataQueueName(agent);
   goodbye.timestamp_ms = now_ms;
   goodbye.leaving = true;
+  goodbye.retired = retired;
   bus::Message message{model::EncodeAnnouncement(goodbye),
                        std::string(model::kProtobufContentType)};
   return bus.Publish(std::string(bus::kDiscoveryExchange), "", std::move(message))
@@ -194,7 +195,7 @@ void Agent::Stop() {
   Status status = Flush();
   if (!status.ok()) spdlog::error("agent {}: final flush: {}", options_.id, status.ToString());
   if (set_up_) {
-    status = PublishGoodbye(bus_, options_.id, clock_.NowMillis());
+    status = PublishGoodbye(bus_, options_.id, clock_.NowMillis(), /*retired=*/false);
     if (!status.ok()) spdlog::warn("agent {}: {}", options_.id, status.ToString());
   }
   spdlog::info(

@@ -41,9 +41,10 @@
 namespace vigil::roles {
 
 // Publishes a goodbye for `agent` on vigil.discovery (docs/protocol/amqp.md): coordinators
-// resolve its offline alert and web servers stop listing it until it announces again.
-// Sent by an agent that stops cleanly and for one that is retired.
-Status PublishGoodbye(bus::Bus& bus, const std::string& agent, int64_t now_ms);
+// resolve its offline alert; web servers list it as stopped, or forget it when `retired`
+// (gone for good), until it announces again. Sent by an agent that stops cleanly, and with
+// `retired` for one that is retired.
+Status PublishGoodbye(bus::Bus& bus, const std::string& agent, int64_t now_ms, bool retired);
 
 class Agent {
  public:

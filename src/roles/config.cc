@@ -8,6 +8,7 @@
 
 #include "core/logging.h"
 #include "core/names.h"
+#include "core/url.h"
 #include "model/selector.h"
 #include "pipeline/alerts.h"
 #include "pipeline/stages.h"
@@ -63,8 +64,8 @@ Status CheckUrlScheme(const std::string& url, std::initializer_list<std::string_
   }
   std::string list;
   for (auto scheme : schemes) list += (list.empty() ? "" : " or ") + std::string(scheme) + "://";
-  return InvalidArgumentError("expected a URL starting with " + list + ", got \"" +
-                              MaskCredentials(url) + "\"");
+  return InvalidArgumentError("expected a URL starting with " + list + ", got \"" + RedactUrl(url) +
+                              "\"");
 }
 
 Status CheckAgentId(const std::string& id) {

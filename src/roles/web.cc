@@ -33,7 +33,7 @@ Status WebRole::Start() {
   api.alerts = &alerts_;
   api.retire_agent = [this](const std::string& agent) {
     spdlog::info("web {}: retiring agent {}", options_.id, agent);
-    return PublishGoodbye(bus_, agent, clock_.NowMillis());
+    return PublishGoodbye(bus_, agent, clock_.NowMillis(), /*retired=*/true);
   };
   api_ = std::make_unique<web::Api>(store_, &sensors_, clock_, api);
   // Queries get threads of their own, as many as may evaluate at once.

@@ -312,6 +312,47 @@ TEST_F(ApiTest, SensorsListTheAnnouncedAgentsWithTheirState) {
   EXPECT_EQ(Body(Get("/api/v1/sensors"))["data"][0]["state"], "offline");
 }
 
+// A goodbye on a clean stop shows the agent stopped (its targets unknown); retiring goes
+// through the hook the web role gives (a retired goodbye on the bus), refused without it,
+// for an unknown agent, or without the write token when one is set.
+TEST_F(ApiTest, AStoppedAgentIsListedAsSuchAndRetiringGoesThroughTheHook) {
+  model::RouteAnnouncement goodbye;
+  goodbye.agent = "plant";
+  goodbye.leaving = true;
+  sensors_.OnAnnouncement(goodbye);
+  json sensors = Body(Get("/api/v1/sensors"));
+  ASSERT_EQ(sensors["data"].size(), 2u);
+  EXPECT_EQ(sensors["data"][0]["state"], "stopped");
+  json targets = Body(Get("/api/v1/targets"));
+  EXPECT_EQ(targets["data"]["activeTargets"][0]["health"], "unknown");
+
+  auto retire = [&](Api& api, const std::string& agent, const std::string& token) {
+    HttpRequest r;
+    r.method = "POST";
+    r.path = "/api/v1/agents/retire";
+    r.params = {{"agent", agent}};
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    return api.Handle(r);
+  };
+  EXPECT_EQ(retire(api_, "plant", "").status, 404);  // no hook
+  std::vector<std::string> retired;
+  ApiOptions options{.version = "x", .write_token = "secret", .registry = &registry_};
+  options.retire_agent = [&](const std::string& agent) {
+    retired.push_back(agent);
+    goodbye.retired = true;
+    sensors_.OnAnnouncement(goodbye);
+    return OkStatus();
+  };
+  Api api(store_, &sensors_, clock_, options);
+  EXPECT_EQ(retire(api, "plant", "").status, 401);
+  EXPECT_EQ(retire(api, "nobody", "secret").status, 404);
+  HttpResponse ok = retire(api, "plant", "secret");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(retired, std::vector<std::string>{"plant"});
+  EXPECT_EQ(Body(Get("/api/v1/sensors"))["data"].size(), 0u);
+  EXPECT_EQ(retire(api, "plant", "secret").status, 404);
+}
+
 TEST_F(ApiTest, EveryErrorIsJsonWithTheRightCode) {
   struct Case {
     std::string path;

@@ -14,18 +14,23 @@ namespace vigil::web {
 void SensorDirectory::OnAnnouncement(const model::RouteAnnouncement& announcement) {
   MutexLock lock(mu_);
   if (announcement.leaving) {
-    agents_.erase(announcement.agent);
+    if (announcement.retired) {
+      agents_.erase(announcement.agent);
+    } else if (auto it = agents_.find(announcement.agent); it != agents_.end()) {
+      it->second.stopped = true;  // its sensors stay listed, as they were
+    }
     return;
   }
   Agent& agent = agents_[announcement.agent];
   agent.announcement = announcement;
+  agent.stopped = false;
   agent.last_seen_ms = std::max(agent.last_seen_ms, clock_.NowMillis());
 }
 
 void SensorDirectory::OnData(const std::string& agent) {
   MutexLock lock(mu_);
-  // Data of an agent not (or no longer) announced: its batches still queued after a
-  // goodbye, say. It is listed once it announces.
+  // Data of an agent not (or no longer) announced: its batches still queued after it was
+  // retired, say. It is listed once it announces.
   if (auto it = agents_.find(agent); it != agents_.end())
     it->second.last_seen_ms = clock_.NowMillis();
 }
@@ -36,6 +41,7 @@ bool SensorDirectory::Knows(const std::string& agent) const {
 }
 
 const char* SensorDirectory::StateOf(const Agent& agent, int64_t now_ms) const {
+  if (agent.stopped) return "stopped";
   int64_t interval = 1000;
   for (const auto& s : agent.announcement.sensors) interval = std::max(interval, s.interval_ms);
   const int64_t online_for = std::max<int64_t>(5000, 3 * interval);
@@ -156,6 +162,9 @@ std::string SensorDirectory::TargetsJson(const std::string& state, const std::st
           health = "unknown";
           error = "agent " + name + " is offline: nothing heard from it since " +
                   Rfc3339(agent.last_seen_ms);
+        } else if (agent.stopped) {
+          health = "unknown";
+          error = "agent " + name + " stopped at " + Rfc3339(agent.last_seen_ms);
         }
         targets.push_back({{"discoveredLabels", DiscoveredLabels(t.url, target_pool)},
                            {"labels", std::move(labels)},

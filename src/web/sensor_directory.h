@@ -1,7 +1,8 @@
 // SensorDirectory is what `GET /api/v1/sensors` and the dashboard list: every agent
 // that announced itself (its sensors, their labels, intervals and targets) and when data
 // from it was last seen — a sensor of an online agent with a target down is "down",
-// with the target's last error; and, from what the sensors announced, Prometheus's metric metadata
+// with the target's last error; an agent that said goodbye is "stopped" (a retired one is
+// forgotten); and, from what the sensors announced, Prometheus's metric metadata
 // and scrape targets (/api/v1/metadata, /api/v1/targets). An agent is online while data keeps
 // coming (within 3 of its flush periods, at least 5 s), stale after that, offline after 10 times as
 // long.
@@ -22,11 +23,12 @@ class SensorDirectory {
  public:
   explicit SensorDirectory(Clock& clock) : clock_(clock) {}
 
-  // An announcement lists the agent; a goodbye (leaving) forgets it.
+  // An announcement lists the agent; a goodbye (leaving) marks it stopped; a retired one
+  // forgets it.
   void OnAnnouncement(const model::RouteAnnouncement& announcement);
   // Data from `agent` arrived now.
   void OnData(const std::string& agent);
-  // True when `agent` announced itself and has not said goodbye.
+  // True when `agent` announced itself and was not retired since.
   bool Knows(const std::string& agent) const;
   // The JSON array the API returns.
   std::string ToJson() const;
@@ -45,8 +47,9 @@ class SensorDirectory {
   struct Agent {
     model::RouteAnnouncement announcement;
     int64_t last_seen_ms = 0;
+    bool stopped = false;  // said goodbye
   };
-  // "online", "stale" or "offline" (see above).
+  // "online", "stale", "offline" or "stopped" (see above).
   const char* StateOf(const Agent& agent, int64_t now_ms) const;
   Clock& clock_;
   mutable Mutex mu_;

@@ -345,8 +345,8 @@ TEST(Distributed, RolesStartedWhileTheBrokerIsDownWaitAndLoseNothing) {
 // built-in VigilAgentOffline fires for it (3 intervals without a batch, the interval at
 // least 1 s) and reaches the web tier's alerts over vigil.events, and /api/v1/sensors no
 // longer calls it online. When the agent comes back, the alert resolves and it is online.
-// An agent stopped cleanly says goodbye: no alert, no longer listed. One that died and is
-// retired with `vigil agents retire` has its firing alert resolved and is unlisted too.
+// An agent stopped cleanly says goodbye: no alert, listed as stopped. One that died and is
+// retired with `vigil agents retire` has its firing alert resolved and is no longer listed.
 TEST(Distributed, AnAgentThatStopsIsMarkedOfflineAndComesBackOnline) {
   auto url = testing::RabbitMqUrl();
   ASSERT_TRUE(url.ok()) << url.status().ToString();
@@ -407,10 +407,10 @@ TEST(Distributed, AnAgentThatStopsIsMarkedOfflineAndComesBackOnline) {
   EXPECT_TRUE(wait_for([&] { return alert().empty(); }, 15)) << alert();
   EXPECT_EQ(state(), "online");
 
-  // A clean stop (SIGTERM): the goodbye unlists it at once, and no alert follows, though
-  // it stays silent far longer than the 3 s after which the killed one was offline.
+  // A clean stop (SIGTERM): the goodbye shows it stopped at once, and no alert follows,
+  // though it stays silent far longer than the 3 s after which the killed one was offline.
   EXPECT_EQ(stack.sensor->Stop(10'000), 0) << stack.Log("sensor");
-  EXPECT_TRUE(wait_for([&] { return state() == "unknown"; }, 5)) << state();
+  EXPECT_TRUE(wait_for([&] { return state() == "stopped"; }, 5)) << state();
   std::this_thread::sleep_for(std::chrono::seconds(5));
   EXPECT_EQ(alert(), "");
   EXPECT_NE(stack.Log("coordinator").find("agent " + stack.agent() + " said goodbye"),
