@@ -78,6 +78,9 @@ Status CheckAgentId(const std::string& id) {
 }
 
 config::Schema BuildSchema() {
+  // Defaults that modules own are taken from their options structs, not written again.
+  const query::EngineOptions kQuery;
+  const model::LabelLimits kLabelLimits;
   config::Schema schema;
   schema.sections.push_back(
       {"log",
@@ -173,21 +176,21 @@ config::Schema BuildSchema() {
        {OptionSpec{"timeout", OptionType::kDuration,
                    "A query running (or waiting for a query thread) longer fails with 503 "
                    "\"timeout\".",
-                   milliseconds(120'000), 0.001, 86'400.0},
+                   milliseconds(kQuery.timeout_ms), 0.001, 86'400.0},
         OptionSpec{"max_concurrency", OptionType::kInt,
                    "Queries evaluated at once per web server; more wait, up to the timeout. "
                    "Writes, the dashboard and health probes have threads of their own.",
-                   int64_t{4}, 1.0, 1024.0},
+                   kQuery.max_concurrency, 1.0, 1024.0},
         OptionSpec{"max_samples", OptionType::kInt,
                    "Samples one query may load; beyond it the query fails with 422.",
-                   int64_t{50'000'000}, 1.0, 1e12},
+                   kQuery.max_samples, 1.0, 1e12},
         OptionSpec{"max_samples_in_flight", OptionType::kInt,
                    "Samples all running queries together may load, bounding their memory; a "
                    "query beyond it fails with 503 (try again).",
-                   int64_t{50'000'000}, 1.0, 1e12},
+                   kQuery.max_samples_in_flight, 1.0, 1e12},
         OptionSpec{"lookback_delta", OptionType::kDuration,
                    "How far back an instant selector looks for a series' latest sample.",
-                   milliseconds(300'000), 0.001, 86'400.0}}});
+                   milliseconds(kQuery.lookback_ms), 0.001, 86'400.0}}});
   schema.sections.push_back(
       {"storage",
        "Where data is kept.",
@@ -230,13 +233,13 @@ config::Schema BuildSchema() {
         OptionSpec{"label_limit", OptionType::kInt,
                    "Labels (the name included) a series may have; one with more is refused "
                    "and counted. 0: no limit.",
-                   int64_t{64}, 0.0, 1e6},
+                   static_cast<int64_t>(kLabelLimits.max_labels), 0.0, 1e6},
         OptionSpec{"label_name_length_limit", OptionType::kInt,
                    "Bytes a label name may have; a longer one refuses its series. 0: no limit.",
-                   int64_t{256}, 0.0, 1e6},
+                   static_cast<int64_t>(kLabelLimits.max_name_length), 0.0, 1e6},
         OptionSpec{"label_value_length_limit", OptionType::kInt,
                    "Bytes a label value may have; a longer one refuses its series. 0: no limit.",
-                   int64_t{2048}, 0.0, 1e6},
+                   static_cast<int64_t>(kLabelLimits.max_value_length), 0.0, 1e6},
         OptionSpec{"max_points_per_query", OptionType::kInt,
                    "Points one store read may return (a pushed-down function's steps, "
                    "/federate, remote read) before it fails with a clear error; the query "
@@ -643,11 +646,11 @@ Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded) {
   if (const char* token = std::getenv("VIGIL_WRITE_TOKEN"); token && *token)
     c.web.write_token = token;
   const auto& query = loaded.sections.at("query");
-  c.query.timeout = query.Duration("timeout");
+  c.query.timeout_ms = query.Duration("timeout").count();
   c.query.max_concurrency = query.Int("max_concurrency");
   c.query.max_samples = query.Int("max_samples");
   c.query.max_samples_in_flight = query.Int("max_samples_in_flight");
-  c.query.lookback_delta = query.Duration("lookback_delta");
+  c.query.lookback_ms = query.Duration("lookback_delta").count();
   const auto& storage = loaded.sections.at("storage");
   c.storage.data_dir = storage.String("data_dir");
   c.storage.url = storage.String("url");

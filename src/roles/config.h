@@ -15,6 +15,7 @@
 #include "model/labels.h"
 #include "pipeline/alerts.h"
 #include "pipeline/pipeline.h"
+#include "query/engine.h"
 #include "sensors/sensor.h"
 #include "store/postgres/postgres_store.h"
 #include "tsdb/tsdb_store.h"
@@ -47,13 +48,7 @@ struct VigilConfig {
     std::string tls_key_file;
   } web;
 
-  struct Query {  // EngineOptions for the web servers
-    std::chrono::milliseconds timeout{120'000};
-    int64_t max_concurrency = 4;
-    int64_t max_samples = 50'000'000;
-    int64_t max_samples_in_flight = 50'000'000;
-    std::chrono::milliseconds lookback_delta{300'000};
-  } query;
+  query::EngineOptions query;  // the web servers' [query]; its defaults are the schema's
 
   struct Storage {
     std::string data_dir = "./data";

@@ -57,11 +57,7 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
   web.api.write_token = config.web.write_token;
   web.api.allowed_origins = config.web.allowed_origins;
   web.api.label_limits = config.storage.label_limits;
-  web.api.engine.timeout_ms = config.query.timeout.count();
-  web.api.engine.max_concurrency = config.query.max_concurrency;
-  web.api.engine.max_samples = config.query.max_samples;
-  web.api.engine.max_samples_in_flight = config.query.max_samples_in_flight;
-  web.api.engine.lookback_ms = config.query.lookback_delta.count();
+  web.api.engine = config.query;
   web.server.allowed_origins = config.web.allowed_origins;
   web.server.tls_cert_file = config.web.tls_cert_file;
   web.server.tls_key_file = config.web.tls_key_file;
