@@ -120,8 +120,12 @@ Result<std::unique_ptr<RelabelStage>> RelabelStage::Create(std::string name, Rel
   std::unique_ptr<RelabelStage> stage(new RelabelStage(std::move(name), std::move(rule)));
   const RelabelRule& r = stage->rule_;
   stage->regex_ = std::make_unique<RE2>("^(?:" + r.regex + ")$", RE2::Quiet);
-  if (!stage->regex_->ok())
-    return InvalidArgumentError("regex: \"" + r.regex + "\": " + stage->regex_->error());
+  if (!stage->regex_->ok()) {
+    // The user's pattern alone, for an error that quotes what they wrote.
+    RE2 alone(r.regex, RE2::Quiet);
+    return InvalidArgumentError("regex: \"" + r.regex +
+                                "\": " + (alone.ok() ? stage->regex_->error() : alone.error()));
+  }
   bool needs_target = r.action == RelabelAction::kReplace || r.action == RelabelAction::kHashMod;
   if (needs_target && r.target_label.empty())
     return InvalidArgumentError("target_label: required for this action");
