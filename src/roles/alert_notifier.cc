@@ -128,8 +128,11 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
   std::map<std::string, std::vector<model::Alert>> by_name;  // what the webhooks hear of
   for (const auto& change : changes) {
     const model::Alert& a = change.alert;
-    auto log_level =
-        a.state == model::AlertState::kFiring ? spdlog::level::warn : spdlog::level::info;
+    // Firing is a warning, its resolution news; an alert that waits out its `for` (pending)
+    // and clears again without firing is routine, for debug logs only.
+    auto log_level = a.state == model::AlertState::kFiring ? spdlog::level::warn
+                     : change.fired                        ? spdlog::level::info
+                                                           : spdlog::level::debug;
     spdlog::log(log_level, "alert {} {} {} value={}", a.name, model::AlertStateName(a.state),
                 a.labels.ToString(), a.value);
     {
