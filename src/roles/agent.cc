@@ -10,6 +10,20 @@ namespace vigil::roles {
 
 namespace {
 
+// Whether two descriptions of the sensors differ at most in when their targets were last
+// scraped and how long that took.
+bool SameButForScrapeTimes(std::vector<model::SensorInfo> a, std::vector<model::SensorInfo> b) {
+  for (auto* side : {&a, &b}) {
+    for (auto& sensor : *side) {
+      for (auto& target : sensor.targets) {
+        target.last_scrape_ms = 0;
+        target.last_scrape_duration_seconds = 0;
+      }
+    }
+  }
+  return a == b;
+}
+
 // The flush is due this long after each multiple of its interval, so that the readings
 // taken at that multiple (sensor offsets are below 100 ms) travel in it; it goes earlier
 // once they are all in.
@@ -122,6 +136,7 @@ Status Agent::Announce() {
   {
     MutexLock lock(announce_mu_);
     last_announced_ = announcement.sensors;
+    last_announced_ms_ = announcement.timestamp_ms;
   }
   bus::Message message{model::EncodeAnnouncement(announcement),
                        std::string(model::kProtobufContentType)};
@@ -272,7 +287,9 @@ int64_t Agent::RunOnce(int64_t now_ms) {
     {
       std::vector<model::SensorInfo> sensors = DescribeSensors();
       MutexLock lock(announce_mu_);
-      changed = sensors != last_announced_;
+      changed =
+          !SameButForScrapeTimes(sensors, last_announced_) ||
+          (sensors != last_announced_ && now_ms - last_announced_ms_ >= kScrapeTimesRefreshMs);
     }
     if (changed) {
       if (Status status = Announce(); !status.ok())

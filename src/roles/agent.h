@@ -5,7 +5,8 @@
 // flush time has delivered, at the latest a little after each multiple of the interval —
 // or as soon as the batch is full. It announces that queue on vigil.discovery at start,
 // whenever a coordinator asks (vigil.discovery.requests), and again when what its sensors
-// say of their metrics and targets has changed (looked at every 5 s): web servers answer
+// say of their metrics and targets has changed (looked at every 5 s; new scrape times alone
+// every minute): web servers answer
 // /api/v1/metadata and /api/v1/targets from the announcements.
 // When the bus refuses batches, a circuit breaker trips after a few failures and the
 // batches go to an on-disk Spool (roles/spool.h); once the bus takes them again they are
@@ -115,11 +116,15 @@ class Agent {
   std::vector<model::SensorInfo> announced_;  // the sensors as configured
   // announced_ with what each sensor now says of its metrics and targets.
   std::vector<model::SensorInfo> DescribeSensors() const;
-  // How often the agent thread looks whether that changed, to announce again.
+  // How often the agent thread looks whether that changed, to announce again. A change of
+  // the last scrape times alone (every scrape makes one) is sent at most every
+  // kScrapeTimesRefreshMs: an announcement carries the metadata too, tens of kB.
   static constexpr int64_t kReportIntervalMs = 5'000;
+  static constexpr int64_t kScrapeTimesRefreshMs = 60'000;
   int64_t next_report_ms_ = 0;  // the agent thread's
   Mutex announce_mu_;           // Announce runs on the agent and on the bus's threads
   std::vector<model::SensorInfo> last_announced_ VIGIL_GUARDED_BY(announce_mu_);
+  int64_t last_announced_ms_ VIGIL_GUARDED_BY(announce_mu_) = 0;
   std::unique_ptr<sensors::Scheduler> scheduler_;
   int64_t next_flush_ms_ = 0;
   std::unique_ptr<bus::Subscription> requests_;

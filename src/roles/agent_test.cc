@@ -307,7 +307,8 @@ TEST_F(AgentTest, AnnouncesOnStartAndOnEveryDiscoveryRequest) {
 }
 
 // The web servers' /api/v1/targets and /api/v1/metadata: what the sensors say is announced
-// again once it changes, here a probe of a closed port found down.
+// again once it changes, here a probe of a closed port found down; new scrape times alone,
+// once a minute.
 TEST_F(AgentTest, AnnouncesAgainWhenWhatItsSensorsSayChanges) {
   const auto* d = sensors::FindSensorType("http");
   sensors::SensorSpec probe{"site", "http", {}, config::Defaults(d->options)};
@@ -346,6 +347,27 @@ TEST_F(AgentTest, AnnouncesAgainWhenWhatItsSensorsSayChanges) {
   EXPECT_EQ(seen[1].sensors[0].targets[0].health, "down");
   EXPECT_NE(seen[1].sensors[0].targets[0].last_error, "");
   EXPECT_FALSE(seen[1].sensors[0].metadata.empty());
+
+  // The target stays down; only its scrape time moves: no announcement for a minute, then
+  // one with the new time.
+  for (int i = 0; i < 10; ++i) {
+    now += 5000;
+    clock_.Advance(5000);
+    agent->RunOnce(now);
+    agent->WaitIdle();
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  now += 15'000;
+  clock_.Advance(15'000);
+  agent->RunOnce(now);
+  agent->WaitIdle();
+  for (int i = 0; i < 100 && seen.size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].sensors[0].targets[0].health, "down");
+  EXPECT_GT(seen[2].sensors[0].targets[0].last_scrape_ms,
+            seen[1].sensors[0].targets[0].last_scrape_ms);
   agent->Stop();
 }
 
