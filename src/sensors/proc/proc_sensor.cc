@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "sensors/proc/numbers.h"
+
 namespace vigil::sensors::proc {
 
 using config::OptionSpec;
@@ -38,21 +40,6 @@ size_t Fields(std::string_view line, std::array<std::string_view, N>& fields) {
     fields[n++] = line.substr(start, i - start);
   }
   return n;
-}
-
-std::optional<double> Number(std::string_view text) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// A number written in hexadecimal (softnet_stat, nf_conntrack, the udp tables).
-std::optional<double> HexNumber(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return static_cast<double>(value);
 }
 
 // Splits a line at spaces and tabs into as many fields as it has.

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "core/names.h"
+#include "sensors/proc/numbers.h"
 #include "sensors/proc/proc_sensor.h"
 
 namespace vigil::sensors::proc {
@@ -54,22 +55,6 @@ std::string_view Trim(std::string_view text, std::string_view characters) {
   size_t begin = text.find_first_not_of(characters);
   if (begin == std::string_view::npos) return {};
   return text.substr(begin, text.find_last_not_of(characters) - begin + 1);
-}
-
-// Go's strconv.ParseFloat for the decimal forms sysfs writes.
-std::optional<double> ParseFloat(std::string_view text) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::optional<int64_t> ParseInt(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
 }
 
 // node_exporter's cleanMetricName: lower case, [^a-z0-9:_] to '_', no '_' at either end.
@@ -187,7 +172,7 @@ Status ProcSensor::CollectHwmon(int64_t now_ms, model::BatchBuilder& out) {
       const std::string type = SplitHwmonFile(sensor)->type;
       auto own_value = [&]() -> std::optional<double> {
         auto it = properties.find("");
-        return it == properties.end() ? std::nullopt : ParseFloat(it->second);
+        return it == properties.end() ? std::nullopt : Number(it->second);
       };
       const SeriesCache::Extra labels = {{"chip", chip}, {"sensor", sensor}};
       if (type == "beep_enable") {
@@ -208,7 +193,7 @@ Status ProcSensor::CollectHwmon(int64_t now_ms, model::BatchBuilder& out) {
       }
       for (const auto& [element, text] : properties) {
         if (element == "label") continue;
-        std::optional<double> value = ParseFloat(text);
+        std::optional<double> value = Number(text);
         if (!value) continue;
         metric_ = "node_hwmon_" + type;
         if (element == "input") {
@@ -294,14 +279,14 @@ Status ProcSensor::CollectThermalZone(int64_t now_ms, model::BatchBuilder& out) 
     if (no_data) continue;
     if (type.error != 0) return fail(zone, "type", type);
     if (policy.error != 0) return fail(zone, "policy", policy);
-    std::optional<int64_t> millidegrees = ParseInt(temp.text);
+    std::optional<int64_t> millidegrees = Integer(temp.text);
     if (temp.error != 0 || !millidegrees) return fail(zone, "temp", temp);
     // mode and passive may be absent or unreadable; passive, when read, is an unsigned number.
     if (mode.error != 0 && mode.error != ENOENT && mode.error != EACCES)
       return fail(zone, "mode", mode);
     if (passive.error != 0 && passive.error != ENOENT && passive.error != EACCES)
       return fail(zone, "passive", passive);
-    if (passive.error == 0 && (!ParseInt(passive.text) || passive.text.starts_with('-')))
+    if (passive.error == 0 && (!Integer(passive.text) || passive.text.starts_with('-')))
       return fail(zone, "passive", passive);
     readings.push_back({"node_thermal_zone_temp", static_cast<double>(*millidegrees) / 1000.0,
                         zone.substr(std::string_view("thermal_zone").size()), type.text});
@@ -310,7 +295,7 @@ Status ProcSensor::CollectThermalZone(int64_t now_ms, model::BatchBuilder& out) 
     SysRead type = read(device, "type"), max = read(device, "max_state"),
             cur = read(device, "cur_state");
     if (type.error != 0) return fail(device, "type", type);
-    std::optional<int64_t> max_state = ParseInt(max.text), cur_state = ParseInt(cur.text);
+    std::optional<int64_t> max_state = Integer(max.text), cur_state = Integer(cur.text);
     if (max.error != 0 || !max_state) return fail(device, "max_state", max);
     if (cur.error != 0 || !cur_state) return fail(device, "cur_state", cur);
     std::string id = device.substr(std::string_view("cooling_device").size());
