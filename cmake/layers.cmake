@@ -7,7 +7,7 @@
 # Test files (*_test.cc) are not checked: a test may use what its vigil_add_test DEPS link.
 
 set(VIGIL_MODULES core model net bus bus_amqp sensors pipeline store store_postgres tsdb query
-                  web roles cmd testing)
+                  rules web roles cmd testing)
 
 set(VIGIL_USES_core "")
 set(VIGIL_USES_model core)                       # Labels, Batch, matchers, codecs: no I/O
@@ -20,8 +20,9 @@ set(VIGIL_USES_store model)                      # the Store interface, memory s
 set(VIGIL_USES_store_postgres store)             # the PostgreSQL store
 set(VIGIL_USES_tsdb store)                       # the embedded store
 set(VIGIL_USES_query store)                      # PromQL over any Store
+set(VIGIL_USES_rules query pipeline)           # Prometheus rule files and their evaluation
 set(VIGIL_USES_web query)                        # HTTP, WebSocket, API and dashboard
-set(VIGIL_USES_roles bus sensors pipeline store_postgres tsdb web net)  # the wiring
+set(VIGIL_USES_roles bus sensors pipeline store_postgres tsdb rules web net)  # the wiring
 set(VIGIL_USES_cmd roles bus_amqp)               # main and the subcommands
 set(VIGIL_USES_testing model)                    # test helpers, linked by tests only
 
@@ -31,7 +32,7 @@ set(VIGIL_FOLDER_store_postgres store/postgres)
 
 # Third-party headers only their owners include (ADR 0001).
 set(VIGIL_OWNED_HEADERS "sqlite3.h=tsdb" "libpq-fe.h=store_postgres" "amqp=bus_amqp"
-                        "curl/=net" "boost/=web")
+                        "curl/=net" "boost/=web" "yaml-cpp/=rules")
 
 # The modules `module` may use: what it names and, in turn, what those build on.
 function(vigil_layer_closure module out)

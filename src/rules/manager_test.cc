@@ -1,0 +1,250 @@
+#include "rules/manager.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/memory_store.h"
+#include "testing/fake_clock.h"
+
+namespace vigil::rules {
+namespace {
+
+constexpr int64_t kStart = 1'700'000'000'000;  // a multiple of 1 s and of 10 s
+
+class RuleManagerTest : public ::testing::Test {
+ protected:
+  RuleManagerTest() : engine_(store_) {}
+
+  std::unique_ptr<RuleManager> Make(const std::string& yaml) {
+    LoadedRules loaded = ParseRuleFile("rules.yml", yaml);
+    EXPECT_TRUE(loaded.ok()) << loaded.errors[0];
+    RuleManager::Outputs outputs;
+    outputs.write = [this](model::Batch batch) { return store_.Append(batch); };
+    outputs.notify = [this](const std::vector<pipeline::AlertChange>& changes) {
+      for (const auto& c : changes) changes_.push_back(c);
+    };
+    RuleManager::Options options;
+    options.registry = &registry_;
+    auto manager = std::make_unique<RuleManager>(engine_, clock_, options, outputs);
+    manager->Load(loaded.groups);
+    return manager;
+  }
+
+  void Write(const model::Labels& labels, int64_t ts, double value) {
+    model::Batch batch;
+    batch.series.push_back({labels, {{ts, value}}});
+    ASSERT_TRUE(store_.Append(batch).ok());
+  }
+
+  // The states of the changes since the last call, as "pending", "firing", "resolved".
+  std::vector<std::string> TakeChanges() {
+    std::vector<std::string> states;
+    for (const auto& c : changes_) states.emplace_back(model::AlertStateName(c.alert.state));
+    changes_.clear();
+    return states;
+  }
+
+  double ValueAt(const std::string& query, int64_t ts) {
+    auto r = engine_.Instant(query, ts);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok() || r->series.empty() || r->series[0].points.empty()) return -1;
+    return r->series[0].points.back().value;
+  }
+
+  store::MemoryStore store_;
+  query::Engine engine_;
+  vigil::testing::FakeClock clock_{kStart};
+  metrics::Registry registry_;
+  std::vector<pipeline::AlertChange> changes_;
+};
+
+const model::Labels kRoom = model::Labels::Of({{"__name__", "temperature"}, {"room", "a"}});
+
+const char* kHotRule = R"(groups:
+- name: plant
+  interval: 10s
+  rules:
+  - alert: TooHot
+    expr: temperature > 30
+    for: 30s
+    keep_firing_for: 20s
+    labels:
+      severity: "{{ if gt $value 40.0 }}critical{{ else }}warning{{ end }}"
+    annotations:
+      summary: "room {{ $labels.room }} at {{ $value }} degrees"
+)";
+
+TEST_F(RuleManagerTest, PendingFiringKeptFiringThenResolved) {
+  auto manager = Make(kHotRule);
+  int64_t t = kStart;
+  auto step = [&](double value) {
+    Write(kRoom, t, value);
+    manager->EvaluateGroup(0, t);
+    t += 10'000;
+  };
+  step(25);
+  EXPECT_TRUE(TakeChanges().empty());
+  step(35);  // pending since now
+  EXPECT_THAT(TakeChanges(), ::testing::ElementsAre("pending"));
+  step(35);
+  step(35);
+  EXPECT_TRUE(TakeChanges().empty());
+  EXPECT_EQ(ValueAt("ALERTS{alertname=\"TooHot\",alertstate=\"pending\"}", t - 10'000), 1);
+  step(36);  // 30 s pending: fires
+  auto firing = changes_;
+  EXPECT_THAT(TakeChanges(), ::testing::ElementsAre("firing"));
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].alert.labels.Get("severity"), "warning");
+  EXPECT_EQ(firing[0].alert.labels.Get("alertname"), "TooHot");
+  EXPECT_EQ(firing[0].alert.labels.Get("room"), "a");
+  EXPECT_EQ(firing[0].alert.annotations.at("summary"), "room a at 36 degrees");
+  EXPECT_EQ(firing[0].alert.active_since_ms, kStart + 10'000);
+  // The pending series ended with a stale marker; the firing one is there.
+  EXPECT_EQ(ValueAt("ALERTS{alertstate=\"pending\"}", t - 10'000), -1);
+  EXPECT_EQ(ValueAt("ALERTS{alertstate=\"firing\"}", t - 10'000), 1);
+  EXPECT_EQ(ValueAt("ALERTS_FOR_STATE", t - 10'000), (kStart + 10'000) / 1000);
+  step(20);  // cleared, but kept firing for 20 s
+  step(20);
+  EXPECT_TRUE(TakeChanges().empty());
+  step(20);
+  EXPECT_THAT(TakeChanges(), ::testing::ElementsAre("resolved"));
+  EXPECT_EQ(ValueAt("ALERTS", t - 10'000), -1);
+  auto rules = nlohmann::json::parse(manager->RulesJson(""));
+  EXPECT_EQ(rules["groups"][0]["rules"][0]["state"], "inactive");
+  EXPECT_EQ(rules["groups"][0]["rules"][0]["health"], "ok");
+}
+
+TEST_F(RuleManagerTest, PendingThatClearsIsDroppedWithoutFiring) {
+  auto manager = Make(kHotRule);
+  Write(kRoom, kStart, 35);
+  manager->EvaluateGroup(0, kStart);
+  Write(kRoom, kStart + 10'000, 20);
+  manager->EvaluateGroup(0, kStart + 10'000);
+  ASSERT_EQ(changes_.size(), 2u);
+  EXPECT_FALSE(changes_[1].fired);
+  EXPECT_EQ(changes_[1].alert.state, model::AlertState::kResolved);
+  EXPECT_TRUE(manager->ActiveAlerts().empty());
+}
+
+TEST_F(RuleManagerTest, RecordingRulesWriteTheirSeriesAndEndThem) {
+  auto manager = Make(R"(groups:
+- name: rec
+  rules:
+  - record: room:temperature:max
+    expr: max by (room) (temperature)
+    labels:
+      source: rules
+  - record: broken
+    expr: temperature[5m]
+)");
+  Write(kRoom, kStart, 21.5);
+  Write(kRoom.With("sensor", "2"), kStart, 23);
+  manager->EvaluateGroup(0, kStart);
+  EXPECT_EQ(ValueAt("room:temperature:max{room=\"a\",source=\"rules\"}", kStart), 23);
+  auto rules = nlohmann::json::parse(manager->RulesJson("record"));
+  auto broken = rules["groups"][0]["rules"][1];
+  EXPECT_EQ(broken["health"], "err");
+  EXPECT_EQ(broken["lastError"], "rule result is not a vector or scalar");
+  EXPECT_EQ(broken["type"], "recording");
+  EXPECT_EQ(registry_.AddCounter("vigil_rule_evaluation_failures_total", "", {"rule_group"})
+                .WithLabels({"rules.yml;rec"})
+                .Value(),
+            1);
+  // Once the input is gone for good, the recorded series ends at the next evaluation.
+  model::Batch stale;
+  manager->EvaluateGroup(0, kStart + 6 * 60'000);
+  EXPECT_EQ(ValueAt("room:temperature:max", kStart + 6 * 60'000), -1);
+}
+
+TEST_F(RuleManagerTest, ARestartRestoresForStateFromTheStore) {
+  const char* rule = R"(groups:
+- name: g
+  interval: 10s
+  rules:
+  - alert: Hot
+    expr: temperature > 30
+    for: 1m
+  - alert: Warm
+    expr: temperature > 20
+    for: 2m
+)";
+  int64_t t = kStart;
+  {
+    auto first = Make(rule);
+    for (int i = 0; i < 8; ++i, t += 10'000) {  // 80 s: Hot fires, Warm is pending
+      Write(kRoom, t, 35);
+      first->EvaluateGroup(0, t);
+    }
+    EXPECT_THAT(TakeChanges(), ::testing::ElementsAre("pending", "pending", "firing"));
+  }
+  // Down for 5 minutes; the new manager's first evaluation restores both.
+  t += 5 * 60'000;
+  Write(kRoom, t, 35);
+  auto second = Make(rule);
+  second->EvaluateGroup(0, t);
+  std::map<std::string, model::Alert> alerts;
+  for (auto& a : second->ActiveAlerts()) alerts[a.name] = a;
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts["Hot"].state, model::AlertState::kFiring);  // no second wait
+  EXPECT_EQ(alerts["Hot"].active_since_ms, kStart);
+  // Warm had been pending 70 s of its 120: 50 s to go, not the 5 minutes it was down.
+  EXPECT_EQ(alerts["Warm"].state, model::AlertState::kPending);
+  Write(kRoom, t + 40'000, 35);
+  second->EvaluateGroup(0, t + 40'000);
+  EXPECT_EQ(second->ActiveAlerts()[1].state, model::AlertState::kPending);
+  Write(kRoom, t + 50'000, 35);
+  second->EvaluateGroup(0, t + 50'000);
+  for (auto& a : second->ActiveAlerts()) EXPECT_EQ(a.state, model::AlertState::kFiring) << a.name;
+}
+
+TEST_F(RuleManagerTest, ALimitFailsTheRule) {
+  auto manager = Make(R"(groups:
+- name: g
+  limit: 1
+  rules:
+  - alert: Hot
+    expr: temperature > 30
+)");
+  Write(kRoom, kStart, 35);
+  Write(kRoom.With("room", "b"), kStart, 35);
+  manager->EvaluateGroup(0, kStart);
+  auto rules = nlohmann::json::parse(manager->RulesJson("alert"));
+  EXPECT_EQ(rules["groups"][0]["rules"][0]["lastError"], "exceeded limit of 1 with 2 alerts");
+  EXPECT_TRUE(manager->ActiveAlerts().empty());
+}
+
+TEST_F(RuleManagerTest, RunsEveryIntervalOnItsOwnThread) {
+  vigil::testing::FakeClock& clock = clock_;
+  (void)clock;
+  auto manager = std::make_unique<RuleManager>(
+      engine_, SystemClock::Get(), RuleManager::Options{.registry = &registry_},
+      RuleManager::Outputs{[this](model::Batch b) { return store_.Append(b); }, nullptr});
+  LoadedRules loaded = ParseRuleFile("r.yml", R"(groups:
+- name: fast
+  interval: 100ms
+  rules:
+  - record: one
+    expr: vector(1)
+)");
+  manager->Load(loaded.groups);
+  manager->Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  manager->Stop();
+  auto evaluations = registry_.AddCounter("vigil_rule_evaluations_total", "", {"rule_group"})
+                         .WithLabels({"r.yml;fast"})
+                         .Value();
+  EXPECT_GE(evaluations, 3);
+  EXPECT_LE(evaluations, 5);
+  auto rules = nlohmann::json::parse(manager->RulesJson(""));
+  int64_t last = 0;
+  auto r = engine_.Instant("timestamp(one)", SystemClock::Get().NowMillis());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 1u);
+  last = static_cast<int64_t>(r->series[0].points[0].value * 1000);
+  EXPECT_EQ(last % 100, 0) << "evaluations run at multiples of the interval";
+}
+
+}  // namespace
+}  // namespace vigil::rules
