@@ -58,6 +58,7 @@ void AddStandaloneCommand(CLI::App& app, int& exit_code);
 void AddSensorCommand(CLI::App& app, int& exit_code);
 void AddDistributedCommands(CLI::App& app, int& exit_code);
 void AddCheckConfigCommand(CLI::App& app, int& exit_code);
+void AddCheckRulesCommand(CLI::App& app, int& exit_code);
 void AddMigrateCommand(CLI::App& app, int& exit_code);
 void AddAgentsCommand(CLI::App& app, int& exit_code);
 

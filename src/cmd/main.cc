@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   vigil::cmd::AddSensorCommand(app, exit_code);
   vigil::cmd::AddDistributedCommands(app, exit_code);
   vigil::cmd::AddCheckConfigCommand(app, exit_code);
+  vigil::cmd::AddCheckRulesCommand(app, exit_code);
   vigil::cmd::AddMigrateCommand(app, exit_code);
   vigil::cmd::AddAgentsCommand(app, exit_code);
   app.add_subcommand("version", "Print the version and exit.")->callback([] {

@@ -17,6 +17,8 @@ int RunStandalone(const CommonFlags& flags) {
         "(see config/vigil.toml)");
   }
   sigset_t signals = BlockShutdownSignals();
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto standalone = roles::Standalone::Create(config, SystemClock::Get(), Env::Default());
   if (!standalone.ok()) {
     spdlog::error("standalone: {}", standalone.status().ToString());
@@ -26,9 +28,15 @@ int RunStandalone(const CommonFlags& flags) {
     spdlog::error("standalone: {}", status.ToString());
     return kExitFailure;
   }
-  spdlog::info("standalone: running; the dashboard is at {}; SIGINT or SIGTERM stops",
-               (*standalone)->web().url());
+  spdlog::info(
+      "standalone: running; the dashboard is at {}; SIGHUP reloads the rule files, SIGINT or "
+      "SIGTERM stops",
+      (*standalone)->web().url());
   int signal_number = WaitForShutdownSignal(signals);
+  while (signal_number == SIGHUP) {
+    (void)(*standalone)->ReloadRules();  // logs what failed; the old rules stay
+    signal_number = WaitForShutdownSignal(signals);
+  }
   spdlog::info("standalone: {} received, shutting down", strsignal(signal_number));
   Status stopped = (*standalone)->Stop();
   return stopped.ok() ? kExitOk : kExitFailure;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 
 namespace vigil {
 
@@ -9,16 +10,24 @@ std::string FormatFloat(double value, FloatStyle style) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buffer[400];
-  auto result = style == FloatStyle::kFixed ? std::to_chars(buffer, buffer + sizeof(buffer), value,
-                                                            std::chars_format::fixed)
-                                            : std::to_chars(buffer, buffer + sizeof(buffer), value);
-  std::string text(buffer, result.ptr);
-  if (style == FloatStyle::kShortest) {
-    // to_chars writes "1e+21" and "1e-07"; Go writes the exponent with two digits at least.
-    if (size_t e = text.find('e'); e != std::string::npos && text.size() - e == 3) {
-      text.insert(e + 2, "0");
-    }
+  if (style == FloatStyle::kFixed) {
+    auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
+    return std::string(buffer, result.ptr);
   }
+  // The shortest digits, in scientific form: "1.234567e+06".
+  auto result =
+      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific);
+  std::string text(buffer, result.ptr);
+  const size_t e = text.find('e');
+  const int exponent = std::atoi(text.c_str() + e + 1);
+  // Go's 'g' with the shortest digits writes the exponent form when the exponent is below
+  // -4 or at least 6 (so 1234567 is "1.234567e+06"); 'e' always.
+  if (style == FloatStyle::kShortest && exponent >= -4 && exponent < 6) {
+    result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
+    return std::string(buffer, result.ptr);
+  }
+  // Go writes the exponent with two digits at least: "1e+06", not "1e+6".
+  if (text.size() - e == 3) text.insert(e + 2, "0");
   return text;
 }
 

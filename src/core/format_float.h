@@ -1,8 +1,10 @@
-// FormatFloat: the one way vigil writes a sample value as text, in the two styles of the
+// FormatFloat: the one way vigil writes a sample value as text, in the styles of the
 // systems it speaks with. kFixed is Prometheus's HTTP API and PromQL's (Go's
 // strconv.FormatFloat(v, 'f', -1, 64)): 1e21 is "1000000000000000000000". kShortest is the
-// text exposition format's and alert templates' (Go's 'g', -1): 1e21 is "1e+21". Both give
-// the shortest digits that read back as the same double, and "NaN", "+Inf", "-Inf".
+// text exposition format's and alert templates' (Go's 'g', -1): 1e21 is "1e+21", 1234567
+// is "1.234567e+06", 0.0001 is "0.0001". kExponent is the alert API's value (Go's 'e', -1):
+// 1 is "1e+00". All give the shortest digits that read back as the same double, and "NaN",
+// "+Inf", "-Inf".
 //
 // Thread safety: pure function.
 #pragma once
@@ -11,7 +13,7 @@
 
 namespace vigil {
 
-enum class FloatStyle { kFixed, kShortest };
+enum class FloatStyle { kFixed, kShortest, kExponent };
 
 std::string FormatFloat(double value, FloatStyle style);
 

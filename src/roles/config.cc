@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "core/logging.h"
@@ -508,6 +509,26 @@ config::Schema BuildSchema() {
                    "and agents on different shards are processed in parallel.",
                    int64_t{4}, 1.0, 64.0}}});
 
+  schema.sections.push_back(
+      {"rules",
+       "Prometheus rule files: alerting and recording rules evaluated over the stored data "
+       "(docs/alerts.md).",
+       {OptionSpec{"files", OptionType::kStrings,
+                   "Rule files, as Prometheus's rule_files: paths or globs, relative to this "
+                   "file's folder (`[\"rules/*.yml\"]`).",
+                   config::StringList{}},
+        OptionSpec{"evaluation_interval", OptionType::kDuration,
+                   "How often a group is evaluated when it names no `interval`.",
+                   milliseconds(60'000), 0.1, 86400.0},
+        OptionSpec{"outage_tolerance", OptionType::kDuration,
+                   "How long vigil may be down for a pending or firing alert's `for` state "
+                   "to be restored (Prometheus's --rules.alert.for-outage-tolerance).",
+                   milliseconds(3'600'000), 0.0, 31.0 * 86400.0},
+        OptionSpec{"for_grace_period", OptionType::kDuration,
+                   "A restored alert whose `for` is at least this long waits at least this "
+                   "long before it fires (Prometheus's --rules.alert.for-grace-period).",
+                   milliseconds(600'000), 0.0, 86400.0}}});
+
   auto urls = [](const OptionValue& value) -> std::optional<std::string> {
     for (const auto& url : std::get<config::StringList>(value)) {
       if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
@@ -619,7 +640,7 @@ config::Schema BuildSchema() {
 // Reads the loaded sections into a VigilConfig and checks what the schema cannot (options
 // that go together, duplicate names, each sensor and stage as it would be built); every
 // error goes into `loaded`, so one run reports them all.
-Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded) {
+Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded, const std::string& base_dir) {
   VigilConfig c;
   const auto& log = loaded.sections.at("log");
   c.log_level = log.String("level");
@@ -747,7 +768,23 @@ Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded) {
     }
     c.pipeline.push_back(std::move(stage));
   }
-  VIGIL_RETURN_IF_ERROR(loaded.ToStatus());
+  const auto& rule_section = loaded.sections.at("rules");
+  c.rules.files = rule_section.Strings("files");
+  c.rules.base_dir = base_dir;
+  c.rules.evaluation_interval = rule_section.Duration("evaluation_interval");
+  c.rules.outage_tolerance = rule_section.Duration("outage_tolerance");
+  c.rules.for_grace_period = rule_section.Duration("for_grace_period");
+  // The rule files are part of the configuration: their errors are reported with its own.
+  vigil::rules::LoadedRules rules = LoadRuleFilesOf(c);
+  Status status = loaded.ToStatus();
+  if (!rules.ok()) {
+    std::string message = status.ok() ? "" : status.message() + "\n";
+    for (const auto& error : rules.errors) message += error + "\n";
+    message.pop_back();
+    return InvalidArgumentError(std::move(message));
+  }
+  VIGIL_RETURN_IF_ERROR(status);
+  c.rule_groups = std::move(rules.groups);
   return c;
 }
 
@@ -760,13 +797,17 @@ const config::Schema& VigilSchema() {
 
 Result<VigilConfig> LoadVigilConfig(const std::string& path) {
   VIGIL_ASSIGN_OR_RETURN(config::LoadedConfig loaded, config::LoadConfigFile(path, VigilSchema()));
-  return FromLoaded(loaded);
+  return FromLoaded(loaded, std::filesystem::path(path).parent_path().string());
 }
 
 Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& source_name) {
   VIGIL_ASSIGN_OR_RETURN(config::LoadedConfig loaded,
                          config::ParseConfig(text, source_name, VigilSchema()));
-  return FromLoaded(loaded);
+  return FromLoaded(loaded, "");
+}
+
+vigil::rules::LoadedRules LoadRuleFilesOf(const VigilConfig& config) {
+  return vigil::rules::LoadRuleFiles(config.rules.files, config.rules.base_dir);
 }
 
 Status ValidateVigilConfig(const VigilConfig& c) {

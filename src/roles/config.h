@@ -16,6 +16,7 @@
 #include "pipeline/alerts.h"
 #include "pipeline/pipeline.h"
 #include "query/engine.h"
+#include "rules/rule_file.h"
 #include "sensors/sensor.h"
 #include "store/postgres/postgres_store.h"
 #include "tsdb/tsdb_store.h"
@@ -24,6 +25,16 @@ namespace vigil::roles {
 
 struct VigilConfig {
   std::string log_level = "info";
+
+  struct Rules {
+    std::vector<std::string> files;  // globs, relative to base_dir
+    std::string base_dir;            // the config file's folder; not a key
+    std::chrono::milliseconds evaluation_interval{60'000};
+    std::chrono::milliseconds outage_tolerance{3'600'000};
+    std::chrono::milliseconds for_grace_period{600'000};
+  } rules;
+  // What rules.files held when the config was loaded, checked.
+  std::vector<vigil::rules::GroupSpec> rule_groups;
 
   struct Agent {
     std::string id;  // empty in the file: the host name
@@ -130,6 +141,8 @@ Result<VigilConfig> ParseVigilConfig(std::string_view text, const std::string& s
 // Checks that need more than one key, and that every sensor can be built; used after
 // command-line overrides too.
 Status ValidateVigilConfig(const VigilConfig& config);
+// The rule files config.rules names, read again (a reload), checked.
+vigil::rules::LoadedRules LoadRuleFilesOf(const VigilConfig& config);
 
 // One [[pipeline]] stage, built; InvalidArgument with "key: reason" lines
 // (config::OptionProblems).

@@ -119,6 +119,16 @@ void StoreMaintainer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+AlertNotifier::Options NotifierOptionsFrom(const VigilConfig& config) {
+  AlertNotifier::Options notify;
+  notify.webhooks = config.alerting.webhooks;
+  notify.webhook_timeout = config.alerting.webhook_timeout;
+  notify.max_attempts = static_cast<int>(config.alerting.webhook_max_attempts);
+  notify.external_url = config.alerting.external_url;
+  if (notify.external_url.empty()) notify.external_url = "http://" + config.web.listen;
+  return notify;
+}
+
 Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock,
                                                      const VigilConfig& config,
                                                      const std::string& id) {
@@ -136,20 +146,14 @@ Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock
                          pipeline::ShardedPipeline::Create(
                              workers, [&config] { return BuildPipelineStages(config); }, observe));
 
-  AlertNotifier::Options notify;
-  notify.webhooks = config.alerting.webhooks;
-  notify.webhook_timeout = config.alerting.webhook_timeout;
-  notify.max_attempts = static_cast<int>(config.alerting.webhook_max_attempts);
-  notify.external_url = config.alerting.external_url;
-  if (notify.external_url.empty()) notify.external_url = "http://" + config.web.listen;
-
   Coordinator::Options options;
   options.id = id;
   options.prefetch = static_cast<size_t>(config.broker.prefetch);
   options.topology = TopologyFrom(config);
   options.evaluation_interval = config.alerting.evaluation_interval;
-  return std::make_unique<Coordinator>(bus, clock, options, std::move(alerts), std::move(pipeline),
-                                       std::make_unique<AlertNotifier>(bus, notify));
+  return std::make_unique<Coordinator>(
+      bus, clock, options, std::move(alerts), std::move(pipeline),
+      std::make_unique<AlertNotifier>(bus, NotifierOptionsFrom(config)));
 }
 
 }  // namespace vigil::roles

@@ -28,6 +28,9 @@ bus::TopologyOptions TopologyFrom(const VigilConfig& config);
 std::string AgentIdFrom(const VigilConfig& config);
 Agent::Options AgentOptionsFrom(const VigilConfig& config);
 WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id);
+// Where alert changes go, from [alerting]: webhooks, their timeout and attempts, the
+// external URL (http://<web listen> when unset).
+AlertNotifier::Options NotifierOptionsFrom(const VigilConfig& config);
 // The coordinator with its pipeline on [coordinator] workers, the [[alerts]] rules and
 // the notifier from [alerting]; InvalidArgument for stages or rules that do not build.
 Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock,

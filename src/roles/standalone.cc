@@ -26,8 +26,13 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
 
   VIGIL_ASSIGN_OR_RETURN(s->coordinator_, CoordinatorFrom(*s->bus_, clock, config, agent.id));
 
-  s->web_ =
-      std::make_unique<WebRole>(*s->bus_, *s->store_, clock, WebOptionsFrom(config, agent.id));
+  s->ruler_ = std::make_unique<Ruler>(*s->bus_, *s->store_, clock, config, agent.id);
+  WebRole::Options web = WebOptionsFrom(config, agent.id);
+  web.api.rules = [ruler = s->ruler_.get()](std::string_view type) {
+    return ruler->RulesJson(type);
+  };
+  web.api.reload = [ruler = s->ruler_.get()] { return ruler->Reload(); };
+  s->web_ = std::make_unique<WebRole>(*s->bus_, *s->store_, clock, std::move(web));
 
   DataManager::Options datamanager;
   datamanager.topology = topology;
@@ -44,6 +49,7 @@ Status Standalone::Start() {
   VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
   VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
   VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
+  ruler_->Start();
   maintainer_->Start();
   spdlog::info("standalone: storing readings in {}", DescribeStore(config_));
   if (sink_) spdlog::info("standalone: writing readings to {}", sink_->path());
@@ -55,6 +61,7 @@ Status Standalone::Stop(std::chrono::milliseconds drain_timeout) {
   stopped_ = true;
   Status result;
   web_->Stop();
+  ruler_->Stop();
   agent_->Stop();
   Status drained = bus_->WaitUntilDrained(agent_->queue(), drain_timeout);
   if (!drained.ok()) {

@@ -1,7 +1,8 @@
 // `vigil standalone`: every role in one process over the in-process bus. The agent runs
 // the configured sensors, the coordinator runs the pipeline, the datamanager writes the
 // embedded store (data_dir/tsdb) and, when enabled, the JSON-lines file under data_dir;
-// the web role serves the dashboard, the live stream and the query API on web.listen. Stop()
+// the web role serves the dashboard, the live stream and the query API on web.listen; the
+// ruler evaluates [rules] files over the store (ReloadRules reads them again). Stop()
 // shuts down in data-flow order so that nothing collected is lost: the agent publishes its last
 // batch, each queue drains before its consumer stops, the sink is flushed.
 //
@@ -16,6 +17,7 @@
 #include "roles/coordinator.h"
 #include "roles/datamanager.h"
 #include "roles/parts.h"
+#include "roles/ruler.h"
 #include "roles/web.h"
 #include "store/json_lines_sink.h"
 #include "tsdb/tsdb_store.h"
@@ -39,6 +41,8 @@ class Standalone {
   Coordinator& coordinator() { return *coordinator_; }
   store::Store& store() { return *store_; }
   WebRole& web() { return *web_; }
+  // Reads the rule files again (SIGHUP, POST /-/reload); the old rules stay on an error.
+  Status ReloadRules() { return ruler_->Reload(); }
 
  private:
   Standalone() = default;
@@ -51,6 +55,7 @@ class Standalone {
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<DataManager> datamanager_;
   std::unique_ptr<WebRole> web_;
+  std::unique_ptr<Ruler> ruler_;
   std::unique_ptr<StoreMaintainer> maintainer_;
   bool stopped_ = false;
 };

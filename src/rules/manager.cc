@@ -25,20 +25,6 @@ std::string Quote(std::string_view text) {
   return out + "\"";
 }
 
-std::string GoExponent(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  // Go's strconv.FormatFloat(v, 'e', -1, 64): the shortest digits, exponent of 2+ digits.
-  for (int precision = 0; precision < 17; ++precision) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*e", precision, v);
-    if (std::strtod(buf, nullptr) == v) return buf;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.16e", v);
-  return buf;
-}
-
 }  // namespace
 
 struct RuleManager::ActiveAlert {
@@ -229,6 +215,14 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
       for (const auto& labels : rule.written)
         if (!written.contains(labels)) out.Add(labels, {ts, stale});
       rule.written = std::move(written);
+      // Written rule by rule, as Prometheus commits them, so that a later rule can use an
+      // earlier one's result where the write path is synchronous.
+      if (!out.empty() && outputs_.write) {
+        Status written_status = outputs_.write(out.Take());
+        if (!written_status.ok())
+          spdlog::warn("rules: the result of {} was not written: {}", rule.spec.name,
+                       written_status.ToString());
+      }
     }
     group->restored = true;
     group->last_evaluation_ms = ts;
@@ -237,12 +231,6 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
     duration_->WithLabels({group->key}).Set(group->evaluation_seconds);
   }
   if (!changes.empty() && outputs_.notify) outputs_.notify(changes);
-  if (!out.empty() && outputs_.write) {
-    Status status = outputs_.write(out.Take());
-    if (!status.ok())
-      spdlog::warn("rules: the results of group {} were not written: {}", group->spec.name,
-                   status.ToString());
-  }
 }
 
 Status RuleManager::EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool restore,
@@ -496,7 +484,7 @@ std::string RuleManager::RulesJson(std::string_view type) const {
                               {"annotations", labels_json(alert.annotations)},
                               {"state", model::AlertStateName(alert.state)},
                               {"activeAt", FormatRfc3339(alert.active_at_ms)},
-                              {"value", GoExponent(alert.value)}};
+                              {"value", FormatFloat(alert.value, FloatStyle::kExponent)}};
           if (alert.keep_firing_since_ms)
             a["keepFiringSince"] = FormatRfc3339(alert.keep_firing_since_ms);
           alerts.push_back(std::move(a));

@@ -3,10 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/format_float.h"
 #include "store/memory_store.h"
 #include "testing/fake_clock.h"
+#include "testing/shell.h"
+#include "testing/temp_dir.h"
 
 namespace vigil::rules {
 namespace {
@@ -244,6 +248,153 @@ TEST_F(RuleManagerTest, RunsEveryIntervalOnItsOwnThread) {
   ASSERT_EQ(r->series.size(), 1u);
   last = static_cast<int64_t>(r->series[0].points[0].value * 1000);
   EXPECT_EQ(last % 100, 0) << "evaluations run at multiples of the interval";
+}
+
+}  // namespace
+}  // namespace vigil::rules
+
+namespace vigil::rules {
+namespace {
+
+// The same rules over the same series, evaluated by vigil and by Prometheus's own rule
+// engine (`promtool test rules`, Prometheus 2.42): vigil's firing alerts — labels and
+// expanded annotations — and recorded samples become the expectations of a promtool unit
+// test, which passes only if Prometheus computes exactly the same.
+TEST(RulesAgainstPromtool, AlertsAnnotationsAndRecordingsAreTheSame) {
+  ASSERT_EQ(vigil::testing::RunShell("command -v promtool").exit_code, 0)
+      << "promtool (Debian's prometheus package) is needed: scripts/install-deps";
+  const std::string rules_yaml = R"yaml(groups:
+  - name: record
+    interval: 1m
+    rules:
+      - record: job:http_errors:rate5m
+        expr: sum by (job) (rate(http_requests_total{code="500"}[5m]))
+      - record: job:http_error_ratio:rate5m
+        expr: sum by (job) (rate(http_requests_total{code="500"}[5m])) / sum by (job) (rate(http_requests_total[5m]))
+  - name: alert
+    interval: 1m
+    rules:
+      - alert: DiskAlmostFull
+        expr: disk_free_ratio < 0.1
+        for: 2m
+        keep_firing_for: 2m
+        labels:
+          severity: '{{ if lt $value 0.05 }}critical{{ else }}warning{{ end }}'
+          host: '{{ $labels.instance | stripPort }}'
+        annotations:
+          summary: '{{ $labels.disk }} on {{ $labels.instance }}: {{ $value | humanizePercentage }} free'
+          detail: '{{ printf "%.3f" $value }} / {{ humanize 1234567 }} / {{ humanize1024 2048 }} / {{ humanizeDuration 3725.5 }} / {{ $value }}'
+          others: '{{ with query "count(disk_free_ratio < 0.1)" }}{{ . | first | value }}{{ end }} low'
+          title: '{{ title "disk almost full" }} {{ toUpper $labels.disk }} {{ reReplaceAll "(.*)-([0-9])" "$2-$1" (stripDomain $labels.instance) }}'
+      - alert: ErrorsHigh
+        expr: job:http_errors:rate5m > 0.5
+        annotations:
+          summary: '{{ $labels.job }} errors at {{ $value | humanize }}/s, ratio {{ with query "job:http_error_ratio:rate5m" }}{{ . | first | value | printf "%.4f" }}{{ end }}'
+      - alert: Absent
+        expr: absent(nothing_here{job="x"})
+        for: 3m
+        annotations:
+          summary: 'nothing from {{ $labels.job }} ({{ $value }})'
+)yaml";
+  // Series at one-minute steps from time 0, as promtool's input_series.
+  struct InputSeries {
+    std::string text;
+    model::Labels labels;
+    std::vector<double> values;
+  };
+  const std::vector<InputSeries> inputs = {
+      {R"(disk_free_ratio{instance="host-1.example.com:9100",disk="sda"})",
+       model::Labels::Of({{"__name__", "disk_free_ratio"},
+                          {"instance", "host-1.example.com:9100"},
+                          {"disk", "sda"}}),
+       {0.5, 0.4, 0.3, 0.08, 0.07, 0.06, 0.06, 0.2, 0.2, 0.2, 0.2, 0.2}},
+      {R"(disk_free_ratio{instance="host-2:9100",disk="sdb"})",
+       model::Labels::Of(
+           {{"__name__", "disk_free_ratio"}, {"instance", "host-2:9100"}, {"disk", "sdb"}}),
+       std::vector<double>(12, 0.01)},
+      {R"(http_requests_total{job="api",code="500"})",
+       model::Labels::Of({{"__name__", "http_requests_total"}, {"job", "api"}, {"code", "500"}}),
+       {0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 660}},
+      {R"(http_requests_total{job="api",code="200"})",
+       model::Labels::Of({{"__name__", "http_requests_total"}, {"job", "api"}, {"code", "200"}}),
+       {0, 600, 1200, 1800, 2400, 3000, 3600, 4200, 4800, 5400, 6000, 6600}},
+  };
+  store::MemoryStore store;
+  query::Engine engine(store);
+  vigil::testing::FakeClock clock(0);
+  metrics::Registry registry;
+  for (const auto& input : inputs) {
+    model::Batch batch;
+    model::Series series{input.labels, {}};
+    for (size_t i = 0; i < input.values.size(); ++i)
+      series.samples.push_back({static_cast<int64_t>(i) * 60'000, input.values[i]});
+    batch.series.push_back(series);
+    ASSERT_TRUE(store.Append(batch).ok());
+  }
+  RuleManager manager(engine, clock, {.registry = &registry},
+                      {[&](model::Batch b) { return store.Append(b); }, nullptr});
+  LoadedRules loaded = ParseRuleFile("rules.yml", rules_yaml);
+  ASSERT_TRUE(loaded.ok()) << loaded.errors[0];
+  manager.Load(loaded.groups);
+
+  nlohmann::json alert_tests = nlohmann::json::array();
+  nlohmann::json expr_tests = nlohmann::json::array();
+  size_t firing_seen = 0;
+  for (int minute = 0; minute <= 11; ++minute) {
+    const int64_t t = minute * 60'000;
+    manager.EvaluateGroup(0, t);
+    manager.EvaluateGroup(1, t);
+    const std::string eval_time = std::to_string(minute) + "m";
+    std::map<std::string, nlohmann::json> firing;
+    for (const char* name : {"DiskAlmostFull", "ErrorsHigh", "Absent"})
+      firing[name] = nlohmann::json::array();
+    for (const auto& alert : manager.ActiveAlerts()) {
+      if (alert.state != model::AlertState::kFiring) continue;
+      nlohmann::json labels = nlohmann::json::object();
+      for (const auto& l : alert.labels)
+        if (l.name != "alertname") labels[std::string(l.name)] = std::string(l.value);
+      firing[alert.name].push_back(
+          {{"exp_labels", labels}, {"exp_annotations", alert.annotations}});
+      ++firing_seen;
+    }
+    for (auto& [name, alerts] : firing)
+      alert_tests.push_back(
+          {{"eval_time", eval_time}, {"alertname", name}, {"exp_alerts", alerts}});
+    for (const char* recorded : {"job:http_errors:rate5m", "job:http_error_ratio:rate5m"}) {
+      auto r = engine.Instant(recorded, t);
+      ASSERT_TRUE(r.ok());
+      nlohmann::json samples = nlohmann::json::array();
+      for (const auto& s : r->series)
+        samples.push_back({{"labels", s.labels.ToString()}, {"value", s.points.back().value}});
+      expr_tests.push_back(
+          {{"expr", recorded}, {"eval_time", eval_time}, {"exp_samples", samples}});
+    }
+  }
+  EXPECT_GT(firing_seen, 10u);  // the comparison covers firing alerts, not only quiet ones
+
+  vigil::testing::TempDir dir;
+  {
+    std::ofstream(dir.Sub("rules.yml")) << rules_yaml;
+    nlohmann::json input_series = nlohmann::json::array();
+    for (const auto& input : inputs) {
+      std::string values;
+      for (double v : input.values)
+        values += (values.empty() ? "" : " ") + FormatFloat(v, FloatStyle::kShortest);
+      input_series.push_back({{"series", input.text}, {"values", values}});
+    }
+    // JSON is YAML: promtool reads this file as it is.
+    nlohmann::json test = {{"rule_files", {"rules.yml"}},
+                           {"evaluation_interval", "1m"},
+                           {"tests",
+                            {{{"interval", "1m"},
+                              {"input_series", input_series},
+                              {"alert_rule_test", alert_tests},
+                              {"promql_expr_test", expr_tests}}}}};
+    std::ofstream(dir.Sub("test.yml")) << test.dump(1);
+  }
+  auto promtool =
+      vigil::testing::RunShell("cd '" + dir.path() + "' && promtool test rules test.yml 2>&1");
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
 }
 
 }  // namespace

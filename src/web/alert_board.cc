@@ -51,7 +51,7 @@ std::string AlertBoard::ToJson() const {
                     {"annotations", annotations},
                     {"state", model::AlertStateName(a.state)},
                     {"activeAt", FormatRfc3339(a.active_since_ms)},
-                    {"value", FormatFloat(a.value, FloatStyle::kFixed)}});
+                    {"value", FormatFloat(a.value, FloatStyle::kExponent)}});
   }
   return nlohmann::json({{"alerts", list}}).dump();
 }

@@ -276,6 +276,20 @@ HttpResponse Api::Alerts(const HttpRequest&) {
   return Ok(Success(options_.alerts ? options_.alerts->ToJson() : "{\"alerts\":[]}"));
 }
 
+HttpResponse Api::Rules(const HttpRequest& request) {
+  const std::string type = request.Param("type");
+  if (!type.empty() && type != "alert" && type != "record")
+    return JsonError(400, "invalid rule type \"" + type + "\": use alert or record");
+  return Ok(Success(options_.rules ? options_.rules(type) : "{\"groups\":[]}"));
+}
+
+HttpResponse Api::Reload(const HttpRequest& request) {
+  if (auto refused = CheckWriteToken(request)) return *refused;
+  if (!options_.reload) return JsonError(404, "this server has no rules to reload");
+  if (Status status = options_.reload(); !status.ok()) return JsonError(400, status.message());
+  return Ok(Success("null"));
+}
+
 HttpResponse Api::Sensors(const HttpRequest&) {
   return Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
 }
@@ -333,6 +347,8 @@ HttpResponse Api::Handle(const HttpRequest& original) {
       {"/api/v1/metadata", Methods::kGet, &Api::Metadata},
       {"/api/v1/targets", Methods::kGet, &Api::Targets},
       {"/api/v1/alerts", Methods::kGet, &Api::Alerts},
+      {"/api/v1/rules", Methods::kGet, &Api::Rules},
+      {"/-/reload", Methods::kPost, &Api::Reload},
       {"/api/v1/sensors", Methods::kGet, &Api::Sensors},
       {"/api/v1/agents/retire", Methods::kPost, &Api::RetireAgent},
       {"/api/v1/read", Methods::kPost, &Api::RemoteRead},

@@ -1,7 +1,8 @@
 // The HTTP API, shaped like Prometheus's so Grafana's Prometheus data source works
 // unchanged: /api/v1/query, /query_range, /series, /labels, /label/<name>/values (and
 // /labels/<name>/values), /metadata, /format_query, /query_exemplars, /status/buildinfo,
-// /status/tsdb, /alerts, /federate and remote read (POST /api/v1/read); plus /api/v1/sensors
+// /status/tsdb, /alerts, /rules, /federate, remote read (POST /api/v1/read) and POST
+// /-/reload; plus /api/v1/sensors
 // (what the dashboard lists), POST /api/v1/write (remote write), /metrics, /healthz, /readyz and
 // the dashboard's files. Every error is {"status":"error","errorType":…,"error":…}.
 // docs/http-api.md.
@@ -42,6 +43,10 @@ struct ApiOptions {
   // POST /api/v1/agents/retire?agent=ID (write token as for writes) says goodbye for an
   // agent that is gone for good (roles/agent.h PublishGoodbye); empty: 404.
   std::function<Status(const std::string& agent)> retire_agent;
+  // GET /api/v1/rules' data for `type` ("alert", "record" or "" for both); empty: no rules.
+  std::function<std::string(std::string_view type)> rules;
+  // POST /-/reload (write token as for writes) reads the rule files again; empty: 404.
+  std::function<Status()> reload;
   // What GET /api/v1/alerts lists; null: no alerts.
   const AlertBoard* alerts = nullptr;
   // What /readyz checks (web/ops.h); empty: always ready.
@@ -72,6 +77,8 @@ class Api {
   HttpResponse TsdbStatus(const HttpRequest& request);
   HttpResponse BuildInfo(const HttpRequest& request);
   HttpResponse Alerts(const HttpRequest& request);
+  HttpResponse Rules(const HttpRequest& request);
+  HttpResponse Reload(const HttpRequest& request);
   HttpResponse Sensors(const HttpRequest& request);
   HttpResponse RetireAgent(const HttpRequest& request);
   // The latest sample (within 5 minutes) of every series match[] selects, as text.

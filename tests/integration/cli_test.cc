@@ -343,6 +343,21 @@ TEST(Cli, TheDefaultStandaloneRaisesNoAlertInTwoMinutes) {
   auto probe = vigil::testing::HttpGet(port, "/api/v1/query?query=probe_success");
   ASSERT_TRUE(probe.ok());
   EXPECT_NE(probe->body.find("\"1\"]"), std::string::npos) << probe->body;
+  // The bundled rule pack ran: every rule evaluated without error, and a recording rule's
+  // series is in the store.
+  auto rules = vigil::testing::HttpGet(port, "/api/v1/rules");
+  ASSERT_TRUE(rules.ok());
+  const auto groups = nlohmann::json::parse(rules->body)["data"]["groups"];
+  EXPECT_EQ(groups.size(), 5u) << rules->body.substr(0, 2000);
+  for (const auto& group : groups) {
+    for (const auto& rule : group["rules"]) {
+      EXPECT_EQ(rule["health"], "ok") << group["file"] << " " << rule.dump();
+    }
+  }
+  auto recorded =
+      vigil::testing::HttpGet(port, "/api/v1/query?query=instance:node_memory_utilisation:ratio");
+  ASSERT_TRUE(recorded.ok());
+  EXPECT_NE(recorded->body.find("\"value\""), std::string::npos) << recorded->body;
   EXPECT_EQ((*process)->Stop(10'000), 0);
   std::filesystem::remove_all(dir);
 }
