@@ -29,7 +29,7 @@ TEST(AlertBoard, KeepsPendingAndFiringFiringFirstAndForgetsResolved) {
   EXPECT_EQ(json["alerts"][0]["labels"]["server"], "b2");
   EXPECT_EQ(json["alerts"][0]["state"], "firing");
   EXPECT_EQ(json["alerts"][0]["activeAt"], "2023-11-14T22:13:21.000Z");
-  EXPECT_EQ(json["alerts"][0]["value"], "15.5");
+  EXPECT_EQ(json["alerts"][0]["value"], "1.55e+01");  // Prometheus's FormatFloat(v, 'e', -1)
   EXPECT_EQ(json["alerts"][0]["annotations"]["summary"], "high on b2");
   EXPECT_EQ(json["alerts"][1]["state"], "pending");
 

@@ -85,7 +85,7 @@ TEST(Cli, MigrateNeedsAReachableDatabase) {
 TEST(Cli, CheckConfigAcceptsTheBundledConfig) {
   CommandResult run = RunVigil("check-config " + kBundledConfig);
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_NE(run.output.find(": OK (9 sensors)"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(": OK (9 sensors, 5 rule groups)"), std::string::npos) << run.output;
 }
 
 TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {
