@@ -88,6 +88,77 @@ TEST(Cli, CheckConfigAcceptsTheBundledConfig) {
   EXPECT_NE(run.output.find(": OK (9 sensors, 5 rule groups)"), std::string::npos) << run.output;
 }
 
+// Issue #23: rule files named by [rules] are checked with the config, evaluated by the
+// standalone over its store (a recorded series is queryable, an alert fires), listed by
+// /api/v1/rules, and read again on SIGHUP and POST /-/reload — a broken file keeps the old
+// rules and is reported with its line.
+TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
+  const std::string dir = TempDir("rules");
+  std::filesystem::create_directories(dir + "/rules");
+  const uint16_t port = vigil::testing::FreeLoopbackPort();
+  Write(dir + "/vigil.toml", "[web]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+                                 "\"\n[rules]\nfiles = [\"rules/*.yml\"]\n"
+                                 "[[sensors]]\nname = \"pressure\"\nmin = 1.0\nmax = 2.0\n");
+  Write(dir + "/rules/a.yml",
+        "groups:\n- name: a\n  interval: 1s\n  rules:\n"
+        "  - record: pressure:max\n    expr: max(pressure)\n"
+        "  - alert: PressureSeen\n    expr: pressure:max > 0\n"
+        "    labels: {severity: info}\n"
+        "    annotations: {summary: 'pressure at {{ printf \"%.1f\" $value }}'}\n");
+  const std::string bad = "groups:\n- name: b\n  rules:\n  - alert: B\n    expr: rate(x[5m]\n";
+  Write(dir + "/bad.yml", bad);
+  CommandResult check = RunVigil("check-rules " + dir + "/rules/a.yml " + dir + "/bad.yml");
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_NE(check.output.find("a.yml: OK (2 rules in 1 groups)"), std::string::npos)
+      << check.output;
+  EXPECT_NE(check.output.find(dir + "/bad.yml:5:11: group \"b\", rule 1, \"B\": could not parse"),
+            std::string::npos)
+      << check.output;
+
+  auto process = vigil::testing::ChildProcess::Start(
+      {VIGIL_BINARY, "standalone", "--config", dir + "/vigil.toml", "--data-dir", dir + "/data"},
+      dir + "/vigil.log");
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  ASSERT_TRUE(vigil::testing::WaitForPort(port, 30'000));
+  auto wait_for = [&](const std::string& target, const std::string& text) {
+    std::string body;
+    for (int i = 0; i < 100; ++i) {
+      auto r = vigil::testing::HttpGet(port, target);
+      if (r.ok()) body = r->body;
+      if (body.find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << target << " never had " << text << ": " << body;
+    return false;
+  };
+  EXPECT_TRUE(wait_for("/api/v1/query?query=pressure:max", "\"pressure:max\""));
+  EXPECT_TRUE(wait_for("/api/v1/alerts", "\"alertname\":\"PressureSeen\""));
+  EXPECT_TRUE(wait_for("/api/v1/alerts", "pressure at 1."));
+  EXPECT_TRUE(wait_for("/api/v1/rules?type=record", "\"health\":\"ok\""));
+
+  // A second file, then SIGHUP: both groups run.
+  Write(dir + "/rules/c.yml",
+        "groups:\n- name: c\n  interval: 1s\n  rules:\n  - record: pressure:min\n"
+        "    expr: min(pressure)\n");
+  ASSERT_EQ(kill((*process)->pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for("/api/v1/query?query=pressure:min", "\"pressure:min\""));
+  // A broken file: /-/reload answers 400 with its line, and the old rules stay.
+  Write(dir + "/rules/d.yml", bad);
+  auto reload = vigil::testing::HttpPost(port, "/-/reload", "", "text/plain");
+  ASSERT_TRUE(reload.ok());
+  EXPECT_EQ(reload->status, 400);
+  EXPECT_NE(reload->body.find("d.yml:5:11"), std::string::npos) << reload->body;
+  auto rules = vigil::testing::HttpGet(port, "/api/v1/rules");
+  ASSERT_TRUE(rules.ok());
+  EXPECT_EQ(nlohmann::json::parse(rules->body)["data"]["groups"].size(), 2u) << rules->body;
+  // check-config reports the broken rule file with the config's own errors.
+  CommandResult config = RunVigil("check-config " + dir + "/vigil.toml");
+  EXPECT_EQ(config.exit_code, 2);
+  EXPECT_NE(config.output.find("rules/d.yml:5:11"), std::string::npos) << config.output;
+  EXPECT_EQ((*process)->Stop(10'000), 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {
   std::string dir = TempDir("badconfig");
   std::string path = Write(dir + "/bad.toml",
