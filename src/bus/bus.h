@@ -45,6 +45,9 @@ struct QueueOptions {
   // Where nacked (requeue=false) messages go; empty: they are dropped and counted.
   std::string dead_letter_exchange;
   std::string queue_type = "classic";  // or "quorum" (AMQP only)
+  // Only one consumer gets messages at a time; when it goes, the next in line takes over
+  // with what it held (RabbitMQ's x-single-active-consumer).
+  bool single_active_consumer = false;
 };
 
 struct ConsumeOptions {

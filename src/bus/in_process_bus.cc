@@ -146,7 +146,8 @@ class InProcessSubscription final : public Subscription {
         MutexLock lock(queue_->mu);
         queue_->consumers_cv.wait(lock, [&]() VIGIL_REQUIRES(queue_->mu) {
           return stop_ || queue_->deleted ||
-                 (!queue_->ready.empty() && queue_->consumer_unacked[id_] < options_.prefetch);
+                 (!queue_->ready.empty() && queue_->consumer_unacked[id_] < options_.prefetch &&
+                  Active());
         });
         if (stop_ || queue_->deleted) return;
         next = std::move(queue_->ready.front());
@@ -158,6 +159,14 @@ class InProcessSubscription final : public Subscription {
       queue_->publishers_cv.notify_one();
       handler_(Delivery(std::move(next.message), next.redelivered, tag, queue_));
     }
+  }
+
+  // With a single active consumer, the oldest consumer still there is the one.
+  bool Active() const VIGIL_REQUIRES(queue_->mu) {
+    if (!queue_->options.single_active_consumer) return true;
+    for (const auto& [id, count] : queue_->consumer_unacked)
+      if (id < id_) return false;
+    return true;
   }
 
   std::shared_ptr<Queue> queue_;

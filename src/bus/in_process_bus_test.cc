@@ -166,6 +166,26 @@ TEST_F(InProcessBusTest, NackWithRequeueRedelivers) {
   ASSERT_TRUE(bus.WaitUntilDrained("q", 1s).ok());
 }
 
+// A single-active-consumer queue (the rulers' lease): only the oldest consumer gets
+// messages; when it goes, the next one gets what it held.
+TEST_F(InProcessBusTest, ASingleActiveConsumerHandsOverWhenItGoes) {
+  InProcessBus bus(TestOptions());
+  QueueOptions options;
+  options.single_active_consumer = true;
+  ASSERT_TRUE(bus.DeclareQueue("lease", options).ok());
+  Inbox first, second;
+  auto a = *bus.Consume("lease", {.prefetch = 1}, first.Take(/*ack=*/false));
+  auto b = *bus.Consume("lease", {.prefetch = 1}, second.Take(/*ack=*/false));
+  ASSERT_TRUE(bus.Publish("", "lease", Text("token")).ok());
+  ASSERT_TRUE(bus.Publish("", "lease", Text("spare")).ok());
+  ASSERT_TRUE(first.WaitFor(1));
+  EXPECT_FALSE(second.WaitFor(1, 200ms));  // the spare waits: b is not active
+  a->Cancel();                             // the holder goes: b takes the token over
+  ASSERT_TRUE(second.WaitFor(1));
+  EXPECT_EQ(second.bodies()[0], "token");
+  EXPECT_TRUE(second.deliveries()[0].redelivered());
+}
+
 TEST_F(InProcessBusTest, DeadLetterSaysWhyAndAcksTheOriginal) {
   InProcessBus bus(TestOptions());
   ASSERT_TRUE(DeclareTopology(bus, {}).ok());

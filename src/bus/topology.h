@@ -22,6 +22,12 @@ inline constexpr std::string_view kDeadQueue = "vigil.dead";
 // Routing keys on vigil.events.
 inline constexpr std::string_view kSamplesTopicPrefix = "samples.";  // samples.<agent>
 inline constexpr std::string_view kAlertsTopicPrefix = "alerts.";    // alerts.<severity>
+// A rule group's state after each evaluation (JSON; web/rule_board.h), for the web servers.
+inline constexpr std::string_view kRuleStateTopic = "rules.state";
+
+// The rulers' lease: a single-active-consumer queue holding one token; the ruler holding
+// it unacknowledged is the one that evaluates (docs/alerts.md, "Where rules run").
+inline constexpr std::string_view kRulerLeaseQueue = "vigil.ruler.lease";
 
 // The durable queue an agent publishes its batches to.
 std::string DataQueueName(std::string_view agent);

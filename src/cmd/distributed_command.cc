@@ -74,6 +74,10 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
     return kExitConfigError;
   }
   sigset_t signals = BlockShutdownSignals();
+  if (role == "ruler") {
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  }
   bus::AmqpBus::Options options;
   options.url = config.broker.url;
   options.publish_timeout = config.bus.publish_timeout;
@@ -133,8 +137,13 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
     }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
   }
-  spdlog::info("{}: running; SIGINT or SIGTERM stops", role);
+  spdlog::info("{}: running; {}SIGINT or SIGTERM stops", role,
+               role == "ruler" ? "SIGHUP reloads the rule files, " : "");
   int signal_number = WaitForShutdownSignal(signals);
+  while (signal_number == SIGHUP) {
+    (void)process->ReloadRules();  // logs what failed; the old rules stay
+    signal_number = WaitForShutdownSignal(signals);
+  }
   spdlog::info("{}: {} received, shutting down", role, strsignal(signal_number));
   Status stopped = process->Stop();
   return stopped.ok() ? kExitOk : kExitFailure;
@@ -145,6 +154,12 @@ namespace {
 int RunRole(const std::string& role, const CommonFlags& flags) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
+  if (role == "ruler" && config.storage.url.empty()) {
+    spdlog::error(
+        "ruler: the ruler queries PostgreSQL, where the datamanagers write: give --store "
+        "postgres://..., [storage] url or VIGIL_STORE_URL");
+    return kExitConfigError;
+  }
   if (role == "web" && config.storage.url.empty()) {
     spdlog::error(
         "web: a web server of its own reads PostgreSQL: give --store postgres://..., [storage] "
@@ -180,6 +195,11 @@ void AddDistributedCommands(CLI::App& app, int& exit_code) {
           "Run a web server over PostgreSQL (--store): dashboard, WebSocket live stream, query "
           "API on --listen.",
           /*listen=*/true, /*data_dir=*/false, /*store=*/true);
+  AddRole(app, exit_code, "ruler",
+          "Run a ruler over PostgreSQL (--store): evaluate the [rules] files. Start two or more: "
+          "one evaluates (it holds the rulers' lease on the broker), the others take over "
+          "within a moment when it goes. SIGHUP reloads the rule files.",
+          /*listen=*/false, /*data_dir=*/false, /*store=*/true);
 }
 
 }  // namespace vigil::cmd

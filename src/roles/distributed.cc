@@ -33,6 +33,14 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
     }
     VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock, /*migrate=*/false));
     r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, r->WebOptions(id));
+  } else if (role == "ruler") {
+    if (config.storage.url.empty()) {
+      return InvalidArgumentError(
+          "ruler: the ruler queries PostgreSQL, where the datamanagers write: give --store "
+          "postgres://...");
+    }
+    VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock, /*migrate=*/false));
+    r->ruler_ = std::make_unique<Ruler>(bus, *r->store_, clock, config, id, /*lease=*/true);
   } else if (role == "datamanager") {
     std::vector<store::BatchWriter*> writers;
     VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock));
@@ -53,6 +61,11 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
 }
 
 DistributedRole::~DistributedRole() { (void)Stop(); }
+
+Status DistributedRole::ReloadRules() {
+  if (!ruler_) return FailedPreconditionError(role_ + " evaluates no rules");
+  return ruler_->Reload();
+}
 
 std::string DistributedRole::NotReadyReason() const {
   return bus_->connected() ? "" : "not connected to the broker";
@@ -76,6 +89,7 @@ Status DistributedRole::Start() {
     if (!datamanager_) spdlog::info("web: serving {}", DescribeStore(config_));
   }
   if (coordinator_) VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
+  if (ruler_) VIGIL_RETURN_IF_ERROR(ruler_->Start().Annotate("start ruler"));
   if (agent_) VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
   if (!web_ && !config_.web.metrics_listen.empty()) {
     web::HttpServer::Options options;
@@ -102,6 +116,7 @@ Status DistributedRole::Stop() {
   if (ops_server_) ops_server_->Stop();
   if (agent_) agent_->Stop();  // publishes what it collected
   if (coordinator_) coordinator_->Stop();
+  if (ruler_) ruler_->Stop();
   if (web_) web_->Stop();
   if (datamanager_) {
     datamanager_->Stop();

@@ -26,6 +26,7 @@
 #include "roles/coordinator.h"
 #include "roles/datamanager.h"
 #include "roles/parts.h"
+#include "roles/ruler.h"
 #include "roles/web.h"
 #include "web/http_server.h"
 
@@ -33,7 +34,7 @@ namespace vigil::roles {
 
 class DistributedRole {
  public:
-  // `role` is sensor, coordinator, datamanager or web. The bus must outlive the role.
+  // `role` is sensor, coordinator, datamanager, web or ruler. The bus must outlive the role.
   // InvalidArgument for another role or a config it cannot run.
   static Result<std::unique_ptr<DistributedRole>> Create(const std::string& role, bus::Bus& bus,
                                                          const VigilConfig& config, Clock& clock,
@@ -46,6 +47,8 @@ class DistributedRole {
   Status Stop();
 
   const std::string& role() const { return role_; }
+  // The ruler reads its rule files again (SIGHUP); FailedPrecondition for other roles.
+  Status ReloadRules();
 
  private:
   DistributedRole() = default;
@@ -62,6 +65,7 @@ class DistributedRole {
   std::unique_ptr<StoreMaintainer> maintainer_;
   std::unique_ptr<DataManager> datamanager_;
   std::unique_ptr<WebRole> web_;
+  std::unique_ptr<Ruler> ruler_;
   std::unique_ptr<web::HttpServer> ops_server_;  // sensor and coordinator
   bus::Bus* bus_ = nullptr;
   bool stopped_ = false;

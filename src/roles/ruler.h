@@ -2,16 +2,28 @@
 // Recorded series, ALERTS and ALERTS_FOR_STATE go out on vigil.events as samples.<id>, the
 // way every processed batch does, so the datamanager stores them and every web server
 // streams them; alert changes go through an AlertNotifier (vigil.events alerts.<severity>,
-// webhooks). Reload reads the rule files again and swaps them in only when all of them
-// check.
+// webhooks); each group's state after each evaluation goes out as rules.state, which every
+// web server answers /api/v1/rules and /api/v1/alerts from. Reload reads the rule files
+// again and swaps them in only when all of them check.
 //
-// Thread safety: Start, Stop and Reload from one thread at a time; RulesJson from any.
+// With `lease` (the distributed `vigil ruler`), only the ruler holding the token of the
+// vigil.ruler.lease queue evaluates: a single-active-consumer queue, so the broker hands the
+// token to the next ruler in line as soon as the holder's connection closes (it died, or
+// stopped). A ruler that loses its broker connection stops evaluating at once; the state of
+// pending and firing alerts comes back from ALERTS_FOR_STATE in the store.
+//
+// Thread safety: Start, Stop and Reload from one thread at a time; the rest from any.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "bus/bus.h"
+#include "core/metrics.h"
+#include "core/mutex.h"
 #include "roles/alert_notifier.h"
 #include "roles/config.h"
 #include "rules/manager.h"
@@ -22,26 +34,40 @@ namespace vigil::roles {
 class Ruler {
  public:
   // `id` names the samples.<id> routing key. `bus`, `store` and `clock` outlive the Ruler.
-  Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig& config,
-        std::string id);
+  Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig& config, std::string id,
+        bool lease = false);
   ~Ruler();
 
-  void Start();
+  Status Start();
   void Stop();
   // Reads the rule files again; InvalidArgument with every error, the old rules kept.
   Status Reload();
 
-  // /api/v1/rules' data.
-  std::string RulesJson(std::string_view type) const { return manager_->RulesJson(type); }
+  // True while this ruler evaluates (always, without a lease, once started).
+  bool active() const;
   size_t group_count() const { return manager_->group_count(); }
 
  private:
+  void OnToken(const bus::Delivery& token);
+  void BecomeActive() VIGIL_REQUIRES(mu_);
+  void StandBy(const char* why) VIGIL_REQUIRES(mu_);
+
   bus::Bus& bus_;
   VigilConfig config_;
   std::string id_;
+  bool lease_;
   query::Engine engine_;
   std::unique_ptr<AlertNotifier> notifier_;
   std::unique_ptr<vigil::rules::RuleManager> manager_;
+  metrics::Gauge* active_gauge_ = nullptr;
+
+  mutable Mutex mu_;
+  bool active_ VIGIL_GUARDED_BY(mu_) = false;
+  bool stopped_ VIGIL_GUARDED_BY(mu_) = true;
+  std::optional<bus::Delivery> token_ VIGIL_GUARDED_BY(mu_);
+  CondVar stop_cv_;
+  std::unique_ptr<bus::Subscription> lease_subscription_;
+  std::thread watchdog_;  // with a lease: stands by when the broker connection is lost
 };
 
 }  // namespace vigil::roles

@@ -28,9 +28,6 @@ Result<std::unique_ptr<Standalone>> Standalone::Create(const VigilConfig& config
 
   s->ruler_ = std::make_unique<Ruler>(*s->bus_, *s->store_, clock, config, agent.id);
   WebRole::Options web = WebOptionsFrom(config, agent.id);
-  web.api.rules = [ruler = s->ruler_.get()](std::string_view type) {
-    return ruler->RulesJson(type);
-  };
   web.api.reload = [ruler = s->ruler_.get()] { return ruler->Reload(); };
   s->web_ = std::make_unique<WebRole>(*s->bus_, *s->store_, clock, std::move(web));
 
@@ -49,7 +46,7 @@ Status Standalone::Start() {
   VIGIL_RETURN_IF_ERROR(coordinator_->Start().Annotate("start coordinator"));
   VIGIL_RETURN_IF_ERROR(web_->Start().Annotate("start web server"));
   VIGIL_RETURN_IF_ERROR(agent_->Start().Annotate("start agent"));
-  ruler_->Start();
+  VIGIL_RETURN_IF_ERROR(ruler_->Start().Annotate("start ruler"));
   maintainer_->Start();
   spdlog::info("standalone: storing readings in {}", DescribeStore(config_));
   if (sink_) spdlog::info("standalone: writing readings to {}", sink_->path());

@@ -9,7 +9,12 @@
 namespace vigil::roles {
 
 WebRole::WebRole(bus::Bus& bus, store::Store& store, Clock& clock, Options options)
-    : bus_(bus), store_(store), clock_(clock), options_(std::move(options)), sensors_(clock) {}
+    : bus_(bus),
+      store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      sensors_(clock),
+      rules_(clock) {}
 
 WebRole::~WebRole() { Stop(); }
 
@@ -31,6 +36,7 @@ Status WebRole::Start() {
   web::ApiOptions api = options_.api;
   api.on_write = [this](const model::Batch& batch) { hub_.Publish(batch); };
   api.alerts = &alerts_;
+  api.rules = &rules_;
   api.retire_agent = [this](const std::string& agent) {
     spdlog::info("web {}: retiring agent {}", options_.id, agent);
     return PublishGoodbye(bus_, agent, clock_.NowMillis(), /*retired=*/true);
@@ -83,6 +89,9 @@ void WebRole::OnEvent(const bus::Delivery& delivery) {
       spdlog::warn("web {}: undecodable batch on {}: {}", options_.id, message.routing_key,
                    batch.status().ToString());
     }
+  } else if (message.routing_key == bus::kRuleStateTopic) {
+    if (Status status = rules_.Apply(message.body); !status.ok())
+      spdlog::warn("web {}: {} on {}", options_.id, status.message(), message.routing_key);
   } else if (message.routing_key.rfind(bus::kAlertsTopicPrefix, 0) == 0) {
     auto alert = model::DecodeAlert(message.body);
     if (alert.ok()) {

@@ -54,6 +54,7 @@ class WebRole {
   web::LiveHub hub_;
   web::SensorDirectory sensors_;
   web::AlertBoard alerts_;
+  web::RuleBoard rules_;
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HttpServer> server_;
   std::unique_ptr<bus::Subscription> events_;

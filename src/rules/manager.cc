@@ -37,6 +37,9 @@ struct RuleManager::ActiveAlert {
   int64_t fired_at_ms = 0;
   int64_t resolved_at_ms = 0;
   int64_t keep_firing_since_ms = 0;  // when it was last missing from the result while firing
+  // Its state came back from ALERTS_FOR_STATE after a restart: not news to notify.
+  bool restored = false;
+  int64_t restored_at_ms = 0;
 };
 
 struct RuleManager::Rule {
@@ -62,6 +65,9 @@ struct RuleManager::Group {
   int64_t last_evaluation_ms VIGIL_GUARDED_BY(mu) = 0;
   double evaluation_seconds VIGIL_GUARDED_BY(mu) = 0;
 };
+
+nlohmann::json GroupJson(const RuleManager::Group& group, std::string_view type)
+    VIGIL_REQUIRES(group.mu);
 
 RuleManager::RuleManager(query::Engine& engine, Clock& clock, Options options, Outputs outputs)
     : engine_(engine), clock_(clock), options_(std::move(options)), outputs_(std::move(outputs)) {
@@ -186,6 +192,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
   const auto started = std::chrono::steady_clock::now();
   model::BatchBuilder out;
   std::vector<pipeline::AlertChange> changes;
+  std::string state;
   {
     MutexLock lock(group->mu);
     for (auto& rule : group->rules) {
@@ -229,8 +236,10 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
     group->evaluation_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     duration_->WithLabels({group->key}).Set(group->evaluation_seconds);
+    if (outputs_.group_state) state = GroupJson(*group, "").dump();
   }
   if (!changes.empty() && outputs_.notify) outputs_.notify(changes);
+  if (outputs_.group_state) outputs_.group_state(group->key, group->interval_ms, state);
 }
 
 Status RuleManager::EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool restore,
@@ -305,8 +314,7 @@ Status RuleManager::EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool res
     alert.active_at_ms = ts;
     rule.alerts[labels] = std::move(alert);
   }
-  const bool restoring = restore && rule.spec.for_ms > 0;
-  if (restoring) RestoreForState(rule, ts);
+  if (restore && rule.spec.for_ms > 0) RestoreForState(rule, ts);
 
   for (auto it = rule.alerts.begin(); it != rule.alerts.end();) {
     ActiveAlert& alert = it->second;
@@ -338,13 +346,15 @@ Status RuleManager::EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool res
       ++it;
       continue;
     }
-    bool is_new = alert.active_at_ms == ts && alert.state == model::AlertState::kPending &&
-                  alert.fired_at_ms == 0;
+    const bool is_new = alert.active_at_ms == ts && alert.state == model::AlertState::kPending &&
+                        alert.fired_at_ms == 0;
     if (alert.state == model::AlertState::kPending && ts - alert.active_at_ms >= rule.spec.for_ms) {
+      // One that had fired before the restart fires on; it was notified then.
+      const bool news = !(alert.restored && ts == alert.restored_at_ms);
       alert.state = model::AlertState::kFiring;
       alert.fired_at_ms = ts;
-      changes.push_back({ToModel(rule.spec, alert, alert.state, ts), true});
-    } else if (is_new || (restoring && alert.state == model::AlertState::kPending)) {
+      if (news) changes.push_back({ToModel(rule.spec, alert, alert.state, ts), true});
+    } else if (is_new && !alert.restored) {
       changes.push_back({ToModel(rule.spec, alert, alert.state, ts), false});
     }
     ++it;
@@ -398,6 +408,8 @@ void RuleManager::RestoreForState(Rule& rule, int64_t ts) {
       active_at += ts - down_at;  // the time it was down does not count
     }
     it->second.active_at_ms = active_at;
+    it->second.restored = true;
+    it->second.restored_at_ms = ts;
     spdlog::info("rules: restored {} {} as active since {}", rule.spec.name, labels.ToString(),
                  FormatRfc3339(active_at));
   }
@@ -440,12 +452,9 @@ size_t RuleManager::group_count() const {
   return groups_.size();
 }
 
-std::string RuleManager::RulesJson(std::string_view type) const {
-  std::vector<std::shared_ptr<Group>> groups;
-  {
-    MutexLock lock(mu_);
-    groups = groups_;
-  }
+// One group in /api/v1/rules' shape; `type` "alert" or "record" keeps one kind of rule.
+nlohmann::json GroupJson(const RuleManager::Group& group, std::string_view type)
+    VIGIL_REQUIRES(group.mu) {
   auto time_text = [](int64_t ms) {
     return ms == 0 ? std::string("0001-01-01T00:00:00Z") : FormatRfc3339(ms);
   };
@@ -454,57 +463,67 @@ std::string RuleManager::RulesJson(std::string_view type) const {
     for (const auto& [k, v] : pairs) j[std::string(k)] = v;
     return j;
   };
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& rule : group.rules) {
+    const bool alerting = rule.spec.kind == RuleKind::kAlert;
+    if ((type == "alert" && !alerting) || (type == "record" && alerting)) continue;
+    nlohmann::json r = {{"name", rule.spec.name},
+                        {"query", rule.spec.expr},
+                        {"labels", labels_json(rule.spec.labels)},
+                        {"health", rule.health},
+                        {"evaluationTime", rule.evaluation_seconds},
+                        {"lastEvaluation", time_text(rule.last_evaluation_ms)},
+                        {"type", alerting ? "alerting" : "recording"}};
+    if (!rule.last_error.empty()) r["lastError"] = rule.last_error;
+    if (alerting) {
+      std::string state = "inactive";
+      nlohmann::json alerts = nlohmann::json::array();
+      for (const auto& [labels, alert] : rule.alerts) {
+        if (alert.inactive) continue;
+        if (alert.state == model::AlertState::kFiring)
+          state = "firing";
+        else if (state == "inactive")
+          state = "pending";
+        nlohmann::json label_map = nlohmann::json::object();
+        for (const auto& l : labels) label_map[std::string(l.name)] = l.value;
+        nlohmann::json a = {{"labels", label_map},
+                            {"annotations", labels_json(alert.annotations)},
+                            {"state", model::AlertStateName(alert.state)},
+                            {"activeAt", FormatRfc3339(alert.active_at_ms)},
+                            {"value", FormatFloat(alert.value, FloatStyle::kExponent)}};
+        if (alert.keep_firing_since_ms)
+          a["keepFiringSince"] = FormatRfc3339(alert.keep_firing_since_ms);
+        alerts.push_back(std::move(a));
+      }
+      r["state"] = state;
+      r["duration"] = static_cast<double>(rule.spec.for_ms) / 1000.0;
+      r["keepFiringFor"] = static_cast<double>(rule.spec.keep_firing_for_ms) / 1000.0;
+      r["annotations"] = labels_json(rule.spec.annotations);
+      r["alerts"] = std::move(alerts);
+    }
+    rules.push_back(std::move(r));
+  }
+  return {{"name", group.spec.name},
+          {"file", group.spec.file},
+          {"rules", std::move(rules)},
+          {"interval", static_cast<double>(group.interval_ms) / 1000.0},
+          {"limit", group.spec.limit},
+          {"evaluationTime", group.evaluation_seconds},
+          {"lastEvaluation", time_text(group.last_evaluation_ms)}};
+}
+
+std::string RuleManager::RulesJson(std::string_view type) const {
+  std::vector<std::shared_ptr<Group>> groups;
+  {
+    MutexLock lock(mu_);
+    groups = groups_;
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const auto& group : groups) {
     MutexLock lock(group->mu);
-    nlohmann::json rules = nlohmann::json::array();
-    for (const auto& rule : group->rules) {
-      const bool alerting = rule.spec.kind == RuleKind::kAlert;
-      if ((type == "alert" && !alerting) || (type == "record" && alerting)) continue;
-      nlohmann::json r = {{"name", rule.spec.name},
-                          {"query", rule.spec.expr},
-                          {"labels", labels_json(rule.spec.labels)},
-                          {"health", rule.health},
-                          {"evaluationTime", rule.evaluation_seconds},
-                          {"lastEvaluation", time_text(rule.last_evaluation_ms)},
-                          {"type", alerting ? "alerting" : "recording"}};
-      if (!rule.last_error.empty()) r["lastError"] = rule.last_error;
-      if (alerting) {
-        std::string state = "inactive";
-        nlohmann::json alerts = nlohmann::json::array();
-        for (const auto& [labels, alert] : rule.alerts) {
-          if (alert.inactive) continue;
-          if (alert.state == model::AlertState::kFiring)
-            state = "firing";
-          else if (state == "inactive")
-            state = "pending";
-          nlohmann::json label_map = nlohmann::json::object();
-          for (const auto& l : labels) label_map[std::string(l.name)] = l.value;
-          nlohmann::json a = {{"labels", label_map},
-                              {"annotations", labels_json(alert.annotations)},
-                              {"state", model::AlertStateName(alert.state)},
-                              {"activeAt", FormatRfc3339(alert.active_at_ms)},
-                              {"value", FormatFloat(alert.value, FloatStyle::kExponent)}};
-          if (alert.keep_firing_since_ms)
-            a["keepFiringSince"] = FormatRfc3339(alert.keep_firing_since_ms);
-          alerts.push_back(std::move(a));
-        }
-        r["state"] = state;
-        r["duration"] = static_cast<double>(rule.spec.for_ms) / 1000.0;
-        r["keepFiringFor"] = static_cast<double>(rule.spec.keep_firing_for_ms) / 1000.0;
-        r["annotations"] = labels_json(rule.spec.annotations);
-        r["alerts"] = std::move(alerts);
-      }
-      rules.push_back(std::move(r));
-    }
-    if (!type.empty() && rules.empty()) continue;
-    list.push_back({{"name", group->spec.name},
-                    {"file", group->spec.file},
-                    {"rules", std::move(rules)},
-                    {"interval", static_cast<double>(group->interval_ms) / 1000.0},
-                    {"limit", group->spec.limit},
-                    {"evaluationTime", group->evaluation_seconds},
-                    {"lastEvaluation", time_text(group->last_evaluation_ms)}});
+    nlohmann::json one = GroupJson(*group, type);
+    if (!type.empty() && one["rules"].empty()) continue;
+    list.push_back(std::move(one));
   }
   return nlohmann::json({{"groups", list}}).dump();
 }

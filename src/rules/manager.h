@@ -46,6 +46,12 @@ namespace vigil::rules {
 
 class RuleManager {
  public:
+  // A group's rules and their state, behind a lock of its own; defined in manager.cc (named
+  // here for its helpers there only).
+  struct Group;
+  struct Rule;
+  struct ActiveAlert;
+
   struct Options {
     int64_t default_interval_ms = 60'000;         // a group's interval when it names none
     int64_t outage_tolerance_ms = 3'600'000;      // --rules.alert.for-outage-tolerance
@@ -57,6 +63,10 @@ class RuleManager {
   struct Outputs {
     std::function<Status(model::Batch)> write;
     std::function<void(const std::vector<pipeline::AlertChange>&)> notify;
+    // After each evaluation of a group: its key (file;name), interval and state in
+    // /api/v1/rules' shape (one element of `groups`).
+    std::function<void(const std::string& key, int64_t interval_ms, const std::string& json)>
+        group_state;
   };
 
   RuleManager(query::Engine& engine, Clock& clock, Options options, Outputs outputs);
@@ -80,9 +90,6 @@ class RuleManager {
   size_t group_count() const;
 
  private:
-  struct Group;  // a group's rules and their state, behind a lock of its own
-  struct Rule;
-  struct ActiveAlert;
   void Run(std::shared_ptr<Group> group);
   // One rule at `ts`; what it writes goes to `out` and its labels to `written`.
   Status EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool restore, model::BatchBuilder& out,

@@ -273,19 +273,22 @@ HttpResponse Api::BuildInfo(const HttpRequest&) {
 }
 
 HttpResponse Api::Alerts(const HttpRequest&) {
-  return Ok(Success(options_.alerts ? options_.alerts->ToJson() : "{\"alerts\":[]}"));
+  std::string alerts = options_.alerts ? options_.alerts->ToJson() : "{\"alerts\":[]}";
+  if (options_.rules) alerts = options_.rules->MergeAlerts(alerts);
+  return Ok(Success(alerts));
 }
 
 HttpResponse Api::Rules(const HttpRequest& request) {
   const std::string type = request.Param("type");
   if (!type.empty() && type != "alert" && type != "record")
     return JsonError(400, "invalid rule type \"" + type + "\": use alert or record");
-  return Ok(Success(options_.rules ? options_.rules(type) : "{\"groups\":[]}"));
+  return Ok(Success(options_.rules ? options_.rules->RulesJson(type) : "{\"groups\":[]}"));
 }
 
 HttpResponse Api::Reload(const HttpRequest& request) {
   if (auto refused = CheckWriteToken(request)) return *refused;
-  if (!options_.reload) return JsonError(404, "this server has no rules to reload");
+  if (!options_.reload)
+    return JsonError(404, "this server evaluates no rules: send the ruler SIGHUP to reload them");
   if (Status status = options_.reload(); !status.ok()) return JsonError(400, status.message());
   return Ok(Success("null"));
 }

@@ -21,6 +21,7 @@
 #include "web/alert_board.h"
 #include "web/http.h"
 #include "web/ops.h"
+#include "web/rule_board.h"
 #include "web/sensor_directory.h"
 
 namespace vigil::web {
@@ -43,11 +44,11 @@ struct ApiOptions {
   // POST /api/v1/agents/retire?agent=ID (write token as for writes) says goodbye for an
   // agent that is gone for good (roles/agent.h PublishGoodbye); empty: 404.
   std::function<Status(const std::string& agent)> retire_agent;
-  // GET /api/v1/rules' data for `type` ("alert", "record" or "" for both); empty: no rules.
-  std::function<std::string(std::string_view type)> rules;
+  // What GET /api/v1/rules lists, and the rule alerts GET /api/v1/alerts adds; null: none.
+  const RuleBoard* rules = nullptr;
   // POST /-/reload (write token as for writes) reads the rule files again; empty: 404.
   std::function<Status()> reload;
-  // What GET /api/v1/alerts lists; null: no alerts.
+  // What GET /api/v1/alerts lists (with the rule board's); null: no alerts.
   const AlertBoard* alerts = nullptr;
   // What /readyz checks (web/ops.h); empty: always ready.
   ReadinessCheck ready;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "sensors/registry.h"
 #include "testing/child_process.h"
 #include "testing/http_client.h"
+#include "testing/http_stub.h"
 #include "testing/services.h"
 #include "testing/shell.h"
 
@@ -116,6 +118,142 @@ TEST(Distributed, DatamanagerWritesPostgresAndASeparateWebServerReadsIt) {
   EXPECT_EQ(stack.datamanager->Stop(), 0) << stack.Log("datamanager");
   stack.ExpectCleanLogs();
   EXPECT_EQ(stack.Log("web").find("[error]"), std::string::npos) << stack.Log("web");
+}
+
+// Issue #23: two `vigil ruler`s on one RabbitMQ and PostgreSQL. One evaluates (it holds the
+// lease); SIGKILLed, the other takes over with no evaluation gap over two intervals, and
+// restores the firing alert's state from ALERTS_FOR_STATE: the webhook hears "firing" once
+// and never "resolved". A web server started after the alert fired answers /api/v1/alerts
+// and /api/v1/rules as the first one does.
+TEST(Distributed, TwoRulersOneEvaluatesAndTheOtherTakesOverWithoutAFlap) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  auto db = testing::NewPostgresDatabase();
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  Mutex mu;
+  std::map<std::string, int> notified;  // "firing" / "resolved" -> alerts of FastSeen
+  auto stub = testing::HttpStub::Start([&](const testing::StubRequest& r) {
+    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    if (!body.is_discarded()) {
+      MutexLock lock(mu);
+      for (const auto& alert : body["alerts"])
+        if (alert["labels"].value("alertname", "") == "FastSeen")
+          ++notified[alert.value("status", "")];
+    }
+    return testing::StubResponse{};
+  });
+  ASSERT_TRUE(stub.ok());
+  ProcessStack stack(
+      "ruler", *url,
+      "[rules]\nfiles = [\"rules.yml\"]\n[alerting]\nwebhooks = [\"" + (*stub)->Url("/") + "\"]\n");
+  std::ofstream(stack.dir() + "/rules.yml")
+      << "groups:\n- name: e2e\n  interval: 1s\n  rules:\n"
+         "  - record: e2e:fast:count10s\n    expr: count_over_time(e2e_fast[10s])\n"
+         "  - alert: FastSeen\n    expr: count_over_time(e2e_fast[10s]) > 0\n    for: 2s\n";
+  const uint16_t port = testing::FreeLoopbackPort();
+  stack.datamanager =
+      stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
+                                  "127.0.0.1:" + std::to_string(port), "--store", *db});
+  ASSERT_TRUE(stack.WaitLog("datamanager", "running")) << stack.Log("datamanager");
+  stack.coordinator = stack.Start("coordinator", {});
+  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+  stack.sensor = stack.Start("sensor", {"--data-dir", stack.dir() + "/sensor"});
+  auto first = stack.Start("ruler", {"--store", *db});
+  ASSERT_TRUE(stack.WaitLog("ruler", "evaluating 1 rule groups")) << stack.Log("ruler");
+  const std::string second_config = stack.dir() + "/vigil.toml";
+  std::vector<std::string> argv = {VIGIL_BINARY, "ruler", "--config", second_config,
+                                   "--broker",   *url,    "--store",  *db};
+  auto second = testing::ChildProcess::Start(argv, stack.dir() + "/ruler2.log");
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(stack.WaitLog("ruler2", "waiting for the rulers' lease")) << stack.Log("ruler2");
+
+  auto get = [](uint16_t p, const std::string& target) {
+    auto r = testing::HttpGet(p, target);
+    return r.ok() ? nlohmann::json::parse(r->body, nullptr, false)["data"] : nlohmann::json();
+  };
+  auto firing = [&](uint16_t p) {
+    const auto data = get(p, "/api/v1/alerts");
+    for (const auto& a : data["alerts"])
+      if (a["labels"].value("alertname", "") == "FastSeen" && a.value("state", "") == "firing")
+        return true;
+    return false;
+  };
+  bool fired = false;
+  for (int i = 0; i < 150 && !fired; ++i) {
+    fired = firing(port);
+    if (!fired) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(fired) << get(port, "/api/v1/rules").dump() << stack.Log("ruler");
+
+  // A web server that starts now: the same alerts and rules within an interval or two.
+  const uint16_t late_port = testing::FreeLoopbackPort();
+  auto late =
+      stack.Start("web", {"--listen", "127.0.0.1:" + std::to_string(late_port), "--store", *db});
+  ASSERT_TRUE(stack.WaitLog("web", "running")) << stack.Log("web");
+  auto alert_set = [&](uint16_t p) {
+    std::set<std::string> out;
+    const auto data = get(p, "/api/v1/alerts");
+    for (const auto& a : data["alerts"])
+      out.insert(a["labels"].dump() + a.value("state", "") + a.value("activeAt", ""));
+    return out;
+  };
+  bool same = false;
+  for (int i = 0; i < 50 && !same; ++i) {
+    same = !alert_set(late_port).empty() && alert_set(late_port) == alert_set(port);
+    if (!same) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(same) << get(late_port, "/api/v1/alerts").dump() << " vs "
+                    << get(port, "/api/v1/alerts").dump();
+  auto groups = get(late_port, "/api/v1/rules")["groups"];
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0]["rules"].size(), 2u);
+  EXPECT_EQ(groups[0]["rules"][1]["state"], "firing");
+
+  // SIGKILL the evaluating ruler and watch the evaluations go on.
+  std::set<std::string> evaluations;
+  auto watch = [&](int ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+      auto g = get(port, "/api/v1/rules")["groups"];
+      if (g.is_array() && !g.empty()) evaluations.insert(g[0].value("lastEvaluation", ""));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  watch(2000);
+  ASSERT_EQ(kill(first->pid(), SIGKILL), 0);
+  watch(6000);
+  EXPECT_NE(stack.Log("ruler2").find("evaluating 1 rule groups"), std::string::npos)
+      << stack.Log("ruler2");
+  // The RFC 3339 times of the evaluations seen, in order; no two a gap over 2 s apart.
+  std::vector<int64_t> times;
+  for (const auto& text : evaluations) {
+    std::tm tm{};
+    int ms = 0;
+    if (sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+      continue;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    times.push_back(static_cast<int64_t>(timegm(&tm)) * 1000 + ms);
+  }
+  ASSERT_GE(times.size(), 6u);
+  int64_t widest = 0;
+  for (size_t i = 1; i < times.size(); ++i) {
+    EXPECT_LE(times[i] - times[i - 1], 2000) << "an evaluation gap at " << i;
+    widest = std::max(widest, times[i] - times[i - 1]);
+  }
+  std::cout << "widest gap between evaluations across the failover: " << widest << " ms\n";
+  EXPECT_TRUE(firing(port));
+  {
+    MutexLock lock(mu);
+    EXPECT_EQ(notified["firing"], 1);
+    EXPECT_EQ(notified["resolved"], 0);
+  }
+  EXPECT_EQ((*second)->Stop(10'000), 0) << stack.Log("ruler2");
+  EXPECT_EQ(late->Stop(), 0);
+  EXPECT_EQ(stack.sensor->Stop(10'000), 0);
+  EXPECT_EQ(stack.coordinator->Stop(), 0);
+  EXPECT_EQ(stack.datamanager->Stop(), 0);
 }
 
 // The seed's way: one `vigil sensor --name …` process per instrument on one host, sharing

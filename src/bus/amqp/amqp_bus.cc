@@ -469,6 +469,13 @@ Status AmqpBus::Core::ApplyDeclaration(const Declaration& d) {
     }
     if (!d.queue.dead_letter_exchange.empty())
       add_string("x-dead-letter-exchange", d.queue.dead_letter_exchange);
+    amqp_table_entry_t single_active;
+    if (d.queue.single_active_consumer) {
+      single_active.key = amqp_cstring_bytes("x-single-active-consumer");
+      single_active.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+      single_active.value.value.boolean = 1;
+      args.push_back(single_active);
+    }
     // Exclusive queues are the process's own: classic, whatever the durable ones are.
     if (!d.queue.exclusive) add_string("x-queue-type", d.queue.queue_type);
     amqp_table_t table{static_cast<int>(args.size()), args.data()};
