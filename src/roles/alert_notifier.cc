@@ -81,6 +81,21 @@ std::string AlertmanagerPayload(const std::vector<model::Alert>& alerts,
   return payload.dump();
 }
 
+std::string AlertmanagerV2Payload(
+    const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts,
+    const std::string& generator_url) {
+  json list = json::array();
+  for (const auto& a : alerts) {
+    std::map<std::string, std::string> annotations(a.annotations.begin(), a.annotations.end());
+    list.push_back({{"labels", Object(LabelMap(a.labels))},
+                    {"annotations", Object(annotations)},
+                    {"startsAt", FormatRfc3339(a.starts_at_ms)},
+                    {"endsAt", FormatRfc3339(a.ends_at_ms)},
+                    {"generatorURL", generator_url}});
+  }
+  return list.dump();
+}
+
 AlertNotifier::AlertNotifier(bus::Bus& bus, Options options)
     : bus_(bus),
       options_(std::move(options)),
@@ -96,12 +111,36 @@ AlertNotifier::AlertNotifier(bus::Bus& bus, Options options)
           {"url", "outcome"})) {
   publisher_ = std::thread([this] { PublishOutbox(); });
   if (!options_.webhooks.empty()) net::CurlInitOnce();
+  if (!options_.alertmanagers.empty()) net::CurlInitOnce();
   for (const auto& url : options_.webhooks) {
     auto webhook = std::make_unique<Webhook>();
     webhook->url = url;
     webhook->thread = std::thread([this, w = webhook.get()] { Deliver(*w); });
     webhooks_.push_back(std::move(webhook));
   }
+  for (std::string url : options_.alertmanagers) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    auto endpoint = std::make_unique<Webhook>();
+    endpoint->url = url + "/api/v2/alerts";
+    endpoint->thread = std::thread([this, w = endpoint.get()] { Deliver(*w); });
+    alertmanagers_.push_back(std::move(endpoint));
+  }
+}
+
+void AlertNotifier::Enqueue(Webhook& endpoint, const std::string& payload) {
+  MutexLock lock(endpoint.mu);
+  if (endpoint.queue.size() >= options_.max_queue) {
+    endpoint.queue.pop_front();
+    webhook_payloads_.WithLabels({endpoint.url, "dropped"}).Inc();
+  }
+  endpoint.queue.push_back(payload);
+  endpoint.cv.notify_all();
+}
+
+void AlertNotifier::Send(const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts) {
+  if (alerts.empty() || alertmanagers_.empty()) return;
+  const std::string payload = AlertmanagerV2Payload(alerts, options_.external_url);
+  for (auto& endpoint : alertmanagers_) Enqueue(*endpoint, payload);
 }
 
 AlertNotifier::~AlertNotifier() {
@@ -114,13 +153,15 @@ AlertNotifier::~AlertNotifier() {
   }
   outbox_cv_.notify_all();
   publisher_.join();
-  for (auto& w : webhooks_) {
-    {
-      MutexLock lock(w->mu);
-      w->stop = true;
+  for (auto* endpoints : {&webhooks_, &alertmanagers_}) {
+    for (auto& w : *endpoints) {
+      {
+        MutexLock lock(w->mu);
+        w->stop = true;
+      }
+      w->cv.notify_all();
+      w->thread.join();
     }
-    w->cv.notify_all();
-    w->thread.join();
   }
 }
 
@@ -150,16 +191,8 @@ void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
     if (a.state != model::AlertState::kPending && change.fired) by_name[a.name].push_back(a);
   }
   for (const auto& [name, alerts] : by_name) {
-    std::string payload = AlertmanagerPayload(alerts, "vigil", options_.external_url);
-    for (auto& w : webhooks_) {
-      MutexLock lock(w->mu);
-      if (w->queue.size() >= options_.max_queue) {
-        w->queue.pop_front();
-        webhook_payloads_.WithLabels({w->url, "dropped"}).Inc();
-      }
-      w->queue.push_back(payload);
-      w->cv.notify_all();
-    }
+    const std::string payload = AlertmanagerPayload(alerts, "vigil", options_.external_url);
+    for (auto& w : webhooks_) Enqueue(*w, payload);
   }
 }
 

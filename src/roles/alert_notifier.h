@@ -8,7 +8,11 @@
 // bounded queue (the oldest payload dropped and counted when full), so a slow or dead
 // receiver never blocks the pipeline or the evaluation.
 //
-// Thread safety: Notify from any thread.
+// Alertmanagers get what the rule manager says is due (rules/manager.h OutgoingAlert) as
+// Alertmanager's API v2 body, POSTed to <url>/api/v2/alerts the same way: a thread and a
+// bounded queue each, retries with backoff.
+//
+// Thread safety: Notify and Send from any thread.
 #pragma once
 
 #include <chrono>
@@ -22,6 +26,7 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "pipeline/alerts.h"
+#include "rules/manager.h"
 
 namespace vigil::roles {
 
@@ -29,11 +34,17 @@ namespace vigil::roles {
 // them fires; each alert with startsAt, endsAt (resolved ones) and a fingerprint.
 std::string AlertmanagerPayload(const std::vector<model::Alert>& alerts,
                                 const std::string& receiver, const std::string& external_url);
+// The body of Alertmanager's POST /api/v2/alerts: [{labels, annotations, startsAt, endsAt,
+// generatorURL}], as Prometheus sends it.
+std::string AlertmanagerV2Payload(
+    const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts,
+    const std::string& generator_url);
 
 class AlertNotifier {
  public:
   struct Options {
     std::vector<std::string> webhooks;
+    std::vector<std::string> alertmanagers;  // base URLs: http://host:9093
     std::chrono::milliseconds webhook_timeout{5000};
     int max_attempts = 5;
     std::chrono::milliseconds initial_backoff{500};
@@ -50,6 +61,8 @@ class AlertNotifier {
 
   // Logs every change now; queues it for vigil.events and the webhook payloads.
   void Notify(const std::vector<pipeline::AlertChange>& changes);
+  // Queues `alerts` for every Alertmanager.
+  void Send(const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts);
   // Waits until every change so far is published (tests); false after `timeout`.
   bool WaitPublished(std::chrono::milliseconds timeout);
 
@@ -70,6 +83,8 @@ class AlertNotifier {
   bus::Bus& bus_;
   Options options_;
   std::vector<std::unique_ptr<Webhook>> webhooks_;
+  std::vector<std::unique_ptr<Webhook>> alertmanagers_;  // url: <base>/api/v2/alerts
+  void Enqueue(Webhook& endpoint, const std::string& payload);
   struct Outgoing {
     std::string name;
     std::string routing_key;

@@ -559,6 +559,15 @@ config::Schema BuildSchema() {
                    std::nullopt,
                    {},
                    urls},
+        OptionSpec{"alertmanagers",
+                   OptionType::kStrings,
+                   "Alertmanagers (http://host:9093) the rule files' alerts are sent to, as "
+                   "Prometheus sends them: POST /api/v2/alerts, again every minute.",
+                   config::StringList{},
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   urls},
         OptionSpec{"webhook_timeout", OptionType::kDuration, "Timeout of one webhook request.",
                    milliseconds(5000), 0.1, 300.0},
         OptionSpec{"webhook_max_attempts", OptionType::kInt,
@@ -721,6 +730,7 @@ Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded, const std::string& 
   c.alerting.agent_offline = alerting.Bool("agent_offline");
   c.alerting.offline_intervals = alerting.Int("offline_intervals");
   c.alerting.webhooks = alerting.Strings("webhooks");
+  c.alerting.alertmanagers = alerting.Strings("alertmanagers");
   c.alerting.webhook_timeout = alerting.Duration("webhook_timeout");
   c.alerting.webhook_max_attempts = alerting.Int("webhook_max_attempts");
   c.alerting.external_url = alerting.String("external_url");

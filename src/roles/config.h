@@ -121,6 +121,7 @@ struct VigilConfig {
     bool agent_offline = true;
     int64_t offline_intervals = 3;
     std::vector<std::string> webhooks;
+    std::vector<std::string> alertmanagers;  // base URLs; the ruler posts /api/v2/alerts
     std::chrono::milliseconds webhook_timeout{5000};
     int64_t webhook_max_attempts = 5;
     std::string external_url;  // empty: http://<web listen>

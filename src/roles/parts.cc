@@ -122,6 +122,7 @@ void StoreMaintainer::Stop() {
 AlertNotifier::Options NotifierOptionsFrom(const VigilConfig& config) {
   AlertNotifier::Options notify;
   notify.webhooks = config.alerting.webhooks;
+  notify.alertmanagers = config.alerting.alertmanagers;
   notify.webhook_timeout = config.alerting.webhook_timeout;
   notify.max_attempts = static_cast<int>(config.alerting.webhook_max_attempts);
   notify.external_url = config.alerting.external_url;

@@ -32,6 +32,9 @@ Ruler::Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig
   outputs.notify = [this](const std::vector<pipeline::AlertChange>& changes) {
     notifier_->Notify(changes);
   };
+  outputs.send = [this](const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts) {
+    notifier_->Send(alerts);
+  };
   outputs.group_state = [this](const std::string& key, int64_t interval_ms,
                                const std::string& json) {
     Status status = bus_.Publish(

@@ -40,6 +40,7 @@ struct RuleManager::ActiveAlert {
   // Its state came back from ALERTS_FOR_STATE after a restart: not news to notify.
   bool restored = false;
   int64_t restored_at_ms = 0;
+  int64_t last_sent_ms = 0;  // to Alertmanager
 };
 
 struct RuleManager::Rule {
@@ -192,6 +193,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
   const auto started = std::chrono::steady_clock::now();
   model::BatchBuilder out;
   std::vector<pipeline::AlertChange> changes;
+  std::vector<OutgoingAlert> due;
   std::string state;
   {
     MutexLock lock(group->mu);
@@ -222,6 +224,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
       for (const auto& labels : rule.written)
         if (!written.contains(labels)) out.Add(labels, {ts, stale});
       rule.written = std::move(written);
+      if (outputs_.send) CollectDue(rule, ts, group->interval_ms, due);
       // Written rule by rule, as Prometheus commits them, so that a later rule can use an
       // earlier one's result where the write path is synchronous.
       if (!out.empty() && outputs_.write) {
@@ -239,6 +242,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
     if (outputs_.group_state) state = GroupJson(*group, "").dump();
   }
   if (!changes.empty() && outputs_.notify) outputs_.notify(changes);
+  if (!due.empty()) outputs_.send(due);
   if (outputs_.group_state) outputs_.group_state(group->key, group->interval_ms, state);
 }
 
@@ -378,6 +382,23 @@ Status RuleManager::EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool res
     written.insert(std::move(for_state));
   }
   return OkStatus();
+}
+
+void RuleManager::CollectDue(Rule& rule, int64_t ts, int64_t interval_ms,
+                             std::vector<OutgoingAlert>& due) {
+  // Prometheus's needsSending: never pending ones; resolved ones once resolved, then like
+  // firing ones every resend delay while they are kept.
+  const int64_t valid_for = 4 * std::max(options_.resend_delay_ms, interval_ms);
+  for (auto& [labels, alert] : rule.alerts) {
+    if (alert.state == model::AlertState::kPending && !alert.inactive) continue;
+    const bool resolved_since = alert.inactive && alert.resolved_at_ms > alert.last_sent_ms;
+    if (!resolved_since && alert.last_sent_ms != 0 &&
+        ts - alert.last_sent_ms < options_.resend_delay_ms)
+      continue;
+    alert.last_sent_ms = ts;
+    due.push_back({labels, alert.annotations, alert.fired_at_ms,
+                   alert.inactive ? alert.resolved_at_ms : ts + valid_for});
+  }
 }
 
 void RuleManager::RestoreForState(Rule& rule, int64_t ts) {

@@ -22,12 +22,14 @@
 //   up.
 //
 // Output goes through `Outputs`: samples to `write` (the normal ingest path), alert changes
-// to `notify`.
+// to `notify`, alerts due to Alertmanager to `send` (firing and resolved ones, each again
+// every resend_delay, as Prometheus sends them), each group's state to `group_state`.
 //
 // Thread safety: all public methods may be called from any thread.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -57,12 +59,27 @@ class RuleManager {
     int64_t outage_tolerance_ms = 3'600'000;      // --rules.alert.for-outage-tolerance
     int64_t for_grace_period_ms = 600'000;        // --rules.alert.for-grace-period
     int64_t resolved_retention_ms = 15 * 60'000;  // a resolved alert is kept this long
-    std::string external_url;                     // $externalURL in templates
+    // A firing alert goes to Alertmanager again this often; a resolved one too, while kept
+    // (Prometheus's --rules.alert.resend-delay).
+    int64_t resend_delay_ms = 60'000;
+    std::string external_url;  // $externalURL in templates
     metrics::Registry* registry = &metrics::Registry::Default();
+  };
+  // An alert as Prometheus sends it to Alertmanager's /api/v2/alerts: a firing one ends at
+  // the evaluation time plus four times the resend delay (or the interval, if longer), so
+  // Alertmanager resolves it by itself should the sender die; a resolved one ends when it
+  // resolved.
+  struct OutgoingAlert {
+    model::Labels labels;
+    std::map<std::string, std::string> annotations;
+    int64_t starts_at_ms = 0;
+    int64_t ends_at_ms = 0;
   };
   struct Outputs {
     std::function<Status(model::Batch)> write;
     std::function<void(const std::vector<pipeline::AlertChange>&)> notify;
+    // The firing and resolved alerts due to Alertmanager after an evaluation.
+    std::function<void(const std::vector<OutgoingAlert>&)> send;
     // After each evaluation of a group: its key (file;name), interval and state in
     // /api/v1/rules' shape (one element of `groups`).
     std::function<void(const std::string& key, int64_t interval_ms, const std::string& json)>
@@ -96,6 +113,8 @@ class RuleManager {
                       std::set<model::Labels>& written,
                       std::vector<pipeline::AlertChange>& changes);
   void RestoreForState(Rule& rule, int64_t ts);
+  // Adds the rule's alerts due to Alertmanager at `ts` to `due`.
+  void CollectDue(Rule& rule, int64_t ts, int64_t interval_ms, std::vector<OutgoingAlert>& due);
   model::Alert ToModel(const RuleSpec& spec, const ActiveAlert& alert, model::AlertState state,
                        int64_t ts) const;
 

@@ -29,6 +29,9 @@ class RuleManagerTest : public ::testing::Test {
     outputs.notify = [this](const std::vector<pipeline::AlertChange>& changes) {
       for (const auto& c : changes) changes_.push_back(c);
     };
+    outputs.send = [this](const std::vector<RuleManager::OutgoingAlert>& alerts) {
+      for (const auto& a : alerts) sent_.push_back(a);
+    };
     RuleManager::Options options;
     options.registry = &registry_;
     auto manager = std::make_unique<RuleManager>(engine_, clock_, options, outputs);
@@ -62,6 +65,7 @@ class RuleManagerTest : public ::testing::Test {
   vigil::testing::FakeClock clock_{kStart};
   metrics::Registry registry_;
   std::vector<pipeline::AlertChange> changes_;
+  std::vector<RuleManager::OutgoingAlert> sent_;
 };
 
 const model::Labels kRoom = model::Labels::Of({{"__name__", "temperature"}, {"room", "a"}});
@@ -118,6 +122,33 @@ TEST_F(RuleManagerTest, PendingFiringKeptFiringThenResolved) {
   auto rules = nlohmann::json::parse(manager->RulesJson(""));
   EXPECT_EQ(rules["groups"][0]["rules"][0]["state"], "inactive");
   EXPECT_EQ(rules["groups"][0]["rules"][0]["health"], "ok");
+}
+
+// What goes to Alertmanager, as Prometheus sends it: a firing alert at once and again
+// every minute, ending 4 minutes ahead; its resolution with the time it resolved.
+TEST_F(RuleManagerTest, AlertmanagerGetsFiringAlertsEveryMinuteAndTheirResolution) {
+  auto manager = Make(R"(groups:
+- name: g
+  interval: 10s
+  rules:
+  - alert: Hot
+    expr: temperature > 30
+)");
+  int64_t t = kStart;
+  for (; t < kStart + 90'000; t += 10'000) {
+    Write(kRoom, t, 35);
+    manager->EvaluateGroup(0, t);
+  }
+  ASSERT_EQ(sent_.size(), 2u);  // at 0 s and at 60 s
+  EXPECT_EQ(sent_[0].starts_at_ms, kStart);
+  EXPECT_EQ(sent_[0].ends_at_ms, kStart + 4 * 60'000);
+  EXPECT_EQ(sent_[1].ends_at_ms, kStart + 60'000 + 4 * 60'000);
+  EXPECT_EQ(sent_[1].labels.Get("alertname"), "Hot");
+  Write(kRoom, t, 20);
+  manager->EvaluateGroup(0, t);
+  ASSERT_EQ(sent_.size(), 3u);
+  EXPECT_EQ(sent_[2].ends_at_ms, t);
+  EXPECT_EQ(sent_[2].starts_at_ms, kStart);
 }
 
 TEST_F(RuleManagerTest, PendingThatClearsIsDroppedWithoutFiring) {

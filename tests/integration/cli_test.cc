@@ -11,10 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "core/mutex.h"
 #include "testing/child_process.h"
 #include "testing/http_client.h"
 #include "testing/http_stub.h"
@@ -39,6 +42,13 @@ std::string TempDir(const std::string& name) {
 std::string Write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
   return path;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 size_t CountLines(const std::string& path) {
@@ -156,6 +166,86 @@ TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
   EXPECT_EQ(config.exit_code, 2);
   EXPECT_NE(config.output.find("rules/d.yml:5:11"), std::string::npos) << config.output;
   EXPECT_EQ((*process)->Stop(10'000), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// Issue #23: the rule files' alerts reach a real Alertmanager (Debian's
+// prometheus-alertmanager on loopback), which groups them into one notification and sends
+// the resolution when vigil resolves them.
+TEST(Cli, AlertsReachAlertmanagerGroupAndResolve) {
+  ASSERT_EQ(vigil::testing::RunShell("command -v prometheus-alertmanager").exit_code, 0)
+      << "prometheus-alertmanager is needed: scripts/install-deps";
+  const std::string dir = TempDir("alertmanager");
+  vigil::Mutex mu;
+  std::vector<nlohmann::json> notifications;  // what Alertmanager sent its receiver
+  auto receiver = vigil::testing::HttpStub::Start([&](const vigil::testing::StubRequest& r) {
+    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    if (!body.is_discarded()) {
+      vigil::MutexLock lock(mu);
+      notifications.push_back(body);
+    }
+    return vigil::testing::StubResponse{};
+  });
+  ASSERT_TRUE(receiver.ok());
+  const uint16_t am_port = vigil::testing::FreeLoopbackPort();
+  Write(dir + "/am.yml",
+        "route:\n  receiver: stub\n  group_by: [alertname]\n  group_wait: 1s\n"
+        "  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n- name: stub\n"
+        "  webhook_configs:\n  - url: " +
+            (*receiver)->Url("/") + "\n    send_resolved: true\n");
+  auto alertmanager = vigil::testing::ChildProcess::Start(
+      {"prometheus-alertmanager", "--config.file=" + dir + "/am.yml",
+       "--storage.path=" + dir + "/am", "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
+       "--cluster.listen-address="},
+      dir + "/alertmanager.log");
+  ASSERT_TRUE(alertmanager.ok());
+  ASSERT_TRUE(vigil::testing::WaitForPort(am_port, 20'000)) << ReadFile(dir + "/alertmanager.log");
+
+  // Two alerts of one name, on for the first 10 s of every 20 s.
+  const uint16_t port = vigil::testing::FreeLoopbackPort();
+  std::filesystem::create_directories(dir + "/rules");
+  Write(dir + "/vigil.toml", "[web]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+                                 "\"\n[rules]\nfiles = [\"rules/*.yml\"]\n[alerting]\n"
+                                 "alertmanagers = [\"http://127.0.0.1:" +
+                                 std::to_string(am_port) + "\"]\n");
+  Write(dir + "/rules/blink.yml",
+        "groups:\n- name: blink\n  interval: 1s\n  rules:\n  - alert: Blink\n    expr: |\n"
+        "      label_replace(vector(time() % 20), \"part\", \"a\", \"\", \"\") < 10\n"
+        "      or label_replace(vector(time() % 20), \"part\", \"b\", \"\", \"\") < 10\n"
+        "    labels: {severity: page}\n    annotations: {summary: 'part {{ $labels.part }}'}\n");
+  auto vigil = vigil::testing::ChildProcess::Start(
+      {VIGIL_BINARY, "standalone", "--config", dir + "/vigil.toml", "--data-dir", dir + "/data"},
+      dir + "/vigil.log");
+  ASSERT_TRUE(vigil.ok());
+  ASSERT_TRUE(vigil::testing::WaitForPort(port, 30'000));
+
+  auto find = [&](const std::string& status) -> std::optional<nlohmann::json> {
+    vigil::MutexLock lock(mu);
+    for (const auto& n : notifications)
+      if (n.value("status", "") == status && n["alerts"].size() == 2) return n;
+    return std::nullopt;
+  };
+  std::optional<nlohmann::json> firing, resolved;
+  for (int i = 0; i < 450 && !(firing && resolved); ++i) {
+    if (!firing) firing = find("firing");
+    if (firing && !resolved) resolved = find("resolved");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(firing.has_value()) << ReadFile(dir + "/alertmanager.log")
+                                  << ReadFile(dir + "/vigil.log");
+  // One notification for the group, with both alerts, their labels and annotations.
+  EXPECT_EQ((*firing)["groupLabels"]["alertname"], "Blink");
+  EXPECT_EQ((*firing)["commonLabels"]["severity"], "page");
+  std::set<std::string> parts;
+  for (const auto& a : (*firing)["alerts"]) {
+    parts.insert(a["labels"].value("part", ""));
+    EXPECT_EQ(a["annotations"]["summary"], "part " + a["labels"].value("part", ""));
+  }
+  EXPECT_EQ(parts, (std::set<std::string>{"a", "b"}));
+  ASSERT_TRUE(resolved.has_value()) << ReadFile(dir + "/vigil.log");
+  for (const auto& a : (*resolved)["alerts"]) EXPECT_EQ(a["status"], "resolved");
+  EXPECT_EQ((*vigil)->Stop(10'000), 0);
+  EXPECT_EQ((*alertmanager)->Stop(10'000), 0);
   std::filesystem::remove_all(dir);
 }
 
