@@ -58,6 +58,9 @@ struct RuleManager::Rule {
 struct RuleManager::Group {
   GroupSpec spec;
   int64_t interval_ms = 0;
+  // Where in each interval the group runs: a hash of its key, as Prometheus spreads its
+  // groups, so that groups of one interval do not all start at the same instant.
+  int64_t offset_ms = 0;
   std::string key;  // file;name, the rule_group label
 
   Mutex mu;  // held for a whole evaluation
@@ -69,6 +72,18 @@ struct RuleManager::Group {
 
 nlohmann::json GroupJson(const RuleManager::Group& group, std::string_view type)
     VIGIL_REQUIRES(group.mu);
+
+namespace {
+// 64-bit FNV-1a: the same offset for the same group on every server and every build.
+uint64_t Fnv1a(std::string_view text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+}  // namespace
 
 RuleManager::RuleManager(query::Engine& engine, Clock& clock, Options options, Outputs outputs)
     : engine_(engine), clock_(clock), options_(std::move(options)), outputs_(std::move(outputs)) {
@@ -108,6 +123,8 @@ void RuleManager::Load(std::vector<GroupSpec> specs) {
     group->mu.AssertHeld();  // not shared yet
     group->interval_ms = spec.interval_ms > 0 ? spec.interval_ms : options_.default_interval_ms;
     group->key = spec.file + ";" + spec.name;
+    group->offset_ms =
+        static_cast<int64_t>(Fnv1a(group->key) % static_cast<uint64_t>(group->interval_ms));
     for (auto& rule_spec : spec.rules) {
       Rule rule;
       rule.spec = rule_spec;
@@ -156,7 +173,8 @@ void RuleManager::Stop() {
 
 void RuleManager::Run(std::shared_ptr<Group> group) {
   const int64_t interval = group->interval_ms;
-  int64_t next = (clock_.NowMillis() / interval + 1) * interval;
+  int64_t next =
+      ((clock_.NowMillis() - group->offset_ms) / interval + 1) * interval + group->offset_ms;
   while (true) {
     {
       MutexLock lock(mu_);
@@ -225,14 +243,6 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
         if (!written.contains(labels)) out.Add(labels, {ts, stale});
       rule.written = std::move(written);
       if (outputs_.send) CollectDue(rule, ts, group->interval_ms, due);
-      // Written rule by rule, as Prometheus commits them, so that a later rule can use an
-      // earlier one's result where the write path is synchronous.
-      if (!out.empty() && outputs_.write) {
-        Status written_status = outputs_.write(out.Take());
-        if (!written_status.ok())
-          spdlog::warn("rules: the result of {} was not written: {}", rule.spec.name,
-                       written_status.ToString());
-      }
     }
     group->restored = true;
     group->last_evaluation_ms = ts;
@@ -240,6 +250,13 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     duration_->WithLabels({group->key}).Set(group->evaluation_seconds);
     if (outputs_.group_state) state = GroupJson(*group, "").dump();
+  }
+  // One write for the whole group: the durable write path syncs once per write.
+  if (!out.empty() && outputs_.write) {
+    Status status = outputs_.write(out.Take());
+    if (!status.ok())
+      spdlog::warn("rules: the results of group {} were not written: {}", group->spec.name,
+                   status.ToString());
   }
   if (!changes.empty() && outputs_.notify) outputs_.notify(changes);
   if (!due.empty()) outputs_.send(due);

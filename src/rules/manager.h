@@ -1,8 +1,10 @@
 // Evaluates rule groups (rule_file.h) over stored data, as Prometheus's rule manager does
-// (docs/alerts.md). Each group runs on a thread of its own every `interval`, at times that
-// are multiples of it; its rules, in order, are instant queries through the same engine as
-// /api/v1/query at that time, so a recording rule's output is visible to the rules after
-// it once written.
+// (docs/alerts.md). Each group runs on a thread of its own every `interval`, at multiples
+// of it plus an offset hashed from the group's file and name; its rules, in order, are instant
+// queries through the same engine as /api/v1/query at that time. The group's results are written
+// together after it (one durable write, not one a rule), so what a rule records is seen by the
+// rules of its own group from the next evaluation on. Prometheus commits rule by rule; that costs a
+// sync per rule on vigil's write path.
 //
 // - A recording rule writes its result as `record` (with the rule's labels) at the
 //   evaluation time.
@@ -92,7 +94,7 @@ class RuleManager {
   // Replaces the groups. Alerts of rules that stay (same file, group, name and expression)
   // keep their state. Running groups are restarted.
   void Load(std::vector<GroupSpec> groups);
-  // One thread per group, evaluating at every multiple of its interval.
+  // One thread per group, evaluating at every multiple of its interval plus its offset.
   void Start();
   void Stop();
 

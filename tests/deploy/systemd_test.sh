@@ -40,7 +40,7 @@ grep -q "edited by the admin" "$root$config_dir/vigil.toml" || fail "install ove
 
 # systemd checks that ExecStart's binary exists: point the copies at the staged one.
 mkdir "$root/verify"
-for role in standalone sensor coordinator datamanager web; do
+for role in standalone sensor coordinator datamanager web ruler; do
   unit="$root$unit_dir/vigil-$role.service"
   [ -f "$unit" ] || fail "no $unit_dir/vigil-$role.service"
   grep -q "^ExecStart=$prefix/bin/vigil $role " "$unit" || fail "vigil-$role.service does not run vigil $role"
