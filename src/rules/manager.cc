@@ -53,6 +53,8 @@ struct RuleManager::Rule {
   double evaluation_seconds = 0;
   std::map<model::Labels, ActiveAlert> alerts;  // by the alert's labels
   std::set<model::Labels> written;              // the series the last evaluation wrote
+  // A later rule of the group names what this one writes: written before that rule runs.
+  bool read_later = false;
 };
 
 struct RuleManager::Group {
@@ -142,6 +144,15 @@ void RuleManager::Load(std::vector<GroupSpec> specs) {
       }
       group->rules.push_back(std::move(rule));
     }
+    // What a rule writes is read by a later one when the later expression names it (a
+    // recording rule's metric, or ALERTS): a cheap textual test, erring towards writing.
+    for (size_t i = 0; i < group->rules.size(); ++i) {
+      const RuleSpec& writer = group->rules[i].spec;
+      const std::string written = writer.kind == RuleKind::kRecord ? writer.name : "ALERTS";
+      for (size_t j = i + 1; j < group->rules.size(); ++j)
+        if (group->rules[j].spec.expr.find(written) != std::string::npos)
+          group->rules[i].read_later = true;
+    }
     group->spec = std::move(spec);
     groups.push_back(std::move(group));
   }
@@ -201,6 +212,14 @@ void RuleManager::Run(std::shared_ptr<Group> group) {
   }
 }
 
+void RuleManager::Write(const Group& group, model::BatchBuilder& out) {
+  if (out.empty() || !outputs_.write) return;
+  Status status = outputs_.write(out.Take());
+  if (!status.ok())
+    spdlog::warn("rules: results of group {} were not written: {}", group.spec.name,
+                 status.ToString());
+}
+
 void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
   std::shared_ptr<Group> group;
   {
@@ -243,6 +262,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
         if (!written.contains(labels)) out.Add(labels, {ts, stale});
       rule.written = std::move(written);
       if (outputs_.send) CollectDue(rule, ts, group->interval_ms, due);
+      if (rule.read_later) Write(*group, out);
     }
     group->restored = true;
     group->last_evaluation_ms = ts;
@@ -251,13 +271,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
     duration_->WithLabels({group->key}).Set(group->evaluation_seconds);
     if (outputs_.group_state) state = GroupJson(*group, "").dump();
   }
-  // One write for the whole group: the durable write path syncs once per write.
-  if (!out.empty() && outputs_.write) {
-    Status status = outputs_.write(out.Take());
-    if (!status.ok())
-      spdlog::warn("rules: the results of group {} were not written: {}", group->spec.name,
-                   status.ToString());
-  }
+  Write(*group, out);
   if (!changes.empty() && outputs_.notify) outputs_.notify(changes);
   if (!due.empty()) outputs_.send(due);
   if (outputs_.group_state) outputs_.group_state(group->key, group->interval_ms, state);

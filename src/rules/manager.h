@@ -1,10 +1,10 @@
 // Evaluates rule groups (rule_file.h) over stored data, as Prometheus's rule manager does
 // (docs/alerts.md). Each group runs on a thread of its own every `interval`, at multiples
 // of it plus an offset hashed from the group's file and name; its rules, in order, are instant
-// queries through the same engine as /api/v1/query at that time. The group's results are written
-// together after it (one durable write, not one a rule), so what a rule records is seen by the
-// rules of its own group from the next evaluation on. Prometheus commits rule by rule; that costs a
-// sync per rule on vigil's write path.
+// queries through the same engine as /api/v1/query at that time. A group's results are
+// written once after it (one durable write, not one a rule), except where a later rule of
+// the group names what a rule writes: then it is written before that rule runs, so the
+// later rule sees it in the same evaluation, as in Prometheus.
 //
 // - A recording rule writes its result as `record` (with the rule's labels) at the
 //   evaluation time.
@@ -115,6 +115,8 @@ class RuleManager {
                       std::set<model::Labels>& written,
                       std::vector<pipeline::AlertChange>& changes);
   void RestoreForState(Rule& rule, int64_t ts);
+  // Writes what `out` holds (outputs_.write), logging a failure.
+  void Write(const Group& group, model::BatchBuilder& out);
   // Adds the rule's alerts due to Alertmanager at `ts` to `due`.
   void CollectDue(Rule& rule, int64_t ts, int64_t interval_ms, std::vector<OutgoingAlert>& due);
   model::Alert ToModel(const RuleSpec& spec, const ActiveAlert& alert, model::AlertState state,

@@ -193,6 +193,39 @@ TEST_F(RuleManagerTest, RecordingRulesWriteTheirSeriesAndEndThem) {
   EXPECT_EQ(ValueAt("room:temperature:max", kStart + 6 * 60'000), -1);
 }
 
+// A rule that names what an earlier rule of its group recorded sees it in the same
+// evaluation, as in Prometheus; rules nobody reads later are written with the group, in
+// one write.
+TEST_F(RuleManagerTest, ALaterRuleSeesWhatAnEarlierOneRecordedInTheSameEvaluation) {
+  int writes = 0;
+  RuleManager::Outputs outputs;
+  outputs.write = [&](model::Batch batch) {
+    ++writes;
+    return store_.Append(batch);
+  };
+  RuleManager manager(engine_, clock_, RuleManager::Options{.registry = &registry_}, outputs);
+  LoadedRules loaded = ParseRuleFile("rules.yml", R"(groups:
+- name: chain
+  rules:
+  - record: room:temperature:max
+    expr: max by (room) (temperature)
+  - record: unrelated
+    expr: vector(1)
+  - record: room:temperature:max:doubled
+    expr: 2 * room:temperature:max
+  - alert: Hot
+    expr: room:temperature:max:doubled > 40
+)");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors[0];
+  manager.Load(loaded.groups);
+  Write(kRoom, kStart, 21.5);
+  manager.EvaluateGroup(0, kStart);
+  EXPECT_EQ(ValueAt("room:temperature:max:doubled", kStart), 43);
+  EXPECT_EQ(manager.ActiveAlerts().size(), 1u);
+  // The first and third rule are read later; the rest goes with the group's one write.
+  EXPECT_EQ(writes, 3);
+}
+
 TEST_F(RuleManagerTest, ARestartRestoresForStateFromTheStore) {
   const char* rule = R"(groups:
 - name: g
