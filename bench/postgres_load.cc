@@ -6,6 +6,8 @@
 // series for the day (the store's Aggregate, and the same query in PromQL through the query
 // engine); bytes per sample on disk. Usage:
 //   postgres_load postgres://postgres@127.0.0.1:PORT/postgres [--threads N]
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>

@@ -105,7 +105,7 @@ void Replay() {
     options.persist_interval_ms = INT64_MAX / 2;
     options.maintenance_interval_ms = INT64_MAX / 2;
     options.wal_max_bytes = UINT64_MAX;
-    options.wal.fsync = tsdb::wal::FsyncPolicy::kInterval;
+    options.wal.fsync = wal::FsyncPolicy::kInterval;
     auto store = Open(options);
     for (int step = 0; step < data.steps(); step += 10) Check(store->Append(data.Batch(step, 10)));
     Check(store->Flush());
