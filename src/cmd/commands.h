@@ -52,7 +52,8 @@ int WaitForShutdownSignal(const sigset_t& signals);
 
 // Runs one distributed role (sensor, coordinator, datamanager) over RabbitMQ until SIGINT or
 // SIGTERM; the config is loaded already. Returns the exit code.
-int RunDistributedRole(const std::string& role, const roles::VigilConfig& config);
+int RunDistributedRole(const std::string& role, const roles::VigilConfig& config,
+                       bool with_rules = false);
 
 void AddStandaloneCommand(CLI::App& app, int& exit_code);
 void AddSensorCommand(CLI::App& app, int& exit_code);

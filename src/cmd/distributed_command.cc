@@ -65,7 +65,7 @@ class StartupProbe {
 
 }  // namespace
 
-int RunDistributedRole(const std::string& role, const roles::VigilConfig& config) {
+int RunDistributedRole(const std::string& role, const roles::VigilConfig& config, bool with_rules) {
   if (config.broker.url.empty()) {
     spdlog::error(
         "{}: no broker: give --broker amqp://user:password@host:5672/, [broker] url, or "
@@ -74,7 +74,8 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
     return kExitConfigError;
   }
   sigset_t signals = BlockShutdownSignals();
-  if (role == "ruler") {
+  const bool rules = role == "ruler" || with_rules;
+  if (rules) {
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   }
@@ -106,8 +107,8 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
       }
     }
     if (status.ok()) {
-      auto created =
-          roles::DistributedRole::Create(role, *bus, config, SystemClock::Get(), Env::Default());
+      auto created = roles::DistributedRole::Create(role, *bus, config, SystemClock::Get(),
+                                                    Env::Default(), with_rules);
       if (created.ok()) {
         process = std::move(*created);
         probe.Close();
@@ -138,7 +139,7 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
     backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
   }
   spdlog::info("{}: running; {}SIGINT or SIGTERM stops", role,
-               role == "ruler" ? "SIGHUP reloads the rule files, " : "");
+               rules ? "SIGHUP reloads the rule files, " : "");
   int signal_number = WaitForShutdownSignal(signals);
   while (signal_number == SIGHUP) {
     (void)process->ReloadRules();  // logs what failed; the old rules stay
@@ -151,7 +152,7 @@ int RunDistributedRole(const std::string& role, const roles::VigilConfig& config
 
 namespace {
 
-int RunRole(const std::string& role, const CommonFlags& flags) {
+int RunRole(const std::string& role, const CommonFlags& flags, bool with_rules) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
   if (role == "ruler" && config.storage.url.empty()) {
@@ -167,16 +168,25 @@ int RunRole(const std::string& role, const CommonFlags& flags) {
         "the API on --listen)");
     return kExitConfigError;
   }
-  return RunDistributedRole(role, config);
+  return RunDistributedRole(role, config, with_rules);
 }
 
+// `rules_flag` adds --rules (the datamanager's: run a ruler as well).
 void AddRole(CLI::App& app, int& exit_code, const std::string& role, const std::string& help,
-             bool listen, bool data_dir, bool store) {
+             bool listen, bool data_dir, bool store, bool rules_flag = false) {
   auto flags = std::make_shared<CommonFlags>();
+  auto with_rules = std::make_shared<bool>(false);
   CLI::App* command = app.add_subcommand(role, help);
   AddCommonFlags(*command, *flags, listen, data_dir, /*broker=*/true, store);
   if (!listen) AddMetricsListenFlag(*command, *flags);
-  command->callback([role, flags, &exit_code] { exit_code = RunRole(role, *flags); });
+  if (rules_flag) {
+    command->add_flag("--rules", *with_rules,
+                      "Also evaluate the [rules] files over this datamanager's store, as a "
+                      "`vigil ruler` does (one evaluates across the cluster; SIGHUP and POST "
+                      "/-/reload reload them).");
+  }
+  command->callback(
+      [role, flags, with_rules, &exit_code] { exit_code = RunRole(role, *flags, *with_rules); });
 }
 
 }  // namespace
@@ -189,8 +199,9 @@ void AddDistributedCommands(CLI::App& app, int& exit_code) {
   AddRole(app, exit_code, "datamanager",
           "Run a datamanager: consume vigil.store into the store (the embedded one in "
           "--data-dir, or PostgreSQL with --store) and the JSON-lines sink, and serve the "
-          "dashboard and the query API on --listen.",
-          /*listen=*/true, /*data_dir=*/true, /*store=*/true);
+          "dashboard and the query API on --listen. With --rules, also evaluate the [rules] "
+          "files.",
+          /*listen=*/true, /*data_dir=*/true, /*store=*/true, /*rules_flag=*/true);
   AddRole(app, exit_code, "web",
           "Run a web server over PostgreSQL (--store): dashboard, WebSocket live stream, query "
           "API on --listen.",

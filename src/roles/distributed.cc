@@ -11,7 +11,8 @@ namespace vigil::roles {
 Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::string& role,
                                                                  bus::Bus& bus,
                                                                  const VigilConfig& config,
-                                                                 Clock& clock, Env& env) {
+                                                                 Clock& clock, Env& env,
+                                                                 bool with_rules) {
   std::unique_ptr<DistributedRole> r(new DistributedRole());
   r->role_ = role;
   r->config_ = config;
@@ -20,6 +21,8 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
   // Coordinators and web servers have exclusive queues named after their id: several on one
   // host (or with one config) need ids of their own.
   std::string id = AgentIdFrom(config) + "." + std::to_string(getpid());
+  if (with_rules && role != "datamanager")
+    return InvalidArgumentError("--rules is for the datamanager; " + role + " runs no rules");
   if (role == "sensor") {
     VIGIL_ASSIGN_OR_RETURN(r->agent_,
                            Agent::Create(bus, clock, AgentOptionsFrom(config), config.sensors));
@@ -53,7 +56,12 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
     options.topology = topology;
     options.label_limits = config.storage.label_limits;
     r->datamanager_ = std::make_unique<DataManager>(bus, options, std::move(writers));
-    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, r->WebOptions(id));
+    WebRole::Options web = r->WebOptions(id);
+    if (with_rules) {
+      r->ruler_ = std::make_unique<Ruler>(bus, *r->store_, clock, config, id, /*lease=*/true);
+      web.api.reload = [ruler = r->ruler_.get()] { return ruler->Reload(); };
+    }
+    r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, std::move(web));
   } else {
     return InvalidArgumentError("unknown role \"" + role + "\"");
   }

@@ -35,10 +35,12 @@ namespace vigil::roles {
 class DistributedRole {
  public:
   // `role` is sensor, coordinator, datamanager, web or ruler. The bus must outlive the role.
-  // InvalidArgument for another role or a config it cannot run.
+  // `with_rules` (datamanager only) runs a ruler over the datamanager's store as well, one
+  // of the rulers that share the lease (ruler.h). InvalidArgument for another role or a
+  // config it cannot run.
   static Result<std::unique_ptr<DistributedRole>> Create(const std::string& role, bus::Bus& bus,
                                                          const VigilConfig& config, Clock& clock,
-                                                         Env& env);
+                                                         Env& env, bool with_rules = false);
   ~DistributedRole();
 
   Status Start();
@@ -47,7 +49,7 @@ class DistributedRole {
   Status Stop();
 
   const std::string& role() const { return role_; }
-  // The ruler reads its rule files again (SIGHUP); FailedPrecondition for other roles.
+  // The ruler reads its rule files again (SIGHUP); FailedPrecondition where none runs.
   Status ReloadRules();
 
  private:

@@ -4,11 +4,13 @@
 //    the datamanager's store exactly once.
 //  - The same with PostgreSQL: the datamanager writes to it, a separate `vigil web` reads
 //    it, and both agree with the sensor's count.
+//  - A datamanager started with --rules evaluates the rule files over its store.
 //  - An agent that stops is marked offline (the coordinator's alert, the web's sensor
 //    list) and online again when it returns.
 //  - In-process roles over AmqpBus: a coordinator started after the agents learns them
 //    through a discovery request; a garbage message in a data queue goes to vigil.dead and
 //    the stream goes on.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -125,6 +127,52 @@ TEST(Distributed, DatamanagerWritesPostgresAndASeparateWebServerReadsIt) {
 // restores the firing alert's state from ALERTS_FOR_STATE: the webhook hears "firing" once
 // and never "resolved". A web server started after the alert fired answers /api/v1/alerts
 // and /api/v1/rules as the first one does.
+// `vigil datamanager --rules`: the datamanager evaluates the rule files over its own
+// (embedded) store as a ruler would, answers /api/v1/rules, and reloads on POST /-/reload.
+TEST(Distributed, ADatamanagerWithRulesEvaluatesThemOverItsStoreAndReloads) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("dmrules", *url, "[rules]\nfiles = [\"rules.yml\"]\n");
+  const std::string group =
+      "- name: {}\n  interval: 1s\n  rules:\n  - record: {}\n    expr: vector({})\n";
+  auto write_rules = [&](const std::string& text) {
+    std::ofstream(stack.dir() + "/rules.yml") << "groups:\n" << text;
+  };
+  write_rules(fmt::format(fmt::runtime(group), "first", "dm:one", 1));
+  const uint16_t port = testing::FreeLoopbackPort();
+  stack.datamanager = stack.Start("datamanager", {"--data-dir", stack.dir() + "/data", "--listen",
+                                                  "127.0.0.1:" + std::to_string(port), "--rules"});
+  ASSERT_TRUE(stack.WaitLog("datamanager", "evaluating 1 rule groups")) << stack.Log("datamanager");
+  auto data = [&](const std::string& target) {
+    auto r = testing::HttpGet(port, target);
+    return r.ok() ? nlohmann::json::parse(r->body, nullptr, false)["data"] : nlohmann::json();
+  };
+  auto eventually = [](const std::function<bool()>& check) {
+    for (int i = 0; i < 100; ++i) {
+      if (check()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually([&] {
+    auto result = data("/api/v1/query?query=dm:one")["result"];
+    return result.size() == 1 && result[0]["value"][1] == "1";
+  })) << stack.Log("datamanager");
+  write_rules(fmt::format(fmt::runtime(group), "first", "dm:one", 1) +
+              fmt::format(fmt::runtime(group), "second", "dm:two", 2));
+  auto reload = testing::HttpPost(port, "/-/reload", "", "text/plain");
+  ASSERT_TRUE(reload.ok());
+  EXPECT_EQ(reload->status, 200) << reload->body;
+  EXPECT_TRUE(eventually([&] {
+    auto groups = data("/api/v1/rules")["groups"];
+    return groups.size() == 2 && groups[1]["rules"][0].value("health", "") == "ok";
+  })) << data("/api/v1/rules").dump();
+  EXPECT_TRUE(eventually([&] {
+    auto result = data("/api/v1/query?query=dm:two")["result"];
+    return result.size() == 1 && result[0]["value"][1] == "2";
+  })) << stack.Log("datamanager");
+}
+
 TEST(Distributed, TwoRulersOneEvaluatesAndTheOtherTakesOverWithoutAFlap) {
   auto url = testing::RabbitMqUrl();
   ASSERT_TRUE(url.ok()) << url.status().ToString();
