@@ -452,8 +452,10 @@ TEST(RulesAgainstPromtool, AlertsAnnotationsAndRecordingsAreTheSame) {
       input_series.push_back({{"series", input.text}, {"values", values}});
     }
     // JSON is YAML: promtool reads this file as it is.
+    // promtool evaluates groups in a random order unless told; vigil's order is the file's.
     nlohmann::json test = {{"rule_files", {"rules.yml"}},
                            {"evaluation_interval", "1m"},
+                           {"group_eval_order", {"record", "alert"}},
                            {"tests",
                             {{{"interval", "1m"},
                               {"input_series", input_series},
