@@ -23,6 +23,11 @@ inline bool IsStaleMarker(double value) {
   std::memcpy(&bits, &value, sizeof bits);
   return bits == kStaleNaNBits;
 }
+inline double StaleMarker() {
+  double value;
+  std::memcpy(&value, &kStaleNaNBits, sizeof value);
+  return value;
+}
 
 struct Sample {
   int64_t timestamp_ms = 0;

@@ -196,7 +196,6 @@ model::Batch AlertsSeries(const std::vector<model::Alert>& active,
 struct AlertEvaluator::Rule {
   AlertRuleSpec spec;
   AlertExpr expr;
-  bool agent_offline = false;
   std::vector<std::pair<std::string, AlertTemplate>> labels, annotations;
   model::Labels absent_labels;  // an absent rule's alert: its selector's equality matchers
 };
@@ -229,29 +228,15 @@ Result<std::unique_ptr<AlertEvaluator>> AlertEvaluator::Create(std::vector<Alert
                                                                Options options) {
   std::unique_ptr<AlertEvaluator> e(new AlertEvaluator());
   e->options_ = options;
-  if (options.agent_offline) {
-    AlertRuleSpec offline;
-    offline.name = "VigilAgentOffline";
-    offline.severity = "critical";
-    offline.annotations = {
-        {"summary", "agent {{ $labels.agent }} is offline"},
-        {"description", "No batch from agent {{ $labels.agent }} for {{ $value }} s, over " +
-                            std::to_string(options.offline_intervals) +
-                            " times its shortest sensor interval."}};
-    rules.push_back(std::move(offline));
-  }
   for (size_t i = 0; i < rules.size(); ++i) {
     auto rule = std::make_unique<Rule>();
     rule->spec = std::move(rules[i]);
     auto fail = [&](const Status& status) {
       return InvalidArgumentError("alert " + rule->spec.name + ": " + status.message());
     };
-    rule->agent_offline = options.agent_offline && i + 1 == rules.size();
-    if (!rule->agent_offline) {
-      auto expr = ParseAlertExpr(rule->spec.expr);
-      if (!expr.ok()) return fail(expr.status());
-      rule->expr = std::move(expr).value();
-    }
+    auto expr = ParseAlertExpr(rule->spec.expr);
+    if (!expr.ok()) return fail(expr.status());
+    rule->expr = std::move(expr).value();
     for (const auto& [name, text] : rule->spec.labels) {
       auto t = AlertTemplate::Parse(text);
       if (!t.ok()) return fail(t.status());
@@ -305,7 +290,6 @@ void AlertEvaluator::BuildIndex() {
   };
   std::map<std::string, std::vector<size_t>> by_metric;
   for (size_t i = 0; i < rules_.size(); ++i) {
-    if (rules_[i]->agent_offline) continue;
     const std::string* metric = equal_value(*rules_[i], model::kMetricNameLabel);
     if (metric == nullptr)
       any_metric_.push_back(i);
@@ -388,16 +372,6 @@ void AlertEvaluator::Observe(size_t shard_index, const model::Batch& batch) {
     }
     for (size_t r : any_metric_) visit(r);
   }
-}
-
-void AlertEvaluator::AgentSeen(const std::string& agent, int64_t interval_ms, int64_t now_ms) {
-  MutexLock lock(mu_);
-  agents_[agent] = {now_ms, std::max<int64_t>(interval_ms, 1000)};
-}
-
-void AlertEvaluator::AgentGone(const std::string& agent) {
-  MutexLock lock(mu_);
-  agents_.erase(agent);
 }
 
 model::Alert AlertEvaluator::MakeAlert(size_t rule_index, const Instance& inst,
@@ -489,17 +463,10 @@ std::vector<AlertChange> AlertEvaluator::Evaluate(int64_t now_ms) {
       it = watched.empty() ? shard->series.erase(it) : std::next(it);
     }
   }
-  // Absent rules and the built-in agent rule.
+  // Absent rules.
   for (size_t r = 0; r < rules_.size(); ++r) {
     const Rule& rule = *rules_[r];
-    if (rule.agent_offline) {
-      for (const auto& [agent, seen] : agents_) {
-        int64_t silent = now_ms - seen.first;
-        Step(r, model::Labels::Of({{"agent", agent}}),
-             silent > options_.offline_intervals * seen.second, static_cast<double>(silent) / 1000,
-             now_ms, changes);
-      }
-    } else if (rule.expr.kind == AlertExpr::kAbsent) {
+    if (rule.expr.kind == AlertExpr::kAbsent) {
       int64_t newest = first_evaluation_ms_;
       for (auto& shard : shards_) {
         MutexLock shard_lock(shard->mu);

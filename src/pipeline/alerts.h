@@ -2,8 +2,8 @@
 // a selector compared with a number (`boiler_pressure_out > 15.4`), `absent(selector)` or
 // `absent_over_time(selector[5m])` — with a `for` duration, a `keep_firing_for`, a
 // severity, and labels and annotations that may use `{{ $labels.<name> }}` and
-// `{{ $value }}`. Besides the configured rules, a built-in one: an agent is offline when
-// none of its batches came for `offline_intervals` times its shortest sensor interval.
+// `{{ $value }}`. (VigilAgentOffline is a rule the ruler evaluates over the coordinators'
+// heartbeat series, roles/ruler.h.)
 //
 // AlertEvaluator keeps, per pipeline shard, the newest sample of every series a rule
 // matches (Observe, called under that shard's lock); Evaluate, on a clock the caller drives,
@@ -18,8 +18,8 @@
 // and severity. State is bounded: series a rule has not seen for the lookback are
 // forgotten, and at most max_series series are tracked per shard.
 //
-// Thread safety: Observe(shard) from one thread per shard at a time; AgentSeen and
-// Evaluate from any thread.
+// Thread safety: Observe(shard) from one thread per shard at a time; Evaluate from any
+// thread.
 #pragma once
 
 #include <map>
@@ -93,8 +93,6 @@ class AlertEvaluator {
   struct Options {
     size_t shards = 1;
     int64_t lookback_ms = 300'000;
-    bool agent_offline = true;  // the built-in rule VigilAgentOffline
-    int64_t offline_intervals = 3;
     size_t max_series = 1'000'000;  // per shard
     metrics::Registry* registry = &metrics::Registry::Default();
   };
@@ -106,11 +104,6 @@ class AlertEvaluator {
 
   // Notes the newest sample of every series a rule watches.
   void Observe(size_t shard, const model::Batch& batch);
-  // An agent's batch arrived at `now_ms`; `interval_ms` is its shortest sensor interval.
-  void AgentSeen(const std::string& agent, int64_t interval_ms, int64_t now_ms);
-  // The agent said goodbye (it stopped cleanly or was retired): it is watched no more, and
-  // the next Evaluate resolves its offline alert if one is active.
-  void AgentGone(const std::string& agent);
 
   // Moves alerts to their state at `now_ms` and returns the changes.
   std::vector<AlertChange> Evaluate(int64_t now_ms);
@@ -152,8 +145,6 @@ class AlertEvaluator {
   std::vector<std::unique_ptr<Shard>> shards_;
 
   Mutex mu_;  // guards what follows, and Evaluate as a whole
-  std::map<std::string, std::pair<int64_t, int64_t>> agents_
-      VIGIL_GUARDED_BY(mu_);  // id -> (last seen, interval)
   std::map<std::pair<size_t, model::Labels>, Instance> instances_
       VIGIL_GUARDED_BY(mu_);  // (rule, alert labels)
   int64_t first_evaluation_ms_ VIGIL_GUARDED_BY(mu_) = 0;

@@ -34,7 +34,6 @@ std::unique_ptr<AlertEvaluator> Evaluator(std::vector<AlertRuleSpec> rules,
                                           metrics::Registry& registry, size_t shards = 1) {
   AlertEvaluator::Options options;
   options.shards = shards;
-  options.agent_offline = false;
   options.registry = &registry;
   auto e = AlertEvaluator::Create(std::move(rules), options);
   EXPECT_TRUE(e.ok()) << e.status().ToString();
@@ -248,28 +247,6 @@ TEST(AlertEvaluator, AbsentFiresWhenNoShardSawTheSeries) {
   EXPECT_EQ(e->Evaluate(kT0 + 73 * kSecond).size(), 1u);  // pending again
 }
 
-TEST(AlertEvaluator, BuiltInAgentOffline) {
-  metrics::Registry registry;
-  AlertEvaluator::Options options;
-  options.registry = &registry;
-  auto e = AlertEvaluator::Create({}, options);
-  ASSERT_TRUE(e.ok());
-  EXPECT_EQ((*e)->rule_count(), 1u);
-  (*e)->AgentSeen("plant-1", 1000, kT0);
-  (*e)->AgentSeen("plant-2", 10'000, kT0);
-  EXPECT_TRUE((*e)->Evaluate(kT0 + 3 * kSecond).empty());
-  auto changes = (*e)->Evaluate(kT0 + 3 * kSecond + 1);
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].alert.name, "VigilAgentOffline");
-  EXPECT_EQ(changes[0].alert.state, AlertState::kFiring);
-  EXPECT_EQ(changes[0].alert.labels.Get("agent"), "plant-1");
-  EXPECT_EQ(changes[0].alert.annotations.at("summary"), "agent plant-1 is offline");
-  (*e)->AgentSeen("plant-1", 1000, kT0 + 5 * kSecond);
-  changes = (*e)->Evaluate(kT0 + 5 * kSecond);
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].alert.state, AlertState::kResolved);
-}
-
 TEST(AlertEvaluator, BadRulesAreRejectedWithTheirName) {
   metrics::Registry registry;
   AlertEvaluator::Options options;
@@ -288,7 +265,6 @@ TEST(AlertEvaluator, TrackedSeriesAreBounded) {
   metrics::Registry registry;
   AlertEvaluator::Options options;
   options.registry = &registry;
-  options.agent_offline = false;
   options.max_series = 2;
   auto e = AlertEvaluator::Create({HighPressure(0)}, options);
   ASSERT_TRUE(e.ok());

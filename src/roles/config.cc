@@ -540,13 +540,15 @@ config::Schema BuildSchema() {
       {"alerting",
        "How the coordinator evaluates alert rules and where it sends alerts (docs/alerts.md).",
        {OptionSpec{"evaluation_interval", OptionType::kDuration,
-                   "How often the rules are evaluated.", milliseconds(1000), 0.1, 3600.0},
+                   "How often the stream rules are evaluated, the coordinators publish their "
+                   "heartbeat series and the ruler evaluates VigilAgentOffline.",
+                   milliseconds(1000), 0.1, 3600.0},
         OptionSpec{"lookback", OptionType::kDuration,
                    "A series' newest sample counts for this long; absent() looks back as far.",
                    milliseconds(300'000), 1.0, 86400.0},
         OptionSpec{"agent_offline", OptionType::kBool,
-                   "The built-in rule VigilAgentOffline: an agent sent nothing for "
-                   "offline_intervals times its shortest sensor interval.",
+                   "The ruler's built-in rule VigilAgentOffline: no coordinator heard of an "
+                   "agent for offline_intervals times its shortest sensor interval.",
                    true},
         OptionSpec{"offline_intervals", OptionType::kInt,
                    "Intervals without a batch before an agent is offline.", int64_t{3}, 1.0,

@@ -46,17 +46,16 @@ Status Coordinator::Start() {
                        std::string(model::kProtobufContentType)};
   VIGIL_RETURN_IF_ERROR(
       bus_.Publish(std::string(bus::kDiscoveryRequestsExchange), "", std::move(message)));
-  if (alerts_ && notifier_) {
-    evaluator_ = std::thread([this] {
-      MutexLock lock(mu_);
-      while (!stop_cv_.wait_for(lock, options_.evaluation_interval,
-                                [this]() VIGIL_REQUIRES(mu_) { return stopped_; })) {
-        lock.unlock();
-        EvaluateAlerts();
-        lock.lock();
-      }
-    });
-  }
+  evaluator_ = std::thread([this] {
+    MutexLock lock(mu_);
+    while (!stop_cv_.wait_for(lock, options_.evaluation_interval,
+                              [this]() VIGIL_REQUIRES(mu_) { return stopped_; })) {
+      lock.unlock();
+      PublishHeartbeats();
+      if (notifier_) EvaluateAlerts();
+      lock.lock();
+    }
+  });
   spdlog::info("coordinator {}: started, {} pipeline stages on {} workers, {} alert rules",
                options_.id, pipeline_->stage_count(), pipeline_->workers(),
                alerts_ ? alerts_->rule_count() : 0);
@@ -74,6 +73,12 @@ void Coordinator::Stop() {
   stop_cv_.notify_all();
   for (auto& [agent, subscription] : data) subscription->Cancel();
   if (evaluator_.joinable()) evaluator_.join();
+  std::map<std::string, Seen> seen;
+  {
+    MutexLock lock(mu_);
+    seen.swap(seen_);
+  }
+  for (const auto& [agent, unused] : seen) EndHeartbeats(agent);
 }
 
 void Coordinator::EvaluateAlerts() {
@@ -82,13 +87,51 @@ void Coordinator::EvaluateAlerts() {
   auto changes = alerts_->Evaluate(now);
   if (notifier_ && !changes.empty()) notifier_->Notify(changes);
   // The ALERTS series goes the way of every sample: stored, charted, queryable.
-  model::Batch series = pipeline::AlertsSeries(alerts_->Active(), changes, now);
-  if (series.series.empty()) return;
+  PublishSamples(pipeline::AlertsSeries(alerts_->Active(), changes, now), "ALERTS series");
+}
+
+namespace {
+constexpr std::string_view kLastSeenMetric = "vigil_agent_last_seen_timestamp_seconds";
+constexpr std::string_view kIntervalMetric = "vigil_agent_interval_seconds";
+}  // namespace
+
+void Coordinator::PublishHeartbeats() {
+  MutexLock heartbeats(heartbeats_mu_);
+  const int64_t now = last_heartbeat_ms_ = std::max(clock_.NowMillis(), last_heartbeat_ms_ + 1);
+  model::BatchBuilder out;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [agent, seen] : seen_) {
+      out.Add(model::Labels::Of(
+                  {{"__name__", kLastSeenMetric}, {"agent", agent}, {"coordinator", options_.id}}),
+              {now, static_cast<double>(seen.last_ms) / 1000});
+      out.Add(model::Labels::Of(
+                  {{"__name__", kIntervalMetric}, {"agent", agent}, {"coordinator", options_.id}}),
+              {now, static_cast<double>(seen.interval_ms) / 1000});
+    }
+  }
+  PublishSamples(out.Take(), "heartbeats");
+}
+
+void Coordinator::EndHeartbeats(const std::string& agent) {
+  MutexLock heartbeats(heartbeats_mu_);
+  last_heartbeat_ms_ = std::max(clock_.NowMillis(), last_heartbeat_ms_ + 1);
+  const model::Sample stale{last_heartbeat_ms_, model::StaleMarker()};
+  model::BatchBuilder out;
+  for (std::string_view metric : {kLastSeenMetric, kIntervalMetric})
+    out.Add(
+        model::Labels::Of({{"__name__", metric}, {"agent", agent}, {"coordinator", options_.id}}),
+        stale);
+  PublishSamples(out.Take(), "the end of the heartbeats of " + agent);
+}
+
+void Coordinator::PublishSamples(model::Batch batch, const std::string& what) {
+  if (batch.series.empty()) return;
   Status status = bus_.Publish(
       std::string(bus::kEventsExchange), std::string(bus::kSamplesTopicPrefix) + options_.id,
-      {model::EncodeBatch(series), std::string(model::kProtobufContentType)});
+      {model::EncodeBatch(batch), std::string(model::kProtobufContentType)});
   if (!status.ok())
-    spdlog::warn("coordinator {}: ALERTS series not published: {}", options_.id, status.ToString());
+    spdlog::warn("coordinator {}: {} not published: {}", options_.id, what, status.ToString());
 }
 
 std::vector<std::string> Coordinator::KnownAgents() {
@@ -116,9 +159,13 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
   }
   if (announcement->leaving) {
     spdlog::info("coordinator {}: agent {} said goodbye", options_.id, agent);
-    MutexLock lock(mu_);
-    departed_.insert(agent);
-    if (alerts_) alerts_->AgentGone(agent);
+    bool watched;
+    {
+      MutexLock lock(mu_);
+      departed_.insert(agent);
+      watched = seen_.erase(agent) > 0;
+    }
+    if (watched) EndHeartbeats(agent);
     return;
   }
   int64_t interval = 0;
@@ -129,8 +176,7 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
   // An agent that announces itself and then sends nothing is offline too.
   MutexLock lock(mu_);
   departed_.erase(agent);
-  if (alerts_) alerts_->AgentSeen(agent, interval, clock_.NowMillis());
-  intervals_[agent] = interval;
+  seen_[agent] = {clock_.NowMillis(), std::max<int64_t>(interval, 1000)};
   if (stopped_ || data_.count(agent)) return;
   Status status = bus::DeclareDataQueue(bus_, agent, options_.topology);
   auto subscription =
@@ -157,10 +203,9 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
     bus::DeadLetter(bus_, delivery, bus::DataQueueName(agent), batch.status().message());
     return;
   }
-  if (alerts_) {
+  {
     MutexLock lock(mu_);
-    if (!departed_.contains(agent))
-      alerts_->AgentSeen(agent, intervals_[agent], clock_.NowMillis());
+    if (auto it = seen_.find(agent); it != seen_.end()) it->second.last_ms = clock_.NowMillis();
   }
   Status status = pipeline_->Process(agent, *batch);
   if (status.ok()) {

@@ -4,9 +4,17 @@
 // publishes the result to vigil.events as samples.<agent>. A batch is acked only after
 // the publish was confirmed; one that cannot be decoded is dead-lettered and counted.
 // The pipeline runs on the handler's thread, in the shard of the batch's agent
-// (pipeline/sharded.h), and feeds the alert rules,
-// which a thread of the coordinator evaluates every evaluation_interval and hands to the
-// notifier (docs/alerts.md). docs/architecture.md.
+// (pipeline/sharded.h), and feeds the [[alerts]] stream rules, which a thread of the
+// coordinator evaluates every evaluation_interval and hands to the notifier
+// (docs/alerts.md). docs/architecture.md.
+//
+// Every evaluation_interval the same thread also publishes, as samples, when it last heard
+// of each agent (an announcement or a batch) and the agent's shortest sensor interval:
+//   vigil_agent_last_seen_timestamp_seconds{agent, coordinator}
+//   vigil_agent_interval_seconds{agent, coordinator}
+// The ruler's VigilAgentOffline is a rule over them (ruler.h): with several coordinators
+// each sees a share of the batches, and the newest across them counts. A goodbye ends the
+// agent's series (stale markers), so its alert resolves.
 //
 // Thread safety: Start and Stop from one thread; handlers run on the bus's threads.
 #pragma once
@@ -49,19 +57,26 @@ class Coordinator {
 
   // Listens for announcements and sends a discovery request.
   Status Start();
-  // Stops consuming; unacked batches go back to their queues. Idempotent.
+  // Stops consuming; unacked batches go back to their queues; ends the heartbeat series
+  // (a coordinator stopped cleanly says nothing of its agents any more). Idempotent.
   void Stop();
 
   // The agents learnt so far, by id.
   std::vector<std::string> KnownAgents();
 
-  // Evaluates the alert rules at the clock's time and notifies the changes; the
-  // coordinator's thread does it every evaluation_interval.
+  // Evaluates the alert rules at the clock's time and notifies the changes, and publishes
+  // the agents' heartbeat series; the coordinator's thread does it every
+  // evaluation_interval.
   void EvaluateAlerts();
+  void PublishHeartbeats();
 
  private:
   void OnAnnouncement(const bus::Delivery& delivery);
   void OnBatch(const std::string& agent, const bus::Delivery& delivery);
+  // Stale markers for the agent's heartbeat series, after its goodbye.
+  void EndHeartbeats(const std::string& agent);
+  // Publishes `batch` (if not empty) as samples.<coordinator id>; logs a failure.
+  void PublishSamples(model::Batch batch, const std::string& what);
 
   bus::Bus& bus_;
   Clock& clock_;
@@ -73,8 +88,16 @@ class Coordinator {
 
   Mutex mu_;
   std::map<std::string, std::unique_ptr<bus::Subscription>> data_
-      VIGIL_GUARDED_BY(mu_);                  // by agent
-  std::map<std::string, int64_t> intervals_;  // agent -> shortest sensor interval; mu_
+      VIGIL_GUARDED_BY(mu_);  // by agent
+  struct Seen {
+    int64_t last_ms = 0;      // the agent's last announcement or batch
+    int64_t interval_ms = 0;  // its shortest sensor interval, at least a second
+  };
+  std::map<std::string, Seen> seen_ VIGIL_GUARDED_BY(mu_);  // by agent, until its goodbye
+  // Held while heartbeats or their end are built and published, so that they reach the
+  // bus in the order of their timestamps, which never repeat.
+  Mutex heartbeats_mu_;  // taken before mu_
+  int64_t last_heartbeat_ms_ VIGIL_GUARDED_BY(heartbeats_mu_) = 0;
   // Agents that said goodbye: their queued batches are processed, not taken for a sign
   // of life, until they announce themselves again.
   std::set<std::string> departed_ VIGIL_GUARDED_BY(mu_);

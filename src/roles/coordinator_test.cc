@@ -1,6 +1,7 @@
 // The coordinator's alerting end to end on the in-process bus and a fake clock: batches in
 // its data queue → rules → alert messages on vigil.events, the ALERTS series, and
-// Alertmanager-format payloads POSTed to a webhook receiver on loopback.
+// Alertmanager-format payloads POSTed to a webhook receiver on loopback. And its agents'
+// heartbeat series, over which the ruler's built-in VigilAgentOffline runs.
 #include "roles/coordinator.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,8 @@
 #include "model/batch_codec.h"
 #include "model/messages.h"
 #include "roles/parts.h"
+#include "roles/ruler.h"
+#include "store/memory_store.h"
 #include "testing/fake_clock.h"
 #include "testing/http_stub.h"
 
@@ -76,6 +79,10 @@ class CoordinatorAlertsTest : public ::testing::Test {
     auto config = ParseVigilConfig(text, "test.toml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto coordinator = CoordinatorFrom(bus_, clock_, *config, "c1");
+    offline_rule_ = std::make_unique<vigil::rules::RuleManager>(
+        engine_, clock_, vigil::rules::RuleManager::Options{.registry = &registry_},
+        vigil::rules::RuleManager::Outputs{});
+    offline_rule_->Load(WithBuiltInRules({}, *config));
     ASSERT_TRUE(coordinator.ok()) << coordinator.status().ToString();
     coordinator_ = std::move(coordinator).value();
     ASSERT_TRUE(coordinator_->Start().ok());
@@ -87,6 +94,7 @@ class CoordinatorAlertsTest : public ::testing::Test {
         published_.alert_keys.push_back(key);
       } else {
         published_.samples.push_back(model::DecodeBatch(d.message().body).value());
+        (void)history_.Append(published_.samples.back());  // a repeated heartbeat is refused
       }
       d.Ack();
       published_.cv.notify_all();
@@ -123,6 +131,26 @@ class CoordinatorAlertsTest : public ::testing::Test {
                     .ok());
     ASSERT_TRUE(published_.WaitFor([&](Published& p) { return p.samples.size() > before; }));
   }
+  // VigilAgentOffline as a ruler evaluates it (WithBuiltInRules), at the clock's time, over
+  // what the coordinator published (its heartbeats, published now): the agents it finds
+  // offline, polled until they are `expected` (for 2 s at most). Heartbeats never share a
+  // timestamp: the clock must move between two calls.
+  std::vector<std::string> OfflineAgents(const std::vector<std::string>& expected) {
+    std::vector<std::string> agents;
+    coordinator_->PublishHeartbeats();
+    for (int i = 0; i < 40; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      offline_rule_->EvaluateGroup(0, clock_.NowMillis());
+      agents.clear();
+      for (const auto& alert : offline_rule_->ActiveAlerts()) {
+        EXPECT_EQ(alert.name, "VigilAgentOffline");
+        if (alert.state == model::AlertState::kFiring)
+          agents.emplace_back(alert.labels.Get("agent"));
+      }
+      if (agents == expected) break;
+    }
+    return agents;
+  }
   size_t SamplesBatches() {
     std::lock_guard lock(published_.mu);
     return published_.samples.size();
@@ -132,6 +160,9 @@ class CoordinatorAlertsTest : public ::testing::Test {
   metrics::Registry registry_;
   bus::InProcessBus bus_{bus::InProcessBus::Options{.registry = &registry_}};
   testing::FakeClock clock_{kT0};
+  store::MemoryStore history_;
+  query::Engine engine_{history_};
+  std::unique_ptr<vigil::rules::RuleManager> offline_rule_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<bus::Subscription> store_;
   Published published_;
@@ -200,40 +231,31 @@ TEST_F(CoordinatorAlertsTest, FiringAndResolvedReachEventsTheStoreAndTheWebhook)
   EXPECT_EQ(published_.alerts[1].state, model::AlertState::kResolved);
 }
 
+// Three intervals without a batch: offline; a batch: back.
 TEST_F(CoordinatorAlertsTest, AnAgentThatGoesQuietIsOffline) {
   Send(15.0);
-  clock_.Advance(3000);
-  coordinator_->EvaluateAlerts();  // 3 s: three intervals, not more
+  EXPECT_EQ(OfflineAgents({"(never)"}), std::vector<std::string>{});
   clock_.Advance(1);
-  coordinator_->EvaluateAlerts();
-  json body = receiver_.WaitForBody(0);
-  EXPECT_EQ(body["groupLabels"]["alertname"], "VigilAgentOffline");
-  ASSERT_EQ(body["alerts"].size(), 1u);
-  EXPECT_EQ(body["alerts"][0]["labels"]["agent"], "plant-1");
-  EXPECT_EQ(body["alerts"][0]["labels"]["severity"], "critical");
-  EXPECT_EQ(body["alerts"][0]["annotations"]["summary"], "agent plant-1 is offline");
-
+  EXPECT_EQ(OfflineAgents({"(never)"}), std::vector<std::string>{});
+  clock_.Advance(2999);  // three intervals since the batch, not more
+  EXPECT_EQ(OfflineAgents({"(never)"}), std::vector<std::string>{});
+  clock_.Advance(1);
+  EXPECT_EQ(OfflineAgents({"plant-1"}), std::vector<std::string>{"plant-1"});
+  auto alerts = offline_rule_->ActiveAlerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].labels.Get("severity"), "critical");
+  EXPECT_EQ(alerts[0].annotations.at("summary"), "agent plant-1 is offline");
   Send(15.0);  // back
-  coordinator_->EvaluateAlerts();
-  EXPECT_EQ(receiver_.WaitForBody(1)["status"], "resolved");
+  clock_.Advance(1);
+  EXPECT_EQ(OfflineAgents({}), std::vector<std::string>{});
 }
 
-// A goodbye resolves a firing offline alert, and batches still queued from the agent do
-// not start the watch again: only a new announcement does.
+// A goodbye ends the agent's heartbeat series, so its offline alert resolves, and batches
+// still queued from it do not start them again: only a new announcement does.
 TEST_F(CoordinatorAlertsTest, AGoodbyeResolvesTheOfflineAlertAndEndsTheWatch) {
-  // The states of VigilAgentOffline the coordinator published, in order.
-  auto offline_states = [&] {
-    std::lock_guard lock(published_.mu);
-    std::vector<model::AlertState> states;
-    for (const auto& a : published_.alerts)
-      if (a.name == "VigilAgentOffline") states.push_back(a.state);
-    return states;
-  };
   Send(15.0);
   clock_.Advance(3001);
-  coordinator_->EvaluateAlerts();
-  ASSERT_TRUE(published_.WaitFor([](Published& p) { return !p.alerts.empty(); }));
-  EXPECT_EQ(offline_states(), std::vector{model::AlertState::kFiring});
+  ASSERT_EQ(OfflineAgents({"plant-1"}), std::vector<std::string>{"plant-1"});
 
   model::RouteAnnouncement goodbye;
   goodbye.agent = "plant-1";
@@ -243,30 +265,26 @@ TEST_F(CoordinatorAlertsTest, AGoodbyeResolvesTheOfflineAlertAndEndsTheWatch) {
       bus_.Publish(std::string(bus::kDiscoveryExchange), "",
                    {model::EncodeAnnouncementJson(goodbye), std::string(model::kJsonContentType)})
           .ok());
-  for (int i = 0; i < 500 && offline_states().size() < 2; ++i) {
-    clock_.Advance(1);
-    coordinator_->EvaluateAlerts();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(offline_states(),
-            (std::vector{model::AlertState::kFiring, model::AlertState::kResolved}));
-  EXPECT_EQ(receiver_.WaitForBody(1)["status"], "resolved");
+  ASSERT_TRUE(published_.WaitFor([](Published& p) {
+    for (const auto& batch : p.samples)
+      for (const auto& series : batch.series)
+        for (const auto& sample : series.samples)
+          if (model::IsStaleMarker(sample.value)) return true;
+    return false;
+  })) << "the heartbeat series were not ended";
+  clock_.Advance(1000);
+  EXPECT_EQ(OfflineAgents({}), std::vector<std::string>{});
+  EXPECT_TRUE(coordinator_->KnownAgents().size() == 1);  // its queue is still consumed
 
   Send(15.0);  // a batch queued before the goodbye: no sign of life
   clock_.Advance(10'000);
-  coordinator_->EvaluateAlerts();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(offline_states().size(), 2u);
+  EXPECT_EQ(OfflineAgents({"(never)"}), std::vector<std::string>{});
 }
 
 // The fixture's agent announced itself and never sent a batch: offline all the same.
 TEST_F(CoordinatorAlertsTest, AnAgentThatAnnouncesAndSendsNothingIsOffline) {
   clock_.Advance(3001);
-  coordinator_->EvaluateAlerts();
-  json body = receiver_.WaitForBody(0);
-  EXPECT_EQ(body["groupLabels"]["alertname"], "VigilAgentOffline");
-  ASSERT_EQ(body["alerts"].size(), 1u);
-  EXPECT_EQ(body["alerts"][0]["labels"]["agent"], "plant-1");
+  EXPECT_EQ(OfflineAgents({"plant-1"}), std::vector<std::string>{"plant-1"});
 }
 
 TEST(AlertNotifier, RetriesAFailingWebhookWithBackoffAndNeverBlocksNotify) {

@@ -137,8 +137,6 @@ Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock
   pipeline::AlertEvaluator::Options alerting;
   alerting.shards = workers;
   alerting.lookback_ms = config.alerting.lookback.count();
-  alerting.agent_offline = config.alerting.agent_offline;
-  alerting.offline_intervals = config.alerting.offline_intervals;
   VIGIL_ASSIGN_OR_RETURN(auto alerts, pipeline::AlertEvaluator::Create(config.alerts, alerting));
   auto observe = [raw = alerts.get()](size_t worker, const model::Batch& part) {
     raw->Observe(worker, part);

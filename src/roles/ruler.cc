@@ -9,6 +9,30 @@
 
 namespace vigil::roles {
 
+std::vector<vigil::rules::GroupSpec> WithBuiltInRules(std::vector<vigil::rules::GroupSpec> files,
+                                                      const VigilConfig& config) {
+  if (!config.alerting.agent_offline) return files;
+  const std::string intervals = std::to_string(config.alerting.offline_intervals);
+  vigil::rules::RuleSpec offline;
+  offline.name = "VigilAgentOffline";
+  offline.expr = "time() - max by (agent) (vigil_agent_last_seen_timestamp_seconds) > " +
+                 intervals + " * max by (agent) (vigil_agent_interval_seconds)";
+  offline.labels = {{"severity", "critical"}};
+  offline.annotations = {
+      {"summary", "agent {{ $labels.agent }} is offline"},
+      {"description",
+       "No batch from agent {{ $labels.agent }} for {{ $value | humanizeDuration }}, "
+       "over " +
+           intervals + " times its shortest sensor interval."}};
+  vigil::rules::GroupSpec group;
+  group.file = "built-in";
+  group.name = "vigil";
+  group.interval_ms = config.alerting.evaluation_interval.count();
+  group.rules.push_back(std::move(offline));
+  files.push_back(std::move(group));
+  return files;
+}
+
 Ruler::Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig& config,
              std::string id, bool lease)
     : bus_(bus), config_(config), id_(std::move(id)), lease_(lease), engine_(store, config.query) {
@@ -44,7 +68,7 @@ Ruler::Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig
       spdlog::warn("ruler {}: the state of {} was not published: {}", id_, key, status.ToString());
   };
   manager_ = std::make_unique<vigil::rules::RuleManager>(engine_, clock, options, outputs);
-  manager_->Load(config.rule_groups);
+  manager_->Load(WithBuiltInRules(config.rule_groups, config));
 }
 
 Ruler::~Ruler() { Stop(); }
@@ -143,7 +167,7 @@ Status Ruler::Reload() {
     return InvalidArgumentError(std::move(message));
   }
   size_t groups = loaded.groups.size();
-  manager_->Load(std::move(loaded.groups));
+  manager_->Load(WithBuiltInRules(std::move(loaded.groups), config_));
   spdlog::info("ruler {}: reloaded {} rule groups from {} files", id_, groups, loaded.files.size());
   return OkStatus();
 }

@@ -12,6 +12,9 @@
 // stopped). A ruler that loses its broker connection stops evaluating at once; the state of
 // pending and firing alerts comes back from ALERTS_FOR_STATE in the store.
 //
+// Besides the rule files, the ruler evaluates a built-in group (BuiltInRuleGroups):
+// VigilAgentOffline over the heartbeat series the coordinators publish (coordinator.h).
+//
 // Thread safety: Start, Stop and Reload from one thread at a time; the rest from any.
 #pragma once
 
@@ -30,6 +33,13 @@
 #include "store/store.h"
 
 namespace vigil::roles {
+
+// The built-in group, after `files` (the rule files' groups): with [alerting]
+// agent_offline, the alert VigilAgentOffline for an agent no coordinator heard of for
+// offline_intervals times its shortest sensor interval, every [alerting]
+// evaluation_interval (docs/alerts.md).
+std::vector<vigil::rules::GroupSpec> WithBuiltInRules(std::vector<vigil::rules::GroupSpec> files,
+                                                      const VigilConfig& config);
 
 class Ruler {
  public:

@@ -255,11 +255,8 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
       rule.health = "ok";
       rule.last_error.clear();
       // What the last evaluation wrote and this one did not ends now.
-      double stale;
-      uint64_t bits = model::kStaleNaNBits;
-      std::memcpy(&stale, &bits, sizeof stale);
       for (const auto& labels : rule.written)
-        if (!written.contains(labels)) out.Add(labels, {ts, stale});
+        if (!written.contains(labels)) out.Add(labels, {ts, model::StaleMarker()});
       rule.written = std::move(written);
       if (outputs_.send) CollectDue(rule, ts, group->interval_ms, due);
       if (rule.read_later) Write(*group, out);

@@ -87,6 +87,7 @@ Status JsonLinesSink::Append(const model::Batch& batch) {
   std::string chunk;
   for (const auto& series : batch.series) {
     for (const auto& sample : series.samples) {
+      if (model::IsStaleMarker(sample.value)) continue;  // the end of a series, no reading
       chunk += SampleEventJson(series.labels, sample);
       chunk += '\n';
     }

@@ -1,6 +1,7 @@
 // The JSON-lines file sink: one event per line, so `tail -f` and `jq` read it.
 // A sample is {"kind":"sample","labels":{...},"timestamp_ms":N,"value":X} (non-finite
-// values as "NaN", "+Inf", "-Inf"). When the file reaches max_bytes it is rotated:
+// values as "NaN", "+Inf", "-Inf"; a stale marker, which ends a series and is no reading,
+// is not written). When the file reaches max_bytes it is rotated:
 // events.jsonl -> events.jsonl.1 -> ... -> events.jsonl.<keep>, the oldest deleted; with
 // `compress`, rotated files are gzip files events.jsonl.1.gz … (compressed at rotation,
 // on the writer's thread, with zlib's fastest level).

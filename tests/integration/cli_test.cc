@@ -160,7 +160,7 @@ TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
   EXPECT_NE(reload->body.find("d.yml:5:11"), std::string::npos) << reload->body;
   auto rules = vigil::testing::HttpGet(port, "/api/v1/rules");
   ASSERT_TRUE(rules.ok());
-  EXPECT_EQ(nlohmann::json::parse(rules->body)["data"]["groups"].size(), 2u) << rules->body;
+  EXPECT_EQ(nlohmann::json::parse(rules->body)["data"]["groups"].size(), 3u) << rules->body;
   // check-config reports the broken rule file with the config's own errors.
   CommandResult config = RunVigil("check-config " + dir + "/vigil.toml");
   EXPECT_EQ(config.exit_code, 2);
@@ -509,7 +509,7 @@ TEST(Cli, TheDefaultStandaloneRaisesNoAlertInTwoMinutes) {
   auto rules = vigil::testing::HttpGet(port, "/api/v1/rules");
   ASSERT_TRUE(rules.ok());
   const auto groups = nlohmann::json::parse(rules->body)["data"]["groups"];
-  EXPECT_EQ(groups.size(), 5u) << rules->body.substr(0, 2000);
+  EXPECT_EQ(groups.size(), 6u) << rules->body.substr(0, 2000);
   for (const auto& group : groups) {
     for (const auto& rule : group["rules"]) {
       EXPECT_EQ(rule["health"], "ok") << group["file"] << " " << rule.dump();

@@ -45,9 +45,12 @@ inline std::map<std::pair<std::string, int64_t>, int> SamplesOf(const std::strin
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j.value("kind", "") != "sample") continue;
     if (j["labels"].value("agent", "") != agent) continue;
-    // The coordinators' ALERTS series (VigilAgentOffline while the agent is cut off) carries
-    // the agent's label but is not one of its readings.
-    if (j["labels"].value("__name__", "") == "ALERTS") continue;
+    // ALERTS (VigilAgentOffline while the agent is cut off) and the coordinators' heartbeat
+    // series carry the agent's label but are not its readings.
+    const std::string name = j["labels"].value("__name__", "");
+    if (name == "ALERTS" || name == "vigil_agent_last_seen_timestamp_seconds" ||
+        name == "vigil_agent_interval_seconds")
+      continue;
     ++samples[{j["labels"].dump(), j["timestamp_ms"].get<int64_t>()}];
   }
   return samples;
@@ -95,9 +98,12 @@ class ProcessStack {
   }
   // Starts the datamanager (its dashboard and query API on `port`) and the coordinator,
   // for a test that brings its own agents; false when one did not come up.
-  bool StartConsumers(uint16_t port) {
-    datamanager = Start("datamanager", {"--data-dir", dir_ + "/data", "--listen",
-                                        "127.0.0.1:" + std::to_string(port)});
+  // `rules`: the datamanager evaluates the rules too (--rules), VigilAgentOffline included.
+  bool StartConsumers(uint16_t port, bool rules = false) {
+    std::vector<std::string> args = {"--data-dir", dir_ + "/data", "--listen",
+                                     "127.0.0.1:" + std::to_string(port)};
+    if (rules) args.push_back("--rules");
+    datamanager = Start("datamanager", args);
     coordinator = Start("coordinator", {});
     return WaitLog("datamanager", "running") && WaitLog("coordinator", "running");
   }
