@@ -155,17 +155,9 @@ namespace {
 int RunRole(const std::string& role, const CommonFlags& flags, bool with_rules) {
   roles::VigilConfig config;
   if (int code = LoadConfig(flags, config); code != kExitOk) return code;
-  if (role == "ruler" && config.storage.url.empty()) {
-    spdlog::error(
-        "ruler: the ruler queries PostgreSQL, where the datamanagers write: give --store "
-        "postgres://..., [storage] url or VIGIL_STORE_URL");
-    return kExitConfigError;
-  }
-  if (role == "web" && config.storage.url.empty()) {
-    spdlog::error(
-        "web: a web server of its own reads PostgreSQL: give --store postgres://..., [storage] "
-        "url or VIGIL_STORE_URL (with the embedded store, the datamanager serves the dashboard and "
-        "the API on --listen)");
+  // Before waiting for the broker: a config that cannot work fails at once.
+  if (Status status = roles::CheckRoleConfig(role, config); !status.ok()) {
+    spdlog::error("{}", status.message());
     return kExitConfigError;
   }
   return RunDistributedRole(role, config, with_rules);

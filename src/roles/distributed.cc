@@ -8,6 +8,21 @@
 
 namespace vigil::roles {
 
+Status CheckRoleConfig(const std::string& role, const VigilConfig& config) {
+  if (!config.storage.url.empty()) return OkStatus();
+  if (role == "web")
+    return InvalidArgumentError(
+        "web: a web server of its own reads PostgreSQL: give --store postgres://..., [storage] "
+        "url or VIGIL_STORE_URL (with the embedded store, the datamanager serves the dashboard "
+        "and the API on --listen)");
+  if (role == "ruler")
+    return InvalidArgumentError(
+        "ruler: the ruler queries PostgreSQL, where the datamanagers write: give --store "
+        "postgres://..., [storage] url or VIGIL_STORE_URL (or run the datamanager with "
+        "--rules)");
+  return OkStatus();
+}
+
 Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::string& role,
                                                                  bus::Bus& bus,
                                                                  const VigilConfig& config,
@@ -29,19 +44,11 @@ Result<std::unique_ptr<DistributedRole>> DistributedRole::Create(const std::stri
   } else if (role == "coordinator") {
     VIGIL_ASSIGN_OR_RETURN(r->coordinator_, CoordinatorFrom(bus, clock, config, id));
   } else if (role == "web") {
-    if (config.storage.url.empty()) {
-      return InvalidArgumentError(
-          "web: a web server of its own reads PostgreSQL: give --store postgres://... (with "
-          "the embedded store, the datamanager serves the dashboard and the API)");
-    }
+    VIGIL_RETURN_IF_ERROR(CheckRoleConfig(role, config));
     VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock, /*migrate=*/false));
     r->web_ = std::make_unique<WebRole>(bus, *r->store_, clock, r->WebOptions(id));
   } else if (role == "ruler") {
-    if (config.storage.url.empty()) {
-      return InvalidArgumentError(
-          "ruler: the ruler queries PostgreSQL, where the datamanagers write: give --store "
-          "postgres://...");
-    }
+    VIGIL_RETURN_IF_ERROR(CheckRoleConfig(role, config));
     VIGIL_ASSIGN_OR_RETURN(r->store_, OpenStoreFrom(config, env, clock, /*migrate=*/false));
     r->ruler_ = std::make_unique<Ruler>(bus, *r->store_, clock, config, id, /*lease=*/true);
   } else if (role == "datamanager") {

@@ -32,6 +32,10 @@
 
 namespace vigil::roles {
 
+// InvalidArgument, saying what to give, when `config` lacks what `role` needs: a web server
+// of its own and a ruler read PostgreSQL.
+Status CheckRoleConfig(const std::string& role, const VigilConfig& config);
+
 class DistributedRole {
  public:
   // `role` is sensor, coordinator, datamanager, web or ruler. The bus must outlive the role.
