@@ -1,17 +1,15 @@
 // The coordinator's work per batch: the bundled config's pipeline (a filter, two relabel
-// rules, a match and a one-minute downsample of the boiler's series) and 100 alert rules,
-// with one rule evaluation per second of data, on 1 and 2 shards with one thread per
-// agent (as the bus's consumers run), each agent on its own shard.
+// rules, a match and a one-minute downsample of the boiler's series) on 1 and 2 shards
+// with one thread per agent (as the bus's consumers run), each agent on its own shard.
 // Target (issue #8): 2 million samples/s on one worker, near-linear gain with a second.
+// (Alert rules were part of it until they moved to the ruler, which bench/rules-peers
+// measures.)
 //
 // Data: per agent, 10,000 series (5 instruments x 2,000 servers, labels
 // agent/area/server/unit), one sample each per batch — an agent's second — with
-// timestamps a second apart, so the downsample windows close every 60 batches. Rules: 96 thresholds
-// on one instrument and server each (20 rules share a metric name, so each series is checked
-// against 20) and 4 absent rules.
+// timestamps a second apart, so the downsample windows close every 60 batches.
 #include <benchmark/benchmark.h>
 
-#include "pipeline/alerts.h"
 #include "pipeline/sharded.h"
 #include "roles/config.h"
 
@@ -40,29 +38,8 @@ model::Batch Second(const std::string& agent, int64_t t) {
   return batch;
 }
 
-std::vector<pipeline::AlertRuleSpec> HundredRules() {
-  std::vector<pipeline::AlertRuleSpec> rules;
-  for (int i = 0; i < 96; ++i) {
-    pipeline::AlertRuleSpec r;
-    r.name = "Rule" + std::to_string(i);
-    r.expr = std::string(kInstruments[i % 5][0]) + "{server=\"server-" + std::to_string(i * 7) +
-             "\"} > 15.5";
-    r.for_ms = 30'000;
-    r.annotations = {{"summary", "{{ $labels.server }} at {{ $value }}"}};
-    rules.push_back(r);
-  }
-  for (int i = 0; i < 4; ++i) {
-    pipeline::AlertRuleSpec r;
-    r.name = "Absent" + std::to_string(i);
-    r.expr = std::string("absent_over_time(") + kInstruments[i][0] + "[1m])";
-    rules.push_back(r);
-  }
-  return rules;
-}
-
 struct Coordinator {
   metrics::Registry registry;
-  std::unique_ptr<pipeline::AlertEvaluator> alerts;
   std::unique_ptr<pipeline::ShardedPipeline> sharded;
 };
 std::unique_ptr<Coordinator> shared;  // made by thread 0 before the timed loop
@@ -71,23 +48,15 @@ Status MakeCoordinator(size_t workers) {
   auto config = roles::LoadVigilConfig(VIGIL_SOURCE_DIR "/config/vigil.toml");
   if (!config.ok()) return config.status();
   auto c = std::make_unique<Coordinator>();
-  pipeline::AlertEvaluator::Options options;
-  options.shards = workers;
-  options.registry = &c->registry;
-  VIGIL_ASSIGN_OR_RETURN(c->alerts, pipeline::AlertEvaluator::Create(HundredRules(), options));
-  auto* evaluator = c->alerts.get();
   VIGIL_ASSIGN_OR_RETURN(
-      c->sharded,
-      pipeline::ShardedPipeline::Create(
-          workers, [&] { return roles::BuildPipelineStages(*config); },
-          [evaluator](size_t shard, const model::Batch& b) { evaluator->Observe(shard, b); },
-          c->registry));
+      c->sharded, pipeline::ShardedPipeline::Create(
+                      workers, [&] { return roles::BuildPipelineStages(*config); }, c->registry));
   shared = std::move(c);
   return OkStatus();
 }
 
 // One thread per agent; state.threads() shards.
-void BM_CoordinatorPipelineAndRules(benchmark::State& state) {
+void BM_CoordinatorPipeline(benchmark::State& state) {
   const auto workers = static_cast<size_t>(state.threads());
   if (state.thread_index() == 0) {
     if (Status made = MakeCoordinator(workers); !made.ok())
@@ -111,17 +80,15 @@ void BM_CoordinatorPipelineAndRules(benchmark::State& state) {
     for (auto& s : batch.series) s.samples[0].timestamp_ms = t;
     state.ResumeTiming();
     if (!shared->sharded->Process(agent, batch).ok()) return state.SkipWithError("pipeline failed");
-    if (state.thread_index() == 0) benchmark::DoNotOptimize(shared->alerts->Evaluate(t));
     samples += static_cast<int64_t>(first.series.size());
     t += 1000;
   }
   state.SetItemsProcessed(samples);
   if (state.thread_index() == 0) {
     state.counters["stages"] = static_cast<double>(shared->sharded->stage_count());
-    state.counters["rules"] = static_cast<double>(shared->alerts->rule_count());
   }
 }
-BENCHMARK(BM_CoordinatorPipelineAndRules)
+BENCHMARK(BM_CoordinatorPipeline)
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime()

@@ -157,8 +157,7 @@ struct Consumers {
     co.id = "bench-coordinator";
     co.registry = &registry;
     coordinator = std::make_unique<roles::Coordinator>(
-        *coordinator_bus, SystemClock::Get(), co, nullptr,
-        pipeline::ShardedPipeline::PassThrough(registry), nullptr);
+        *coordinator_bus, SystemClock::Get(), co, pipeline::ShardedPipeline::PassThrough(registry));
   }
   bool Start() { return datamanager->Start().ok() && coordinator->Start().ok(); }
   void Stop() {

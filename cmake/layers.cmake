@@ -15,12 +15,12 @@ set(VIGIL_USES_net core)                         # the HTTP client (libcurl)
 set(VIGIL_USES_bus core)                         # the Bus interface and the in-process bus
 set(VIGIL_USES_bus_amqp bus)                     # the RabbitMQ bus
 set(VIGIL_USES_sensors model net)                # readings from the world
-set(VIGIL_USES_pipeline model)                   # stages and alert rules over batches
+set(VIGIL_USES_pipeline model)                   # the coordinator's stages over batches
 set(VIGIL_USES_store model)                      # the Store interface, memory store, sinks
 set(VIGIL_USES_store_postgres store)             # the PostgreSQL store
 set(VIGIL_USES_tsdb store)                       # the embedded store
 set(VIGIL_USES_query store)                      # PromQL over any Store
-set(VIGIL_USES_rules query pipeline)           # Prometheus rule files and their evaluation
+set(VIGIL_USES_rules query)                      # Prometheus rule files and their evaluation
 set(VIGIL_USES_web query)                        # HTTP, WebSocket, API and dashboard
 set(VIGIL_USES_roles bus sensors pipeline store_postgres tsdb rules web net)  # the wiring
 set(VIGIL_USES_cmd roles bus_amqp)               # main and the subcommands

@@ -6,10 +6,9 @@ namespace vigil::pipeline {
 
 Result<std::unique_ptr<ShardedPipeline>> ShardedPipeline::Create(size_t shards,
                                                                  const StageFactory& factory,
-                                                                 Observer observer,
                                                                  metrics::Registry& registry) {
   if (shards == 0) return InvalidArgumentError("workers: at least 1");
-  std::unique_ptr<ShardedPipeline> p(new ShardedPipeline(std::move(observer)));
+  std::unique_ptr<ShardedPipeline> p(new ShardedPipeline());
   for (size_t i = 0; i < shards; ++i) {
     VIGIL_ASSIGN_OR_RETURN(auto stages, factory());
     p->shards_.push_back(std::make_unique<Shard>(Pipeline(std::move(stages), registry)));
@@ -19,7 +18,7 @@ Result<std::unique_ptr<ShardedPipeline>> ShardedPipeline::Create(size_t shards,
 
 std::unique_ptr<ShardedPipeline> ShardedPipeline::PassThrough(metrics::Registry& registry) {
   auto none = [] { return std::vector<std::unique_ptr<Stage>>{}; };
-  return Create(1, none, nullptr, registry).value();
+  return Create(1, none, registry).value();
 }
 
 size_t ShardedPipeline::ShardOf(std::string_view agent) const {
@@ -27,12 +26,9 @@ size_t ShardedPipeline::ShardOf(std::string_view agent) const {
 }
 
 Status ShardedPipeline::Process(std::string_view agent, model::Batch& batch) {
-  const size_t index = ShardOf(agent);
-  Shard& shard = *shards_[index];
+  Shard& shard = *shards_[ShardOf(agent)];
   MutexLock lock(shard.mu);
-  Status status = shard.pipeline.Process(batch);
-  if (status.ok() && observer_) observer_(index, batch);
-  return status;
+  return shard.pipeline.Process(batch);
 }
 
 }  // namespace vigil::pipeline

@@ -4,10 +4,8 @@
 // that decoded it, one per data queue — so batches of agents on different shards run in
 // parallel, on data already in that core's cache. Every series carries its agent's id, so
 // a series is always handled by the same shard, in the order its batches arrived, and
-// stateful stages (downsample) and the alert rules' per-series state need no sharing
-// between shards. After the stages, the observer (the alert rules) sees the batch, still
-// under the shard's lock. docs/pipeline.md ("Workers") says why batches are not split by
-// series.
+// stateful stages (downsample) need no sharing between shards. docs/pipeline.md
+// ("Workers") says why batches are not split by series.
 //
 // Thread safety: Process may be called from any thread; calls for one shard take turns.
 #pragma once
@@ -25,19 +23,17 @@ namespace vigil::pipeline {
 class ShardedPipeline {
  public:
   using StageFactory = std::function<Result<std::vector<std::unique_ptr<Stage>>>()>;
-  // Sees each batch after its shard's stages, on the caller's thread.
-  using Observer = std::function<void(size_t shard, const model::Batch& batch)>;
 
   // The factory's error, or InvalidArgument for 0 shards.
   static Result<std::unique_ptr<ShardedPipeline>> Create(
-      size_t shards, const StageFactory& factory, Observer observer = nullptr,
+      size_t shards, const StageFactory& factory,
       metrics::Registry& registry = metrics::Registry::Default());
   // No stages, one shard: batches pass through unchanged.
   static std::unique_ptr<ShardedPipeline> PassThrough(
       metrics::Registry& registry = metrics::Registry::Default());
 
-  // Runs the batch of `agent` through its shard's stages, then the observer; the stages'
-  // first error (the batch then is left partly processed).
+  // Runs the batch of `agent` through its shard's stages; the stages' first error (the batch then
+  // is left partly processed).
   Status Process(std::string_view agent, model::Batch& batch);
 
   size_t workers() const { return shards_.size(); }
@@ -55,9 +51,8 @@ class ShardedPipeline {
     Pipeline pipeline VIGIL_GUARDED_BY(mu);
   };
 
-  explicit ShardedPipeline(Observer observer) : observer_(std::move(observer)) {}
+  ShardedPipeline() = default;
 
-  Observer observer_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 

@@ -165,7 +165,7 @@ AlertNotifier::~AlertNotifier() {
   }
 }
 
-void AlertNotifier::Notify(const std::vector<pipeline::AlertChange>& changes) {
+void AlertNotifier::Notify(const std::vector<vigil::rules::AlertChange>& changes) {
   std::map<std::string, std::vector<model::Alert>> by_name;  // what the webhooks hear of
   for (const auto& change : changes) {
     const model::Alert& a = change.alert;

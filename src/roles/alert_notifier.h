@@ -25,7 +25,6 @@
 #include "bus/bus.h"
 #include "core/metrics.h"
 #include "core/mutex.h"
-#include "pipeline/alerts.h"
 #include "rules/manager.h"
 
 namespace vigil::roles {
@@ -60,7 +59,7 @@ class AlertNotifier {
   ~AlertNotifier();
 
   // Logs every change now; queues it for vigil.events and the webhook payloads.
-  void Notify(const std::vector<pipeline::AlertChange>& changes);
+  void Notify(const std::vector<vigil::rules::AlertChange>& changes);
   // Queues `alerts` for every Alertmanager.
   void Send(const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts);
   // Waits until every change so far is published (tests); false after `timeout`.

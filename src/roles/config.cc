@@ -11,8 +11,9 @@
 #include "core/names.h"
 #include "core/url.h"
 #include "model/selector.h"
-#include "pipeline/alerts.h"
 #include "pipeline/stages.h"
+#include "query/parser.h"
+#include "rules/template.h"
 #include "sensors/registry.h"
 
 namespace vigil::roles {
@@ -538,14 +539,12 @@ config::Schema BuildSchema() {
   };
   schema.sections.push_back(
       {"alerting",
-       "How the coordinator evaluates alert rules and where it sends alerts (docs/alerts.md).",
+       "The ruler's built-in group ([[alerts]] and VigilAgentOffline), the coordinators' "
+       "heartbeat series, and where alerts are sent (docs/alerts.md).",
        {OptionSpec{"evaluation_interval", OptionType::kDuration,
-                   "How often the stream rules are evaluated, the coordinators publish their "
-                   "heartbeat series and the ruler evaluates VigilAgentOffline.",
+                   "How often the coordinators publish their heartbeat series and the ruler "
+                   "evaluates its built-in group: the [[alerts]] rules and VigilAgentOffline.",
                    milliseconds(1000), 0.1, 3600.0},
-        OptionSpec{"lookback", OptionType::kDuration,
-                   "A series' newest sample counts for this long; absent() looks back as far.",
-                   milliseconds(300'000), 1.0, 86400.0},
         OptionSpec{"agent_offline", OptionType::kBool,
                    "The ruler's built-in rule VigilAgentOffline: no coordinator heard of an "
                    "agent for offline_intervals times its shortest sensor interval.",
@@ -581,14 +580,15 @@ config::Schema BuildSchema() {
 
   auto templates = [](const OptionValue& value) -> std::optional<std::string> {
     for (const auto& [name, text] : std::get<config::LabelMap>(value)) {
-      if (auto t = pipeline::AlertTemplate::Parse(text); !t.ok())
+      if (auto t = vigil::rules::Template::Parse(text); !t.ok())
         return name + ": " + t.status().message();
     }
     return std::nullopt;
   };
   schema.sections.push_back(
       {"alerts",
-       "Alert rules: one [[alerts]] table per rule (docs/alerts.md).",
+       "Alerting rules in vigil.toml, one [[alerts]] table each: the ruler evaluates them "
+       "with VigilAgentOffline every [alerting] evaluation_interval (docs/alerts.md).",
        {OptionSpec{"name",
                    OptionType::kString,
                    "The alert's name (its alertname label).",
@@ -603,14 +603,14 @@ config::Schema BuildSchema() {
                    }},
         OptionSpec{"expr",
                    OptionType::kString,
-                   "selector > number (or >=, <, <=, ==, !=), absent(selector) or "
-                   "absent_over_time(selector[duration]).",
+                   "Its condition, in PromQL as a rule file's expr: each series it returns "
+                   "is an alert (`boiler_pressure_out > 15.4`, `absent(up{job=\"x\"})`).",
                    std::nullopt,
                    std::nullopt,
                    std::nullopt,
                    {},
                    [](const OptionValue& value) -> std::optional<std::string> {
-                     if (auto e = pipeline::ParseAlertExpr(std::get<std::string>(value)); !e.ok())
+                     if (auto e = query::Parse(std::get<std::string>(value)); !e.ok())
                        return e.status().message();
                      return std::nullopt;
                    }},
@@ -629,7 +629,8 @@ config::Schema BuildSchema() {
                    {"info", "warning", "critical"}},
         OptionSpec{"labels",
                    OptionType::kLabels,
-                   "Labels the alert gets; may use {{ $labels.<name> }} and {{ $value }}.",
+                   "Labels the alert gets; templates as in rule files ({{ $labels.<name> }}, "
+                   "{{ $value }}, humanize ...).",
                    config::LabelMap{},
                    std::nullopt,
                    std::nullopt,
@@ -637,8 +638,8 @@ config::Schema BuildSchema() {
                    templates},
         OptionSpec{"annotations",
                    OptionType::kLabels,
-                   "Texts that describe the alert (summary, description ...); may use "
-                   "{{ $labels.<name> }} and {{ $value }}.",
+                   "Texts that describe the alert (summary, description ...); templates as in "
+                   "rule files.",
                    config::LabelMap{},
                    std::nullopt,
                    std::nullopt,
@@ -728,7 +729,6 @@ Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded, const std::string& 
   c.coordinator.workers = loaded.sections.at("coordinator").Int("workers");
   const auto& alerting = loaded.sections.at("alerting");
   c.alerting.evaluation_interval = alerting.Duration("evaluation_interval");
-  c.alerting.lookback = alerting.Duration("lookback");
   c.alerting.agent_offline = alerting.Bool("agent_offline");
   c.alerting.offline_intervals = alerting.Int("offline_intervals");
   c.alerting.webhooks = alerting.Strings("webhooks");
@@ -738,14 +738,15 @@ Result<VigilConfig> FromLoaded(config::LoadedConfig& loaded, const std::string& 
   c.alerting.external_url = alerting.String("external_url");
   for (const auto& entry : loaded.repeated.at("alerts")) {
     if (entry.has_errors) continue;
-    pipeline::AlertRuleSpec rule;
+    vigil::rules::RuleSpec rule;
     rule.name = entry.values.String("name");
     rule.expr = entry.values.String("expr");
     rule.for_ms = entry.values.Duration("for").count();
     rule.keep_firing_for_ms = entry.values.Duration("keep_firing_for").count();
-    rule.severity = entry.values.String("severity");
-    rule.labels = entry.values.Labels("labels");
-    rule.annotations = entry.values.Labels("annotations");
+    for (const auto& [name, value] : entry.values.Labels("labels")) rule.labels[name] = value;
+    rule.labels["severity"] = entry.values.String("severity");
+    for (const auto& [name, value] : entry.values.Labels("annotations"))
+      rule.annotations[name] = value;
     c.alerts.push_back(std::move(rule));
   }
 

@@ -13,7 +13,6 @@
 
 #include "core/config.h"
 #include "model/labels.h"
-#include "pipeline/alerts.h"
 #include "pipeline/pipeline.h"
 #include "query/engine.h"
 #include "rules/rule_file.h"
@@ -117,7 +116,6 @@ struct VigilConfig {
 
   struct Alerting {
     std::chrono::milliseconds evaluation_interval{1000};
-    std::chrono::milliseconds lookback{300'000};
     bool agent_offline = true;
     int64_t offline_intervals = 3;
     std::vector<std::string> webhooks;
@@ -127,8 +125,9 @@ struct VigilConfig {
     std::string external_url;  // empty: http://<web listen>
   } alerting;
 
-  // The alert rules, one [[alerts]] table each (docs/alerts.md).
-  std::vector<pipeline::AlertRuleSpec> alerts;
+  // The [[alerts]] tables, each an alerting rule of the ruler's built-in group (its
+  // severity among its labels; docs/alerts.md).
+  std::vector<vigil::rules::RuleSpec> alerts;
 };
 
 // The schema of vigil.toml.

@@ -8,15 +8,11 @@
 namespace vigil::roles {
 
 Coordinator::Coordinator(bus::Bus& bus, Clock& clock, Options options,
-                         std::unique_ptr<pipeline::AlertEvaluator> alerts,
-                         std::unique_ptr<pipeline::ShardedPipeline> pipeline,
-                         std::unique_ptr<AlertNotifier> notifier)
+                         std::unique_ptr<pipeline::ShardedPipeline> pipeline)
     : bus_(bus),
       clock_(clock),
       options_(std::move(options)),
-      alerts_(std::move(alerts)),
       pipeline_(std::move(pipeline)),
-      notifier_(std::move(notifier)),
       batches_(options_.registry->AddCounter(
           "vigil_coordinator_batches_total",
           "Batches the coordinator handled: processed, invalid (dead-lettered), failed "
@@ -46,19 +42,17 @@ Status Coordinator::Start() {
                        std::string(model::kProtobufContentType)};
   VIGIL_RETURN_IF_ERROR(
       bus_.Publish(std::string(bus::kDiscoveryRequestsExchange), "", std::move(message)));
-  evaluator_ = std::thread([this] {
+  heartbeat_ = std::thread([this] {
     MutexLock lock(mu_);
-    while (!stop_cv_.wait_for(lock, options_.evaluation_interval,
+    while (!stop_cv_.wait_for(lock, options_.heartbeat_interval,
                               [this]() VIGIL_REQUIRES(mu_) { return stopped_; })) {
       lock.unlock();
       PublishHeartbeats();
-      if (notifier_) EvaluateAlerts();
       lock.lock();
     }
   });
-  spdlog::info("coordinator {}: started, {} pipeline stages on {} workers, {} alert rules",
-               options_.id, pipeline_->stage_count(), pipeline_->workers(),
-               alerts_ ? alerts_->rule_count() : 0);
+  spdlog::info("coordinator {}: started, {} pipeline stages on {} workers", options_.id,
+               pipeline_->stage_count(), pipeline_->workers());
   return OkStatus();
 }
 
@@ -72,22 +66,13 @@ void Coordinator::Stop() {
   }
   stop_cv_.notify_all();
   for (auto& [agent, subscription] : data) subscription->Cancel();
-  if (evaluator_.joinable()) evaluator_.join();
+  if (heartbeat_.joinable()) heartbeat_.join();
   std::map<std::string, Seen> seen;
   {
     MutexLock lock(mu_);
     seen.swap(seen_);
   }
   for (const auto& [agent, unused] : seen) EndHeartbeats(agent);
-}
-
-void Coordinator::EvaluateAlerts() {
-  if (!alerts_) return;
-  const int64_t now = clock_.NowMillis();
-  auto changes = alerts_->Evaluate(now);
-  if (notifier_ && !changes.empty()) notifier_->Notify(changes);
-  // The ALERTS series goes the way of every sample: stored, charted, queryable.
-  PublishSamples(pipeline::AlertsSeries(alerts_->Active(), changes, now), "ALERTS series");
 }
 
 namespace {

@@ -4,12 +4,10 @@
 // publishes the result to vigil.events as samples.<agent>. A batch is acked only after
 // the publish was confirmed; one that cannot be decoded is dead-lettered and counted.
 // The pipeline runs on the handler's thread, in the shard of the batch's agent
-// (pipeline/sharded.h), and feeds the [[alerts]] stream rules, which a thread of the
-// coordinator evaluates every evaluation_interval and hands to the notifier
-// (docs/alerts.md). docs/architecture.md.
+// (pipeline/sharded.h). docs/architecture.md. Alert rules are the ruler's (ruler.h).
 //
-// Every evaluation_interval the same thread also publishes, as samples, when it last heard
-// of each agent (an announcement or a batch) and the agent's shortest sensor interval:
+// Every heartbeat_interval a thread of the coordinator publishes, as samples, when it last
+// heard of each agent (an announcement or a batch) and the agent's shortest sensor interval:
 //   vigil_agent_last_seen_timestamp_seconds{agent, coordinator}
 //   vigil_agent_interval_seconds{agent, coordinator}
 // The ruler's VigilAgentOffline is a rule over them (ruler.h): with several coordinators
@@ -31,9 +29,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "core/mutex.h"
-#include "pipeline/alerts.h"
 #include "pipeline/sharded.h"
-#include "roles/alert_notifier.h"
 
 namespace vigil::roles {
 
@@ -43,16 +39,12 @@ class Coordinator {
     std::string id;
     size_t prefetch = 64;
     bus::TopologyOptions topology;
-    std::chrono::milliseconds evaluation_interval{1000};
+    std::chrono::milliseconds heartbeat_interval{1000};
     metrics::Registry* registry = &metrics::Registry::Default();
   };
 
-  // `alerts` and `notifier` may be null (no alerting); the pipeline's observer feeds
-  // `alerts`, so the pipeline must have been built with it.
   Coordinator(bus::Bus& bus, Clock& clock, Options options,
-              std::unique_ptr<pipeline::AlertEvaluator> alerts,
-              std::unique_ptr<pipeline::ShardedPipeline> pipeline,
-              std::unique_ptr<AlertNotifier> notifier);
+              std::unique_ptr<pipeline::ShardedPipeline> pipeline);
   ~Coordinator();
 
   // Listens for announcements and sends a discovery request.
@@ -64,10 +56,8 @@ class Coordinator {
   // The agents learnt so far, by id.
   std::vector<std::string> KnownAgents();
 
-  // Evaluates the alert rules at the clock's time and notifies the changes, and publishes
-  // the agents' heartbeat series; the coordinator's thread does it every
-  // evaluation_interval.
-  void EvaluateAlerts();
+  // Publishes the agents' heartbeat series at the clock's time; the coordinator's thread
+  // does it every heartbeat_interval.
   void PublishHeartbeats();
 
  private:
@@ -81,9 +71,7 @@ class Coordinator {
   bus::Bus& bus_;
   Clock& clock_;
   Options options_;
-  std::unique_ptr<pipeline::AlertEvaluator> alerts_;  // before pipeline_, which feeds it
   std::unique_ptr<pipeline::ShardedPipeline> pipeline_;
-  std::unique_ptr<AlertNotifier> notifier_;
   std::unique_ptr<bus::Subscription> announcements_;
 
   Mutex mu_;
@@ -103,7 +91,7 @@ class Coordinator {
   std::set<std::string> departed_ VIGIL_GUARDED_BY(mu_);
   bool stopped_ VIGIL_GUARDED_BY(mu_) = false;
   CondVar stop_cv_;
-  std::thread evaluator_;
+  std::thread heartbeat_;
 
   metrics::Family<metrics::Counter>& batches_;
   metrics::Counter& samples_;

@@ -1,7 +1,8 @@
-// The coordinator's alerting end to end on the in-process bus and a fake clock: batches in
-// its data queue → rules → alert messages on vigil.events, the ALERTS series, and
-// Alertmanager-format payloads POSTed to a webhook receiver on loopback. And its agents'
-// heartbeat series, over which the ruler's built-in VigilAgentOffline runs.
+// Alerting end to end on the in-process bus, a memory store and a fake clock: batches in an
+// agent's data queue → the coordinator → the store → a ruler's [[alerts]] rule → alert
+// messages on vigil.events, the ALERTS series, and Alertmanager-format payloads POSTed to
+// a webhook receiver on loopback. And the coordinator's heartbeat series, over which the
+// ruler's built-in VigilAgentOffline runs.
 #include "roles/coordinator.h"
 
 #include <fmt/format.h>
@@ -79,11 +80,9 @@ class CoordinatorAlertsTest : public ::testing::Test {
     auto config = ParseVigilConfig(text, "test.toml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto coordinator = CoordinatorFrom(bus_, clock_, *config, "c1");
-    offline_rule_ = std::make_unique<vigil::rules::RuleManager>(
-        engine_, clock_, vigil::rules::RuleManager::Options{.registry = &registry_},
-        vigil::rules::RuleManager::Outputs{});
-    offline_rule_->Load(WithBuiltInRules({}, *config));
     ASSERT_TRUE(coordinator.ok()) << coordinator.status().ToString();
+    ruler_ = std::make_unique<Ruler>(bus_, history_, clock_, *config, "r1");
+    ASSERT_EQ(ruler_->group_count(), 1u);  // the built-in group: [[alerts]], VigilAgentOffline
     coordinator_ = std::move(coordinator).value();
     ASSERT_TRUE(coordinator_->Start().ok());
     auto store = bus_.Consume(std::string(bus::kStoreQueue), {}, [this](const bus::Delivery& d) {
@@ -131,20 +130,19 @@ class CoordinatorAlertsTest : public ::testing::Test {
                     .ok());
     ASSERT_TRUE(published_.WaitFor([&](Published& p) { return p.samples.size() > before; }));
   }
-  // VigilAgentOffline as a ruler evaluates it (WithBuiltInRules), at the clock's time, over
-  // what the coordinator published (its heartbeats, published now): the agents it finds
-  // offline, polled until they are `expected` (for 2 s at most). Heartbeats never share a
+  // VigilAgentOffline as the ruler evaluates it, at the clock's time, over what the
+  // coordinator published (its heartbeats, published now): the agents it finds offline,
+  // polled until they are `expected` (for 2 s at most). Heartbeats never share a
   // timestamp: the clock must move between two calls.
   std::vector<std::string> OfflineAgents(const std::vector<std::string>& expected) {
     std::vector<std::string> agents;
     coordinator_->PublishHeartbeats();
     for (int i = 0; i < 40; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      offline_rule_->EvaluateGroup(0, clock_.NowMillis());
+      ruler_->TEST_EvaluateAt(clock_.NowMillis());
       agents.clear();
-      for (const auto& alert : offline_rule_->ActiveAlerts()) {
-        EXPECT_EQ(alert.name, "VigilAgentOffline");
-        if (alert.state == model::AlertState::kFiring)
+      for (const auto& alert : ruler_->ActiveAlerts()) {
+        if (alert.name == "VigilAgentOffline" && alert.state == model::AlertState::kFiring)
           agents.emplace_back(alert.labels.Get("agent"));
       }
       if (agents == expected) break;
@@ -160,17 +158,16 @@ class CoordinatorAlertsTest : public ::testing::Test {
   metrics::Registry registry_;
   bus::InProcessBus bus_{bus::InProcessBus::Options{.registry = &registry_}};
   testing::FakeClock clock_{kT0};
-  store::MemoryStore history_;
-  query::Engine engine_{history_};
-  std::unique_ptr<vigil::rules::RuleManager> offline_rule_;
+  store::MemoryStore history_;  // what reaches vigil.store, as a datamanager stores it
+  std::unique_ptr<Ruler> ruler_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<bus::Subscription> store_;
   Published published_;
 };
 
-TEST_F(CoordinatorAlertsTest, FiringAndResolvedReachEventsTheStoreAndTheWebhook) {
+TEST_F(CoordinatorAlertsTest, AnAlertsTableFiresAndResolvesOnEventsTheStoreAndTheWebhook) {
   Send(15.6);
-  coordinator_->EvaluateAlerts();
+  ruler_->TEST_EvaluateAt(clock_.NowMillis());
 
   // On vigil.events as alerts.critical.
   ASSERT_TRUE(published_.WaitFor([](Published& p) { return !p.alerts.empty(); }));
@@ -221,7 +218,7 @@ TEST_F(CoordinatorAlertsTest, FiringAndResolvedReachEventsTheStoreAndTheWebhook)
   // Back under the threshold 5 s later: resolved, with endsAt.
   clock_.Advance(5000);
   Send(15.2);
-  coordinator_->EvaluateAlerts();
+  ruler_->TEST_EvaluateAt(clock_.NowMillis());
   expected["status"] = "resolved";
   expected["alerts"][0]["status"] = "resolved";
   expected["alerts"][0]["endsAt"] = "2023-11-14T22:13:25.000Z";
@@ -241,7 +238,7 @@ TEST_F(CoordinatorAlertsTest, AnAgentThatGoesQuietIsOffline) {
   EXPECT_EQ(OfflineAgents({"(never)"}), std::vector<std::string>{});
   clock_.Advance(1);
   EXPECT_EQ(OfflineAgents({"plant-1"}), std::vector<std::string>{"plant-1"});
-  auto alerts = offline_rule_->ActiveAlerts();
+  auto alerts = ruler_->ActiveAlerts();
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].labels.Get("severity"), "critical");
   EXPECT_EQ(alerts[0].annotations.at("summary"), "agent plant-1 is offline");
@@ -307,7 +304,7 @@ TEST(AlertNotifier, RetriesAFailingWebhookWithBackoffAndNeverBlocksNotify) {
   options.registry = &registry;
   AlertNotifier notifier(bus, options);
 
-  pipeline::AlertChange change;
+  vigil::rules::AlertChange change;
   change.fired = true;
   change.alert.name = "X";
   change.alert.severity = "warning";
@@ -368,7 +365,7 @@ TEST(AlertNotifier, ChangesRaisedDuringABrokerOutageArePublishedOnceItIsBack) {
   metrics::Registry registry;
   OutageBus bus;
   AlertNotifier notifier(bus, {.registry = &registry});
-  std::vector<pipeline::AlertChange> changes(3);
+  std::vector<vigil::rules::AlertChange> changes(3);
   for (size_t i = 0; i < changes.size(); ++i) {
     changes[i].alert.name = "X";
     changes[i].alert.severity = i == 1 ? "critical" : "warning";

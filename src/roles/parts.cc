@@ -134,25 +134,21 @@ Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock
                                                      const VigilConfig& config,
                                                      const std::string& id) {
   const auto workers = static_cast<size_t>(config.coordinator.workers);
-  pipeline::AlertEvaluator::Options alerting;
-  alerting.shards = workers;
-  alerting.lookback_ms = config.alerting.lookback.count();
-  VIGIL_ASSIGN_OR_RETURN(auto alerts, pipeline::AlertEvaluator::Create(config.alerts, alerting));
-  auto observe = [raw = alerts.get()](size_t worker, const model::Batch& part) {
-    raw->Observe(worker, part);
-  };
-  VIGIL_ASSIGN_OR_RETURN(auto pipeline,
-                         pipeline::ShardedPipeline::Create(
-                             workers, [&config] { return BuildPipelineStages(config); }, observe));
+  if (!config.alerts.empty())
+    spdlog::warn(
+        "coordinator {}: the config's {} [[alerts]] rules are evaluated by a ruler (vigil ruler, "
+        "vigil datamanager --rules, or the standalone), not by the coordinator",
+        id, config.alerts.size());
+  VIGIL_ASSIGN_OR_RETURN(auto pipeline, pipeline::ShardedPipeline::Create(workers, [&config] {
+                           return BuildPipelineStages(config);
+                         }));
 
   Coordinator::Options options;
   options.id = id;
   options.prefetch = static_cast<size_t>(config.broker.prefetch);
   options.topology = TopologyFrom(config);
-  options.evaluation_interval = config.alerting.evaluation_interval;
-  return std::make_unique<Coordinator>(
-      bus, clock, options, std::move(alerts), std::move(pipeline),
-      std::make_unique<AlertNotifier>(bus, NotifierOptionsFrom(config)));
+  options.heartbeat_interval = config.alerting.evaluation_interval;
+  return std::make_unique<Coordinator>(bus, clock, options, std::move(pipeline));
 }
 
 }  // namespace vigil::roles

@@ -13,6 +13,7 @@
 #include "core/env.h"
 #include "core/mutex.h"
 #include "roles/agent.h"
+#include "roles/alert_notifier.h"
 #include "roles/config.h"
 #include "roles/coordinator.h"
 #include "roles/web.h"
@@ -31,8 +32,8 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
 // Where alert changes go, from [alerting]: webhooks, their timeout and attempts, the
 // external URL (http://<web listen> when unset).
 AlertNotifier::Options NotifierOptionsFrom(const VigilConfig& config);
-// The coordinator with its pipeline on [coordinator] workers, the [[alerts]] rules and
-// the notifier from [alerting]; InvalidArgument for stages or rules that do not build.
+// The coordinator with its pipeline on [coordinator] workers; InvalidArgument for stages
+// that do not build.
 Result<std::unique_ptr<Coordinator>> CoordinatorFrom(bus::Bus& bus, Clock& clock,
                                                      const VigilConfig& config,
                                                      const std::string& id);

@@ -11,25 +11,27 @@ namespace vigil::roles {
 
 std::vector<vigil::rules::GroupSpec> WithBuiltInRules(std::vector<vigil::rules::GroupSpec> files,
                                                       const VigilConfig& config) {
-  if (!config.alerting.agent_offline) return files;
-  const std::string intervals = std::to_string(config.alerting.offline_intervals);
-  vigil::rules::RuleSpec offline;
-  offline.name = "VigilAgentOffline";
-  offline.expr = "time() - max by (agent) (vigil_agent_last_seen_timestamp_seconds) > " +
-                 intervals + " * max by (agent) (vigil_agent_interval_seconds)";
-  offline.labels = {{"severity", "critical"}};
-  offline.annotations = {
-      {"summary", "agent {{ $labels.agent }} is offline"},
-      {"description",
-       "No batch from agent {{ $labels.agent }} for {{ $value | humanizeDuration }}, "
-       "over " +
-           intervals + " times its shortest sensor interval."}};
   vigil::rules::GroupSpec group;
   group.file = "built-in";
   group.name = "vigil";
   group.interval_ms = config.alerting.evaluation_interval.count();
-  group.rules.push_back(std::move(offline));
-  files.push_back(std::move(group));
+  group.rules = config.alerts;
+  if (config.alerting.agent_offline) {
+    const std::string intervals = std::to_string(config.alerting.offline_intervals);
+    vigil::rules::RuleSpec offline;
+    offline.name = "VigilAgentOffline";
+    offline.expr = "time() - max by (agent) (vigil_agent_last_seen_timestamp_seconds) > " +
+                   intervals + " * max by (agent) (vigil_agent_interval_seconds)";
+    offline.labels = {{"severity", "critical"}};
+    offline.annotations = {
+        {"summary", "agent {{ $labels.agent }} is offline"},
+        {"description",
+         "No batch from agent {{ $labels.agent }} for {{ $value | humanizeDuration }}, "
+         "over " +
+             intervals + " times its shortest sensor interval."}};
+    group.rules.push_back(std::move(offline));
+  }
+  if (!group.rules.empty()) files.push_back(std::move(group));
   return files;
 }
 
@@ -53,7 +55,7 @@ Ruler::Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig
                         std::string(bus::kSamplesTopicPrefix) + id_,
                         {model::EncodeBatch(batch), std::string(model::kProtobufContentType)});
   };
-  outputs.notify = [this](const std::vector<pipeline::AlertChange>& changes) {
+  outputs.notify = [this](const std::vector<vigil::rules::AlertChange>& changes) {
     notifier_->Notify(changes);
   };
   outputs.send = [this](const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts) {

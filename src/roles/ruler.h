@@ -12,8 +12,9 @@
 // stopped). A ruler that loses its broker connection stops evaluating at once; the state of
 // pending and firing alerts comes back from ALERTS_FOR_STATE in the store.
 //
-// Besides the rule files, the ruler evaluates a built-in group (BuiltInRuleGroups):
-// VigilAgentOffline over the heartbeat series the coordinators publish (coordinator.h).
+// Besides the rule files, the ruler evaluates a built-in group (WithBuiltInRules): the
+// config's [[alerts]] tables, and VigilAgentOffline over the heartbeat series the
+// coordinators publish (coordinator.h).
 //
 // Thread safety: Start, Stop and Reload from one thread at a time; the rest from any.
 #pragma once
@@ -34,10 +35,11 @@
 
 namespace vigil::roles {
 
-// The built-in group, after `files` (the rule files' groups): with [alerting]
-// agent_offline, the alert VigilAgentOffline for an agent no coordinator heard of for
-// offline_intervals times its shortest sensor interval, every [alerting]
-// evaluation_interval (docs/alerts.md).
+// The built-in group "vigil" (file "built-in"), after `files` (the rule files' groups),
+// evaluated every [alerting] evaluation_interval: the [[alerts]] rules, then, with
+// [alerting] agent_offline, VigilAgentOffline for an agent no coordinator heard of for
+// offline_intervals times its shortest sensor interval (docs/alerts.md). None when both
+// are empty.
 std::vector<vigil::rules::GroupSpec> WithBuiltInRules(std::vector<vigil::rules::GroupSpec> files,
                                                       const VigilConfig& config);
 
@@ -56,6 +58,14 @@ class Ruler {
   // True while this ruler evaluates (always, without a lease, once started).
   bool active() const;
   size_t group_count() const { return manager_->group_count(); }
+  // The pending and firing alerts.
+  std::vector<model::Alert> ActiveAlerts() const { return manager_->ActiveAlerts(); }
+
+  // Tests: evaluates every group once at `time_ms`, on the caller's thread, whether or not
+  // this ruler is active.
+  void TEST_EvaluateAt(int64_t time_ms) {
+    for (size_t i = 0; i < manager_->group_count(); ++i) manager_->EvaluateGroup(i, time_ms);
+  }
 
  private:
   void OnToken(const bus::Delivery& token);

@@ -99,6 +99,13 @@ RuleManager::RuleManager(query::Engine& engine, Clock& clock, Options options, O
                           {"rule_group"});
   duration_ = &r.AddGauge("vigil_rule_group_last_duration_seconds",
                           "How long the group's last evaluation took.", {"rule_group"});
+  alerts_ =
+      &r.AddGauge("vigil_alerts", "Alerts pending and firing after the group's last evaluation.",
+                  {"rule_group", "state"});
+  transitions_ = &r.AddCounter("vigil_alert_transitions_total",
+                               "Alerts that became firing or resolved (a pending alert that "
+                               "cleared counts as resolved).",
+                               {"state"});
 }
 
 RuleManager::~RuleManager() { Stop(); }
@@ -229,7 +236,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
   }
   const auto started = std::chrono::steady_clock::now();
   model::BatchBuilder out;
-  std::vector<pipeline::AlertChange> changes;
+  std::vector<AlertChange> changes;
   std::vector<OutgoingAlert> due;
   std::string state;
   {
@@ -266,9 +273,20 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
     group->evaluation_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     duration_->WithLabels({group->key}).Set(group->evaluation_seconds);
+    size_t pending = 0, firing = 0;
+    for (const auto& rule : group->rules)
+      for (const auto& [labels, alert] : rule.alerts) {
+        if (alert.inactive) continue;
+        ++(alert.state == model::AlertState::kFiring ? firing : pending);
+      }
+    alerts_->WithLabels({group->key, "pending"}).Set(static_cast<double>(pending));
+    alerts_->WithLabels({group->key, "firing"}).Set(static_cast<double>(firing));
     if (outputs_.group_state) state = GroupJson(*group, "").dump();
   }
   Write(*group, out);
+  for (const auto& change : changes)
+    if (change.alert.state != model::AlertState::kPending)
+      transitions_->WithLabels({std::string(model::AlertStateName(change.alert.state))}).Inc();
   if (!changes.empty() && outputs_.notify) outputs_.notify(changes);
   if (!due.empty()) outputs_.send(due);
   if (outputs_.group_state) outputs_.group_state(group->key, group->interval_ms, state);
@@ -276,7 +294,7 @@ void RuleManager::EvaluateGroup(size_t index, int64_t ts) {
 
 Status RuleManager::EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool restore,
                                  model::BatchBuilder& out, std::set<model::Labels>& written,
-                                 std::vector<pipeline::AlertChange>& changes) {
+                                 std::vector<AlertChange>& changes) {
   VIGIL_ASSIGN_OR_RETURN(query::QueryResult result, engine_.Instant(rule.spec.expr, ts));
   if (result.type != query::ValueType::kVector && result.type != query::ValueType::kScalar)
     return FailedPreconditionError("rule result is not a vector or scalar");

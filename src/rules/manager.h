@@ -42,11 +42,17 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "model/batch.h"
-#include "pipeline/alerts.h"
+#include "model/messages.h"
 #include "query/engine.h"
 #include "rules/rule_file.h"
 
 namespace vigil::rules {
+
+// A change of an alert's state, to be notified.
+struct AlertChange {
+  model::Alert alert;
+  bool fired = false;  // it was firing at some point (a resolved pending alert was not)
+};
 
 class RuleManager {
  public:
@@ -79,7 +85,7 @@ class RuleManager {
   };
   struct Outputs {
     std::function<Status(model::Batch)> write;
-    std::function<void(const std::vector<pipeline::AlertChange>&)> notify;
+    std::function<void(const std::vector<AlertChange>&)> notify;
     // The firing and resolved alerts due to Alertmanager after an evaluation.
     std::function<void(const std::vector<OutgoingAlert>&)> send;
     // After each evaluation of a group: its key (file;name), interval and state in
@@ -112,8 +118,7 @@ class RuleManager {
   void Run(std::shared_ptr<Group> group);
   // One rule at `ts`; what it writes goes to `out` and its labels to `written`.
   Status EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool restore, model::BatchBuilder& out,
-                      std::set<model::Labels>& written,
-                      std::vector<pipeline::AlertChange>& changes);
+                      std::set<model::Labels>& written, std::vector<AlertChange>& changes);
   void RestoreForState(Rule& rule, int64_t ts);
   // Writes what `out` holds (outputs_.write), logging a failure.
   void Write(const Group& group, model::BatchBuilder& out);
@@ -137,6 +142,8 @@ class RuleManager {
   metrics::Family<metrics::Counter>* failures_ = nullptr;
   metrics::Family<metrics::Counter>* missed_ = nullptr;
   metrics::Family<metrics::Gauge>* duration_ = nullptr;
+  metrics::Family<metrics::Gauge>* alerts_ = nullptr;
+  metrics::Family<metrics::Counter>* transitions_ = nullptr;
 };
 
 }  // namespace vigil::rules

@@ -26,7 +26,7 @@ class RuleManagerTest : public ::testing::Test {
     EXPECT_TRUE(loaded.ok()) << loaded.errors[0];
     RuleManager::Outputs outputs;
     outputs.write = [this](model::Batch batch) { return store_.Append(batch); };
-    outputs.notify = [this](const std::vector<pipeline::AlertChange>& changes) {
+    outputs.notify = [this](const std::vector<AlertChange>& changes) {
       for (const auto& c : changes) changes_.push_back(c);
     };
     outputs.send = [this](const std::vector<RuleManager::OutgoingAlert>& alerts) {
@@ -64,7 +64,7 @@ class RuleManagerTest : public ::testing::Test {
   query::Engine engine_;
   vigil::testing::FakeClock clock_{kStart};
   metrics::Registry registry_;
-  std::vector<pipeline::AlertChange> changes_;
+  std::vector<AlertChange> changes_;
   std::vector<RuleManager::OutgoingAlert> sent_;
 };
 

@@ -495,11 +495,12 @@ TEST(Cli, TheDefaultStandaloneRaisesNoAlertInTwoMinutes) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
   EXPECT_TRUE(fired.empty()) << *fired.begin();
-  // The rules were evaluated all along: the evaluator's gauge is there, and the probe and
-  // the plant's series it watches exist.
+  // The rules were evaluated all along: the gauge of the built-in group is there, and the
+  // probe and the plant's series it watches exist.
   auto metrics = vigil::testing::HttpGet(port, "/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_NE(metrics->body.find("vigil_alerts{state=\"firing\"} 0"), std::string::npos)
+  EXPECT_NE(metrics->body.find("vigil_alerts{rule_group=\"built-in;vigil\",state=\"firing\"} 0"),
+            std::string::npos)
       << metrics->body.substr(0, 2000);
   auto probe = vigil::testing::HttpGet(port, "/api/v1/query?query=probe_success");
   ASSERT_TRUE(probe.ok());

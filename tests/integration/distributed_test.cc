@@ -714,8 +714,8 @@ TEST_F(DistributedRoles, LateCoordinatorLearnsEveryAgentWithinFiveSeconds) {
   roles::Coordinator::Options options;
   options.id = "late-coordinator-" + std::to_string(getpid());
   options.registry = &registry_;
-  roles::Coordinator coordinator(*coordinator_bus, SystemClock::Get(), options, nullptr,
-                                 pipeline::ShardedPipeline::PassThrough(registry_), nullptr);
+  roles::Coordinator coordinator(*coordinator_bus, SystemClock::Get(), options,
+                                 pipeline::ShardedPipeline::PassThrough(registry_));
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(coordinator.Start().ok());
   std::set<std::string> known;
@@ -748,8 +748,8 @@ TEST_F(DistributedRoles, GarbageInADataQueueIsDeadLetteredAndTheStreamGoesOn) {
   roles::Coordinator::Options options;
   options.id = "garbage-coordinator-" + std::to_string(getpid());
   options.registry = &registry_;
-  roles::Coordinator coordinator(*bus, SystemClock::Get(), options, nullptr,
-                                 pipeline::ShardedPipeline::PassThrough(registry_), nullptr);
+  roles::Coordinator coordinator(*bus, SystemClock::Get(), options,
+                                 pipeline::ShardedPipeline::PassThrough(registry_));
   ASSERT_TRUE(coordinator.Start().ok());
   roles::Agent::Options agent_options;
   agent_options.id = agent;
