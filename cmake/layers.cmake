@@ -12,7 +12,7 @@ set(VIGIL_MODULES core model net bus bus_amqp sensors pipeline store store_postg
 set(VIGIL_USES_core "")
 set(VIGIL_USES_model core)                       # Labels, Batch, matchers, codecs: no I/O
 set(VIGIL_USES_net core)                         # the HTTP client (libcurl)
-set(VIGIL_USES_bus core)                         # the Bus interface and the in-process bus
+set(VIGIL_USES_bus model)                        # the Bus interface, typed topics, in-process bus
 set(VIGIL_USES_bus_amqp bus)                     # the RabbitMQ bus
 set(VIGIL_USES_sensors model net)                # readings from the world
 set(VIGIL_USES_pipeline model)                   # the coordinator's stages over batches

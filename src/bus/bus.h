@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -21,11 +22,27 @@ namespace vigil::bus {
 
 enum class ExchangeType { kFanout, kTopic, kDirect };
 
+// A message's content as the object itself (bus/topic.h): the in-process bus hands it to
+// consumers as it is, with no encoding; a bus that crosses processes, or a spool, encodes
+// it first.
+class Payload {
+ public:
+  virtual ~Payload() = default;
+  // The object in `content_type`'s encoding.
+  virtual std::string Encode(std::string_view content_type) const = 0;
+};
+
 struct Message {
-  std::string body;
+  std::string body;  // the encoded content; empty while only `payload` holds it
   std::string content_type;
   std::string routing_key;                     // set by Publish
   std::map<std::string, std::string> headers;  // e.g. x-death-reason on dead letters
+  std::shared_ptr<const Payload> payload;      // in process: the content, not yet encoded
+
+  // Fills `body` from `payload` when only the payload holds the content.
+  void Encode() {
+    if (body.empty() && payload) body = payload->Encode(content_type);
+  }
 };
 
 // What a full queue does to a publisher.

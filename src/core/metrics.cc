@@ -137,23 +137,15 @@ void AppendEscaped(std::string& out, std::string_view text, bool escape_quotes) 
   }
 }
 
-// `{a="x",b="y"}` with an optional extra pair (the histogram's le); empty when no labels.
-std::string LabelText(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                      std::string_view extra_name = {}, std::string_view extra_value = {}) {
-  if (names.empty() && extra_name.empty()) return "";
+// `{a="x",b="y"}`; empty when there are no labels.
+std::string LabelText(const std::vector<std::pair<std::string, std::string>>& labels) {
+  if (labels.empty()) return "";
   std::string out = "{";
-  for (size_t i = 0; i < names.size(); ++i) {
+  for (size_t i = 0; i < labels.size(); ++i) {
     if (i > 0) out += ',';
-    out += names[i];
+    out += labels[i].first;
     out += "=\"";
-    AppendEscaped(out, values[i], true);
-    out += '"';
-  }
-  if (!extra_name.empty()) {
-    if (!names.empty()) out += ',';
-    out += extra_name;
-    out += "=\"";
-    out += extra_value;
+    AppendEscaped(out, labels[i].second, true);
     out += '"';
   }
   out += '}';
@@ -162,49 +154,82 @@ std::string LabelText(const std::vector<std::string>& names, const std::vector<s
 
 }  // namespace
 
-std::string Registry::RenderText() const {
-  std::string out;
+std::string_view TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+  }
+  return "untyped";
+}
+
+std::vector<Registry::FamilySnapshot> Registry::Snapshot() const {
+  std::vector<FamilySnapshot> out;
   MutexLock lock(mu_);
   for (const auto& item : entries_) {
     // Plain references: clang 14 cannot capture structured bindings in the lambdas below.
     const std::string& name = item.first;
     const Entry& entry = item.second;
-    out += "# HELP " + name + " ";
-    AppendEscaped(out, entry.help, false);
-    out += "\n# TYPE " + name + " ";
+    FamilySnapshot family{name, entry.type, entry.help, {}};
+    auto labels = [](const std::vector<std::string>& names,
+                     const std::vector<std::string>& values) {
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (size_t i = 0; i < names.size(); ++i) pairs.emplace_back(names[i], values[i]);
+      return pairs;
+    };
     switch (entry.type) {
       case MetricType::kCounter:
-        out += "counter\n";
         entry.counters->ForEach([&](const std::vector<std::string>& values, const Counter& c) {
-          out += name + LabelText(entry.counters->label_names(), values) + " " +
-                 FormatFloat(c.Value(), FloatStyle::kShortest) + "\n";
+          family.samples.push_back(
+              {name, labels(entry.counters->label_names(), values), c.Value()});
         });
         break;
       case MetricType::kGauge:
-        out += "gauge\n";
         entry.gauges->ForEach([&](const std::vector<std::string>& values, const Gauge& g) {
-          out += name + LabelText(entry.gauges->label_names(), values) + " " +
-                 FormatFloat(g.Value(), FloatStyle::kShortest) + "\n";
+          family.samples.push_back({name, labels(entry.gauges->label_names(), values), g.Value()});
         });
         break;
       case MetricType::kHistogram:
-        out += "histogram\n";
         entry.histograms->ForEach([&](const std::vector<std::string>& values, const Histogram& h) {
-          const auto& names = entry.histograms->label_names();
+          const auto pairs = labels(entry.histograms->label_names(), values);
           std::vector<uint64_t> counts = h.CumulativeCounts();
           for (size_t i = 0; i < counts.size(); ++i) {
-            std::string le = i < h.UpperBounds().size()
-                                 ? FormatFloat(h.UpperBounds()[i], FloatStyle::kShortest)
-                                 : "+Inf";
-            out += name + "_bucket" + LabelText(names, values, "le", le) + " " +
-                   std::to_string(counts[i]) + "\n";
+            auto with_le = pairs;
+            with_le.emplace_back("le", i < h.UpperBounds().size()
+                                           ? FormatFloat(h.UpperBounds()[i], FloatStyle::kShortest)
+                                           : "+Inf");
+            family.samples.push_back(
+                {name + "_bucket", std::move(with_le), static_cast<double>(counts[i])});
           }
-          out += name + "_sum" + LabelText(names, values) + " " +
-                 FormatFloat(h.Sum(), FloatStyle::kShortest) + "\n";
-          out +=
-              name + "_count" + LabelText(names, values) + " " + std::to_string(h.Count()) + "\n";
+          family.samples.push_back({name + "_sum", pairs, h.Sum()});
+          family.samples.push_back({name + "_count", pairs, static_cast<double>(h.Count())});
         });
         break;
+    }
+    out.push_back(std::move(family));
+  }
+  return out;
+}
+
+std::string Registry::RenderText() const {
+  std::string out;
+  for (const FamilySnapshot& family : Snapshot()) {
+    out += "# HELP " + family.name + " ";
+    AppendEscaped(out, family.help, false);
+    out += "\n# TYPE " + family.name + " ";
+    out += TypeName(family.type);
+    out += '\n';
+    for (const Sample& sample : family.samples) {
+      out += sample.name + LabelText(sample.labels) + " ";
+      // Counts are integers; the text format writes them without an exponent.
+      if (family.type == MetricType::kHistogram && !sample.name.ends_with("_sum"))
+        out += std::to_string(static_cast<uint64_t>(sample.value));
+      else
+        out += FormatFloat(sample.value, FloatStyle::kShortest);
+      out += '\n';
     }
   }
   return out;

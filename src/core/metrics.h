@@ -62,6 +62,8 @@ class Histogram {
 std::vector<double> DefaultDurationBuckets();
 
 enum class MetricType { kCounter, kGauge, kHistogram };
+// "counter", "gauge", "histogram": the text format's TYPE.
+std::string_view TypeName(MetricType type);
 
 // All the children of one metric name, told apart by their label values.
 template <typename Metric>
@@ -101,6 +103,22 @@ class Registry {
                                   std::vector<std::string> label_names,
                                   std::vector<double> buckets = DefaultDurationBuckets());
 
+  // One sample as the text format lists it: a histogram's series are name_bucket (with
+  // `le` last), name_sum and name_count.
+  struct Sample {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  struct FamilySnapshot {
+    std::string name;
+    MetricType type;
+    std::string help;
+    std::vector<Sample> samples;
+  };
+  // Every family's samples now, in name order: what RenderText writes, as values (the self
+  // sensor reads them without a round trip through text).
+  std::vector<FamilySnapshot> Snapshot() const;
   // The Prometheus text format, families in name order.
   std::string RenderText() const;
 

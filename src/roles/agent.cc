@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
 #include "sensors/registry.h"
@@ -385,17 +386,19 @@ Status Agent::Flush() {
   }
   size_t samples = batch.SampleCount();
   if (samples == 0) return OkStatus();
-  bus::Message message{model::EncodeBatch(batch), std::string(model::kProtobufContentType)};
+  bus::Message message = bus::Batches::Make(std::move(batch));
   // Straight to the spool while the breaker is open, or while older batches wait there
   // and order matters.
   if (spool_ && (!set_up_ || breaker_.state() == CircuitBreaker::State::kOpen ||
                  (options_.ordered_replay && !spool_->empty()))) {
+    message.Encode();
     return SpoolOrDrop(message, samples, UnavailableError("spooled"));
   }
   Status status = bus_.Publish("", queue_, message);
   if (!status.ok()) {
     breaker_.RecordFailure();
     last_publish_error_ = status.ToString();
+    message.Encode();
     return SpoolOrDrop(message, samples, status);
   }
   breaker_.RecordSuccess();

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "bus/in_process_bus.h"
+#include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
 #include "sensors/registry.h"
@@ -32,11 +33,11 @@ std::vector<model::Batch> Drain(bus::InProcessBus& bus, const std::string& queue
   std::condition_variable cv;
   size_t expected = bus.Depth(queue);
   auto s = *bus.Consume(queue, {}, [&](const bus::Delivery& d) {
-    auto batch = model::DecodeBatch(d.message().body);
+    auto batch = bus::Batches::Read(d.message());
     EXPECT_TRUE(batch.ok());
     d.Ack();
     std::lock_guard lock(mu);
-    batches.push_back(*batch);
+    batches.push_back(**batch);
     cv.notify_all();
   });
   std::unique_lock lock(mu);

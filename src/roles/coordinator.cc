@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
 
@@ -112,9 +113,9 @@ void Coordinator::EndHeartbeats(const std::string& agent) {
 
 void Coordinator::PublishSamples(model::Batch batch, const std::string& what) {
   if (batch.series.empty()) return;
-  Status status = bus_.Publish(
-      std::string(bus::kEventsExchange), std::string(bus::kSamplesTopicPrefix) + options_.id,
-      {model::EncodeBatch(batch), std::string(model::kProtobufContentType)});
+  Status status = bus_.Publish(std::string(bus::kEventsExchange),
+                               std::string(bus::kSamplesTopicPrefix) + options_.id,
+                               bus::Batches::Make(std::move(batch)));
   if (!status.ok())
     spdlog::warn("coordinator {}: {} not published: {}", options_.id, what, status.ToString());
 }
@@ -179,8 +180,7 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
 }
 
 void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& delivery) {
-  const bus::Message& in = delivery.message();
-  auto batch = model::DecodeBatchAs(in.content_type, in.body);
+  auto batch = bus::Batches::Read(delivery.message());
   if (!batch.ok()) {
     batches_.WithLabels({"invalid"}).Inc();
     spdlog::warn("coordinator {}: dead-lettering a batch from {}: {}", options_.id, agent,
@@ -192,11 +192,19 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
     MutexLock lock(mu_);
     if (auto it = seen_.find(agent); it != seen_.end()) it->second.last_ms = clock_.NowMillis();
   }
-  Status status = pipeline_->Process(agent, *batch);
+  // The stages change the batch: they work on a copy (the queue keeps the original until
+  // it is acked). Without stages the batch goes on as it came.
+  std::shared_ptr<const model::Batch> processed = *batch;
+  Status status;
+  if (pipeline_->stage_count() > 0) {
+    auto copy = std::make_shared<model::Batch>(**batch);
+    status = pipeline_->Process(agent, *copy);
+    processed = std::move(copy);
+  }
   if (status.ok()) {
-    bus::Message out{model::EncodeBatch(*batch), std::string(model::kProtobufContentType)};
-    status = bus_.Publish(std::string(bus::kEventsExchange),
-                          std::string(bus::kSamplesTopicPrefix) + agent, std::move(out));
+    status =
+        bus_.Publish(std::string(bus::kEventsExchange),
+                     std::string(bus::kSamplesTopicPrefix) + agent, bus::Batches::Make(processed));
   }
   if (!status.ok()) {
     batches_.WithLabels({"failed"}).Inc();
@@ -206,7 +214,7 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
     return;
   }
   batches_.WithLabels({"processed"}).Inc();
-  samples_.Inc(static_cast<double>(batch->SampleCount()));
+  samples_.Inc(static_cast<double>(processed->SampleCount()));
   delivery.Ack();
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/in_process_bus.h"
+#include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
 #include "roles/parts.h"
@@ -92,7 +93,7 @@ class CoordinatorAlertsTest : public ::testing::Test {
         published_.alerts.push_back(model::DecodeAlert(d.message().body).value());
         published_.alert_keys.push_back(key);
       } else {
-        published_.samples.push_back(model::DecodeBatch(d.message().body).value());
+        published_.samples.push_back(*bus::Batches::Read(d.message()).value());
         (void)history_.Append(published_.samples.back());  // a repeated heartbeat is refused
       }
       d.Ack();

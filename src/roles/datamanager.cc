@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "bus/topic.h"
 #include "model/batch_codec.h"
 
 namespace vigil::roles {
@@ -50,24 +51,34 @@ void DataManager::OnMessage(const bus::Delivery& delivery) {
     delivery.Ack();
     return;
   }
-  auto batch = model::DecodeBatchAs(message.content_type, message.body);
-  if (!batch.ok()) {
+  auto read = bus::Batches::Read(message);
+  if (!read.ok()) {
     messages_.WithLabels({"invalid"}).Inc();
     spdlog::warn("datamanager: dead-lettering a message ({}): {}", message.routing_key,
-                 batch.status().ToString());
-    bus::DeadLetter(bus_, delivery, bus::kStoreQueue, batch.status().message());
+                 read.status().ToString());
+    bus::DeadLetter(bus_, delivery, bus::kStoreQueue, read.status().message());
     return;
   }
-  std::erase_if(batch->series, [&](const model::Series& series) {
+  // Series over the label limits are dropped and counted; the batch is shared with other
+  // consumers, so that happens on a copy, and only when there are any.
+  std::shared_ptr<const model::Batch> batch = *read;
+  auto over_limits = [&](const model::Series& series, bool count) {
     std::string why;
     const model::LabelViolation violation =
         model::CheckLabelLimits(series.labels, options_.label_limits, &why);
     if (violation == model::LabelViolation::kNone) return false;
+    if (!count) return true;
     auto& refused = refused_.WithLabels({std::string(model::LabelViolationName(violation))});
     if (refused.Value() == 0) spdlog::warn("datamanager: {} (counted from now on)", why);
     refused.Inc(static_cast<double>(series.samples.size()));
     return true;
-  });
+  };
+  if (std::any_of(batch->series.begin(), batch->series.end(),
+                  [&](const model::Series& s) { return over_limits(s, false); })) {
+    auto kept = std::make_shared<model::Batch>(*batch);
+    std::erase_if(kept->series, [&](const model::Series& s) { return over_limits(s, true); });
+    batch = std::move(kept);
+  }
   for (store::BatchWriter* writer : writers_) {
     Status status = writer->Append(*batch);
     if (status.ok()) status = writer->Flush();

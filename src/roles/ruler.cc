@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/topic.h"
 #include "bus/topology.h"
 #include "model/batch_codec.h"
 #include "roles/parts.h"
@@ -53,7 +54,7 @@ Ruler::Ruler(bus::Bus& bus, store::Store& store, Clock& clock, const VigilConfig
   outputs.write = [this](model::Batch batch) {
     return bus_.Publish(std::string(bus::kEventsExchange),
                         std::string(bus::kSamplesTopicPrefix) + id_,
-                        {model::EncodeBatch(batch), std::string(model::kProtobufContentType)});
+                        bus::Batches::Make(std::move(batch)));
   };
   outputs.notify = [this](const std::vector<vigil::rules::AlertChange>& changes) {
     notifier_->Notify(changes);

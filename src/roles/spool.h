@@ -39,8 +39,9 @@ class Spool {
   // Opens (or creates) the spool in `dir`, counting what an earlier run left in it.
   static Result<std::unique_ptr<Spool>> Open(Env& env, Clock& clock, Options options);
 
-  // Appends and syncs one batch. On error the batch is not spooled (the caller counts it
-  // as dropped). When the spool is over its maximum, drops its oldest segments.
+  // Appends and syncs one batch, its body (an encoded message: Message::Encode). On error the batch
+  // is not spooled (the caller counts it as dropped). When the spool is over its maximum, drops its
+  // oldest segments.
   Status Append(const bus::Message& message, uint32_t samples);
   // The oldest batch, or nullopt when the spool is empty. Stays until Pop.
   Result<std::optional<Entry>> Front();

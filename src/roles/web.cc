@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
 #include "roles/agent.h"
@@ -81,10 +82,10 @@ void WebRole::Stop() {
 void WebRole::OnEvent(const bus::Delivery& delivery) {
   const bus::Message& message = delivery.message();
   if (message.routing_key.rfind(bus::kSamplesTopicPrefix, 0) == 0) {
-    auto batch = model::DecodeBatchAs(message.content_type, message.body);
+    auto batch = bus::Batches::Read(message);
     if (batch.ok()) {
       sensors_.OnData(message.routing_key.substr(bus::kSamplesTopicPrefix.size()));
-      hub_.Publish(*batch);
+      hub_.Publish(**batch);
     } else {
       spdlog::warn("web {}: undecodable batch on {}: {}", options_.id, message.routing_key,
                    batch.status().ToString());

@@ -966,6 +966,7 @@ Status AmqpBus::BindQueue(const std::string& queue, const std::string& exchange,
 
 Status AmqpBus::Publish(const std::string& exchange, const std::string& routing_key,
                         Message message) {
+  message.Encode();
   // A full queue refuses the message (x-overflow reject-publish): wait for room, with
   // backoff, up to the publish timeout, as a blocked in-process publisher would.
   // Refusals that last a confirm timeout may not be a full queue at all: RabbitMQ 3.10's

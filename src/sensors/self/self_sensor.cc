@@ -1,7 +1,5 @@
 #include "sensors/self/self_sensor.h"
 
-#include "sensors/scrape/exposition.h"
-
 namespace vigil::sensors::self {
 
 using config::OptionSpec;
@@ -29,20 +27,18 @@ SensorDescriptor Descriptor() {
 }
 
 Status SelfSensor::Collect(int64_t now_ms, model::BatchBuilder& out) {
-  std::string text = registry_.RenderText();
-  std::map<std::string, scrape::Metadata> families;
-  VIGIL_RETURN_IF_ERROR(scrape::ParseExposition(
-      text, scrape::Format::kPrometheusText, {},
-      [&](scrape::ScrapedSample&& sample) {
-        if (sample.labels.MetricName().rfind(prefix_, 0) != 0) return;
-        model::Labels labels = std::move(sample.labels);
-        for (const auto& [name, value] : labels_) labels = labels.With(name, value);
-        out.Add(labels, {now_ms, sample.value});
-      },
-      &families));
   std::vector<model::MetricMetadata> metadata;
-  for (const auto& [name, m] : families) {
-    if (name.rfind(prefix_, 0) == 0) metadata.push_back({name, m.type, m.help, m.unit});
+  for (const auto& family : registry_.Snapshot()) {
+    if (family.name.rfind(prefix_, 0) != 0) continue;
+    metadata.push_back({family.name, std::string(metrics::TypeName(family.type)), family.help, ""});
+    for (const auto& sample : family.samples) {
+      std::vector<model::Label> pairs{{"__name__", sample.name}};
+      for (const auto& [name, value] : sample.labels) pairs.push_back({name, value});
+      VIGIL_ASSIGN_OR_RETURN(model::Labels labels, model::Labels::FromPairs(std::move(pairs)));
+      // The sensor's labels win over the metric's own.
+      for (const auto& [name, value] : labels_) labels = labels.With(name, value);
+      out.Add(labels, {now_ms, sample.value});
+    }
   }
   MutexLock lock(metadata_mu_);
   metadata_ = std::move(metadata);

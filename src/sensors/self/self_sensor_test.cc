@@ -28,6 +28,29 @@ TEST(SelfSensor, ReadsTheRegistrysMetricsWithThePrefix) {
   EXPECT_EQ(by_name["vigil_sensor_errors_total"].samples[0].value, 2);
 }
 
+// A histogram is read as the text format lists it, and every family's metadata goes with it.
+TEST(SelfSensor, ReadsHistogramsAsBucketsSumAndCountWithTheirMetadata) {
+  metrics::Registry registry;
+  auto& h = registry.AddHistogram("vigil_x_seconds", "How long x takes.", {"op"}, {0.1, 1})
+                .WithLabels({"read"});
+  h.Observe(0.05);
+  h.Observe(0.5);
+  SelfSensor sensor({}, 15'000, "vigil_", registry);
+  model::BatchBuilder out;
+  ASSERT_TRUE(sensor.Collect(1000, out).ok());
+  std::map<std::string, double> values;
+  for (const auto& s : out.Take().series) values[s.labels.ToString()] = s.samples[0].value;
+  EXPECT_EQ(values,
+            (std::map<std::string, double>{{R"(vigil_x_seconds_bucket{le="+Inf",op="read"})", 2},
+                                           {R"(vigil_x_seconds_bucket{le="0.1",op="read"})", 1},
+                                           {R"(vigil_x_seconds_bucket{le="1",op="read"})", 2},
+                                           {R"(vigil_x_seconds_count{op="read"})", 2},
+                                           {R"(vigil_x_seconds_sum{op="read"})", 0.55}}));
+  ASSERT_EQ(sensor.Metadata().size(), 1u);
+  EXPECT_EQ(sensor.Metadata()[0],
+            (model::MetricMetadata{"vigil_x_seconds", "histogram", "How long x takes.", ""}));
+}
+
 TEST(SelfSensor, IsAConfigurableType) {
   SensorSpec spec{"vigil", "self", {{"bad-name", "x"}}, {}};
   const SensorDescriptor* d = FindSensorType("self");
