@@ -18,7 +18,8 @@
 // docs/architecture.md, docs/sensors.md.
 //
 // Thread safety: Start and Stop from one thread; the agent runs on a thread of its own.
-// RunOnce and WaitIdle are for tests that drive time by hand, not to be mixed with Start.
+// TEST_RunOnce and TEST_WaitIdle are for tests that drive time by hand, not to be mixed
+// with Start.
 #pragma once
 
 #include <atomic>
@@ -77,12 +78,10 @@ class Agent {
   // Stops the schedule and publishes what was collected so far. Idempotent.
   void Stop();
 
-  // One pass at `now_ms`: starts the collections that are due, publishes the batch if the
-  // flush is due, if no reading can arrive before it is due, or if the batch is full.
-  // Returns when the next pass is due.
-  int64_t RunOnce(int64_t now_ms);
-  // Waits for the collections RunOnce started (tests).
-  void WaitIdle() { scheduler_->WaitIdle(); }
+  // Tests: one pass of the agent's thread at `now_ms` (RunOnce), and a wait for the
+  // collections it started.
+  int64_t TEST_RunOnce(int64_t now_ms) { return RunOnce(now_ms); }
+  void TEST_WaitIdle() { scheduler_->WaitIdle(); }
   // Publishes the collected readings now, or spools them when the bus refuses them (or
   // must not be tried: the breaker is open, or older batches wait in ordered mode). An
   // error only when the batch is lost (no spool, or the spool failed).
@@ -97,6 +96,10 @@ class Agent {
   const std::string& queue() const { return queue_; }
 
  private:
+  // One pass at `now_ms`: starts the collections that are due, publishes the batch if the
+  // flush is due, if no reading can arrive before it is due, or if the batch is full.
+  // Returns when the next pass is due.
+  int64_t RunOnce(int64_t now_ms);
   Agent(bus::Bus& bus, Clock& clock, Options options);
   void Run();
   // Declares the topology and the data queue, consumes discovery requests, announces.

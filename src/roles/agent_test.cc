@@ -68,8 +68,8 @@ TEST_F(AgentTest, CollectsOnTheSchedulerAndFlushesOncePerSecond) {
   int64_t now = clock_.NowMillis();
   // Drive the schedule by hand for 3 seconds, jumping to each due time.
   while (now < 1'700'000'003'500) {
-    now = agent->RunOnce(now);
-    agent->WaitIdle();
+    now = agent->TEST_RunOnce(now);
+    agent->TEST_WaitIdle();
   }
   auto batches = Drain(bus_, agent->queue());
   ASSERT_EQ(batches.size(), 3u);  // flushes at ...001.200, 002.200, 003.200
@@ -110,9 +110,9 @@ TEST_F(AgentTest, BatchGoesAsSoonAsTheReadingsOfItsSecondAreIn) {
   size_t published = 0;
   int64_t now = clock_.NowMillis();
   while (now < 1'700'000'002'500) {
-    const int64_t next = agent->RunOnce(now);
-    agent->WaitIdle();
-    agent->RunOnce(now);  // the readings of this pass are in
+    const int64_t next = agent->TEST_RunOnce(now);
+    agent->TEST_WaitIdle();
+    agent->TEST_RunOnce(now);  // the readings of this pass are in
     if (bus_.Depth(agent->queue()) > published) {
       sent_at.push_back(now);
       published = bus_.Depth(agent->queue());
@@ -130,14 +130,14 @@ TEST_F(AgentTest, BatchGoesAsSoonAsTheReadingsOfItsSecondAreIn) {
 TEST_F(AgentTest, FullBatchIsSentEarly) {
   auto agent = *Agent::Create(bus_, clock_, Options(/*max_batch=*/2), {Simulated("a", 10)});
   ASSERT_TRUE(bus::DeclareDataQueue(bus_, "plant-1", {}).ok());
-  int64_t now = agent->RunOnce(clock_.NowMillis());
-  agent->WaitIdle();
+  int64_t now = agent->TEST_RunOnce(clock_.NowMillis());
+  agent->TEST_WaitIdle();
   EXPECT_EQ(bus_.Depth(agent->queue()), 0u);
   // The 10 Hz sensor is always due before the flush time (...001.200): only a full batch
   // goes early.
   while (bus_.Depth(agent->queue()) == 0 && now < 1'700'000'001'200) {
-    now = agent->RunOnce(now);
-    agent->WaitIdle();
+    now = agent->TEST_RunOnce(now);
+    agent->TEST_WaitIdle();
   }
   EXPECT_EQ(bus_.Depth(agent->queue()), 1u);
   EXPECT_LT(now, 1'700'000'000'900);  // sent with the second reading, not at the flush time
@@ -192,8 +192,8 @@ class AgentOutageTest : public AgentTest {
   void RunUntil(Agent& agent, int64_t until_ms) {
     while (now_ < until_ms) {
       clock_.Set(now_);
-      int64_t next = agent.RunOnce(now_);
-      agent.WaitIdle();
+      int64_t next = agent.TEST_RunOnce(now_);
+      agent.TEST_WaitIdle();
       now_ = std::max(next, now_ + 1);
     }
   }
@@ -321,18 +321,18 @@ TEST_F(AgentTest, AnnouncesAgainWhenWhatItsSensorsSayChanges) {
   ASSERT_TRUE(bus_.DeclareQueue("listener", {}).ok());
   ASSERT_TRUE(bus_.BindQueue("listener", std::string(bus::kDiscoveryExchange), "").ok());
   int64_t now = clock_.NowMillis();
-  agent->RunOnce(now);  // sets up (announces) and probes
-  agent->WaitIdle();
+  agent->TEST_RunOnce(now);  // sets up (announces) and probes
+  agent->TEST_WaitIdle();
   EXPECT_EQ(bus_.Depth("listener"), 1u);
   now += 1000;
   clock_.Advance(1000);
-  agent->RunOnce(now);  // changed, but the last look was less than 5 s ago
-  agent->WaitIdle();
+  agent->TEST_RunOnce(now);  // changed, but the last look was less than 5 s ago
+  agent->TEST_WaitIdle();
   EXPECT_EQ(bus_.Depth("listener"), 1u);
   now += 5000;
   clock_.Advance(5000);
-  agent->RunOnce(now);
-  agent->WaitIdle();
+  agent->TEST_RunOnce(now);
+  agent->TEST_WaitIdle();
   ASSERT_EQ(bus_.Depth("listener"), 2u);
   std::vector<model::RouteAnnouncement> seen;
   auto s = *bus_.Consume("listener", {}, [&](const bus::Delivery& delivery) {
@@ -354,14 +354,14 @@ TEST_F(AgentTest, AnnouncesAgainWhenWhatItsSensorsSayChanges) {
   for (int i = 0; i < 10; ++i) {
     now += 5000;
     clock_.Advance(5000);
-    agent->RunOnce(now);
-    agent->WaitIdle();
+    agent->TEST_RunOnce(now);
+    agent->TEST_WaitIdle();
   }
   EXPECT_EQ(seen.size(), 2u);
   now += 15'000;
   clock_.Advance(15'000);
-  agent->RunOnce(now);
-  agent->WaitIdle();
+  agent->TEST_RunOnce(now);
+  agent->TEST_WaitIdle();
   for (int i = 0; i < 100 && seen.size() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -232,7 +232,7 @@ void AlertNotifier::PublishOutbox() {
   }
 }
 
-bool AlertNotifier::WaitPublished(std::chrono::milliseconds timeout) {
+bool AlertNotifier::TEST_WaitPublished(std::chrono::milliseconds timeout) {
   MutexLock lock(outbox_mu_);
   return outbox_cv_.wait_for(lock, timeout, [this]() VIGIL_REQUIRES(outbox_mu_) {
     return outbox_.empty() && !outbox_busy_;

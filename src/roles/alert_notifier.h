@@ -62,8 +62,8 @@ class AlertNotifier {
   void Notify(const std::vector<vigil::rules::AlertChange>& changes);
   // Queues `alerts` for every Alertmanager.
   void Send(const std::vector<vigil::rules::RuleManager::OutgoingAlert>& alerts);
-  // Waits until every change so far is published (tests); false after `timeout`.
-  bool WaitPublished(std::chrono::milliseconds timeout);
+  // Tests: waits until every change so far is published; false after `timeout`.
+  bool TEST_WaitPublished(std::chrono::milliseconds timeout);
 
  private:
   struct Webhook {

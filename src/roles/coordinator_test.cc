@@ -373,9 +373,9 @@ TEST(AlertNotifier, ChangesRaisedDuringABrokerOutageArePublishedOnceItIsBack) {
     changes[i].alert.state = model::AlertState::kFiring;
   }
   notifier.Notify(changes);
-  EXPECT_FALSE(notifier.WaitPublished(std::chrono::milliseconds(500)));
+  EXPECT_FALSE(notifier.TEST_WaitPublished(std::chrono::milliseconds(500)));
   bus.down = false;
-  ASSERT_TRUE(notifier.WaitPublished(std::chrono::seconds(10)));
+  ASSERT_TRUE(notifier.TEST_WaitPublished(std::chrono::seconds(10)));
   std::lock_guard lock(bus.mu);
   EXPECT_EQ(bus.taken,
             (std::vector<std::string>{"alerts.warning", "alerts.critical", "alerts.warning"}));

@@ -64,7 +64,7 @@ class Ruler {
   // Tests: evaluates every group once at `time_ms`, on the caller's thread, whether or not
   // this ruler is active.
   void TEST_EvaluateAt(int64_t time_ms) {
-    for (size_t i = 0; i < manager_->group_count(); ++i) manager_->EvaluateGroup(i, time_ms);
+    for (size_t i = 0; i < manager_->group_count(); ++i) manager_->TEST_EvaluateGroup(i, time_ms);
   }
 
  private:

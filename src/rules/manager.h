@@ -104,8 +104,8 @@ class RuleManager {
   void Start();
   void Stop();
 
-  // Evaluates group `index` (in Load's order) at `time_ms`, on the caller's thread (tests).
-  void EvaluateGroup(size_t index, int64_t time_ms);
+  // Tests: evaluates group `index` (in Load's order) at `time_ms`, on the caller's thread.
+  void TEST_EvaluateGroup(size_t index, int64_t time_ms) { EvaluateGroup(index, time_ms); }
 
   // Prometheus's /api/v1/rules `data` ({"groups":[…]}); `type` "alert", "record" or "" for
   // both.
@@ -116,6 +116,8 @@ class RuleManager {
 
  private:
   void Run(std::shared_ptr<Group> group);
+  // Evaluates group `index` at `time_ms` and writes, notifies and publishes what it gives.
+  void EvaluateGroup(size_t index, int64_t time_ms);
   // One rule at `ts`; what it writes goes to `out` and its labels to `written`.
   Status EvaluateRule(Rule& rule, int64_t ts, int64_t limit, bool restore, model::BatchBuilder& out,
                       std::set<model::Labels>& written, std::vector<AlertChange>& changes);

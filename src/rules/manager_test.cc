@@ -89,7 +89,7 @@ TEST_F(RuleManagerTest, PendingFiringKeptFiringThenResolved) {
   int64_t t = kStart;
   auto step = [&](double value) {
     Write(kRoom, t, value);
-    manager->EvaluateGroup(0, t);
+    manager->TEST_EvaluateGroup(0, t);
     t += 10'000;
   };
   step(25);
@@ -137,7 +137,7 @@ TEST_F(RuleManagerTest, AlertmanagerGetsFiringAlertsEveryMinuteAndTheirResolutio
   int64_t t = kStart;
   for (; t < kStart + 90'000; t += 10'000) {
     Write(kRoom, t, 35);
-    manager->EvaluateGroup(0, t);
+    manager->TEST_EvaluateGroup(0, t);
   }
   ASSERT_EQ(sent_.size(), 2u);  // at 0 s and at 60 s
   EXPECT_EQ(sent_[0].starts_at_ms, kStart);
@@ -145,7 +145,7 @@ TEST_F(RuleManagerTest, AlertmanagerGetsFiringAlertsEveryMinuteAndTheirResolutio
   EXPECT_EQ(sent_[1].ends_at_ms, kStart + 60'000 + 4 * 60'000);
   EXPECT_EQ(sent_[1].labels.Get("alertname"), "Hot");
   Write(kRoom, t, 20);
-  manager->EvaluateGroup(0, t);
+  manager->TEST_EvaluateGroup(0, t);
   ASSERT_EQ(sent_.size(), 3u);
   EXPECT_EQ(sent_[2].ends_at_ms, t);
   EXPECT_EQ(sent_[2].starts_at_ms, kStart);
@@ -154,9 +154,9 @@ TEST_F(RuleManagerTest, AlertmanagerGetsFiringAlertsEveryMinuteAndTheirResolutio
 TEST_F(RuleManagerTest, PendingThatClearsIsDroppedWithoutFiring) {
   auto manager = Make(kHotRule);
   Write(kRoom, kStart, 35);
-  manager->EvaluateGroup(0, kStart);
+  manager->TEST_EvaluateGroup(0, kStart);
   Write(kRoom, kStart + 10'000, 20);
-  manager->EvaluateGroup(0, kStart + 10'000);
+  manager->TEST_EvaluateGroup(0, kStart + 10'000);
   ASSERT_EQ(changes_.size(), 2u);
   EXPECT_FALSE(changes_[1].fired);
   EXPECT_EQ(changes_[1].alert.state, model::AlertState::kResolved);
@@ -176,7 +176,7 @@ TEST_F(RuleManagerTest, RecordingRulesWriteTheirSeriesAndEndThem) {
 )");
   Write(kRoom, kStart, 21.5);
   Write(kRoom.With("sensor", "2"), kStart, 23);
-  manager->EvaluateGroup(0, kStart);
+  manager->TEST_EvaluateGroup(0, kStart);
   EXPECT_EQ(ValueAt("room:temperature:max{room=\"a\",source=\"rules\"}", kStart), 23);
   auto rules = nlohmann::json::parse(manager->RulesJson("record"));
   auto broken = rules["groups"][0]["rules"][1];
@@ -189,7 +189,7 @@ TEST_F(RuleManagerTest, RecordingRulesWriteTheirSeriesAndEndThem) {
             1);
   // Once the input is gone for good, the recorded series ends at the next evaluation.
   model::Batch stale;
-  manager->EvaluateGroup(0, kStart + 6 * 60'000);
+  manager->TEST_EvaluateGroup(0, kStart + 6 * 60'000);
   EXPECT_EQ(ValueAt("room:temperature:max", kStart + 6 * 60'000), -1);
 }
 
@@ -219,7 +219,7 @@ TEST_F(RuleManagerTest, ALaterRuleSeesWhatAnEarlierOneRecordedInTheSameEvaluatio
   ASSERT_TRUE(loaded.ok()) << loaded.errors[0];
   manager.Load(loaded.groups);
   Write(kRoom, kStart, 21.5);
-  manager.EvaluateGroup(0, kStart);
+  manager.TEST_EvaluateGroup(0, kStart);
   EXPECT_EQ(ValueAt("room:temperature:max:doubled", kStart), 43);
   EXPECT_EQ(manager.ActiveAlerts().size(), 1u);
   // The first and third rule are read later; the rest goes with the group's one write.
@@ -243,7 +243,7 @@ TEST_F(RuleManagerTest, ARestartRestoresForStateFromTheStore) {
     auto first = Make(rule);
     for (int i = 0; i < 8; ++i, t += 10'000) {  // 80 s: Hot fires, Warm is pending
       Write(kRoom, t, 35);
-      first->EvaluateGroup(0, t);
+      first->TEST_EvaluateGroup(0, t);
     }
     EXPECT_THAT(TakeChanges(), ::testing::ElementsAre("pending", "pending", "firing"));
   }
@@ -251,7 +251,7 @@ TEST_F(RuleManagerTest, ARestartRestoresForStateFromTheStore) {
   t += 5 * 60'000;
   Write(kRoom, t, 35);
   auto second = Make(rule);
-  second->EvaluateGroup(0, t);
+  second->TEST_EvaluateGroup(0, t);
   // Nothing to notify: Hot was firing and Warm pending before the restart, and still are.
   EXPECT_TRUE(TakeChanges().empty());
   std::map<std::string, model::Alert> alerts;
@@ -262,10 +262,10 @@ TEST_F(RuleManagerTest, ARestartRestoresForStateFromTheStore) {
   // Warm had been pending 70 s of its 120: 50 s to go, not the 5 minutes it was down.
   EXPECT_EQ(alerts["Warm"].state, model::AlertState::kPending);
   Write(kRoom, t + 40'000, 35);
-  second->EvaluateGroup(0, t + 40'000);
+  second->TEST_EvaluateGroup(0, t + 40'000);
   EXPECT_EQ(second->ActiveAlerts()[1].state, model::AlertState::kPending);
   Write(kRoom, t + 50'000, 35);
-  second->EvaluateGroup(0, t + 50'000);
+  second->TEST_EvaluateGroup(0, t + 50'000);
   for (auto& a : second->ActiveAlerts()) EXPECT_EQ(a.state, model::AlertState::kFiring) << a.name;
 }
 
@@ -279,7 +279,7 @@ TEST_F(RuleManagerTest, ALimitFailsTheRule) {
 )");
   Write(kRoom, kStart, 35);
   Write(kRoom.With("room", "b"), kStart, 35);
-  manager->EvaluateGroup(0, kStart);
+  manager->TEST_EvaluateGroup(0, kStart);
   auto rules = nlohmann::json::parse(manager->RulesJson("alert"));
   EXPECT_EQ(rules["groups"][0]["rules"][0]["lastError"], "exceeded limit of 1 with 2 alerts");
   EXPECT_TRUE(manager->ActiveAlerts().empty());
@@ -411,8 +411,8 @@ TEST(RulesAgainstPromtool, AlertsAnnotationsAndRecordingsAreTheSame) {
   size_t firing_seen = 0;
   for (int minute = 0; minute <= 11; ++minute) {
     const int64_t t = minute * 60'000;
-    manager.EvaluateGroup(0, t);
-    manager.EvaluateGroup(1, t);
+    manager.TEST_EvaluateGroup(0, t);
+    manager.TEST_EvaluateGroup(1, t);
     const std::string eval_time = std::to_string(minute) + "m";
     std::map<std::string, nlohmann::json> firing;
     for (const char* name : {"DiskAlmostFull", "ErrorsHigh", "Absent"})
