@@ -57,7 +57,7 @@ int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config,
     config = std::move(loaded).value();
   }
   for (sensors::SensorSpec& spec : extra_sensors) config.sensors.push_back(std::move(spec));
-  if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (!flags.log_level.empty()) config.log.level = flags.log_level;
   if (!flags.listen.empty()) config.web.listen = flags.listen;
   if (!flags.metrics_listen.empty()) config.web.metrics_listen = flags.metrics_listen;
   if (!flags.agent_id.empty()) config.agent.id = flags.agent_id;
@@ -92,7 +92,7 @@ int LoadConfig(const CommonFlags& flags, roles::VigilConfig& config,
     std::cerr << "vigil: " << status.message() << "\n";
     return kExitConfigError;
   }
-  InitLogging(*ParseLogLevel(config.log_level));
+  InitLogging(*ParseLogLevel(config.log.level));
   return kExitOk;
 }
 

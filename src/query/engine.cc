@@ -1576,4 +1576,28 @@ Result<QueryResult> Engine::Range(std::string_view text, int64_t start_ms, int64
   return result;
 }
 
+config::SectionMap<EngineOptions> EngineOptionsSection() {
+  config::SectionMap<EngineOptions> s(
+      "query", "PromQL evaluation by the web servers (Prometheus's --query.* flags).");
+  s.DurationMs("timeout", &EngineOptions::timeout_ms,
+               "A query running (or waiting for a query thread) longer fails with 503 "
+               "\"timeout\".")
+      .Range(0.001, 86'400.0);
+  s.Option("max_concurrency", &EngineOptions::max_concurrency,
+           "Queries evaluated at once per web server; more wait, up to the timeout. Writes, the "
+           "dashboard and health probes have threads of their own.")
+      .Range(1.0, 1024.0);
+  s.Option("max_samples", &EngineOptions::max_samples,
+           "Samples one query may load; beyond it the query fails with 422.")
+      .Range(1.0, 1e12);
+  s.Option("max_samples_in_flight", &EngineOptions::max_samples_in_flight,
+           "Samples all running queries together may load, bounding their memory; a query "
+           "beyond it fails with 503 (try again).")
+      .Range(1.0, 1e12);
+  s.DurationMs("lookback_delta", &EngineOptions::lookback_ms,
+               "How far back an instant selector looks for a series' latest sample.")
+      .Range(0.001, 86'400.0);
+  return s;
+}
+
 }  // namespace vigil::query

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config_map.h"
 #include "core/mutex.h"
 #include "core/status.h"
 #include "model/batch.h"
@@ -60,6 +61,9 @@ struct EngineOptions {
   // a query that would pass it fails with Unavailable (HTTP 503: try again). 0: no bound.
   int64_t max_samples_in_flight = 50'000'000;
 };
+
+// The [query] section of vigil.toml: the options above a user sets, bound to their fields.
+config::SectionMap<EngineOptions> EngineOptionsSection();
 
 class Engine {
  public:

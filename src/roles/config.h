@@ -1,5 +1,7 @@
 // vigil's configuration: the schema of vigil.toml (every section and key, with types,
-// defaults, ranges and help), loading it into a VigilConfig, and the checks that span
+// defaults, ranges and help, each declared once and bound to the VigilConfig field it
+// fills; [query] is the query module's, [[sensors]] and [[pipeline]] options are their
+// types'), loading it into a VigilConfig, and the checks that span
 // keys (sensor names unique, options that fit together). Errors are
 // "file:line:column: key: reason". docs/configuration.md documents every key; a test
 // keeps it in step with this schema.
@@ -22,8 +24,12 @@
 
 namespace vigil::roles {
 
+// Each plain section's struct holds its keys with their defaults; roles/config.cc binds
+// every key to its field once (core/config_map.h), and that declaration is the schema.
 struct VigilConfig {
-  std::string log_level = "info";
+  struct Log {
+    std::string level = "info";
+  } log;
 
   struct Rules {
     std::vector<std::string> files;  // globs, relative to base_dir

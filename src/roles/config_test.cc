@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "pipeline/stage_types.h"
 #include "sensors/registry.h"
 
 namespace vigil::roles {
@@ -58,13 +59,13 @@ TEST(VigilConfig, RoleConfigsValidateAndRunNoSensors) {
       LoadVigilConfig(std::string(VIGIL_SOURCE_DIR) + "/config/datamanager.toml")->sink.enabled);
 }
 
-// One row of a table in docs/configuration.md: | `key` | type | default | meaning |
+// One row of a key table in the docs: | `key` | type | default | meaning |
 struct DocumentedKey {
   std::string type;
   std::string default_value;
 };
 
-// The key tables of docs/configuration.md, by heading ("[agent]", "[[sensors]]").
+// The key tables of a doc, by heading ("[agent]", "[[sensors]]", "`filter`").
 std::map<std::string, std::map<std::string, DocumentedKey>> DocumentedKeys(
     const std::string& docs) {
   std::map<std::string, std::map<std::string, DocumentedKey>> keys;
@@ -79,6 +80,7 @@ std::map<std::string, std::map<std::string, DocumentedKey>> DocumentedKeys(
       if (bar == std::string::npos) bar = line.size();
       std::string cell = line.substr(at, bar - at);
       while (!cell.empty() && cell.front() == ' ') cell.erase(0, 1);
+      for (size_t pipe; (pipe = cell.find("\\|")) != std::string::npos;) cell.erase(pipe, 1);
       cells.push_back(cell);
       at = bar + 3;
     }
@@ -89,16 +91,45 @@ std::map<std::string, std::map<std::string, DocumentedKey>> DocumentedKeys(
   return keys;
 }
 
-// How the docs write an option's type: TypeName's words, "table" for labels.
+// How the docs write an option's type: TypeName's words, "integer" for kInt.
 std::string DocumentedType(const config::OptionSpec& option) {
-  if (option.type == config::OptionType::kLabels) return "table";
-  if (option.type == config::OptionType::kInt) return "integer";
   return std::string(config::TypeName(option.type));
 }
 
+// The docs' table for `where` lists exactly `options`, each with its declared type and
+// default ("required" when it has none; a default computed at start, such as the host
+// name, is documented in words where the declaration's is empty).
+void ExpectTableDocuments(const std::string& where,
+                          const std::map<std::string, DocumentedKey>& table,
+                          const std::vector<config::OptionSpec>& options) {
+  std::set<std::string> declared;
+  for (const auto& option : options) {
+    declared.insert(option.name);
+    const std::string key = where + "." + option.name;
+    auto row = table.find(option.name);
+    if (row == table.end()) {
+      ADD_FAILURE() << key << " is not documented";
+      continue;
+    }
+    EXPECT_EQ(row->second.type, DocumentedType(option)) << key << ": type";
+    if (!option.default_value) {
+      EXPECT_EQ(row->second.default_value, "required") << key << ": default";
+      continue;
+    }
+    const std::string value = config::FormatValue(*option.default_value);
+    const bool computed = value == "\"\"" && !row->second.default_value.starts_with("`");
+    if (!computed) {
+      EXPECT_EQ(row->second.default_value, "`" + value + "`") << key << ": default";
+    }
+  }
+  for (const auto& [name, row] : table) {
+    EXPECT_TRUE(declared.count(name)) << where << "." << name << " is documented but not declared";
+  }
+}
+
 // Every key of the schema is in docs/configuration.md under its section, with its type and
-// its default as the schema declares them (a default computed at start, such as the host
-// name, is documented in words where the schema's is empty); every key the docs list exists.
+// its default as declared; every key the docs list exists. The same holds for each pipeline
+// stage's options in docs/pipeline.md and each sensor type's in docs/sensors.md.
 TEST(VigilConfig, DocsDescribeEveryKey) {
   std::string docs = ReadSourceFile("docs/configuration.md");
   ASSERT_FALSE(docs.empty());
@@ -109,66 +140,22 @@ TEST(VigilConfig, DocsDescribeEveryKey) {
     headings.insert(heading);
     auto table = documented.find(heading);
     ASSERT_NE(table, documented.end()) << heading << " has no key table in docs/configuration.md";
-    std::set<std::string> declared;
-    for (const auto& option : section.options) {
-      declared.insert(option.name);
-      const std::string where = section.name + "." + option.name;
-      auto row = table->second.find(option.name);
-      if (row == table->second.end()) {
-        ADD_FAILURE() << where << " is not in docs/configuration.md";
-        continue;
-      }
-      EXPECT_EQ(row->second.type, DocumentedType(option)) << where << ": type";
-      if (!option.default_value) {
-        EXPECT_EQ(row->second.default_value, "required") << where << ": default";
-        continue;
-      }
-      const std::string value = config::FormatValue(*option.default_value);
-      const bool computed = value == "\"\"" && !row->second.default_value.starts_with("`");
-      if (!computed) {
-        EXPECT_EQ(row->second.default_value, "`" + value + "`") << where << ": default";
-      }
-    }
-    for (const auto& [key, row] : table->second) {
-      EXPECT_TRUE(declared.count(key))
-          << section.name << "." << key << " is in docs/configuration.md but not in the schema";
-    }
+    ExpectTableDocuments(section.name, table->second, section.options);
   }
   for (const auto& [heading, table] : documented) {
     EXPECT_TRUE(headings.count(heading)) << heading << " is documented but is no section";
   }
-  // docs/pipeline.md has a section per stage listing each of its options.
-  std::string pipeline = ReadSourceFile("docs/pipeline.md");
-  const config::SectionSpec* stages = nullptr;
-  for (const auto& section : VigilSchema().sections) {
-    if (section.name == "pipeline") stages = &section;
+  const auto stages = DocumentedKeys(ReadSourceFile("docs/pipeline.md"));
+  for (const auto& type : pipeline::StageTypes()) {
+    auto table = stages.find("`" + type.stage + "`");
+    ASSERT_NE(table, stages.end()) << type.stage << " has no table in docs/pipeline.md";
+    ExpectTableDocuments("pipeline " + type.stage, table->second, type.options);
   }
-  ASSERT_NE(stages, nullptr);
-  for (const std::string stage : {"filter", "relabel", "match", "downsample"}) {
-    config::OptionValues common;
-    common.Set("stage", stage);
-    auto options = stages->extra_options(common);
-    ASSERT_TRUE(options.ok());
-    size_t start = pipeline.find("## `" + stage + "`");
-    ASSERT_NE(start, std::string::npos) << stage << " has no section in docs/pipeline.md";
-    size_t end = pipeline.find("\n## ", start + 1);
-    std::string section = pipeline.substr(start, end == std::string::npos ? end : end - start);
-    for (const auto& option : *options) {
-      EXPECT_NE(section.find("| `" + option.name + "` |"), std::string::npos)
-          << stage << "." << option.name << " is not in docs/pipeline.md";
-    }
-  }
-  // docs/sensors.md has a section per type listing each of its options.
-  std::string sensors = ReadSourceFile("docs/sensors.md");
+  const auto sensor_types = DocumentedKeys(ReadSourceFile("docs/sensors.md"));
   for (const auto& type : sensors::SensorTypes()) {
-    size_t start = sensors.find("## `" + type.type + "`");
-    ASSERT_NE(start, std::string::npos) << type.type << " has no section in docs/sensors.md";
-    size_t end = sensors.find("\n## ", start + 1);
-    std::string section = sensors.substr(start, end == std::string::npos ? end : end - start);
-    for (const auto& option : type.options) {
-      EXPECT_NE(section.find("| `" + option.name + "` |"), std::string::npos)
-          << type.type << "." << option.name << " is not in docs/sensors.md";
-    }
+    auto table = sensor_types.find("`" + type.type + "`");
+    ASSERT_NE(table, sensor_types.end()) << type.type << " has no table in docs/sensors.md";
+    ExpectTableDocuments("sensor " + type.type, table->second, type.options);
   }
 }
 
