@@ -1,5 +1,7 @@
 #include "bus/topology.h"
 
+#include "bus/replies.h"
+
 namespace vigil::bus {
 
 std::string DataQueueName(std::string_view agent) { return "vigil.data." + std::string(agent); }
@@ -33,20 +35,25 @@ Status DeclareTopology(Bus& bus, const TopologyOptions& options) {
       bus.BindQueue(std::string(kStoreQueue), std::string(kEventsExchange), "samples.#"));
   VIGIL_RETURN_IF_ERROR(
       bus.BindQueue(std::string(kStoreQueue), std::string(kEventsExchange), "alerts.#"));
-  return OkStatus();
+  return bus.DeclareQueue(std::string(kPushQueue), DataQueueOptions(options));
 }
 
-Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options) {
+QueueOptions DataQueueOptions(const TopologyOptions& options) {
   QueueOptions data;
   data.max_length = options.data_queue_length;
   data.overflow = options.overflow;
   data.dead_letter_exchange = std::string(kDeadExchange);
   data.queue_type = options.queue_type;
-  return bus.DeclareQueue(DataQueueName(agent), data);
+  return data;
+}
+
+Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options) {
+  return bus.DeclareQueue(DataQueueName(agent), DataQueueOptions(options));
 }
 
 void DeadLetter(Bus& bus, const Delivery& delivery, std::string_view queue,
                 std::string_view reason) {
+  Reply(bus, delivery.message(), InvalidArgumentError(std::string(reason)));
   Message dead = delivery.message();
   dead.headers["x-death-reason"] = std::string(reason);
   dead.headers["x-death-queue"] = std::string(queue);

@@ -16,6 +16,10 @@ inline constexpr std::string_view kDiscoveryExchange = "vigil.discovery";
 inline constexpr std::string_view kDiscoveryRequestsExchange = "vigil.discovery.requests";
 inline constexpr std::string_view kEventsExchange = "vigil.events";
 inline constexpr std::string_view kStoreQueue = "vigil.store";
+// Batches written to a web server (remote write, line protocol): the coordinators consume
+// them as they consume an agent's data queue, and publish them as samples.push.
+inline constexpr std::string_view kPushQueue = "vigil.push";
+inline constexpr std::string_view kPushSource = "push";
 inline constexpr std::string_view kDeadExchange = "vigil.dead";
 inline constexpr std::string_view kDeadQueue = "vigil.dead";
 
@@ -43,17 +47,21 @@ struct TopologyOptions {
   std::string queue_type = "classic";
 };
 
-// Declares the exchanges, the store queue bound to samples.# and alerts.#, and the
-// dead-letter exchange and queue.
+// Declares the exchanges, the store queue bound to samples.# and alerts.#, the push queue,
+// and the dead-letter exchange and queue.
 Status DeclareTopology(Bus& bus, const TopologyOptions& options);
-// Declares one agent's data queue (dead-lettering to vigil.dead).
+// How a data queue (an agent's, the push queue) is declared: bounded, dead-lettering to
+// vigil.dead.
+QueueOptions DataQueueOptions(const TopologyOptions& options);
+// Declares one agent's data queue.
 Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions& options);
 
 // Settles a message that cannot be processed (undecodable, wrong version, oversized): a
 // copy goes to vigil.dead with why in x-death-reason and where it came from in
 // x-death-queue, then the original is acked. Should that publish fail, the original is
 // nacked without requeue, so the queue's dead-letter exchange still takes it (reason
-// "rejected"). Either way the consumer goes on with the next message.
+// "rejected"). Either way the consumer goes on with the next message, and whoever waits
+// for the message (bus/replies.h) is told `reason`.
 void DeadLetter(Bus& bus, const Delivery& delivery, std::string_view queue,
                 std::string_view reason);
 

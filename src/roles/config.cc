@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "bus/topology.h"
 #include "core/config_map.h"
 #include "core/logging.h"
 #include "core/names.h"
@@ -71,6 +72,10 @@ Status CheckUrlScheme(const std::string& url, std::initializer_list<std::string_
 }
 
 Status CheckAgentId(const std::string& id) {
+  if (id == bus::kPushSource) {
+    return InvalidArgumentError("\"" + id +
+                                "\" is reserved for batches written to the web servers");
+  }
   for (char c : id) {
     if (!IsAgentIdChar(c)) {
       return InvalidArgumentError("may hold only letters, digits, '-', '_' and '.'");
@@ -255,7 +260,8 @@ config::SectionMap<VigilConfig::Bus> BusSection() {
            "What a full queue does to a publisher: block (backpressure) or reject.")
       .Choices({"block", "reject"});
   s.Option("publish_timeout", &B::publish_timeout,
-           "How long a publisher blocked by a full queue waits before giving up.")
+           "How long a publisher blocked by a full queue waits before giving up, and an HTTP "
+           "write for its batch to be stored.")
       .Range(0.001, 3600.0);
   return s;
 }

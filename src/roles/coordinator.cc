@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/replies.h"
 #include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
@@ -38,6 +39,11 @@ Status Coordinator::Start() {
   VIGIL_ASSIGN_OR_RETURN(
       announcements_,
       bus_.Consume(queue, {.prefetch = 16}, [this](const bus::Delivery& d) { OnAnnouncement(d); }));
+  VIGIL_ASSIGN_OR_RETURN(
+      push_, bus_.Consume(std::string(bus::kPushQueue), {.prefetch = options_.prefetch},
+                          [this](const bus::Delivery& d) {
+                            OnBatch(std::string(bus::kPushSource), std::string(bus::kPushQueue), d);
+                          }));
   model::DiscoveryRequest request{model::kMessageVersion, options_.id, clock_.NowMillis()};
   bus::Message message{model::EncodeDiscoveryRequest(request),
                        std::string(model::kProtobufContentType)};
@@ -59,6 +65,7 @@ Status Coordinator::Start() {
 
 void Coordinator::Stop() {
   if (announcements_) announcements_->Cancel();
+  if (push_) push_->Cancel();
   std::map<std::string, std::unique_ptr<bus::Subscription>> data;
   {
     MutexLock lock(mu_);
@@ -165,10 +172,11 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
   seen_[agent] = {clock_.NowMillis(), std::max<int64_t>(interval, 1000)};
   if (stopped_ || data_.count(agent)) return;
   Status status = bus::DeclareDataQueue(bus_, agent, options_.topology);
-  auto subscription =
-      status.ok() ? bus_.Consume(announcement->queue, {.prefetch = options_.prefetch},
-                                 [this, agent](const bus::Delivery& d) { OnBatch(agent, d); })
-                  : Result<std::unique_ptr<bus::Subscription>>(status);
+  auto subscription = status.ok()
+                          ? bus_.Consume(announcement->queue, {.prefetch = options_.prefetch},
+                                         [this, agent, queue = announcement->queue](
+                                             const bus::Delivery& d) { OnBatch(agent, queue, d); })
+                          : Result<std::unique_ptr<bus::Subscription>>(status);
   if (!subscription.ok()) {
     spdlog::error("coordinator {}: consume {}: {}", options_.id, announcement->queue,
                   subscription.status().ToString());
@@ -179,18 +187,19 @@ void Coordinator::OnAnnouncement(const bus::Delivery& delivery) {
                announcement->sensors.size());
 }
 
-void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& delivery) {
+void Coordinator::OnBatch(const std::string& source, const std::string& queue,
+                          const bus::Delivery& delivery) {
   auto batch = bus::Batches::Read(delivery.message());
   if (!batch.ok()) {
     batches_.WithLabels({"invalid"}).Inc();
-    spdlog::warn("coordinator {}: dead-lettering a batch from {}: {}", options_.id, agent,
+    spdlog::warn("coordinator {}: dead-lettering a batch from {}: {}", options_.id, source,
                  batch.status().ToString());
-    bus::DeadLetter(bus_, delivery, bus::DataQueueName(agent), batch.status().message());
+    bus::DeadLetter(bus_, delivery, queue, batch.status().message());
     return;
   }
   {
     MutexLock lock(mu_);
-    if (auto it = seen_.find(agent); it != seen_.end()) it->second.last_ms = clock_.NowMillis();
+    if (auto it = seen_.find(source); it != seen_.end()) it->second.last_ms = clock_.NowMillis();
   }
   // The stages change the batch: they work on a copy (the queue keeps the original until
   // it is acked). Without stages the batch goes on as it came.
@@ -198,17 +207,18 @@ void Coordinator::OnBatch(const std::string& agent, const bus::Delivery& deliver
   Status status;
   if (pipeline_->stage_count() > 0) {
     auto copy = std::make_shared<model::Batch>(**batch);
-    status = pipeline_->Process(agent, *copy);
+    status = pipeline_->Process(source, *copy);
     processed = std::move(copy);
   }
   if (status.ok()) {
-    status =
-        bus_.Publish(std::string(bus::kEventsExchange),
-                     std::string(bus::kSamplesTopicPrefix) + agent, bus::Batches::Make(processed));
+    bus::Message out = bus::Batches::Make(processed);
+    bus::CopyReplyHeaders(delivery.message(), out);  // whoever waits for the batch, waits for this
+    status = bus_.Publish(std::string(bus::kEventsExchange),
+                          std::string(bus::kSamplesTopicPrefix) + source, std::move(out));
   }
   if (!status.ok()) {
     batches_.WithLabels({"failed"}).Inc();
-    spdlog::error("coordinator {}: batch from {} requeued: {}", options_.id, agent,
+    spdlog::error("coordinator {}: batch from {} requeued: {}", options_.id, source,
                   status.ToString());
     delivery.Nack(/*requeue=*/true);
     return;

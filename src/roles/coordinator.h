@@ -1,8 +1,9 @@
 // The coordinator role: learns agents' data queues from their announcements (and asks
 // for them at start, so a coordinator that starts late finds every live agent), consumes
 // each data queue as a competing consumer, runs the pipeline on every batch and
-// publishes the result to vigil.events as samples.<agent>. A batch is acked only after
-// the publish was confirmed; one that cannot be decoded is dead-lettered and counted.
+// publishes the result to vigil.events as samples.<agent>. Batches written to a web
+// server come the same way, from the push queue (vigil.push), as samples.push. A batch is acked
+// only after the publish was confirmed; one that cannot be decoded is dead-lettered and counted.
 // The pipeline runs on the handler's thread, in the shard of the batch's agent
 // (pipeline/sharded.h). docs/architecture.md. Alert rules are the ruler's (ruler.h).
 //
@@ -62,7 +63,8 @@ class Coordinator {
 
  private:
   void OnAnnouncement(const bus::Delivery& delivery);
-  void OnBatch(const std::string& agent, const bus::Delivery& delivery);
+  // A batch of `source` (an agent, or "push") from its `queue`.
+  void OnBatch(const std::string& source, const std::string& queue, const bus::Delivery& delivery);
   // Stale markers for the agent's heartbeat series, after its goodbye.
   void EndHeartbeats(const std::string& agent);
   // Publishes `batch` (if not empty) as samples.<coordinator id>; logs a failure.
@@ -73,6 +75,7 @@ class Coordinator {
   Options options_;
   std::unique_ptr<pipeline::ShardedPipeline> pipeline_;
   std::unique_ptr<bus::Subscription> announcements_;
+  std::unique_ptr<bus::Subscription> push_;
 
   Mutex mu_;
   std::map<std::string, std::unique_ptr<bus::Subscription>> data_

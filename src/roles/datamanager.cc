@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "bus/replies.h"
 #include "bus/topic.h"
 #include "model/batch_codec.h"
 
@@ -17,7 +18,8 @@ DataManager::DataManager(bus::Bus& bus, Options options, std::vector<store::Batc
       messages_(options_.registry->AddCounter(
           "vigil_datamanager_messages_total",
           "Messages the datamanager handled: stored, invalid (dead-lettered), failed "
-          "(requeued), rejected (a writer refused it for good: dead-lettered), ignored.",
+          "(requeued), rejected (a writer refused it for good: dead-lettered), refused (a "
+          "waiting HTTP write was refused, nothing stored), ignored.",
           {"outcome"})),
       samples_(
           options_.registry
@@ -79,13 +81,23 @@ void DataManager::OnMessage(const bus::Delivery& delivery) {
     std::erase_if(kept->series, [&](const model::Series& s) { return over_limits(s, true); });
     batch = std::move(kept);
   }
+  // A writer that waits for the answer (an HTTP write, bus/replies.h) is told what was
+  // refused, and then nothing of its batch is stored, as the store itself would answer.
+  const bool waited = bus::WantsReply(message);
   for (store::BatchWriter* writer : writers_) {
-    Status status = writer->Append(*batch);
+    Status status = waited ? writer->AppendAll(*batch) : writer->Append(*batch);
     if (status.ok()) status = writer->Flush();
+    if (waited && status.code() == StatusCode::kInvalidArgument) {
+      messages_.WithLabels({"refused"}).Inc();
+      bus::Reply(bus_, message, status);
+      delivery.Ack();
+      return;
+    }
     if (!status.ok() && !IsTransient(status)) {
       // The same batch would fail the same way on every redelivery and hold up the queue.
       messages_.WithLabels({"rejected"}).Inc();
       spdlog::error("datamanager: dead-lettering a batch a writer refused: {}", status.ToString());
+      bus::Reply(bus_, message, status);
       bus::DeadLetter(bus_, delivery, bus::kStoreQueue, status.ToString());
       return;
     }
@@ -112,6 +124,7 @@ void DataManager::OnMessage(const bus::Delivery& delivery) {
   messages_.WithLabels({"stored"}).Inc();
   samples_.Inc(static_cast<double>(batch->SampleCount()));
   delivery.Ack();
+  bus::Reply(bus_, message, OkStatus());
 }
 
 }  // namespace vigil::roles

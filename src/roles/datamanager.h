@@ -7,6 +7,8 @@
 // doubling from retry_backoff up to max_retry_backoff while failures last, so batches
 // wait in the queue and consumption resumes by itself; any other failure would fail again
 // on every redelivery, so the batch is dead-lettered with the reason and the queue goes on.
+// A batch someone waits for (an HTTP write, bus/replies.h) is appended all or nothing
+// (BatchWriter::AppendAll), and the writer is told once it is stored, or why not.
 // docs/architecture.md (Data flow).
 //
 // Thread safety: Start and Stop from one thread; the handler runs on the bus's thread.

@@ -62,6 +62,7 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
   web.server.tls_cert_file = config.web.tls_cert_file;
   web.server.tls_key_file = config.web.tls_key_file;
   web.topology = TopologyFrom(config);
+  web.write_timeout = config.bus.publish_timeout;
   return web;
 }
 

@@ -66,6 +66,12 @@ Status Standalone::Stop(std::chrono::milliseconds drain_timeout) {
                   agent_->queue(), drained.ToString());
     result = drained;
   }
+  drained = bus_->WaitUntilDrained(std::string(bus::kPushQueue), drain_timeout);
+  if (!drained.ok()) {
+    spdlog::error("standalone: {} written batches left in {}: {}",
+                  bus_->Depth(std::string(bus::kPushQueue)), bus::kPushQueue, drained.ToString());
+    if (result.ok()) result = drained;
+  }
   coordinator_->Stop();
   drained = bus_->WaitUntilDrained(std::string(bus::kStoreQueue), drain_timeout);
   if (!drained.ok()) {

@@ -7,8 +7,10 @@
 
 #include "sensors/registry.h"
 #include "testing/fake_clock.h"
+#include "testing/http_client.h"
 #include "testing/mem_env.h"
 #include "testing/temp_dir.h"
+#include "testing/websocket_client.h"
 
 namespace vigil::roles {
 namespace {
@@ -136,6 +138,84 @@ add_labels = { alarm_zone = "steam" }
   EXPECT_GT(
       CounterValue("vigil_pipeline_samples_total", {"stage", "outcome"}, {"filter_1", "in"}),
       CounterValue("vigil_pipeline_samples_total", {"stage", "outcome"}, {"filter_1", "out"}));
+}
+
+// A sample written over HTTP takes the agents' way: the push queue, the pipeline, the
+// live stream and the store. The 204 comes once it is stored (the query right after sees
+// it), and a sample the store cannot take is still refused with 400, nothing stored.
+TEST(Standalone, AWrittenSamplePassesThePipelineToTheLiveStreamAndTheStore) {
+  testing::TempDir dir;
+  auto config = ParseVigilConfig(R"toml(
+[agent]
+id = "pushing"
+
+[storage]
+out_of_order_window = "1h"
+
+[[pipeline]]
+stage = "match"
+selector = '{__name__="pushed_level"}'
+add_labels = { via = "pipeline" }
+)toml",
+                                 "push.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  config->storage.data_dir = dir.path();
+  config->web.listen = "127.0.0.1:0";
+  testing::MemEnv env;
+  auto standalone = Standalone::Create(*config, SystemClock::Get(), env);
+  ASSERT_TRUE(standalone.ok()) << standalone.status().ToString();
+  ASSERT_TRUE((*standalone)->Start().ok());
+  const uint16_t port = (*standalone)->web().port();
+
+  auto ws = testing::WebSocketClient::Connect(port);
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  ASSERT_TRUE((*ws)->SendText(R"({"type":"subscribe","id":"p","selector":"pushed_level"})").ok());
+  auto subscribed = (*ws)->ReceiveText(5000);
+  ASSERT_TRUE(subscribed.ok()) << subscribed.status().ToString();
+
+  const int64_t now_ms = SystemClock::Get().NowMillis();
+  const std::string line = "pushed level=42.5 " + std::to_string(now_ms * 1'000'000);
+  auto written = testing::HttpPost(port, "/write", line, "text/plain");
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(written->status, 204) << written->body;
+
+  // Stored, with the pipeline's label, when the 204 came.
+  auto stored =
+      (*standalone)
+          ->store()
+          .Select({*model::Matcher::Create(model::MatchType::kEqual, "__name__", "pushed_level")},
+                  0, INT64_MAX / 2);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->series.size(), 1u);
+  EXPECT_EQ(stored->series[0].labels.Get("via"), "pipeline");
+  EXPECT_EQ(stored->series[0].samples, (std::vector<model::Sample>{{now_ms, 42.5}}));
+
+  // On the live stream, as the pipeline made it.
+  std::string samples;
+  for (int i = 0; i < 20 && samples.find("\"samples\"") == std::string::npos; ++i) {
+    auto message = (*ws)->ReceiveText(5000);
+    ASSERT_TRUE(message.ok()) << message.status().ToString();
+    samples = *message;
+  }
+  EXPECT_NE(samples.find(R"("via":"pipeline")"), std::string::npos) << samples;
+  EXPECT_NE(samples.find("42.5"), std::string::npos) << samples;
+
+  // Older than the out-of-order window: refused through the same path, nothing stored.
+  const std::string old = "pushed level=1 " + std::to_string((now_ms - 2 * 3'600'000) * 1'000'000) +
+                          "\npushed level=2 " + std::to_string((now_ms + 1000) * 1'000'000);
+  auto refused = testing::HttpPost(port, "/write", old, "text/plain");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  EXPECT_NE(refused->body.find("nothing stored"), std::string::npos) << refused->body;
+  stored =
+      (*standalone)
+          ->store()
+          .Select({*model::Matcher::Create(model::MatchType::kEqual, "__name__", "pushed_level")},
+                  0, INT64_MAX / 2);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->series.size(), 1u);
+  EXPECT_EQ(stored->series[0].samples.size(), 1u);
+  ASSERT_TRUE((*standalone)->Stop().ok());
 }
 
 }  // namespace

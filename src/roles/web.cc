@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/replies.h"
 #include "bus/topic.h"
 #include "model/batch_codec.h"
 #include "model/messages.h"
@@ -35,7 +36,11 @@ Status WebRole::Start() {
   VIGIL_RETURN_IF_ERROR(bus_.BindQueue(discovery, std::string(bus::kDiscoveryExchange), ""));
 
   web::ApiOptions api = options_.api;
-  api.on_write = [this](const model::Batch& batch) { hub_.Publish(batch); };
+  VIGIL_ASSIGN_OR_RETURN(replies_, bus::ReplyWaiter::Start(bus_, options_.id));
+  api.write = [this](model::Batch batch) {
+    return replies_->PublishAndWait("", std::string(bus::kPushQueue),
+                                    bus::Batches::Make(std::move(batch)), options_.write_timeout);
+  };
   api.alerts = &alerts_;
   api.rules = &rules_;
   api.retire_agent = [this](const std::string& agent) {
@@ -74,9 +79,10 @@ std::string WebRole::url() const {
 }
 
 void WebRole::Stop() {
+  if (server_) server_->Stop();  // first: no write waits for a reply any more
+  replies_.reset();
   if (events_) events_->Cancel();
   if (announcements_) announcements_->Cancel();
-  if (server_) server_->Stop();
 }
 
 void WebRole::OnEvent(const bus::Delivery& delivery) {

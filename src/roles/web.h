@@ -2,15 +2,20 @@
 // live stream. It consumes vigil.events on its own exclusive queue (every web server
 // gets every batch and every alert) and feeds the LiveHub and the AlertBoard, and vigil.discovery
 // to know the sensors; at start it asks the agents to announce themselves again.
-// docs/architecture.md.
+// What is written to it (remote write, line protocol) it publishes to the push queue,
+// which the coordinators consume like an agent's: the batch passes the pipeline, reaches
+// every web server's live stream and the store. A write is answered once a datamanager
+// stored the batch, or refused it (bus/replies.h). docs/architecture.md.
 //
 // Thread safety: Start and Stop from one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "bus/bus.h"
+#include "bus/replies.h"
 #include "bus/topology.h"
 #include "core/clock.h"
 #include "store/store.h"
@@ -28,6 +33,9 @@ class WebRole {
     web::HttpServer::Options server;
     web::ApiOptions api;
     bus::TopologyOptions topology;
+    // How long a write waits for its batch to be durable before it answers 503 (a retry
+    // is safe: stores drop duplicates).
+    std::chrono::milliseconds write_timeout{30'000};
   };
 
   // `bus`, `store` and `clock` must outlive the role.
@@ -57,6 +65,7 @@ class WebRole {
   web::RuleBoard rules_;
   std::unique_ptr<web::Api> api_;
   std::unique_ptr<web::HttpServer> server_;
+  std::unique_ptr<bus::ReplyWaiter> replies_;  // what writes wait on
   std::unique_ptr<bus::Subscription> events_;
   std::unique_ptr<bus::Subscription> announcements_;
 };

@@ -67,7 +67,7 @@ class Store : public BatchWriter {
   // Append for writers that can be told (HTTP): all or nothing. When a sample would be
   // dropped for another reason than being a duplicate, nothing is appended and the
   // InvalidArgument (RefusedSamplesError) names the first such sample and counts them.
-  virtual Status AppendAll(const model::Batch& batch) = 0;
+  Status AppendAll(const model::Batch& batch) override = 0;
 
   // Raw samples of every series matching all `matchers` within [start, end].
   // ResourceExhausted when more than the store's point limit would be returned.

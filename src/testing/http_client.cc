@@ -67,7 +67,7 @@ bool ParseResponse(const std::string& raw, RawResponse* out, bool complete_on_cl
 
 }  // namespace
 
-Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeout_ms) {
+Result<int> ConnectLoopback(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return UnavailableError("socket");
   sockaddr_in address{};
@@ -78,6 +78,11 @@ Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeo
     ::close(fd);
     return UnavailableError("connect to port " + std::to_string(port));
   }
+  return fd;
+}
+
+Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeout_ms) {
+  VIGIL_ASSIGN_OR_RETURN(int fd, ConnectLoopback(port));
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

@@ -19,6 +19,8 @@ struct RawResponse {
   std::string body;
 };
 
+// A TCP connection to 127.0.0.1:port (a file descriptor the caller closes).
+Result<int> ConnectLoopback(uint16_t port);
 // Connects, sends `request`, reads one response (by Content-Length, or to the close).
 Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeout_ms = 5000);
 // `s` percent-encoded for a URL or a form body (RFC 3986 unreserved characters kept).

@@ -640,9 +640,10 @@ std::optional<HttpResponse> Api::CheckWriteToken(const HttpRequest& request) con
   return std::nullopt;
 }
 
-HttpResponse Api::Store(const model::Batch& batch, const LineFinder& line_of) {
+HttpResponse Api::Store(model::Batch batch, const LineFinder& line_of) {
   // All or nothing, as Prometheus's remote-write receiver: a 2xx means every sample is
-  // stored (or was already), a 400 names what was refused and nothing is stored.
+  // stored (or was already), a 400 names what was refused and nothing is stored. Labels
+  // are checked here, where they enter; the batch then takes the agents' way.
   for (const model::Series& series : batch.series) {
     std::string why;
     const model::LabelViolation violation =
@@ -658,9 +659,11 @@ HttpResponse Api::Store(const model::Batch& batch, const LineFinder& line_of) {
                                 why + "; nothing stored");
     }
   }
-  Status status = store_.AppendAll(batch);
+  if (!options_.write) return JsonError(404, "this server takes no writes");
+  const double samples = static_cast<double>(batch.SampleCount());
+  Status status = options_.write(std::move(batch));
   if (status.code() == StatusCode::kInvalidArgument) {
-    refused_.WithLabels({"out_of_bounds"}).Inc(static_cast<double>(batch.SampleCount()));
+    refused_.WithLabels({"out_of_bounds"}).Inc(samples);
     // The refusal names the first sample as "<series> @<ms>": the line that holds it.
     const int line = line_of ? line_of([&](const model::Labels& labels, int64_t ms) {
       return status.message().find(labels.ToString() + " @" + std::to_string(ms) + " ") !=
@@ -669,9 +672,9 @@ HttpResponse Api::Store(const model::Batch& batch, const LineFinder& line_of) {
                              : 0;
     if (line > 0) status = status.Annotate("line " + std::to_string(line));
   }
-  if (status.ok()) status = store_.Flush();
+  // A full queue is a reason to retry (remote-write senders retry a 5xx, drop a 4xx).
+  if (status.code() == StatusCode::kResourceExhausted) return JsonError(503, status.message());
   if (!status.ok()) return FromStatus(status);
-  if (options_.on_write) options_.on_write(batch);
   HttpResponse response;
   response.status = 204;
   response.content_type = "text/plain";
@@ -688,7 +691,7 @@ HttpResponse Api::Write(const HttpRequest& request) {
   }
   auto batch = model::DecodeBatch(request.body);
   if (!batch.ok()) return JsonError(400, "remote write: " + batch.status().message());
-  return Store(*batch);
+  return Store(std::move(batch).value());
 }
 
 HttpResponse Api::WriteLineProtocol(const HttpRequest& request) {
@@ -721,7 +724,7 @@ HttpResponse Api::WriteLineProtocol(const HttpRequest& request) {
     }
     return 0;
   };
-  return Store(parsed->batch, line_of);
+  return Store(std::move(parsed->batch), line_of);
 }
 
 }  // namespace vigil::web

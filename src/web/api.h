@@ -38,9 +38,11 @@ struct ApiOptions {
   size_t max_decoded_body_bytes = 64 << 20;
   query::EngineOptions engine;
   metrics::Registry* registry = &metrics::Registry::Default();
-  // Called with each batch written through /api/v1/write after the store took it (the
-  // live stream); may be empty.
-  std::function<void(const model::Batch&)> on_write;
+  // Where a batch written to /api/v1/write, /write or /api/v2/write goes, its labels
+  // checked: the push queue, through the pipeline to the store and every live stream
+  // (roles/web.h). Returns once the batch is durable; InvalidArgument names what the store
+  // refused (then nothing is stored). Empty: writes answer 404.
+  std::function<Status(model::Batch)> write;
   // POST /api/v1/agents/retire?agent=ID (write token as for writes) says goodbye for an
   // agent that is gone for good (roles/agent.h PublishGoodbye); empty: 404.
   std::function<Status(const std::string& agent)> retire_agent;
@@ -96,7 +98,7 @@ class Api {
       std::function<int(const std::function<bool(const model::Labels&, int64_t)>& holds)>;
   // Appends durably, feeds the live stream; 204. A refusal names the line when `line_of`
   // can find it.
-  HttpResponse Store(const model::Batch& batch, const LineFinder& line_of = {});
+  HttpResponse Store(model::Batch batch, const LineFinder& line_of = {});
 
   store::Store& store_;
   SensorDirectory* sensors_;

@@ -12,6 +12,15 @@
 namespace vigil::web {
 namespace {
 
+// Unit tests' stand-in for the push queue: the store takes the batch all or nothing, as
+// the datamanager does for a waiting write (roles' tests run the real way).
+std::function<Status(model::Batch)> StoreDirectly(store::Store& store) {
+  return [&store](model::Batch batch) {
+    Status status = store.AppendAll(batch);
+    return status.ok() ? store.Flush() : status;
+  };
+}
+
 using model::Labels;
 using nlohmann::json;
 
@@ -55,8 +64,13 @@ class ApiTest : public ::testing::Test {
   store::MemoryStore store_;
   SensorDirectory sensors_{clock_};
   metrics::Registry registry_;
-  Api api_{
-      store_, &sensors_, clock_, {.version = "9.9.9", .write_token = "", .registry = &registry_}};
+  Api api_{store_,
+           &sensors_,
+           clock_,
+           {.version = "9.9.9",
+            .write_token = "",
+            .registry = &registry_,
+            .write = StoreDirectly(store_)}};
 };
 
 TEST_F(ApiTest, InstantQueryHasPrometheusShape) {
@@ -290,7 +304,9 @@ TEST_F(ApiTest, WritesFromPagesOfOtherSitesAreRefused) {
   EXPECT_EQ(post("", api_).status, 204);
   metrics::Registry registry;
   Api listing(store_, &sensors_, clock_,
-              {.allowed_origins = {"https://grafana.example"}, .registry = &registry});
+              {.allowed_origins = {"https://grafana.example"},
+               .registry = &registry,
+               .write = StoreDirectly(store_)});
   EXPECT_EQ(post("https://grafana.example", listing).status, 204);
   EXPECT_EQ(post("https://other.example", listing).status, 403);
 }
@@ -411,7 +427,10 @@ TEST_F(ApiTest, EveryErrorIsJsonWithTheRightCode) {
 
 TEST_F(ApiTest, RemoteWriteStoresAndNeedsTheTokenWhenSet) {
   Api guarded(store_, nullptr, clock_,
-              {.version = "x", .write_token = "secret", .registry = &registry_});
+              {.version = "x",
+               .write_token = "secret",
+               .registry = &registry_,
+               .write = StoreDirectly(store_)});
   model::Batch batch;
   batch.series.push_back({Labels::Of({{"__name__", "pushed"}}), {{kT0, 42}}});
   HttpRequest r;

@@ -5,6 +5,8 @@
 //  - The same with PostgreSQL: the datamanager writes to it, a separate `vigil web` reads
 //    it, and both agree with the sensor's count.
 //  - A datamanager started with --rules evaluates the rule files over its store.
+//  - A sample written to one web server passes the pipeline and reaches every web
+//    server's live stream.
 //  - An agent that stops is marked offline (the coordinator's alert, the web's sensor
 //    list) and online again when it returns.
 //  - In-process roles over AmqpBus: a coordinator started after the agents learns them
@@ -40,6 +42,7 @@
 #include "testing/http_stub.h"
 #include "testing/services.h"
 #include "testing/shell.h"
+#include "testing/websocket_client.h"
 
 namespace vigil {
 namespace {
@@ -382,6 +385,72 @@ TEST(Distributed, OneSensorProcessPerInstrumentOnOneHost) {
 // The protocol is open: an agent written from docs/protocol/amqp.md with another AMQP
 // client (Debian's python3-pika), announcing and publishing in JSON, is discovered, and
 // every sample it had confirmed is stored.
+// A sample written to one web server takes the agents' way: the coordinator's pipeline
+// shapes it and it reaches the live stream of every web server (here the two
+// datamanagers' own), and one of the competing datamanagers stores it, once.
+TEST(Distributed, AWrittenSampleReachesEveryWebServersLiveStreamThroughThePipeline) {
+  auto url = testing::RabbitMqUrl();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  ProcessStack stack("push", *url,
+                     "[[pipeline]]\nstage = \"match\"\nselector = '{__name__=\"pushed_level\"}'\n"
+                     "add_labels = { via = \"pipeline\" }\n");
+  const uint16_t ports[2] = {testing::FreeLoopbackPort(), testing::FreeLoopbackPort()};
+  std::unique_ptr<testing::ChildProcess> datamanagers[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = "datamanager" + std::to_string(i);
+    datamanagers[i] = stack.Start("datamanager",
+                                  {"--data-dir", stack.dir() + "/" + name, "--listen",
+                                   "127.0.0.1:" + std::to_string(ports[i])},
+                                  "", name);
+    ASSERT_TRUE(stack.WaitLog(name, "running")) << stack.Log(name);
+  }
+  stack.coordinator = stack.Start("coordinator", {});
+  ASSERT_TRUE(stack.WaitLog("coordinator", "running")) << stack.Log("coordinator");
+
+  std::unique_ptr<testing::WebSocketClient> streams[2];
+  for (int i = 0; i < 2; ++i) {
+    auto ws = testing::WebSocketClient::Connect(ports[i]);
+    ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+    streams[i] = std::move(ws).value();
+    ASSERT_TRUE(
+        streams[i]->SendText(R"({"type":"subscribe","id":"p","selector":"pushed_level"})").ok());
+    ASSERT_TRUE(streams[i]->ReceiveText(5000).ok());
+  }
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto written = testing::HttpPost(ports[0], "/write",
+                                   "pushed level=42.5 " + std::to_string(now_ns), "text/plain");
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(written->status, 204) << written->body;
+
+  for (int i = 0; i < 2; ++i) {
+    std::string message;
+    while (message.find("pushed_level") == std::string::npos) {
+      auto next = streams[i]->ReceiveText(10'000);
+      ASSERT_TRUE(next.ok()) << "web server " << i << ": " << next.status().ToString();
+      message = *next;
+    }
+    EXPECT_NE(message.find(R"("via":"pipeline")"), std::string::npos) << message;
+    EXPECT_NE(message.find("42.5"), std::string::npos) << message;
+  }
+  // Stored by one of the two, with the pipeline's label.
+  int stored = 0;
+  for (int attempt = 0; attempt < 100 && stored == 0; ++attempt) {
+    for (uint16_t port : ports) {
+      auto r = testing::HttpGet(
+          port, "/api/v1/query?query=" + testing::UrlEncode("pushed_level{via=\"pipeline\"}"));
+      if (!r.ok() || r->status != 200) continue;
+      auto result = nlohmann::json::parse(r->body, nullptr, false)["data"]["result"];
+      if (result.is_array()) stored += static_cast<int>(result.size());
+    }
+    if (stored == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(stored, 1);
+  EXPECT_EQ(stack.coordinator->Stop(), 0) << stack.Log("coordinator");
+  for (auto& datamanager : datamanagers) EXPECT_EQ(datamanager->Stop(), 0);
+}
+
 TEST(Distributed, AThirdPartyAgentWrittenFromTheProtocolDocIsStored) {
   auto url = testing::RabbitMqUrl();
   ASSERT_TRUE(url.ok()) << url.status().ToString();

@@ -76,15 +76,18 @@ class ProcessStack {
            "[[sensors]]\nname = \"e2e_fast\"\nmin = 0\nmax = 1\nfreq = 20\nseed = 1\n\n"
            "[[sensors]]\nname = \"e2e_slow\"\nmin = 0\nmax = 1\nfreq = 4\nseed = 2\n";
   }
-  // `config`: another config file than the stack's own.
+  // `config`: another config file than the stack's own. `name`: of its log, when two
+  // processes of one role run (Log and WaitLog take it); empty: the role.
   std::unique_ptr<testing::ChildProcess> Start(const std::string& role,
                                                std::vector<std::string> extra,
-                                               const std::string& config = "") {
+                                               const std::string& config = "",
+                                               const std::string& name = "") {
     std::vector<std::string> argv = {VIGIL_BINARY, role,
                                      "--config",   config.empty() ? dir_ + "/vigil.toml" : config,
                                      "--broker",   url_};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = testing::ChildProcess::Start(argv, dir_ + "/" + role + ".log");
+    auto child =
+        testing::ChildProcess::Start(argv, dir_ + "/" + (name.empty() ? role : name) + ".log");
     EXPECT_TRUE(child.ok());
     return child.ok() ? std::move(child).value() : nullptr;
   }
