@@ -133,12 +133,14 @@ class CoordinatorAlertsTest : public ::testing::Test {
   }
   // VigilAgentOffline as the ruler evaluates it, at the clock's time, over what the
   // coordinator published (its heartbeats, published now): the agents it finds offline,
-  // polled until they are `expected` (for 2 s at most). Heartbeats never share a
+  // polled until they are `expected` — for 10 s at most, so a loaded machine still gets
+  // there; {"(never)"} polls 2 s, to see that nothing fires. Heartbeats never share a
   // timestamp: the clock must move between two calls.
   std::vector<std::string> OfflineAgents(const std::vector<std::string>& expected) {
     std::vector<std::string> agents;
     coordinator_->PublishHeartbeats();
-    for (int i = 0; i < 40; ++i) {
+    const int polls = expected == std::vector<std::string>{"(never)"} ? 40 : 200;
+    for (int i = 0; i < polls; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       ruler_->TEST_EvaluateAt(clock_.NowMillis());
       agents.clear();
