@@ -1,8 +1,9 @@
 // Browser test of the dashboard (issue #5): starts `vigil standalone` on a free port,
 // opens the page in Debian's chromium (headless, driven by playwright-core), and checks
 // that the plant's sensors are listed, that a chart's last point advances, that a past
-// range draws history, and that an alert that fires shows in the alert panel (the
-// bundled config plus one rule that always fires). Saves a screenshot in the output folder.
+// range draws history, that charts read in their units (counters as rates), and that an
+// alert that fires shows in the alert panel (the bundled config plus one rule that always
+// fires). Saves a screenshot in the output folder.
 // Usage: node dashboard.mjs VIGIL_BINARY CONFIG OUTPUT_DIR
 import {spawn} from 'node:child_process';
 import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
@@ -54,6 +55,25 @@ try {
   const later = Number(await page.getAttribute(chart, 'data-last-ts'));
   console.log(`live: last point moved from ${first} to ${later}`);
   if (await page.$$eval('.chart canvas', (c) => c.length) === 0) fail('no chart drawn');
+
+  // Charts read in their unit: an instrument in its unit label's, a counter as a rate, CPU
+  // time as a percentage, hover times to the second with their zone.
+  const unitOf = (metric) => page.getAttribute(`.chart[data-metric="${metric}"]`, 'data-unit');
+  if ((await unitOf('boiler_pressure_out')) !== 'bar') fail(`boiler_pressure_out in "${await unitOf('boiler_pressure_out')}"`);
+  const title = await page.$eval(chart + ' h3', (h) => h.textContent);
+  if (title !== 'boiler_pressure_out bar') fail(`chart title "${title}"`);
+  for (const [metric, unit] of [['node_network_receive_bytes_total', 'B/s'], ['node_cpu_seconds_total', '%']]) {
+    await page.waitForSelector(`.chart[data-metric="${metric}"]`, {state: 'attached', timeout: 10000});
+    if ((await unitOf(metric)) !== unit) fail(`${metric} in "${await unitOf(metric)}", not ${unit}`);
+    if ((await page.getAttribute(`.chart[data-metric="${metric}"]`, 'data-rate')) !== 'true') fail(`${metric} is not drawn as a rate`);
+  }
+  const legend = await page.$$eval(chart + ' .u-legend .u-series .u-label', (ls) => ls.map((l) => l.textContent));
+  if (legend[1] !== 'boiler_pressure_out') fail(`legend of the one series: ${JSON.stringify(legend)}`);
+  await page.hover(chart + ' .u-over', {position: {x: 300, y: 100}});
+  const [time, value] = await page.$$eval(chart + ' .u-legend .u-series .u-value', (vs) => vs.map((v) => v.textContent));
+  if (!/^1\d(\.\d+)? bar$/.test(value)) fail(`legend value "${value}"`);
+  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/.test(time)) fail(`hover time "${time}"`);
+  console.log(`units: boiler_pressure_out ${value} at ${time}; counters as rates in B/s and %`);
 
   // A past range: history from the query API, once there is more than one step of it.
   await page.waitForFunction((selector) => Number(document.querySelector(selector).dataset.points) >= 14,

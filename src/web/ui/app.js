@@ -3,12 +3,16 @@
 // keeps it moving with samples from the WebSocket /ws. Charts are grouped by the first
 // word of their metric name (boiler_…, node_…, probe_…); a group of more than
 // GROUP_OPEN_MAX charts (the host's 100-odd node_* figures) starts folded, and a folded
-// group's charts are not drawn. Plain JavaScript, no build step.
+// group's charts are not drawn. Each chart reads in its unit (units.js): counters as
+// per-second rates, values scaled (KiB/s, ms, %), the legend naming only the labels that
+// differ between its series, the hover time to the second with its zone. Plain
+// JavaScript, no build step.
 (function () {
   'use strict';
   const LIVE_WINDOW_S = 300;
   const GROUP_OPEN_MAX = 12;
-  const charts = new Map();  // metric name -> {el, plot, series: Map(key -> index), data}
+  const units = window.vigilUnits;
+  const charts = new Map();  // metric name -> {el, plot, keys, labelSets, columns, how}
   const groups = new Map();  // first word of the metric name -> {el, body, count, touched}
   let mode = 'live';
   let socket = null;
@@ -22,16 +26,25 @@
       .map((k) => k + '=' + labels[k]).join(',');
   }
 
-  function chartFor(metric) {
+  function chartFor(metric, labels) {
     let chart = charts.get(metric);
     if (chart) return chart;
+    const how = units.describe(metric, labels);
     const el = document.createElement('div');
     el.className = 'chart';
     el.dataset.metric = metric;
     el.dataset.lastTs = '0';
     el.dataset.points = '0';
+    el.dataset.unit = how.display;
+    el.dataset.rate = String(how.rate);
     const title = document.createElement('h3');
-    title.textContent = metric;
+    title.textContent = how.title;
+    if (how.display) {
+      const unit = document.createElement('span');
+      unit.className = 'unit';
+      unit.textContent = how.display;
+      title.append(' ', unit);
+    }
     el.appendChild(title);
     const area = document.createElement('div');
     el.appendChild(area);
@@ -41,7 +54,7 @@
     group.el.querySelector('summary .count').textContent =
       group.count + (group.count === 1 ? ' chart' : ' charts');
     if (!group.touched) group.el.open = group.count <= GROUP_OPEN_MAX;
-    chart = {el, area, group, plot: null, keys: [], times: [], columns: []};
+    chart = {el, area, group, how, plot: null, keys: [], labelSets: [], columns: []};
     charts.set(metric, chart);
     return chart;
   }
@@ -77,11 +90,12 @@
 
   // Adds points [(t seconds, value)] of one series to a chart.
   function addPoints(metric, labels, points) {
-    const chart = chartFor(metric);
+    const chart = chartFor(metric, labels);
     const key = seriesKey(labels);
     let index = chart.keys.indexOf(key);
     if (index < 0) {
       chart.keys.push(key);
+      chart.labelSets.push(labels);
       chart.columns.push(new Map());
       index = chart.keys.length - 1;
       if (chart.plot) { chart.plot.destroy(); chart.plot = null; }
@@ -102,21 +116,38 @@
     for (const [metric, chart] of charts) {
       if (!chart.group.el.open) continue;  // folded: drawn when opened
       const times = new Set();
+      const shown = [];  // per series: time -> value as drawn (a counter's rates)
       for (const column of chart.columns) {
         if (mode === 'live') {
           for (const t of column.keys()) if (t < now - LIVE_WINDOW_S) column.delete(t);
         }
-        for (const t of column.keys()) times.add(t);
+        const values = chart.how.rate
+          ? new Map(units.rates(Array.from(column).sort((a, b) => a[0] - b[0])))
+          : column;
+        for (const t of values.keys()) times.add(t);
+        shown.push(values);
       }
       const xs = Array.from(times).sort((a, b) => a - b);
       const data = [xs];
-      for (const column of chart.columns) data.push(xs.map((t) => (column.has(t) ? column.get(t) : null)));
+      for (const values of shown) data.push(xs.map((t) => (values.has(t) ? values.get(t) : null)));
       if (!chart.plot) {
         const width = Math.max(380, chart.el.clientWidth - 16);
+        const {unit, rate} = chart.how;
+        const legend = units.legendLabels(chart.labelSets, chart.how.title);
         chart.plot = new uPlot({
           width, height: 200,
-          series: [{}].concat(chart.keys.map((k, i) => ({label: k || metric, stroke: palette[i % palette.length], spanGaps: false}))),
-          axes: [{}, {size: 60}],
+          series: [{value: (u, t) => (t == null ? '' : units.formatTime(t, false))}].concat(
+            chart.keys.map((k, i) => ({
+              label: legend[i],
+              stroke: palette[i % palette.length],
+              spanGaps: false,
+              value: (u, v) => units.format(v, unit, rate),
+            }))),
+          axes: [{}, {
+            values: (u, splits) => units.axisLabels(splits, unit, rate),
+            // As wide as its longest label, so none is cut off.
+            size: (u, values) => 16 + 7 * Math.max(3, ...(values || []).map((v) => v.length)),
+          }],
           legend: {show: chart.keys.length <= 8},
         }, data, chart.area);
       } else {
