@@ -3,6 +3,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <string>
 
 #include "core/options.h"
@@ -124,6 +125,13 @@ Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_
     if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
   }
   return OkStatus();
+}
+
+std::string TransferError(const char* error_buffer, CURLcode code) {
+  std::string text =
+      error_buffer != nullptr && error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  static const std::regex kElapsed(R"( after \d+ (ms|milliseconds))");
+  return std::regex_replace(text, kElapsed, "");
 }
 
 }  // namespace vigil::net

@@ -40,6 +40,12 @@ Status CheckRequestOptions(const std::vector<std::string>& targets,
 // Makes the request authenticate with `credentials` (net/credentials.h).
 void ApplyCredentials(CURL* easy, const Credentials& credentials);
 
+// libcurl's words for a failed transfer: its error buffer when it filled one, else the
+// code's text, without the times libcurl puts in ("after 0 ms", "after 1001 milliseconds"),
+// so the same failure reads the same on every attempt (an agent announces a target's
+// error when it changes).
+std::string TransferError(const char* error_buffer, CURLcode code);
+
 // Runs every handle in `easy`; calls on_done(index, result) as each finishes (the handle is
 // already removed from `multi`). Unavailable only when libcurl's multi interface fails.
 Status RunTransfers(CURLM* multi, const std::vector<CURL*>& easy, size_t max_in_flight,

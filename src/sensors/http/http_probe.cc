@@ -372,7 +372,7 @@ void HttpProbe::Finish(Transfer& t, int curl_code, ProbeResult& r) {
     r.reason = t.too_large ? FailureReason::kBodyTooLarge : ReasonOf(code_result);
     // Out of time before the name was resolved: the resolver did not answer.
     if (code_result == CURLE_OPERATION_TIMEDOUT && lookup == 0) r.reason = FailureReason::kDns;
-    r.error = t.error[0] != '\0' ? t.error : curl_easy_strerror(code_result);
+    r.error = net::TransferError(t.error, code_result);
     return;
   }
   if (!StatusAccepted(r.status_code)) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "net/curl_multi.h"
 #include "testing/child_process.h"
 #include "testing/http_stub.h"
 #include "testing/shell.h"
@@ -133,6 +134,17 @@ TEST(HttpProbe, RefusedConnectionIsConnectFailure) {
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kConnect) << r.error;
   EXPECT_EQ(r.status_code, 0);
+  // The same failure reads the same each time: libcurl's elapsed time is left out, or a
+  // busy host's "after 1 ms" would be news to announce.
+  EXPECT_EQ(r.error.find(" after "), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("Couldn't connect to server"), std::string::npos) << r.error;
+  EXPECT_EQ(net::TransferError("Failed to connect to h port 1 after 1001 ms: Couldn't connect",
+                               CURLE_COULDNT_CONNECT),
+            "Failed to connect to h port 1: Couldn't connect");
+  EXPECT_EQ(net::TransferError("Operation timed out after 1001 milliseconds with 0 bytes received",
+                               CURLE_OPERATION_TIMEDOUT),
+            "Operation timed out with 0 bytes received");
+  EXPECT_EQ(net::TransferError("", CURLE_COULDNT_RESOLVE_HOST), "Couldn't resolve host name");
 }
 
 TEST(HttpProbe, UnknownHostIsDnsFailure) {

@@ -202,9 +202,8 @@ void ScrapeSensor::Finish(Target& t, int curl_code, int64_t now_ms, model::Batch
 
   auto code = static_cast<CURLcode>(curl_code);
   if (code != CURLE_OK) {
-    result.error = t.too_large          ? "body larger than " + std::to_string(t.limit) + " bytes"
-                   : t.error[0] != '\0' ? std::string(t.error)
-                                        : std::string(curl_easy_strerror(code));
+    result.error = t.too_large ? "body larger than " + std::to_string(t.limit) + " bytes"
+                               : net::TransferError(t.error, code);
   } else if (status != 200) {
     result.error = "server answered " + std::to_string(status);
   }
