@@ -53,7 +53,6 @@ Status DeclareDataQueue(Bus& bus, std::string_view agent, const TopologyOptions&
 
 void DeadLetter(Bus& bus, const Delivery& delivery, std::string_view queue,
                 std::string_view reason) {
-  Reply(bus, delivery.message(), InvalidArgumentError(std::string(reason)));
   Message dead = delivery.message();
   dead.headers["x-death-reason"] = std::string(reason);
   dead.headers["x-death-queue"] = std::string(queue);
@@ -62,6 +61,8 @@ void DeadLetter(Bus& bus, const Delivery& delivery, std::string_view queue,
   } else {
     delivery.Nack(/*requeue=*/false);
   }
+  // Told once the message is where it stays.
+  Reply(bus, delivery.message(), InvalidArgumentError(std::string(reason)));
 }
 
 }  // namespace vigil::bus

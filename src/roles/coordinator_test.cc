@@ -125,11 +125,20 @@ class CoordinatorAlertsTest : public ::testing::Test {
     batch.series.push_back(
         {model::Labels::Of({{"__name__", "boiler_pressure_out"}, {"agent", "plant-1"}}),
          {{clock_.NowMillis(), pressure}}});
-    size_t before = SamplesBatches();
+    const int64_t at = clock_.NowMillis();
     ASSERT_TRUE(bus_.Publish("", bus::DataQueueName("plant-1"),
                              {model::EncodeBatch(batch), std::string(model::kProtobufContentType)})
                     .ok());
-    ASSERT_TRUE(published_.WaitFor([&](Published& p) { return p.samples.size() > before; }));
+    // Processed: this reading is out (not just any batch, such as the ruler's ALERTS, which
+    // would let the next heartbeats go out before the coordinator saw the agent's batch).
+    ASSERT_TRUE(published_.WaitFor([&](Published& p) {
+      for (const auto& b : p.samples)
+        for (const auto& series : b.series)
+          if (series.labels.MetricName() == "boiler_pressure_out" &&
+              series.samples.back().timestamp_ms == at)
+            return true;
+      return false;
+    }));
   }
   // VigilAgentOffline as the ruler evaluates it, at the clock's time, over what the
   // coordinator published (its heartbeats, published now): the agents it finds offline,

@@ -266,9 +266,15 @@ TEST_F(AmqpBusTest, APublishNeverConfirmedFailsAfterTheConfirmTimeout) {
 
   auto alarm = testing::RunShell(ctl + "set_vm_memory_high_watermark absolute 1");
   ASSERT_EQ(alarm.exit_code, 0) << alarm.output;
-  auto start = std::chrono::steady_clock::now();
-  Status status = (*bus)->Publish("", q, Text("during the alarm"));
-  auto waited = std::chrono::steady_clock::now() - start;
+  // The broker tells each connection of the alarm on its own time: a publish that got in
+  // before this one heard of it is confirmed, so try up to three.
+  Status status;
+  std::chrono::steady_clock::duration waited{};
+  for (int attempt = 0; attempt < 3 && status.ok(); ++attempt) {
+    auto start = std::chrono::steady_clock::now();
+    status = (*bus)->Publish("", q, Text("during the alarm"));
+    waited = std::chrono::steady_clock::now() - start;
+  }
   auto lifted = testing::RunShell(ctl + "set_vm_memory_high_watermark 0.4");
   ASSERT_EQ(lifted.exit_code, 0) << lifted.output;
 
