@@ -204,6 +204,8 @@
       const list = document.getElementById('sensors');
       list.innerHTML = '';
       if (!body.data.length) list.innerHTML = '<li class="empty">none announced yet</li>';
+      // A first run says what to do while no sensor has announced itself.
+      document.getElementById('empty').hidden = body.data.length > 0;
       for (const s of body.data) {
         const li = document.createElement('li');
         li.dataset.sensor = s.name;

@@ -1,0 +1,56 @@
+// Browser test of a first run (issue #24, empty states): `vigil standalone` without a
+// config has no sensors, and the dashboard says what to do instead of showing nothing;
+// a sample then written over HTTP (line protocol) is drawn at once, through the push
+// queue and the live stream. Saves a screenshot of the empty state in the output folder.
+// Usage: node empty.mjs VIGIL_BINARY OUTPUT_DIR
+import {spawn} from 'node:child_process';
+import {mkdirSync, mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+
+import {fail, freePort, launchChromium} from './harness.mjs';
+
+const [binary, output] = process.argv.slice(2);
+mkdirSync(output, {recursive: true});
+const data = mkdtempSync(join(tmpdir(), 'vigil-empty-'));
+const port = await freePort();
+const vigil = spawn(binary, ['standalone', '--data-dir', data, '--listen', `127.0.0.1:${port}`],
+                    {stdio: ['ignore', 'inherit', 'inherit']});
+let browser;
+try {
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
+    if (i > 100) fail('vigil did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await launchChromium();
+  const page = await browser.newPage({viewport: {width: 1400, height: 900}});
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(base + '/');
+  await page.waitForSelector('#empty:not([hidden])', {timeout: 10000});
+  const text = await page.$eval('#empty', (e) => e.textContent.replace(/\s+/g, ' '));
+  for (const hint of ['No sensors yet', '[[sensors]]', 'vigil sensor', '/api/v1/write', '/write']) {
+    if (!text.includes(hint)) fail(`the empty state does not mention ${hint}: "${text}"`);
+  }
+  await page.screenshot({path: join(output, 'empty.png')});
+  console.log('empty state shown');
+
+  // A written sample shows up: the push queue, the pipeline, the live stream.
+  const now = BigInt(Date.now()) * 1000000n;
+  const written = await fetch(base + '/write', {method: 'POST', body: `first_run,site=a level=7 ${now}`});
+  if (written.status !== 204) fail(`write answered ${written.status}: ${await written.text()}`);
+  const chart = '.chart[data-metric="first_run_level"]';
+  await page.waitForSelector(chart + ':not([data-last-ts="0"])', {state: 'attached', timeout: 10000});
+  console.log('a written sample is drawn');
+  if (errors.length) fail('page errors: ' + errors.join('; '));
+  console.log('PASS');
+} catch (e) {
+  if (!process.exitCode) { console.error(e); process.exitCode = 1; }
+} finally {
+  if (browser) await browser.close();
+  vigil.kill('SIGTERM');
+  await new Promise((r) => vigil.on('exit', r));
+  rmSync(data, {recursive: true, force: true});
+}
