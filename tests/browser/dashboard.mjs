@@ -5,12 +5,11 @@
 // alert that fires shows in the alert panel (the bundled config plus one rule that always
 // fires). Saves a screenshot in the output folder.
 // Usage: node dashboard.mjs VIGIL_BINARY CONFIG OUTPUT_DIR
-import {spawn} from 'node:child_process';
 import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
-import {fail, freePort, launchChromium} from './harness.mjs';
+import {fail, launchChromium, startStandalone} from './harness.mjs';
 
 const [binary, config, output] = process.argv.slice(2);
 mkdirSync(output, {recursive: true});
@@ -25,17 +24,9 @@ expr = "turbine_speed > 0"
 severity = "critical"
 annotations = { summary = "turbine at {{ $value }} rpm" }
 `);
-const port = await freePort();
-const vigil = spawn(binary, ['standalone', '--config', withAlert, '--data-dir', data, '--listen', `127.0.0.1:${port}`],
-                    {stdio: ['ignore', 'inherit', 'inherit']});
+const {base, stop} = await startStandalone(binary, ['--config', withAlert, '--data-dir', data]);
 let browser;
 try {
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
-    if (i > 100) fail('vigil did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
   browser = await launchChromium();
   const page = await browser.newPage({viewport: {width: 1400, height: 900}});
   const errors = [];
@@ -109,7 +100,6 @@ try {
   if (!process.exitCode) { console.error(e); process.exitCode = 1; }
 } finally {
   if (browser) await browser.close();
-  vigil.kill('SIGTERM');
-  await new Promise((r) => vigil.on('exit', r));
+  await stop();
   rmSync(data, {recursive: true, force: true});
 }

@@ -3,27 +3,18 @@
 // a sample then written over HTTP (line protocol) is drawn at once, through the push
 // queue and the live stream. Saves a screenshot of the empty state in the output folder.
 // Usage: node empty.mjs VIGIL_BINARY OUTPUT_DIR
-import {spawn} from 'node:child_process';
 import {mkdirSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
-import {fail, freePort, launchChromium} from './harness.mjs';
+import {fail, launchChromium, startStandalone} from './harness.mjs';
 
 const [binary, output] = process.argv.slice(2);
 mkdirSync(output, {recursive: true});
 const data = mkdtempSync(join(tmpdir(), 'vigil-empty-'));
-const port = await freePort();
-const vigil = spawn(binary, ['standalone', '--data-dir', data, '--listen', `127.0.0.1:${port}`],
-                    {stdio: ['ignore', 'inherit', 'inherit']});
+const {base, stop} = await startStandalone(binary, ['--data-dir', data]);
 let browser;
 try {
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
-    if (i > 100) fail('vigil did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
   browser = await launchChromium();
   const page = await browser.newPage({viewport: {width: 1400, height: 900}});
   const errors = [];
@@ -50,7 +41,6 @@ try {
   if (!process.exitCode) { console.error(e); process.exitCode = 1; }
 } finally {
   if (browser) await browser.close();
-  vigil.kill('SIGTERM');
-  await new Promise((r) => vigil.on('exit', r));
+  await stop();
   rmSync(data, {recursive: true, force: true});
 }

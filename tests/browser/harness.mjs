@@ -1,5 +1,7 @@
 // What the browser tests share: Debian's chromium (driven by playwright-core from the
-// dashboard's node_modules, never a downloaded browser), free loopback ports, failing.
+// dashboard's node_modules, never a downloaded browser), free loopback ports, failing, and
+// a vigil standalone to test against.
+import {spawn} from 'node:child_process';
 import {createRequire} from 'node:module';
 import {createServer} from 'node:net';
 
@@ -32,3 +34,20 @@ export function fail(message) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// `vigil standalone` on a free port with `args` (a config, a data folder …), its output
+// passed through; resolves once /healthz answers. stop() ends it with SIGTERM and waits.
+export async function startStandalone(binary, args) {
+  const port = await freePort();
+  const child = spawn(binary, ['standalone', ...args, '--listen', `127.0.0.1:${port}`],
+                         {stdio: ['ignore', 'inherit', 'inherit']});
+  const exited = new Promise((r) => child.on('exit', r));
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => { child.kill('SIGTERM'); await exited; };
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
+    if (i > 100) { await stop(); fail('vigil did not start'); }
+    await sleep(100);
+  }
+  return {base, stop};
+}
