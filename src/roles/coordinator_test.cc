@@ -161,10 +161,6 @@ class CoordinatorAlertsTest : public ::testing::Test {
     }
     return agents;
   }
-  size_t SamplesBatches() {
-    std::lock_guard lock(published_.mu);
-    return published_.samples.size();
-  }
 
   Receiver receiver_;
   metrics::Registry registry_;

@@ -20,6 +20,22 @@ double CounterValue(const std::string& name, const std::vector<std::string>& lab
   return metrics::Registry::Default().AddCounter(name, "", labels).WithLabels(values).Value();
 }
 
+// A standalone from config text, its data in `dir` and on `env`, its web server on a free
+// port, started.
+std::unique_ptr<Standalone> StartFromText(const std::string& text, const testing::TempDir& dir,
+                                          testing::MemEnv& env) {
+  auto config = ParseVigilConfig(text, "test.toml");
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  if (!config.ok()) return nullptr;
+  config->storage.data_dir = dir.path();
+  config->web.listen = "127.0.0.1:0";
+  auto standalone = Standalone::Create(*config, SystemClock::Get(), env);
+  EXPECT_TRUE(standalone.ok()) << standalone.status().ToString();
+  if (!standalone.ok()) return nullptr;
+  EXPECT_TRUE((*standalone)->Start().ok());
+  return std::move(standalone).value();
+}
+
 TEST(Standalone, EverySampleCollectedReachesTheStoreAndTheFileAfterAGracefulStop) {
   testing::TempDir dir;
   VigilConfig config;
@@ -86,7 +102,8 @@ TEST(Standalone, EverySampleCollectedReachesTheStoreAndTheFileAfterAGracefulStop
 // the stages made of the readings.
 TEST(Standalone, ThePipelineOfTheConfigShapesWhatIsStored) {
   testing::TempDir dir;
-  auto config = ParseVigilConfig(R"toml(
+  testing::MemEnv env;
+  auto standalone = StartFromText(R"toml(
 [agent]
 id = "pipe"
 flush_interval = "50ms"
@@ -119,18 +136,12 @@ stage = "match"
 selector = '{quantity="pressure_out"}'
 add_labels = { alarm_zone = "steam" }
 )toml",
-                                 "pipe.toml");
-  ASSERT_TRUE(config.ok()) << config.status().ToString();
-  config->storage.data_dir = dir.path();
-  config->web.listen = "127.0.0.1:0";
-  testing::MemEnv env;
-  auto standalone = Standalone::Create(*config, SystemClock::Get(), env);
-  ASSERT_TRUE(standalone.ok()) << standalone.status().ToString();
-  ASSERT_TRUE((*standalone)->Start().ok());
-  for (int i = 0; i < 200 && (*standalone)->coordinator().KnownAgents().empty(); ++i)
+                                  dir, env);
+  ASSERT_NE(standalone, nullptr);
+  for (int i = 0; i < 200 && standalone->coordinator().KnownAgents().empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_TRUE((*standalone)->Stop().ok());
+  ASSERT_TRUE(standalone->Stop().ok());
   std::string text = *env.ReadFile(dir.Sub("events.jsonl"));
   EXPECT_EQ(text.find("coolant_flow"), std::string::npos);
   EXPECT_NE(text.find(R"("alarm_zone":"steam")"), std::string::npos);
@@ -145,7 +156,8 @@ add_labels = { alarm_zone = "steam" }
 // it), and a sample the store cannot take is still refused with 400, nothing stored.
 TEST(Standalone, AWrittenSamplePassesThePipelineToTheLiveStreamAndTheStore) {
   testing::TempDir dir;
-  auto config = ParseVigilConfig(R"toml(
+  testing::MemEnv env;
+  auto standalone = StartFromText(R"toml(
 [agent]
 id = "pushing"
 
@@ -157,15 +169,9 @@ stage = "match"
 selector = '{__name__="pushed_level"}'
 add_labels = { via = "pipeline" }
 )toml",
-                                 "push.toml");
-  ASSERT_TRUE(config.ok()) << config.status().ToString();
-  config->storage.data_dir = dir.path();
-  config->web.listen = "127.0.0.1:0";
-  testing::MemEnv env;
-  auto standalone = Standalone::Create(*config, SystemClock::Get(), env);
-  ASSERT_TRUE(standalone.ok()) << standalone.status().ToString();
-  ASSERT_TRUE((*standalone)->Start().ok());
-  const uint16_t port = (*standalone)->web().port();
+                                  dir, env);
+  ASSERT_NE(standalone, nullptr);
+  const uint16_t port = standalone->web().port();
 
   auto ws = testing::WebSocketClient::Connect(port);
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
@@ -180,11 +186,9 @@ add_labels = { via = "pipeline" }
   EXPECT_EQ(written->status, 204) << written->body;
 
   // Stored, with the pipeline's label, when the 204 came.
-  auto stored =
-      (*standalone)
-          ->store()
-          .Select({*model::Matcher::Create(model::MatchType::kEqual, "__name__", "pushed_level")},
-                  0, INT64_MAX / 2);
+  auto stored = standalone->store().Select(
+      {*model::Matcher::Create(model::MatchType::kEqual, "__name__", "pushed_level")}, 0,
+      INT64_MAX / 2);
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->series.size(), 1u);
   EXPECT_EQ(stored->series[0].labels.Get("via"), "pipeline");
@@ -207,15 +211,13 @@ add_labels = { via = "pipeline" }
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 400) << refused->body;
   EXPECT_NE(refused->body.find("nothing stored"), std::string::npos) << refused->body;
-  stored =
-      (*standalone)
-          ->store()
-          .Select({*model::Matcher::Create(model::MatchType::kEqual, "__name__", "pushed_level")},
-                  0, INT64_MAX / 2);
+  stored = standalone->store().Select(
+      {*model::Matcher::Create(model::MatchType::kEqual, "__name__", "pushed_level")}, 0,
+      INT64_MAX / 2);
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->series.size(), 1u);
   EXPECT_EQ(stored->series[0].samples.size(), 1u);
-  ASSERT_TRUE((*standalone)->Stop().ok());
+  ASSERT_TRUE(standalone->Stop().ok());
 }
 
 }  // namespace
