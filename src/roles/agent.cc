@@ -288,9 +288,12 @@ int64_t Agent::RunOnce(int64_t now_ms) {
     {
       std::vector<model::SensorInfo> sensors = DescribeSensors();
       MutexLock lock(announce_mu_);
-      changed =
-          !SameButForScrapeTimes(sensors, last_announced_) ||
-          (sensors != last_announced_ && now_ms - last_announced_ms_ >= kScrapeTimesRefreshMs);
+      // Counted from the last announcement of any kind (set-up, an answer to a
+      // coordinator), so a first scrape that ends right after set-up waits its turn.
+      const int64_t since = now_ms - last_announced_ms_;
+      changed = since >= kReportIntervalMs &&
+                (!SameButForScrapeTimes(sensors, last_announced_) ||
+                 (sensors != last_announced_ && since >= kScrapeTimesRefreshMs));
     }
     if (changed) {
       if (Status status = Announce(); !status.ok())

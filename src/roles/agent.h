@@ -119,7 +119,8 @@ class Agent {
   std::vector<model::SensorInfo> announced_;  // the sensors as configured
   // announced_ with what each sensor now says of its metrics and targets.
   std::vector<model::SensorInfo> DescribeSensors() const;
-  // How often the agent thread looks whether that changed, to announce again. A change of
+  // How often the agent thread looks whether that changed, to announce again, and how long
+  // after any announcement it waits before the next (set-up's included). A change of
   // the last scrape times alone (every scrape makes one) is sent at most every
   // kScrapeTimesRefreshMs: an announcement carries the metadata too, tens of kB.
   static constexpr int64_t kReportIntervalMs = 5'000;
