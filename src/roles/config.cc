@@ -161,6 +161,9 @@ config::SectionMap<VigilConfig::Web> WebSection() {
   s.Option("tls_cert_file", &W::tls_cert_file,
            "PEM certificate chain; with tls_key_file, serve HTTPS and wss://.");
   s.Option("tls_key_file", &W::tls_key_file, "PEM private key for tls_cert_file.");
+  s.Option("dashboards_dir", &W::dashboards_dir,
+           "Folder of your own dashboard definitions (*.json, docs/dashboard.md), read when the "
+           "page loads; empty: <data_dir>/dashboards.");
   return s;
 }
 

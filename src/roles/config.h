@@ -62,6 +62,8 @@ struct VigilConfig {
     std::vector<std::string> allowed_origins;
     std::string tls_cert_file;  // both set: HTTPS
     std::string tls_key_file;
+    // The user's own dashboard definitions (web/dashboards.h); empty: <data_dir>/dashboards.
+    std::string dashboards_dir;
   } web;
 
   query::EngineOptions query;  // the web servers' [query]; its defaults are the schema's

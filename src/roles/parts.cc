@@ -58,6 +58,9 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
   web.api.allowed_origins = config.web.allowed_origins;
   web.api.label_limits = config.storage.label_limits;
   web.api.engine = config.query;
+  web.api.dashboards_dir = config.web.dashboards_dir.empty()
+                               ? config.storage.data_dir + "/dashboards"
+                               : config.web.dashboards_dir;
   web.server.allowed_origins = config.web.allowed_origins;
   web.server.tls_cert_file = config.web.tls_cert_file;
   web.server.tls_key_file = config.web.tls_key_file;

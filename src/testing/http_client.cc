@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cctype>
 #include <cstdio>
@@ -140,20 +139,6 @@ Result<RawResponse> HttpPost(uint16_t port, const std::string& target, const std
                      "Content-Type: " + content_type + "\r\nContent-Length: " +
                      std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body,
                  timeout_ms);
-}
-
-std::string Gzip(std::string_view text) {
-  z_stream z{};
-  VIGIL_CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, "zlib");
-  std::string out(deflateBound(&z, text.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  VIGIL_CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END, "zlib");
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 }  // namespace vigil::testing

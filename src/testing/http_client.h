@@ -25,8 +25,6 @@ Result<int> ConnectLoopback(uint16_t port);
 Result<RawResponse> SendRaw(uint16_t port, const std::string& request, int timeout_ms = 5000);
 // `s` percent-encoded for a URL or a form body (RFC 3986 unreserved characters kept).
 std::string UrlEncode(std::string_view s);
-// A gzip stream of `text`, as clients compress bodies (Content-Encoding: gzip).
-std::string Gzip(std::string_view text);
 // GET `target` with Connection: close.
 Result<RawResponse> HttpGet(uint16_t port, const std::string& target);
 // POST `body` to `target` with the given content type.

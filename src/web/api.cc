@@ -19,6 +19,7 @@
 #include "query/parser.h"
 #include "query/printer.h"
 #include "web/assets.h"
+#include "web/dashboards.h"
 #include "web/line_protocol.h"
 
 namespace vigil::web {
@@ -37,6 +38,16 @@ std::string Success(const std::string& data, const std::vector<std::string>& war
   }
   out += '}';
   return out;
+}
+
+// The dashboard's file compressed, once per process (the files are fixed at build time).
+const std::string& GzippedAsset(const Asset& asset) {
+  static const std::map<std::string_view, std::string> gzipped = [] {
+    std::map<std::string_view, std::string> all;
+    for (const Asset& a : AllAssets()) all.emplace(a.path, Gzip(a.body));
+    return all;
+  }();
+  return gzipped.at(asset.path);
 }
 
 HttpResponse Ok(std::string body) {
@@ -297,6 +308,11 @@ HttpResponse Api::Sensors(const HttpRequest&) {
   return Ok(Success(sensors_ ? sensors_->ToJson() : "[]"));
 }
 
+HttpResponse Api::Dashboards(const HttpRequest&) {
+  return Ok(Success(ListDashboards(options_.dashboards_dir)
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+}
+
 HttpResponse Api::RetireAgent(const HttpRequest& request) {
   if (auto refused = CheckWriteToken(request)) return *refused;
   if (!options_.retire_agent) return JsonError(404, "this server cannot retire agents");
@@ -353,6 +369,7 @@ HttpResponse Api::Handle(const HttpRequest& original) {
       {"/api/v1/rules", Methods::kGet, &Api::Rules},
       {"/-/reload", Methods::kPost, &Api::Reload},
       {"/api/v1/sensors", Methods::kGet, &Api::Sensors},
+      {"/api/v1/dashboards", Methods::kGet, &Api::Dashboards},
       {"/api/v1/agents/retire", Methods::kPost, &Api::RetireAgent},
       {"/api/v1/read", Methods::kPost, &Api::RemoteRead},
       {"/api/v1/write", Methods::kPost, &Api::Write},
@@ -389,7 +406,13 @@ HttpResponse Api::Handle(const HttpRequest& original) {
   } else if (const Asset* asset = FindAsset(path == "/index.html" ? "/" : path); asset && get) {
     handler = "/ui";
     response.content_type = std::string(asset->content_type);
-    response.body = std::string(asset->body);
+    if (request.Header("accept-encoding").find("gzip") != std::string::npos) {
+      response.body = GzippedAsset(*asset);
+      response.headers.emplace_back("Content-Encoding", "gzip");
+    } else {
+      response.body = std::string(asset->body);
+    }
+    response.headers.emplace_back("Vary", "Accept-Encoding");
     response.headers.emplace_back("Cache-Control", "no-cache");
   } else {
     handler = "other";

@@ -52,6 +52,8 @@ struct ApiOptions {
   std::function<Status()> reload;
   // What GET /api/v1/alerts lists (with the rule board's); null: no alerts.
   const AlertBoard* alerts = nullptr;
+  // The folder of the user's own dashboard definitions (web/dashboards.h); empty: none.
+  std::string dashboards_dir;
   // What /readyz checks (web/ops.h); empty: always ready.
   ReadinessCheck ready;
 };
@@ -83,6 +85,7 @@ class Api {
   HttpResponse Rules(const HttpRequest& request);
   HttpResponse Reload(const HttpRequest& request);
   HttpResponse Sensors(const HttpRequest& request);
+  HttpResponse Dashboards(const HttpRequest& request);
   HttpResponse RetireAgent(const HttpRequest& request);
   // The latest sample (within 5 minutes) of every series match[] selects, as text.
   HttpResponse Federate(const HttpRequest& request);

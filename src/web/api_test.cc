@@ -121,7 +121,7 @@ TEST_F(ApiTest, CompressedLineProtocolBodiesAreDecoded) {
   r.params = {{"precision", "s"}};
   const std::string lines = "zipped,site=north pressure=15.5 1767225600\n";
   r.headers["content-encoding"] = "gzip";
-  r.body = testing::Gzip(lines);
+  r.body = Gzip(lines);
   EXPECT_EQ(api_.Handle(r).status, 204);
   EXPECT_EQ(Body(Get("/api/v1/series", {{"match[]", "zipped_pressure"}}))["data"].size(), 1u);
   r.body = "not gzip";
@@ -135,7 +135,7 @@ TEST_F(ApiTest, CompressedLineProtocolBodiesAreDecoded) {
   Api bounded(store_, nullptr, clock_,
               {.version = "x", .max_decoded_body_bytes = 1 << 20, .registry = &registry_});
   r.headers["content-encoding"] = "gzip";
-  r.body = testing::Gzip(std::string(4 << 20, '#'));
+  r.body = Gzip(std::string(4 << 20, '#'));
   HttpResponse bomb = bounded.Handle(r);
   EXPECT_EQ(bomb.status, 400);
   EXPECT_NE(bomb.body.find("larger than 1048576 bytes"), std::string::npos) << bomb.body;
@@ -510,6 +510,35 @@ TEST_F(ApiTest, MetricsHealthAndDashboard) {
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("<title>vigil</title>"), std::string::npos);
   EXPECT_EQ(Get("/uPlot.iife.min.js").content_type, "text/javascript; charset=utf-8");
+}
+
+TEST_F(ApiTest, TheDashboardsFilesAreGzippedForBrowsersThatTakeIt) {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/app.js";
+  r.headers["accept-encoding"] = "gzip, deflate, br";
+  HttpResponse gzipped = api_.Handle(r);
+  HttpResponse plain = Get("/app.js");
+  auto header = [](const HttpResponse& response, const std::string& name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(header(gzipped, "Content-Encoding"), "gzip");
+  EXPECT_EQ(header(plain, "Content-Encoding"), "");
+  EXPECT_EQ(header(plain, "Vary"), "Accept-Encoding");
+  EXPECT_LT(gzipped.body.size(), plain.body.size() / 2);
+  Result<std::string> decoded = DecodeBody("gzip", gzipped.body, 1 << 20);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, plain.body);
+}
+
+TEST_F(ApiTest, ListsTheDashboardDefinitions) {
+  json list = Body(Get("/api/v1/dashboards"))["data"];
+  ASSERT_GE(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], "overview");
+  EXPECT_EQ(list[0]["definition"]["title"], "Overview");
 }
 
 TEST(Ops, ReadyzSays503WithTheReasonUntilReady) {

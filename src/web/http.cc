@@ -44,6 +44,21 @@ Result<std::string> Gunzip(std::string_view in, size_t max_bytes) {
 
 }  // namespace
 
+std::string Gzip(std::string_view in) {
+  z_stream z{};
+  // 15 + 16: a gzip header and trailer around the deflate stream.
+  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
 Result<std::string> DecodeBody(std::string_view encoding, std::string body, size_t max_bytes) {
   std::string name(encoding);
   std::transform(name.begin(), name.end(), name.begin(),

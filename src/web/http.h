@@ -39,6 +39,9 @@ struct HttpResponse {
   std::function<bool(std::string& chunk)> stream;
 };
 
+// `in` gzip-compressed (for Content-Encoding: gzip), at the best compression.
+std::string Gzip(std::string_view in);
+
 // A body sent with `Content-Encoding` (or a gzip transfer coding): "" and "identity" as
 // is; "gzip" / "x-gzip" (Telegraf, Vector) and "snappy" (raw snappy blocks, as Prometheus's
 // remote write sends) decoded, at most `max_bytes` once decoded (a small body must not

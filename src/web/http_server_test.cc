@@ -275,7 +275,7 @@ TEST_F(HttpServerTest, ProtocolDeviationsAreClearErrors) {
   EXPECT_NE(old_version->body.find("\"errorType\":\"bad_data\""), std::string::npos);
 
   // A gzip transfer coding is undone; others are 501.
-  const std::string body = testing::Gzip(std::string(5000, 'a'));
+  const std::string body = Gzip(std::string(5000, 'a'));
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());
   auto gzipped = SendRaw(server_->port(),

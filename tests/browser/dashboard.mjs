@@ -1,43 +1,22 @@
-// Browser test of the dashboard (issue #5): starts `vigil standalone` on a free port,
-// opens the page in Debian's chromium (headless, driven by playwright-core), and checks
-// that the plant's sensors are listed, that a chart's last point advances, that a past
-// range draws history, that charts read in their units (counters as rates), and that an
-// alert that fires shows in the alert panel (the bundled config plus one rule that always
-// fires). Saves a screenshot in the output folder.
+// Browser test of the all-series page (issues #5 and #24): starts `vigil standalone` on a
+// free port, opens #/series in Debian's chromium (headless, driven by playwright-core), and
+// checks that a chart's last point advances with the live stream, that a past range draws
+// history, that charts read in their units (counters as rates), that the host's many
+// charts start folded, and that the filter finds a metric. The other pages are
+// views.mjs's. Saves a screenshot in the output folder.
 // Usage: node dashboard.mjs VIGIL_BINARY CONFIG OUTPUT_DIR
-import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {fail, launchChromium, startStandalone} from './harness.mjs';
+import {browserTest, fail} from './harness.mjs';
 
 const [binary, config, output] = process.argv.slice(2);
 mkdirSync(output, {recursive: true});
-const data = mkdtempSync(join(tmpdir(), 'vigil-browser-'));
 
-// The bundled config, and a rule that fires as soon as the turbine reports.
-const withAlert = join(data, 'vigil.toml');
-writeFileSync(withAlert, readFileSync(config, 'utf8') + `
-[[alerts]]
-name = "TurbineRunning"
-expr = "turbine_speed > 0"
-severity = "critical"
-annotations = { summary = "turbine at {{ $value }} rpm" }
-`);
-const {base, stop} = await startStandalone(binary, ['--config', withAlert, '--data-dir', data]);
-let browser;
-try {
-  browser = await launchChromium();
-  const page = await browser.newPage({viewport: {width: 1400, height: 900}});
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(base + '/');
+await browserTest(binary, (data) => ['--config', config, '--data-dir', data], async ({base, newPage}) => {
+  const page = await newPage();
+  await page.goto(base + '/#/series');
 
-  await page.waitForSelector('#sensors li[data-sensor="boiler_pressure_out"]', {timeout: 10000});
-  const sensors = await page.$$eval('#sensors li[data-sensor]', (items) => items.map((li) => li.dataset.sensor));
-  for (const name of ['boiler_pressure_out', 'turbine_speed']) {
-    if (!sensors.includes(name)) fail(`sensor ${name} not listed: ${sensors}`);
-  }
   const chart = '.chart[data-metric="boiler_pressure_out"]';
   await page.waitForSelector(chart + ':not([data-last-ts="0"])', {timeout: 10000});
   const first = Number(await page.getAttribute(chart, 'data-last-ts'));
@@ -83,23 +62,14 @@ try {
   if (await page.$eval(node, (d) => d.open)) fail('the node group should start folded');
   if (!(await page.$eval('details.group[data-group="boiler"]', (d) => d.open))) fail('the boiler group should be open');
   if ((await page.$$eval(node + ' .chart canvas', (c) => c.length)) !== 0) fail('folded charts were drawn');
-  // The alert panel lists the firing alert with its summary, as /api/v1/alerts has it.
-  const alert = '#alerts li[data-alert="TurbineRunning"][data-state="firing"]';
-  await page.waitForSelector(alert, {timeout: 10000});
-  const summary = await page.$eval(alert + ' .summary', (e) => e.textContent);
-  if (!/^turbine at \d+(\.\d+)? rpm$/.test(summary)) fail(`alert summary "${summary}"`);
-  console.log(`alert panel: TurbineRunning firing, "${summary}"`);
   await page.screenshot({path: join(output, 'dashboard.png'), fullPage: true});
   await page.click(node + ' summary');
   await page.waitForSelector(node + ' .chart canvas', {timeout: 10000});
   const drawn = await page.$$eval(node + ' .chart canvas', (c) => c.length);
-  console.log(`node group: ${await page.$eval(node + ' .count', (e) => e.textContent)} charts, ${drawn} canvases once opened`);
-  if (errors.length) fail('page errors: ' + errors.join('; '));
-  console.log('PASS');
-} catch (e) {
-  if (!process.exitCode) { console.error(e); process.exitCode = 1; }
-} finally {
-  if (browser) await browser.close();
-  await stop();
-  rmSync(data, {recursive: true, force: true});
-}
+  console.log(`node group: ${await page.$eval(node + ' .count', (e) => e.textContent)}, ${drawn} canvases once opened`);
+  // The filter keeps the charts whose metric name has the text.
+  await page.fill('#series-filter', 'turbine');
+  const visible = await page.$$eval('.chart:not([hidden])', (cs) => cs.map((c) => c.dataset.metric));
+  if (!visible.length || visible.some((m) => !m.includes('turbine'))) fail(`filtered charts: ${visible}`);
+  console.log(`filter "turbine": ${visible.join(', ')}`);
+});

@@ -3,22 +3,16 @@
 // a sample then written over HTTP (line protocol) is drawn at once, through the push
 // queue and the live stream. Saves a screenshot of the empty state in the output folder.
 // Usage: node empty.mjs VIGIL_BINARY OUTPUT_DIR
-import {mkdirSync, mkdtempSync, rmSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 
-import {fail, launchChromium, startStandalone} from './harness.mjs';
+import {browserTest, fail} from './harness.mjs';
 
 const [binary, output] = process.argv.slice(2);
 mkdirSync(output, {recursive: true});
-const data = mkdtempSync(join(tmpdir(), 'vigil-empty-'));
-const {base, stop} = await startStandalone(binary, ['--data-dir', data]);
-let browser;
-try {
-  browser = await launchChromium();
-  const page = await browser.newPage({viewport: {width: 1400, height: 900}});
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+
+await browserTest(binary, (data) => ['--data-dir', data], async ({base, newPage}) => {
+  const page = await newPage();
   await page.goto(base + '/');
   await page.waitForSelector('#empty:not([hidden])', {timeout: 10000});
   const text = await page.$eval('#empty', (e) => e.textContent.replace(/\s+/g, ' '));
@@ -33,14 +27,7 @@ try {
   const written = await fetch(base + '/write', {method: 'POST', body: `first_run,site=a level=7 ${now}`});
   if (written.status !== 204) fail(`write answered ${written.status}: ${await written.text()}`);
   const chart = '.chart[data-metric="first_run_level"]';
+  await page.click('#empty a:has-text("All series")');
   await page.waitForSelector(chart + ':not([data-last-ts="0"])', {state: 'attached', timeout: 10000});
   console.log('a written sample is drawn');
-  if (errors.length) fail('page errors: ' + errors.join('; '));
-  console.log('PASS');
-} catch (e) {
-  if (!process.exitCode) { console.error(e); process.exitCode = 1; }
-} finally {
-  if (browser) await browser.close();
-  await stop();
-  rmSync(data, {recursive: true, force: true});
-}
+});

@@ -2,8 +2,11 @@
 // dashboard's node_modules, never a downloaded browser), free loopback ports, failing, and
 // a vigil standalone to test against.
 import {spawn} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {createServer} from 'node:net';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 
 const require = createRequire(import.meta.url);
 const {chromium} = require(new URL('../../src/web/ui/node_modules/playwright-core', import.meta.url).pathname);
@@ -50,4 +53,32 @@ export async function startStandalone(binary, args) {
     await sleep(100);
   }
   return {base, stop};
+}
+
+// One browser test: a fresh data folder, `vigil standalone` with prepare(data)'s arguments
+// (prepare may write files there first), chromium, then body({base, data, newPage}).
+// newPage(options) opens a 1400×900 page (options override) whose script errors fail the
+// test. Prints PASS, or sets the exit code; vigil, chromium and the folder always go.
+export async function browserTest(binary, prepare, body) {
+  const data = mkdtempSync(join(tmpdir(), 'vigil-browser-'));
+  const {base, stop} = await startStandalone(binary, prepare(data));
+  const errors = [];
+  let browser;
+  try {
+    browser = await launchChromium();
+    const newPage = async (options = {}) => {
+      const page = await browser.newPage({viewport: {width: 1400, height: 900}, ...options});
+      page.on('pageerror', (e) => errors.push(e.message));
+      return page;
+    };
+    await body({base, data, newPage});
+    if (errors.length) fail('page errors: ' + errors.join('; '));
+    console.log('PASS');
+  } catch (e) {
+    if (!process.exitCode) { console.error(e); process.exitCode = 1; }
+  } finally {
+    if (browser) await browser.close();
+    await stop();
+    rmSync(data, {recursive: true, force: true});
+  }
 }

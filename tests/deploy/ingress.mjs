@@ -112,8 +112,7 @@ http {
   const page = await browser.newPage({viewport: {width: 1200, height: 800}});
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(base + '/');
-  await page.waitForSelector('#sensors li[data-sensor="ingress_demo"]', {timeout: 20000});
+  await page.goto(base + '/#/series');
   const chart = '.chart[data-metric="ingress_demo"]';
   await page.waitForSelector(chart + ':not([data-last-ts="0"])', {timeout: 20000});
   const first = Number(await page.getAttribute(chart, 'data-last-ts'));
