@@ -51,8 +51,10 @@ await browserTest(binary, (data) => ['--config', config, '--data-dir', data], as
   const before = await page.evaluate(() => document.body.dataset.historyLoaded || '0');
   await page.selectOption('#range', '1h');
   await page.waitForFunction((b) => (document.body.dataset.historyLoaded || '0') !== b, before, {timeout: 10000});
+  // Drawn at the next frame once the chart is on screen.
+  await page.waitForFunction((s) => Number(document.querySelector(s).dataset.points) >= 2, chart, {timeout: 5000})
+    .catch(async () => fail(`${await page.getAttribute(chart, 'data-points')} points of history drawn for the last hour`));
   const points = Number(await page.getAttribute(chart, 'data-points'));
-  if (!(points >= 2)) fail(`${points} points of history drawn for the last hour`);
   console.log(`history: ${points} points of boiler_pressure_out in the last hour`);
 
   // The host's 100-odd node_* charts are a group that starts folded (not drawn); the

@@ -20,6 +20,11 @@ test('the unit label wins; else the name suffix; counters are rates', () => {
   assert.equal(units.describe('http_requests_total', {}).display, '/s');
   assert.equal(units.describe('node_load1', {}).display, '');
   assert.equal(units.describe('node_filesystem_avail_ratio', {}).display, '%');
+  // Metadata (# TYPE, # UNIT) where the name says nothing; a unit label still comes first.
+  assert.deepEqual(units.describe('jobs_done', {}, {type: 'counter', unit: ''}),
+                   {rate: true, unit: '', title: 'rate(jobs_done)', display: '/s'});
+  assert.equal(units.describe('queue_wait', {}, {type: 'gauge', unit: 'seconds'}).display, 's');
+  assert.equal(units.describe('tank_level', {unit: 'm'}, {type: 'gauge', unit: 'percent'}).display, 'm');
   assert.equal(units.isCounter('vigil_query_duration_seconds_count'), true);
   assert.equal(units.isCounter('up'), false);
 });
@@ -61,9 +66,9 @@ test('alerts and points in time are not in their labels\' units', () => {
 });
 
 test('a counter becomes per-second rates, across a reset', () => {
-  assert.deepEqual(units.rates([[10, 100], [20, 150], [30, 150], [40, 20]]),
-                   [[20, 5], [30, 0], [40, 2]]);
-  assert.deepEqual(units.rates([[10, 1]]), []);
+  assert.deepEqual(units.rates([10, 20, 30, 40], [100, 150, 150, 20]),
+                   [[20, 30, 40], [5, 0, 2]]);
+  assert.deepEqual(units.rates([10], [1]), [[], []]);
 });
 
 test('legends name only the labels that differ', () => {

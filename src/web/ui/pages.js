@@ -13,20 +13,56 @@
   // ---- all series ----
 
   const GROUP_OPEN_MAX = 12;
+  const FRAME_BUDGET_MS = 8;
 
   function seriesKey(labels) {
     return Object.keys(labels).filter((k) => k !== '__name__').sort().map((k) => k + '=' + labels[k]).join(',');
   }
 
+  // A series' points in time order as two arrays, 16 bytes a point: an arriving point is
+  // appended, or put in its place when it is late; trim drops those before `start`.
+  function insertPoint(column, t, x) {
+    const {ts, vs} = column;
+    const n = ts.length;
+    if (!n || t > ts[n - 1]) { ts.push(t); vs.push(x); return; }
+    let lo = 0, hi = n;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (ts[mid] < t) lo = mid + 1; else hi = mid; }
+    if (ts[lo] === t) vs[lo] = x;
+    else { ts.splice(lo, 0, t); vs.splice(lo, 0, x); }
+  }
+  function trim(column, start) {
+    let k = 0;
+    while (k < column.ts.length && column.ts[k] < start) k++;
+    if (k) { column.ts.splice(0, k); column.vs.splice(0, k); }
+  }
+  // uPlot's data for columns [[ts, vs], …]: their times merged, a value or null per time.
+  function alignColumns(columns) {
+    if (columns.length === 1) return [columns[0][0], columns[0][1]];
+    const all = [];
+    for (const [ts] of columns) for (const t of ts) all.push(t);
+    all.sort((a, b) => a - b);
+    const xs = all.filter((t, i) => i === 0 || t !== all[i - 1]);
+    return [xs, ...columns.map(([ts, vs]) => {
+      const out = new Array(xs.length).fill(null);
+      for (let i = 0, j = 0; i < ts.length; i++) {
+        while (xs[j] < ts[i]) j++;
+        out[j] = vs[i];
+      }
+      return out;
+    })];
+  }
+
   // A chart per metric, grouped by the first word of its name (boiler_…, node_…); a group
-  // of more than GROUP_OPEN_MAX charts starts folded, and a folded group is not drawn.
+  // of more than GROUP_OPEN_MAX charts starts folded. Only the charts on screen are drawn
+  // (an IntersectionObserver says which): the others are drawn when scrolled to or opened.
   function seriesPage() {
-    let charts, groups, socket, redrawPending, container, filter, stopped;
+    let charts, groups, socket, redrawPending, container, filter, stopped, observer, sweep;
+    let metadata = {};  // metric -> [{type, unit, help}], /api/v1/metadata
 
     function chartFor(metric, labels) {
       let chart = charts.get(metric);
       if (chart) return chart;
-      const how = units.describe(metric, labels);
+      const how = units.describe(metric, labels, (metadata[metric] || [])[0]);
       const area = el('div', {class: 'chart-area'});
       const chartEl = el('div', {class: 'chart', 'data-metric': metric, 'data-last-ts': '0', 'data-points': '0',
                                  'data-unit': how.display, 'data-rate': String(how.rate)},
@@ -36,8 +72,11 @@
       group.count += 1;
       group.el.querySelector('summary .count').textContent = group.count + (group.count === 1 ? ' chart' : ' charts');
       if (!group.touched) group.el.open = group.count <= GROUP_OPEN_MAX;
-      chart = {el: chartEl, area, group, how, plot: null, keys: [], labelSets: [], columns: []};
+      chart = {el: chartEl, area, group, how, plot: null, keys: [], labelSets: [], columns: [],
+               onScreen: false, dirty: true};
       charts.set(metric, chart);
+      chartEl.vigilChart = chart;
+      observer.observe(chartEl);
       applyFilter();
       return chart;
     }
@@ -81,12 +120,13 @@
       if (index < 0) {
         chart.keys.push(key);
         chart.labelSets.push(labels);
-        chart.columns.push(new Map());
+        chart.columns.push({ts: [], vs: []});
         index = chart.keys.length - 1;
         if (chart.plot) { v.forgetPlot(chart.plot); chart.plot = null; }
       }
-      for (const [t, x] of points) chart.columns[index].set(t, typeof x === 'number' ? x : Number(x));
-      scheduleRedraw();
+      for (const [t, x] of points) insertPoint(chart.columns[index], t, typeof x === 'number' ? x : Number(x));
+      chart.dirty = true;
+      if (chart.onScreen) scheduleRedraw();
     }
 
     function scheduleRedraw() {
@@ -95,20 +135,17 @@
       requestAnimationFrame(() => { redrawPending = false; if (!stopped) redraw(); });
     }
 
+    // Draws the charts on screen that changed, for at most FRAME_BUDGET_MS a frame: the rest
+    // wait for the next frame, so a second's batch across 50 charts does not stall one.
     function redraw() {
       const w = v.timeWindow();
+      const started = performance.now();
       for (const chart of charts.values()) {
-        if (!chart.group.el.open || chart.el.hidden) continue;  // drawn when opened
-        const times = new Set();
-        const shown = [];
-        for (const column of chart.columns) {
-          for (const t of column.keys()) if (t < w.start) column.delete(t);
-          const values = chart.how.rate ? new Map(units.rates([...column].sort((a, b) => a[0] - b[0]))) : column;
-          for (const t of values.keys()) times.add(t);
-          shown.push(values);
-        }
-        const xs = [...times].sort((a, b) => a - b);
-        const data = [xs, ...shown.map((values) => xs.map((t) => (values.has(t) ? values.get(t) : null)))];
+        if (!chart.onScreen || !chart.dirty) continue;  // drawn when it comes on screen
+        if (performance.now() - started > FRAME_BUDGET_MS) { scheduleRedraw(); return; }
+        chart.dirty = false;
+        for (const column of chart.columns) trim(column, w.start);
+        const data = alignColumns(chart.columns.map((c) => (chart.how.rate ? units.rates(c.ts, c.vs) : [c.ts, c.vs])));
         if (!chart.plot) {
           chart.plot = v.plot(chart.area, {labels: units.legendLabels(chart.labelSets, chart.how.title),
                                            unit: chart.how.unit, rate: chart.how.rate, window: w}, data);
@@ -116,6 +153,7 @@
           chart.plot.setWindow(w);
           chart.plot.setData(data);
         }
+        const xs = data[0];
         chart.el.dataset.points = String(xs.length);
         chart.el.dataset.lastTs = xs.length ? String(xs[xs.length - 1]) : '0';
       }
@@ -163,6 +201,10 @@
       render(main) {
         charts = new Map();
         groups = new Map();
+        observer = new IntersectionObserver((entries) => {
+          for (const entry of entries) entry.target.vigilChart.onScreen = entry.isIntersecting;
+          scheduleRedraw();
+        }, {rootMargin: '200px'});
         stopped = false;
         redrawPending = false;
         filter = el('input', {type: 'search', id: 'series-filter', placeholder: 'filter by metric name',
@@ -171,11 +213,19 @@
         status = el('div', {class: 'panel-status'});
         main.append(el('div', {class: 'page-head'}, el('h2', {class: 'page-title', text: 'All series'}), filter), status, container);
         const w = v.timeWindow();
-        if (w.live) loadHistory().then(connect, connect);
-        else { v.liveState('paused', 'stale'); loadHistory(); }
+        const loaded = api('metadata').then((m) => { metadata = m; }, () => {}).then(loadHistory);
+        if (w.live) {
+          loaded.then(connect, connect);
+          // A chart whose series went quiet still moves with the window.
+          sweep = setInterval(() => { for (const chart of charts.values()) chart.dirty = true; scheduleRedraw(); }, 5000);
+        } else {
+          v.liveState('paused', 'stale');
+        }
       },
       stop() {
         stopped = true;
+        observer.disconnect();
+        clearInterval(sweep);
         if (socket) { socket.onclose = null; socket.close(); socket = null; }
         v.liveState('', 'hidden');
       },

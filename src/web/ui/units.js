@@ -18,12 +18,14 @@
     return COUNTER_SUFFIXES.some((suffix) => metric.endsWith(suffix));
   }
 
-  // The unit of one value of `metric`: the `unit` label when the series has one, else one
-  // of NAME_UNITS' words by the name's suffix (the counter suffix taken off), else ''.
-  function baseUnit(metric, labels) {
+  // The unit of one value of `metric`: the `unit` label when the series has one, else the
+  // metric's `# UNIT` (meta.unit, /api/v1/metadata), else one of NAME_UNITS' words by the
+  // name's suffix (the counter suffix taken off), else ''.
+  function baseUnit(metric, labels, meta) {
     // An alert's series carries its rule's labels, a unit among them, but counts alerts.
     if (metric === 'ALERTS' || metric === 'ALERTS_FOR_STATE') return '';
     if (labels && labels.unit) return labels.unit;
+    if (meta && meta.unit) return meta.unit;
     // A point in time (process_start_time_seconds, *_timestamp_seconds), not a duration.
     if (/_time(stamp)?_seconds$/.test(metric)) return 'timestamp';
     let name = metric;
@@ -33,11 +35,12 @@
     return found ? found[1] : '';
   }
 
-  // How a chart of `metric` shows it: as a rate (counters) or as it is, in which unit, and
-  // under which title. Seconds per second (CPU time) read as a percentage.
-  function describe(metric, labels) {
-    const rate = isCounter(metric);
-    const unit = baseUnit(metric, labels);
+  // How a chart of `metric` shows it: as a rate (counters: by `# TYPE counter` in meta, or
+  // by the name) or as it is, in which unit, and under which title. Seconds per second (CPU
+  // time) read as a percentage. `meta` is the metric's metadata, {type, unit}, if known.
+  function describe(metric, labels, meta) {
+    const rate = (meta && meta.type === 'counter') || isCounter(metric);
+    const unit = baseUnit(metric, labels, meta);
     return {rate, unit, title: rate ? 'rate(' + metric + ')' : metric, display: displayUnit(unit, rate)};
   }
 
@@ -97,19 +100,19 @@
     return scaled(value, DECIMAL, '') + suffix + per;
   }
 
-  // A counter's samples [[t seconds, value], …] (ascending) as per-second rates between
-  // neighbours, at the later one's time. A value below the one before is a reset: the
-  // counter started again from zero.
-  function rates(points) {
+  // A counter's samples (times ts in seconds, ascending, and values vs) as per-second
+  // rates between neighbours, at the later one's time: [times, rates]. A value below the
+  // one before is a reset: the counter started again from zero.
+  function rates(ts, vs) {
+    const times = [];
     const out = [];
-    for (let i = 1; i < points.length; i++) {
-      const [t0, v0] = points[i - 1];
-      const [t1, v1] = points[i];
-      if (t1 <= t0 || v0 == null || v1 == null) continue;
-      const increase = v1 >= v0 ? v1 - v0 : v1;
-      out.push([t1, increase / (t1 - t0)]);
+    for (let i = 1; i < ts.length; i++) {
+      if (ts[i] <= ts[i - 1] || vs[i - 1] == null || vs[i] == null) continue;
+      const increase = vs[i] >= vs[i - 1] ? vs[i] - vs[i - 1] : vs[i];
+      times.push(ts[i]);
+      out.push(increase / (ts[i] - ts[i - 1]));
     }
-    return out;
+    return [times, out];
   }
 
   // The legend text of each series of a chart: only the labels whose values differ
