@@ -179,6 +179,8 @@ await browserTest(binary, prepare, async ({base, newPage}) => {
   const firing = '#firing li[data-alert="TurbineRunning"][data-state="firing"]';
   await page.waitForSelector(firing, {timeout: 20000});
   const summary = await page.$eval(firing + ' .summary', (e) => e.textContent);
+  const since = await page.$eval(firing + ' .since', (e) => e.textContent);
+  if (!/^firing for \d+ s \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d /.test(since)) fail(`since when: "${since}"`);
   if (!/^turbine at \d+(\.\d+)? rpm$/.test(summary)) fail(`alert summary "${summary}"`);
   const ruleLink = await page.getAttribute(`#rules tr[data-rule="TurbineRunning"] a`, 'href');
   if (!ruleLink.startsWith('#/explore?') || new URLSearchParams(ruleLink.split('?')[1]).get('q') !== 'turbine_speed > 0') fail(`rule link ${ruleLink}`);

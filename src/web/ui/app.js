@@ -237,14 +237,19 @@
         x: {time: true, range: (u, lo, hi) => (shown.window ? [shown.window.start, shown.window.end] : [lo, hi])},
         y: {range: yRange},
       },
-      series: [{value: (u, t) => (t == null ? '' : units.formatTime(t, utc()))}].concat(labels.map((label, i) => ({
+      // Under the cursor the legend shows the values at its time; away from it, each
+      // series' latest value (uPlot asks with idx null then).
+      series: [{value: (u, t, sidx, idx) => {
+        const at = idx == null ? latest(u, 0) : t;
+        return at == null ? '' : units.formatTime(at, utc());
+      }}].concat(labels.map((label, i) => ({
         label,
         // With a band, series 1 and 2 are its low and high edges, drawn as the fill only.
         stroke: band && i > 0 ? 'transparent' : colour(i),
         width: sparkline ? 1.5 : 1.25,
         spanGaps: false,
         points: {show: false},
-        value: (u, v) => units.format(v, unit, rate),
+        value: (u, v, sidx, idx) => units.format(idx == null ? latest(u, sidx) : v, unit, rate),
       }))),
       axes: sparkline ? [{show: false}, {show: false}] : [
         {...axis, space: 70},
@@ -267,9 +272,6 @@
           u.setSelect({left: 0, width: 0, top: 0, height: 0}, false);
           zoomTo(start, end);
         }],
-        // Away from the cursor, the legend shows each series' latest value.
-        setData: [showLatest],
-        setCursor: [showLatest],
         draw: [(u) => {
           const ctx = u.ctx;
           for (const t of thresholds) {
@@ -292,16 +294,12 @@
     plots.push({plot: made, area, height});
     return made;
   }
-  function showLatest(u) {
-    if (u.cursor.idx != null || !u.root.querySelector('.u-legend')) return;
-    const rows = u.root.querySelectorAll('.u-legend .u-series');
-    u.series.forEach((s, i) => {
-      const column = u.data[i] || [];
-      let j = column.length - 1;
-      while (j >= 0 && column[j] == null) j--;
-      const cell = rows[i] && rows[i].querySelector('.u-value');
-      if (cell && j >= 0) cell.textContent = s.value(u, column[j], i, j);
-    });
+  // The last value of series `sidx` that is not null: what the legend shows away from the cursor.
+  function latest(u, sidx) {
+    const column = u.data[sidx] || [];
+    let j = column.length - 1;
+    while (j >= 0 && column[j] == null) j--;
+    return j >= 0 ? column[j] : null;
   }
   function forgetPlot(made) { plots = plots.filter((p) => p.plot !== made); made.destroy(); }
 
@@ -319,7 +317,7 @@
     return s < 90 ? Math.round(s) + ' s ago' : s < 5400 ? Math.round(s / 60) + ' min ago'
       : s < 172800 ? Math.round(s / 3600) + ' h ago' : Math.round(s / 86400) + ' d ago';
   }
-  // "45 s", "3 min", "2 h".
+  // A duration in seconds as "45 s", "3 min", "2 h".
   function lasting(seconds) { return ago(Date.now() / 1000 - seconds).replace(' ago', ''); }
 
   // A message where something would be: what failed or what is missing, and what to do.

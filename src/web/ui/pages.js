@@ -455,14 +455,14 @@
           el('span', {class: 'state online', text: 'resolved'}), ' ', el('b', {text: r.labels.alertname}), ' ',
           el('span', {class: 'muted', text: Object.entries(r.labels).filter(([k]) => k !== 'alertname')
             .map(([k, x]) => k + '=' + x).join(', ')}),
-          el('div', {class: 'muted'}, 'resolved ' + v.ago(r.last) + ' after firing for ' + v.lasting(r.first + Date.now() / 1000 - r.last),
+          el('div', {class: 'muted'}, 'resolved ' + v.ago(r.last) + ' after firing for ' + v.lasting(r.last - r.first),
             exprOf[r.labels.alertname] ? el('span', {}, ' · ', el('a', {href: v.link('explore', '', {q: exprOf[r.labels.alertname]}), text: 'rule'})) : null))),
         'nothing resolved in the last 6 hours'),
         el('section', {class: 'row', id: 'rules'}, el('h2', {text: 'Rules'}), el('div', {class: 'table-wrap'}, el('table', {},
           el('thead', {}, el('tr', {}, ['rule', 'state', 'for', 'expression'].map((h) => el('th', {text: h})))),
           el('tbody', {}, rules.groups.flatMap((g) => g.rules).map((r) => el('tr', {'data-rule': r.name},
             el('td', {text: r.name}), el('td', {}, el('span', {class: 'state ' + (r.state === 'firing' ? 'down' : r.state === 'pending' ? 'stale' : 'online'), text: r.state})),
-            el('td', {class: 'nowrap', text: r.duration ? v.lasting(Date.now() / 1000 - r.duration) : '–'}),
+            el('td', {class: 'nowrap', text: r.duration ? v.lasting(r.duration) : '–'}),
             el('td', {}, el('a', {class: 'expr', href: v.link('explore', '', {q: r.query}), text: r.query})))))))));
       document.body.dataset.loaded = String(Date.now());
     }

@@ -241,7 +241,7 @@
       el('span', {class: 'severity', text: a.labels.severity || 'warning'}), ' ',
       el('b', {text: a.labels.alertname}), ' ',
       el('span', {class: 'summary', text: (a.annotations && a.annotations.summary) || labels}),
-      el('div', {class: 'muted since'}, (a.state === 'firing' ? 'firing for ' : 'pending for ') + v.lasting(since) +
+      el('div', {class: 'muted since'}, (a.state === 'firing' ? 'firing for ' : 'pending for ') + v.lasting(Date.now() / 1000 - since) +
         ' (since ' + units.formatTime(since, v.utc()) + ')' + (labels && a.annotations && a.annotations.summary ? ' · ' + labels : ''),
       expr ? el('span', {}, ' · ', el('a', {href: v.link('explore', '', {q: expr}), text: 'rule'})) : null));
   }
