@@ -58,15 +58,17 @@ await browserTest(binary, (data) => ['--config', config, '--data-dir', data], as
   console.log(`history: ${points} points of boiler_pressure_out in the last hour`);
 
   // The host's 100-odd node_* charts are a group that starts folded (not drawn); the
-  // plant's groups are open. Opened by hand, the node charts are drawn.
+  // plant's groups are open. Opened by hand, the node charts on screen are drawn.
   const node = 'details.group[data-group="node"]';
   await page.waitForSelector(node, {timeout: 10000});
   if (await page.$eval(node, (d) => d.open)) fail('the node group should start folded');
   if (!(await page.$eval('details.group[data-group="boiler"]', (d) => d.open))) fail('the boiler group should be open');
   if ((await page.$$eval(node + ' .chart canvas', (c) => c.length)) !== 0) fail('folded charts were drawn');
   await page.screenshot({path: join(output, 'dashboard.png'), fullPage: true});
+  // Opened by hand and scrolled to: only charts on screen are drawn.
   await page.click(node + ' summary');
-  await page.waitForSelector(node + ' .chart canvas', {timeout: 10000});
+  await page.$eval(node + ' .chart', (c) => c.scrollIntoView());
+  await page.waitForSelector(node + ' .chart canvas', {timeout: 20000});
   const drawn = await page.$$eval(node + ' .chart canvas', (c) => c.length);
   console.log(`node group: ${await page.$eval(node + ' .count', (e) => e.textContent)}, ${drawn} canvases once opened`);
   // The filter keeps the charts whose metric name has the text.
