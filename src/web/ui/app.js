@@ -320,6 +320,15 @@
   // A duration in seconds as "45 s", "3 min", "2 h".
   function lasting(seconds) { return ago(Date.now() / 1000 - seconds).replace(' ago', ''); }
 
+  // A state as a coloured badge: good (up, online, inactive, resolved), bad (down, offline,
+  // firing), or in between (stale, pending, unknown …).
+  const GOOD = ['up', 'online', 'inactive', 'resolved'];
+  const BAD = ['down', 'offline', 'firing'];
+  function badge(state) {
+    const kind = GOOD.includes(state) ? 'online' : BAD.includes(state) ? 'down' : 'stale';
+    return el('span', {class: 'state ' + kind, text: state});
+  }
+
   // A message where something would be: what failed or what is missing, and what to do.
   function notice(kind, text) { return el('p', {class: 'notice ' + kind, role: kind === 'error' ? 'alert' : null, text}); }
 
@@ -456,7 +465,7 @@
   }
 
   window.vigil = {
-    page, api, el, plot, forgetPlot, timeWindow, stepFor, zoomTo, navigate, link, notice, ago,
+    page, api, el, badge, plot, forgetPlot, timeWindow, stepFor, zoomTo, navigate, link, notice, ago,
     lasting, colour, utc, dashboard, liveState, scheduleRefresh, parseDuration,
     params: () => state.params,
   };

@@ -412,11 +412,23 @@
   }
   v.page('explore', explorePage());
 
+  // A page of a title and a body that draw(body) fills, again at each refresh.
+  function listPage(title, draw) {
+    let body;
+    return {
+      render(main) {
+        body = el('div');
+        main.append(el('h2', {class: 'page-title', text: title}), body);
+        draw(body);
+      },
+      refresh: () => draw(body),
+    };
+  }
+
   // ---- alerts ----
 
   function alertsPage() {
-    let body;
-    async function draw() {
+    async function draw(body) {
       let rules, history;
       const w = v.timeWindow();
       try {
@@ -452,7 +464,7 @@
         section('Firing', 'firing', firing.map(([a, expr]) => v.alertItem(a, expr)), 'nothing is firing'),
         section('Pending', 'pending', pending.map(([a, expr]) => v.alertItem(a, expr)), 'nothing is pending'),
         section('Recently resolved', 'resolved', resolved.map((r) => el('li', {'data-alert': r.labels.alertname},
-          el('span', {class: 'state online', text: 'resolved'}), ' ', el('b', {text: r.labels.alertname}), ' ',
+          v.badge('resolved'), ' ', el('b', {text: r.labels.alertname}), ' ',
           el('span', {class: 'muted', text: Object.entries(r.labels).filter(([k]) => k !== 'alertname')
             .map(([k, x]) => k + '=' + x).join(', ')}),
           el('div', {class: 'muted'}, 'resolved ' + v.ago(r.last) + ' after firing for ' + v.lasting(r.last - r.first),
@@ -461,46 +473,37 @@
         el('section', {class: 'row', id: 'rules'}, el('h2', {text: 'Rules'}), el('div', {class: 'table-wrap'}, el('table', {},
           el('thead', {}, el('tr', {}, ['rule', 'state', 'for', 'expression'].map((h) => el('th', {text: h})))),
           el('tbody', {}, rules.groups.flatMap((g) => g.rules).map((r) => el('tr', {'data-rule': r.name},
-            el('td', {text: r.name}), el('td', {}, el('span', {class: 'state ' + (r.state === 'firing' ? 'down' : r.state === 'pending' ? 'stale' : 'online'), text: r.state})),
+            el('td', {text: r.name}), el('td', {}, v.badge(r.state)),
             el('td', {class: 'nowrap', text: r.duration ? v.lasting(r.duration) : '–'}),
             el('td', {}, el('a', {class: 'expr', href: v.link('explore', '', {q: r.query}), text: r.query})))))))));
       document.body.dataset.loaded = String(Date.now());
     }
-    return {
-      render(main) {
-        body = el('div');
-        main.append(el('h2', {class: 'page-title', text: 'Alerts'}), body);
-        draw();
-      },
-      refresh: () => draw(),
-    };
+    return listPage('Alerts', draw);
   }
   v.page('alerts', alertsPage());
 
   // ---- targets ----
 
   function targetsPage() {
-    let body;
-    async function draw() {
+    async function draw(body) {
       let sensors, targets;
       try { [sensors, targets] = await Promise.all([api('sensors'), api('targets')]); } catch (e) {
         body.replaceChildren(notice('error', e.message));
         return;
       }
       const took = new Map(targets.activeTargets.map((t) => [t.scrapePool + ' ' + t.scrapeUrl, t.lastScrapeDuration]));
-      const health = (h) => el('span', {class: 'state ' + ({up: 'online', online: 'online', down: 'down', offline: 'down'}[h] || 'stale'), text: h});
       const rows = [];
       for (const s of sensors) {
         const base = [el('td', {text: s.name}), el('td', {text: s.agent}), el('td', {text: s.type})];
         const interval = el('td', {text: s.interval_ms / 1000 + ' s'});
         if (!s.targets.length) {
-          rows.push(el('tr', {'data-sensor': s.name}, base, el('td', {class: 'muted', text: '–'}), el('td', {}, health(s.state)), interval,
+          rows.push(el('tr', {'data-sensor': s.name}, base, el('td', {class: 'muted', text: '–'}), el('td', {}, v.badge(s.state)), interval,
             el('td', {text: s.last_seen_ms ? v.ago(s.last_seen_ms / 1000) : 'never'}), el('td', {class: 'muted', text: '–'}), el('td', {class: 'bad', text: s.last_error})));
         }
         for (const t of s.targets) {
           const d = took.get(s.name + ' ' + t.url);
           rows.push(el('tr', {'data-sensor': s.name, 'data-target': t.url}, base.map((c) => c.cloneNode(true)), el('td', {text: t.url}),
-            el('td', {}, health(t.health)), interval.cloneNode(true),
+            el('td', {}, v.badge(t.health)), interval.cloneNode(true),
             el('td', {text: t.last_scrape_ms ? v.ago(t.last_scrape_ms / 1000) : 'never'}),
             el('td', {text: d != null ? units.format(d, 'seconds', false) : '–'}), el('td', {class: 'bad', text: t.last_error})));
         }
@@ -510,14 +513,7 @@
         el('tbody', {}, rows))) : notice('info', 'no sensor has been announced yet: see the overview for how to add one'));
       document.body.dataset.loaded = String(Date.now());
     }
-    return {
-      render(main) {
-        body = el('div');
-        main.append(el('h2', {class: 'page-title', text: 'Targets'}), body);
-        draw();
-      },
-      refresh: () => draw(),
-    };
+    return listPage('Targets', draw);
   }
   v.page('targets', targetsPage());
 })();

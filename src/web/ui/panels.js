@@ -184,7 +184,7 @@
     body.append(el('div', {class: 'table-wrap'}, table), status);
     const cell = (value, unit) => {
       if (value == null) return el('td', {class: 'muted', text: '–'});
-      if (unit === 'up') return el('td', {}, el('span', {class: 'state ' + (value === 1 ? 'online' : 'down'), text: value === 1 ? 'up' : 'down'}));
+      if (unit === 'up') return el('td', {}, v.badge(value === 1 ? 'up' : 'down'));
       if (unit === 'days') return el('td', {class: value < 14 ? 'bad' : '', text: Math.floor(value) + ' d'});
       return el('td', {text: units.format(value, unit || '', false)});
     };
@@ -224,7 +224,7 @@
         ...[...byAgent].map(([agent, list]) => el('div', {class: 'agent', 'data-agent': agent},
           el('h4', {}, 'agent ', el('b', {text: agent}), el('span', {class: 'muted', text: ' · ' + list.length + ' sensors'})),
           el('ul', {class: 'list'}, list.map((s) => el('li', {'data-sensor': s.name, 'data-state': s.state},
-            el('span', {class: 'state ' + s.state, text: s.state}), ' ', el('b', {text: s.name}),
+            v.badge(s.state), ' ', el('b', {text: s.name}),
             el('span', {class: 'muted', text: ' ' + s.type + ' · every ' + s.interval_ms / 1000 + ' s · last reading ' +
               (s.last_seen_ms ? v.ago(s.last_seen_ms / 1000) : 'never')}),
             s.last_error ? el('div', {class: 'bad', text: s.last_error}) : null))))));
@@ -237,7 +237,7 @@
       .map(([k, x]) => k + '=' + x).join(', ');
     const since = Date.parse(a.activeAt) / 1000;
     return el('li', {class: 'alert ' + (a.labels.severity || 'warning'), 'data-alert': a.labels.alertname, 'data-state': a.state},
-      el('span', {class: 'state ' + (a.state === 'firing' ? 'down' : 'stale'), text: a.state}), ' ',
+      v.badge(a.state), ' ',
       el('span', {class: 'severity', text: a.labels.severity || 'warning'}), ' ',
       el('b', {text: a.labels.alertname}), ' ',
       el('span', {class: 'summary', text: (a.annotations && a.annotations.summary) || labels}),
@@ -266,7 +266,7 @@
         el('thead', {}, el('tr', {}, ['target', 'job', 'health', 'last scrape', 'took', 'error'].map((h) => el('th', {text: h})))),
         el('tbody', {}, list.map((t) => el('tr', {'data-target': t.scrapeUrl},
           el('td', {text: t.scrapeUrl}), el('td', {text: t.scrapePool}),
-          el('td', {}, el('span', {class: 'state ' + (t.health === 'up' ? 'online' : t.health === 'down' ? 'down' : 'stale'), text: t.health})),
+          el('td', {}, v.badge(t.health)),
           el('td', {text: t.lastScrape && !t.lastScrape.startsWith('0001') ? v.ago(Date.parse(t.lastScrape) / 1000) : 'never'}),
           el('td', {text: units.format(t.lastScrapeDuration, 'seconds', false)}),
           el('td', {class: 'bad', text: t.lastError})))))) : notice('info', 'no scrape or probe targets'));
