@@ -465,8 +465,8 @@
   }
 
   window.vigil = {
-    page, api, el, badge, plot, forgetPlot, timeWindow, stepFor, zoomTo, navigate, link, notice, ago,
-    lasting, colour, utc, dashboard, liveState, scheduleRefresh, parseDuration,
+    page, api, el, badge, plot, forgetPlot, timeWindow, stepFor, navigate, link, notice, ago,
+    lasting, utc, dashboard, liveState, scheduleRefresh, parseDuration,
     params: () => state.params,
   };
   document.addEventListener('DOMContentLoaded', start);
