@@ -1,0 +1,309 @@
+#include "tsdb/chunk/block_chunk.h"
+
+#include <zstd.h>
+
+#include <array>
+#include <bit>
+#include <cmath>
+
+#include "core/check.h"
+#include "tsdb/chunk/range_coder.h"
+#include "tsdb/chunk/xor_chunk.h"
+
+namespace vigil::tsdb::chunk {
+namespace {
+
+// The first byte of a block: how its values are written.
+enum ValueKind : uint8_t { kScaledDecimals = 0, kXorPlanes = 1 };
+// Delta or delta-of-delta, for scaled values.
+enum Order : uint8_t { kDelta = 1, kDeltaOfDelta = 2 };
+
+// For the XOR planes of values that are no short decimals.
+constexpr int kZstdLevel = 9;
+constexpr int kMaxDecimals = 12;
+// A 2-hour block at one sample a millisecond; bounds what damaged bytes make us allocate.
+constexpr uint64_t kMaxSamples = 2 * 3'600'000;
+constexpr int64_t kMaxExactInteger = int64_t{1} << 53;
+
+uint64_t ZigZag(uint64_t v) { return (v << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(v) >> 63); }
+uint64_t UnZigZag(uint64_t v) { return (v >> 1) ^ (~(v & 1) + 1); }
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool Byte(uint8_t* out) {
+    if (position_ >= data_.size()) return false;
+    *out = static_cast<uint8_t>(data_[position_++]);
+    return true;
+  }
+  bool Varint(uint64_t* out) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t byte;
+      if (!Byte(&byte)) return false;
+      result |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) {
+        *out = result;
+        return true;
+      }
+    }
+    return false;
+  }
+  size_t remaining() const { return data_.size() - position_; }
+  std::string_view Take(size_t n) {
+    std::string_view part = data_.substr(position_, n);
+    position_ += n;
+    return part;
+  }
+
+ private:
+  std::string_view data_;
+  size_t position_ = 0;
+};
+
+// The residues of a sequence, zigzagged: x₀, then x₁ − x₀, then each delta's change
+// (order 2) or each delta (order 1). Differences wrap in 64 bits, so any int64 sequence
+// round-trips.
+void Residues(const std::vector<uint64_t>& xs, Order order, std::vector<uint64_t>* out) {
+  out->resize(xs.size());
+  uint64_t previous = 0, previous_delta = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const uint64_t delta = xs[i] - previous;
+    const uint64_t residue = i == 0                        ? xs[0]
+                             : (i == 1 || order == kDelta) ? delta
+                                                           : delta - previous_delta;
+    (*out)[i] = ZigZag(residue);
+    previous_delta = delta;
+    previous = xs[i];
+  }
+}
+
+void Integrate(std::vector<uint64_t>* xs, Order order) {
+  uint64_t previous = 0, previous_delta = 0;
+  for (size_t i = 0; i < xs->size(); ++i) {
+    const uint64_t v = UnZigZag((*xs)[i]);
+    const uint64_t x = i == 0                        ? v
+                       : (i == 1 || order == kDelta) ? previous + v
+                                                     : previous + previous_delta + v;
+    if (i > 0) previous_delta = x - previous;
+    (*xs)[i] = x;
+    previous = x;
+  }
+}
+
+// A rough cost of a residue stream, to choose the order: the sum of bit lengths.
+uint64_t Cost(const std::vector<uint64_t>& residues) {
+  uint64_t bits = 0;
+  for (uint64_t r : residues) bits += static_cast<uint64_t>(std::bit_width(r));
+  return bits;
+}
+
+double PowerOfTen(int n) {
+  double p = 1;
+  for (int i = 0; i < n; ++i) p *= 10;
+  return p;  // exact up to 1e22
+}
+
+// v as k / 10^decimals with |k| <= 2^53, bit for bit; false when it is not such a decimal.
+bool ScaledExactly(double v, int decimals, int64_t* k) {
+  const double p = PowerOfTen(decimals);
+  const double scaled = v * p;
+  if (!(std::fabs(scaled) <= static_cast<double>(kMaxExactInteger))) return false;  // NaN too
+  const int64_t candidate = std::llround(scaled);
+  if (std::bit_cast<uint64_t>(static_cast<double>(candidate) / p) != std::bit_cast<uint64_t>(v)) {
+    return false;
+  }
+  *k = candidate;
+  return true;
+}
+
+// The fewest decimals that write all values but at most one in 8 exactly (the others,
+// such as NaN, ±Inf, −0.0 or a long fraction, are stored verbatim as exceptions), or -1
+// when there are none.
+int DecimalsFor(std::span<const model::Sample> samples) {
+  std::array<size_t, kMaxDecimals + 2> needing{};  // [d]: values exact from d decimals on
+  int64_t k;
+  for (const model::Sample& s : samples) {
+    int d = 0;
+    while (d <= kMaxDecimals && !ScaledExactly(s.value, d, &k)) ++d;
+    ++needing[d];
+  }
+  size_t exact = 0;
+  for (int d = 0; d <= kMaxDecimals; ++d) {
+    exact += needing[d];
+    if (samples.size() - exact <= samples.size() / 8) return d;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string EncodeBlock(std::span<const model::Sample> samples) {
+  const int decimals = DecimalsFor(samples);
+  const ValueKind kind = decimals >= 0 ? kScaledDecimals : kXorPlanes;
+  std::string block(1, static_cast<char>(kind));
+  PutVarint(block, samples.size());
+
+  RangeEncoder coder;
+  std::vector<uint64_t> xs(samples.size()), residues;
+  for (size_t i = 0; i < samples.size(); ++i) xs[i] = static_cast<uint64_t>(samples[i].timestamp_ms);
+  Residues(xs, kDeltaOfDelta, &residues);
+  SymbolModel time_model;
+  for (uint64_t r : residues) coder.Put(r, time_model);
+
+  std::string planes;
+  if (kind == kScaledDecimals) {
+    // Exceptions: their index gaps and bits first; in the sequence they repeat the value
+    // before them.
+    std::vector<size_t> exceptions;
+    int64_t k = 0;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (!ScaledExactly(samples[i].value, decimals, &k)) exceptions.push_back(i);
+      xs[i] = static_cast<uint64_t>(k);
+    }
+    SymbolModel exception_model;
+    coder.Put(exceptions.size(), exception_model);
+    size_t previous_index = 0;
+    for (size_t i : exceptions) {
+      coder.Put(i - previous_index, exception_model);
+      coder.PutBits(std::bit_cast<uint64_t>(samples[i].value), 64);
+      previous_index = i;
+    }
+    std::vector<uint64_t> by_delta;
+    Residues(xs, kDelta, &by_delta);
+    Residues(xs, kDeltaOfDelta, &residues);
+    const Order order = Cost(residues) < Cost(by_delta) ? kDeltaOfDelta : kDelta;
+    if (order == kDelta) residues.swap(by_delta);
+    block.push_back(static_cast<char>(decimals));
+    block.push_back(static_cast<char>(order));
+    SymbolModel value_model;
+    for (uint64_t r : residues) coder.Put(r, value_model);
+  } else {
+    // XOR with the previous value, written as 8 planes of bytes, most significant first
+    // (sign, exponent and high mantissa bytes, which rarely change, sit together), then
+    // compressed with zstd.
+    uint64_t previous = 0;
+    planes.reserve(8 * samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const uint64_t bits = std::bit_cast<uint64_t>(samples[i].value);
+      xs[i] = bits ^ previous;
+      previous = bits;
+    }
+    for (int plane = 7; plane >= 0; --plane) {
+      for (uint64_t x : xs) planes.push_back(static_cast<char>((x >> (8 * plane)) & 0xFF));
+    }
+  }
+  const std::string coded = coder.Finish();
+  PutVarint(block, coded.size());
+  block += coded;
+  if (kind == kXorPlanes) {
+    const size_t at = block.size();
+    block.resize(at + ZSTD_compressBound(planes.size()));
+    const size_t n = ZSTD_compress(block.data() + at, block.size() - at, planes.data(),
+                                   planes.size(), kZstdLevel);
+    VIGIL_CHECK(!ZSTD_isError(n), std::string("zstd: ") + ZSTD_getErrorName(n));
+    block.resize(at + n);
+  }
+  return block;
+}
+
+Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
+  Reader in(bytes);
+  uint8_t kind = 0;
+  uint64_t count = 0;
+  if (!in.Byte(&kind) || (kind != kScaledDecimals && kind != kXorPlanes)) {
+    return DataLossError("block: unknown value kind " + std::to_string(kind));
+  }
+  if (!in.Varint(&count) || count == 0 || count > kMaxSamples) {
+    return DataLossError("block: bad sample count");
+  }
+  uint8_t decimals = 0, order = 0;
+  if (kind == kScaledDecimals &&
+      (!in.Byte(&decimals) || !in.Byte(&order) || decimals > kMaxDecimals ||
+       (order != kDelta && order != kDeltaOfDelta))) {
+    return DataLossError("block: bad scaled values header");
+  }
+  uint64_t coded_size = 0;
+  if (!in.Varint(&coded_size) || coded_size > in.remaining()) {
+    return DataLossError("block: bad coded length");
+  }
+  RangeDecoder decoder(in.Take(coded_size));
+  std::vector<uint64_t> times(count), values(count);
+  SymbolModel time_model;
+  for (uint64_t& t : times) t = decoder.Get(time_model);
+  Integrate(&times, kDeltaOfDelta);
+  for (size_t i = 1; i < count; ++i) {
+    if (static_cast<int64_t>(times[i]) <= static_cast<int64_t>(times[i - 1])) {
+      return DataLossError("block: timestamps out of order");
+    }
+  }
+  std::vector<double> decoded(count);
+  if (kind == kScaledDecimals) {
+    SymbolModel exception_model;
+    const uint64_t exception_count = decoder.Get(exception_model);
+    if (exception_count > count) return DataLossError("block: bad exception count");
+    std::vector<std::pair<uint64_t, uint64_t>> exceptions;  // index, bits
+    uint64_t index = 0;
+    for (uint64_t e = 0; e < exception_count; ++e) {
+      index += decoder.Get(exception_model);
+      if (index >= count) return DataLossError("block: bad exception index");
+      exceptions.emplace_back(index, decoder.GetBits(64));
+    }
+    SymbolModel value_model;
+    for (uint64_t& v : values) v = decoder.Get(value_model);
+    if (decoder.failed()) return DataLossError("block: coded stream damaged");
+    Integrate(&values, static_cast<Order>(order));
+    const double p = PowerOfTen(decimals);
+    for (size_t i = 0; i < count; ++i) {
+      decoded[i] = static_cast<double>(static_cast<int64_t>(values[i])) / p;
+    }
+    for (const auto& [i, bits] : exceptions) decoded[i] = std::bit_cast<double>(bits);
+  } else {
+    if (decoder.failed()) return DataLossError("block: coded stream damaged");
+    const std::string_view frame = in.Take(in.remaining());
+    const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    if (size != 8 * count) return DataLossError("block: bad value planes");
+    std::string planes(size, '\0');
+    const size_t n = ZSTD_decompress(planes.data(), planes.size(), frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != size) return DataLossError("block: value planes damaged");
+    values.assign(count, 0);
+    for (int plane = 7; plane >= 0; --plane) {
+      const char* bytes_of_plane = planes.data() + (7 - plane) * count;
+      for (size_t i = 0; i < count; ++i) {
+        values[i] |= static_cast<uint64_t>(static_cast<uint8_t>(bytes_of_plane[i])) << (8 * plane);
+      }
+    }
+    uint64_t previous = 0;
+    for (size_t i = 0; i < count; ++i) {
+      previous ^= values[i];
+      decoded[i] = std::bit_cast<double>(previous);
+    }
+  }
+  if (in.remaining() != 0) return DataLossError("block: trailing bytes");
+  out->reserve(out->size() + count);
+  for (size_t i = 0; i < count; ++i) {
+    out->push_back({static_cast<int64_t>(times[i]), decoded[i]});
+  }
+  return OkStatus();
+}
+
+Status DecodeChunk(int encoding, std::string_view bytes, std::vector<model::Sample>* out) {
+  switch (encoding) {
+    case kXorEncoding:
+      return DecodeXorChunk(bytes, out);
+    case kBlockEncoding:
+      return DecodeBlock(bytes, out);
+    default:
+      return DataLossError("unknown chunk encoding " + std::to_string(encoding));
+  }
+}
+
+}  // namespace vigil::tsdb::chunk
