@@ -192,8 +192,8 @@ config::SectionMap<VigilConfig::Storage> StorageSection() {
       .Range(0.001, 60.0);
   s.Option("out_of_order_window", &S::out_of_order_window,
            "Embedded store: samples this much older than their series' newest are rejected "
-           "(and counted); 0: no limit.")
-      .Range(0.0, 7.0 * 86'400);
+           "(and counted); 0, the default: late samples of any age are kept.")
+      .Range(0.0, 366.0 * 86'400);
   s.Option(
        "label_limit", [](S& v) -> size_t& { return v.label_limits.max_labels; },
        "Labels (the name included) a series may have; one with more is refused and counted. "

@@ -75,7 +75,7 @@ struct VigilConfig {
     int64_t retention_size_mb = 0;
     std::string wal_fsync = "always";
     std::chrono::milliseconds wal_fsync_interval{1000};
-    std::chrono::milliseconds out_of_order_window{86'400'000};
+    std::chrono::milliseconds out_of_order_window{0};
     int64_t max_points_per_query = 5'000'000;
     model::LabelLimits label_limits;  // checked at ingest: HTTP writes, the datamanager
     int64_t pool_size = 4;            // PostgreSQL

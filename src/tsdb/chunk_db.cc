@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '2');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '3');
 INSERT OR IGNORE INTO meta(key, value) VALUES ('chunk_bytes', '0');
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY,
@@ -37,7 +37,11 @@ std::string ChunksTableSql(std::string_view name) {
 )sql";
 }
 
-constexpr int kFormat = 2;
+// Format 3 adds compacted rows (encoding 2) and the index of groups still to compact.
+constexpr int kFormat = 3;
+constexpr const char* kCompactionIndex =
+    "CREATE INDEX IF NOT EXISTS chunks_to_compact ON chunks(block, series_id) "
+    "WHERE encoding = 1";
 
 // Resets a statement when the scope ends, so it can be reused.
 class StatementScope {
@@ -92,8 +96,10 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
                                      " is newer than this vigil reads (" + std::to_string(kFormat) +
                                      ")");
     }
+    if (version < 2) VIGIL_RETURN_IF_ERROR(chunk_db->ConvertFromFormat1().Annotate(path));
+    VIGIL_RETURN_IF_ERROR(chunk_db->Exec(kCompactionIndex));
     if (version < kFormat) {
-      VIGIL_RETURN_IF_ERROR(chunk_db->ConvertFromFormat1().Annotate(path));
+      VIGIL_RETURN_IF_ERROR(chunk_db->Exec("UPDATE meta SET value = '3' WHERE key = 'format'"));
     }
     VIGIL_ASSIGN_OR_RETURN(
         chunk_db->insert_series_,
@@ -101,11 +107,11 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
     VIGIL_ASSIGN_OR_RETURN(
         chunk_db->insert_chunk_,
         chunk_db->Prepare("INSERT OR IGNORE INTO chunks(block, series_id, min_t, max_t, "
-                          "count, encoding, crc, data) VALUES(?,?,?,?,?,1,?,?)"));
+                          "count, encoding, crc, data) VALUES(?,?,?,?,?,?,?,?)"));
   }
   VIGIL_ASSIGN_OR_RETURN(
       chunk_db->read_chunks_,
-      chunk_db->Prepare("SELECT min_t, max_t, count, crc, data FROM chunks WHERE block = ? "
+      chunk_db->Prepare("SELECT min_t, max_t, count, encoding, crc, data FROM chunks WHERE block = ? "
                         "AND series_id = ? AND min_t > ? AND min_t <= ? AND max_t >= ? "
                         "ORDER BY min_t"));
   VIGIL_ASSIGN_OR_RETURN(
@@ -221,8 +227,9 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
     sqlite3_bind_int64(insert_chunk_, 3, chunk.min_t);
     sqlite3_bind_int64(insert_chunk_, 4, chunk.max_t);
     sqlite3_bind_int(insert_chunk_, 5, chunk.count);
-    sqlite3_bind_int64(insert_chunk_, 6, crc32c::Value(chunk.data));
-    sqlite3_bind_blob(insert_chunk_, 7, chunk.data.data(), static_cast<int>(chunk.data.size()),
+    sqlite3_bind_int(insert_chunk_, 6, chunk.encoding);
+    sqlite3_bind_int64(insert_chunk_, 7, crc32c::Value(chunk.data));
+    sqlite3_bind_blob(insert_chunk_, 8, chunk.data.data(), static_cast<int>(chunk.data.size()),
                       SQLITE_STATIC);
     if (sqlite3_step(insert_chunk_) != SQLITE_DONE) return fail("insert chunk");
   }
@@ -290,9 +297,10 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
         row.min_t = sqlite3_column_int64(s, 0);
         row.max_t = sqlite3_column_int64(s, 1);
         row.count = sqlite3_column_int(s, 2);
-        const auto crc = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
-        const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 4));
-        row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, 4)));
+        row.encoding = sqlite3_column_int(s, 3);
+        const auto crc = static_cast<uint32_t>(sqlite3_column_int64(s, 4));
+        const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 5));
+        row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, 5)));
         if (crc32c::Value(row.data) != crc) {
           bad(row.min_t, "checksum mismatch");
           continue;
@@ -310,6 +318,122 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return Error("read chunks of series " + std::to_string(series_id));
     block = sqlite3_column_int64(next_block_, 0) - 1;
+  }
+  return OkStatus();
+}
+
+Result<std::vector<ChunkGroup>> ChunkDb::GroupsToCompact(int64_t before_block, int64_t limit) {
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT DISTINCT block, series_id FROM chunks INDEXED BY "
+                                 "chunks_to_compact WHERE encoding = 1 AND block < ? LIMIT ?"));
+  StatementScope scope(s);
+  sqlite3_bind_int64(s, 1, before_block);
+  sqlite3_bind_int64(s, 2, limit);
+  std::vector<ChunkGroup> groups;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    groups.push_back(
+        {sqlite3_column_int64(s, 0), static_cast<uint64_t>(sqlite3_column_int64(s, 1))});
+  }
+  if (rc != SQLITE_DONE) return Error("find chunks to compact");
+  return groups;
+}
+
+Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& merge,
+                        std::vector<int64_t>* rows_removed) {
+  VIGIL_ASSIGN_OR_RETURN(
+      sqlite3_stmt * read,
+      Prepare("SELECT min_t, max_t, count, encoding, crc, data FROM chunks WHERE block = ? AND "
+              "series_id = ? AND encoding != 0 ORDER BY min_t"));
+  VIGIL_ASSIGN_OR_RETURN(
+      sqlite3_stmt * remove,
+      Prepare("DELETE FROM chunks WHERE block = ? AND series_id = ? AND min_t = ?"));
+  VIGIL_ASSIGN_OR_RETURN(
+      sqlite3_stmt * set_damaged,
+      Prepare("UPDATE chunks SET encoding = 0 WHERE block = ? AND series_id = ? AND min_t = ?"));
+  // A plain INSERT: a key already taken fails the transaction instead of dropping the row.
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * insert,
+                         Prepare("INSERT INTO chunks(block, series_id, min_t, max_t, count, "
+                                 "encoding, crc, data) VALUES(?,?,?,?,?,?,?,?)"));
+  VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](std::string_view what) {
+    Status status = Error(what);
+    (void)Exec("ROLLBACK");
+    return status;
+  };
+  auto by_key = [&](sqlite3_stmt* s, const ChunkGroup& group, int64_t min_t) {
+    StatementScope scope(s);
+    sqlite3_bind_int64(s, 1, group.block);
+    sqlite3_bind_int64(s, 2, static_cast<int64_t>(group.series_id));
+    sqlite3_bind_int64(s, 3, min_t);
+    return sqlite3_step(s) == SQLITE_DONE;
+  };
+  rows_removed->assign(groups.size(), 0);
+  int64_t bytes_added = 0;
+  std::vector<ChunkRow> rows;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const ChunkGroup& group = groups[g];
+    rows.clear();
+    {
+      StatementScope scope(read);
+      sqlite3_bind_int64(read, 1, group.block);
+      sqlite3_bind_int64(read, 2, static_cast<int64_t>(group.series_id));
+      int rc;
+      while ((rc = sqlite3_step(read)) == SQLITE_ROW) {
+        ChunkRow& row = rows.emplace_back();
+        row.series_id = group.series_id;
+        row.min_t = sqlite3_column_int64(read, 0);
+        row.max_t = sqlite3_column_int64(read, 1);
+        row.count = sqlite3_column_int(read, 2);
+        row.encoding = sqlite3_column_int(read, 3);
+        const auto crc = static_cast<uint32_t>(sqlite3_column_int64(read, 4));
+        const auto* blob = static_cast<const char*>(sqlite3_column_blob(read, 5));
+        row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(read, 5)));
+        if (crc32c::Value(row.data) != crc) row.encoding = 0;  // the merge leaves it alone
+      }
+      if (rc != SQLITE_DONE) return fail("read chunks to compact");
+    }
+    std::vector<ChunkRow> readable;
+    for (ChunkRow& row : rows) {
+      if (row.encoding == 0) {
+        if (!by_key(set_damaged, group, row.min_t)) return fail("mark a damaged chunk");
+      } else {
+        readable.push_back(std::move(row));
+      }
+    }
+    if (readable.empty()) continue;
+    std::optional<ChunkRow> merged = merge(readable);
+    for (const ChunkRow& row : readable) {
+      if (row.encoding == 0) {
+        if (!by_key(set_damaged, group, row.min_t)) return fail("mark a damaged chunk");
+      } else if (merged) {
+        if (!by_key(remove, group, row.min_t)) return fail("delete compacted chunks");
+        bytes_added -= static_cast<int64_t>(row.data.size());
+        ++(*rows_removed)[g];
+      }
+    }
+    if (!merged) continue;
+    StatementScope scope(insert);
+    sqlite3_bind_int64(insert, 1, group.block);
+    sqlite3_bind_int64(insert, 2, static_cast<int64_t>(group.series_id));
+    sqlite3_bind_int64(insert, 3, merged->min_t);
+    sqlite3_bind_int64(insert, 4, merged->max_t);
+    sqlite3_bind_int(insert, 5, merged->count);
+    sqlite3_bind_int(insert, 6, merged->encoding);
+    sqlite3_bind_int64(insert, 7, crc32c::Value(merged->data));
+    sqlite3_bind_blob(insert, 8, merged->data.data(), static_cast<int>(merged->data.size()),
+                      SQLITE_STATIC);
+    if (sqlite3_step(insert) != SQLITE_DONE) return fail("insert a compacted chunk");
+    bytes_added += static_cast<int64_t>(merged->data.size());
+    --(*rows_removed)[g];
+  }
+  if (Status status = AddChunkBytes(bytes_added); !status.ok()) {
+    (void)Exec("ROLLBACK");
+    return status;
+  }
+  if (Status status = Exec("COMMIT"); !status.ok()) {
+    (void)Exec("ROLLBACK");
+    return status;
   }
   return OkStatus();
 }

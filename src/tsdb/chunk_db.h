@@ -3,8 +3,8 @@
 // closed chunk with a CRC-32C of its bytes), so users can inspect the store with the
 // `sqlite3` shell. Chunks are keyed by 2-hour block first, then series and start time:
 // samples arrive in time order, so new rows fill the end of the tree instead of one page
-// per series. docs/storage.md has the schema; a format-1 database (keyed by series
-// first) is converted at open.
+// per series. The compactor replaces a series' XOR chunks of a block by one compacted
+// row. docs/storage.md has the schema; older formats are converted at open.
 //
 // Thread safety: one ChunkDb per thread at a time; the store opens one for writing and
 // one for reading (SQLite's WAL mode lets a reader run beside the writer).
@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,16 @@ struct ChunkRow {
   int64_t min_t = 0;
   int64_t max_t = 0;
   int count = 0;
+  // 1: a XOR chunk (docs/format/chunk.md), 2: a compacted block (docs/format/block.md),
+  // 0: found damaged by the compactor and kept as it was.
+  int encoding = 1;
   std::string data;
+};
+
+// The rows of one series in one 2-hour block: what the compactor merges into one row.
+struct ChunkGroup {
+  int64_t block = 0;
+  uint64_t series_id = 0;
 };
 
 class ChunkDb {
@@ -74,6 +84,17 @@ class ChunkDb {
   // SQLite's file locking instead of one per series.
   Status BeginRead();
   Status EndRead();
+
+  // Up to `limit` groups in blocks before `before_block` that hold a XOR chunk row (the
+  // partial index chunks_to_compact finds them without a scan).
+  Result<std::vector<ChunkGroup>> GroupsToCompact(int64_t before_block, int64_t limit);
+  // One transaction: each group's readable rows are handed to `merge`, which returns the
+  // row that replaces them (or nothing to leave the group alone) and sets encoding 0 on
+  // rows it could not read: those stay as they are, out of later compactions, as do rows
+  // whose checksum does not match. `rows_removed` gets, per group, how many rows it lost.
+  using MergeFn = std::function<std::optional<ChunkRow>(std::vector<ChunkRow>& rows)>;
+  Status Compact(const std::vector<ChunkGroup>& groups, const MergeFn& merge,
+                 std::vector<int64_t>* rows_removed);
 
   // Retention: deletes chunks whose max_t < `before_ms`; returns the series id of each
   // row deleted.

@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "store/aggregate.h"
+#include "tsdb/chunk/block_chunk.h"
 #include "tsdb/wal_record.h"
 
 namespace vigil::tsdb {
@@ -141,7 +142,16 @@ TsdbStore::TsdbStore(Env& env, Clock& clock, TsdbOptions options)
       replay_seconds_(options_.registry
                           ->AddHistogram("vigil_tsdb_wal_replay_duration_seconds",
                                          "Time to replay the write-ahead log at open.", {})
-                          .WithLabels({})) {}
+                          .WithLabels({})),
+      compacted_(options_.registry
+                     ->AddCounter("vigil_tsdb_compacted_groups_total",
+                                  "A series' chunks of a 2-hour block merged into one compacted "
+                                  "row.")
+                     .WithLabels({})),
+      compaction_seconds_(options_.registry
+                              ->AddHistogram("vigil_tsdb_compaction_duration_seconds",
+                                             "Time of one round of compaction.", {})
+                              .WithLabels({})) {}
 
 Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbOptions options) {
   if (options.dir.empty()) return InvalidArgumentError("tsdb: no folder given");
@@ -311,8 +321,9 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
   const int64_t lo = candidates.front().timestamp_ms;
   const int64_t hi = candidates.back().timestamp_ms;
   std::vector<Sample> stored;
-  auto decode = [&](std::string_view bytes) {
-    (void)chunk::DecodeXorChunk(bytes, &stored);  // a damaged chunk counts as holding nothing
+  auto decode = [&](std::string_view bytes, int encoding = chunk::kXorEncoding) {
+    // A damaged chunk counts as holding nothing.
+    (void)chunk::DecodeChunk(encoding, bytes, &stored);
   };
   if (series.head && series.head->min_time() <= hi && series.head->max_time() >= lo) {
     decode(series.head->bytes());
@@ -324,7 +335,7 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
   if (series.in_db && lo <= series.db_max_t) {
     MutexLock db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
-        series.id, lo, hi, options_.chunk_range_ms, [&](ChunkRow& row) { decode(row.data); },
+        series.id, lo, hi, MaxRowSpan(), [&](ChunkRow& row) { decode(row.data, row.encoding); },
         [](int64_t, const std::string&) {}));
   }
   std::sort(stored.begin(), stored.end(), ByTime);
@@ -336,6 +347,12 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
   });
   group.duplicates += candidates_before - candidates.size();
   return OkStatus();
+}
+
+int64_t TsdbStore::MaxRowSpan() const {
+  // A compacted row holds a block's chunks; with chunk ranges up to a block long, chunks
+  // never cross a block's end.
+  return options_.chunk_range_ms <= kBlockMs ? kBlockMs : kBlockMs + options_.chunk_range_ms;
 }
 
 int64_t TsdbStore::BlockEnd(int64_t t) const {
@@ -553,7 +570,71 @@ void TsdbStore::PersistLoop() {
     lock.lock();
     if (status.ok()) status = DropPersisted(batch);
     if (!status.ok()) spdlog::error("tsdb: persist closed chunks: {}", status.ToString());
+    if (!status.ok() || stop_persister_) continue;
+    // Blocks that have ended are compacted beside appends (the lock is taken only to
+    // count the rows each series lost).
+    lock.unlock();
+    status = CompactBlocksBefore(BlockOf(clock_.NowMillis()), options_.compact_groups_per_round);
+    lock.lock();
+    if (!status.ok()) spdlog::error("tsdb: compact blocks: {}", status.ToString());
   }
+}
+
+std::optional<ChunkRow> TsdbStore::MergeGroup(std::vector<ChunkRow>& rows) {
+  std::vector<Sample> samples;
+  for (ChunkRow& row : rows) {
+    const size_t before = samples.size();
+    Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
+    if (!decoded.ok()) {
+      samples.resize(before);
+      spdlog::error("tsdb: compaction: chunk of series {} starting at {} ms unreadable ({}); kept "
+                    "as it is",
+                    row.series_id, row.min_t, decoded.message());
+      row.encoding = 0;
+    }
+  }
+  if (samples.empty()) return std::nullopt;
+  // Out-of-order chunks overlap the others: merged here, once, in time order.
+  Normalize(&samples);
+  ChunkRow merged;
+  merged.series_id = rows.front().series_id;
+  merged.min_t = samples.front().timestamp_ms;
+  merged.max_t = samples.back().timestamp_ms;
+  merged.count = static_cast<int>(samples.size());
+  merged.encoding = chunk::kBlockEncoding;
+  merged.data = chunk::EncodeBlock(samples);
+  return merged;
+}
+
+Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) {
+  const auto started = std::chrono::steady_clock::now();
+  int64_t groups_done = 0;
+  while (groups_done < max_groups) {
+    std::vector<ChunkGroup> groups;
+    std::vector<int64_t> rows_removed;
+    {
+      MutexLock db(db_mu_);
+      VIGIL_ASSIGN_OR_RETURN(groups, writer_db_->GroupsToCompact(before_block, kCompactGroupsPerTransaction));
+      if (groups.empty()) break;
+      VIGIL_RETURN_IF_ERROR(writer_db_->Compact(
+          groups, [this](std::vector<ChunkRow>& rows) { return MergeGroup(rows); },
+          &rows_removed));
+    }
+    groups_done += static_cast<int64_t>(groups.size());
+    MutexLock lock(mu_);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (auto it = series_.find(groups[g].series_id); it != series_.end()) {
+        it->second->db_chunks -= rows_removed[g];
+      }
+    }
+    stats_.compacted_groups += groups.size();
+  }
+  if (groups_done > 0) {
+    compacted_.Inc(static_cast<double>(groups_done));
+    compaction_seconds_.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  return OkStatus();
 }
 
 Status TsdbStore::Flush() {
@@ -575,7 +656,7 @@ TsdbStore::PersistBatch TsdbStore::GatherClosed() {
     const MemSeries& series = *series_.at(id);
     if (!series.in_db) batch.labels.emplace_back(id, *index_.Get(id));
     for (const ClosedChunk& c : series.closed) {
-      batch.rows.push_back({id, c.min_t, c.max_t, c.count, c.data});
+      batch.rows.push_back({id, c.min_t, c.max_t, c.count, chunk::kXorEncoding, c.data});
     }
   }
   // In the table's key order: block, series, start.
@@ -743,11 +824,14 @@ Status TsdbStore::Maintain() {
 }
 
 Status TsdbStore::PersistAll() {
-  MutexLock lock(mu_);
-  if (closed_) return FailedPreconditionError("tsdb: closed");
-  // A fresh segment, so that every segment with samples can go once they are persisted.
-  VIGIL_RETURN_IF_ERROR(wal_->StartNextSegment());
-  return MaintainLocked(/*force=*/true);
+  {
+    MutexLock lock(mu_);
+    if (closed_) return FailedPreconditionError("tsdb: closed");
+    // A fresh segment, so that every segment with samples can go once they are persisted.
+    VIGIL_RETURN_IF_ERROR(wal_->StartNextSegment());
+    VIGIL_RETURN_IF_ERROR(MaintainLocked(/*force=*/true));
+  }
+  return CompactBlocksBefore(INT64_MAX, INT64_MAX);
 }
 
 Status TsdbStore::Close() {
@@ -855,10 +939,10 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
                               std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
         };
         Status status = reader_db_->ReadChunks(
-            snapshot.id, start_ms, end_ms, options_.chunk_range_ms,
+            snapshot.id, start_ms, end_ms, MaxRowSpan(),
             [&](ChunkRow& row) {
               const size_t before = samples.size();
-              Status decoded = chunk::DecodeXorChunk(row.data, &samples);
+              Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
               if (!decoded.ok()) {
                 samples.resize(before);
                 report(row.min_t, decoded.message());

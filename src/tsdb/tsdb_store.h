@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -42,8 +43,9 @@ struct TsdbOptions {
   // Chunks never span a multiple of this (2 h, as Prometheus's head blocks).
   int64_t chunk_range_ms = 2 * 3'600'000;
   int max_chunk_samples = 120;
-  // Samples this much older than their series' newest are rejected; 0: no limit.
-  int64_t out_of_order_window_ms = 86'400'000;
+  // Samples this much older than their series' newest are rejected; 0: no limit (late
+  // samples of any age are kept; compaction merges them into their block).
+  int64_t out_of_order_window_ms = 0;
   // Chunks whose newest sample is older than this are deleted; 0: keep forever.
   int64_t retention_ms = 15 * 86'400'000LL;
   // Oldest chunks are deleted while the store uses more bytes than this; 0: no limit.
@@ -58,6 +60,9 @@ struct TsdbOptions {
   // When the log grows past this, open chunks are cut and persisted so that old
   // segments can go (a series that stops reporting must not pin the log forever).
   uint64_t wal_max_bytes = 512ull << 20;
+  // Groups (a series' chunks of an ended 2-hour block) the persister thread compacts
+  // after each persist at most; the rest waits for the next round.
+  int64_t compact_groups_per_round = 4096;
   metrics::Registry* registry = &metrics::Registry::Default();
 };
 
@@ -75,6 +80,7 @@ struct TsdbStats {
   uint64_t corrupt_chunks = 0;  // reads that met a damaged chunk row
   uint64_t persisted_chunks = 0;
   uint64_t retention_deleted_chunks = 0;
+  uint64_t compacted_groups = 0;
 };
 
 class TsdbStore final : public store::Store {
@@ -113,8 +119,9 @@ class TsdbStore final : public store::Store {
   // deletes log segments no longer needed. Append calls it when due; callers may call it
   // on a timer (an idle store with wal_fsync = interval syncs only then, or on Close).
   Status Maintain() override;
-  // Cuts every open chunk and out-of-order buffer, persists everything and deletes every
-  // log segment but the current one (shutdown, benchmarks, backups).
+  // Cuts every open chunk and out-of-order buffer, persists everything, compacts every
+  // block, the current one too, and deletes every log segment but the current one
+  // (benchmarks, backups, tests).
   Status PersistAll();
   // Syncs the log and persists closed chunks; the head stays in the log. Idempotent.
   Status Close() override;
@@ -174,6 +181,15 @@ class TsdbStore final : public store::Store {
   // The persister thread: persists closed chunks when an append asks.
   void PersistLoop();
   Status DeleteUnneededSegments() VIGIL_REQUIRES(mu_);
+  // Compacts up to max_groups groups of blocks before before_block, a transaction of
+  // kCompactGroupsPerTransaction at a time; takes db_mu_, then mu_ to count rows.
+  Status CompactBlocksBefore(int64_t before_block, int64_t max_groups) VIGIL_EXCLUDES(mu_);
+  // The compacted row of a group's rows (docs/format/block.md); rows it cannot read get
+  // encoding 0 and stay out.
+  static std::optional<ChunkRow> MergeGroup(std::vector<ChunkRow>& rows);
+  static constexpr int64_t kCompactGroupsPerTransaction = 256;
+  // How far before its first sample's block a chunk row can start holding samples.
+  int64_t MaxRowSpan() const;
   Status ApplyRetention() VIGIL_REQUIRES(mu_);
   Status MaintainLocked(bool force) VIGIL_REQUIRES(mu_);
   int64_t BlockEnd(int64_t t) const;
@@ -225,6 +241,8 @@ class TsdbStore final : public store::Store {
   metrics::Counter& retention_deleted_;
   metrics::Histogram& persist_seconds_;
   metrics::Histogram& replay_seconds_;
+  metrics::Counter& compacted_;
+  metrics::Histogram& compaction_seconds_;
 };
 
 }  // namespace vigil::tsdb
