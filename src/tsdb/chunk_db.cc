@@ -111,9 +111,10 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
   }
   VIGIL_ASSIGN_OR_RETURN(
       chunk_db->read_chunks_,
-      chunk_db->Prepare("SELECT min_t, max_t, count, encoding, crc, data FROM chunks WHERE block = ? "
-                        "AND series_id = ? AND min_t > ? AND min_t <= ? AND max_t >= ? "
-                        "ORDER BY min_t"));
+      chunk_db->Prepare(
+          "SELECT min_t, max_t, count, encoding, crc, data FROM chunks WHERE block = ? "
+          "AND series_id = ? AND min_t > ? AND min_t <= ? AND max_t >= ? "
+          "ORDER BY min_t"));
   VIGIL_ASSIGN_OR_RETURN(
       chunk_db->next_block_,
       chunk_db->Prepare("SELECT block FROM chunks WHERE block >= ? ORDER BY block LIMIT 1"));

@@ -587,9 +587,10 @@ std::optional<ChunkRow> TsdbStore::MergeGroup(std::vector<ChunkRow>& rows) {
     Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
     if (!decoded.ok()) {
       samples.resize(before);
-      spdlog::error("tsdb: compaction: chunk of series {} starting at {} ms unreadable ({}); kept "
-                    "as it is",
-                    row.series_id, row.min_t, decoded.message());
+      spdlog::error(
+          "tsdb: compaction: chunk of series {} starting at {} ms unreadable ({}); kept "
+          "as it is",
+          row.series_id, row.min_t, decoded.message());
       row.encoding = 0;
     }
   }
@@ -614,11 +615,11 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
     std::vector<int64_t> rows_removed;
     {
       MutexLock db(db_mu_);
-      VIGIL_ASSIGN_OR_RETURN(groups, writer_db_->GroupsToCompact(before_block, kCompactGroupsPerTransaction));
+      VIGIL_ASSIGN_OR_RETURN(
+          groups, writer_db_->GroupsToCompact(before_block, kCompactGroupsPerTransaction));
       if (groups.empty()) break;
       VIGIL_RETURN_IF_ERROR(writer_db_->Compact(
-          groups, [this](std::vector<ChunkRow>& rows) { return MergeGroup(rows); },
-          &rows_removed));
+          groups, [this](std::vector<ChunkRow>& rows) { return MergeGroup(rows); }, &rows_removed));
     }
     groups_done += static_cast<int64_t>(groups.size());
     MutexLock lock(mu_);
@@ -844,10 +845,20 @@ Status TsdbStore::Close() {
   std::call_once(persister_stopped_, [this] {
     if (persister_.joinable()) persister_.join();
   });
+  Status status;
+  {
+    MutexLock lock(mu_);
+    if (closed_) return OkStatus();
+    // A clean stop cuts the heads and persists them, so that the log is empty and the
+    // next open reads nothing; when that fails, the log keeps the samples.
+    status = wal_->StartNextSegment();
+    if (status.ok()) status = MaintainLocked(/*force=*/true);
+  }
+  // The current block's rows too, up to a round's worth (a larger store leaves the rest
+  // to the persister after the next start).
+  if (status.ok()) status = CompactBlocksBefore(INT64_MAX, options_.compact_groups_per_round);
   MutexLock lock(mu_);
-  if (closed_) return OkStatus();
   closed_ = true;
-  Status status = PersistClosed();
   Status synced = wal_->Sync();
   dir_lock_.reset();  // nothing more is written: another process may open the folder
   return status.ok() ? synced : status;

@@ -123,7 +123,9 @@ class TsdbStore final : public store::Store {
   // block, the current one too, and deletes every log segment but the current one
   // (benchmarks, backups, tests).
   Status PersistAll();
-  // Syncs the log and persists closed chunks; the head stays in the log. Idempotent.
+  // Cuts the heads, persists everything, compacts up to compact_groups_per_round groups
+  // (the current block's included) and deletes the log segments no longer needed, so the
+  // next open replays next to nothing. Idempotent.
   Status Close() override;
 
   TsdbStats stats() const;

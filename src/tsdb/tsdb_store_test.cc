@@ -9,6 +9,7 @@
 #include <atomic>
 #include <bit>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -70,6 +71,23 @@ class TsdbStoreTest : public ::testing::Test {
     return r->series[0].samples;
   }
 
+  // Runs `append` on a store opened in a child process that then exits without closing
+  // it, as a crash would leave the folder (the log holds the heads).
+  void AppendAndDie(TsdbOptions options, const std::function<bool(TsdbStore&)>& append) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      testing::FakeClock clock(clock_.NowMillis());
+      metrics::Registry registry;
+      options.registry = &registry;
+      auto store = TsdbStore::Open(Env::Default(), clock, options);
+      ::_exit(store.ok() && append(**store) ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
   testing::TempDir dir_;
   testing::FakeClock clock_{kT0};
   metrics::Registry registry_;
@@ -86,9 +104,9 @@ TEST_F(TsdbStoreTest, AppendedSamplesAreReadBackAcrossChunksAndRestarts) {
     EXPECT_EQ(All(*store, Series(1)), want);
     EXPECT_GT(store->stats().head_chunks, 1u);  // 120-sample chunks and 2 h boundaries
   }
-  auto store = Open(Options());  // closed chunks were persisted, the open one replayed
+  auto store = Open(Options());  // a clean close persisted everything: no log to replay
   EXPECT_EQ(All(*store, Series(1)), want);
-  EXPECT_GT(store->stats().persisted_chunks + store->stats().replayed_records, 0u);
+  EXPECT_EQ(store->stats().replayed_records, 0u);
   ASSERT_TRUE(store->PersistAll().ok());
   store.reset();
   store = Open(Options());
@@ -228,11 +246,10 @@ TEST_F(TsdbStoreTest, DamagedChunkRowIsReportedAndTheRestStaysReadable) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->series.size(), 2u);
   std::vector<Sample> rest;  // series 1 lost its first block's row
-  std::copy_if(samples.begin(), samples.end(), std::back_inserter(rest), [](const Sample& s) {
-    return BlockOf(s.timestamp_ms) != BlockOf(kT0);
-  });
+  std::copy_if(samples.begin(), samples.end(), std::back_inserter(rest),
+               [](const Sample& s) { return BlockOf(s.timestamp_ms) != BlockOf(kT0); });
   EXPECT_EQ(r->series[0].samples, rest);
-  EXPECT_EQ(r->series[1].samples, samples);             // series 2 untouched
+  EXPECT_EQ(r->series[1].samples, samples);  // series 2 untouched
   ASSERT_EQ(r->warnings.size(), 1u);
   EXPECT_NE(r->warnings[0].find("checksum mismatch"), std::string::npos);
   EXPECT_EQ(store->stats().corrupt_chunks, 1u);
@@ -297,12 +314,12 @@ TEST_F(TsdbStoreTest, DamagedLogSegmentLosesOnlyItsOwnSamples) {
   options.wal.segment_bytes = 512;
   options.wal_max_bytes = 1ull << 30;
   options.persist_chunks = 1'000'000;
-  {
-    auto store = Open(options);
+  AppendAndDie(options, [](TsdbStore& store) {
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(store->Append(One(Series(1), {{kT0 + i * 1000LL, 1.0 * i}})).ok());
+      if (!store.Append(One(Series(1), {{kT0 + i * 1000LL, 1.0 * i}})).ok()) return false;
     }
-  }
+    return true;
+  });
   auto segments = wal::ListSegments(Env::Default(), options.dir + "/wal");
   ASSERT_TRUE(segments.ok());
   ASSERT_GE(segments->size(), 3u);
@@ -650,13 +667,14 @@ TEST_F(TsdbStoreTest, CompactionMergesEveryChunkOfABlockIntoOneRow) {
 // reported by reads; the other rows of its block are compacted.
 TEST_F(TsdbStoreTest, CompactionKeepsADamagedChunkAsItWas) {
   TsdbOptions options = Options();
+  options.compact_groups_per_round = 0;  // a close persists, but does not compact
   auto store = Open(options);
   std::vector<Sample> samples;
   for (int i = 0; i < 360; ++i) samples.push_back({kT0 + i * 1000LL, static_cast<double>(i)});
   ASSERT_TRUE(store->Append(One(Series(1), samples)).ok());
   ASSERT_TRUE(store->Append(One(Series(1), {{kT0 + 360'000, 360}})).ok());
-  store.reset();  // closed chunks persisted, not compacted: the block has not ended
-  ASSERT_EQ(ChunkRowsOf(options.dir + "/chunks.db", 1).size(), 3u);
+  store.reset();
+  ASSERT_EQ(ChunkRowsOf(options.dir + "/chunks.db", 1).size(), 4u);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((options.dir + "/chunks.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
@@ -694,7 +712,7 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
     if (k % 4 == 0) samples.push_back({kT0 + (k / 2) * 60'000LL + 30'000, -1.0 * k});
     return samples;
   };
-  for (int round = 0; round < 8; ++round) {
+  for (int round = 0; round < 6; ++round) {
     TsdbOptions options = Options();
     options.dir = dir_.Sub("compaction-crash" + std::to_string(round));
     options.persist_chunks = 8;
@@ -720,9 +738,14 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
       }
     }
     ::close(fds[1]);
+    // Killed once it has acknowledged a random number of batches (several blocks' worth,
+    // so that compactions ran), a moment later: at any speed of the machine.
+    const int32_t target = 150 + static_cast<int32_t>(rng() % 1200);
     int32_t first = -1;
-    ASSERT_EQ(::read(fds[0], &first, sizeof(first)), static_cast<ssize_t>(sizeof(first)));
-    ::usleep(200'000 + rng() % 1'500'000);
+    do {
+      ASSERT_EQ(::read(fds[0], &first, sizeof(first)), static_cast<ssize_t>(sizeof(first)));
+    } while (first < target);
+    ::usleep(rng() % 30'000);
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
@@ -735,7 +758,8 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
     ASSERT_TRUE(store->PersistAll().ok());
     std::map<int64_t, double> want, in_flight;
     for (int32_t b = 0; b <= acked + 1; ++b) {
-      for (const Sample& s : batch_samples(b)) (b <= acked ? want : in_flight)[s.timestamp_ms] = s.value;
+      for (const Sample& s : batch_samples(b))
+        (b <= acked ? want : in_flight)[s.timestamp_ms] = s.value;
     }
     auto r = store->Select({}, INT64_MIN / 2, INT64_MAX / 2);
     ASSERT_TRUE(r.ok());
@@ -758,7 +782,6 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
       }
       EXPECT_EQ(stored, static_cast<int64_t>(got.size())) << "round " << round;
     }
-    EXPECT_GT(acked, 200) << "round " << round;
   }
 }
 

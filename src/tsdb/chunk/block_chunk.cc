@@ -25,7 +25,9 @@ constexpr int kMaxDecimals = 12;
 constexpr uint64_t kMaxSamples = 2 * 3'600'000;
 constexpr int64_t kMaxExactInteger = int64_t{1} << 53;
 
-uint64_t ZigZag(uint64_t v) { return (v << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(v) >> 63); }
+uint64_t ZigZag(uint64_t v) {
+  return (v << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(v) >> 63);
+}
 uint64_t UnZigZag(uint64_t v) { return (v >> 1) ^ (~(v & 1) + 1); }
 
 void PutVarint(std::string& out, uint64_t v) {
@@ -154,7 +156,8 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
 
   RangeEncoder coder;
   std::vector<uint64_t> xs(samples.size()), residues;
-  for (size_t i = 0; i < samples.size(); ++i) xs[i] = static_cast<uint64_t>(samples[i].timestamp_ms);
+  for (size_t i = 0; i < samples.size(); ++i)
+    xs[i] = static_cast<uint64_t>(samples[i].timestamp_ms);
   Residues(xs, kDeltaOfDelta, &residues);
   SymbolModel time_model;
   for (uint64_t r : residues) coder.Put(r, time_model);

@@ -40,7 +40,8 @@ TEST(BlockChunk, DecimalsRoundTripAndCompress) {
   std::mt19937 rng(7);
   double level = 15.25;
   auto walk = [&](int) {  // boiler_pressure_out's walk, written with 2 decimals
-    level = std::clamp(level + std::uniform_real_distribution<double>(-0.05, 0.05)(rng), 15.0, 15.5);
+    level =
+        std::clamp(level + std::uniform_real_distribution<double>(-0.05, 0.05)(rng), 15.0, 15.5);
     return std::round(level * 100) / 100;
   };
   const auto samples = Regular(720, 1'767'225'600'000, 10'000, walk);

@@ -59,7 +59,8 @@ void RangeEncoder::Encode(uint32_t cumulative, uint32_t frequency, uint32_t tota
   range_ /= total;
   low_ += cumulative * range_;
   range_ *= frequency;
-  while ((low_ ^ (low_ + range_)) < kTop || (range_ < kBottom && ((range_ = -low_ & (kBottom - 1)), true))) {
+  while ((low_ ^ (low_ + range_)) < kTop ||
+         (range_ < kBottom && ((range_ = -low_ & (kBottom - 1)), true))) {
     out_.push_back(static_cast<char>(low_ >> 24));
     low_ <<= 8;
     range_ <<= 8;
@@ -115,7 +116,8 @@ uint32_t RangeDecoder::Frequency(uint32_t total) {
 void RangeDecoder::Consume(uint32_t cumulative, uint32_t frequency) {
   low_ += cumulative * range_;
   range_ *= frequency;
-  while ((low_ ^ (low_ + range_)) < kTop || (range_ < kBottom && ((range_ = -low_ & (kBottom - 1)), true))) {
+  while ((low_ ^ (low_ + range_)) < kTop ||
+         (range_ < kBottom && ((range_ = -low_ & (kBottom - 1)), true))) {
     code_ = (code_ << 8) | NextByte();
     low_ <<= 8;
     range_ <<= 8;
