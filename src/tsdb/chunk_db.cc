@@ -75,8 +75,10 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
   if (read_only) {
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA query_only=1"));
   } else {
-    // page_size only takes effect on a new database; 8 KiB pages hold many chunk rows.
+    // page_size and auto_vacuum only take effect on a new database; 8 KiB pages hold many
+    // chunk rows; incremental auto-vacuum lets the compactor give freed pages back.
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA page_size=8192"));
+    VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA auto_vacuum=INCREMENTAL"));
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA journal_mode=WAL"));
     // FULL: a commit is on disk before the store deletes the log segments it replaces.
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA synchronous=FULL"));
@@ -525,6 +527,23 @@ Result<int64_t> ChunkDb::DatabaseBytes() {
     *out = sqlite3_column_int64(s, 0);
   }
   return pages * page_size;
+}
+
+Status ChunkDb::ReleaseFreePages(double keep_fraction) {
+  int64_t pages = 0, free_pages = 0, auto_vacuum = 0;
+  for (auto [sql, out] :
+       {std::pair{"PRAGMA page_count", &pages}, std::pair{"PRAGMA freelist_count", &free_pages},
+        std::pair{"PRAGMA auto_vacuum", &auto_vacuum}}) {
+    VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+    StatementScope scope(s);
+    if (sqlite3_step(s) != SQLITE_ROW) return Error(sql);
+    *out = sqlite3_column_int64(s, 0);
+  }
+  constexpr int64_t kIncremental = 2;
+  const auto keep = static_cast<int64_t>(keep_fraction * static_cast<double>(pages - free_pages));
+  if (auto_vacuum != kIncremental || free_pages <= keep) return OkStatus();
+  const std::string sql = "PRAGMA incremental_vacuum(" + std::to_string(free_pages - keep) + ")";
+  return Exec(sql.c_str());
 }
 
 Result<int64_t> ChunkDb::ChunkCount() {

@@ -110,6 +110,11 @@ class ChunkDb {
   // own -wal file included; free pages included, as they stay in the file for reuse).
   Result<int64_t> DatabaseBytes();
   Result<int64_t> ChunkCount();
+  // Gives free pages back to the file system (truncating the file) while more than
+  // keep_fraction × the pages in use are free; pages freed by compaction are otherwise
+  // kept for new rows. Only for databases created with incremental auto-vacuum (by this
+  // version); older ones keep their size.
+  Status ReleaseFreePages(double keep_fraction);
 
   const std::string& path() const { return path_; }
 

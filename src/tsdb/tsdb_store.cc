@@ -631,6 +631,12 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
     stats_.compacted_groups += groups.size();
   }
   if (groups_done > 0) {
+    {
+      // Rows compacted away leave free pages: the next chunks reuse them, beyond half
+      // the pages in use they go back to the file system.
+      MutexLock db(db_mu_);
+      VIGIL_RETURN_IF_ERROR(writer_db_->ReleaseFreePages(0.5));
+    }
     compacted_.Inc(static_cast<double>(groups_done));
     compaction_seconds_.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -832,7 +838,9 @@ Status TsdbStore::PersistAll() {
     VIGIL_RETURN_IF_ERROR(wal_->StartNextSegment());
     VIGIL_RETURN_IF_ERROR(MaintainLocked(/*force=*/true));
   }
-  return CompactBlocksBefore(INT64_MAX, INT64_MAX);
+  VIGIL_RETURN_IF_ERROR(CompactBlocksBefore(INT64_MAX, INT64_MAX));
+  MutexLock db(db_mu_);
+  return writer_db_->ReleaseFreePages(0);
 }
 
 Status TsdbStore::Close() {
@@ -857,6 +865,10 @@ Status TsdbStore::Close() {
   // The current block's rows too, up to a round's worth (a larger store leaves the rest
   // to the persister after the next start).
   if (status.ok()) status = CompactBlocksBefore(INT64_MAX, options_.compact_groups_per_round);
+  if (status.ok()) {
+    MutexLock db(db_mu_);
+    status = writer_db_->ReleaseFreePages(0);  // the folder a stopped store leaves is small
+  }
   MutexLock lock(mu_);
   closed_ = true;
   Status synced = wal_->Sync();
