@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -15,6 +16,8 @@ namespace {
 
 // The first byte of a block: how its values are written.
 enum ValueKind : uint8_t { kScaledDecimals = 0, kXorPlanes = 1 };
+// Timestamps range-coded, or regular: t0 and a step in the header.
+enum Timing : uint8_t { kCodedTimes = 0, kRegularTimes = 1 };
 // Delta or delta-of-delta, for scaled values.
 enum Order : uint8_t { kDelta = 1, kDeltaOfDelta = 2 };
 
@@ -159,8 +162,18 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
   for (size_t i = 0; i < samples.size(); ++i)
     xs[i] = static_cast<uint64_t>(samples[i].timestamp_ms);
   Residues(xs, kDeltaOfDelta, &residues);
-  SymbolModel time_model;
-  for (uint64_t r : residues) coder.Put(r, time_model);
+  // Timestamps at a fixed step (sensors, simulations, backfills) are t0 and the step in
+  // the header: nothing to decode for them.
+  const bool regular = samples.size() >= 2 && std::all_of(residues.begin() + 2, residues.end(),
+                                                          [](uint64_t r) { return r == 0; });
+  block.push_back(static_cast<char>(regular ? kRegularTimes : kCodedTimes));
+  if (regular) {
+    PutVarint(block, residues[0]);
+    PutVarint(block, residues[1]);
+  } else {
+    SymbolModel time_model;
+    for (uint64_t r : residues) coder.Put(r, time_model);
+  }
 
   std::string planes;
   if (kind == kScaledDecimals) {
@@ -228,6 +241,14 @@ Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
   if (!in.Varint(&count) || count == 0 || count > kMaxSamples) {
     return DataLossError("block: bad sample count");
   }
+  uint8_t timing = 0;
+  uint64_t t0 = 0, step = 0;
+  if (!in.Byte(&timing) || (timing != kCodedTimes && timing != kRegularTimes) ||
+      (timing == kRegularTimes && (count < 2 || !in.Varint(&t0) || !in.Varint(&step)))) {
+    return DataLossError("block: bad timestamps header");
+  }
+  t0 = UnZigZag(t0);
+  step = UnZigZag(step);
   uint8_t decimals = 0, order = 0;
   if (kind == kScaledDecimals &&
       (!in.Byte(&decimals) || !in.Byte(&order) || decimals > kMaxDecimals ||
@@ -240,9 +261,13 @@ Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
   }
   RangeDecoder decoder(in.Take(coded_size));
   std::vector<uint64_t> times(count), values(count);
-  SymbolModel time_model;
-  for (uint64_t& t : times) t = decoder.Get(time_model);
-  Integrate(&times, kDeltaOfDelta);
+  if (timing == kRegularTimes) {
+    for (size_t i = 0; i < count; ++i) times[i] = t0 + i * step;  // wraps as the encoder's
+  } else {
+    SymbolModel time_model;
+    for (uint64_t& t : times) t = decoder.Get(time_model);
+    Integrate(&times, kDeltaOfDelta);
+  }
   for (size_t i = 1; i < count; ++i) {
     if (static_cast<int64_t>(times[i]) <= static_cast<int64_t>(times[i - 1])) {
       return DataLossError("block: timestamps out of order");
