@@ -316,7 +316,10 @@ Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
     }
   }
   if (in.remaining() != 0) return DataLossError("block: trailing bytes");
-  out->reserve(out->size() + count);
+  // Geometric growth: a series' blocks are decoded one after another into one vector.
+  if (out->capacity() < out->size() + count) {
+    out->reserve(std::max(out->size() + count, 2 * out->capacity()));
+  }
   for (size_t i = 0; i < count; ++i) {
     out->push_back({static_cast<int64_t>(times[i]), decoded[i]});
   }
