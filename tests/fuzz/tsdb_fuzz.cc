@@ -1,11 +1,12 @@
-// Feeds arbitrary bytes to the embedded store's decoders — a chunk row's bytes and a
-// write-ahead-log record — as a damaged disk would: each must return samples or an
+// Feeds arbitrary bytes to the embedded store's decoders — a XOR chunk's or a compacted
+// block's bytes and a write-ahead-log record — as a damaged disk would: each must return samples or an
 // error, never crash, and what decodes must survive encode -> decode bit for bit.
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "tsdb/chunk/block_chunk.h"
 #include "tsdb/chunk/xor_chunk.h"
 #include "tsdb/wal_record.h"
 
@@ -34,6 +35,16 @@ void CheckChunk(std::string_view input) {
   if (!SameBits(samples, again)) std::abort();
 }
 
+void CheckBlock(std::string_view input) {
+  std::vector<Sample> samples;
+  if (!vigil::tsdb::chunk::DecodeBlock(input, &samples).ok()) return;
+  std::vector<Sample> again;
+  if (!vigil::tsdb::chunk::DecodeBlock(vigil::tsdb::chunk::EncodeBlock(samples), &again).ok()) {
+    std::abort();
+  }
+  if (!SameBits(samples, again)) std::abort();
+}
+
 void CheckRecord(std::string_view input) {
   vigil::tsdb::DecodedRecord record;
   if (!vigil::tsdb::DecodeSamplesRecord(input, &record).ok()) return;
@@ -56,6 +67,7 @@ void CheckRecord(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckChunk(input);
+  CheckBlock(input);
   CheckRecord(input);
   return 0;
 }
