@@ -1,6 +1,6 @@
 // Feeds arbitrary bytes to the embedded store's decoders — a XOR chunk's or a compacted
-// block's bytes and a write-ahead-log record — as a damaged disk would: each must return samples or an
-// error, never crash, and what decodes must survive encode -> decode bit for bit.
+// block's bytes and a write-ahead-log record — as a damaged disk would: each must return samples or
+// an error, never crash, and what decodes must survive encode -> decode bit for bit.
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
