@@ -618,8 +618,7 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
       VIGIL_ASSIGN_OR_RETURN(
           groups, writer_db_->GroupsToCompact(before_block, kCompactGroupsPerTransaction));
       if (groups.empty()) break;
-      VIGIL_RETURN_IF_ERROR(writer_db_->Compact(
-          groups, [this](std::vector<ChunkRow>& rows) { return MergeGroup(rows); }, &rows_removed));
+      VIGIL_RETURN_IF_ERROR(writer_db_->Compact(groups, &TsdbStore::MergeGroup, &rows_removed));
     }
     groups_done += static_cast<int64_t>(groups.size());
     MutexLock lock(mu_);
