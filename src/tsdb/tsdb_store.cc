@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "core/check.h"
 #include "store/aggregate.h"
@@ -928,22 +930,28 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
     }
   }
   // Persisted chunks are read for a run of series at a time in one read transaction (one
-  // round of SQLite's locking), then handed over outside the lock, so that concurrent
-  // queries take turns. A run ends at kReadRunSeries series or kReadRunSamples samples.
+  // round of SQLite's locking), decoded outside the lock — by two threads when the run is
+  // large — then handed over, so that concurrent queries take turns. A run ends at
+  // kReadRunSeries series or kReadRunSamples samples.
   constexpr size_t kReadRunSeries = 256;
   constexpr size_t kReadRunSamples = 1 << 20;
+  constexpr size_t kParallelDecodeSamples = 1 << 16;
   std::vector<std::vector<Sample>> run(kReadRunSeries);
+  std::vector<std::vector<ChunkRow>> rows(kReadRunSeries);
+  std::vector<std::vector<std::pair<int64_t, std::string>>> undecodable(kReadRunSeries);
   for (size_t first = 0; first < snapshots.size();) {
     const size_t run_start = first;
     size_t last = first;
+    size_t read = 0;  // samples in the rows of the run
     {
       std::unique_lock<Mutex> lock(read_mu_, std::defer_lock);
       bool reading = false;
-      size_t read = 0;
       while (last < snapshots.size() && last - first < kReadRunSeries && read < kReadRunSamples) {
         SeriesSnapshot& snapshot = snapshots[last];
-        std::vector<Sample>& samples = run[last - run_start];
-        samples.clear();
+        std::vector<ChunkRow>& series_rows = rows[last - run_start];
+        series_rows.clear();
+        run[last - run_start].clear();
+        undecodable[last - run_start].clear();
         ++last;
         if (!snapshot.in_db) continue;
         if (!reading) {
@@ -963,25 +971,51 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
         Status status = reader_db_->ReadChunks(
             snapshot.id, start_ms, end_ms, MaxRowSpan(),
             [&](ChunkRow& row) {
-              const size_t before = samples.size();
-              Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
-              if (!decoded.ok()) {
-                samples.resize(before);
-                report(row.min_t, decoded.message());
-              }
+              read += static_cast<size_t>(std::max(row.count, 0));
+              series_rows.push_back(row);
             },
             report);
         if (!status.ok()) {
           (void)reader_db_->EndRead();
           return status;
         }
-        read += samples.size();
       }
       if (reading) VIGIL_RETURN_IF_ERROR(reader_db_->EndRead());
+    }
+    // Decoding is most of a large read's time: two threads share it, a series at a time.
+    const size_t count = last - run_start;
+    std::atomic<size_t> next_to_decode{0};
+    auto decode = [&] {
+      for (size_t i; (i = next_to_decode.fetch_add(1)) < count;) {
+        for (const ChunkRow& row : rows[i]) {
+          const size_t before = run[i].size();
+          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &run[i]);
+          if (!decoded.ok()) {
+            run[i].resize(before);
+            undecodable[i].emplace_back(row.min_t, decoded.message());
+          }
+        }
+      }
+    };
+    if (read >= kParallelDecodeSamples && count > 1) {
+      std::thread helper(decode);
+      decode();
+      helper.join();
+    } else {
+      decode();
     }
     for (; first < last; ++first) {
       SeriesSnapshot& snapshot = snapshots[first];
       std::vector<Sample>& samples = run[first - run_start];
+      for (const auto& [min_t, reason] : undecodable[first - run_start]) {
+        corrupt_chunks_.Inc();
+        {
+          MutexLock stats_lock(mu_);
+          ++stats_.corrupt_chunks;
+        }
+        warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
+                            std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
+      }
       for (const std::string& bytes : snapshot.chunks) {
         (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
       }
