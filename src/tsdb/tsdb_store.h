@@ -11,7 +11,7 @@
 // Thread safety: every public method may be called from any thread. Appends and
 // maintenance hold the store's lock, except for the log's fdatasync, which appends
 // share outside it; reads hold it only to snapshot the head, then read SQLite through
-// their own connection.
+// their own connection and decode large reads on two threads.
 #pragma once
 
 #include <chrono>
