@@ -238,15 +238,7 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
   }
   int64_t added = 0;
   for (const ChunkRow& chunk : chunks) added += static_cast<int64_t>(chunk.data.size());
-  if (Status status = AddChunkBytes(added); !status.ok()) {
-    (void)Exec("ROLLBACK");
-    return status;
-  }
-  if (Status status = Exec("COMMIT"); !status.ok()) {
-    (void)Exec("ROLLBACK");
-    return status;
-  }
-  return OkStatus();
+  return CommitAddingChunkBytes(added);
 }
 
 Status ChunkDb::BeginRead() {
@@ -430,15 +422,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
     bytes_added += static_cast<int64_t>(merged->data.size());
     --(*rows_removed)[g];
   }
-  if (Status status = AddChunkBytes(bytes_added); !status.ok()) {
-    (void)Exec("ROLLBACK");
-    return status;
-  }
-  if (Status status = Exec("COMMIT"); !status.ok()) {
-    (void)Exec("ROLLBACK");
-    return status;
-  }
-  return OkStatus();
+  return CommitAddingChunkBytes(bytes_added);
 }
 
 Result<std::vector<uint64_t>> ChunkDb::DeleteChunks(sqlite3_stmt* s) {
@@ -453,12 +437,12 @@ Result<std::vector<uint64_t>> ChunkDb::DeleteChunks(sqlite3_stmt* s) {
       bytes += sqlite3_column_int64(s, 1);
     }
   }
-  Status status = rc == SQLITE_DONE ? AddChunkBytes(-bytes) : Error("delete chunks");
-  if (status.ok()) status = Exec("COMMIT");
-  if (!status.ok()) {
+  if (rc != SQLITE_DONE) {
+    Status status = Error("delete chunks");
     (void)Exec("ROLLBACK");
     return status;
   }
+  VIGIL_RETURN_IF_ERROR(CommitAddingChunkBytes(-bytes));
   return series;
 }
 
@@ -482,14 +466,17 @@ Result<std::vector<uint64_t>> ChunkDb::DeleteOldestChunks(int64_t n) {
   return DeleteChunks(s);
 }
 
-Status ChunkDb::AddChunkBytes(int64_t delta) {
-  VIGIL_ASSIGN_OR_RETURN(
-      sqlite3_stmt * s,
-      Prepare("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'chunk_bytes'"));
-  StatementScope scope(s);
-  sqlite3_bind_int64(s, 1, delta);
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("count chunk bytes");
-  return OkStatus();
+Status ChunkDb::CommitAddingChunkBytes(int64_t delta) {
+  auto s = Prepare("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'chunk_bytes'");
+  Status status = s.status();
+  if (status.ok()) {
+    StatementScope scope(*s);
+    sqlite3_bind_int64(*s, 1, delta);
+    if (sqlite3_step(*s) != SQLITE_DONE) status = Error("count chunk bytes");
+  }
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) (void)Exec("ROLLBACK");
+  return status;
 }
 
 Result<int64_t> ChunkDb::ChunkBytes() {

@@ -123,7 +123,9 @@ class ChunkDb {
   Status Exec(const char* sql);
   Result<sqlite3_stmt*> Prepare(const char* sql);
   Status Error(std::string_view what) const;
-  Status AddChunkBytes(int64_t delta);
+  // Ends the open write transaction: adds delta to the chunk bytes and commits, or rolls
+  // back when either fails.
+  Status CommitAddingChunkBytes(int64_t delta);
   // ReadChunks' work inside its read transaction: min_t in (after, end].
   Status ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
                     int64_t last_block, const std::function<void(ChunkRow& row)>& fn,

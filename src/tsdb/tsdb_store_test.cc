@@ -88,6 +88,47 @@ class TsdbStoreTest : public ::testing::Test {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
 
+  // Runs append(store, clock, k) for k = 0, 1, … in a child process that reports each k
+  // acknowledged through a pipe. Once it has acknowledged batch `wait_for`, and `delay_us`
+  // later, the child is killed with SIGKILL; returns the last k it acknowledged (-1 on a
+  // failure, reported).
+  using AppendFn = std::function<bool(TsdbStore&, testing::FakeClock&, int32_t k)>;
+  int32_t AppendUntilKilled(TsdbOptions options, const AppendFn& append, int32_t wait_for,
+                            useconds_t delay_us) {
+    int fds[2];
+    if (::pipe(fds) != 0) return ADD_FAILURE() << "pipe", -1;
+    const pid_t child = ::fork();
+    if (child < 0) return ADD_FAILURE() << "fork", -1;
+    if (child == 0) {
+      ::close(fds[0]);
+      testing::FakeClock clock(kT0);
+      metrics::Registry registry;
+      options.registry = &registry;
+      auto store = TsdbStore::Open(Env::Default(), clock, options);
+      if (!store.ok()) ::_exit(3);
+      for (int32_t k = 0;; ++k) {
+        if (!append(**store, clock, k)) ::_exit(4);
+        if (::write(fds[1], &k, sizeof(k)) != sizeof(k)) ::_exit(5);
+      }
+    }
+    ::close(fds[1]);
+    int32_t acked = -1;
+    do {
+      if (::read(fds[0], &acked, sizeof(acked)) != sizeof(acked)) {
+        ::close(fds[0]);
+        return ADD_FAILURE() << "the child stopped before batch " << wait_for, -1;
+      }
+    } while (acked < wait_for);
+    ::usleep(delay_us);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFSIGNALED(status)) ADD_FAILURE() << "child exited early with " << WEXITSTATUS(status);
+    for (int32_t k; ::read(fds[0], &k, sizeof(k)) == sizeof(k);) acked = k;
+    ::close(fds[0]);
+    return acked;
+  }
+
   testing::TempDir dir_;
   testing::FakeClock clock_{kT0};
   metrics::Registry registry_;
@@ -717,42 +758,18 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
     options.dir = dir_.Sub("compaction-crash" + std::to_string(round));
     options.persist_chunks = 8;
     options.max_chunk_samples = 30;
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      ::close(fds[0]);
-      testing::FakeClock clock(kT0);
-      metrics::Registry registry;
-      options.registry = &registry;
-      auto store = TsdbStore::Open(Env::Default(), clock, options);
-      if (!store.ok()) ::_exit(3);
-      for (int32_t k = 0;; ++k) {
-        Batch batch;
-        for (int s = 0; s < kSeries; ++s) batch.series.push_back({Series(s), batch_samples(k)});
-        clock.Set(kT0 + k * 60'000LL);
-        if (!(*store)->Append(batch).ok()) ::_exit(4);
-        if (k % 97 == 0 && !(*store)->PersistAll().ok()) ::_exit(6);
-        if (::write(fds[1], &k, sizeof(k)) != sizeof(k)) ::_exit(5);
-      }
-    }
-    ::close(fds[1]);
-    // Killed once it has acknowledged a random number of batches (several blocks' worth,
-    // so that compactions ran), a moment later: at any speed of the machine.
-    const int32_t target = 150 + static_cast<int32_t>(rng() % 1200);
-    int32_t first = -1;
-    do {
-      ASSERT_EQ(::read(fds[0], &first, sizeof(first)), static_cast<ssize_t>(sizeof(first)));
-    } while (first < target);
-    ::usleep(rng() % 30'000);
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
-    int32_t k = -1, acked = first;
-    while (::read(fds[0], &k, sizeof(k)) == sizeof(k)) acked = k;
-    ::close(fds[0]);
+    // Killed a moment after a random number of acknowledged batches (several blocks'
+    // worth, so that compactions ran): at any speed of the machine.
+    const int32_t acked = AppendUntilKilled(
+        options,
+        [&](TsdbStore& store, testing::FakeClock& clock, int32_t k) {
+          Batch batch;
+          for (int s = 0; s < kSeries; ++s) batch.series.push_back({Series(s), batch_samples(k)});
+          clock.Set(kT0 + k * 60'000LL);
+          return store.Append(batch).ok() && (k % 97 != 0 || store.PersistAll().ok());
+        },
+        150 + static_cast<int32_t>(rng() % 1200), rng() % 30'000);
+    ASSERT_GE(acked, 0) << "round " << round;
 
     auto store = Open(options);
     ASSERT_TRUE(store->PersistAll().ok());
@@ -796,37 +813,16 @@ TEST_F(TsdbStoreTest, SigkillDuringIngestLosesNothingAcknowledged) {
     options.dir = dir_.Sub("crash" + std::to_string(round));
     options.persist_chunks = 64;
     options.wal.segment_bytes = 64 << 10;
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      ::close(fds[0]);
-      testing::FakeClock clock(kT0);
-      metrics::Registry registry;
-      options.registry = &registry;
-      auto store = TsdbStore::Open(Env::Default(), clock, options);
-      if (!store.ok()) ::_exit(3);
-      for (int32_t k = 0;; ++k) {
-        Batch batch;
-        for (int s = 0; s < kSeries; ++s) {
-          batch.series.push_back({Series(s), {{kT0 + k * 1000LL, static_cast<double>(k)}}});
-        }
-        if (!(*store)->Append(batch).ok()) ::_exit(4);
-        if (::write(fds[1], &k, sizeof(k)) != sizeof(k)) ::_exit(5);
-      }
-    }
-    ::close(fds[1]);
-    int32_t first = -1;  // wait until the child is appending
-    ASSERT_EQ(::read(fds[0], &first, sizeof(first)), static_cast<ssize_t>(sizeof(first)));
-    ::usleep(rng() % 300'000);
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
-    int32_t k = -1, acked = first;
-    while (::read(fds[0], &k, sizeof(k)) == sizeof(k)) acked = k;
-    ::close(fds[0]);
+    const int32_t acked = AppendUntilKilled(
+        options,
+        [](TsdbStore& store, testing::FakeClock&, int32_t k) {
+          Batch batch;
+          for (int s = 0; s < kSeries; ++s) {
+            batch.series.push_back({Series(s), {{kT0 + k * 1000LL, static_cast<double>(k)}}});
+          }
+          return store.Append(batch).ok();
+        },
+        /*wait_for=*/0, rng() % 300'000);
     ASSERT_GE(acked, 0) << "round " << round;
 
     auto store = Open(options);
