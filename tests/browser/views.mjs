@@ -153,17 +153,20 @@ await browserTest(binary, prepare, async ({base, newPage}) => {
   const memory = '.panel[data-title="Memory"]';
   await page.$eval(memory, (e) => e.scrollIntoView());
   before = await loaded(page);
-  // Drag across the chart's last quarter, as a person would. A legend that grows while
-  // the page refreshes can move the chart under the pointer: then measure and drag again.
+  // Drag across the chart's last quarter, as a person would. The page's refresh can redraw
+  // the chart, or grow its legend and move it, between measuring and dragging: then
+  // measure and drag again.
   for (let attempt = 1; ; ++attempt) {
-    const box = await page.$eval(memory + ' .u-over', (e) => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; });
+    if (attempt > 3) fail('three drags across the Memory chart did not zoom');
+    await page.waitForSelector(memory + ' .u-over', {timeout: 5000});
+    const box = await page.$eval(memory + ' .u-over', (e) => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }).catch(() => null);
+    if (!box) continue;
     await page.mouse.move(box.x + box.w * 0.75, box.y + box.h / 2);
     await page.mouse.down();
     await page.mouse.move(box.x + box.w - 1, box.y + box.h / 2, {steps: 5});
     await page.mouse.up();
     const zoomedIn = await page.waitForFunction(() => location.hash.includes('from='), null, {timeout: 2500}).then(() => true, () => false);
     if (zoomedIn) break;
-    if (attempt === 3) fail('three drags across the Memory chart did not zoom');
   }
   await loadedAfter(page, before);
   const zoomed = new URL(page.url().replace('#/overview', ''));
