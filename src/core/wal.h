@@ -101,6 +101,8 @@ class WalWriter {
   uint64_t NextRecordSegment() const {
     return segment_size_ >= options_.segment_bytes || failed_.load() ? segment_ + 1 : segment_;
   }
+  // The oldest segment still on disk (the current one when there is no other).
+  uint64_t oldest_segment() const { return segments_.empty() ? segment_ : segments_.front().first; }
   // Deletes every segment with a sequence number below `sequence` (never the current).
   Status DeleteSegmentsBefore(uint64_t sequence);
   // Bytes in all live segments.

@@ -262,6 +262,7 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     index_.Add(s.id, std::move(s.labels));
     auto series = std::make_unique<MemSeries>(s.id);
     series_.emplace(s.id, std::move(series));
+    without_row_.push_back(s.id);
     next_id_ = std::max(next_id_, s.id + 1);
   }
   for (DecodedGroup& g : decoded.groups) {
@@ -270,8 +271,10 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     }
     auto it = series_.find(g.id);
     if (it == series_.end()) {
-      wal_corruptions_.WithLabels({"record"}).Inc();
-      spdlog::error("tsdb: wal segment {}: samples of unknown series {} skipped", segment, g.id);
+      // Named by id only, so its row was in the series table; retention has since
+      // deleted the row with the chunks that held these samples.
+      spdlog::warn("tsdb: wal segment {}: samples of series {}, deleted by retention, skipped",
+                   segment, g.id);
       continue;
     }
     BatchGroup group;
@@ -292,6 +295,7 @@ TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, bool* 
     id = next_id_++;
     index_.Add(id, labels);
     series_.emplace(id, std::make_unique<MemSeries>(id));
+    without_row_.push_back(id);
   }
   return series_.at(id).get();
 }
@@ -487,6 +491,10 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
       index_.Remove(id);
       series_.erase(id);
     }
+    // They were the newest ids, pushed last.
+    while (!created.empty() && !without_row_.empty() && without_row_.back() >= created.front()) {
+      without_row_.pop_back();
+    }
   };
   if (all_or_nothing) {
     uint64_t too_old = 0;
@@ -516,8 +524,10 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     too_old += g.too_old;
     accepted += g.in_order.size() + g.out_of_order.size();
     if (g.in_order.empty() && g.out_of_order.empty()) continue;
-    // Each segment names the series it holds, so it can be read without the others.
-    if (g.series->logged_segment != segment) {
+    // A series without a row in the series table is named in each segment that holds
+    // its samples, so every segment can be read without the others; once the row is
+    // written, the id is enough.
+    if (!g.series->in_db && g.series->logged_segment != segment) {
       new_series.push_back({g.series->id, index_.Get(g.series->id)});
     }
     if (!g.in_order.empty()) record_groups.push_back({g.series->id, g.in_order});
@@ -541,21 +551,29 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
   duplicates_.Inc(static_cast<double>(duplicates));
   too_old_.Inc(static_cast<double>(too_old));
 
-  const int64_t now = clock_.NowMillis();
-  const bool persist_due =
-      closed_count_ >= options_.persist_chunks ||
-      (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms);
-  if (wal_->total_bytes() > options_.wal_max_bytes ||
-      now - last_maintenance_ >= options_.maintenance_interval_ms) {
+  if (clock_.NowMillis() - last_maintenance_ >= options_.maintenance_interval_ms) {
     // The batch is already durable in the log; a failure here is retried next time.
     Status status = MaintainLocked(/*force=*/false);
     if (!status.ok()) spdlog::error("tsdb: maintenance: {}", status.ToString());
-  } else if (persist_due && !persist_requested_) {
-    // The persister thread writes to SQLite beside the appends that follow.
-    persist_requested_ = true;
-    persist_wanted_.notify_one();
+  } else {
+    RequestPersistIfDue();
   }
   return OkStatus();
+}
+
+void TsdbStore::RequestPersistIfDue() {
+  const bool log_full = wal_->total_bytes() > options_.wal_max_bytes &&
+                        wal_->current_segment() > released_log_before_;
+  const bool due =
+      log_full || closed_count_ >= options_.persist_chunks ||
+      without_row_.size() >= options_.persist_chunks ||
+      (closed_count_ > 0 && clock_.NowMillis() - oldest_closed_at_ >= options_.persist_interval_ms);
+  if (!due) return;
+  if (log_full) released_log_before_ = release_log_before_ = wal_->current_segment();
+  if (persist_requested_ && !log_full) return;
+  // The persister thread writes to SQLite beside the appends that follow.
+  persist_requested_ = true;
+  persist_wanted_.notify_one();
 }
 
 void TsdbStore::PersistLoop() {
@@ -565,14 +583,43 @@ void TsdbStore::PersistLoop() {
         lock, [this]() VIGIL_REQUIRES(mu_) { return persist_requested_ || stop_persister_; });
     if (stop_persister_) return;
     persist_requested_ = false;
-    PersistBatch batch = GatherClosed();
-    if (batch.rows.empty()) continue;
-    lock.unlock();
-    Status status = WritePersistBatch(batch);
-    lock.lock();
-    if (status.ok()) status = DropPersisted(batch);
+    // A full log: the open chunks that pin its old segments are cut a slice of series at
+    // a time, each slice persisted before the next, so that no append waits for more
+    // than one slice's cut or one batch's copy.
+    const uint64_t release_before = std::exchange(release_log_before_, 0);
+    std::vector<uint64_t> pinning;
+    if (release_before != 0) {
+      for (const auto& [id, series] : series_) {
+        if ((series->head && series->head_segment < release_before) ||
+            (!series->out_of_order.empty() && series->out_of_order_segment < release_before)) {
+          pinning.push_back(id);
+        }
+      }
+    }
+    Status status;
+    bool persisted = false;
+    size_t next_cut = 0;
+    do {
+      for (const size_t end = std::min(pinning.size(), next_cut + kCutsPerLock); next_cut < end;
+           ++next_cut) {
+        auto it = series_.find(pinning[next_cut]);
+        if (it == series_.end()) continue;
+        MemSeries& series = *it->second;
+        if (series.head && series.head_segment < release_before) CutHead(series);
+        if (!series.out_of_order.empty() && series.out_of_order_segment < release_before) {
+          CutOutOfOrder(series);
+        }
+      }
+      PersistBatch batch = GatherClosed();
+      if (batch.rows.empty() && batch.labels.empty()) continue;
+      lock.unlock();
+      status = WritePersistBatch(batch);
+      lock.lock();
+      if (status.ok()) status = DropPersisted(batch);
+      persisted = true;
+    } while (status.ok() && !stop_persister_ && next_cut < pinning.size());
     if (!status.ok()) spdlog::error("tsdb: persist closed chunks: {}", status.ToString());
-    if (!status.ok() || stop_persister_) continue;
+    if (!status.ok() || !persisted || stop_persister_) continue;
     // Blocks that have ended are compacted beside appends (the lock is taken only to
     // count the rows each series lost).
     lock.unlock();
@@ -667,6 +714,13 @@ TsdbStore::PersistBatch TsdbStore::GatherClosed() {
       batch.rows.push_back({id, c.min_t, c.max_t, c.count, chunk::kXorEncoding, c.data});
     }
   }
+  // New series get their row before they have a chunk, so that the log need not name
+  // their labels again in every segment.
+  for (size_t i = 0; i < without_row_.size() && batch.labels.size() < kSeriesRowsPerPersist; ++i) {
+    auto it = series_.find(without_row_[i]);
+    if (it == series_.end() || it->second->in_db || !it->second->closed.empty()) continue;
+    batch.labels.emplace_back(it->first, *index_.Get(it->first));
+  }
   // In the table's key order: block, series, start.
   std::sort(batch.rows.begin(), batch.rows.end(), [](const ChunkRow& a, const ChunkRow& b) {
     return std::tuple(BlockOf(a.min_t), a.series_id, a.min_t) <
@@ -707,6 +761,15 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
     auto it = series_.find(id);
     return it == series_.end() || it->second->closed.empty();
   });
+  if (!batch.labels.empty()) {
+    for (const auto& [id, labels] : batch.labels) {
+      if (auto it = series_.find(id); it != series_.end()) it->second->in_db = true;
+    }
+    std::erase_if(without_row_, [&](uint64_t id) VIGIL_REQUIRES(mu_) {
+      auto it = series_.find(id);
+      return it == series_.end() || it->second->in_db;
+    });
+  }
   closed_count_ -= dropped;
   if (closed_count_ > 0) oldest_closed_at_ = clock_.NowMillis();
   stats_.persisted_chunks += dropped;
@@ -716,13 +779,14 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
 }
 
 Status TsdbStore::PersistClosed() {
-  if (closed_count_ == 0) return OkStatus();
+  if (closed_count_ == 0 && without_row_.empty()) return OkStatus();
   PersistBatch batch = GatherClosed();
   VIGIL_RETURN_IF_ERROR(WritePersistBatch(batch));
   return DropPersisted(batch);
 }
 
 Status TsdbStore::DeleteUnneededSegments() {
+  if (wal_->oldest_segment() == wal_->current_segment()) return OkStatus();  // nothing to delete
   uint64_t needed = wal_->current_segment();
   for (const auto& [id, series] : series_) {
     if (series->head) needed = std::min(needed, series->head_segment);
@@ -793,25 +857,25 @@ Status TsdbStore::ApplyRetention() {
 
 Status TsdbStore::MaintainLocked(bool force) {
   const int64_t now = clock_.NowMillis();
-  if (force || wal_->total_bytes() > options_.wal_max_bytes) {
-    // Cut what pins old segments, so that they can be deleted once persisted.
-    const uint64_t current = wal_->current_segment();
+  if (force) {
+    // Everything to SQLite now, so that every segment but the current one can go.
     for (auto& [id, series] : series_) {
-      if (series->head && (force || series->head_segment < current)) CutHead(*series);
-      if (!series->out_of_order.empty() && (force || series->out_of_order_segment < current)) {
-        CutOutOfOrder(*series);
-      }
+      if (series->head) CutHead(*series);
+      if (!series->out_of_order.empty()) CutOutOfOrder(*series);
     }
+    VIGIL_RETURN_IF_ERROR(PersistClosed());
+  } else {
+    RequestPersistIfDue();
   }
-  const bool persist_due =
-      force || closed_count_ >= options_.persist_chunks ||
-      (closed_count_ > 0 && now - oldest_closed_at_ >= options_.persist_interval_ms) ||
-      wal_->total_bytes() > options_.wal_max_bytes;
-  if (persist_due) VIGIL_RETURN_IF_ERROR(PersistClosed());
   if (force || now - last_maintenance_ >= options_.maintenance_interval_ms) {
     last_maintenance_ = now;
     VIGIL_RETURN_IF_ERROR(ApplyRetention().Annotate("retention"));
     VIGIL_RETURN_IF_ERROR(DeleteUnneededSegments().Annotate("delete log segments"));
+    // New series that never reached persist_chunks get their rows now.
+    if (!force && !without_row_.empty() && !persist_requested_) {
+      persist_requested_ = true;
+      persist_wanted_.notify_one();
+    }
     MutexLock db(db_mu_);
     auto database = writer_db_->DatabaseBytes();
     if (database.ok()) db_bytes_gauge_.Set(static_cast<double>(*database));
@@ -882,6 +946,7 @@ TsdbStats TsdbStore::stats() const {
   TsdbStats s = stats_;
   s.series = series_.size();
   s.head_chunks = closed_count_;
+  s.series_without_row = without_row_.size();
   for (const auto& [id, series] : series_) s.head_chunks += series->head ? 1 : 0;
   s.wal_bytes = wal_ ? wal_->total_bytes() : 0;
   return s;

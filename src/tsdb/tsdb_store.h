@@ -4,8 +4,11 @@
 // (fsynced per policy), then added to the head: one open Gorilla chunk per series plus a
 // sorted buffer of out-of-order samples. Chunks close at 120 samples or at a chunk-range
 // boundary and are written, many per SQLite transaction, to the chunk database by a
-// thread of the store's own, beside new appends; log segments whose samples are all in
-// SQLite are deleted. Open replays the log.
+// thread of the store's own, beside new appends; that thread also writes each new
+// series' row, after which the log names the series by id only. Log segments whose
+// samples are all in SQLite are deleted; when the log outgrows its cap, the same thread
+// cuts the open chunks that pin old segments, a slice of series at a time. Open replays
+// the log.
 // docs/storage.md has the format, the durability promise and the limits.
 //
 // Thread safety: every public method may be called from any thread. Appends and
@@ -72,7 +75,8 @@ struct TsdbStats {
   uint64_t samples_appended = 0;
   uint64_t duplicates = 0;
   uint64_t too_old = 0;
-  uint64_t head_chunks = 0;  // open and closed-but-not-persisted chunks
+  uint64_t head_chunks = 0;         // open and closed-but-not-persisted chunks
+  uint64_t series_without_row = 0;  // whose labels the log still names in each segment
   uint64_t wal_bytes = 0;
   uint64_t replayed_records = 0;
   int wal_torn_tails = 0;
@@ -144,7 +148,7 @@ class TsdbStore final : public store::Store {
     uint64_t segment;  // log segment of its first sample
     uint64_t seq;      // order of closing, over all series
   };
-  // Closed chunks copied for one SQLite transaction.
+  // Closed chunks and new series rows copied for one SQLite transaction.
   struct PersistBatch {
     std::vector<std::pair<uint64_t, model::Labels>> labels;  // series without a row yet
     std::vector<ChunkRow> rows;
@@ -177,11 +181,19 @@ class TsdbStore final : public store::Store {
   // Writes every closed chunk to SQLite and drops it from memory (under the lock).
   Status PersistClosed() VIGIL_REQUIRES(mu_);
   // PersistClosed in three steps, so the SQLite write can run without the store's lock.
+  // GatherClosed takes every closed chunk and up to kSeriesRowsPerPersist new series.
   PersistBatch GatherClosed() VIGIL_REQUIRES(mu_);
+  static constexpr size_t kSeriesRowsPerPersist = 65'536;
   Status WritePersistBatch(const PersistBatch& batch);  // takes db_mu_
   Status DropPersisted(const PersistBatch& batch) VIGIL_REQUIRES(mu_);
-  // The persister thread: persists closed chunks when an append asks.
+  // The persister thread: persists closed chunks and new series rows when an append
+  // asks; releases the log when it is over its cap; compacts ended blocks.
   void PersistLoop();
+  // Wakes the persister when closed chunks or new series are due, or when the log is
+  // over wal_max_bytes: then it first cuts the open chunks that pin the segments before
+  // the current one, kCutsPerLock series per hold of the lock.
+  void RequestPersistIfDue() VIGIL_REQUIRES(mu_);
+  static constexpr size_t kCutsPerLock = 16'384;
   Status DeleteUnneededSegments() VIGIL_REQUIRES(mu_);
   // Compacts up to max_groups groups of blocks before before_block, a transaction of
   // kCompactGroupsPerTransaction at a time; takes db_mu_, then mu_ to count rows.
@@ -207,6 +219,12 @@ class TsdbStore final : public store::Store {
   std::unordered_map<uint64_t, uint64_t> replay_aliases_
       VIGIL_GUARDED_BY(mu_);                                 // during Open: log id -> id
   std::vector<uint64_t> with_closed_ VIGIL_GUARDED_BY(mu_);  // series holding closed chunks
+  // Series without a row in the series table: the log names their labels in each
+  // segment until the persister has written the row.
+  std::vector<uint64_t> without_row_ VIGIL_GUARDED_BY(mu_);
+  // Nonzero: the persister is to cut the open chunks that pin segments before this one.
+  uint64_t release_log_before_ VIGIL_GUARDED_BY(mu_) = 0;
+  uint64_t released_log_before_ VIGIL_GUARDED_BY(mu_) = 0;  // the last such request
   std::vector<uint64_t> maybe_empty_
       VIGIL_GUARDED_BY(mu_);  // series that lost chunk rows: forget them if empty
   size_t closed_count_ VIGIL_GUARDED_BY(mu_) = 0;

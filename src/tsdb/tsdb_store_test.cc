@@ -544,6 +544,78 @@ TEST_F(TsdbStoreTest, ThePersisterThreadWritesClosedChunksBesideAppends) {
   for (int s = 0; s < 4; ++s) EXPECT_EQ(All(*store, Series(s)), want) << "after restart " << s;
 }
 
+// A new series' labels are logged until the persister has written its row; after that
+// a round of samples costs the log a few bytes a series, and a crash replays them by id.
+TEST_F(TsdbStoreTest, TheLogNamesASeriesLabelsOnlyUntilItHasARow) {
+  TsdbOptions options = Options();
+  options.persist_chunks = 64;
+  options.wal.segment_bytes = 16 << 10;  // a round of labels is ~40 KB
+  constexpr int kSeries = 500;
+  auto round = [](int r) {
+    Batch batch;
+    for (int s = 0; s < kSeries; ++s) {
+      Labels labels = Labels::Of({{"__name__", "plant_temperature_celsius"},
+                                  {"instance", "sensor-" + std::to_string(s) + ".plant.example"},
+                                  {"job", "plant"}});
+      batch.series.push_back({labels, {{kT0 + r * 10'000LL, 1.0 * s + r}}});
+    }
+    return batch;
+  };
+  uint64_t first_round_bytes = 0, later_round_bytes = 0;
+  AppendAndDie(options, [&](TsdbStore& store) {
+    const uint64_t before = store.stats().wal_bytes;
+    if (!store.Append(round(0)).ok()) return false;
+    first_round_bytes = store.stats().wal_bytes - before;
+    for (int wait = 0; store.stats().series_without_row > 0 && wait < 500; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (store.stats().series_without_row > 0) return false;
+    const uint64_t middle = store.stats().wal_bytes;
+    for (int r = 1; r < 10; ++r) {
+      if (!store.Append(round(r)).ok()) return false;
+    }
+    later_round_bytes = (store.stats().wal_bytes - middle) / 9;
+    // The child's figures reach the parent through the exit code only: check them here.
+    return later_round_bytes * 4 < first_round_bytes && later_round_bytes < kSeries * 24;
+  });
+  auto store = Open(options);
+  for (int s = 0; s < kSeries; s += 37) {
+    std::vector<Sample> got = All(*store, round(0).series[s].labels);
+    ASSERT_EQ(got.size(), 10u) << s;
+    EXPECT_EQ(got.back(), (Sample{kT0 + 90'000, 1.0 * s + 9}));
+  }
+  EXPECT_EQ(store->stats().series, static_cast<uint64_t>(kSeries));
+}
+
+// Past wal_max_bytes, the persister cuts the open chunks that pin old segments (a slice
+// of series at a time) and the log shrinks back, with every sample kept.
+TEST_F(TsdbStoreTest, AFullLogIsReleasedByCuttingTheChunksThatPinIt) {
+  TsdbOptions options = Options();
+  options.wal.segment_bytes = 4096;
+  options.wal_max_bytes = 32 << 10;
+  constexpr int kSeries = 300;
+  auto store = Open(options);
+  for (int r = 0; r < 60; ++r) {
+    Batch batch;
+    for (int s = 0; s < kSeries; ++s)
+      batch.series.push_back({Series(s), {{kT0 + r * 1000LL, 1.0 * r}}});
+    ASSERT_TRUE(store->Append(batch).ok());
+  }
+  for (int wait = 0; store->stats().wal_bytes > options.wal_max_bytes && wait < 500; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const TsdbStats stats = store->stats();
+  EXPECT_LE(stats.wal_bytes, options.wal_max_bytes);
+  EXPECT_GE(stats.persisted_chunks, static_cast<uint64_t>(kSeries));  // chunks cut short
+  store.reset();
+  store = Open(options);
+  for (int s = 0; s < kSeries; s += 29) {
+    std::vector<Sample> got = All(*store, Series(s));
+    ASSERT_EQ(got.size(), 60u) << s;
+    EXPECT_EQ(got.back(), (Sample{kT0 + 59'000, 59}));
+  }
+}
+
 TEST_F(TsdbStoreTest, SelfMetricsCountAppendsAndDrops) {
   auto store = Open(Options());
   ASSERT_TRUE(store->Append(One(Series(1), {{kT0, 1}, {kT0 + 1, 2}, {kT0 + 1, 3}})).ok());
