@@ -31,13 +31,18 @@ struct TsdbStore::MemSeries {
   bool in_db = false;               // it has a row in the series table
   int64_t db_chunks = 0;            // its rows in the chunks table
   int64_t db_max_t = INT64_MIN;     // no chunk row holds a newer sample (an upper bound)
+  uint64_t append_number = 0;       // the last AppendLocked that met it, and its group there
+  size_t append_group = 0;
 };
 
 // One series' share of an Append.
 struct TsdbStore::BatchGroup {
   MemSeries* series = nullptr;
   int64_t newest = INT64_MIN;
-  std::vector<Sample> in_order;      // ascending, all newer than anything stored
+  // Ascending, all newer than anything stored: the caller's samples themselves when they
+  // are (the common case: no copy), else in_order_copy.
+  std::span<const Sample> in_order;
+  std::vector<Sample> in_order_copy;
   std::vector<Sample> out_of_order;  // older than the newest, within the window
   uint64_t duplicates = 0;
   uint64_t too_old = 0;
@@ -62,7 +67,7 @@ constexpr int64_t kChunkRowOverhead = 32;
 bool ByTime(const Sample& a, const Sample& b) { return a.timestamp_ms < b.timestamp_ms; }
 bool SameTime(const Sample& a, const Sample& b) { return a.timestamp_ms == b.timestamp_ms; }
 
-bool ContainsTime(const std::vector<Sample>& sorted, int64_t t) {
+bool ContainsTime(std::span<const Sample> sorted, int64_t t) {
   auto it = std::lower_bound(sorted.begin(), sorted.end(), t,
                              [](const Sample& s, int64_t v) { return s.timestamp_ms < v; });
   return it != sorted.end() && it->timestamp_ms == t;
@@ -302,9 +307,20 @@ TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, bool* 
 
 void TsdbStore::Classify(std::span<const Sample> samples, BatchGroup& group, bool replaying) {
   const int64_t window = options_.out_of_order_window_ms;
+  if (group.in_order.empty() && !samples.empty() && samples.front().timestamp_ms > group.newest &&
+      std::adjacent_find(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+        return a.timestamp_ms >= b.timestamp_ms;
+      }) == samples.end()) {
+    group.in_order = samples;
+    group.newest = samples.back().timestamp_ms;
+    return;
+  }
+  if (group.in_order.data() != group.in_order_copy.data()) {
+    group.in_order_copy.assign(group.in_order.begin(), group.in_order.end());
+  }
   for (const Sample& s : samples) {
     if (s.timestamp_ms > group.newest) {
-      group.in_order.push_back(s);
+      group.in_order_copy.push_back(s);
       group.newest = s.timestamp_ms;
     } else if (s.timestamp_ms == group.newest) {
       ++group.duplicates;
@@ -314,6 +330,7 @@ void TsdbStore::Classify(std::span<const Sample> samples, BatchGroup& group, boo
       group.out_of_order.push_back(s);
     }
   }
+  group.in_order = group.in_order_copy;
 }
 
 Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
@@ -471,20 +488,22 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     VIGIL_RETURN_IF_ERROR(RecoverFromFailedSync());
   }
   std::vector<BatchGroup> groups;
-  std::unordered_map<uint64_t, size_t> position;
+  groups.reserve(batch.series.size());
   std::vector<uint64_t> created;
+  const uint64_t append_number = ++appends_;
   for (const model::Series& in : batch.series) {
     if (in.samples.empty()) continue;
     bool is_new = false;
     MemSeries* series = GetOrCreate(in.labels, &is_new);
     if (is_new) created.push_back(series->id);
-    auto [it, inserted] = position.try_emplace(series->id, groups.size());
-    if (inserted) {
+    if (series->append_number != append_number) {  // its first group in this batch
+      series->append_number = append_number;
+      series->append_group = groups.size();
       groups.emplace_back();
       groups.back().series = series;
       groups.back().newest = series->max_t;
     }
-    Classify(in.samples, groups[it->second], /*replaying=*/false);
+    Classify(in.samples, groups[series->append_group], /*replaying=*/false);
   }
   auto forget_created = [&]() VIGIL_REQUIRES(mu_) {
     for (uint64_t id : created) {

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "core/hash_slots.h"
+
 namespace vigil::web {
 namespace {
 
@@ -153,7 +155,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
   VIGIL_ASSIGN_OR_RETURN(const Scale scale, ParsePrecision(precision));
   LineProtocolResult result;
   TextMap<KeyInfo> keys;
-  std::unordered_map<model::Labels, uint32_t, model::LabelsHash> series_by_labels;
+  HashSlots series_by_labels;  // labels hash -> index in result.batch.series + 1
   std::vector<PendingSample> pending;
   const size_t body_bytes = body.size();
   int64_t line_number = 0;
@@ -255,10 +257,16 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
                 Sanitize(std::string(info.labels.MetricName()) + "_" + Unescape(name), true);
             model::Labels labels = info.labels.With("__name__", metric);
             // Two spellings of one series (escapes, sanitized names) share one entry.
-            auto [by_labels, added] = series_by_labels.try_emplace(
-                labels, static_cast<uint32_t>(result.batch.series.size()));
-            if (added) result.batch.series.push_back({std::move(labels), {}});
-            slot = info.fields.emplace(std::string(name), by_labels->second).first;
+            const uint64_t hash = labels.Hash();
+            uint64_t index_plus_one = series_by_labels.Find(
+                hash, [&](uint64_t i) { return result.batch.series[i - 1].labels == labels; });
+            if (index_plus_one == 0) {
+              result.batch.series.push_back({std::move(labels), {}});
+              index_plus_one = result.batch.series.size();
+              series_by_labels.Insert(hash, index_plus_one);
+            }
+            slot = info.fields.emplace(std::string(name), static_cast<uint32_t>(index_plus_one - 1))
+                       .first;
           }
           series = slot->second;
           if (field_index >= info.order.size()) info.order.resize(field_index + 1);
@@ -288,8 +296,11 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
     for (size_t s = line_start; s < pending.size(); ++s)
       pending[s].sample.timestamp_ms = timestamp_ms;
     if (result.lines == 0 && !pending.empty()) {
-      // Room for the whole body at the first line's density.
-      pending.reserve(pending.size() * body_bytes / (line.size() + 1) + 16);
+      // Room for the whole body at the first line's density (as many series, at most).
+      const size_t samples = pending.size() * body_bytes / (line.size() + 1) + 16;
+      pending.reserve(samples);
+      result.batch.series.reserve(samples);
+      series_by_labels.Reserve(samples);
     }
     ++result.lines;
   }

@@ -30,17 +30,15 @@ std::vector<uint64_t> Intersect(const std::vector<uint64_t>& a, const std::vecto
 }  // namespace
 
 uint64_t Index::Find(const model::Labels& labels, uint64_t hash) const {
-  auto [begin, end] = by_hash_.equal_range(hash);
-  for (auto it = begin; it != end; ++it) {
-    auto found = labels_.find(it->second);
-    if (found != labels_.end() && found->second == labels) return it->second;
-  }
-  return 0;
+  return by_hash_.Find(hash, [&](uint64_t id) {
+    auto found = labels_.find(id);
+    return found != labels_.end() && found->second == labels;
+  });
 }
 
 void Index::Add(uint64_t id, model::Labels labels) {
   VIGIL_CHECK(id != 0 && labels_.count(id) == 0, "series id reused");
-  by_hash_.emplace(labels.Hash(), id);
+  by_hash_.Insert(labels.Hash(), id);
   for (const model::LabelRef& l : labels) {
     auto name = postings_.find(l.name);
     if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
@@ -55,13 +53,7 @@ void Index::Add(uint64_t id, model::Labels labels) {
 void Index::Remove(uint64_t id) {
   auto it = labels_.find(id);
   if (it == labels_.end()) return;
-  auto [begin, end] = by_hash_.equal_range(it->second.Hash());
-  for (auto h = begin; h != end; ++h) {
-    if (h->second == id) {
-      by_hash_.erase(h);
-      break;
-    }
-  }
+  by_hash_.Erase(it->second.Hash(), id);
   for (const model::LabelRef& l : it->second) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/hash_slots.h"
 #include "model/labels.h"
 #include "model/matcher.h"
 
@@ -45,7 +46,7 @@ class Index {
   Postings PostingsFor(const model::Matcher& matcher) const;
 
   std::unordered_map<uint64_t, model::Labels> labels_;
-  std::unordered_multimap<uint64_t, uint64_t> by_hash_;  // labels hash -> id
+  HashSlots by_hash_;  // labels hash -> id
   using ValuePostings = std::map<std::string, Postings, std::less<>>;
   std::map<std::string, ValuePostings, std::less<>> postings_;
   Postings all_;

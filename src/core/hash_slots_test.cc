@@ -1,0 +1,52 @@
+#include "core/hash_slots.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+namespace vigil {
+namespace {
+
+// Random inserts and erases with many colliding hashes, checked against std::multimap.
+TEST(HashSlots, AgreesWithAMultimapThroughInsertsErasesAndRehashes) {
+  HashSlots slots;
+  std::multimap<uint64_t, uint64_t> want;
+  std::mt19937_64 rng(7);
+  uint64_t next_value = 1;
+  for (int op = 0; op < 200'000; ++op) {
+    const uint64_t hash = rng() % 5'000 * 0x9e3779b97f4a7c15ULL;  // low bits collide too
+    if (rng() % 3 != 0 || want.empty()) {
+      slots.Insert(hash, next_value);
+      want.emplace(hash, next_value++);
+    } else {
+      auto it = want.lower_bound(hash);
+      if (it == want.end() || it->first != hash) continue;
+      slots.Erase(hash, it->second);
+      want.erase(it);
+    }
+    if (op % 97 == 0) {
+      // Every value under the hash is found, and nothing else.
+      auto [begin, end] = want.equal_range(hash);
+      for (auto it = begin; it != end; ++it) {
+        const uint64_t v = it->second;
+        ASSERT_EQ(slots.Find(hash, [&](uint64_t got) { return got == v; }), v);
+      }
+      ASSERT_EQ(slots.Find(hash, [](uint64_t got) { return got == 0; }), 0u);
+    }
+  }
+  EXPECT_EQ(slots.size(), want.size());
+  slots.Clear();
+  EXPECT_EQ(slots.Find(want.begin()->first, [](uint64_t) { return true; }), 0u);
+}
+
+TEST(HashSlots, EmptyFindsNothing) {
+  HashSlots slots;
+  EXPECT_EQ(slots.Find(42, [](uint64_t) { return true; }), 0u);
+  slots.Erase(42, 1);
+  slots.Reserve(1000);
+  EXPECT_EQ(slots.Find(42, [](uint64_t) { return true; }), 0u);
+}
+
+}  // namespace
+}  // namespace vigil
