@@ -4,11 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace vigil {
 namespace {
@@ -85,11 +84,29 @@ class PosixEnv final : public Env {
   }
 
   Result<std::string> ReadFile(const std::string& path) override {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return PosixError("open " + path, errno);
-    std::ostringstream contents;
-    contents << in.rdbuf();
-    return contents.str();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open " + path, errno);
+    // Sized once from fstat (a log segment is tens of MB), then read until the end, in
+    // case the file grew meanwhile.
+    struct stat st;
+    std::string contents;
+    if (::fstat(fd, &st) == 0) contents.resize(static_cast<size_t>(st.st_size));
+    size_t size = 0;
+    while (true) {
+      if (size == contents.size()) contents.resize(std::max<size_t>(4096, contents.size() * 2));
+      const ssize_t n = ::read(fd, contents.data() + size, contents.size() - size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int error = errno;
+        ::close(fd);
+        return PosixError("read " + path, error);
+      }
+      if (n == 0) break;
+      size += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    contents.resize(size);
+    return contents;
   }
 
   bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace vigil::model {
 
@@ -69,7 +70,44 @@ std::string LabelsJsonText(const Labels& labels) {
   return out;
 }
 
+namespace {
+// LabelsJsonText's usual output, `{"name":"value",…}` without escapes or spaces, read
+// without building a JSON tree (a store opening a million series rows reads it a million
+// times); nullopt for anything else, which the full parser then reads.
+std::optional<Labels> LabelsFromPlainJsonObject(std::string_view text) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}' ||
+      text.find('\\') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  text = text.substr(1, text.size() - 2);
+  auto take_string = [&](std::string_view* out) {
+    if (text.empty() || text.front() != '"') return false;
+    const size_t end = text.find('"', 1);
+    if (end == std::string_view::npos) return false;
+    *out = text.substr(1, end - 1);
+    text.remove_prefix(end + 1);
+    return true;
+  };
+  auto take = [&](char c) {
+    if (text.empty() || text.front() != c) return false;
+    text.remove_prefix(1);
+    return true;
+  };
+  std::vector<Label> pairs;
+  while (!text.empty()) {
+    std::string_view name, value;
+    if (!pairs.empty() && !take(',')) return std::nullopt;
+    if (!take_string(&name) || !take(':') || !take_string(&value)) return std::nullopt;
+    pairs.push_back({std::string(name), std::string(value)});
+  }
+  auto labels = Labels::FromPairs(std::move(pairs));
+  if (!labels.ok()) return std::nullopt;
+  return *std::move(labels);
+}
+}  // namespace
+
 Result<Labels> LabelsFromJsonText(std::string_view text) {
+  if (std::optional<Labels> plain = LabelsFromPlainJsonObject(text)) return *std::move(plain);
   auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return InvalidArgumentError("labels are not JSON");
   return LabelsFromJson(parsed);

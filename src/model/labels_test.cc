@@ -4,6 +4,8 @@
 
 #include <unordered_set>
 
+#include "model/json_values.h"
+
 namespace vigil::model {
 namespace {
 
@@ -111,6 +113,32 @@ TEST(Labels, GetFindsEveryNameAmongLookalikes) {
   EXPECT_EQ(labels.Get("Zone"), "upper");
   for (std::string_view absent : {"", "A", "_", "are", "areas", "arey", "b", "zonf", "zz"})
     EXPECT_EQ(labels.Get(absent), "") << absent;
+}
+
+}  // namespace
+}  // namespace vigil::model
+
+namespace vigil::model {
+namespace {
+
+// The series rows' JSON: the plain form is read without a JSON tree, anything else by the
+// full parser; both give what LabelsJsonText wrote, and neither accepts what is not labels.
+TEST(LabelsJson, RoundTripsPlainAndEscapedAndRefusesTheRest) {
+  for (const Labels& labels :
+       {Labels::Of({{"__name__", "up"}, {"job", "node"}}), Labels::Of({{"a", "quote \" here"}}),
+        Labels::Of({{"a", "back\\slash"}, {"b", "new\nline"}}), Labels::Of({{"z", "ünïcödé"}}),
+        Labels()}) {
+    auto back = LabelsFromJsonText(LabelsJsonText(labels));
+    ASSERT_TRUE(back.ok()) << LabelsJsonText(labels);
+    EXPECT_EQ(*back, labels);
+  }
+  auto spaced = LabelsFromJsonText(R"({ "job" : "node", "__name__": "up" })");
+  ASSERT_TRUE(spaced.ok());
+  EXPECT_EQ(*spaced, Labels::Of({{"__name__", "up"}, {"job", "node"}}));
+  for (std::string_view bad : {"", "{", R"({"a":1})", R"({"a":"b",})", R"({"1a":"b"})",
+                               R"(["a","b"])", R"({"a":"b"}x)", R"({"a""b"})"}) {
+    EXPECT_FALSE(LabelsFromJsonText(bad).ok()) << bad;
+  }
 }
 
 }  // namespace
