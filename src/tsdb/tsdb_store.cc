@@ -439,6 +439,7 @@ void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
     }
   }
   series.max_t = std::max(series.max_t, group.newest);
+  newest_ms_ = std::max(newest_ms_, group.newest);
   stats_.samples_appended += group.in_order.size() + group.out_of_order.size();
 }
 
@@ -605,12 +606,22 @@ void TsdbStore::PersistLoop() {
     // A full log: the open chunks that pin its old segments are cut a slice of series at
     // a time, each slice persisted before the next, so that no append waits for more
     // than one slice's cut or one batch's copy.
+    // Quiet series (nothing for kQuietMs of data time) release old segments at every
+    // maintenance, so that the log a crash leaves holds little beyond the live series.
     const uint64_t release_before = std::exchange(release_log_before_, 0);
+    const bool cut_quiet = std::exchange(cut_quiet_heads_, false);
+    const uint64_t current = wal_->current_segment();
+    const int64_t newest = std::min(newest_ms_, clock_.NowMillis());
+    const int64_t quiet_before = newest > INT64_MIN + kQuietMs ? newest - kQuietMs : INT64_MIN;
+    auto pins = [&](const MemSeries& series, uint64_t segment) {
+      return segment < release_before ||
+             (cut_quiet && segment < current && series.max_t < quiet_before);
+    };
     std::vector<uint64_t> pinning;
-    if (release_before != 0) {
+    if (release_before != 0 || cut_quiet) {
       for (const auto& [id, series] : series_) {
-        if ((series->head && series->head_segment < release_before) ||
-            (!series->out_of_order.empty() && series->out_of_order_segment < release_before)) {
+        if ((series->head && pins(*series, series->head_segment)) ||
+            (!series->out_of_order.empty() && pins(*series, series->out_of_order_segment))) {
           pinning.push_back(id);
         }
       }
@@ -624,8 +635,8 @@ void TsdbStore::PersistLoop() {
         auto it = series_.find(pinning[next_cut]);
         if (it == series_.end()) continue;
         MemSeries& series = *it->second;
-        if (series.head && series.head_segment < release_before) CutHead(series);
-        if (!series.out_of_order.empty() && series.out_of_order_segment < release_before) {
+        if (series.head && pins(series, series.head_segment)) CutHead(series);
+        if (!series.out_of_order.empty() && pins(series, series.out_of_order_segment)) {
           CutOutOfOrder(series);
         }
       }
@@ -890,8 +901,11 @@ Status TsdbStore::MaintainLocked(bool force) {
     last_maintenance_ = now;
     VIGIL_RETURN_IF_ERROR(ApplyRetention().Annotate("retention"));
     VIGIL_RETURN_IF_ERROR(DeleteUnneededSegments().Annotate("delete log segments"));
-    // New series that never reached persist_chunks get their rows now.
-    if (!force && !without_row_.empty() && !persist_requested_) {
+    // New series that never reached persist_chunks get their rows now, and quiet
+    // series' open chunks that pin old segments are cut.
+    const bool old_segments = wal_->oldest_segment() != wal_->current_segment();
+    if (!force && (old_segments || !without_row_.empty())) {
+      cut_quiet_heads_ = old_segments;
       persist_requested_ = true;
       persist_wanted_.notify_one();
     }

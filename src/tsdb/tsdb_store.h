@@ -6,9 +6,9 @@
 // boundary and are written, many per SQLite transaction, to the chunk database by a
 // thread of the store's own, beside new appends; that thread also writes each new
 // series' row, after which the log names the series by id only. Log segments whose
-// samples are all in SQLite are deleted; when the log outgrows its cap, the same thread
-// cuts the open chunks that pin old segments, a slice of series at a time. Open replays
-// the log.
+// samples are all in SQLite are deleted; the same thread cuts the open chunks that pin
+// old segments, a slice of series at a time, of quiet series at each maintenance and of
+// every series when the log outgrows its cap. Open replays the log.
 // docs/storage.md has the format, the durability promise and the limits.
 //
 // Thread safety: every public method may be called from any thread. Appends and
@@ -225,6 +225,11 @@ class TsdbStore final : public store::Store {
   // Nonzero: the persister is to cut the open chunks that pin segments before this one.
   uint64_t release_log_before_ VIGIL_GUARDED_BY(mu_) = 0;
   uint64_t released_log_before_ VIGIL_GUARDED_BY(mu_) = 0;  // the last such request
+  // Set at maintenance: the persister is to cut the open chunks of quiet series (no
+  // sample for kQuietMs of data time behind the newest sample) that pin old segments.
+  bool cut_quiet_heads_ VIGIL_GUARDED_BY(mu_) = false;
+  int64_t newest_ms_ VIGIL_GUARDED_BY(mu_) = INT64_MIN;  // the newest sample appended
+  static constexpr int64_t kQuietMs = 15 * 60'000;
   std::vector<uint64_t> maybe_empty_
       VIGIL_GUARDED_BY(mu_);  // series that lost chunk rows: forget them if empty
   size_t closed_count_ VIGIL_GUARDED_BY(mu_) = 0;

@@ -616,6 +616,36 @@ TEST_F(TsdbStoreTest, AFullLogIsReleasedByCuttingTheChunksThatPinIt) {
   }
 }
 
+// A series that goes quiet does not pin the log until its cap: at the next maintenance
+// after 15 minutes of data time without a sample, its open chunk is cut and persisted,
+// and the segments it held go, while the live series' open chunks stay open.
+TEST_F(TsdbStoreTest, QuietSeriesReleaseTheLogAtMaintenance) {
+  TsdbOptions options = Options();
+  options.wal.segment_bytes = 2048;
+  options.maintenance_interval_ms = 60'000;
+  auto store = Open(options);
+  for (int q = 0; q < 20; ++q) {  // 20 series with a few samples each, then silence
+    ASSERT_TRUE(store->Append(One(Series(100 + q), {{clock_.NowMillis(), 1}})).ok());
+  }
+  // One live series, a sample every 10 s for 33 minutes: a chunk of 120, then an open one.
+  for (int i = 0; i < 200; ++i) {
+    clock_.Advance(10'000);
+    ASSERT_TRUE(store->Append(One(Series(1), {{clock_.NowMillis(), 1.0 * i}})).ok());
+  }
+  ASSERT_TRUE(store->Maintain().ok());  // it also ran every 6 appends
+  for (int wait = 0; store->stats().persisted_chunks < 21 && wait < 500; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  TsdbStats stats = store->stats();
+  EXPECT_EQ(stats.persisted_chunks, 21u);  // the quiet ones' and the live one's closed one
+  EXPECT_LE(stats.wal_bytes, 2 * options.wal.segment_bytes);  // of ~5 KB written
+  EXPECT_EQ(stats.head_chunks, 1u);  // the live series' open chunk
+  store.reset();
+  store = Open(options);
+  EXPECT_EQ(All(*store, Series(1)).size(), 200u);
+  EXPECT_EQ(All(*store, Series(119)).size(), 1u);
+}
+
 TEST_F(TsdbStoreTest, SelfMetricsCountAppendsAndDrops) {
   auto store = Open(Options());
   ASSERT_TRUE(store->Append(One(Series(1), {{kT0, 1}, {kT0 + 1, 2}, {kT0 + 1, 3}})).ok());
