@@ -639,7 +639,7 @@ TEST_F(TsdbStoreTest, QuietSeriesReleaseTheLogAtMaintenance) {
   TsdbStats stats = store->stats();
   EXPECT_EQ(stats.persisted_chunks, 21u);  // the quiet ones' and the live one's closed one
   EXPECT_LE(stats.wal_bytes, 2 * options.wal.segment_bytes);  // of ~5 KB written
-  EXPECT_EQ(stats.head_chunks, 1u);  // the live series' open chunk
+  EXPECT_EQ(stats.head_chunks, 1u);                           // the live series' open chunk
   store.reset();
   store = Open(options);
   EXPECT_EQ(All(*store, Series(1)).size(), 200u);
