@@ -606,25 +606,35 @@ void TsdbStore::PersistLoop() {
     // A full log: the open chunks that pin its old segments are cut a slice of series at
     // a time, each slice persisted before the next, so that no append waits for more
     // than one slice's cut or one batch's copy.
-    // Quiet series (nothing for kQuietMs of data time) release old segments at every
-    // maintenance, so that the log a crash leaves holds little beyond the live series.
+    // At each maintenance, the open chunks that pin old segments are cut: those of quiet
+    // series (nothing for kQuietMs of data time), and those of live series too when they
+    // are few (one slice), so that the log a crash leaves holds little more than the
+    // newest segment. Many live series (a million) wait for the log's cap instead.
     const uint64_t release_before = std::exchange(release_log_before_, 0);
     const bool cut_quiet = std::exchange(cut_quiet_heads_, false);
     const uint64_t current = wal_->current_segment();
     const int64_t newest = std::min(newest_ms_, clock_.NowMillis());
     const int64_t quiet_before = newest > INT64_MIN + kQuietMs ? newest - kQuietMs : INT64_MIN;
+    bool cut_live = false;
     auto pins = [&](const MemSeries& series, uint64_t segment) {
       return segment < release_before ||
-             (cut_quiet && segment < current && series.max_t < quiet_before);
+             (cut_quiet && segment < current && (cut_live || series.max_t < quiet_before));
     };
     std::vector<uint64_t> pinning;
     if (release_before != 0 || cut_quiet) {
+      std::vector<uint64_t> live;
       for (const auto& [id, series] : series_) {
         if ((series->head && pins(*series, series->head_segment)) ||
             (!series->out_of_order.empty() && pins(*series, series->out_of_order_segment))) {
           pinning.push_back(id);
+        } else if (cut_quiet &&
+                   ((series->head && series->head_segment < current) ||
+                    (!series->out_of_order.empty() && series->out_of_order_segment < current))) {
+          live.push_back(id);
         }
       }
+      cut_live = cut_quiet && live.size() <= kCutsPerLock;
+      if (cut_live) pinning.insert(pinning.end(), live.begin(), live.end());
     }
     Status status;
     bool persisted = false;

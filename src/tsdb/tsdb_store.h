@@ -7,8 +7,9 @@
 // thread of the store's own, beside new appends; that thread also writes each new
 // series' row, after which the log names the series by id only. Log segments whose
 // samples are all in SQLite are deleted; the same thread cuts the open chunks that pin
-// old segments, a slice of series at a time, of quiet series at each maintenance and of
-// every series when the log outgrows its cap. Open replays the log.
+// old segments, a slice of series at a time: at each maintenance those of quiet series
+// (and of live ones when few), of every series when the log outgrows its cap. Open
+// replays the log.
 // docs/storage.md has the format, the durability promise and the limits.
 //
 // Thread safety: every public method may be called from any thread. Appends and
@@ -225,8 +226,9 @@ class TsdbStore final : public store::Store {
   // Nonzero: the persister is to cut the open chunks that pin segments before this one.
   uint64_t release_log_before_ VIGIL_GUARDED_BY(mu_) = 0;
   uint64_t released_log_before_ VIGIL_GUARDED_BY(mu_) = 0;  // the last such request
-  // Set at maintenance: the persister is to cut the open chunks of quiet series (no
-  // sample for kQuietMs of data time behind the newest sample) that pin old segments.
+  // Set at maintenance: the persister is to cut the open chunks that pin old segments of
+  // quiet series (no sample for kQuietMs of data time behind the newest sample), and of
+  // live ones when they are at most kCutsPerLock.
   bool cut_quiet_heads_ VIGIL_GUARDED_BY(mu_) = false;
   int64_t newest_ms_ VIGIL_GUARDED_BY(mu_) = INT64_MIN;  // the newest sample appended
   static constexpr int64_t kQuietMs = 15 * 60'000;
