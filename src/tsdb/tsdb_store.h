@@ -120,9 +120,11 @@ class TsdbStore final : public store::Store {
   Result<std::vector<std::string>> LabelValues(
       const std::string& name, const std::vector<model::Matcher>& matchers) override;
 
-  // Syncs the log if due, persists closed chunks that are due, applies retention,
-  // deletes log segments no longer needed. Append calls it when due; callers may call it
-  // on a timer (an idle store with wal_fsync = interval syncs only then, or on Close).
+  // Syncs the log if due, applies retention, deletes log segments no longer needed, and
+  // wakes the persister thread for closed chunks and new series rows that are due and
+  // for the open chunks that pin old segments. Append calls it when due; callers may
+  // call it on a timer (an idle store with wal_fsync = interval syncs only then, or on
+  // Close).
   Status Maintain() override;
   // Cuts every open chunk and out-of-order buffer, persists everything, compacts every
   // block, the current one too, and deletes every log segment but the current one
