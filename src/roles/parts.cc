@@ -1,5 +1,6 @@
 #include "roles/parts.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -109,6 +110,7 @@ void StoreMaintainer::Start() {
       lock.unlock();
       Status status = store_.Maintain();
       if (!status.ok()) spdlog::error("store maintenance: {}", status.ToString());
+      ::malloc_trim(0);
       lock.lock();
     }
   });

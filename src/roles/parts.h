@@ -47,7 +47,9 @@ std::string DescribeStore(const VigilConfig& config);
 Result<std::unique_ptr<store::JsonLinesSink>> OpenSinkFrom(const VigilConfig& config, Env& env);
 
 // Runs the store's maintenance (persist, retention, partitions, interval fsync) every 5 s,
-// so that it happens even when no batch arrives.
+// so that it happens even when no batch arrives, then hands the memory glibc keeps free
+// back to the system (malloc_trim): each write's parse and batch buffers, freed across
+// several arenas, otherwise stay in the process (at 100 k series, 2/3 of its RSS).
 class StoreMaintainer {
  public:
   explicit StoreMaintainer(store::Store& store) : store_(store) {}
