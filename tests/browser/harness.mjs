@@ -76,6 +76,8 @@ export async function browserTest(binary, prepare, body) {
     console.log('PASS');
   } catch (e) {
     if (!process.exitCode) { console.error(e); process.exitCode = 1; }
+    // A script error on the page is often why a wait timed out.
+    if (errors.length) console.error('page errors: ' + errors.join('; '));
   } finally {
     if (browser) await browser.close();
     await stop();
