@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -136,9 +137,10 @@ Result<std::optional<double>> FieldValue(std::string_view v) {
 // What the parser keeps per distinct `measurement,tags` text.
 struct KeyInfo {
   model::Labels labels;  // measurement as __name__ (field suffix still to add), tags
-  // Series index per field name, and the fields in the order the last line had them:
-  // lines of one key usually repeat their order, so a field is found by one compare.
-  TextMap<uint32_t> fields;
+  // The series of each field, in the order the last line of the key had them: lines of
+  // one key usually repeat their order, so a field is found by one compare, else by a
+  // scan of these, else through the body's labels → series table (no map per key: in a
+  // body where each key comes once, as from many hosts, it would cost more than it saves).
   std::vector<std::pair<std::string, uint32_t>> order;
 };
 
@@ -198,7 +200,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       }
       auto labels = model::Labels::FromPairs(pairs);
       if (!labels.ok()) return fail(labels.status().message());
-      cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}, {}}).first;
+      cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}}).first;
     }
     KeyInfo& info = cached->second;
 
@@ -251,8 +253,15 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
         if (as_before) {
           series = info.order[field_index].second;
         } else {
-          auto slot = info.fields.find(name);
-          if (slot == info.fields.end()) {
+          // A scan only over a few fields: a line of thousands must not cost their square.
+          constexpr size_t kScannedFields = 64;
+          auto slot = info.order.size() > kScannedFields
+                          ? info.order.end()
+                          : std::find_if(info.order.begin(), info.order.end(),
+                                         [&](const auto& field) { return field.first == name; });
+          if (slot != info.order.end()) {
+            series = slot->second;
+          } else {
             const std::string metric =
                 Sanitize(std::string(info.labels.MetricName()) + "_" + Unescape(name), true);
             model::Labels labels = info.labels.With("__name__", metric);
@@ -265,10 +274,8 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
               index_plus_one = result.batch.series.size();
               series_by_labels.Insert(hash, index_plus_one);
             }
-            slot = info.fields.emplace(std::string(name), static_cast<uint32_t>(index_plus_one - 1))
-                       .first;
+            series = static_cast<uint32_t>(index_plus_one - 1);
           }
-          series = slot->second;
           if (field_index >= info.order.size()) info.order.resize(field_index + 1);
           info.order[field_index] = {std::string(name), series};
         }

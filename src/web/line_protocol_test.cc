@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 
 namespace vigil::web {
@@ -107,6 +109,35 @@ TEST(LineProtocol, ALargeBodyWithShiftingFieldOrderParsesWhole) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message().rfind("line " + std::to_string(bad_number) + ":", 0), 0u)
       << bad.status().message();
+}
+
+// Lines of hundreds of fields, their order shuffled from line to line: each field stays
+// its own series (found past the few-field scan through the labels table), quickly.
+TEST(LineProtocol, WideLinesInShuffledOrderKeepEachFieldItsSeries) {
+  constexpr int kFields = 500;
+  std::vector<int> order(kFields);
+  for (int f = 0; f < kFields; ++f) order[f] = f;
+  std::mt19937 rng(5);
+  std::string body;
+  for (int t = 0; t < 20; ++t) {
+    std::shuffle(order.begin(), order.end(), rng);
+    body += "wide,host=a ";
+    for (int i = 0; i < kFields; ++i) {
+      body += (i ? "," : "") + ("f" + std::to_string(order[i])) + "=" +
+              std::to_string(order[i] * 100 + t);
+    }
+    body += " " + std::to_string(t) + "\n";
+  }
+  auto r = ParseLineProtocol(body, "s", 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->batch.series.size(), static_cast<size_t>(kFields));
+  for (const auto& series : r->batch.series) {
+    const int f = std::stoi(std::string(series.labels.MetricName().substr(6)));  // wide_f<N>
+    ASSERT_EQ(series.samples.size(), 20u) << series.labels.ToString();
+    for (int t = 0; t < 20; ++t) {
+      ASSERT_EQ(series.samples[t], (model::Sample{t * 1000LL, f * 100.0 + t}));
+    }
+  }
 }
 
 TEST(LineProtocol, AMalformedLineRejectsTheBatchNamingTheLine) {

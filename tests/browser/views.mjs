@@ -173,6 +173,10 @@ await browserTest(binary, prepare, async ({base, newPage}) => {
   const span = Number(zoomed.searchParams.get('to')) - Number(zoomed.searchParams.get('from'));
   if (!(span > 60 && span < 90)) fail(`a drag over the last quarter of 5 minutes zoomed to ${span} s`);
   if ((await page.evaluate(() => document.body.dataset.live)) !== 'false') fail('zoomed, the page still says live');
+  // The zoomed window's history, not a live refresh that finished meanwhile: wait for the
+  // points themselves.
+  await page.waitForFunction((s) => Number(document.querySelector(s).dataset.points) >= 2, memory, {timeout: 10000})
+    .catch(() => {});
   const points = Number(await page.getAttribute(memory, 'data-points'));
   if (!(points >= 2)) fail(`${points} points after zooming`);
   step(`zoom by dragging: ${span} s, ${points} points of history`);
