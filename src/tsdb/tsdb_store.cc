@@ -591,6 +591,10 @@ void TsdbStore::RequestPersistIfDue() {
   if (!due) return;
   if (log_full) released_log_before_ = release_log_before_ = wal_->current_segment();
   if (persist_requested_ && !log_full) return;
+  WakePersister();
+}
+
+void TsdbStore::WakePersister() {
   // The persister thread writes to SQLite beside the appends that follow.
   persist_requested_ = true;
   persist_wanted_.notify_one();
@@ -603,38 +607,30 @@ void TsdbStore::PersistLoop() {
         lock, [this]() VIGIL_REQUIRES(mu_) { return persist_requested_ || stop_persister_; });
     if (stop_persister_) return;
     persist_requested_ = false;
-    // A full log: the open chunks that pin its old segments are cut a slice of series at
-    // a time, each slice persisted before the next, so that no append waits for more
-    // than one slice's cut or one batch's copy.
-    // At each maintenance, the open chunks that pin old segments are cut: those of quiet
-    // series (nothing for kQuietMs of data time), and those of live series too when they
-    // are few (one slice), so that the log a crash leaves holds little more than the
-    // newest segment. Many live series (a million) wait for the log's cap instead.
+    // The open chunks that pin old log segments are cut a slice of series at a time, each
+    // slice persisted before the next, so that no append waits for more than one slice's
+    // cut or one batch's copy: every series' when the log is full; at each maintenance,
+    // those of quiet series (nothing for kQuietMs of data time) and those of live series
+    // too when they are few (one slice), so that the log a crash leaves holds little more
+    // than the newest segment. Many live series (a million) wait for the log's cap.
     const uint64_t release_before = std::exchange(release_log_before_, 0);
     const bool cut_quiet = std::exchange(cut_quiet_heads_, false);
     const uint64_t current = wal_->current_segment();
-    const int64_t newest = std::min(newest_ms_, clock_.NowMillis());
-    const int64_t quiet_before = newest > INT64_MIN + kQuietMs ? newest - kQuietMs : INT64_MIN;
-    bool cut_live = false;
-    auto pins = [&](const MemSeries& series, uint64_t segment) {
-      return segment < release_before ||
-             (cut_quiet && segment < current && (cut_live || series.max_t < quiet_before));
-    };
     std::vector<uint64_t> pinning;
     if (release_before != 0 || cut_quiet) {
+      const int64_t newest = std::min(newest_ms_, clock_.NowMillis());
+      const int64_t quiet_before = newest > INT64_MIN + kQuietMs ? newest - kQuietMs : INT64_MIN;
       std::vector<uint64_t> live;
       for (const auto& [id, series] : series_) {
-        if ((series->head && pins(*series, series->head_segment)) ||
-            (!series->out_of_order.empty() && pins(*series, series->out_of_order_segment))) {
+        const uint64_t held = OldestSegmentHeld(*series);
+        if (held >= current) continue;
+        if (held < release_before || (cut_quiet && series->max_t < quiet_before)) {
           pinning.push_back(id);
-        } else if (cut_quiet &&
-                   ((series->head && series->head_segment < current) ||
-                    (!series->out_of_order.empty() && series->out_of_order_segment < current))) {
+        } else if (cut_quiet) {
           live.push_back(id);
         }
       }
-      cut_live = cut_quiet && live.size() <= kCutsPerLock;
-      if (cut_live) pinning.insert(pinning.end(), live.begin(), live.end());
+      if (live.size() <= kCutsPerLock) pinning.insert(pinning.end(), live.begin(), live.end());
     }
     Status status;
     bool persisted = false;
@@ -645,8 +641,8 @@ void TsdbStore::PersistLoop() {
         auto it = series_.find(pinning[next_cut]);
         if (it == series_.end()) continue;
         MemSeries& series = *it->second;
-        if (series.head && pins(series, series.head_segment)) CutHead(series);
-        if (!series.out_of_order.empty() && pins(series, series.out_of_order_segment)) {
+        if (series.head && series.head_segment < current) CutHead(series);
+        if (!series.out_of_order.empty() && series.out_of_order_segment < current) {
           CutOutOfOrder(series);
         }
       }
@@ -825,12 +821,18 @@ Status TsdbStore::PersistClosed() {
   return DropPersisted(batch);
 }
 
+uint64_t TsdbStore::OldestSegmentHeld(const MemSeries& series) {
+  uint64_t held = UINT64_MAX;
+  if (series.head) held = series.head_segment;
+  if (!series.out_of_order.empty()) held = std::min(held, series.out_of_order_segment);
+  return held;
+}
+
 Status TsdbStore::DeleteUnneededSegments() {
   if (wal_->oldest_segment() == wal_->current_segment()) return OkStatus();  // nothing to delete
   uint64_t needed = wal_->current_segment();
   for (const auto& [id, series] : series_) {
-    if (series->head) needed = std::min(needed, series->head_segment);
-    if (!series->out_of_order.empty()) needed = std::min(needed, series->out_of_order_segment);
+    needed = std::min(needed, OldestSegmentHeld(*series));
     for (const ClosedChunk& c : series->closed) needed = std::min(needed, c.segment);
   }
   return wal_->DeleteSegmentsBefore(needed);
@@ -916,8 +918,7 @@ Status TsdbStore::MaintainLocked(bool force) {
     const bool old_segments = wal_->oldest_segment() != wal_->current_segment();
     if (!force && (old_segments || !without_row_.empty())) {
       cut_quiet_heads_ = old_segments;
-      persist_requested_ = true;
-      persist_wanted_.notify_one();
+      WakePersister();
     }
     MutexLock db(db_mu_);
     auto database = writer_db_->DatabaseBytes();

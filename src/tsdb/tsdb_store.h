@@ -196,6 +196,10 @@ class TsdbStore final : public store::Store {
   // over wal_max_bytes: then it first cuts the open chunks that pin the segments before
   // the current one, kCutsPerLock series per hold of the lock.
   void RequestPersistIfDue() VIGIL_REQUIRES(mu_);
+  void WakePersister() VIGIL_REQUIRES(mu_);
+  // The oldest log segment a series' open chunk or out-of-order buffer holds samples of;
+  // UINT64_MAX when it has neither.
+  static uint64_t OldestSegmentHeld(const MemSeries& series);
   static constexpr size_t kCutsPerLock = 16'384;
   Status DeleteUnneededSegments() VIGIL_REQUIRES(mu_);
   // Compacts up to max_groups groups of blocks before before_block, a transaction of
