@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/env.h"
 #include "tsbs_data.h"
+#include "tsdb/chunk/block_chunk.h"
 #include "tsdb/tsdb_store.h"
 
 namespace vigil::bench {
@@ -115,6 +116,34 @@ void BM_QueryMaxPerHourAllHosts(benchmark::State& state) {
   state.counters["series"] = static_cast<double>(series);
 }
 BENCHMARK(BM_QueryMaxPerHourAllHosts)->Unit(benchmark::kMillisecond);
+
+// Decoding compacted blocks, the bulk of a long query's time: all 1,000 series' 2-hour
+// blocks of the day (range = 0: the integer walk; 1: the same walk as 2-decimal floats).
+void BM_DecodeBlocks(benchmark::State& state) {
+  const TsbsData& data = Data();
+  constexpr int kBlockSteps = 720;  // 2 h at 10 s
+  std::vector<std::string> blocks;
+  for (size_t s = 0; s < data.series().size(); ++s) {
+    for (int first = 0; first + kBlockSteps <= data.steps(); first += kBlockSteps) {
+      std::vector<model::Sample> samples;
+      for (int step = first; step < first + kBlockSteps; ++step) {
+        const double v = data.Value(s, step);
+        samples.push_back({data.TimeOf(step), state.range(0) == 1 ? 15 + v / 200 : v});
+      }
+      blocks.push_back(tsdb::chunk::EncodeBlock(samples));
+    }
+  }
+  std::vector<model::Sample> out;
+  for (auto _ : state) {
+    for (const std::string& block : blocks) {
+      out.clear();
+      if (!tsdb::chunk::DecodeBlock(block, &out).ok()) state.SkipWithError("decode failed");
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(blocks.size()) * kBlockSteps);
+}
+BENCHMARK(BM_DecodeBlocks)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vigil::bench

@@ -75,10 +75,10 @@ bool ContainsTime(std::span<const Sample> sorted, int64_t t) {
 
 // Sorts by time and removes repeated timestamps (the first kept) unless already sorted.
 void Normalize(std::vector<Sample>* samples) {
-  if (std::is_sorted(
-          samples->begin(), samples->end(),
-          [](const Sample& a, const Sample& b) { return a.timestamp_ms <= b.timestamp_ms; }) &&
-      std::adjacent_find(samples->begin(), samples->end(), SameTime) == samples->end()) {
+  // Strictly increasing already (the usual case): one pass.
+  if (std::adjacent_find(samples->begin(), samples->end(), [](const Sample& a, const Sample& b) {
+        return a.timestamp_ms >= b.timestamp_ms;
+      }) == samples->end()) {
     return;
   }
   std::stable_sort(samples->begin(), samples->end(), ByTime);
@@ -1045,7 +1045,26 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
   constexpr size_t kReadRunSeries = 256;
   constexpr size_t kReadRunSamples = 1 << 20;
   constexpr size_t kParallelDecodeSamples = 1 << 16;
-  std::vector<std::vector<Sample>> run(kReadRunSeries);
+  std::vector<std::vector<Sample>> run;
+  {
+    MutexLock pool(decode_pool_mu_);
+    run.swap(decode_pool_);
+  }
+  run.resize(kReadRunSeries);
+  struct ReturnToPool {  // on every way out
+    TsdbStore& store;
+    std::vector<std::vector<Sample>>& run;
+    ~ReturnToPool() {
+      constexpr size_t kDecodePoolBytes = size_t{32} << 20;
+      size_t bytes = 0;
+      for (auto& samples : run) {
+        bytes += samples.capacity() * sizeof(Sample);
+        if (bytes > kDecodePoolBytes) std::vector<Sample>().swap(samples);
+      }
+      MutexLock pool(store.decode_pool_mu_);
+      if (store.decode_pool_.empty()) store.decode_pool_.swap(run);
+    }
+  } return_to_pool{*this, run};
   std::vector<std::vector<ChunkRow>> rows(kReadRunSeries);
   std::vector<std::vector<std::pair<int64_t, std::string>>> undecodable(kReadRunSeries);
   for (size_t first = 0; first < snapshots.size();) {
@@ -1091,19 +1110,29 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
       }
       if (reading) VIGIL_RETURN_IF_ERROR(reader_db_->EndRead());
     }
-    // Decoding is most of a large read's time: two threads share it, a series at a time.
+    // Decoding is most of a large read's time: two threads share it, a series at a time,
+    // each series made ready for fn (head chunks and out-of-order samples merged in,
+    // trimmed to the range).
     const size_t count = last - run_start;
     std::atomic<size_t> next_to_decode{0};
     auto decode = [&] {
       for (size_t i; (i = next_to_decode.fetch_add(1)) < count;) {
+        std::vector<Sample>& samples = run[i];
         for (const ChunkRow& row : rows[i]) {
-          const size_t before = run[i].size();
-          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &run[i]);
+          const size_t before = samples.size();
+          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
           if (!decoded.ok()) {
-            run[i].resize(before);
+            samples.resize(before);
             undecodable[i].emplace_back(row.min_t, decoded.message());
           }
         }
+        const SeriesSnapshot& snapshot = snapshots[run_start + i];
+        for (const std::string& bytes : snapshot.chunks) {
+          (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
+        }
+        samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
+        Normalize(&samples);
+        Trim(&samples, start_ms, end_ms);
       }
     };
     if (read >= kParallelDecodeSamples && count > 1) {
@@ -1125,12 +1154,6 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
         warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
                             std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
       }
-      for (const std::string& bytes : snapshot.chunks) {
-        (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
-      }
-      samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
-      Normalize(&samples);
-      Trim(&samples, start_ms, end_ms);
       if (samples.empty()) continue;
       VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, samples));
     }

@@ -91,17 +91,15 @@ void Residues(const std::vector<uint64_t>& xs, Order order, std::vector<uint64_t
   }
 }
 
-void Integrate(std::vector<uint64_t>* xs, Order order) {
-  uint64_t previous = 0, previous_delta = 0;
-  for (size_t i = 0; i < xs->size(); ++i) {
-    const uint64_t v = UnZigZag((*xs)[i]);
-    const uint64_t x = i == 0                        ? v
-                       : (i == 1 || order == kDelta) ? previous + v
-                                                     : previous + previous_delta + v;
-    if (i > 0) previous_delta = x - previous;
-    (*xs)[i] = x;
-    previous = x;
-  }
+// Undoes Residues one sample at a time: x_i from its unzigzagged residue v.
+uint64_t Integrated(size_t i, uint64_t v, Order order, uint64_t* previous,
+                    uint64_t* previous_delta) {
+  const uint64_t x = i == 0                        ? v
+                     : (i == 1 || order == kDelta) ? *previous + v
+                                                   : *previous + *previous_delta + v;
+  if (i > 0) *previous_delta = x - *previous;
+  *previous = x;
+  return x;
 }
 
 // A rough cost of a residue stream, to choose the order: the sum of bit lengths.
@@ -259,70 +257,81 @@ Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
   if (!in.Varint(&coded_size) || coded_size > in.remaining()) {
     return DataLossError("block: bad coded length");
   }
+  // Decoded in place at the end of `out`: timestamps, then each value's integer (or its
+  // bits) in the value's slot, made a double last.
   RangeDecoder decoder(in.Take(coded_size));
-  std::vector<uint64_t> times(count), values(count);
+  const size_t base = out->size();
+  if (out->capacity() < base + count) {  // geometric: a series' blocks go into one vector
+    out->reserve(std::max<size_t>(base + count, 2 * out->capacity()));
+  }
+  out->resize(base + count);
+  model::Sample* samples = out->data() + base;
+  auto fail = [&](std::string_view why) {
+    out->resize(base);
+    return DataLossError("block: " + std::string(why));
+  };
   if (timing == kRegularTimes) {
-    for (size_t i = 0; i < count; ++i) times[i] = t0 + i * step;  // wraps as the encoder's
+    for (size_t i = 0; i < count; ++i) {
+      samples[i].timestamp_ms = static_cast<int64_t>(t0 + i * step);  // wraps as the encoder's
+    }
   } else {
     SymbolModel time_model;
-    for (uint64_t& t : times) t = decoder.Get(time_model);
-    Integrate(&times, kDeltaOfDelta);
-  }
-  for (size_t i = 1; i < count; ++i) {
-    if (static_cast<int64_t>(times[i]) <= static_cast<int64_t>(times[i - 1])) {
-      return DataLossError("block: timestamps out of order");
+    uint64_t previous = 0, previous_delta = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const uint64_t t = Integrated(i, UnZigZag(decoder.Get(time_model)), kDeltaOfDelta, &previous,
+                                    &previous_delta);
+      samples[i].timestamp_ms = static_cast<int64_t>(t);
     }
   }
-  std::vector<double> decoded(count);
+  for (size_t i = 1; i < count; ++i) {
+    if (samples[i].timestamp_ms <= samples[i - 1].timestamp_ms) {
+      return fail("timestamps out of order");
+    }
+  }
   if (kind == kScaledDecimals) {
     SymbolModel exception_model;
     const uint64_t exception_count = decoder.Get(exception_model);
-    if (exception_count > count) return DataLossError("block: bad exception count");
+    if (exception_count > count) return fail("bad exception count");
     std::vector<std::pair<uint64_t, uint64_t>> exceptions;  // index, bits
     uint64_t index = 0;
     for (uint64_t e = 0; e < exception_count; ++e) {
       index += decoder.Get(exception_model);
-      if (index >= count) return DataLossError("block: bad exception index");
+      if (index >= count) return fail("bad exception index");
       exceptions.emplace_back(index, decoder.GetBits(64));
     }
     SymbolModel value_model;
-    for (uint64_t& v : values) v = decoder.Get(value_model);
-    if (decoder.failed()) return DataLossError("block: coded stream damaged");
-    Integrate(&values, static_cast<Order>(order));
+    const auto integrated_order = static_cast<Order>(order);
+    uint64_t previous = 0, previous_delta = 0;
     const double p = PowerOfTen(decimals);
     for (size_t i = 0; i < count; ++i) {
-      decoded[i] = static_cast<double>(static_cast<int64_t>(values[i])) / p;
+      const uint64_t k = Integrated(i, UnZigZag(decoder.Get(value_model)), integrated_order,
+                                    &previous, &previous_delta);
+      // Division, not a multiplication by 10^-d: the encoder promised k / 10^d bit for bit.
+      samples[i].value = decimals == 0 ? static_cast<double>(static_cast<int64_t>(k))
+                                       : static_cast<double>(static_cast<int64_t>(k)) / p;
     }
-    for (const auto& [i, bits] : exceptions) decoded[i] = std::bit_cast<double>(bits);
+    if (decoder.failed()) return fail("coded stream damaged");
+    for (const auto& [i, bits] : exceptions) samples[i].value = std::bit_cast<double>(bits);
   } else {
-    if (decoder.failed()) return DataLossError("block: coded stream damaged");
+    if (decoder.failed()) return fail("coded stream damaged");
     const std::string_view frame = in.Take(in.remaining());
     const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
-    if (size != 8 * count) return DataLossError("block: bad value planes");
+    if (size != 8 * count) return fail("bad value planes");
     std::string planes(size, '\0');
     const size_t n = ZSTD_decompress(planes.data(), planes.size(), frame.data(), frame.size());
-    if (ZSTD_isError(n) || n != size) return DataLossError("block: value planes damaged");
-    values.assign(count, 0);
-    for (int plane = 7; plane >= 0; --plane) {
-      const char* bytes_of_plane = planes.data() + (7 - plane) * count;
-      for (size_t i = 0; i < count; ++i) {
-        values[i] |= static_cast<uint64_t>(static_cast<uint8_t>(bytes_of_plane[i])) << (8 * plane);
-      }
-    }
+    if (ZSTD_isError(n) || n != size) return fail("value planes damaged");
     uint64_t previous = 0;
     for (size_t i = 0; i < count; ++i) {
-      previous ^= values[i];
-      decoded[i] = std::bit_cast<double>(previous);
+      uint64_t x = 0;
+      for (int plane = 7; plane >= 0; --plane) {
+        x |= static_cast<uint64_t>(static_cast<uint8_t>(planes[(7 - plane) * count + i]))
+             << (8 * plane);
+      }
+      previous ^= x;
+      samples[i].value = std::bit_cast<double>(previous);
     }
   }
-  if (in.remaining() != 0) return DataLossError("block: trailing bytes");
-  // Geometric growth: a series' blocks are decoded one after another into one vector.
-  if (out->capacity() < out->size() + count) {
-    out->reserve(std::max(out->size() + count, 2 * out->capacity()));
-  }
-  for (size_t i = 0; i < count; ++i) {
-    out->push_back({static_cast<int64_t>(times[i]), decoded[i]});
-  }
+  if (in.remaining() != 0) return fail("trailing bytes");
   return OkStatus();
 }
 

@@ -169,5 +169,29 @@ TEST(RangeCoder, RoundTripsNearTheEntropy) {
   }
 }
 
+// The decoder divides by a model's total through a table of reciprocals: exact for every
+// total a model can have and any 32-bit dividend (the edges and random ones).
+TEST(RangeCoder, DividesByEveryModelTotalExactly) {
+  std::mt19937_64 rng(2);
+  const uint64_t* reciprocals = ModelTotalReciprocals();
+  for (uint32_t d = 2; d <= SymbolModel::kMaxTotal; ++d) {
+    const uint32_t edges[] = {0,
+                              1,
+                              d - 1,
+                              d,
+                              d + 1,
+                              0xFFFFFFFFu,
+                              0xFFFFFFFFu - 1,
+                              0xFFFFFFFFu / d * d,
+                              0xFFFFFFFFu / d * d - 1};
+    for (uint32_t n : edges)
+      ASSERT_EQ(DivideByModelTotal(n, d, reciprocals), n / d) << n << "/" << d;
+    for (int i = 0; i < 64; ++i) {
+      const auto n = static_cast<uint32_t>(rng());
+      ASSERT_EQ(DivideByModelTotal(n, d, reciprocals), n / d) << n << "/" << d;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil::tsdb::chunk

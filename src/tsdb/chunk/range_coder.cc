@@ -1,16 +1,15 @@
 #include "tsdb/chunk/range_coder.h"
 
+#include <array>
 #include <bit>
 
 namespace vigil::tsdb::chunk {
 namespace {
 
-constexpr uint32_t kTop = 1u << 24;
-constexpr uint32_t kBottom = 1u << 16;
-// Frequencies stay below kBottom (the coder's precision); each use adds kIncrement, and
-// all are halved when the total would pass kMaxTotal.
-constexpr uint32_t kIncrement = 32;
-constexpr uint32_t kMaxTotal = (1u << 14) - kIncrement;
+constexpr uint32_t kTop = kRangeTop;
+constexpr uint32_t kBottom = kRangeBottom;
+constexpr uint32_t kMaxTotal = SymbolModel::kMaxTotal;
+static_assert(kMaxTotal + SymbolModel::kIncrement < kBottom);
 
 int SymbolOf(uint64_t value) {
   if (value < SymbolModel::kDirect) return static_cast<int>(value);
@@ -30,28 +29,11 @@ uint32_t SymbolModel::cumulative(int symbol) const {
   return sum;
 }
 
-int SymbolModel::Find(uint32_t target, uint32_t* cumulative) const {
-  uint32_t sum = 0;
-  for (int i = 0; i < kSymbols; ++i) {
-    if (target < sum + frequency_[i]) {
-      *cumulative = sum;
-      return i;
-    }
-    sum += frequency_[i];
-  }
-  *cumulative = sum - frequency_[kSymbols - 1];
-  return kSymbols - 1;  // unreachable for target < total
-}
-
-void SymbolModel::Update(int symbol) {
-  frequency_[symbol] += kIncrement;
-  total_ += kIncrement;
-  if (total_ > kMaxTotal) {
-    total_ = 0;
-    for (uint32_t& f : frequency_) {
-      f = (f + 1) / 2;
-      total_ += f;
-    }
+void SymbolModel::Halve() {
+  total_ = 0;
+  for (uint32_t& f : frequency_) {
+    f = (f + 1) / 2;
+    total_ += f;
   }
 }
 
@@ -95,52 +77,32 @@ RangeDecoder::RangeDecoder(std::string_view in) : in_(in) {
   for (int i = 0; i < 4; ++i) code_ = (code_ << 8) | NextByte();
 }
 
-uint8_t RangeDecoder::NextByte() {
-  if (position_ >= in_.size()) {
-    failed_ = true;
-    return 0;
-  }
-  return static_cast<uint8_t>(in_[position_++]);
-}
-
-uint32_t RangeDecoder::Frequency(uint32_t total) {
-  range_ /= total;
-  const uint32_t value = (code_ - low_) / range_;
-  if (value >= total) {
-    failed_ = true;
-    return total - 1;
-  }
-  return value;
-}
-
-void RangeDecoder::Consume(uint32_t cumulative, uint32_t frequency) {
-  low_ += cumulative * range_;
-  range_ *= frequency;
-  while ((low_ ^ (low_ + range_)) < kTop ||
-         (range_ < kBottom && ((range_ = -low_ & (kBottom - 1)), true))) {
-    code_ = (code_ << 8) | NextByte();
-    low_ <<= 8;
-    range_ <<= 8;
-  }
+const uint64_t* ModelTotalReciprocals() {
+  static const auto* table = [] {
+    auto* t = new std::array<uint64_t, kMaxTotal + 1>{};
+    for (uint32_t d = 2; d <= kMaxTotal; ++d) (*t)[d] = ~uint64_t{0} / d + 1;
+    return t;
+  }();
+  return table->data();
 }
 
 uint64_t RangeDecoder::GetBits(int n) {
   uint64_t bits = 0;
   for (int shift = 0; shift < n; shift += 8) {
     const int width = n - shift < 8 ? n - shift : 8;
-    const uint32_t v = Frequency(1u << width);
+    range_ >>= width;
+    uint32_t v = (code_ - low_) / range_;  // rare: only large values' low bits
+    if (v >> width != 0) {
+      failed_ = true;
+      v = (1u << width) - 1;
+    }
     Consume(v, 1);
     bits |= static_cast<uint64_t>(v) << shift;
   }
   return bits;
 }
 
-uint64_t RangeDecoder::Get(SymbolModel& model) {
-  uint32_t cumulative = 0;
-  const int symbol = model.Find(Frequency(model.total()), &cumulative);
-  Consume(cumulative, model.frequency(symbol));
-  model.Update(symbol);
-  if (symbol < SymbolModel::kDirect) return static_cast<uint64_t>(symbol);
+uint64_t RangeDecoder::GetLong(int symbol) {
   const int length = symbol - SymbolModel::kDirect + 5;
   return (uint64_t{1} << (length - 1)) | GetBits(length - 1);
 }
