@@ -133,6 +133,8 @@ void BM_DecodeBlocks(benchmark::State& state) {
       blocks.push_back(tsdb::chunk::EncodeBlock(samples));
     }
   }
+  size_t bytes = 0;
+  for (const std::string& block : blocks) bytes += block.size();
   std::vector<model::Sample> out;
   for (auto _ : state) {
     for (const std::string& block : blocks) {
@@ -142,6 +144,8 @@ void BM_DecodeBlocks(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(blocks.size()) * kBlockSteps);
+  state.counters["bytes_per_sample"] =
+      static_cast<double>(bytes) / static_cast<double>(blocks.size() * kBlockSteps);
 }
 BENCHMARK(BM_DecodeBlocks)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '3');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '4');
 INSERT OR IGNORE INTO meta(key, value) VALUES ('chunk_bytes', '0');
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY,
@@ -37,8 +37,9 @@ std::string ChunksTableSql(std::string_view name) {
 )sql";
 }
 
-// Format 3 adds compacted rows (encoding 2) and the index of groups still to compact.
-constexpr int kFormat = 3;
+// Format 3 adds compacted rows (encoding 2) and the index of groups still to compact;
+// format 4 compacted rows of encoding 3 (an older vigil could not read them).
+constexpr int kFormat = 4;
 constexpr const char* kCompactionIndex =
     "CREATE INDEX IF NOT EXISTS chunks_to_compact ON chunks(block, series_id) "
     "WHERE encoding = 1";
@@ -101,7 +102,9 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
     if (version < 2) VIGIL_RETURN_IF_ERROR(chunk_db->ConvertFromFormat1().Annotate(path));
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec(kCompactionIndex));
     if (version < kFormat) {
-      VIGIL_RETURN_IF_ERROR(chunk_db->Exec("UPDATE meta SET value = '3' WHERE key = 'format'"));
+      const std::string update =
+          "UPDATE meta SET value = '" + std::to_string(kFormat) + "' WHERE key = 'format'";
+      VIGIL_RETURN_IF_ERROR(chunk_db->Exec(update.c_str()));
     }
     VIGIL_ASSIGN_OR_RETURN(
         chunk_db->insert_series_,

@@ -20,6 +20,7 @@
 #include "testing/fake_clock.h"
 #include "testing/mem_env.h"
 #include "testing/temp_dir.h"
+#include "tsdb/chunk/block_chunk.h"
 #include "tsdb/wal_record.h"
 
 namespace vigil::tsdb {
@@ -339,14 +340,14 @@ TEST_F(TsdbStoreTest, AFormatOneDatabaseIsConvertedAtOpen) {
 
   // A format this version does not know is refused, not guessed at.
   ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '4' WHERE key = 'format'", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '5' WHERE key = 'format'", nullptr, nullptr,
                          &error),
             SQLITE_OK);
   sqlite3_close(db);
   auto refused = TsdbStore::Open(Env::Default(), clock_, Options());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("format 4"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("format 5"), std::string::npos)
       << refused.status().ToString();
 }
 
@@ -797,9 +798,9 @@ TEST_F(TsdbStoreTest, CompactionMergesEveryChunkOfABlockIntoOneRow) {
   const auto rows = ChunkRowsOf(options.dir + "/chunks.db", 1);
   ASSERT_EQ(rows.size(), 4u);
   for (int b = 0; b < 3; ++b) {
-    EXPECT_EQ(rows[b], std::make_tuple(BlockOf(start) + b, 2, 720));
+    EXPECT_EQ(rows[b], std::make_tuple(BlockOf(start) + b, int{chunk::kBlockEncoding}, 720));
   }
-  EXPECT_EQ(std::get<1>(rows[3]), 2);
+  EXPECT_EQ(std::get<1>(rows[3]), chunk::kBlockEncoding);
   store.reset();
   store = Open(options);
   EXPECT_EQ(All(*store, Series(1)), want);
@@ -830,7 +831,7 @@ TEST_F(TsdbStoreTest, CompactionKeepsADamagedChunkAsItWas) {
   const auto rows = ChunkRowsOf(options.dir + "/chunks.db", 1);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(std::get<1>(rows[0]), 0);  // kept as it was
-  EXPECT_EQ(std::get<1>(rows[1]), 2);
+  EXPECT_EQ(std::get<1>(rows[1]), chunk::kBlockEncoding);
   EXPECT_EQ(std::get<2>(rows[1]), 241);
   auto r = store->Select({}, kT0, kT0 + 1'000'000);
   ASSERT_TRUE(r.ok());
@@ -895,7 +896,7 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
       // Series(i) was created (id i + 1) when batch 0 listed it.
       const int id = 1 + std::stoi(std::string(series.labels.Get("host").substr(1)));
       for (const auto& row : ChunkRowsOf(options.dir + "/chunks.db", id)) {
-        EXPECT_EQ(std::get<1>(row), 2);
+        EXPECT_EQ(std::get<1>(row), chunk::kBlockEncoding);
         stored += std::get<2>(row);
       }
       EXPECT_EQ(stored, static_cast<int64_t>(got.size())) << "round " << round;

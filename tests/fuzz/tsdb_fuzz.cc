@@ -35,9 +35,12 @@ void CheckChunk(std::string_view input) {
   if (!SameBits(samples, again)) std::abort();
 }
 
-void CheckBlock(std::string_view input) {
+// Either block encoding; what decodes is written again as the current one.
+void CheckBlock(std::string_view input, bool range_coded) {
   std::vector<Sample> samples;
-  if (!vigil::tsdb::chunk::DecodeBlock(input, &samples).ok()) return;
+  const auto decoded = range_coded ? vigil::tsdb::chunk::DecodeRangeCodedBlock(input, &samples)
+                                   : vigil::tsdb::chunk::DecodeBlock(input, &samples);
+  if (!decoded.ok()) return;
   std::vector<Sample> again;
   if (!vigil::tsdb::chunk::DecodeBlock(vigil::tsdb::chunk::EncodeBlock(samples), &again).ok()) {
     std::abort();
@@ -67,7 +70,8 @@ void CheckRecord(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckChunk(input);
-  CheckBlock(input);
+  CheckBlock(input, false);
+  CheckBlock(input, true);
   CheckRecord(input);
   return 0;
 }

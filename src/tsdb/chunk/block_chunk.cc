@@ -9,6 +9,7 @@
 
 #include "core/check.h"
 #include "tsdb/chunk/range_coder.h"
+#include "tsdb/chunk/symbol_stream.h"
 #include "tsdb/chunk/xor_chunk.h"
 
 namespace vigil::tsdb::chunk {
@@ -65,9 +66,11 @@ class Reader {
   size_t remaining() const { return data_.size() - position_; }
   std::string_view Take(size_t n) {
     std::string_view part = data_.substr(position_, n);
-    position_ += n;
+    position_ += part.size();
     return part;
   }
+  // Gives back the last n bytes taken.
+  void Untake(size_t n) { position_ -= n; }
 
  private:
   std::string_view data_;
@@ -91,15 +94,20 @@ void Residues(const std::vector<uint64_t>& xs, Order order, std::vector<uint64_t
   }
 }
 
-// Undoes Residues one sample at a time: x_i from its unzigzagged residue v.
-uint64_t Integrated(size_t i, uint64_t v, Order order, uint64_t* previous,
-                    uint64_t* previous_delta) {
-  const uint64_t x = i == 0                        ? v
-                     : (i == 1 || order == kDelta) ? *previous + v
-                                                   : *previous + *previous_delta + v;
-  if (i > 0) *previous_delta = x - *previous;
-  *previous = x;
-  return x;
+// Undoes Residues in place.
+void Integrate(uint64_t* xs, size_t n, Order order) {
+  if (n == 0) return;
+  uint64_t x = UnZigZag(xs[0]);
+  xs[0] = x;
+  if (n == 1) return;
+  uint64_t delta = UnZigZag(xs[1]);
+  x += delta;
+  xs[1] = x;
+  if (order == kDelta) {
+    for (size_t i = 2; i < n; ++i) xs[i] = x += UnZigZag(xs[i]);
+  } else {
+    for (size_t i = 2; i < n; ++i) xs[i] = x += delta += UnZigZag(xs[i]);
+  }
 }
 
 // A rough cost of a residue stream, to choose the order: the sum of bit lengths.
@@ -155,7 +163,6 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
   std::string block(1, static_cast<char>(kind));
   PutVarint(block, samples.size());
 
-  RangeEncoder coder;
   std::vector<uint64_t> xs(samples.size()), residues;
   for (size_t i = 0; i < samples.size(); ++i)
     xs[i] = static_cast<uint64_t>(samples[i].timestamp_ms);
@@ -165,15 +172,14 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
   const bool regular = samples.size() >= 2 && std::all_of(residues.begin() + 2, residues.end(),
                                                           [](uint64_t r) { return r == 0; });
   block.push_back(static_cast<char>(regular ? kRegularTimes : kCodedTimes));
+  std::string body;  // after the header
   if (regular) {
     PutVarint(block, residues[0]);
     PutVarint(block, residues[1]);
   } else {
-    SymbolModel time_model;
-    for (uint64_t r : residues) coder.Put(r, time_model);
+    PutSymbolStream(residues, &body);
   }
 
-  std::string planes;
   if (kind == kScaledDecimals) {
     // Exceptions: their index gaps and bits first; in the sequence they repeat the value
     // before them.
@@ -183,12 +189,12 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
       if (!ScaledExactly(samples[i].value, decimals, &k)) exceptions.push_back(i);
       xs[i] = static_cast<uint64_t>(k);
     }
-    SymbolModel exception_model;
-    coder.Put(exceptions.size(), exception_model);
+    PutVarint(body, exceptions.size());
     size_t previous_index = 0;
     for (size_t i : exceptions) {
-      coder.Put(i - previous_index, exception_model);
-      coder.PutBits(std::bit_cast<uint64_t>(samples[i].value), 64);
+      PutVarint(body, i - previous_index);
+      const uint64_t bits = std::bit_cast<uint64_t>(samples[i].value);
+      for (int byte = 0; byte < 8; ++byte) body.push_back(static_cast<char>(bits >> (8 * byte)));
       previous_index = i;
     }
     std::vector<uint64_t> by_delta;
@@ -198,68 +204,73 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
     if (order == kDelta) residues.swap(by_delta);
     block.push_back(static_cast<char>(decimals));
     block.push_back(static_cast<char>(order));
-    SymbolModel value_model;
-    for (uint64_t r : residues) coder.Put(r, value_model);
-  } else {
-    // XOR with the previous value, written as 8 planes of bytes, most significant first
-    // (sign, exponent and high mantissa bytes, which rarely change, sit together), then
-    // compressed with zstd.
-    uint64_t previous = 0;
-    planes.reserve(8 * samples.size());
-    for (size_t i = 0; i < samples.size(); ++i) {
-      const uint64_t bits = std::bit_cast<uint64_t>(samples[i].value);
-      xs[i] = bits ^ previous;
-      previous = bits;
-    }
-    for (int plane = 7; plane >= 0; --plane) {
-      for (uint64_t x : xs) planes.push_back(static_cast<char>((x >> (8 * plane)) & 0xFF));
-    }
+    PutSymbolStream(residues, &body);
+    return block + body;
   }
-  const std::string coded = coder.Finish();
-  PutVarint(block, coded.size());
-  block += coded;
-  if (kind == kXorPlanes) {
-    const size_t at = block.size();
-    block.resize(at + ZSTD_compressBound(planes.size()));
-    const size_t n = ZSTD_compress(block.data() + at, block.size() - at, planes.data(),
-                                   planes.size(), kZstdLevel);
-    VIGIL_CHECK(!ZSTD_isError(n), std::string("zstd: ") + ZSTD_getErrorName(n));
-    block.resize(at + n);
+  // XOR with the previous value, written as 8 planes of bytes, most significant first
+  // (sign, exponent and high mantissa bytes, which rarely change, sit together), then
+  // compressed with zstd.
+  std::string planes;
+  uint64_t previous = 0;
+  planes.reserve(8 * samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const uint64_t bits = std::bit_cast<uint64_t>(samples[i].value);
+    xs[i] = bits ^ previous;
+    previous = bits;
   }
+  for (int plane = 7; plane >= 0; --plane) {
+    for (uint64_t x : xs) planes.push_back(static_cast<char>((x >> (8 * plane)) & 0xFF));
+  }
+  block += body;
+  const size_t at = block.size();
+  block.resize(at + ZSTD_compressBound(planes.size()));
+  const size_t n =
+      ZSTD_compress(block.data() + at, block.size() - at, planes.data(), planes.size(), kZstdLevel);
+  VIGIL_CHECK(!ZSTD_isError(n), std::string("zstd: ") + ZSTD_getErrorName(n));
+  block.resize(at + n);
   return block;
 }
 
-Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
-  Reader in(bytes);
+namespace {
+
+// What the two block encodings share: the header, and everything but how the residues
+// are entropy coded.
+struct BlockHeader {
   uint8_t kind = 0;
   uint64_t count = 0;
-  if (!in.Byte(&kind) || (kind != kScaledDecimals && kind != kXorPlanes)) {
-    return DataLossError("block: unknown value kind " + std::to_string(kind));
-  }
-  if (!in.Varint(&count) || count == 0 || count > kMaxSamples) {
-    return DataLossError("block: bad sample count");
-  }
   uint8_t timing = 0;
   uint64_t t0 = 0, step = 0;
-  if (!in.Byte(&timing) || (timing != kCodedTimes && timing != kRegularTimes) ||
-      (timing == kRegularTimes && (count < 2 || !in.Varint(&t0) || !in.Varint(&step)))) {
+  uint8_t decimals = 0, order = 0;
+};
+
+Status ReadHeader(Reader& in, BlockHeader* h) {
+  if (!in.Byte(&h->kind) || (h->kind != kScaledDecimals && h->kind != kXorPlanes)) {
+    return DataLossError("block: unknown value kind " + std::to_string(h->kind));
+  }
+  if (!in.Varint(&h->count) || h->count == 0 || h->count > kMaxSamples) {
+    return DataLossError("block: bad sample count");
+  }
+  if (!in.Byte(&h->timing) || (h->timing != kCodedTimes && h->timing != kRegularTimes) ||
+      (h->timing == kRegularTimes &&
+       (h->count < 2 || !in.Varint(&h->t0) || !in.Varint(&h->step)))) {
     return DataLossError("block: bad timestamps header");
   }
-  t0 = UnZigZag(t0);
-  step = UnZigZag(step);
-  uint8_t decimals = 0, order = 0;
-  if (kind == kScaledDecimals &&
-      (!in.Byte(&decimals) || !in.Byte(&order) || decimals > kMaxDecimals ||
-       (order != kDelta && order != kDeltaOfDelta))) {
+  h->t0 = UnZigZag(h->t0);
+  h->step = UnZigZag(h->step);
+  if (h->kind == kScaledDecimals &&
+      (!in.Byte(&h->decimals) || !in.Byte(&h->order) || h->decimals > kMaxDecimals ||
+       (h->order != kDelta && h->order != kDeltaOfDelta))) {
     return DataLossError("block: bad scaled values header");
   }
-  uint64_t coded_size = 0;
-  if (!in.Varint(&coded_size) || coded_size > in.remaining()) {
-    return DataLossError("block: bad coded length");
-  }
-  // Decoded in place at the end of `out`: timestamps, then each value's integer (or its
-  // bits) in the value's slot, made a double last.
-  RangeDecoder decoder(in.Take(coded_size));
+  return OkStatus();
+}
+
+// Decodes a block in place at the end of `out`, given the header and an entropy decoder
+// for its residues (`times(out, n)`, `values(out, n)`; `exceptions(&list)` reads the
+// exceptions; `damaged()` after each). On DataLoss `out` is as it was.
+template <typename Coder>
+Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<model::Sample>* out) {
+  const size_t count = h.count;
   const size_t base = out->size();
   if (out->capacity() < base + count) {  // geometric: a series' blocks go into one vector
     out->reserve(std::max<size_t>(base + count, 2 * out->capacity()));
@@ -270,50 +281,52 @@ Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
     out->resize(base);
     return DataLossError("block: " + std::string(why));
   };
-  if (timing == kRegularTimes) {
-    for (size_t i = 0; i < count; ++i) {
-      samples[i].timestamp_ms = static_cast<int64_t>(t0 + i * step);  // wraps as the encoder's
-    }
-  } else {
-    SymbolModel time_model;
-    uint64_t previous = 0, previous_delta = 0;
-    for (size_t i = 0; i < count; ++i) {
-      const uint64_t t = Integrated(i, UnZigZag(decoder.Get(time_model)), kDeltaOfDelta, &previous,
-                                    &previous_delta);
-      samples[i].timestamp_ms = static_cast<int64_t>(t);
-    }
-  }
-  for (size_t i = 1; i < count; ++i) {
-    if (samples[i].timestamp_ms <= samples[i - 1].timestamp_ms) {
+  std::vector<uint64_t> residues(count);
+  if (h.timing == kRegularTimes) {
+    // Strictly increasing when the step is positive and the last one fits.
+    int64_t last = 0;
+    if (static_cast<int64_t>(h.step) <= 0 ||
+        __builtin_mul_overflow(static_cast<int64_t>(count - 1), static_cast<int64_t>(h.step),
+                               &last) ||
+        __builtin_add_overflow(last, static_cast<int64_t>(h.t0), &last)) {
       return fail("timestamps out of order");
     }
-  }
-  if (kind == kScaledDecimals) {
-    SymbolModel exception_model;
-    const uint64_t exception_count = decoder.Get(exception_model);
-    if (exception_count > count) return fail("bad exception count");
-    std::vector<std::pair<uint64_t, uint64_t>> exceptions;  // index, bits
-    uint64_t index = 0;
-    for (uint64_t e = 0; e < exception_count; ++e) {
-      index += decoder.Get(exception_model);
-      if (index >= count) return fail("bad exception index");
-      exceptions.emplace_back(index, decoder.GetBits(64));
-    }
-    SymbolModel value_model;
-    const auto integrated_order = static_cast<Order>(order);
-    uint64_t previous = 0, previous_delta = 0;
-    const double p = PowerOfTen(decimals);
     for (size_t i = 0; i < count; ++i) {
-      const uint64_t k = Integrated(i, UnZigZag(decoder.Get(value_model)), integrated_order,
-                                    &previous, &previous_delta);
-      // Division, not a multiplication by 10^-d: the encoder promised k / 10^d bit for bit.
-      samples[i].value = decimals == 0 ? static_cast<double>(static_cast<int64_t>(k))
-                                       : static_cast<double>(static_cast<int64_t>(k)) / p;
+      samples[i].timestamp_ms = static_cast<int64_t>(h.t0 + i * h.step);
     }
-    if (decoder.failed()) return fail("coded stream damaged");
+  } else {
+    coder.times(residues.data(), count);
+    if (coder.damaged()) return fail("coded timestamps damaged");
+    Integrate(residues.data(), count, kDeltaOfDelta);  // wraps as the encoder's
+    for (size_t i = 0; i < count; ++i) samples[i].timestamp_ms = static_cast<int64_t>(residues[i]);
+    for (size_t i = 1; i < count; ++i) {
+      if (samples[i].timestamp_ms <= samples[i - 1].timestamp_ms) {
+        return fail("timestamps out of order");
+      }
+    }
+  }
+  if (h.kind == kScaledDecimals) {
+    std::vector<std::pair<uint64_t, uint64_t>> exceptions;  // index, bits
+    if (Status read = coder.exceptions(count, &exceptions); !read.ok()) {
+      return fail(read.message());
+    }
+    coder.values(residues.data(), count);
+    if (coder.damaged()) return fail("coded stream damaged");
+    Integrate(residues.data(), count, static_cast<Order>(h.order));
+    if (h.decimals == 0) {
+      for (size_t i = 0; i < count; ++i) {
+        samples[i].value = static_cast<double>(static_cast<int64_t>(residues[i]));
+      }
+    } else {
+      // Division, not a multiplication by 10^-d: the encoder promised k / 10^d bit for bit.
+      const double p = PowerOfTen(h.decimals);
+      for (size_t i = 0; i < count; ++i) {
+        samples[i].value = static_cast<double>(static_cast<int64_t>(residues[i])) / p;
+      }
+    }
     for (const auto& [i, bits] : exceptions) samples[i].value = std::bit_cast<double>(bits);
   } else {
-    if (decoder.failed()) return fail("coded stream damaged");
+    if (coder.damaged()) return fail("coded stream damaged");
     const std::string_view frame = in.Take(in.remaining());
     const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
     if (size != 8 * count) return fail("bad value planes");
@@ -335,10 +348,116 @@ Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
   return OkStatus();
 }
 
+// Encoding 3: a symbol stream each for the timestamps and the values, exceptions as
+// varints and raw bytes between them.
+class StreamCoder {
+ public:
+  explicit StreamCoder(Reader& in) : in_(in) {}
+  bool OpenTimes() {
+    times_open_ = true;
+    return Open(&times_);
+  }
+  void times(uint64_t* out, size_t n) { times_.Read(out, n); }
+  void values(uint64_t* out, size_t n) { values_.Read(out, n); }
+  bool damaged() const {
+    return (times_open_ && !times_.Finished()) || (values_open_ && !values_.Finished());
+  }
+  // The exceptions, then the values' stream.
+  Status exceptions(size_t count, std::vector<std::pair<uint64_t, uint64_t>>* out) {
+    uint64_t n = 0;
+    if (!in_.Varint(&n) || n > count) return DataLossError("bad exception count");
+    uint64_t index = 0;
+    for (uint64_t e = 0; e < n; ++e) {
+      uint64_t gap = 0;
+      if (!in_.Varint(&gap) || gap >= count - index || in_.remaining() < 8) {
+        return DataLossError("bad exception index");
+      }
+      index += gap;
+      uint64_t bits = 0;
+      const std::string_view raw = in_.Take(8);
+      for (int byte = 0; byte < 8; ++byte) {
+        bits |= static_cast<uint64_t>(static_cast<uint8_t>(raw[byte])) << (8 * byte);
+      }
+      out->emplace_back(index, bits);
+    }
+    values_open_ = true;
+    if (!Open(&values_)) return DataLossError("bad value stream");
+    return OkStatus();
+  }
+
+ private:
+  bool Open(SymbolStreamReader* reader) {
+    std::string_view rest = in_.Take(in_.remaining());
+    const bool ok = reader->Open(&rest);
+    in_.Untake(rest.size());
+    return ok;
+  }
+  Reader& in_;
+  SymbolStreamReader times_, values_;
+  bool times_open_ = false, values_open_ = false;
+};
+
+// Encoding 2 (read only): one adaptive range-coded stream of timestamps, exceptions and
+// values, its length first.
+class RangeCoder {
+ public:
+  explicit RangeCoder(std::string_view coded) : decoder_(coded) {}
+  void times(uint64_t* out, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = decoder_.Get(time_model_);
+  }
+  void values(uint64_t* out, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = decoder_.Get(value_model_);
+  }
+  bool damaged() const { return decoder_.failed(); }
+  Status exceptions(size_t count, std::vector<std::pair<uint64_t, uint64_t>>* out) {
+    SymbolModel exception_model;
+    const uint64_t n = decoder_.Get(exception_model);
+    if (n > count) return DataLossError("bad exception count");
+    uint64_t index = 0;
+    for (uint64_t e = 0; e < n; ++e) {
+      index += decoder_.Get(exception_model);
+      if (index >= count) return DataLossError("bad exception index");
+      out->emplace_back(index, decoder_.GetBits(64));
+    }
+    return OkStatus();
+  }
+
+ private:
+  RangeDecoder decoder_;
+  SymbolModel time_model_, value_model_;
+};
+
+}  // namespace
+
+Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
+  Reader in(bytes);
+  BlockHeader header;
+  VIGIL_RETURN_IF_ERROR(ReadHeader(in, &header));
+  StreamCoder coder(in);
+  if (header.timing == kCodedTimes && !coder.OpenTimes()) {
+    return DataLossError("block: bad timestamp stream");
+  }
+  return DecodeBody(header, in, coder, out);
+}
+
+Status DecodeRangeCodedBlock(std::string_view bytes, std::vector<model::Sample>* out) {
+  Reader in(bytes);
+  BlockHeader header;
+  VIGIL_RETURN_IF_ERROR(ReadHeader(in, &header));
+  uint64_t coded_size = 0;
+  if (!in.Varint(&coded_size) || coded_size > in.remaining()) {
+    return DataLossError("block: bad coded length");
+  }
+  RangeCoder coder(in.Take(coded_size));
+  return DecodeBody(header, in, coder, out);
+}
+
 Status DecodeChunk(int encoding, std::string_view bytes, std::vector<model::Sample>* out) {
   switch (encoding) {
     case kXorEncoding:
       return DecodeXorChunk(bytes, out);
+    case kRangeCodedBlockEncoding:
+      return DecodeRangeCodedBlock(bytes, out);
     case kBlockEncoding:
       return DecodeBlock(bytes, out);
     default:

@@ -1,9 +1,10 @@
-// Compacted blocks (docs/format/block.md, encoding 2): every sample of one series in one
-// 2-hour block, as the compactor writes them. Timestamps are delta-of-delta varints;
-// values are scaled decimal integers (delta or delta-of-delta varints, whichever is
-// smaller) when every value of the block is a short decimal, otherwise XOR'd IEEE-754
-// bits in byte planes; zstd compresses the whole. Decode dispatches on a row's encoding
-// (XOR chunks or blocks), so readers need not know which one a row holds.
+// Compacted blocks (docs/format/block.md): every sample of one series in one 2-hour
+// block, as the compactor writes them. Timestamps are delta-of-deltas; values are scaled
+// decimal integers (deltas or delta-of-deltas, whichever is smaller) when every value of
+// the block is a short decimal, both entropy coded (symbol_stream.h), otherwise XOR'd
+// IEEE-754 bits in byte planes under zstd. Encoding 2, the same with an adaptive range
+// coder (range_coder.h), is still read. DecodeChunk dispatches on a row's encoding (XOR
+// chunks or blocks), so readers need not know which one a row holds.
 #pragma once
 
 #include <cstdint>
@@ -17,17 +18,20 @@
 
 namespace vigil::tsdb::chunk {
 
-inline constexpr uint8_t kBlockEncoding = 2;
+// What EncodeBlock writes; blocks written before 2026-12 are encoding 2.
+inline constexpr uint8_t kBlockEncoding = 3;
+inline constexpr uint8_t kRangeCodedBlockEncoding = 2;
 
 // Encodes samples in strictly increasing time order (the caller sorts and de-duplicates)
-// into a block. Every double round-trips bit for bit.
+// into a block (kBlockEncoding). Every double round-trips bit for bit.
 std::string EncodeBlock(std::span<const model::Sample> samples);
 
 // Appends the block's samples to `out`. DataLoss when the bytes are not a valid block;
-// `out` is then left as it was.
+// `out` is then left as it was. DecodeRangeCodedBlock reads encoding 2.
 Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out);
+Status DecodeRangeCodedBlock(std::string_view bytes, std::vector<model::Sample>* out);
 
-// Appends the samples of a row of either encoding (kXorEncoding, kBlockEncoding) to
+// Appends the samples of a row of any encoding (XOR chunks or either block's) to
 // `out`; DataLoss for an unknown encoding or damaged bytes.
 Status DecodeChunk(int encoding, std::string_view bytes, std::vector<model::Sample>* out);
 

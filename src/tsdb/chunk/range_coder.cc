@@ -1,20 +1,12 @@
 #include "tsdb/chunk/range_coder.h"
 
 #include <array>
-#include <bit>
 
 namespace vigil::tsdb::chunk {
 namespace {
 
-constexpr uint32_t kTop = kRangeTop;
-constexpr uint32_t kBottom = kRangeBottom;
 constexpr uint32_t kMaxTotal = SymbolModel::kMaxTotal;
-static_assert(kMaxTotal + SymbolModel::kIncrement < kBottom);
-
-int SymbolOf(uint64_t value) {
-  if (value < SymbolModel::kDirect) return static_cast<int>(value);
-  return SymbolModel::kDirect + std::bit_width(value) - 5;  // bit length 5 … 64
-}
+static_assert(kMaxTotal + SymbolModel::kIncrement < kRangeBottom);
 
 }  // namespace
 
@@ -23,54 +15,12 @@ SymbolModel::SymbolModel() {
   total_ = kSymbols;
 }
 
-uint32_t SymbolModel::cumulative(int symbol) const {
-  uint32_t sum = 0;
-  for (int i = 0; i < symbol; ++i) sum += frequency_[i];
-  return sum;
-}
-
 void SymbolModel::Halve() {
   total_ = 0;
   for (uint32_t& f : frequency_) {
     f = (f + 1) / 2;
     total_ += f;
   }
-}
-
-void RangeEncoder::Encode(uint32_t cumulative, uint32_t frequency, uint32_t total) {
-  range_ /= total;
-  low_ += cumulative * range_;
-  range_ *= frequency;
-  while ((low_ ^ (low_ + range_)) < kTop ||
-         (range_ < kBottom && ((range_ = -low_ & (kBottom - 1)), true))) {
-    out_.push_back(static_cast<char>(low_ >> 24));
-    low_ <<= 8;
-    range_ <<= 8;
-  }
-}
-
-void RangeEncoder::PutBits(uint64_t bits, int n) {
-  for (; n > 0; n -= 8) {
-    const int width = n < 8 ? n : 8;
-    Encode(static_cast<uint32_t>(bits & ((1u << width) - 1)), 1, 1u << width);
-    bits >>= width;
-  }
-}
-
-void RangeEncoder::Put(uint64_t value, SymbolModel& model) {
-  const int symbol = SymbolOf(value);
-  Encode(model.cumulative(symbol), model.frequency(symbol), model.total());
-  model.Update(symbol);
-  // The bits below the leading 1 of a value coded by its bit length.
-  if (symbol >= SymbolModel::kDirect) PutBits(value, std::bit_width(value) - 1);
-}
-
-std::string RangeEncoder::Finish() {
-  for (int i = 0; i < 4; ++i) {
-    out_.push_back(static_cast<char>(low_ >> 24));
-    low_ <<= 8;
-  }
-  return std::move(out_);
 }
 
 RangeDecoder::RangeDecoder(std::string_view in) : in_(in) {

@@ -1,14 +1,14 @@
-// An adaptive order-0 range coder for streams of small unsigned integers (zigzagged
-// deltas of the compacted blocks, docs/format/block.md). Values 0 … 15 are symbols of
-// their own; larger ones are coded as their bit length, then their low bits verbatim.
-// Symbol frequencies adapt as the stream goes, so a block needs no table: a stream of
-// steps of a few values costs close to its entropy (2.1 bits for TSBS-like integer
-// walks, where zstd spends 3.5–4). The coder is Subbotin's carry-less range coder.
+// The decoder of blocks of encoding 2 (docs/format/block.md), written until 2026-12 and
+// still read: an adaptive order-0 range coder (Subbotin's carry-less one) over streams
+// of small unsigned integers. Values 0 … 15 are symbols of their own; larger ones are
+// coded as their bit length, then their low bits verbatim. Symbol frequencies adapt as
+// the stream goes. Blocks are now written with symbol_stream.h, 2–3× faster to read: a
+// symbol here costs a search through the adaptive frequencies.
 //
 // Decoding divides by no variable: the model's total by a table of reciprocals, the code
-// by searching with multiplications (a block's read time is mostly this decoder's).
+// by searching with multiplications.
 //
-// Thread safety: an encoder or decoder belongs to one thread.
+// Thread safety: a decoder belongs to one thread.
 #pragma once
 
 #include <array>
@@ -18,7 +18,7 @@
 
 namespace vigil::tsdb::chunk {
 
-// Adaptive frequencies of the symbols, shared by the encoder and decoder's rules.
+// Adaptive frequencies of the symbols, as the encoder kept them.
 class SymbolModel {
  public:
   static constexpr int kDirect = 16;                 // values coded as one symbol
@@ -26,8 +26,8 @@ class SymbolModel {
   SymbolModel();
   uint32_t total() const { return total_; }
   uint32_t frequency(int symbol) const { return frequency_[symbol]; }
-  uint32_t cumulative(int symbol) const;
-  // The symbol s with cumulative(s) * unit <= offset < cumulative(s + 1) * unit, and its
+  // The symbol s with cumulative(s) * unit <= offset < cumulative(s + 1) * unit (where
+  // cumulative(s) sums the frequencies of the symbols before s), and its
   // cumulative frequency; -1 when offset >= total() * unit. The decoder's search, by
   // multiplication rather than by dividing offset by unit.
   [[gnu::always_inline]] int Find(uint32_t offset, uint32_t unit, uint32_t* cumulative) const {
@@ -57,21 +57,6 @@ class SymbolModel {
   void Halve();
   std::array<uint32_t, kSymbols> frequency_;
   uint32_t total_ = 0;
-};
-
-class RangeEncoder {
- public:
-  void Put(uint64_t value, SymbolModel& model);
-  // n <= 64 bits as they are (each value equally likely).
-  void PutBits(uint64_t bits, int n);
-  // The coded bytes; the encoder is spent afterwards.
-  std::string Finish();
-
- private:
-  void Encode(uint32_t cumulative, uint32_t frequency, uint32_t total);
-  std::string out_;
-  uint32_t low_ = 0;
-  uint32_t range_ = 0xFFFFFFFFu;
 };
 
 // n / d for 32-bit n and 1 < d <= SymbolModel::kMaxTotal, exactly, by one multiplication:
