@@ -135,8 +135,15 @@ std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
   std::vector<model::Sample> points;
   if (query.step_ms <= 0) return points;
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  // Windows move forward: [first, last) follows them rather than each step searching
+  // the whole series.
+  size_t first = 0, last = 0;
   for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
-    if (auto value = EvaluateWindow(query.function, samples, t, window)) {
+    while (first < samples.size() && samples[first].timestamp_ms <= t - window) ++first;
+    last = std::max(last, first);
+    while (last < samples.size() && samples[last].timestamp_ms <= t) ++last;
+    if (auto value =
+            EvaluateWindow(query.function, samples.subspan(first, last - first), t, window)) {
       points.push_back({t, *value});
     }
   }

@@ -30,7 +30,10 @@ std::string Quote(std::string_view s) {
 }
 
 std::string Success(const std::string& data, const std::vector<std::string>& warnings = {}) {
-  std::string out = "{\"status\":\"success\",\"data\":" + data;
+  std::string out;
+  out.reserve(data.size() + 64);
+  out += "{\"status\":\"success\",\"data\":";
+  out += data;
   if (!warnings.empty()) {
     out += ",\"warnings\":[";
     for (size_t i = 0; i < warnings.size(); ++i) out += (i ? "," : "") + Quote(warnings[i]);
@@ -74,9 +77,13 @@ HttpResponse FromStatus(const Status& status) {
   }
 }
 
-std::string Point(const model::Sample& s) {
-  return "[" + FormatTimestamp(s.timestamp_ms) + ",\"" + FormatFloat(s.value, FloatStyle::kFixed) +
-         "\"]";
+// [<seconds>,"<value>"]
+void AppendPoint(std::string& out, const model::Sample& s) {
+  out += '[';
+  out += FormatTimestamp(s.timestamp_ms);
+  out += ",\"";
+  out += FormatFloat(s.value, FloatStyle::kFixed);
+  out += "\"]";
 }
 
 // One series of a vector ({"metric":…,"value":…}) or a matrix ({"metric":…,"values":[…]}).
@@ -84,13 +91,15 @@ void AppendSeriesJson(std::string& out, const query::SeriesResult& s, bool matri
   out += "{\"metric\":";
   out += model::LabelsJsonText(s.labels);
   if (!matrix) {
-    out += ",\"value\":" + Point(s.points[0]) + "}";
+    out += ",\"value\":";
+    AppendPoint(out, s.points[0]);
+    out += '}';
     return;
   }
   out += ",\"values\":[";
   for (size_t j = 0; j < s.points.size(); ++j) {
     if (j > 0) out += ',';
-    out += Point(s.points[j]);
+    AppendPoint(out, s.points[j]);
   }
   out += "]}";
 }
@@ -103,17 +112,25 @@ std::string ResultJson(const query::QueryResult& r) {
              FormatTimestamp(r.series[0].points[0].timestamp_ms) + "," + Quote(r.string_value) +
              "]}";
     case query::ValueType::kScalar:
-      return "{\"resultType\":\"scalar\",\"result\":" + Point(r.series[0].points[0]) + "}";
+      out = "{\"resultType\":\"scalar\",\"result\":";
+      AppendPoint(out, r.series[0].points[0]);
+      return out + "}";
     case query::ValueType::kVector:
     case query::ValueType::kMatrix: {
       const bool matrix = r.type == query::ValueType::kMatrix;
+      // Sized once (a point takes about 30 bytes): growing a large answer by doubling
+      // copied it and faulted in fresh pages each time.
+      size_t points = 0;
+      for (const auto& s : r.series) points += s.points.size();
+      out.reserve(64 + r.series.size() * 256 + points * 32);
       out = matrix ? "{\"resultType\":\"matrix\",\"result\":["
                    : "{\"resultType\":\"vector\",\"result\":[";
       for (size_t i = 0; i < r.series.size(); ++i) {
         if (i > 0) out += ',';
         AppendSeriesJson(out, r.series[i], matrix);
       }
-      return out + "]}";
+      out += "]}";
+      return out;
     }
   }
   return "null";
