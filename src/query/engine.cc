@@ -293,7 +293,7 @@ struct QueryContext {
   std::vector<std::string>* warnings;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::atomic<int64_t>* samples_in_flight = nullptr;  // the engine's, across its queries
-  int64_t samples = 0;
+  std::atomic<int64_t> samples = 0;  // counted from the store's reading threads too
   // Selectors, calls and aggregations written more than once in the query (by their text,
   // RepeatedExpressions), and their values once evaluated over a set of steps: in
   // `a / on() group_left sum(a)` the series of `a` are read once.
@@ -301,7 +301,7 @@ struct QueryContext {
   std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, Value> shared;
 
   ~QueryContext() {
-    if (samples_in_flight != nullptr) samples_in_flight->fetch_sub(samples);
+    if (samples_in_flight != nullptr) samples_in_flight->fetch_sub(samples.load());
   }
 
   // DeadlineExceeded once the query's time is up; called between units of work.
@@ -313,8 +313,8 @@ struct QueryContext {
   }
 
   Status CountSamples(size_t n) {
-    samples += static_cast<int64_t>(n);
-    if (samples > options.max_samples) {
+    if (samples.fetch_add(static_cast<int64_t>(n)) + static_cast<int64_t>(n) >
+        options.max_samples) {
       return ResourceExhaustedError(
           "query processing would load too many samples into memory in query execution");
     }
@@ -434,17 +434,20 @@ class Evaluator {
     return InternalError("unknown node");
   }
 
-  // The store's series one at a time (store::Store::ForEachSeries), each counted against
-  // the query's sample limits before fn sees it.
+  // The store's series (store::Store::ForEachSeries), each counted against the query's
+  // sample limits, then given to `transform` — in the store's reading threads, several
+  // at once, so it may only touch its arguments and read the evaluator — then, unless
+  // that left it empty, to fn, one at a time.
   Status ReadEach(const std::vector<model::Matcher>& matchers, int64_t start, int64_t end,
-                  const store::Store::SeriesFn& fn) {
+                  const store::Store::SeriesFn& transform, const store::Store::SeriesFn& fn) {
     return context_.store.ForEachSeries(
         matchers, start, end, context_.warnings,
         [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
           VIGIL_RETURN_IF_ERROR(context_.CountSamples(samples.size()));
           VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
-          return fn(labels, samples);
-        });
+          return transform(labels, samples);
+        },
+        fn);
   }
 
   Value Scalars(std::vector<double> values) {
@@ -465,9 +468,9 @@ class Evaluator {
     Value v;
     VIGIL_RETURN_IF_ERROR(ReadEach(
         node.matchers, first - lookback + 1, last,
-        [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
-          SeriesResult out{labels, {}};
-          size_t j = 0;  // samples[0, j) are at or before the effective time
+        [&](const Labels&, std::vector<Sample>& samples) -> Status {
+          std::vector<Sample> points;  // the series' value at each step
+          size_t j = 0;                // samples[0, j) are at or before the effective time
           for (size_t i = 0; i < steps_.count(); ++i) {
             const int64_t t = steps_.At(i);
             const int64_t effective = EffectiveTime(node, t);
@@ -476,10 +479,14 @@ class Evaluator {
             const Sample& sample = samples[j - 1];
             if (sample.timestamp_ms <= effective - lookback || model::IsStaleMarker(sample.value))
               continue;
-            out.points.push_back(
+            points.push_back(
                 {t, sample_time ? static_cast<double>(sample.timestamp_ms) / 1000 : sample.value});
           }
-          if (!out.points.empty()) v.series.push_back(std::move(out));
+          samples.assign(points.begin(), points.end());  // the vector keeps its room
+          return OkStatus();
+        },
+        [&](const Labels& labels, std::vector<Sample>& points) -> Status {
+          v.series.push_back({labels, points});
           return OkStatus();
         }));
     SortSeries(&v.series);
@@ -493,12 +500,13 @@ class Evaluator {
     const int64_t first = EffectiveTime(node, steps_.start);
     const int64_t last = EffectiveTime(node, steps_.end);
     if (node.kind == NodeKind::kMatrixSelector) {
-      return ReadEach(node.matchers, first - node.range_ms + 1, last,
-                      [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
-                        std::erase_if(
-                            samples, [](const Sample& x) { return model::IsStaleMarker(x.value); });
-                        return samples.empty() ? OkStatus() : fn(labels, samples);
-                      });
+      return ReadEach(
+          node.matchers, first - node.range_ms + 1, last,
+          [](const Labels&, std::vector<Sample>& samples) -> Status {
+            std::erase_if(samples, [](const Sample& x) { return model::IsStaleMarker(x.value); });
+            return OkStatus();
+          },
+          fn);
     }
     // A subquery: its expression evaluated at every multiple of its step inside the windows.
     const int64_t step = node.step_ms > 0 ? node.step_ms : context_.options.subquery_step_ms;

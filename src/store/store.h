@@ -75,17 +75,22 @@ class Store : public BatchWriter {
                                       int64_t end_ms) = 0;
 
   // The series Select would return, one at a time, for readers that need not hold them
-  // all at once: `fn` gets each series' labels and samples (ascending, never empty; fn may
-  // change them, the vector is reused) in no particular order, and the first error it
+  // all at once. Each series' labels and samples (ascending, never empty; the vector is
+  // reused) go first through `transform`, when given, then — unless transform left them
+  // empty — to `fn`, in no particular order. `transform` may rewrite the samples (into
+  // what fn needs: per-step points, usually far fewer) and runs on the store's reading
+  // threads, several series at once: it must touch nothing but its arguments and
+  // thread-safe state. `fn` is called one series at a time. The first error either
   // returns ends the read. Unreadable parts of the store are reported in `warnings`.
   // Stores that can read a series at a time override it; this one reads them all first.
   using SeriesFn = std::function<Status(const model::Labels&, std::vector<model::Sample>&)>;
   virtual Status ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                                int64_t end_ms, std::vector<std::string>* warnings,
-                               const SeriesFn& fn) {
+                               const SeriesFn& transform, const SeriesFn& fn) {
     VIGIL_ASSIGN_OR_RETURN(SelectResult result, Select(matchers, start_ms, end_ms));
     for (std::string& w : result.warnings) warnings->push_back(std::move(w));
     for (SeriesSamples& s : result.series) {
+      if (!s.samples.empty() && transform) VIGIL_RETURN_IF_ERROR(transform(s.labels, s.samples));
       if (!s.samples.empty()) VIGIL_RETURN_IF_ERROR(fn(s.labels, s.samples));
     }
     return OkStatus();

@@ -1013,7 +1013,7 @@ Result<int64_t> TsdbStore::RetainedBytes() {
 
 Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                                 int64_t end_ms, std::vector<std::string>* warnings,
-                                const SeriesFn& fn) {
+                                const SeriesFn& transform, const SeriesFn& fn) {
   std::vector<SeriesSnapshot> snapshots;
   {
     MutexLock lock(mu_);
@@ -1039,55 +1039,114 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
     }
   }
   // Persisted chunks are read for a run of series at a time in one read transaction (one
-  // round of SQLite's locking), decoded outside the lock — by two threads when the run is
-  // large — then handed over, so that concurrent queries take turns. A run ends at
-  // kReadRunSeries series or kReadRunSamples samples.
-  constexpr size_t kReadRunSeries = 256;
-  constexpr size_t kReadRunSamples = 1 << 20;
-  constexpr size_t kParallelDecodeSamples = 1 << 16;
-  std::vector<std::vector<Sample>> run;
-  {
-    MutexLock pool(decode_pool_mu_);
-    run.swap(decode_pool_);
-  }
-  run.resize(kReadRunSeries);
-  struct ReturnToPool {  // on every way out
-    TsdbStore& store;
-    std::vector<std::vector<Sample>>& run;
-    ~ReturnToPool() {
-      constexpr size_t kDecodePoolBytes = size_t{32} << 20;
-      size_t bytes = 0;
-      for (auto& samples : run) {
-        bytes += samples.capacity() * sizeof(Sample);
-        if (bytes > kDecodePoolBytes) std::vector<Sample>().swap(samples);
-      }
+  // round of SQLite's locking, so that concurrent queries take turns), decoded and given
+  // to `transform` outside the lock, then handed to fn. A large read has two threads at
+  // it, each doing whole runs: while one reads or hands over, the other decodes. A run
+  // ends at kReadRunSeries series or kReadRunSamples samples.
+  constexpr size_t kReadRunSeries = 64;
+  constexpr size_t kReadRunSamples = 1 << 17;
+  constexpr size_t kParallelReadSamples = 1 << 15;  // a first run this large calls the helper
+  struct Run {
+    explicit Run(TsdbStore& store) : store(store) {
+      // Decode buffers from the last reads: fresh pages cost a fault each.
       MutexLock pool(store.decode_pool_mu_);
-      if (store.decode_pool_.empty()) store.decode_pool_.swap(run);
+      for (auto& slot : samples) {
+        if (store.decode_pool_.empty()) break;
+        slot.swap(store.decode_pool_.back());
+        store.decode_pool_.pop_back();
+      }
     }
-  } return_to_pool{*this, run};
-  std::vector<std::vector<ChunkRow>> rows(kReadRunSeries);
-  std::vector<std::vector<std::pair<int64_t, std::string>>> undecodable(kReadRunSeries);
-  for (size_t first = 0; first < snapshots.size();) {
-    const size_t run_start = first;
-    size_t last = first;
-    size_t read = 0;  // samples in the rows of the run
-    {
-      std::unique_lock<Mutex> lock(read_mu_, std::defer_lock);
-      bool reading = false;
-      while (last < snapshots.size() && last - first < kReadRunSeries && read < kReadRunSamples) {
-        SeriesSnapshot& snapshot = snapshots[last];
-        std::vector<ChunkRow>& series_rows = rows[last - run_start];
-        series_rows.clear();
-        run[last - run_start].clear();
-        undecodable[last - run_start].clear();
-        ++last;
-        if (!snapshot.in_db) continue;
-        if (!reading) {
-          lock.lock();
-          VIGIL_RETURN_IF_ERROR(reader_db_->BeginRead());
-          reading = true;
+    ~Run() {
+      constexpr size_t kDecodePoolBytes = size_t{32} << 20;
+      MutexLock pool(store.decode_pool_mu_);
+      size_t bytes = 0;
+      for (const auto& kept : store.decode_pool_) bytes += kept.capacity() * sizeof(Sample);
+      for (auto& slot : samples) {
+        bytes += slot.capacity() * sizeof(Sample);
+        if (bytes > kDecodePoolBytes) break;
+        store.decode_pool_.push_back(std::move(slot));
+      }
+    }
+    TsdbStore& store;
+    std::vector<Sample> samples[kReadRunSeries];
+    std::vector<ChunkRow> rows[kReadRunSeries];
+    std::vector<std::pair<int64_t, std::string>> undecodable[kReadRunSeries];
+    Status transformed[kReadRunSeries];
+  };
+  size_t next_series = 0;  // the first not yet claimed by a run; guarded by read_mu_
+  Mutex emit_mu;           // one run hands over at a time
+  std::atomic<bool> stop{false};
+  std::thread helper;
+  Status helper_status;
+  std::function<Status(Run&, bool)> work;  // a thread's loop: claim a run, read, decode, hand over
+  work = [&](Run& run, bool main) -> Status {
+    while (!stop.load()) {
+      size_t run_start = 0, count = 0, read = 0;
+      {
+        MutexLock lock(read_mu_);
+        if (next_series >= snapshots.size()) return OkStatus();
+        run_start = next_series;
+        bool reading = false;
+        while (next_series < snapshots.size() && count < kReadRunSeries && read < kReadRunSamples) {
+          const SeriesSnapshot& snapshot = snapshots[next_series++];
+          const size_t i = count++;
+          run.rows[i].clear();
+          run.samples[i].clear();
+          run.undecodable[i].clear();
+          run.transformed[i] = OkStatus();
+          if (!snapshot.in_db) continue;
+          if (!reading) {
+            VIGIL_RETURN_IF_ERROR(reader_db_->BeginRead());
+            reading = true;
+          }
+          Status status = reader_db_->ReadChunks(
+              snapshot.id, start_ms, end_ms, MaxRowSpan(),
+              [&](ChunkRow& row) {
+                read += static_cast<size_t>(std::max(row.count, 0));
+                run.rows[i].push_back(row);
+              },
+              [&](int64_t min_t, const std::string& reason) {
+                run.undecodable[i].emplace_back(min_t, reason);
+              });
+          if (!status.ok()) {
+            (void)reader_db_->EndRead();
+            return status;
+          }
         }
-        auto report = [&](int64_t min_t, const std::string& reason) {
+        if (reading) VIGIL_RETURN_IF_ERROR(reader_db_->EndRead());
+      }
+      if (main && !helper.joinable() && read >= kParallelReadSamples) {
+        helper = std::thread([&] {
+          Run own(*this);
+          helper_status = work(own, false);
+          if (!helper_status.ok()) stop = true;
+        });
+      }
+      // Each series made ready for fn: its persisted chunks, head chunks and out-of-order
+      // samples decoded and merged, trimmed to the range, given to the caller's transform.
+      for (size_t i = 0; i < count && !stop.load(); ++i) {
+        const SeriesSnapshot& snapshot = snapshots[run_start + i];
+        std::vector<Sample>& samples = run.samples[i];
+        for (const ChunkRow& row : run.rows[i]) {
+          const size_t before = samples.size();
+          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
+          if (!decoded.ok()) {
+            samples.resize(before);
+            run.undecodable[i].emplace_back(row.min_t, decoded.message());
+          }
+        }
+        for (const std::string& bytes : snapshot.chunks) {
+          (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
+        }
+        samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
+        Normalize(&samples);
+        Trim(&samples, start_ms, end_ms);
+        if (!samples.empty() && transform) run.transformed[i] = transform(snapshot.labels, samples);
+      }
+      MutexLock emit(emit_mu);
+      for (size_t i = 0; i < count && !stop.load(); ++i) {
+        const SeriesSnapshot& snapshot = snapshots[run_start + i];
+        for (const auto& [min_t, reason] : run.undecodable[i]) {
           corrupt_chunks_.Inc();
           {
             MutexLock stats_lock(mu_);
@@ -1095,70 +1154,22 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
           }
           warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
                               std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
-        };
-        Status status = reader_db_->ReadChunks(
-            snapshot.id, start_ms, end_ms, MaxRowSpan(),
-            [&](ChunkRow& row) {
-              read += static_cast<size_t>(std::max(row.count, 0));
-              series_rows.push_back(row);
-            },
-            report);
-        if (!status.ok()) {
-          (void)reader_db_->EndRead();
-          return status;
         }
+        VIGIL_RETURN_IF_ERROR(run.transformed[i]);
+        if (run.samples[i].empty()) continue;
+        VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, run.samples[i]));
       }
-      if (reading) VIGIL_RETURN_IF_ERROR(reader_db_->EndRead());
     }
-    // Decoding is most of a large read's time: two threads share it, a series at a time,
-    // each series made ready for fn (head chunks and out-of-order samples merged in,
-    // trimmed to the range).
-    const size_t count = last - run_start;
-    std::atomic<size_t> next_to_decode{0};
-    auto decode = [&] {
-      for (size_t i; (i = next_to_decode.fetch_add(1)) < count;) {
-        std::vector<Sample>& samples = run[i];
-        for (const ChunkRow& row : rows[i]) {
-          const size_t before = samples.size();
-          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
-          if (!decoded.ok()) {
-            samples.resize(before);
-            undecodable[i].emplace_back(row.min_t, decoded.message());
-          }
-        }
-        const SeriesSnapshot& snapshot = snapshots[run_start + i];
-        for (const std::string& bytes : snapshot.chunks) {
-          (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
-        }
-        samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
-        Normalize(&samples);
-        Trim(&samples, start_ms, end_ms);
-      }
-    };
-    if (read >= kParallelDecodeSamples && count > 1) {
-      std::thread helper(decode);
-      decode();
-      helper.join();
-    } else {
-      decode();
-    }
-    for (; first < last; ++first) {
-      SeriesSnapshot& snapshot = snapshots[first];
-      std::vector<Sample>& samples = run[first - run_start];
-      for (const auto& [min_t, reason] : undecodable[first - run_start]) {
-        corrupt_chunks_.Inc();
-        {
-          MutexLock stats_lock(mu_);
-          ++stats_.corrupt_chunks;
-        }
-        warnings->push_back("series " + snapshot.labels.ToString() + ": chunk starting at " +
-                            std::to_string(min_t) + " ms unreadable (" + reason + "); skipped");
-      }
-      if (samples.empty()) continue;
-      VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, samples));
-    }
+    return OkStatus();
+  };
+  Status status;
+  {
+    Run run(*this);
+    status = work(run, true);
   }
-  return OkStatus();
+  if (!status.ok()) stop = true;
+  if (helper.joinable()) helper.join();
+  return status.ok() ? helper_status : status;
 }
 
 Result<store::SelectResult> TsdbStore::Select(const std::vector<model::Matcher>& matchers,
@@ -1166,7 +1177,7 @@ Result<store::SelectResult> TsdbStore::Select(const std::vector<model::Matcher>&
   store::SelectResult result;
   int64_t points = 0;
   VIGIL_RETURN_IF_ERROR(
-      ForEachSeries(matchers, start_ms, end_ms, &result.warnings,
+      ForEachSeries(matchers, start_ms, end_ms, &result.warnings, nullptr,
                     [&](const model::Labels& labels, std::vector<Sample>& samples) -> Status {
                       points += static_cast<int64_t>(samples.size());
                       if (points > options_.max_points)
@@ -1187,17 +1198,20 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
   store::SelectResult result;
   int64_t points = 0;
-  VIGIL_RETURN_IF_ERROR(
-      ForEachSeries(query.matchers, query.start_ms - window + 1, query.end_ms, &result.warnings,
-                    [&](const model::Labels& labels, std::vector<Sample>& samples) -> Status {
-                      std::vector<Sample> steps = store::EvaluateSteps(query, samples);
-                      if (steps.empty()) return OkStatus();
-                      points += static_cast<int64_t>(steps.size());
-                      if (points > options_.max_points)
-                        return store::TooManyPointsError(options_.max_points);
-                      result.series.push_back({labels, std::move(steps)});
-                      return OkStatus();
-                    }));
+  VIGIL_RETURN_IF_ERROR(ForEachSeries(
+      query.matchers, query.start_ms - window + 1, query.end_ms, &result.warnings,
+      [&](const model::Labels&, std::vector<Sample>& samples) -> Status {
+        // In the reading threads; assigned, so the vector keeps its room for the next read.
+        const std::vector<Sample> steps = store::EvaluateSteps(query, samples);
+        samples.assign(steps.begin(), steps.end());
+        return OkStatus();
+      },
+      [&](const model::Labels& labels, std::vector<Sample>& steps) -> Status {
+        points += static_cast<int64_t>(steps.size());
+        if (points > options_.max_points) return store::TooManyPointsError(options_.max_points);
+        result.series.push_back({labels, steps});
+        return OkStatus();
+      }));
   std::sort(result.series.begin(), result.series.end(),
             [](const auto& a, const auto& b) { return a.labels < b.labels; });
   return result;

@@ -113,7 +113,7 @@ class TsdbStore final : public store::Store {
   // read transaction, decoded, then handed to fn. Not limited by max_points.
   Status ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                        int64_t end_ms, std::vector<std::string>* warnings,
-                       const SeriesFn& fn) override;
+                       const SeriesFn& transform, const SeriesFn& fn) override;
   Result<store::SelectResult> Aggregate(const store::AggregateQuery& query) override;
   Result<std::vector<model::Labels>> Series(const std::vector<model::Matcher>& matchers) override;
   Result<std::vector<std::string>> LabelNames(const std::vector<model::Matcher>& matchers) override;
