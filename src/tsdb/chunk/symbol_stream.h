@@ -22,7 +22,7 @@ namespace vigil::tsdb::chunk {
 
 inline constexpr int kStreamDirectValues = 16;                       // 0 … 15
 inline constexpr int kStreamSymbols = kStreamDirectValues + 64 - 4;  // + bit lengths 5 … 64
-inline constexpr int kStreamScaleBits = 10;  // frequencies sum to 1,024
+inline constexpr int kStreamScaleBits = 10;                          // frequencies sum to 1,024
 
 // Appends the stream coding `values` to `out` (docs/format/block.md, "Symbol streams").
 void PutSymbolStream(std::span<const uint64_t> values, std::string* out);
