@@ -3,16 +3,11 @@
 #include <bit>
 #include <cstring>
 
+#include "tsdb/varint.h"
+
 namespace vigil::tsdb {
 namespace {
 
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
 void PutString(std::string* out, std::string_view s) {
   PutVarint(out, s.size());
   out->append(s);
@@ -21,16 +16,10 @@ class Reader {
  public:
   explicit Reader(std::string_view data) : data_(data) {}
   bool Varint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64 && pos_ < data_.size(); shift += 7) {
-      const auto byte = static_cast<uint8_t>(data_[pos_++]);
-      result |= static_cast<uint64_t>(byte & 0x7F) << shift;
-      if ((byte & 0x80) == 0) {
-        *v = result;
-        return true;
-      }
-    }
-    return false;
+    std::string_view rest = data_.substr(pos_);
+    const bool ok = TakeVarint(&rest, v);
+    pos_ = data_.size() - rest.size();
+    return ok;
   }
   bool Signed(int64_t* v) {
     uint64_t raw = 0;

@@ -11,6 +11,7 @@
 #include "tsdb/chunk/range_coder.h"
 #include "tsdb/chunk/symbol_stream.h"
 #include "tsdb/chunk/xor_chunk.h"
+#include "tsdb/varint.h"
 
 namespace vigil::tsdb::chunk {
 namespace {
@@ -34,14 +35,6 @@ uint64_t ZigZag(uint64_t v) {
 }
 uint64_t UnZigZag(uint64_t v) { return (v >> 1) ^ (~(v & 1) + 1); }
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
 class Reader {
  public:
   explicit Reader(std::string_view data) : data_(data) {}
@@ -51,17 +44,10 @@ class Reader {
     return true;
   }
   bool Varint(uint64_t* out) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t byte;
-      if (!Byte(&byte)) return false;
-      result |= static_cast<uint64_t>(byte & 0x7F) << shift;
-      if ((byte & 0x80) == 0) {
-        *out = result;
-        return true;
-      }
-    }
-    return false;
+    std::string_view rest = data_.substr(position_);
+    const bool ok = TakeVarint(&rest, out);
+    position_ = data_.size() - rest.size();
+    return ok;
   }
   size_t remaining() const { return data_.size() - position_; }
   std::string_view Take(size_t n) {
@@ -161,7 +147,7 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
   const int decimals = DecimalsFor(samples);
   const ValueKind kind = decimals >= 0 ? kScaledDecimals : kXorPlanes;
   std::string block(1, static_cast<char>(kind));
-  PutVarint(block, samples.size());
+  PutVarint(&block, samples.size());
 
   std::vector<uint64_t> xs(samples.size()), residues;
   for (size_t i = 0; i < samples.size(); ++i)
@@ -174,8 +160,8 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
   block.push_back(static_cast<char>(regular ? kRegularTimes : kCodedTimes));
   std::string body;  // after the header
   if (regular) {
-    PutVarint(block, residues[0]);
-    PutVarint(block, residues[1]);
+    PutVarint(&block, residues[0]);
+    PutVarint(&block, residues[1]);
   } else {
     PutSymbolStream(residues, &body);
   }
@@ -189,10 +175,10 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
       if (!ScaledExactly(samples[i].value, decimals, &k)) exceptions.push_back(i);
       xs[i] = static_cast<uint64_t>(k);
     }
-    PutVarint(body, exceptions.size());
+    PutVarint(&body, exceptions.size());
     size_t previous_index = 0;
     for (size_t i : exceptions) {
-      PutVarint(body, i - previous_index);
+      PutVarint(&body, i - previous_index);
       const uint64_t bits = std::bit_cast<uint64_t>(samples[i].value);
       for (int byte = 0; byte < 8; ++byte) body.push_back(static_cast<char>(bits >> (8 * byte)));
       previous_index = i;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tsdb/varint.h"
+
 namespace vigil::tsdb::chunk {
 namespace {
 
@@ -14,28 +16,6 @@ constexpr uint32_t kLow = SymbolStreamReader::kLow;
 int SymbolOf(uint64_t value) {
   if (value < kStreamDirectValues) return static_cast<int>(value);
   return kStreamDirectValues + std::bit_width(value) - 5;  // bit length 5 … 64
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-bool TakeVarint(std::string_view* in, uint64_t* out) {
-  uint64_t result = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto byte = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    result |= static_cast<uint64_t>(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) {
-      *out = result;
-      return true;
-    }
-  }
-  return false;
 }
 
 // Bits appended least significant first, packed into bytes from their low bit up.
