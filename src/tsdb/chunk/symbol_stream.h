@@ -44,16 +44,18 @@ class SymbolStreamReader {
   static constexpr uint32_t kLow = 1u << 23;  // the state stays in [kLow, 256 × kLow)
 
  private:
-  struct Entry {
-    uint32_t frequency = 0;
-    uint32_t start = 0;  // the cumulative frequency of the symbols before
+  // What decoding needs of a slot, in one load: its symbol, the symbol's frequency, and
+  // the slot's offset in the symbol's range (slot − start).
+  struct Slot {
+    uint16_t frequency = 0;
+    uint8_t symbol = 0;
+    uint16_t offset = 0;
   };
   uint64_t Long(uint8_t symbol);
   // Two states take turns (even values, odd values): each value's decoding waits on the
   // one before it of its own state only, so the processor overlaps them.
 
-  std::array<Entry, kStreamSymbols> entries_{};
-  std::array<uint8_t, kTotal> symbol_of_slot_{};
+  std::array<Slot, kTotal> slots_{};
   uint32_t state_[2] = {0, 0};
   size_t read_ = 0;  // values read so far
   const char* next_ = nullptr;
