@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "core/crc32c.h"
 #include "model/json_values.h"
@@ -369,6 +371,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
   rows_removed->assign(groups.size(), 0);
   int64_t bytes_added = 0;
   std::vector<ChunkRow> rows;
+  std::vector<std::pair<size_t, ChunkRow>> merged_rows;  // group, its compacted row
   for (size_t g = 0; g < groups.size(); ++g) {
     const ChunkGroup& group = groups[g];
     rows.clear();
@@ -410,19 +413,28 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
         ++(*rows_removed)[g];
       }
     }
-    if (!merged) continue;
+    if (merged) merged_rows.emplace_back(g, std::move(*merged));
+  }
+  // The merged rows go in after every group's old rows are gone, in key order: into the
+  // pages the deletes emptied, side by side, rather than one row amid each group's
+  // half-emptied pages (fuller B-tree pages, a smaller file).
+  std::sort(merged_rows.begin(), merged_rows.end(), [&](const auto& a, const auto& b) {
+    return std::tuple(groups[a.first].block, a.second.series_id, a.second.min_t) <
+           std::tuple(groups[b.first].block, b.second.series_id, b.second.min_t);
+  });
+  for (const auto& [g, merged] : merged_rows) {
     StatementScope scope(insert);
-    sqlite3_bind_int64(insert, 1, group.block);
-    sqlite3_bind_int64(insert, 2, static_cast<int64_t>(group.series_id));
-    sqlite3_bind_int64(insert, 3, merged->min_t);
-    sqlite3_bind_int64(insert, 4, merged->max_t);
-    sqlite3_bind_int(insert, 5, merged->count);
-    sqlite3_bind_int(insert, 6, merged->encoding);
-    sqlite3_bind_int64(insert, 7, crc32c::Value(merged->data));
-    sqlite3_bind_blob(insert, 8, merged->data.data(), static_cast<int>(merged->data.size()),
+    sqlite3_bind_int64(insert, 1, groups[g].block);
+    sqlite3_bind_int64(insert, 2, static_cast<int64_t>(groups[g].series_id));
+    sqlite3_bind_int64(insert, 3, merged.min_t);
+    sqlite3_bind_int64(insert, 4, merged.max_t);
+    sqlite3_bind_int(insert, 5, merged.count);
+    sqlite3_bind_int(insert, 6, merged.encoding);
+    sqlite3_bind_int64(insert, 7, crc32c::Value(merged.data));
+    sqlite3_bind_blob(insert, 8, merged.data.data(), static_cast<int>(merged.data.size()),
                       SQLITE_STATIC);
     if (sqlite3_step(insert) != SQLITE_DONE) return fail("insert a compacted chunk");
-    bytes_added += static_cast<int64_t>(merged->data.size());
+    bytes_added += static_cast<int64_t>(merged.data.size());
     --(*rows_removed)[g];
   }
   return CommitAddingChunkBytes(bytes_added);
