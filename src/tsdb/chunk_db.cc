@@ -63,6 +63,23 @@ class StatementScope {
 
 int64_t BlockOf(int64_t t_ms) { return t_ms / kBlockMs - ((t_ms % kBlockMs != 0) && (t_ms < 0)); }
 
+namespace {
+// Binds a row to an INSERT INTO chunks(block, series_id, min_t, max_t, count, encoding,
+// crc, data) and runs it; false when SQLite refuses it. The row's block is its min_t's.
+bool InsertChunk(sqlite3_stmt* insert, const ChunkRow& row) {
+  StatementScope scope(insert);
+  sqlite3_bind_int64(insert, 1, BlockOf(row.min_t));
+  sqlite3_bind_int64(insert, 2, static_cast<int64_t>(row.series_id));
+  sqlite3_bind_int64(insert, 3, row.min_t);
+  sqlite3_bind_int64(insert, 4, row.max_t);
+  sqlite3_bind_int(insert, 5, row.count);
+  sqlite3_bind_int(insert, 6, row.encoding);
+  sqlite3_bind_int64(insert, 7, crc32c::Value(row.data));
+  sqlite3_bind_blob(insert, 8, row.data.data(), static_cast<int>(row.data.size()), SQLITE_STATIC);
+  return sqlite3_step(insert) == SQLITE_DONE;
+}
+}  // namespace
+
 Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool read_only) {
   sqlite3* db = nullptr;
   // A reader opens read-write without create: SQLite's WAL mode needs to write the -shm
@@ -229,17 +246,7 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
     if (sqlite3_step(insert_series_) != SQLITE_DONE) return fail("insert series");
   }
   for (const ChunkRow& chunk : chunks) {
-    StatementScope scope(insert_chunk_);
-    sqlite3_bind_int64(insert_chunk_, 1, BlockOf(chunk.min_t));
-    sqlite3_bind_int64(insert_chunk_, 2, static_cast<int64_t>(chunk.series_id));
-    sqlite3_bind_int64(insert_chunk_, 3, chunk.min_t);
-    sqlite3_bind_int64(insert_chunk_, 4, chunk.max_t);
-    sqlite3_bind_int(insert_chunk_, 5, chunk.count);
-    sqlite3_bind_int(insert_chunk_, 6, chunk.encoding);
-    sqlite3_bind_int64(insert_chunk_, 7, crc32c::Value(chunk.data));
-    sqlite3_bind_blob(insert_chunk_, 8, chunk.data.data(), static_cast<int>(chunk.data.size()),
-                      SQLITE_STATIC);
-    if (sqlite3_step(insert_chunk_) != SQLITE_DONE) return fail("insert chunk");
+    if (!InsertChunk(insert_chunk_, chunk)) return fail("insert chunk");
   }
   int64_t added = 0;
   for (const ChunkRow& chunk : chunks) added += static_cast<int64_t>(chunk.data.size());
@@ -423,17 +430,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
            std::tuple(groups[b.first].block, b.second.series_id, b.second.min_t);
   });
   for (const auto& [g, merged] : merged_rows) {
-    StatementScope scope(insert);
-    sqlite3_bind_int64(insert, 1, groups[g].block);
-    sqlite3_bind_int64(insert, 2, static_cast<int64_t>(groups[g].series_id));
-    sqlite3_bind_int64(insert, 3, merged.min_t);
-    sqlite3_bind_int64(insert, 4, merged.max_t);
-    sqlite3_bind_int(insert, 5, merged.count);
-    sqlite3_bind_int(insert, 6, merged.encoding);
-    sqlite3_bind_int64(insert, 7, crc32c::Value(merged.data));
-    sqlite3_bind_blob(insert, 8, merged.data.data(), static_cast<int>(merged.data.size()),
-                      SQLITE_STATIC);
-    if (sqlite3_step(insert) != SQLITE_DONE) return fail("insert a compacted chunk");
+    if (!InsertChunk(insert, merged)) return fail("insert a compacted chunk");
     bytes_added += static_cast<int64_t>(merged.data.size());
     --(*rows_removed)[g];
   }
