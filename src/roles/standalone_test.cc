@@ -61,7 +61,13 @@ TEST(Standalone, EverySampleCollectedReachesTheStoreAndTheFileAfterAGracefulStop
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ((*standalone)->coordinator().KnownAgents(), std::vector<std::string>{"test-plant"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Until well over 50 readings are out (about 0.2 s; up to 10 s on a loaded machine).
+  auto published_now = [&] {
+    return CounterValue("vigil_agent_samples_total", {"outcome"}, {"published"}) - published_before;
+  };
+  for (int i = 0; i < 1000 && published_now() < 80; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   ASSERT_TRUE((*standalone)->Stop().ok());
 
   double published =
