@@ -183,6 +183,15 @@ config::SectionMap<VigilConfig::Storage> StorageSection() {
   s.Option("retention_size_mb", &S::retention_size_mb,
            "Embedded store: oldest chunks are deleted beyond this size; 0: no limit.")
       .Range(0.0, 1e9);
+  s.Option("tiers", &S::tiers,
+           "Embedded store: downsampled tiers, \"<resolution>:<retention>\" finest first "
+           "(\"5m:90d\"); window queries aligned to a tier read its summaries, kept past "
+           "`retention`. Empty: none.")
+      .Check([](const config::OptionValue& value) -> std::optional<std::string> {
+        auto tiers = TierOptionsFrom(std::get<config::StringList>(value));
+        if (tiers.ok()) return std::nullopt;
+        return tiers.status().message();
+      });
   s.Option("wal_fsync", &S::wal_fsync,
            "Embedded store: always (an acknowledged batch survives a power cut) or interval "
            "(survives a process crash; a power cut loses up to wal_fsync_interval).")
@@ -672,8 +681,28 @@ store::postgres::PostgresOptions PostgresOptionsFrom(const VigilConfig::Storage&
   return options;
 }
 
+Result<std::vector<tsdb::TierOptions>> TierOptionsFrom(const std::vector<std::string>& tiers) {
+  std::vector<tsdb::TierOptions> out;
+  for (const std::string& text : tiers) {
+    const size_t colon = text.find(':');
+    auto resolution = config::ParseDuration(std::string_view(text).substr(0, colon));
+    auto retention = colon == std::string::npos
+                         ? Result<std::chrono::milliseconds>(std::chrono::milliseconds(0))
+                         : config::ParseDuration(std::string_view(text).substr(colon + 1));
+    if (!resolution.ok() || !retention.ok()) {
+      return InvalidArgumentError("tier \"" + text +
+                                  "\": want <resolution>:<retention>, such as \"5m:90d\"");
+    }
+    out.push_back({.resolution_ms = resolution->count(), .retention_ms = retention->count()});
+  }
+  VIGIL_RETURN_IF_ERROR(tsdb::CheckTiers(out));
+  return out;
+}
+
 tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage) {
   tsdb::TsdbOptions options;
+  // Checked when the configuration was loaded (the option's check).
+  if (auto tiers = TierOptionsFrom(storage.tiers); tiers.ok()) options.tiers = *std::move(tiers);
   options.dir = storage.data_dir + "/tsdb";
   options.retention_ms = storage.retention.count();
   options.retention_bytes = storage.retention_size_mb << 20;

@@ -73,6 +73,8 @@ struct VigilConfig {
     std::string url;  // empty: the embedded store in data_dir
     std::chrono::milliseconds retention{15 * 86'400'000LL};
     int64_t retention_size_mb = 0;
+    // Embedded store: downsampled tiers, "<resolution>:<retention>" (TierOptionsFrom).
+    std::vector<std::string> tiers = {"1h:365d"};
     std::string wal_fsync = "always";
     std::chrono::milliseconds wal_fsync_interval{1000};
     std::chrono::milliseconds out_of_order_window{0};
@@ -168,6 +170,9 @@ Status CheckListenAddress(std::string_view address);
 // The embedded store's options from [storage]: data_dir/tsdb and the retention, log
 // and query settings.
 tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage);
+// [storage] tiers: each "<resolution>:<retention>" ("5m:90d"; "1h" alone is kept
+// forever), checked as the store checks them.
+Result<std::vector<tsdb::TierOptions>> TierOptionsFrom(const std::vector<std::string>& tiers);
 store::postgres::PostgresOptions PostgresOptionsFrom(const VigilConfig::Storage& storage);
 
 }  // namespace vigil::roles

@@ -300,6 +300,27 @@ TEST(VigilConfig, SchemaChecksUrlsAddressesAndNames) {
             "v.toml:2:17: broker.tls_cert_file: needs tls_key_file as well");
 }
 
+TEST(VigilConfig, TiersAreParsedAndChecked) {
+  auto config = ParseVigilConfig("[storage]\ntiers = [\"5m:90d\", \"1h\"]\n", "v.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const tsdb::TsdbOptions options = TsdbOptionsFrom(config->storage);
+  ASSERT_EQ(options.tiers.size(), 2u);
+  EXPECT_EQ(options.tiers[0], (tsdb::TierOptions{300'000, 90 * 86'400'000LL}));
+  EXPECT_EQ(options.tiers[1], (tsdb::TierOptions{3'600'000, 0}));
+  auto defaults = ParseVigilConfig("", "v.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(TsdbOptionsFrom(defaults->storage).tiers,
+            (std::vector<tsdb::TierOptions>{{3'600'000, 365 * 86'400'000LL}}));
+  EXPECT_EQ(ParseVigilConfig("[storage]\ntiers = [\"7m:1d\"]\n", "v.toml").status().message(),
+            "v.toml:2:9: storage.tiers: a tier's resolution must divide 2h and be at least 1s "
+            "(1m, 5m, 10m, 15m, 30m, 1h, 2h …)");
+  EXPECT_EQ(ParseVigilConfig("[storage]\ntiers = [\"1h\", \"5m\"]\n", "v.toml").status().message(),
+            "v.toml:2:9: storage.tiers: tiers go from the finest resolution to the coarsest");
+  EXPECT_EQ(ParseVigilConfig("[storage]\ntiers = [\"5m:often\"]\n", "v.toml").status().message(),
+            "v.toml:2:9: storage.tiers: tier \"5m:often\": want <resolution>:<retention>, such as "
+            "\"5m:90d\"");
+}
+
 TEST(VigilConfig, FlagOverridesAreValidatedToo) {
   VigilConfig config;
   config.web.listen = "127.0.0.1:99999";

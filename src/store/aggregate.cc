@@ -19,7 +19,28 @@ void KahanAdd(double value, double* sum, double* compensation) {
 
 namespace {
 
-// promql/functions.go extrapolatedRate: rate and increase (counters), delta (gauges).
+// promql/functions.go extrapolatedRate, after the difference: `result` (last - first, plus
+// the counter correction for counters) over `count` samples from (first_ms, first) to
+// last_ms, extrapolated towards the window's ends.
+double Extrapolate(double result, int64_t first_ms, double first, int64_t last_ms, int64_t count,
+                   int64_t range_start_ms, int64_t range_end_ms, bool counter, bool as_rate) {
+  double to_start = static_cast<double>(first_ms - range_start_ms) / 1000.0;
+  double to_end = static_cast<double>(range_end_ms - last_ms) / 1000.0;
+  const double sampled = static_cast<double>(last_ms - first_ms) / 1000.0;
+  const double average_gap = sampled / static_cast<double>(count - 1);
+  const double threshold = average_gap * 1.1;
+  if (to_start >= threshold) to_start = average_gap / 2;
+  if (counter && result > 0 && first >= 0) {
+    const double to_zero = sampled * (first / result);
+    if (to_zero < to_start) to_start = to_zero;
+  }
+  if (to_end >= threshold) to_end = average_gap / 2;
+  double factor = sampled != 0 ? (sampled + to_start + to_end) / sampled : 1.0;
+  if (as_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000.0;
+  return result * factor;
+}
+
+// rate and increase (counters), delta (gauges) over at least two samples.
 double ExtrapolatedDelta(std::span<const model::Sample> s, int64_t range_start_ms,
                          int64_t range_end_ms, bool counter, bool as_rate) {
   double result = s.back().value - s.front().value;
@@ -28,21 +49,17 @@ double ExtrapolatedDelta(std::span<const model::Sample> s, int64_t range_start_m
       if (s[i].value < s[i - 1].value) result += s[i - 1].value;  // counter reset
     }
   }
-  double to_start = static_cast<double>(s.front().timestamp_ms - range_start_ms) / 1000.0;
-  double to_end = static_cast<double>(range_end_ms - s.back().timestamp_ms) / 1000.0;
-  const double sampled =
-      static_cast<double>(s.back().timestamp_ms - s.front().timestamp_ms) / 1000.0;
-  const double average_gap = sampled / static_cast<double>(s.size() - 1);
-  const double threshold = average_gap * 1.1;
-  if (to_start >= threshold) to_start = average_gap / 2;
-  if (counter && result > 0 && s.front().value >= 0) {
-    const double to_zero = sampled * (s.front().value / result);
-    if (to_zero < to_start) to_start = to_zero;
-  }
-  if (to_end >= threshold) to_end = average_gap / 2;
-  double factor = sampled != 0 ? (sampled + to_start + to_end) / sampled : 1.0;
-  if (as_rate) factor /= static_cast<double>(range_end_ms - range_start_ms) / 1000.0;
-  return result * factor;
+  return Extrapolate(result, s.front().timestamp_ms, s.front().value, s.back().timestamp_ms,
+                     static_cast<int64_t>(s.size()), range_start_ms, range_end_ms, counter,
+                     as_rate);
+}
+
+// The NaN rule of min_over_time and max_over_time: a NaN so far gives way to anything.
+void KeepMin(double value, double* min) {
+  if (value < *min || std::isnan(*min)) *min = value;
+}
+void KeepMax(double value, double* max) {
+  if (value > *max || std::isnan(*max)) *max = value;
 }
 
 // avg_over_time: a compensated sum, switching to an incremental mean past the float range.
@@ -110,8 +127,11 @@ std::optional<double> EvaluateWindow(Aggregation function, std::span<const model
       // NaN only wins when every value is NaN, as in Prometheus.
       double result = window.front().value;
       for (const auto& s : window) {
-        const bool better = function == Aggregation::kMin ? s.value < result : s.value > result;
-        if (better || std::isnan(result)) result = s.value;
+        if (function == Aggregation::kMin) {
+          KeepMin(s.value, &result);
+        } else {
+          KeepMax(s.value, &result);
+        }
       }
       return result;
     }
@@ -146,6 +166,113 @@ std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
             EvaluateWindow(query.function, samples.subspan(first, last - first), t, window)) {
       points.push_back({t, *value});
     }
+  }
+  return points;
+}
+
+namespace {
+int64_t CeilDiv(int64_t a, int64_t b) { return a / b + ((a % b != 0) && ((a < 0) == (b < 0))); }
+}  // namespace
+
+void Summarize(std::span<const model::Sample> samples, int64_t resolution_ms,
+               std::vector<WindowSummary>* out) {
+  double compensation = 0;
+  WindowSummary* open = nullptr;
+  auto close = [&] {
+    if (open != nullptr && !std::isinf(open->sum)) open->sum += compensation;
+  };
+  for (const model::Sample& s : samples) {
+    if (model::IsStaleMarker(s.value)) continue;
+    const int64_t end = CeilDiv(s.timestamp_ms, resolution_ms) * resolution_ms;
+    if (open == nullptr || open->end_ms != end) {
+      close();
+      open = &out->emplace_back();
+      open->end_ms = end;
+      open->min = open->max = open->first = s.value;
+      open->first_ms = s.timestamp_ms;
+      compensation = 0;
+    } else {
+      if (s.value < open->last) open->resets += open->last;
+      KeepMin(s.value, &open->min);
+      KeepMax(s.value, &open->max);
+    }
+    ++open->count;
+    KahanAdd(s.value, &open->sum, &compensation);
+    open->last_ms = s.timestamp_ms;
+    open->last = s.value;
+  }
+  close();
+}
+
+void MergeSummary(WindowSummary* into, const WindowSummary& later) {
+  if (later.first < into->last) into->resets += into->last;
+  into->resets += later.resets;
+  KeepMin(later.min, &into->min);
+  KeepMax(later.max, &into->max);
+  into->count += later.count;
+  into->sum += later.sum;
+  into->end_ms = later.end_ms;
+  into->last_ms = later.last_ms;
+  into->last = later.last;
+}
+
+bool SummariesAnswer(const AggregateQuery& query, int64_t resolution_ms) {
+  const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  return resolution_ms > 0 && query.step_ms > 0 && query.step_ms % resolution_ms == 0 &&
+         window % resolution_ms == 0 && query.start_ms % resolution_ms == 0;
+}
+
+std::vector<model::Sample> EvaluateSummarySteps(const AggregateQuery& query,
+                                                std::span<const WindowSummary> summaries) {
+  std::vector<model::Sample> points;
+  if (query.step_ms <= 0) return points;
+  const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  size_t first = 0, last = 0;
+  for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
+    while (first < summaries.size() && summaries[first].end_ms <= t - window) ++first;
+    last = std::max(last, first);
+    while (last < summaries.size() && summaries[last].end_ms <= t) ++last;
+    if (first == last) continue;
+    WindowSummary all = summaries[first];
+    double sum = all.sum, compensation = 0;
+    for (size_t i = first + 1; i < last; ++i) {
+      MergeSummary(&all, summaries[i]);
+      KahanAdd(summaries[i].sum, &sum, &compensation);
+    }
+    double value = 0;
+    switch (query.function) {
+      case Aggregation::kCount:
+        value = static_cast<double>(all.count);
+        break;
+      case Aggregation::kLast:
+        value = all.last;
+        break;
+      case Aggregation::kSum:
+        value = std::isinf(sum) ? sum : sum + compensation;
+        break;
+      case Aggregation::kAvg: {
+        const auto count = static_cast<double>(all.count);
+        value = std::isinf(sum) ? sum / count : sum / count + compensation / count;
+        break;
+      }
+      case Aggregation::kMin:
+        value = all.min;
+        break;
+      case Aggregation::kMax:
+        value = all.max;
+        break;
+      case Aggregation::kRate:
+      case Aggregation::kIncrease:
+      case Aggregation::kDelta: {
+        if (all.count < 2) continue;
+        const bool counter = query.function != Aggregation::kDelta;
+        const double result = all.last - all.first + (counter ? all.resets : 0);
+        value = Extrapolate(result, all.first_ms, all.first, all.last_ms, all.count, t - window, t,
+                            counter, query.function == Aggregation::kRate);
+        break;
+      }
+    }
+    points.push_back({t, value});
   }
   return points;
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 namespace vigil::store {
 namespace {
@@ -73,6 +74,77 @@ TEST(Aggregate, StepsSkipEmptyWindows) {
   EXPECT_EQ(points[0], (Sample{10'000, 7}));
   EXPECT_EQ(points[1], (Sample{40'000, 2}));
   EXPECT_EQ(StepCount(q), 5);
+}
+
+// Summaries answer every aligned window as the samples do: the same points, the same
+// values (sums up to rounding), also over NaN, stale markers, resets and pieces of a
+// window summarized apart and merged.
+TEST(Aggregate, SummariesAnswerAlignedWindowsAsTheSamplesDo) {
+  std::mt19937_64 rng(20261205);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int round = 0; round < 300; ++round) {
+    std::vector<Sample> samples;
+    int64_t t = -50'000 + static_cast<int64_t>(rng() % 20'000);
+    double v = 0;
+    const bool integers = round % 2 == 0;
+    for (int i = 0, n = static_cast<int>(rng() % 200); i < n; ++i) {
+      t += 1 + static_cast<int64_t>(rng() % 4'000);
+      const int kind = static_cast<int>(rng() % 40);
+      if (kind == 0) {
+        samples.push_back({t, nan});
+      } else if (kind == 1) {
+        samples.push_back({t, model::StaleMarker()});
+      } else if (kind == 2) {
+        v = 0;  // a counter reset
+        samples.push_back({t, v});
+      } else {
+        v += integers ? static_cast<double>(rng() % 10)
+                      : static_cast<double>(rng() % 1000) / 7.0 - 20;
+        samples.push_back({t, v});
+      }
+    }
+    const int64_t resolution = 1'000 * (1 + static_cast<int64_t>(rng() % 10));
+    // Summarized in two pieces cut anywhere, as a block's end cuts them, then merged.
+    const size_t cut = samples.empty() ? 0 : rng() % samples.size();
+    std::vector<WindowSummary> summaries, second;
+    Summarize(std::span(samples).first(cut), resolution, &summaries);
+    Summarize(std::span(samples).subspan(cut), resolution, &second);
+    for (const WindowSummary& s : second) {
+      if (!summaries.empty() && summaries.back().end_ms == s.end_ms) {
+        MergeSummary(&summaries.back(), s);
+      } else {
+        summaries.push_back(s);
+      }
+    }
+    AggregateQuery q;
+    q.start_ms = resolution * (-60 + static_cast<int64_t>(rng() % 20));
+    q.end_ms = q.start_ms + 400'000;
+    q.step_ms = resolution * (1 + static_cast<int64_t>(rng() % 4));
+    q.window_ms = resolution * static_cast<int64_t>(rng() % 8);
+    q.function = static_cast<Aggregation>(rng() % 9);
+    ASSERT_TRUE(SummariesAnswer(q, resolution));
+    const std::vector<Sample> want = EvaluateSteps(q, samples);
+    const std::vector<Sample> got = EvaluateSummarySteps(q, summaries);
+    ASSERT_EQ(got.size(), want.size()) << round;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].timestamp_ms, want[i].timestamp_ms);
+      if (std::isnan(want[i].value)) {
+        ASSERT_TRUE(std::isnan(got[i].value))
+            << round << " function " << static_cast<int>(q.function);
+      } else if (integers) {
+        ASSERT_EQ(got[i].value, want[i].value)
+            << round << " function " << static_cast<int>(q.function);
+      } else {
+        ASSERT_NEAR(got[i].value, want[i].value, 1e-9 * std::max(1.0, std::fabs(want[i].value)))
+            << round << " function " << static_cast<int>(q.function);
+      }
+    }
+  }
+  AggregateQuery unaligned{.start_ms = 1'500, .end_ms = 10'000, .step_ms = 1'000};
+  EXPECT_FALSE(SummariesAnswer(unaligned, 1'000));
+  unaligned.start_ms = 2'000;
+  unaligned.window_ms = 2'500;
+  EXPECT_FALSE(SummariesAnswer(unaligned, 1'000));
 }
 
 }  // namespace

@@ -15,12 +15,21 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '4');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '5');
 INSERT OR IGNORE INTO meta(key, value) VALUES ('chunk_bytes', '0');
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY,
   labels TEXT NOT NULL UNIQUE
 );
+CREATE TABLE IF NOT EXISTS tiers(
+  series_id INTEGER NOT NULL,
+  resolution_ms INTEGER NOT NULL,
+  block INTEGER NOT NULL,
+  crc INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(series_id, resolution_ms, block)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tiers_by_block ON tiers(resolution_ms, block);
 )sql";
 
 // The chunks table of format 2, under `name` (the conversion builds it beside format 1's).
@@ -40,8 +49,9 @@ std::string ChunksTableSql(std::string_view name) {
 }
 
 // Format 3 adds compacted rows (encoding 2) and the index of groups still to compact;
-// format 4 compacted rows of encoding 3 (an older vigil could not read them).
-constexpr int kFormat = 4;
+// format 4 compacted rows of encoding 3 (an older vigil could not read them); format 5 the
+// tiers table (an older vigil would keep series whose tier rows it cannot see).
+constexpr int kFormat = 5;
 constexpr const char* kCompactionIndex =
     "CREATE INDEX IF NOT EXISTS chunks_to_compact ON chunks(block, series_id) "
     "WHERE encoding = 1";
@@ -142,6 +152,10 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
   VIGIL_ASSIGN_OR_RETURN(
       chunk_db->next_block_,
       chunk_db->Prepare("SELECT block FROM chunks WHERE block >= ? ORDER BY block LIMIT 1"));
+  VIGIL_ASSIGN_OR_RETURN(chunk_db->read_tiers_,
+                         chunk_db->Prepare("SELECT block, crc, data FROM tiers WHERE series_id = ? "
+                                           "AND resolution_ms = ? AND block BETWEEN ? AND ? "
+                                           "ORDER BY block"));
   return chunk_db;
 }
 
@@ -362,6 +376,9 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
   VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * insert,
                          Prepare("INSERT INTO chunks(block, series_id, min_t, max_t, count, "
                                  "encoding, crc, data) VALUES(?,?,?,?,?,?,?,?)"));
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * insert_tier,
+                         Prepare("INSERT OR REPLACE INTO tiers(series_id, resolution_ms, block, "
+                                 "crc, data) VALUES(?,?,?,?,?)"));
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
     Status status = Error(what);
@@ -379,6 +396,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
   int64_t bytes_added = 0;
   std::vector<ChunkRow> rows;
   std::vector<std::pair<size_t, ChunkRow>> merged_rows;  // group, its compacted row
+  std::vector<TierRow> tier_rows;
   for (size_t g = 0; g < groups.size(); ++g) {
     const ChunkGroup& group = groups[g];
     rows.clear();
@@ -410,7 +428,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
       }
     }
     if (readable.empty()) continue;
-    std::optional<ChunkRow> merged = merge(readable);
+    std::optional<ChunkRow> merged = merge(readable, &tier_rows);
     for (const ChunkRow& row : readable) {
       if (row.encoding == 0) {
         if (!by_key(set_damaged, group, row.min_t)) return fail("mark a damaged chunk");
@@ -434,6 +452,16 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
     bytes_added += static_cast<int64_t>(merged.data.size());
     --(*rows_removed)[g];
   }
+  for (const TierRow& row : tier_rows) {
+    StatementScope scope(insert_tier);
+    sqlite3_bind_int64(insert_tier, 1, static_cast<int64_t>(row.series_id));
+    sqlite3_bind_int64(insert_tier, 2, row.resolution_ms);
+    sqlite3_bind_int64(insert_tier, 3, row.block);
+    sqlite3_bind_int64(insert_tier, 4, crc32c::Value(row.data));
+    sqlite3_bind_blob(insert_tier, 5, row.data.data(), static_cast<int>(row.data.size()),
+                      SQLITE_STATIC);
+    if (sqlite3_step(insert_tier) != SQLITE_DONE) return fail("insert a tier row");
+  }
   return CommitAddingChunkBytes(bytes_added);
 }
 
@@ -456,6 +484,103 @@ Result<std::vector<uint64_t>> ChunkDb::DeleteChunks(sqlite3_stmt* s) {
   }
   VIGIL_RETURN_IF_ERROR(CommitAddingChunkBytes(-bytes));
   return series;
+}
+
+Status ChunkDb::ReadTiers(uint64_t series_id, int64_t resolution_ms, int64_t first_block,
+                          int64_t last_block, const std::function<void(TierRow&)>& fn,
+                          const std::function<void(int64_t, std::string)>& bad) {
+  const bool own = sqlite3_get_autocommit(db_) != 0;
+  if (own) VIGIL_RETURN_IF_ERROR(BeginRead());
+  TierRow row;
+  row.series_id = series_id;
+  row.resolution_ms = resolution_ms;
+  int rc;
+  {
+    StatementScope scope(read_tiers_);
+    sqlite3_bind_int64(read_tiers_, 1, static_cast<int64_t>(series_id));
+    sqlite3_bind_int64(read_tiers_, 2, resolution_ms);
+    sqlite3_bind_int64(read_tiers_, 3, first_block);
+    sqlite3_bind_int64(read_tiers_, 4, last_block);
+    while ((rc = sqlite3_step(read_tiers_)) == SQLITE_ROW) {
+      row.block = sqlite3_column_int64(read_tiers_, 0);
+      const auto crc = static_cast<uint32_t>(sqlite3_column_int64(read_tiers_, 1));
+      const auto* blob = static_cast<const char*>(sqlite3_column_blob(read_tiers_, 2));
+      row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(read_tiers_, 2)));
+      if (crc32c::Value(row.data) != crc) {
+        bad(row.block, "checksum mismatch");
+        continue;
+      }
+      fn(row);
+    }
+  }
+  Status status =
+      rc == SQLITE_DONE ? OkStatus() : Error("read tiers of series " + std::to_string(series_id));
+  if (own) {
+    Status ended = EndRead();
+    if (status.ok()) status = ended;
+  }
+  return status;
+}
+
+namespace {
+// Runs a bound DELETE … RETURNING series_id; the series of each row deleted.
+Result<std::vector<uint64_t>> StepDelete(sqlite3_stmt* s, std::vector<uint64_t> series) {
+  StatementScope scope(s);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    series.push_back(static_cast<uint64_t>(sqlite3_column_int64(s, 0)));
+  }
+  if (rc != SQLITE_DONE) return UnavailableError("delete tier rows");
+  return series;
+}
+}  // namespace
+
+Result<std::vector<uint64_t>> ChunkDb::DeleteTiersBefore(int64_t resolution_ms,
+                                                         int64_t before_block) {
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("DELETE FROM tiers WHERE resolution_ms = ? AND block < ? "
+                                 "RETURNING series_id"));
+  sqlite3_bind_int64(s, 1, resolution_ms);
+  sqlite3_bind_int64(s, 2, before_block);
+  auto deleted = StepDelete(s, {});
+  if (!deleted.ok()) return Error("delete tier rows");
+  return deleted;
+}
+
+Result<std::vector<uint64_t>> ChunkDb::DeleteTiersNotIn(const std::vector<int64_t>& resolutions) {
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * kept, Prepare("SELECT DISTINCT resolution_ms FROM tiers"));
+  std::vector<int64_t> gone;
+  {
+    StatementScope scope(kept);
+    int rc;
+    while ((rc = sqlite3_step(kept)) == SQLITE_ROW) {
+      const int64_t r = sqlite3_column_int64(kept, 0);
+      if (std::find(resolutions.begin(), resolutions.end(), r) == resolutions.end()) {
+        gone.push_back(r);
+      }
+    }
+    if (rc != SQLITE_DONE) return Error("list tiers");
+  }
+  std::vector<uint64_t> series;
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("DELETE FROM tiers WHERE resolution_ms = ? RETURNING series_id"));
+  for (int64_t r : gone) {
+    sqlite3_bind_int64(s, 1, r);
+    auto deleted = StepDelete(s, std::move(series));
+    if (!deleted.ok()) return Error("delete tier rows");
+    series = *std::move(deleted);
+  }
+  return series;
+}
+
+Result<bool> ChunkDb::HasTiers(uint64_t series_id) {
+  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT 1 FROM tiers WHERE series_id = ? LIMIT 1"));
+  StatementScope scope(s);
+  sqlite3_bind_int64(s, 1, static_cast<int64_t>(series_id));
+  const int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("find tier rows");
+  return rc == SQLITE_ROW;
 }
 
 Result<std::vector<uint64_t>> ChunkDb::DeleteChunksBefore(int64_t before_ms) {

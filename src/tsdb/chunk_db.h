@@ -44,6 +44,15 @@ struct ChunkRow {
   std::string data;
 };
 
+// A row of a downsampled tier: one series' window summaries of one resolution over one
+// 2-hour block (docs/format/tier.md), written by the compactor beside the block's row.
+struct TierRow {
+  uint64_t series_id = 0;
+  int64_t resolution_ms = 0;
+  int64_t block = 0;
+  std::string data;
+};
+
 // The rows of one series in one 2-hour block: what the compactor merges into one row.
 struct ChunkGroup {
   int64_t block = 0;
@@ -91,10 +100,27 @@ class ChunkDb {
   // One transaction: each group's readable rows are handed to `merge`, which returns the
   // row that replaces them (or nothing to leave the group alone) and sets encoding 0 on
   // rows it could not read: those stay as they are, out of later compactions, as do rows
-  // whose checksum does not match. `rows_removed` gets, per group, how many rows it lost.
-  using MergeFn = std::function<std::optional<ChunkRow>(std::vector<ChunkRow>& rows)>;
+  // whose checksum does not match. With the row, `merge` may add the group's tier rows,
+  // which replace the group's earlier ones. `rows_removed` gets, per group, how many rows
+  // it lost.
+  using MergeFn =
+      std::function<std::optional<ChunkRow>(std::vector<ChunkRow>& rows, std::vector<TierRow>*)>;
   Status Compact(const std::vector<ChunkGroup>& groups, const MergeFn& merge,
                  std::vector<int64_t>* rows_removed);
+
+  // The tier rows of a series at one resolution for blocks in [first_block, last_block],
+  // by block. A row whose CRC does not match is reported through `bad` and skipped.
+  // Inside BeginRead … EndRead it joins that transaction.
+  Status ReadTiers(uint64_t series_id, int64_t resolution_ms, int64_t first_block,
+                   int64_t last_block, const std::function<void(TierRow& row)>& fn,
+                   const std::function<void(int64_t block, std::string reason)>& bad);
+  // Tier retention: deletes the rows of `resolution_ms` before `before_block`, and every
+  // row of a resolution not in `resolutions` (a tier no longer configured); returns the
+  // series id of each row deleted.
+  Result<std::vector<uint64_t>> DeleteTiersBefore(int64_t resolution_ms, int64_t before_block);
+  Result<std::vector<uint64_t>> DeleteTiersNotIn(const std::vector<int64_t>& resolutions);
+  // Whether a series has any tier row (it is kept while it does).
+  Result<bool> HasTiers(uint64_t series_id);
 
   // Retention: deletes chunks whose max_t < `before_ms`; returns the series id of each
   // row deleted.
@@ -142,6 +168,7 @@ class ChunkDb {
   sqlite3_stmt* insert_chunk_ = nullptr;
   sqlite3_stmt* read_chunks_ = nullptr;
   sqlite3_stmt* next_block_ = nullptr;
+  sqlite3_stmt* read_tiers_ = nullptr;
 };
 
 }  // namespace vigil::tsdb

@@ -11,6 +11,7 @@
 #include "core/check.h"
 #include "store/aggregate.h"
 #include "tsdb/chunk/block_chunk.h"
+#include "tsdb/chunk/summary_row.h"
 #include "tsdb/wal_record.h"
 
 namespace vigil::tsdb {
@@ -55,6 +56,14 @@ struct TsdbStore::SeriesSnapshot {
   bool in_db = false;
   std::vector<std::string> chunks;  // head and closed chunks overlapping the range
   std::vector<Sample> out_of_order;
+  // The time the head, the closed chunks and the out-of-order samples overlapping the
+  // range span: the blocks no tier row answers for.
+  int64_t memory_min_t = INT64_MAX;
+  int64_t memory_max_t = INT64_MIN;
+  void AddMemory(int64_t min_t, int64_t max_t) {
+    memory_min_t = std::min(memory_min_t, min_t);
+    memory_max_t = std::max(memory_max_t, max_t);
+  }
 };
 
 namespace {
@@ -155,10 +164,31 @@ TsdbStore::TsdbStore(Env& env, Clock& clock, TsdbOptions options)
                                   "A series' chunks of a 2-hour block merged into one compacted "
                                   "row.")
                      .WithLabels({})),
+      tier_blocks_read_(options_.registry
+                            ->AddCounter("vigil_tsdb_tier_blocks_read_total",
+                                         "A series' 2-hour block a query read as a tier's "
+                                         "summaries instead of its samples.")
+                            .WithLabels({})),
       compaction_seconds_(options_.registry
                               ->AddHistogram("vigil_tsdb_compaction_duration_seconds",
                                              "Time of one round of compaction.", {})
                               .WithLabels({})) {}
+
+Status CheckTiers(const std::vector<TierOptions>& tiers) {
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    const TierOptions& tier = tiers[i];
+    if (tier.resolution_ms < 1000 || kBlockMs % tier.resolution_ms != 0) {
+      return InvalidArgumentError(
+          "a tier's resolution must divide 2h and be at least 1s (1m, 5m, 10m, 15m, 30m, 1h, "
+          "2h …)");
+    }
+    if (tier.retention_ms < 0) return InvalidArgumentError("a tier's retention must be >= 0");
+    if (i > 0 && tier.resolution_ms <= tiers[i - 1].resolution_ms) {
+      return InvalidArgumentError("tiers go from the finest resolution to the coarsest");
+    }
+  }
+  return OkStatus();
+}
 
 Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbOptions options) {
   if (options.dir.empty()) return InvalidArgumentError("tsdb: no folder given");
@@ -166,6 +196,7 @@ Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbO
     return InvalidArgumentError("tsdb: max_chunk_samples must be in [2, 65535]");
   }
   if (options.chunk_range_ms <= 0) return InvalidArgumentError("tsdb: chunk_range must be > 0");
+  VIGIL_RETURN_IF_ERROR(CheckTiers(options.tiers).Annotate("tsdb"));
   std::unique_ptr<TsdbStore> store(new TsdbStore(env, clock, std::move(options)));
   VIGIL_RETURN_IF_ERROR(store->Load().Annotate("open tsdb " + store->options_.dir));
   store->persister_ = std::thread([s = store.get()] { s->PersistLoop(); });
@@ -665,7 +696,8 @@ void TsdbStore::PersistLoop() {
   }
 }
 
-std::optional<ChunkRow> TsdbStore::MergeGroup(std::vector<ChunkRow>& rows) {
+std::optional<ChunkRow> TsdbStore::MergeGroup(std::vector<ChunkRow>& rows,
+                                              std::vector<TierRow>* tiers) {
   std::vector<Sample> samples;
   for (ChunkRow& row : rows) {
     const size_t before = samples.size();
@@ -689,6 +721,14 @@ std::optional<ChunkRow> TsdbStore::MergeGroup(std::vector<ChunkRow>& rows) {
   merged.count = static_cast<int>(samples.size());
   merged.encoding = chunk::kBlockEncoding;
   merged.data = chunk::EncodeBlock(samples);
+  std::vector<store::WindowSummary> summaries;
+  for (const TierOptions& tier : options_.tiers) {
+    summaries.clear();
+    store::Summarize(samples, tier.resolution_ms, &summaries);
+    if (summaries.empty()) continue;  // stale markers only
+    tiers->push_back({merged.series_id, tier.resolution_ms, BlockOf(merged.min_t),
+                      chunk::EncodeSummaries(summaries, tier.resolution_ms)});
+  }
   return merged;
 }
 
@@ -703,7 +743,12 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
       VIGIL_ASSIGN_OR_RETURN(
           groups, writer_db_->GroupsToCompact(before_block, kCompactGroupsPerTransaction));
       if (groups.empty()) break;
-      VIGIL_RETURN_IF_ERROR(writer_db_->Compact(groups, &TsdbStore::MergeGroup, &rows_removed));
+      VIGIL_RETURN_IF_ERROR(writer_db_->Compact(
+          groups,
+          [this](std::vector<ChunkRow>& rows, std::vector<TierRow>* tiers) {
+            return MergeGroup(rows, tiers);
+          },
+          &rows_removed));
     }
     groups_done += static_cast<int64_t>(groups.size());
     MutexLock lock(mu_);
@@ -867,6 +912,7 @@ Status TsdbStore::ApplyRetention() {
       maybe_empty_.push_back(id);
     }
   }
+  VIGIL_RETURN_IF_ERROR(ApplyTierRetention());
   if (!deleted.empty()) {
     stats_.retention_deleted_chunks += deleted.size();
     retention_deleted_.Inc(static_cast<double>(deleted.size()));
@@ -880,10 +926,12 @@ Status TsdbStore::ApplyRetention() {
     auto it = series_.find(id);
     if (it == series_.end()) continue;
     const MemSeries& series = *it->second;
-    if (series.db_chunks <= 0 && !series.head && series.out_of_order.empty() &&
-        series.closed.empty()) {
-      gone.push_back(id);
+    if (series.db_chunks > 0 || series.head || !series.out_of_order.empty() ||
+        !series.closed.empty()) {
+      continue;
     }
+    VIGIL_ASSIGN_OR_RETURN(const bool tiered, writer_db_->HasTiers(id));
+    if (!tiered) gone.push_back(id);
   }
   VIGIL_RETURN_IF_ERROR(writer_db_->DeleteSeries(gone));
   maybe_empty_.clear();
@@ -894,6 +942,33 @@ Status TsdbStore::ApplyRetention() {
   if (!deleted.empty() || !gone.empty()) {
     spdlog::info("tsdb: retention deleted {} chunks and {} series", deleted.size(), gone.size());
   }
+  return OkStatus();
+}
+
+Status TsdbStore::ApplyTierRetention() {
+  std::vector<uint64_t> deleted;
+  if (tier_retention_block_.empty()) {
+    std::vector<int64_t> resolutions;
+    for (const TierOptions& tier : options_.tiers) resolutions.push_back(tier.resolution_ms);
+    VIGIL_ASSIGN_OR_RETURN(deleted, writer_db_->DeleteTiersNotIn(resolutions));
+    tier_retention_block_.assign(options_.tiers.size(), INT64_MIN);
+  }
+  const int64_t now = clock_.NowMillis();
+  for (size_t i = 0; i < options_.tiers.size(); ++i) {
+    const TierOptions& tier = options_.tiers[i];
+    if (tier.retention_ms <= 0) continue;
+    // Whole blocks go, the last sample of each older than the retention.
+    const int64_t before_block = BlockOf(now - tier.retention_ms);
+    if (before_block <= tier_retention_block_[i]) continue;
+    VIGIL_ASSIGN_OR_RETURN(std::vector<uint64_t> removed,
+                           writer_db_->DeleteTiersBefore(tier.resolution_ms, before_block));
+    deleted.insert(deleted.end(), removed.begin(), removed.end());
+    tier_retention_block_[i] = before_block;
+  }
+  for (uint64_t id : deleted) {
+    if (series_.contains(id)) maybe_empty_.push_back(id);
+  }
+  if (!deleted.empty()) spdlog::info("tsdb: tier retention deleted {} rows", deleted.size());
   return OkStatus();
 }
 
@@ -993,6 +1068,7 @@ TsdbStats TsdbStore::stats() const {
   s.series_without_row = without_row_.size();
   for (const auto& [id, series] : series_) s.head_chunks += series->head ? 1 : 0;
   s.wal_bytes = wal_ ? wal_->total_bytes() : 0;
+  s.tier_blocks_read = static_cast<uint64_t>(tier_blocks_read_.Value());
   return s;
 }
 
@@ -1014,6 +1090,26 @@ Result<int64_t> TsdbStore::RetainedBytes() {
 Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                                 int64_t end_ms, std::vector<std::string>* warnings,
                                 const SeriesFn& transform, const SeriesFn& fn) {
+  SummariesFn samples_only;
+  if (transform) {
+    samples_only = [&](const model::Labels& labels, std::vector<Sample>& samples,
+                       std::vector<store::WindowSummary>&) { return transform(labels, samples); };
+  }
+  return ReadSeries(matchers, start_ms, end_ms, 0, false, warnings, samples_only, fn);
+}
+
+namespace {
+// Whether a chunk row is a compacted block (the compactor wrote the block's tier rows
+// with it) rather than a XOR chunk or a damaged row.
+bool IsCompacted(const ChunkRow& row) {
+  return row.encoding == chunk::kBlockEncoding || row.encoding == chunk::kRangeCodedBlockEncoding;
+}
+}  // namespace
+
+Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
+                             int64_t end_ms, int64_t resolution_ms, bool need_resets,
+                             std::vector<std::string>* warnings, const SummariesFn& transform,
+                             const SeriesFn& fn) {
   std::vector<SeriesSnapshot> snapshots;
   {
     MutexLock lock(mu_);
@@ -1025,13 +1121,18 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
       snapshot.in_db = series.in_db;
       if (series.head && series.head->min_time() <= end_ms && series.head->max_time() >= start_ms) {
         snapshot.chunks.emplace_back(series.head->bytes());
+        snapshot.AddMemory(series.head->min_time(), series.head->max_time());
       }
       for (const ClosedChunk& c : series.closed) {
-        if (c.min_t <= end_ms && c.max_t >= start_ms) snapshot.chunks.push_back(c.data);
+        if (c.min_t <= end_ms && c.max_t >= start_ms) {
+          snapshot.chunks.push_back(c.data);
+          snapshot.AddMemory(c.min_t, c.max_t);
+        }
       }
       for (const Sample& s : series.out_of_order) {
         if (s.timestamp_ms >= start_ms && s.timestamp_ms <= end_ms) {
           snapshot.out_of_order.push_back(s);
+          snapshot.AddMemory(s.timestamp_ms, s.timestamp_ms);
         }
       }
       if (!snapshot.in_db && snapshot.chunks.empty() && snapshot.out_of_order.empty()) continue;
@@ -1070,6 +1171,8 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
     TsdbStore& store;
     std::vector<Sample> samples[kReadRunSeries];
     std::vector<ChunkRow> rows[kReadRunSeries];
+    std::vector<TierRow> tier_rows[kReadRunSeries];
+    std::vector<store::WindowSummary> summaries[kReadRunSeries];
     std::vector<std::pair<int64_t, std::string>> undecodable[kReadRunSeries];
     Status transformed[kReadRunSeries];
   };
@@ -1091,6 +1194,8 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
           const SeriesSnapshot& snapshot = snapshots[next_series++];
           const size_t i = count++;
           run.rows[i].clear();
+          run.tier_rows[i].clear();
+          run.summaries[i].clear();
           run.samples[i].clear();
           run.undecodable[i].clear();
           run.transformed[i] = OkStatus();
@@ -1108,6 +1213,14 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
               [&](int64_t min_t, const std::string& reason) {
                 run.undecodable[i].emplace_back(min_t, reason);
               });
+          if (status.ok() && resolution_ms > 0) {
+            status = reader_db_->ReadTiers(
+                snapshot.id, resolution_ms, BlockOf(start_ms), BlockOf(end_ms),
+                [&](TierRow& row) { run.tier_rows[i].push_back(std::move(row)); },
+                [&](int64_t block, const std::string& reason) {
+                  run.undecodable[i].emplace_back(block * kBlockMs, "tier row: " + reason);
+                });
+          }
           if (!status.ok()) {
             (void)reader_db_->EndRead();
             return status;
@@ -1127,7 +1240,40 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
       for (size_t i = 0; i < count && !stop.load(); ++i) {
         const SeriesSnapshot& snapshot = snapshots[run_start + i];
         std::vector<Sample>& samples = run.samples[i];
+        std::vector<store::WindowSummary>& summaries = run.summaries[i];
+        // The blocks a tier row answers for: those with no sample in memory and only a
+        // compacted row, if any (retention may have deleted it), written with the tier row.
+        std::vector<int64_t> tiered;
+        if (!run.tier_rows[i].empty()) {
+          std::vector<int64_t> mixed;
+          if (snapshot.memory_min_t <= snapshot.memory_max_t) {
+            for (int64_t b = BlockOf(snapshot.memory_min_t); b <= BlockOf(snapshot.memory_max_t);
+                 ++b) {
+              mixed.push_back(b);
+            }
+          }
+          for (const ChunkRow& row : run.rows[i]) {
+            if (IsCompacted(row)) continue;
+            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) mixed.push_back(b);
+          }
+          std::sort(mixed.begin(), mixed.end());
+          for (const TierRow& row : run.tier_rows[i]) {
+            if (std::binary_search(mixed.begin(), mixed.end(), row.block)) continue;
+            if (need_resets && !chunk::SummariesHaveResets(row.data)) continue;
+            if (Status decoded = chunk::DecodeSummaries(row.data, resolution_ms, &summaries);
+                !decoded.ok()) {
+              run.undecodable[i].emplace_back(row.block * kBlockMs, decoded.message());
+              continue;
+            }
+            tiered.push_back(row.block);
+          }
+          tier_blocks_read_.Inc(static_cast<double>(tiered.size()));
+        }
         for (const ChunkRow& row : run.rows[i]) {
+          if (!tiered.empty() && IsCompacted(row) &&
+              std::binary_search(tiered.begin(), tiered.end(), BlockOf(row.min_t))) {
+            continue;
+          }
           const size_t before = samples.size();
           Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
           if (!decoded.ok()) {
@@ -1141,7 +1287,9 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
         samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
         Normalize(&samples);
         Trim(&samples, start_ms, end_ms);
-        if (!samples.empty() && transform) run.transformed[i] = transform(snapshot.labels, samples);
+        if ((!samples.empty() || !summaries.empty()) && transform) {
+          run.transformed[i] = transform(snapshot.labels, samples, summaries);
+        }
       }
       MutexLock emit(emit_mu);
       for (size_t i = 0; i < count && !stop.load(); ++i) {
@@ -1196,13 +1344,42 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
     return store::TooManyPointsError(options_.max_points);
   }
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  // The coarsest tier whose summaries make up every window, if any.
+  int64_t resolution_ms = 0;
+  for (const TierOptions& tier : options_.tiers) {
+    if (store::SummariesAnswer(query, tier.resolution_ms)) resolution_ms = tier.resolution_ms;
+  }
   store::SelectResult result;
   int64_t points = 0;
-  VIGIL_RETURN_IF_ERROR(ForEachSeries(
-      query.matchers, query.start_ms - window + 1, query.end_ms, &result.warnings,
-      [&](const model::Labels&, std::vector<Sample>& samples) -> Status {
+  const bool need_resets = query.function == store::Aggregation::kRate ||
+                           query.function == store::Aggregation::kIncrease;
+  VIGIL_RETURN_IF_ERROR(ReadSeries(
+      query.matchers, query.start_ms - window + 1, query.end_ms, resolution_ms, need_resets,
+      &result.warnings,
+      [&](const model::Labels&, std::vector<Sample>& samples,
+          std::vector<store::WindowSummary>& summaries) -> Status {
         // In the reading threads; assigned, so the vector keeps its room for the next read.
-        const std::vector<Sample> steps = store::EvaluateSteps(query, samples);
+        std::vector<Sample> steps;
+        if (resolution_ms == 0) {
+          steps = store::EvaluateSteps(query, samples);
+        } else {
+          // The other blocks' samples summarized alike, then all in time order (a window
+          // cut by a block's end has a piece on each side).
+          store::Summarize(samples, resolution_ms, &summaries);
+          std::sort(summaries.begin(), summaries.end(), [](const auto& a, const auto& b) {
+            return std::pair(a.end_ms, a.first_ms) < std::pair(b.end_ms, b.first_ms);
+          });
+          size_t kept = 0;
+          for (size_t i = 0; i < summaries.size(); ++i) {
+            if (kept > 0 && summaries[kept - 1].end_ms == summaries[i].end_ms) {
+              store::MergeSummary(&summaries[kept - 1], summaries[i]);
+            } else {
+              summaries[kept++] = summaries[i];
+            }
+          }
+          summaries.resize(kept);
+          steps = store::EvaluateSummarySteps(query, summaries);
+        }
         samples.assign(steps.begin(), steps.end());
         return OkStatus();
       },

@@ -34,12 +34,27 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "core/wal.h"
+#include "store/aggregate.h"
 #include "store/store.h"
 #include "tsdb/chunk/xor_chunk.h"
 #include "tsdb/chunk_db.h"
 #include "tsdb/index/index.h"
 
 namespace vigil::tsdb {
+
+// A downsampled tier (docs/storage.md, "Tiers"): the compactor writes each series' window
+// summaries at `resolution_ms` (which divides 2 h) beside its compacted blocks; they are
+// kept `retention_ms` (0: forever) whatever the raw retention, and answer window queries
+// aligned to the resolution without decoding samples.
+struct TierOptions {
+  int64_t resolution_ms = 0;
+  int64_t retention_ms = 0;
+  bool operator==(const TierOptions&) const = default;
+};
+
+// Why `tiers` cannot be used (a resolution that does not divide 2 h or is under 1 s, a
+// negative retention, not finest first), or OK.
+Status CheckTiers(const std::vector<TierOptions>& tiers);
 
 struct TsdbOptions {
   std::string dir;  // holds chunks.db and wal/
@@ -56,6 +71,8 @@ struct TsdbOptions {
   int64_t retention_bytes = 0;
   // Points one Select or Aggregate may return.
   int64_t max_points = 5'000'000;
+  // Finest first; none: no tiers are written (those already written are deleted).
+  std::vector<TierOptions> tiers;
   // Closed chunks are persisted when this many wait, or when the oldest waited this long.
   size_t persist_chunks = 4096;
   int64_t persist_interval_ms = 60'000;
@@ -86,6 +103,7 @@ struct TsdbStats {
   uint64_t persisted_chunks = 0;
   uint64_t retention_deleted_chunks = 0;
   uint64_t compacted_groups = 0;
+  uint64_t tier_blocks_read = 0;  // blocks a query read as a tier's summaries
 };
 
 class TsdbStore final : public store::Store {
@@ -205,13 +223,25 @@ class TsdbStore final : public store::Store {
   // Compacts up to max_groups groups of blocks before before_block, a transaction of
   // kCompactGroupsPerTransaction at a time; takes db_mu_, then mu_ to count rows.
   Status CompactBlocksBefore(int64_t before_block, int64_t max_groups) VIGIL_EXCLUDES(mu_);
-  // The compacted row of a group's rows (docs/format/block.md); rows it cannot read get
-  // encoding 0 and stay out.
-  static std::optional<ChunkRow> MergeGroup(std::vector<ChunkRow>& rows);
+  // The compacted row of a group's rows (docs/format/block.md) and its tier rows; rows it
+  // cannot read get encoding 0 and stay out.
+  std::optional<ChunkRow> MergeGroup(std::vector<ChunkRow>& rows, std::vector<TierRow>* tiers);
+  // ForEachSeries's work. With `resolution_ms` (a tier's), the blocks whose tier row holds
+  // all their samples (and their counter corrections, when `need_resets`) are read as
+  // that row's summaries, passed to transform beside the samples of the other blocks; fn
+  // gets what transform leaves.
+  using SummariesFn = std::function<Status(const model::Labels&, std::vector<model::Sample>&,
+                                           std::vector<store::WindowSummary>&)>;
+  Status ReadSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms, int64_t end_ms,
+                    int64_t resolution_ms, bool need_resets, std::vector<std::string>* warnings,
+                    const SummariesFn& transform, const SeriesFn& fn);
   static constexpr int64_t kCompactGroupsPerTransaction = 256;
   // How far before its first sample's block a chunk row can start holding samples.
   int64_t MaxRowSpan() const;
   Status ApplyRetention() VIGIL_REQUIRES(mu_);
+  // Deletes tier rows past their tier's retention (once a block) and of tiers no longer
+  // configured (at open); their series go to maybe_empty_.
+  Status ApplyTierRetention() VIGIL_REQUIRES(mu_, db_mu_);
   Status MaintainLocked(bool force) VIGIL_REQUIRES(mu_);
   int64_t BlockEnd(int64_t t) const;
 
@@ -240,6 +270,9 @@ class TsdbStore final : public store::Store {
   static constexpr int64_t kQuietMs = 15 * 60'000;
   std::vector<uint64_t> maybe_empty_
       VIGIL_GUARDED_BY(mu_);  // series that lost chunk rows: forget them if empty
+  // Per tier: the block before which its rows were last deleted; INT64_MIN before the
+  // first round (which also deletes the rows of tiers no longer configured).
+  std::vector<int64_t> tier_retention_block_ VIGIL_GUARDED_BY(mu_);
   size_t closed_count_ VIGIL_GUARDED_BY(mu_) = 0;
   int64_t oldest_closed_at_ VIGIL_GUARDED_BY(mu_) = 0;  // clock time the first waiting chunk closed
   int64_t last_maintenance_ VIGIL_GUARDED_BY(mu_) = 0;
@@ -280,6 +313,7 @@ class TsdbStore final : public store::Store {
   metrics::Histogram& persist_seconds_;
   metrics::Histogram& replay_seconds_;
   metrics::Counter& compacted_;
+  metrics::Counter& tier_blocks_read_;
   metrics::Histogram& compaction_seconds_;
 };
 

@@ -340,14 +340,14 @@ TEST_F(TsdbStoreTest, AFormatOneDatabaseIsConvertedAtOpen) {
 
   // A format this version does not know is refused, not guessed at.
   ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '5' WHERE key = 'format'", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '6' WHERE key = 'format'", nullptr, nullptr,
                          &error),
             SQLITE_OK);
   sqlite3_close(db);
   auto refused = TsdbStore::Open(Env::Default(), clock_, Options());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("format 5"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("format 6"), std::string::npos)
       << refused.status().ToString();
 }
 
@@ -667,6 +667,8 @@ TEST_F(TsdbStoreTest, RandomizedAgainstTheReferenceStore) {
   options.persist_chunks = 16;
   options.wal.segment_bytes = 8192;
   options.max_chunk_samples = 40;
+  // Window queries aligned to a tier read its summaries where they hold a whole block.
+  options.tiers = {{.resolution_ms = 10'000}, {.resolution_ms = 60'000}};
   store::MemoryStore reference({.out_of_order_window_ms = 30'000, .max_points = 1 << 30});
   auto store = Open(options);
   std::mt19937_64 rng(20261122);
@@ -730,13 +732,28 @@ TEST_F(TsdbStoreTest, RandomizedAgainstTheReferenceStore) {
       q.end_ms = q.start_ms + 2'000'000;
       q.step_ms = 1 + static_cast<int64_t>(rng() % 200'000);
       q.window_ms = static_cast<int64_t>(rng() % 300'000);
-      q.function = static_cast<store::Aggregation>(rng() % 8);
+      if (rng() % 2) {  // aligned to a tier: answered from its summaries
+        const int64_t r = rng() % 2 ? 10'000 : 60'000;
+        q.start_ms -= q.start_ms % r;
+        q.step_ms = r * (1 + static_cast<int64_t>(rng() % 5));
+        q.window_ms = r * static_cast<int64_t>(rng() % 6);
+      }
+      q.function = static_cast<store::Aggregation>(rng() % 9);
       auto want = reference.Aggregate(q);
       auto got = store->Aggregate(q);
       ASSERT_TRUE(want.ok() && got.ok());
       ASSERT_EQ(got->series.size(), want->series.size());
       for (size_t i = 0; i < want->series.size(); ++i) {
-        ASSERT_EQ(got->series[i].samples, want->series[i].samples);
+        const auto& w = want->series[i].samples;
+        const auto& g = got->series[i].samples;
+        ASSERT_EQ(g.size(), w.size());
+        for (size_t j = 0; j < w.size(); ++j) {
+          ASSERT_EQ(g[j].timestamp_ms, w[j].timestamp_ms);
+          // Summaries add per window first: sums may differ in the last bits (values such
+          // as 1/7 are inexact).
+          ASSERT_NEAR(g[j].value, w[j].value, 1e-9 * std::max(1.0, std::fabs(w[j].value)))
+              << static_cast<int>(q.function) << " at " << w[j].timestamp_ms;
+        }
       }
     } else if (kind < 99) {
       compacted += store->stats().compacted_groups;
@@ -748,11 +765,113 @@ TEST_F(TsdbStoreTest, RandomizedAgainstTheReferenceStore) {
   }
   compacted += store->stats().compacted_groups;
   EXPECT_GT(compacted, 50u);
+  EXPECT_GT(store->stats().tier_blocks_read, 0u);
   compare({}, INT64_MIN / 2, INT64_MAX / 2);
   store.reset();
   store = Open(options);
   compare({}, INT64_MIN / 2, INT64_MAX / 2);
   EXPECT_EQ(store->stats().duplicates + store->stats().too_old, 0u);  // counts since Open
+}
+
+// Window queries aligned to a tier answer from its summaries as they would from the
+// samples — with late data in a compacted block too — and go on answering once the raw
+// retention has deleted the samples, until the tier's own retention; the series is kept
+// until then.
+TEST_F(TsdbStoreTest, TiersAnswerAlignedWindowsAndOutliveTheSamples) {
+  TsdbOptions options = Options();
+  options.retention_ms = 86'400'000;
+  options.tiers = {{.resolution_ms = 300'000, .retention_ms = 3 * 86'400'000LL},
+                   {.resolution_ms = 3'600'000, .retention_ms = 10 * 86'400'000LL}};
+  store::MemoryStore reference({.out_of_order_window_ms = 0, .max_points = 1 << 30});
+  auto store = Open(options);
+  const int64_t t0 = (BlockOf(kT0) + 1) * kBlockMs;  // a block's start: a sample on the edge
+  std::vector<Sample> samples;
+  double counter = 0;
+  for (int i = 0; i < 6 * 360; ++i) {
+    counter = i == 1000 ? 3 : counter + static_cast<double>(i % 7);  // one counter reset
+    samples.push_back({t0 + i * 10'000LL, counter});
+  }
+  samples.push_back({t0 + 3 * 3'600'000LL + 5'000, model::StaleMarker()});
+  clock_.Set(t0 + 6 * 3'600'000LL);
+  ASSERT_TRUE(store->Append(One(Series(1), samples)).ok());
+  ASSERT_TRUE(reference.Append(One(Series(1), samples)).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+
+  auto compare = [&](int64_t step, int64_t window, uint64_t min_tier_blocks) {
+    for (int f = 0; f < 9; ++f) {
+      store::AggregateQuery q;
+      q.start_ms = t0;
+      q.end_ms = t0 + 6 * 3'600'000LL;
+      q.step_ms = step;
+      q.window_ms = window;
+      q.function = static_cast<store::Aggregation>(f);
+      const uint64_t before = store->stats().tier_blocks_read;
+      auto want = reference.Aggregate(q);
+      auto got = store->Aggregate(q);
+      ASSERT_TRUE(want.ok() && got.ok());
+      ASSERT_EQ(got->series.size(), 1u) << f;
+      ASSERT_EQ(got->series[0].samples.size(), want->series[0].samples.size()) << f;
+      for (size_t j = 0; j < want->series[0].samples.size(); ++j) {
+        EXPECT_EQ(got->series[0].samples[j].timestamp_ms, want->series[0].samples[j].timestamp_ms);
+        EXPECT_DOUBLE_EQ(got->series[0].samples[j].value, want->series[0].samples[j].value)
+            << "function " << f << " step " << j;
+      }
+      EXPECT_GE(store->stats().tier_blocks_read - before, min_tier_blocks) << f;
+    }
+  };
+  compare(3'600'000, 3'600'000, 3);  // the 1 h tier, 3 whole blocks
+  compare(300'000, 900'000, 3);      // the 5 min tier
+  compare(3'600'000, 7'200'000, 3);
+  // A late sample in the second block: that block is read from its samples until the
+  // compactor has merged it and rewritten its tier rows.
+  const Batch late = One(Series(1), {{t0 + 2 * 3'600'000LL + 1, 1e6}});
+  ASSERT_TRUE(store->Append(late).ok());
+  ASSERT_TRUE(reference.Append(late).ok());
+  compare(3'600'000, 3'600'000, 2);
+  ASSERT_TRUE(store->PersistAll().ok());
+  compare(3'600'000, 3'600'000, 3);
+
+  // Past the raw retention: the samples are gone, the summaries answer.
+  store::AggregateQuery max_per_hour{.start_ms = t0,
+                                     .end_ms = t0 + 6 * 3'600'000LL,
+                                     .step_ms = 3'600'000,
+                                     .function = store::Aggregation::kMax};
+  auto before_retention = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(before_retention.ok());
+  clock_.Advance(2 * 86'400'000LL);
+  ASSERT_TRUE(store->Maintain().ok());
+  EXPECT_TRUE(All(*store, Series(1)).empty());
+  auto after = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->series, before_retention->series);
+  store.reset();  // and after a restart
+  store = Open(options);
+  after = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->series, before_retention->series);
+  max_per_hour.step_ms = max_per_hour.window_ms = 300'000;
+  auto five_minutes = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(five_minutes.ok());
+  EXPECT_EQ(five_minutes->series.size(), 1u);
+
+  // Past the 5 min tier's retention, the 1 h tier still answers; past its own, the series
+  // is forgotten.
+  clock_.Advance(2 * 86'400'000LL);
+  ASSERT_TRUE(store->Maintain().ok());
+  five_minutes = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(five_minutes.ok());
+  EXPECT_TRUE(five_minutes->series.empty());
+  max_per_hour.step_ms = max_per_hour.window_ms = 3'600'000;
+  after = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->series, before_retention->series);
+  EXPECT_EQ(store->stats().series, 1u);
+  clock_.Advance(7 * 86'400'000LL);
+  ASSERT_TRUE(store->Maintain().ok());
+  after = store->Aggregate(max_per_hour);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->series.empty());
+  EXPECT_EQ(store->stats().series, 0u);
 }
 
 // Rows of the chunks table of one series: (block, encoding, count), in key order.

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/check.h"
+#include "tsdb/chunk/decimal.h"
 #include "tsdb/chunk/range_coder.h"
 #include "tsdb/chunk/symbol_stream.h"
 #include "tsdb/chunk/xor_chunk.h"
@@ -25,15 +26,8 @@ enum Order : uint8_t { kDelta = 1, kDeltaOfDelta = 2 };
 
 // For the XOR planes of values that are no short decimals.
 constexpr int kZstdLevel = 9;
-constexpr int kMaxDecimals = 12;
 // A 2-hour block at one sample a millisecond; bounds what damaged bytes make us allocate.
 constexpr uint64_t kMaxSamples = 2 * 3'600'000;
-constexpr int64_t kMaxExactInteger = int64_t{1} << 53;
-
-uint64_t ZigZag(uint64_t v) {
-  return (v << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(v) >> 63);
-}
-uint64_t UnZigZag(uint64_t v) { return (v >> 1) ^ (~(v & 1) + 1); }
 
 class Reader {
  public:
@@ -101,25 +95,6 @@ uint64_t Cost(const std::vector<uint64_t>& residues) {
   uint64_t bits = 0;
   for (uint64_t r : residues) bits += static_cast<uint64_t>(std::bit_width(r));
   return bits;
-}
-
-double PowerOfTen(int n) {
-  double p = 1;
-  for (int i = 0; i < n; ++i) p *= 10;
-  return p;  // exact up to 1e22
-}
-
-// v as k / 10^decimals with |k| <= 2^53, bit for bit; false when it is not such a decimal.
-bool ScaledExactly(double v, int decimals, int64_t* k) {
-  const double p = PowerOfTen(decimals);
-  const double scaled = v * p;
-  if (!(std::fabs(scaled) <= static_cast<double>(kMaxExactInteger))) return false;  // NaN too
-  const int64_t candidate = std::llround(scaled);
-  if (std::bit_cast<uint64_t>(static_cast<double>(candidate) / p) != std::bit_cast<uint64_t>(v)) {
-    return false;
-  }
-  *k = candidate;
-  return true;
 }
 
 // The fewest decimals that write all values but at most one in 8 exactly (the others,
