@@ -216,6 +216,21 @@ void MergeSummary(WindowSummary* into, const WindowSummary& later) {
   into->last = later.last;
 }
 
+void MergePieces(std::vector<WindowSummary>* summaries) {
+  std::sort(summaries->begin(), summaries->end(), [](const auto& a, const auto& b) {
+    return std::pair(a.end_ms, a.first_ms) < std::pair(b.end_ms, b.first_ms);
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < summaries->size(); ++i) {
+    if (kept > 0 && (*summaries)[kept - 1].end_ms == (*summaries)[i].end_ms) {
+      MergeSummary(&(*summaries)[kept - 1], (*summaries)[i]);
+    } else {
+      (*summaries)[kept++] = (*summaries)[i];
+    }
+  }
+  summaries->resize(kept);
+}
+
 bool SummariesAnswer(const AggregateQuery& query, int64_t resolution_ms) {
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
   return resolution_ms > 0 && query.step_ms > 0 && query.step_ms % resolution_ms == 0 &&

@@ -59,6 +59,10 @@ void Summarize(std::span<const model::Sample> samples, int64_t resolution_ms,
 // into `into`, as if they had been summarized together (sums up to rounding).
 void MergeSummary(WindowSummary* into, const WindowSummary& later);
 
+// Sorts summaries by window, then time, and merges the pieces of each window (summarized
+// apart: a 2-hour block's end cuts a window in two) into one.
+void MergePieces(std::vector<WindowSummary>* summaries);
+
 // True when every window of `query` is made of whole summaries of `resolution_ms`: the
 // start, the step and the window are multiples of it.
 bool SummariesAnswer(const AggregateQuery& query, int64_t resolution_ms);

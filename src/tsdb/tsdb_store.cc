@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "core/check.h"
@@ -1110,6 +1111,13 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
                              int64_t end_ms, int64_t resolution_ms, bool need_resets,
                              std::vector<std::string>* warnings, const SummariesFn& transform,
                              const SeriesFn& fn) {
+  // Reads of samples from before the raw retention get, for the blocks it deleted, the
+  // last sample of each window of the finest tier that still has them (as VictoriaMetrics
+  // downsamples).
+  const int64_t raw_kept_from =
+      options_.retention_ms > 0 ? clock_.NowMillis() - options_.retention_ms : INT64_MIN;
+  const bool read_old_tiers = resolution_ms == 0 && !options_.tiers.empty() &&
+                              options_.retention_ms > 0 && start_ms < raw_kept_from;
   std::vector<SeriesSnapshot> snapshots;
   {
     MutexLock lock(mu_);
@@ -1213,13 +1221,18 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
               [&](int64_t min_t, const std::string& reason) {
                 run.undecodable[i].emplace_back(min_t, reason);
               });
+          auto keep_tier_row = [&](TierRow& row) { run.tier_rows[i].push_back(std::move(row)); };
+          auto bad_tier_row = [&](int64_t block, const std::string& reason) {
+            run.undecodable[i].emplace_back(block * kBlockMs, "tier row: " + reason);
+          };
           if (status.ok() && resolution_ms > 0) {
+            status = reader_db_->ReadTiers(snapshot.id, resolution_ms, BlockOf(start_ms),
+                                           BlockOf(end_ms), keep_tier_row, bad_tier_row);
+          }
+          for (size_t t = 0; status.ok() && read_old_tiers && t < options_.tiers.size(); ++t) {
             status = reader_db_->ReadTiers(
-                snapshot.id, resolution_ms, BlockOf(start_ms), BlockOf(end_ms),
-                [&](TierRow& row) { run.tier_rows[i].push_back(std::move(row)); },
-                [&](int64_t block, const std::string& reason) {
-                  run.undecodable[i].emplace_back(block * kBlockMs, "tier row: " + reason);
-                });
+                snapshot.id, options_.tiers[t].resolution_ms, BlockOf(start_ms),
+                BlockOf(std::min(end_ms, raw_kept_from)), keep_tier_row, bad_tier_row);
           }
           if (!status.ok()) {
             (void)reader_db_->EndRead();
@@ -1244,7 +1257,29 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         // The blocks a tier row answers for: those with no sample in memory and only a
         // compacted row, if any (retention may have deleted it), written with the tier row.
         std::vector<int64_t> tiered;
-        if (!run.tier_rows[i].empty()) {
+        if (read_old_tiers && !run.tier_rows[i].empty()) {
+          // Blocks with no chunk row and nothing in memory: the raw retention took them.
+          std::set<int64_t> covered;
+          if (snapshot.memory_min_t <= snapshot.memory_max_t) {
+            for (int64_t b = BlockOf(snapshot.memory_min_t); b <= BlockOf(snapshot.memory_max_t);
+                 ++b) {
+              covered.insert(b);
+            }
+          }
+          for (const ChunkRow& row : run.rows[i]) {
+            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) covered.insert(b);
+          }
+          for (const TierRow& row : run.tier_rows[i]) {  // the finest tier's first
+            if (!covered.insert(row.block).second) continue;
+            if (Status decoded = chunk::DecodeSummaries(row.data, row.resolution_ms, &summaries);
+                !decoded.ok()) {
+              run.undecodable[i].emplace_back(row.block * kBlockMs, decoded.message());
+            }
+          }
+          store::MergePieces(&summaries);
+          for (const store::WindowSummary& w : summaries) samples.push_back({w.last_ms, w.last});
+          summaries.clear();
+        } else if (!run.tier_rows[i].empty()) {
           std::vector<int64_t> mixed;
           if (snapshot.memory_min_t <= snapshot.memory_max_t) {
             for (int64_t b = BlockOf(snapshot.memory_min_t); b <= BlockOf(snapshot.memory_max_t);
@@ -1366,18 +1401,7 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
           // The other blocks' samples summarized alike, then all in time order (a window
           // cut by a block's end has a piece on each side).
           store::Summarize(samples, resolution_ms, &summaries);
-          std::sort(summaries.begin(), summaries.end(), [](const auto& a, const auto& b) {
-            return std::pair(a.end_ms, a.first_ms) < std::pair(b.end_ms, b.first_ms);
-          });
-          size_t kept = 0;
-          for (size_t i = 0; i < summaries.size(); ++i) {
-            if (kept > 0 && summaries[kept - 1].end_ms == summaries[i].end_ms) {
-              store::MergeSummary(&summaries[kept - 1], summaries[i]);
-            } else {
-              summaries[kept++] = summaries[i];
-            }
-          }
-          summaries.resize(kept);
+          store::MergePieces(&summaries);
           steps = store::EvaluateSummarySteps(query, summaries);
         }
         samples.assign(steps.begin(), steps.end());

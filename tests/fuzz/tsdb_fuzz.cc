@@ -1,12 +1,14 @@
 // Feeds arbitrary bytes to the embedded store's decoders — a XOR chunk's or a compacted
-// block's bytes and a write-ahead-log record — as a damaged disk would: each must return samples or
-// an error, never crash, and what decodes must survive encode -> decode bit for bit.
+// block's bytes, a tier row and a write-ahead-log record — as a damaged disk would: each must
+// return samples or an error, never crash, and what decodes must survive encode -> decode bit for
+// bit.
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "tsdb/chunk/block_chunk.h"
+#include "tsdb/chunk/summary_row.h"
 #include "tsdb/chunk/xor_chunk.h"
 #include "tsdb/wal_record.h"
 
@@ -48,6 +50,33 @@ void CheckBlock(std::string_view input, bool range_coded) {
   if (!SameBits(samples, again)) std::abort();
 }
 
+bool SameBits(const std::vector<vigil::store::WindowSummary>& a,
+              const std::vector<vigil::store::WindowSummary>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (auto [x, y] : {std::pair{a[i].min, b[i].min}, std::pair{a[i].max, b[i].max},
+                        std::pair{a[i].sum, b[i].sum}, std::pair{a[i].first, b[i].first},
+                        std::pair{a[i].last, b[i].last}, std::pair{a[i].resets, b[i].resets}}) {
+      if (std::bit_cast<uint64_t>(x) != std::bit_cast<uint64_t>(y)) return false;
+    }
+    if (a[i].end_ms != b[i].end_ms || a[i].count != b[i].count || a[i].first_ms != b[i].first_ms ||
+        a[i].last_ms != b[i].last_ms) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void CheckTierRow(std::string_view input) {
+  constexpr int64_t kResolution = 300'000;
+  std::vector<vigil::store::WindowSummary> summaries;
+  if (!vigil::tsdb::chunk::DecodeSummaries(input, kResolution, &summaries).ok()) return;
+  std::vector<vigil::store::WindowSummary> again;
+  const std::string row = vigil::tsdb::chunk::EncodeSummaries(summaries, kResolution);
+  if (!vigil::tsdb::chunk::DecodeSummaries(row, kResolution, &again).ok()) std::abort();
+  if (!SameBits(summaries, again)) std::abort();
+}
+
 void CheckRecord(std::string_view input) {
   vigil::tsdb::DecodedRecord record;
   if (!vigil::tsdb::DecodeSamplesRecord(input, &record).ok()) return;
@@ -72,6 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckChunk(input);
   CheckBlock(input, false);
   CheckBlock(input, true);
+  CheckTierRow(input);
   CheckRecord(input);
   return 0;
 }
