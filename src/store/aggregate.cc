@@ -88,6 +88,23 @@ double Average(std::span<const model::Sample> s) {
   return incremental ? mean + c : sum / count + c / count;
 }
 
+// Calls fn(t, the items in (t - window, t]) for each step t of the query, in order; the
+// items are ascending by `time`. Windows move forward: [first, last) follows them rather
+// than each step searching the whole series.
+template <typename T, typename Fn>
+void ForEachStep(const AggregateQuery& query, std::span<const T> items, int64_t T::*time,
+                 const Fn& fn) {
+  if (query.step_ms <= 0) return;
+  const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  size_t first = 0, last = 0;
+  for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
+    while (first < items.size() && items[first].*time <= t - window) ++first;
+    last = std::max(last, first);
+    while (last < items.size() && items[last].*time <= t) ++last;
+    fn(t, items.subspan(first, last - first));
+  }
+}
+
 }  // namespace
 
 std::optional<double> EvaluateWindow(Aggregation function, std::span<const model::Sample> samples,
@@ -153,24 +170,17 @@ int64_t StepCount(const AggregateQuery& query) {
 std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
                                          std::span<const model::Sample> samples) {
   std::vector<model::Sample> points;
-  if (query.step_ms <= 0) return points;
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
-  // Windows move forward: [first, last) follows them rather than each step searching
-  // the whole series.
-  size_t first = 0, last = 0;
-  for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
-    while (first < samples.size() && samples[first].timestamp_ms <= t - window) ++first;
-    last = std::max(last, first);
-    while (last < samples.size() && samples[last].timestamp_ms <= t) ++last;
-    if (auto value =
-            EvaluateWindow(query.function, samples.subspan(first, last - first), t, window)) {
+  ForEachStep(query, samples, &model::Sample::timestamp_ms, [&](int64_t t, auto in_window) {
+    if (auto value = EvaluateWindow(query.function, in_window, t, window)) {
       points.push_back({t, *value});
     }
-  }
+  });
   return points;
 }
 
 namespace {
+
 int64_t CeilDiv(int64_t a, int64_t b) { return a / b + ((a % b != 0) && ((a < 0) == (b < 0))); }
 }  // namespace
 
@@ -240,19 +250,14 @@ bool SummariesAnswer(const AggregateQuery& query, int64_t resolution_ms) {
 std::vector<model::Sample> EvaluateSummarySteps(const AggregateQuery& query,
                                                 std::span<const WindowSummary> summaries) {
   std::vector<model::Sample> points;
-  if (query.step_ms <= 0) return points;
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
-  size_t first = 0, last = 0;
-  for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
-    while (first < summaries.size() && summaries[first].end_ms <= t - window) ++first;
-    last = std::max(last, first);
-    while (last < summaries.size() && summaries[last].end_ms <= t) ++last;
-    if (first == last) continue;
-    WindowSummary all = summaries[first];
+  ForEachStep(query, summaries, &WindowSummary::end_ms, [&](int64_t t, auto in_window) {
+    if (in_window.empty()) return;
+    WindowSummary all = in_window.front();
     double sum = all.sum, compensation = 0;
-    for (size_t i = first + 1; i < last; ++i) {
-      MergeSummary(&all, summaries[i]);
-      KahanAdd(summaries[i].sum, &sum, &compensation);
+    for (const WindowSummary& s : in_window.subspan(1)) {
+      MergeSummary(&all, s);
+      KahanAdd(s.sum, &sum, &compensation);
     }
     double value = 0;
     switch (query.function) {
@@ -279,7 +284,7 @@ std::vector<model::Sample> EvaluateSummarySteps(const AggregateQuery& query,
       case Aggregation::kRate:
       case Aggregation::kIncrease:
       case Aggregation::kDelta: {
-        if (all.count < 2) continue;
+        if (all.count < 2) return;
         const bool counter = query.function != Aggregation::kDelta;
         const double result = all.last - all.first + (counter ? all.resets : 0);
         value = Extrapolate(result, all.first_ms, all.first, all.last_ms, all.count, t - window, t,
@@ -288,7 +293,7 @@ std::vector<model::Sample> EvaluateSummarySteps(const AggregateQuery& query,
       }
     }
     points.push_back({t, value});
-  }
+  });
   return points;
 }
 

@@ -1256,19 +1256,26 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         std::vector<store::WindowSummary>& summaries = run.summaries[i];
         // The blocks a tier row answers for: those with no sample in memory and only a
         // compacted row, if any (retention may have deleted it), written with the tier row.
-        std::vector<int64_t> tiered;
-        if (read_old_tiers && !run.tier_rows[i].empty()) {
-          // Blocks with no chunk row and nothing in memory: the raw retention took them.
-          std::set<int64_t> covered;
+        // The blocks that hold samples in memory or in chunk rows (with the compacted
+        // rows or without).
+        auto blocks_with_samples = [&](bool compacted_rows) {
+          std::set<int64_t> blocks;
           if (snapshot.memory_min_t <= snapshot.memory_max_t) {
             for (int64_t b = BlockOf(snapshot.memory_min_t); b <= BlockOf(snapshot.memory_max_t);
                  ++b) {
-              covered.insert(b);
+              blocks.insert(b);
             }
           }
           for (const ChunkRow& row : run.rows[i]) {
-            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) covered.insert(b);
+            if (!compacted_rows && IsCompacted(row)) continue;
+            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) blocks.insert(b);
           }
+          return blocks;
+        };
+        std::vector<int64_t> tiered;
+        if (read_old_tiers && !run.tier_rows[i].empty()) {
+          // Blocks with no chunk row and nothing in memory: the raw retention took them.
+          std::set<int64_t> covered = blocks_with_samples(true);
           for (const TierRow& row : run.tier_rows[i]) {  // the finest tier's first
             if (!covered.insert(row.block).second) continue;
             if (Status decoded = chunk::DecodeSummaries(row.data, row.resolution_ms, &summaries);
@@ -1280,20 +1287,9 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           for (const store::WindowSummary& w : summaries) samples.push_back({w.last_ms, w.last});
           summaries.clear();
         } else if (!run.tier_rows[i].empty()) {
-          std::vector<int64_t> mixed;
-          if (snapshot.memory_min_t <= snapshot.memory_max_t) {
-            for (int64_t b = BlockOf(snapshot.memory_min_t); b <= BlockOf(snapshot.memory_max_t);
-                 ++b) {
-              mixed.push_back(b);
-            }
-          }
-          for (const ChunkRow& row : run.rows[i]) {
-            if (IsCompacted(row)) continue;
-            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) mixed.push_back(b);
-          }
-          std::sort(mixed.begin(), mixed.end());
+          const std::set<int64_t> mixed = blocks_with_samples(false);
           for (const TierRow& row : run.tier_rows[i]) {
-            if (std::binary_search(mixed.begin(), mixed.end(), row.block)) continue;
+            if (mixed.contains(row.block)) continue;
             if (need_resets && !chunk::SummariesHaveResets(row.data)) continue;
             if (Status decoded = chunk::DecodeSummaries(row.data, resolution_ms, &summaries);
                 !decoded.ok()) {
