@@ -86,9 +86,14 @@ class ChunkDb {
   // is reported through `bad` (with its min_t) and skipped. One lookup per block that
   // holds any chunk in that range.
   // Inside BeginRead … EndRead it joins that transaction instead of opening its own.
+  // Blocks for which `skip_block` says true are not read.
   Status ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms, int64_t max_span_ms,
                     const std::function<void(ChunkRow& row)>& fn,
-                    const std::function<void(int64_t min_t, std::string reason)>& bad);
+                    const std::function<void(int64_t min_t, std::string reason)>& bad,
+                    const std::function<bool(int64_t block)>& skip_block = nullptr);
+  // The (block, series) pairs in [first_block, last_block] that hold a XOR chunk row (not
+  // compacted yet), ascending; from the index chunks_to_compact.
+  Result<std::vector<ChunkGroup>> UncompactedGroups(int64_t first_block, int64_t last_block);
   // One read transaction for many ReadChunks calls: one snapshot, and one round of
   // SQLite's file locking instead of one per series.
   Status BeginRead();
@@ -155,7 +160,8 @@ class ChunkDb {
   // ReadChunks' work inside its read transaction: min_t in (after, end].
   Status ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
                     int64_t last_block, const std::function<void(ChunkRow& row)>& fn,
-                    const std::function<void(int64_t min_t, std::string reason)>& bad);
+                    const std::function<void(int64_t min_t, std::string reason)>& bad,
+                    const std::function<bool(int64_t block)>& skip_block);
   // Rewrites a format-1 chunks table (keyed by series first) in the format-2 layout.
   Status ConvertFromFormat1();
   // Runs a bound DELETE … RETURNING series_id, length(data) in a transaction.

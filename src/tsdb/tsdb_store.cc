@@ -1099,14 +1099,6 @@ Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int
   return ReadSeries(matchers, start_ms, end_ms, 0, false, warnings, samples_only, fn);
 }
 
-namespace {
-// Whether a chunk row is a compacted block (the compactor wrote the block's tier rows
-// with it) rather than a XOR chunk or a damaged row.
-bool IsCompacted(const ChunkRow& row) {
-  return row.encoding == chunk::kBlockEncoding || row.encoding == chunk::kRangeCodedBlockEncoding;
-}
-}  // namespace
-
 Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                              int64_t end_ms, int64_t resolution_ms, bool need_resets,
                              std::vector<std::string>* warnings, const SummariesFn& transform,
@@ -1180,10 +1172,26 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
     std::vector<Sample> samples[kReadRunSeries];
     std::vector<ChunkRow> rows[kReadRunSeries];
     std::vector<TierRow> tier_rows[kReadRunSeries];
+    std::vector<int64_t> tiered[kReadRunSeries];  // blocks read as tier rows, ascending
     std::vector<store::WindowSummary> summaries[kReadRunSeries];
     std::vector<std::pair<int64_t, std::string>> undecodable[kReadRunSeries];
     Status transformed[kReadRunSeries];
   };
+  // With a tier: per series, the blocks holding a chunk row not compacted yet (then the
+  // tier row does not hold all their samples), read after the snapshot of memory.
+  std::unordered_map<uint64_t, std::set<int64_t>> uncompacted_blocks;
+  if (resolution_ms > 0) {
+    MutexLock lock(read_mu_);
+    VIGIL_ASSIGN_OR_RETURN(
+        std::vector<ChunkGroup> groups,
+        reader_db_->UncompactedGroups(BlockOf(start_ms - MaxRowSpan()), BlockOf(end_ms)));
+    for (const ChunkGroup& group : groups) {
+      // A row starts in its group's block and may reach MaxRowSpan past that block's start.
+      for (int64_t b = group.block; b <= BlockOf(group.block * kBlockMs + MaxRowSpan() - 1); ++b) {
+        uncompacted_blocks[group.series_id].insert(b);
+      }
+    }
+  }
   size_t next_series = 0;  // the first not yet claimed by a run; guarded by read_mu_
   Mutex emit_mu;           // one run hands over at a time
   std::atomic<bool> stop{false};
@@ -1203,6 +1211,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           const size_t i = count++;
           run.rows[i].clear();
           run.tier_rows[i].clear();
+          run.tiered[i].clear();
           run.summaries[i].clear();
           run.samples[i].clear();
           run.undecodable[i].clear();
@@ -1212,22 +1221,44 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
             VIGIL_RETURN_IF_ERROR(reader_db_->BeginRead());
             reading = true;
           }
-          Status status = reader_db_->ReadChunks(
-              snapshot.id, start_ms, end_ms, MaxRowSpan(),
-              [&](ChunkRow& row) {
-                read += static_cast<size_t>(std::max(row.count, 0));
-                run.rows[i].push_back(row);
-              },
-              [&](int64_t min_t, const std::string& reason) {
-                run.undecodable[i].emplace_back(min_t, reason);
-              });
           auto keep_tier_row = [&](TierRow& row) { run.tier_rows[i].push_back(std::move(row)); };
           auto bad_tier_row = [&](int64_t block, const std::string& reason) {
             run.undecodable[i].emplace_back(block * kBlockMs, "tier row: " + reason);
           };
-          if (status.ok() && resolution_ms > 0) {
+          Status status;
+          if (resolution_ms > 0) {
+            // The blocks a tier row answers for: no sample of them in memory, no chunk
+            // row but the compacted one the compactor wrote with the tier row (or none:
+            // the raw retention took it). Their chunk rows are not read.
             status = reader_db_->ReadTiers(snapshot.id, resolution_ms, BlockOf(start_ms),
                                            BlockOf(end_ms), keep_tier_row, bad_tier_row);
+            const auto uncompacted = uncompacted_blocks.find(snapshot.id);
+            for (const TierRow& row : run.tier_rows[i]) {
+              const bool in_memory = snapshot.memory_min_t <= snapshot.memory_max_t &&
+                                     row.block >= BlockOf(snapshot.memory_min_t) &&
+                                     row.block <= BlockOf(snapshot.memory_max_t);
+              if (in_memory || (need_resets && !chunk::SummariesHaveResets(row.data)) ||
+                  (uncompacted != uncompacted_blocks.end() &&
+                   uncompacted->second.contains(row.block))) {
+                continue;
+              }
+              run.tiered[i].push_back(row.block);
+            }
+          }
+          const std::vector<int64_t>& tiered = run.tiered[i];
+          if (status.ok()) {
+            status = reader_db_->ReadChunks(
+                snapshot.id, start_ms, end_ms, MaxRowSpan(),
+                [&](ChunkRow& row) {
+                  read += static_cast<size_t>(std::max(row.count, 0));
+                  run.rows[i].push_back(row);
+                },
+                [&](int64_t min_t, const std::string& reason) {
+                  run.undecodable[i].emplace_back(min_t, reason);
+                },
+                [&](int64_t block) {
+                  return std::binary_search(tiered.begin(), tiered.end(), block);
+                });
           }
           for (size_t t = 0; status.ok() && read_old_tiers && t < options_.tiers.size(); ++t) {
             status = reader_db_->ReadTiers(
@@ -1256,26 +1287,18 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         std::vector<store::WindowSummary>& summaries = run.summaries[i];
         // The blocks a tier row answers for: those with no sample in memory and only a
         // compacted row, if any (retention may have deleted it), written with the tier row.
-        // The blocks that hold samples in memory or in chunk rows (with the compacted
-        // rows or without).
-        auto blocks_with_samples = [&](bool compacted_rows) {
-          std::set<int64_t> blocks;
+        if (read_old_tiers && !run.tier_rows[i].empty()) {
+          // Blocks with no chunk row and nothing in memory: the raw retention took them.
+          std::set<int64_t> covered;
           if (snapshot.memory_min_t <= snapshot.memory_max_t) {
             for (int64_t b = BlockOf(snapshot.memory_min_t); b <= BlockOf(snapshot.memory_max_t);
                  ++b) {
-              blocks.insert(b);
+              covered.insert(b);
             }
           }
           for (const ChunkRow& row : run.rows[i]) {
-            if (!compacted_rows && IsCompacted(row)) continue;
-            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) blocks.insert(b);
+            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) covered.insert(b);
           }
-          return blocks;
-        };
-        std::vector<int64_t> tiered;
-        if (read_old_tiers && !run.tier_rows[i].empty()) {
-          // Blocks with no chunk row and nothing in memory: the raw retention took them.
-          std::set<int64_t> covered = blocks_with_samples(true);
           for (const TierRow& row : run.tier_rows[i]) {  // the finest tier's first
             if (!covered.insert(row.block).second) continue;
             if (Status decoded = chunk::DecodeSummaries(row.data, row.resolution_ms, &summaries);
@@ -1286,25 +1309,16 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           store::MergePieces(&summaries);
           for (const store::WindowSummary& w : summaries) samples.push_back({w.last_ms, w.last});
           summaries.clear();
-        } else if (!run.tier_rows[i].empty()) {
-          const std::set<int64_t> mixed = blocks_with_samples(false);
-          for (const TierRow& row : run.tier_rows[i]) {
-            if (mixed.contains(row.block)) continue;
-            if (need_resets && !chunk::SummariesHaveResets(row.data)) continue;
-            if (Status decoded = chunk::DecodeSummaries(row.data, resolution_ms, &summaries);
-                !decoded.ok()) {
-              run.undecodable[i].emplace_back(row.block * kBlockMs, decoded.message());
-              continue;
-            }
-            tiered.push_back(row.block);
-          }
-          tier_blocks_read_.Inc(static_cast<double>(tiered.size()));
         }
-        for (const ChunkRow& row : run.rows[i]) {
-          if (!tiered.empty() && IsCompacted(row) &&
-              std::binary_search(tiered.begin(), tiered.end(), BlockOf(row.min_t))) {
-            continue;
+        for (const TierRow& row : run.tier_rows[i]) {
+          if (!std::binary_search(run.tiered[i].begin(), run.tiered[i].end(), row.block)) continue;
+          if (Status decoded = chunk::DecodeSummaries(row.data, resolution_ms, &summaries);
+              !decoded.ok()) {
+            run.undecodable[i].emplace_back(row.block * kBlockMs, decoded.message());
           }
+        }
+        tier_blocks_read_.Inc(static_cast<double>(run.tiered[i].size()));
+        for (const ChunkRow& row : run.rows[i]) {
           const size_t before = samples.size();
           Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
           if (!decoded.ok()) {

@@ -14,7 +14,7 @@ namespace {
 constexpr uint8_t kVersion = 1;
 // The byte after the version holds the decimals and how counter corrections are kept:
 // none (every one is +0.0), per summary (a header bit says which have one), or not at all
-// (a gauge that goes down in many windows, more than a quarter and more than 3: rate and
+// (a gauge that goes down in many windows, more than a quarter and at least 2: rate and
 // increase read its samples instead).
 constexpr uint8_t kDecimalsMask = 0x3F;
 constexpr uint8_t kSomeResets = 0x40;
@@ -22,14 +22,15 @@ constexpr uint8_t kResetsLeftOut = 0x80;
 // A residue this large or larger is written verbatim: its zigzag and tag must fit 64 bits.
 constexpr int64_t kMaxResidue = int64_t{1} << 60;
 
-// The prediction of a sum: count × the minimum, or 0 when that is out of range.
-int64_t PredictSum(int64_t count, int64_t min) {
+// The prediction of a sum: count × the middle of min and max (scaled, |each| <= 2^53), or
+// 0 when that is out of range.
+int64_t PredictSum(int64_t count, int64_t min, int64_t max) {
   int64_t product;
-  if (__builtin_mul_overflow(count, min, &product) || product > kMaxResidue ||
-      product < -kMaxResidue) {
+  if (__builtin_mul_overflow(count, min + max, &product) || product / 2 > kMaxResidue ||
+      product / 2 < -kMaxResidue) {
     return 0;
   }
-  return product;
+  return product / 2;
 }
 
 // A value: the zigzagged residue from `predicted`, shifted left by one, when it is a
@@ -102,7 +103,7 @@ std::string EncodeSummaries(std::span<const store::WindowSummary> summaries,
   const auto with_resets = static_cast<size_t>(
       std::count_if(summaries.begin(), summaries.end(), [](const auto& s) { return HasReset(s); }));
   const uint8_t resets = with_resets == 0                                        ? 0
-                         : with_resets * 4 > summaries.size() && with_resets > 3 ? kResetsLeftOut
+                         : with_resets * 4 > summaries.size() && with_resets >= 2 ? kResetsLeftOut
                                                                                  : kSomeResets;
   out.push_back(static_cast<char>(kVersion));
   out.push_back(static_cast<char>(decimals | resets));
@@ -129,10 +130,10 @@ std::string EncodeSummaries(std::span<const store::WindowSummary> summaries,
       last_offset = l;
     }
     const int64_t min = PutValue(&out, s.min, decimals, last);
-    PutValue(&out, s.max, decimals, min);
+    const int64_t max = PutValue(&out, s.max, decimals, min);
     PutValue(&out, s.first, decimals, min);
     last = PutValue(&out, s.last, decimals, min);
-    PutValue(&out, s.sum, decimals, PredictSum(s.count, min));
+    PutValue(&out, s.sum, decimals, PredictSum(s.count, min, max));
     if (reset) PutValue(&out, s.resets, decimals, 0);
   }
   return out;
@@ -165,7 +166,7 @@ Status DecodeSummaries(std::string_view bytes, int64_t resolution_ms,
   --window;
   for (uint64_t i = 0; i < n; ++i) {
     store::WindowSummary s;
-    int64_t k, min = 0;
+    int64_t k, min = 0, max = 0;
     uint64_t header;
     bool ok = TakeVarint(&in, &header) &&
               (header >> 2) < static_cast<uint64_t>(max_window - 1 - window) &&
@@ -177,9 +178,9 @@ Status DecodeSummaries(std::string_view bytes, int64_t resolution_ms,
     }
     ok = ok && count > 0 && first_offset >= 1 && first_offset <= resolution_ms &&
          last_offset >= 0 && last_offset < resolution_ms &&
-         TakeValue(&in, power, last, &s.min, &min) && TakeValue(&in, power, min, &s.max, &k) &&
+         TakeValue(&in, power, last, &s.min, &min) && TakeValue(&in, power, min, &s.max, &max) &&
          TakeValue(&in, power, min, &s.first, &k) && TakeValue(&in, power, min, &s.last, &last) &&
-         TakeValue(&in, power, PredictSum(count, min), &s.sum, &k) &&
+         TakeValue(&in, power, PredictSum(count, min, max), &s.sum, &k) &&
          ((header & 1) == 0 || TakeValue(&in, power, 0, &s.resets, &k));
     if (!ok) {
       out->resize(before);
