@@ -74,7 +74,7 @@ struct VigilConfig {
     std::chrono::milliseconds retention{15 * 86'400'000LL};
     int64_t retention_size_mb = 0;
     // Embedded store: downsampled tiers, "<resolution>:<retention>" (TierOptionsFrom).
-    std::vector<std::string> tiers = {"1h:365d"};
+    std::vector<std::string> tiers = {"1h:90d"};
     std::string wal_fsync = "always";
     std::chrono::milliseconds wal_fsync_interval{1000};
     std::chrono::milliseconds out_of_order_window{0};

@@ -310,7 +310,7 @@ TEST(VigilConfig, TiersAreParsedAndChecked) {
   auto defaults = ParseVigilConfig("", "v.toml");
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(TsdbOptionsFrom(defaults->storage).tiers,
-            (std::vector<tsdb::TierOptions>{{3'600'000, 365 * 86'400'000LL}}));
+            (std::vector<tsdb::TierOptions>{{3'600'000, 90 * 86'400'000LL}}));
   EXPECT_EQ(ParseVigilConfig("[storage]\ntiers = [\"7m:1d\"]\n", "v.toml").status().message(),
             "v.toml:2:9: storage.tiers: a tier's resolution must divide 2h and be at least 1s "
             "(1m, 5m, 10m, 15m, 30m, 1h, 2h …)");

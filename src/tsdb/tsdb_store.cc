@@ -1285,8 +1285,6 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         const SeriesSnapshot& snapshot = snapshots[run_start + i];
         std::vector<Sample>& samples = run.samples[i];
         std::vector<store::WindowSummary>& summaries = run.summaries[i];
-        // The blocks a tier row answers for: those with no sample in memory and only a
-        // compacted row, if any (retention may have deleted it), written with the tier row.
         if (read_old_tiers && !run.tier_rows[i].empty()) {
           // Blocks with no chunk row and nothing in memory: the raw retention took them.
           std::set<int64_t> covered;
@@ -1405,7 +1403,7 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
           std::vector<store::WindowSummary>& summaries) -> Status {
         // In the reading threads; assigned, so the vector keeps its room for the next read.
         std::vector<Sample> steps;
-        if (resolution_ms == 0) {
+        if (summaries.empty()) {  // no block read as tier rows: the samples' own answer
           steps = store::EvaluateSteps(query, samples);
         } else {
           // The other blocks' samples summarized alike, then all in time order (a window

@@ -992,6 +992,7 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
     options.dir = dir_.Sub("compaction-crash" + std::to_string(round));
     options.persist_chunks = 8;
     options.max_chunk_samples = 30;
+    options.tiers = {{.resolution_ms = 600'000}};  // written in the compaction's transaction
     // Killed a moment after a random number of acknowledged batches (several blocks'
     // worth, so that compactions ran): at any speed of the machine.
     const int32_t acked = AppendUntilKilled(
@@ -1032,7 +1033,32 @@ TEST_F(TsdbStoreTest, SigkillDuringCompactionLosesNothingAcknowledged) {
         stored += std::get<2>(row);
       }
       EXPECT_EQ(stored, static_cast<int64_t>(got.size())) << "round " << round;
+      // The tier rows hold the same samples: counts and maxima per 10 minutes.
+      std::map<int64_t, std::pair<double, double>> want_windows;  // end: count, max
+      for (const auto& [t, v] : got) {
+        auto& [count, max] = want_windows[(t + 599'999) / 600'000 * 600'000];
+        max = count == 0 ? v : std::max(max, v);
+        ++count;
+      }
+      for (auto function : {store::Aggregation::kCount, store::Aggregation::kMax}) {
+        std::vector<Matcher> matchers;
+        for (const auto& l : series.labels)
+          matchers.push_back(M(MatchType::kEqual, l.name, l.value));
+        auto windows = store->Aggregate({.matchers = matchers,
+                                         .start_ms = kT0 / 600'000 * 600'000,
+                                         .end_ms = kT0 + 2'000 * 60'000LL,
+                                         .step_ms = 600'000,
+                                         .function = function});
+        ASSERT_TRUE(windows.ok() && windows->series.size() == 1) << "round " << round;
+        ASSERT_EQ(windows->series[0].samples.size(), want_windows.size()) << "round " << round;
+        for (const Sample& point : windows->series[0].samples) {
+          const auto& [count, max] = want_windows[point.timestamp_ms];
+          EXPECT_EQ(point.value, function == store::Aggregation::kCount ? count : max)
+              << "round " << round << " at " << point.timestamp_ms;
+        }
+      }
     }
+    EXPECT_GT(store->stats().tier_blocks_read, 0u);
   }
 }
 
