@@ -1182,9 +1182,10 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
   std::unordered_map<uint64_t, std::set<int64_t>> uncompacted_blocks;
   if (resolution_ms > 0) {
     MutexLock lock(read_mu_);
-    VIGIL_ASSIGN_OR_RETURN(
-        std::vector<ChunkGroup> groups,
-        reader_db_->UncompactedGroups(BlockOf(start_ms - MaxRowSpan()), BlockOf(end_ms)));
+    const int64_t first_t =
+        start_ms >= INT64_MIN + MaxRowSpan() ? start_ms - MaxRowSpan() : INT64_MIN;
+    VIGIL_ASSIGN_OR_RETURN(std::vector<ChunkGroup> groups,
+                           reader_db_->UncompactedGroups(BlockOf(first_t), BlockOf(end_ms)));
     for (const ChunkGroup& group : groups) {
       // A row starts in its group's block and may reach MaxRowSpan past that block's start.
       for (int64_t b = group.block; b <= BlockOf(group.block * kBlockMs + MaxRowSpan() - 1); ++b) {
