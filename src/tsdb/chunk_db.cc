@@ -350,15 +350,16 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
   return OkStatus();
 }
 
-Result<std::vector<ChunkGroup>> ChunkDb::UncompactedGroups(int64_t first_block,
-                                                           int64_t last_block) {
+Result<std::vector<ChunkGroup>> ChunkDb::UncompactedGroups(int64_t first_block, int64_t last_block,
+                                                           int64_t limit) {
   VIGIL_ASSIGN_OR_RETURN(
       sqlite3_stmt * s,
       Prepare("SELECT DISTINCT block, series_id FROM chunks INDEXED BY chunks_to_compact WHERE "
-              "encoding = 1 AND block BETWEEN ? AND ? ORDER BY block, series_id"));
+              "encoding = 1 AND block BETWEEN ? AND ? ORDER BY block, series_id LIMIT ?"));
   StatementScope scope(s);
   sqlite3_bind_int64(s, 1, first_block);
   sqlite3_bind_int64(s, 2, last_block);
+  sqlite3_bind_int64(s, 3, limit);
   std::vector<ChunkGroup> groups;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -366,23 +367,6 @@ Result<std::vector<ChunkGroup>> ChunkDb::UncompactedGroups(int64_t first_block,
         {sqlite3_column_int64(s, 0), static_cast<uint64_t>(sqlite3_column_int64(s, 1))});
   }
   if (rc != SQLITE_DONE) return Error("find chunks not compacted");
-  return groups;
-}
-
-Result<std::vector<ChunkGroup>> ChunkDb::GroupsToCompact(int64_t before_block, int64_t limit) {
-  VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("SELECT DISTINCT block, series_id FROM chunks INDEXED BY "
-                                 "chunks_to_compact WHERE encoding = 1 AND block < ? LIMIT ?"));
-  StatementScope scope(s);
-  sqlite3_bind_int64(s, 1, before_block);
-  sqlite3_bind_int64(s, 2, limit);
-  std::vector<ChunkGroup> groups;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    groups.push_back(
-        {sqlite3_column_int64(s, 0), static_cast<uint64_t>(sqlite3_column_int64(s, 1))});
-  }
-  if (rc != SQLITE_DONE) return Error("find chunks to compact");
   return groups;
 }
 

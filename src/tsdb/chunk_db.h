@@ -91,17 +91,16 @@ class ChunkDb {
                     const std::function<void(ChunkRow& row)>& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad,
                     const std::function<bool(int64_t block)>& skip_block = nullptr);
-  // The (block, series) pairs in [first_block, last_block] that hold a XOR chunk row (not
-  // compacted yet), ascending; from the index chunks_to_compact.
-  Result<std::vector<ChunkGroup>> UncompactedGroups(int64_t first_block, int64_t last_block);
+  // Up to `limit` (block, series) groups in [first_block, last_block] that hold a XOR
+  // chunk row (not compacted yet), ascending; from the partial index chunks_to_compact,
+  // without a scan.
+  Result<std::vector<ChunkGroup>> UncompactedGroups(int64_t first_block, int64_t last_block,
+                                                    int64_t limit = INT64_MAX);
   // One read transaction for many ReadChunks calls: one snapshot, and one round of
   // SQLite's file locking instead of one per series.
   Status BeginRead();
   Status EndRead();
 
-  // Up to `limit` groups in blocks before `before_block` that hold a XOR chunk row (the
-  // partial index chunks_to_compact finds them without a scan).
-  Result<std::vector<ChunkGroup>> GroupsToCompact(int64_t before_block, int64_t limit);
   // One transaction: each group's readable rows are handed to `merge`, which returns the
   // row that replaces them (or nothing to leave the group alone) and sets encoding 0 on
   // rows it could not read: those stay as they are, out of later compactions, as do rows

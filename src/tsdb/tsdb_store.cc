@@ -741,8 +741,8 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
     std::vector<int64_t> rows_removed;
     {
       MutexLock db(db_mu_);
-      VIGIL_ASSIGN_OR_RETURN(
-          groups, writer_db_->GroupsToCompact(before_block, kCompactGroupsPerTransaction));
+      VIGIL_ASSIGN_OR_RETURN(groups, writer_db_->UncompactedGroups(INT64_MIN, before_block - 1,
+                                                                   kCompactGroupsPerTransaction));
       if (groups.empty()) break;
       VIGIL_RETURN_IF_ERROR(writer_db_->Compact(
           groups,
