@@ -102,9 +102,9 @@ std::string EncodeSummaries(std::span<const store::WindowSummary> summaries,
   const int decimals = DecimalsFor(summaries);
   const auto with_resets = static_cast<size_t>(
       std::count_if(summaries.begin(), summaries.end(), [](const auto& s) { return HasReset(s); }));
-  const uint8_t resets = with_resets == 0                                        ? 0
+  const uint8_t resets = with_resets == 0                                         ? 0
                          : with_resets * 4 > summaries.size() && with_resets >= 2 ? kResetsLeftOut
-                                                                                 : kSomeResets;
+                                                                                  : kSomeResets;
   out.push_back(static_cast<char>(kVersion));
   out.push_back(static_cast<char>(decimals | resets));
   PutVarint(&out, summaries.size());
