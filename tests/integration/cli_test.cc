@@ -158,6 +158,8 @@ TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
   ASSERT_TRUE(reload.ok());
   EXPECT_EQ(reload->status, 400);
   EXPECT_NE(reload->body.find("d.yml:5:11"), std::string::npos) << reload->body;
+  // a, c and the built-in group, each listed once it has been evaluated since the reload.
+  EXPECT_TRUE(wait_for("/api/v1/rules", "\"file\":\"built-in\""));
   auto rules = vigil::testing::HttpGet(port, "/api/v1/rules");
   ASSERT_TRUE(rules.ok());
   EXPECT_EQ(nlohmann::json::parse(rules->body)["data"]["groups"].size(), 3u) << rules->body;
