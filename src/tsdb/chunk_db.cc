@@ -88,6 +88,15 @@ bool InsertChunk(sqlite3_stmt* insert, const ChunkRow& row) {
   sqlite3_bind_blob(insert, 8, row.data.data(), static_cast<int>(row.data.size()), SQLITE_STATIC);
   return sqlite3_step(insert) == SQLITE_DONE;
 }
+
+// Copies the blob in column `data_column` of the current row to `*out`; false when its
+// CRC-32C is not the one in column `crc_column`.
+bool ReadCheckedBlob(sqlite3_stmt* s, int crc_column, int data_column, std::string* out) {
+  const auto crc = static_cast<uint32_t>(sqlite3_column_int64(s, crc_column));
+  const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, data_column));
+  out->assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, data_column)));
+  return crc32c::Value(*out) == crc;
+}
 }  // namespace
 
 Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool read_only) {
@@ -326,10 +335,7 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
         row.max_t = sqlite3_column_int64(s, 1);
         row.count = sqlite3_column_int(s, 2);
         row.encoding = sqlite3_column_int(s, 3);
-        const auto crc = static_cast<uint32_t>(sqlite3_column_int64(s, 4));
-        const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 5));
-        row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, 5)));
-        if (crc32c::Value(row.data) != crc) {
+        if (!ReadCheckedBlob(s, 4, 5, &row.data)) {
           bad(row.min_t, "checksum mismatch");
           continue;
         }
@@ -422,10 +428,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
         row.max_t = sqlite3_column_int64(read, 1);
         row.count = sqlite3_column_int(read, 2);
         row.encoding = sqlite3_column_int(read, 3);
-        const auto crc = static_cast<uint32_t>(sqlite3_column_int64(read, 4));
-        const auto* blob = static_cast<const char*>(sqlite3_column_blob(read, 5));
-        row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(read, 5)));
-        if (crc32c::Value(row.data) != crc) row.encoding = 0;  // the merge leaves it alone
+        if (!ReadCheckedBlob(read, 4, 5, &row.data)) row.encoding = 0;  // the merge leaves it alone
       }
       if (rc != SQLITE_DONE) return fail("read chunks to compact");
     }
@@ -513,10 +516,7 @@ Status ChunkDb::ReadTiers(uint64_t series_id, int64_t resolution_ms, int64_t fir
     sqlite3_bind_int64(read_tiers_, 4, last_block);
     while ((rc = sqlite3_step(read_tiers_)) == SQLITE_ROW) {
       row.block = sqlite3_column_int64(read_tiers_, 0);
-      const auto crc = static_cast<uint32_t>(sqlite3_column_int64(read_tiers_, 1));
-      const auto* blob = static_cast<const char*>(sqlite3_column_blob(read_tiers_, 2));
-      row.data.assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(read_tiers_, 2)));
-      if (crc32c::Value(row.data) != crc) {
+      if (!ReadCheckedBlob(read_tiers_, 1, 2, &row.data)) {
         bad(row.block, "checksum mismatch");
         continue;
       }

@@ -226,23 +226,26 @@ Status ReadHeader(Reader& in, BlockHeader* h) {
   return OkStatus();
 }
 
-// Decodes a block in place at the end of `out`, given the header and an entropy decoder
-// for its residues (`times(out, n)`, `values(out, n)`; `exceptions(&list)` reads the
-// exceptions; `damaged()` after each). On DataLoss `out` is as it was.
+// Decodes a block to the end of `out`, given the header and an entropy decoder for its
+// residues (`times(out, n)`, `values(out, n)`; `exceptions(&list)` reads the exceptions;
+// `damaged()` after each). The residues are decoded into scratch buffers first, so that
+// `out` is only appended to once the whole block has been read: on DataLoss it is as it
+// was.
 template <typename Coder>
 Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<model::Sample>* out) {
   const size_t count = h.count;
-  const size_t base = out->size();
-  if (out->capacity() < base + count) {  // geometric: a series' blocks go into one vector
-    out->reserve(std::max<size_t>(base + count, 2 * out->capacity()));
-  }
-  out->resize(base + count);
-  model::Sample* samples = out->data() + base;
-  auto fail = [&](std::string_view why) {
-    out->resize(base);
-    return DataLossError("block: " + std::string(why));
-  };
-  std::vector<uint64_t> residues(count);
+  auto fail = [](std::string_view why) { return DataLossError("block: " + std::string(why)); };
+  // Scratch kept per thread for blocks of usual size (no allocation, no zeroing per block);
+  // a larger block gets its own, freed after.
+  constexpr size_t kKeptScratch = size_t{1} << 16;
+  thread_local std::vector<uint64_t> kept_times, kept_values;
+  std::vector<uint64_t> own_times, own_values;
+  std::vector<uint64_t>& times_scratch = count <= kKeptScratch ? kept_times : own_times;
+  std::vector<uint64_t>& values_scratch = count <= kKeptScratch ? kept_values : own_values;
+  if (times_scratch.size() < count) times_scratch.resize(count);
+  if (values_scratch.size() < count) values_scratch.resize(count);
+  uint64_t* const times = times_scratch.data();
+  uint64_t* const values = values_scratch.data();  // each value's bits once decoded
   if (h.timing == kRegularTimes) {
     // Strictly increasing when the step is positive and the last one fits.
     int64_t last = 0;
@@ -252,16 +255,13 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
         __builtin_add_overflow(last, static_cast<int64_t>(h.t0), &last)) {
       return fail("timestamps out of order");
     }
-    for (size_t i = 0; i < count; ++i) {
-      samples[i].timestamp_ms = static_cast<int64_t>(h.t0 + i * h.step);
-    }
+    for (size_t i = 0; i < count; ++i) times[i] = h.t0 + i * h.step;
   } else {
-    coder.times(residues.data(), count);
+    coder.times(times, count);
     if (coder.damaged()) return fail("coded timestamps damaged");
-    Integrate(residues.data(), count, kDeltaOfDelta);  // wraps as the encoder's
-    for (size_t i = 0; i < count; ++i) samples[i].timestamp_ms = static_cast<int64_t>(residues[i]);
+    Integrate(times, count, kDeltaOfDelta);  // wraps as the encoder's
     for (size_t i = 1; i < count; ++i) {
-      if (samples[i].timestamp_ms <= samples[i - 1].timestamp_ms) {
+      if (static_cast<int64_t>(times[i]) <= static_cast<int64_t>(times[i - 1])) {
         return fail("timestamps out of order");
       }
     }
@@ -271,21 +271,22 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
     if (Status read = coder.exceptions(count, &exceptions); !read.ok()) {
       return fail(read.message());
     }
-    coder.values(residues.data(), count);
+    coder.values(values, count);
     if (coder.damaged()) return fail("coded stream damaged");
-    Integrate(residues.data(), count, static_cast<Order>(h.order));
+    Integrate(values, count, static_cast<Order>(h.order));
     if (h.decimals == 0) {
       for (size_t i = 0; i < count; ++i) {
-        samples[i].value = static_cast<double>(static_cast<int64_t>(residues[i]));
+        values[i] = std::bit_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(values[i])));
       }
     } else {
       // Division, not a multiplication by 10^-d: the encoder promised k / 10^d bit for bit.
       const double p = PowerOfTen(h.decimals);
       for (size_t i = 0; i < count; ++i) {
-        samples[i].value = static_cast<double>(static_cast<int64_t>(residues[i])) / p;
+        values[i] =
+            std::bit_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(values[i])) / p);
       }
     }
-    for (const auto& [i, bits] : exceptions) samples[i].value = std::bit_cast<double>(bits);
+    for (const auto& [i, bits] : exceptions) values[i] = bits;
   } else {
     if (coder.damaged()) return fail("coded stream damaged");
     const std::string_view frame = in.Take(in.remaining());
@@ -302,10 +303,19 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
              << (8 * plane);
       }
       previous ^= x;
-      samples[i].value = std::bit_cast<double>(previous);
+      values[i] = previous;
     }
   }
   if (in.remaining() != 0) return fail("trailing bytes");
+  if (out->capacity() < out->size() + count) {  // geometric: a series' blocks go into one vector
+    out->reserve(std::max<size_t>(out->size() + count, 2 * out->capacity()));
+  }
+  const size_t base = out->size();
+  out->resize(base + count);
+  model::Sample* samples = out->data() + base;
+  for (size_t i = 0; i < count; ++i) {
+    samples[i] = {static_cast<int64_t>(times[i]), std::bit_cast<double>(values[i])};
+  }
   return OkStatus();
 }
 

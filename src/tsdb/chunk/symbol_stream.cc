@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <vector>
 
 #include "tsdb/varint.h"
@@ -124,10 +125,9 @@ bool SymbolStreamReader::Open(std::string_view* in) {
         frequency == 0 || frequency > kTotal - sum) {
       return false;
     }
-    for (uint32_t offset = 0; offset < frequency; ++offset) {
-      slots_[sum + offset] = {static_cast<uint16_t>(frequency), static_cast<uint8_t>(symbol),
-                              static_cast<uint16_t>(offset)};
-    }
+    std::memset(symbol_of_slot_.data() + sum, symbol, frequency);
+    frequency_[symbol] = static_cast<uint16_t>(frequency);
+    start_[symbol] = static_cast<uint16_t>(sum);
     sum += static_cast<uint32_t>(frequency);
     previous = symbol;
   }
@@ -156,9 +156,9 @@ void SymbolStreamReader::Read(uint64_t* out, size_t n) {
   const char* const end = end_;
   bool failed = false;
   auto step = [&](uint32_t& x) -> uint64_t {
-    const Slot slot = slots_[x & (kTotal - 1)];
-    const uint8_t symbol = slot.symbol;
-    x = slot.frequency * (x >> kStreamScaleBits) + slot.offset;
+    const uint32_t slot = x & (kTotal - 1);
+    const uint8_t symbol = symbol_of_slot_[slot];
+    x = frequency_[symbol] * (x >> kStreamScaleBits) + slot - start_[symbol];
     while (x < kLow) {
       if (next == end) [[unlikely]] {
         failed = true;

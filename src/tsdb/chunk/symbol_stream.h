@@ -44,18 +44,15 @@ class SymbolStreamReader {
   static constexpr uint32_t kLow = 1u << 23;  // the state stays in [kLow, 256 × kLow)
 
  private:
-  // What decoding needs of a slot, in one load: its symbol, the symbol's frequency, and
-  // the slot's offset in the symbol's range (slot − start).
-  struct Slot {
-    uint16_t frequency = 0;
-    uint8_t symbol = 0;
-    uint16_t offset = 0;
-  };
+  // Each slot's symbol (filled by Open, one memset per symbol: a reader is made per
+  // block, so filling must cost little), and each symbol's frequency and first slot.
+  std::array<uint8_t, kTotal> symbol_of_slot_;
+  std::array<uint16_t, kStreamSymbols> frequency_{};
+  std::array<uint16_t, kStreamSymbols> start_{};
   uint64_t Long(uint8_t symbol);
   // Two states take turns (even values, odd values): each value's decoding waits on the
   // one before it of its own state only, so the processor overlaps them.
 
-  std::array<Slot, kTotal> slots_{};
   uint32_t state_[2] = {0, 0};
   size_t read_ = 0;  // values read so far
   const char* next_ = nullptr;
