@@ -54,6 +54,26 @@ void BM_ParseLineProtocol(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseLineProtocol)->Unit(benchmark::kMillisecond);
 
+// The shape bench/series-memory posts: 10,000 hosts x 10 fields at one time, each key
+// once in the body, so every one of the 100,000 values is a series of its own.
+void BM_ParseLineProtocolEachSeriesOnce(benchmark::State& state) {
+  std::string body;
+  for (int h = 0; h < 10'000; ++h) {
+    body += "mem,host=host_" + std::to_string(h) + ",zone=z" + std::to_string(h % 16) + " ";
+    for (int f = 0; f < 10; ++f) {
+      body += (f == 0 ? "f" : ",f") + std::to_string(f) + "=" + std::to_string(h * 7 + f) + "i";
+    }
+    body += " 1767225600000000000\n";
+  }
+  for (auto _ : state) {
+    auto parsed = web::ParseLineProtocol(body, "ns", 0);
+    if (!parsed.ok()) state.SkipWithError(parsed.status().ToString().c_str());
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetItemsProcessed(state.iterations() * 100'000);
+}
+BENCHMARK(BM_ParseLineProtocolEachSeriesOnce)->Unit(benchmark::kMillisecond);
+
 // One iteration appends one parsed body; bodies are parsed before timing starts.
 void BM_AppendParsedBody(benchmark::State& state) {
   const std::string dir =

@@ -77,7 +77,9 @@ std::string_view Labels::Get(std::string_view name) const {
   return {};
 }
 
-void Labels::Set(std::string_view name, std::string_view value) {
+void Labels::Set(std::string_view name, std::string_view value) { *this = With(name, value); }
+
+Labels Labels::With(std::string_view name, std::string_view value) const {
   VIGIL_CHECK(IsValidLabelName(name), "invalid label name");
   // Find where `name` is, or where it would go.
   const char* base = text_.data();
@@ -90,23 +92,20 @@ void Labels::Set(std::string_view name, std::string_view value) {
     if (label.name >= name) break;
     at = next;
   }
-  const size_t offset = at - base;
   const bool present = at != end && label.name == name;
-  if (present && label.value == value) return;
-  std::string replacement;
+  if (present && label.value == value) return *this;
+  const char* after = present ? next : at;
+  // The new text in one allocation: what comes before, the label, what comes after.
+  Labels out;
+  out.text_.reserve(text_.size() + name.size() + value.size() + 2 * sizeof(size_t));
+  out.text_.append(base, at);
   if (!value.empty()) {
-    AppendString(replacement, name);
-    AppendString(replacement, value);
+    AppendString(out.text_, name);
+    AppendString(out.text_, value);
   }
-  text_.replace(offset, present ? static_cast<size_t>(next - at) : 0, replacement);
-  if (present && value.empty()) --size_;
-  if (!present && !value.empty()) ++size_;
-}
-
-Labels Labels::With(std::string_view name, std::string_view value) const {
-  Labels copy = *this;
-  copy.Set(name, value);
-  return copy;
+  out.text_.append(after, end);
+  out.size_ = size_ - (present ? 1 : 0) + (value.empty() ? 0 : 1);
+  return out;
 }
 
 uint64_t Labels::Hash() const {

@@ -50,14 +50,19 @@ std::string Unescape(std::string_view s) {
   return out;
 }
 
-// A valid Prometheus name: invalid characters become '_', a leading digit gets '_'.
-std::string Sanitize(std::string_view s, bool metric) {
-  std::string out;
-  for (char c : s) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || (metric && c == ':');
-    out.push_back(ok ? c : '_');
+// A valid Prometheus name, in place: invalid characters become '_', a leading digit gets '_'.
+void SanitizeInPlace(std::string& s, bool metric) {
+  for (char& c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || (metric && c == ':');
+    if (!ok) c = '_';
   }
-  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out.insert(0, "_");
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) s.insert(0, "_");
+}
+
+std::string Sanitize(std::string_view s, bool metric) {
+  std::string out(s);
+  SanitizeInPlace(out, metric);
   return out;
 }
 
@@ -159,6 +164,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
   TextMap<KeyInfo> keys;
   HashSlots series_by_labels;  // labels hash -> index in result.batch.series + 1
   std::vector<PendingSample> pending;
+  std::string metric;  // a field's metric name, built in place
   const size_t body_bytes = body.size();
   int64_t line_number = 0;
   while (!body.empty()) {
@@ -198,7 +204,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
             {Sanitize(Unescape(tag.substr(0, eq)), false), Unescape(tag.substr(eq + 1))});
         comma = next;
       }
-      auto labels = model::Labels::FromPairs(pairs);
+      auto labels = model::Labels::FromPairs(std::move(pairs));
       if (!labels.ok()) return fail(labels.status().message());
       cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}}).first;
     }
@@ -262,8 +268,10 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
           if (slot != info.order.end()) {
             series = slot->second;
           } else {
-            const std::string metric =
-                Sanitize(std::string(info.labels.MetricName()) + "_" + Unescape(name), true);
+            metric.assign(info.labels.MetricName());
+            metric += '_';
+            metric += Unescape(name);
+            SanitizeInPlace(metric, true);
             model::Labels labels = info.labels.With("__name__", metric);
             // Two spellings of one series (escapes, sanitized names) share one entry.
             const uint64_t hash = labels.Hash();
