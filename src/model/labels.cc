@@ -77,7 +77,10 @@ std::string_view Labels::Get(std::string_view name) const {
   return {};
 }
 
-void Labels::Set(std::string_view name, std::string_view value) { *this = With(name, value); }
+void Labels::Set(std::string_view name, std::string_view value) {
+  if (Get(name) == value && IsValidLabelName(name)) return;  // as it is (absent: empty)
+  *this = With(name, value);
+}
 
 Labels Labels::With(std::string_view name, std::string_view value) const {
   VIGIL_CHECK(IsValidLabelName(name), "invalid label name");
