@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 
 #include "core/hash_slots.h"
@@ -139,13 +140,24 @@ Result<std::optional<double>> FieldValue(std::string_view v) {
   return std::optional<double>(d);
 }
 
+// What the parser keeps per distinct tag set (a key's labels but its measurement). Keys
+// that spell it differently (tag order, escapes, names that sanitize alike) share it, and
+// its series are told apart by metric name: a scan of a few, a map past that.
+struct TagSet {
+  model::Labels tags;
+  std::vector<uint32_t> series;  // indexes in the batch's series
+  TextMap<uint32_t> by_metric;   // filled once there are more than kScannedSeries
+};
+constexpr size_t kScannedSeries = 64;
+
 // What the parser keeps per distinct `measurement,tags` text.
 struct KeyInfo {
-  model::Labels labels;  // measurement as __name__ (field suffix still to add), tags
+  uint32_t tag_set = 0;
+  std::string measurement;  // sanitized: the metric names' prefix
   // The series of each field, in the order the last line of the key had them: lines of
   // one key usually repeat their order, so a field is found by one compare, else by a
-  // scan of these, else through the body's labels → series table (no map per key: in a
-  // body where each key comes once, as from many hosts, it would cost more than it saves).
+  // scan of these, else through its tag set (no map per key: in a body where each key
+  // comes once, as from many hosts, it would cost more than it saves).
   std::vector<std::pair<std::string, uint32_t>> order;
 };
 
@@ -162,7 +174,8 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
   VIGIL_ASSIGN_OR_RETURN(const Scale scale, ParsePrecision(precision));
   LineProtocolResult result;
   TextMap<KeyInfo> keys;
-  HashSlots series_by_labels;  // labels hash -> index in result.batch.series + 1
+  std::vector<TagSet> tag_sets;
+  HashSlots tag_sets_by_tags;  // tags hash -> index in tag_sets + 1
   std::vector<PendingSample> pending;
   std::string metric;  // a field's metric name, built in place
   const size_t body_bytes = body.size();
@@ -192,7 +205,6 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       const std::string measurement = Unescape(key.substr(0, comma));
       if (measurement.empty()) return fail("empty measurement");
       std::vector<model::Label> pairs;
-      pairs.push_back({"__name__", Sanitize(measurement, true)});  // field suffix added below
       while (comma != std::string_view::npos) {
         const size_t next = FindUnescaped(key, comma + 1, ',');
         const std::string_view tag =
@@ -204,9 +216,20 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
             {Sanitize(Unescape(tag.substr(0, eq)), false), Unescape(tag.substr(eq + 1))});
         comma = next;
       }
-      auto labels = model::Labels::FromPairs(std::move(pairs));
-      if (!labels.ok()) return fail(labels.status().message());
-      cached = keys.emplace(std::string(key), KeyInfo{*std::move(labels), {}}).first;
+      auto tags = model::Labels::FromPairs(std::move(pairs));
+      if (!tags.ok()) return fail(tags.status().message());
+      const uint64_t hash = tags->Hash();
+      uint64_t tag_set_plus_one =
+          tag_sets_by_tags.Find(hash, [&](uint64_t i) { return tag_sets[i - 1].tags == *tags; });
+      if (tag_set_plus_one == 0) {
+        tag_sets.push_back({*std::move(tags), {}, {}});
+        tag_set_plus_one = tag_sets.size();
+        tag_sets_by_tags.Insert(hash, tag_set_plus_one);
+      }
+      cached = keys.emplace(std::string(key), KeyInfo{static_cast<uint32_t>(tag_set_plus_one - 1),
+                                                      Sanitize(measurement, true),
+                                                      {}})
+                   .first;
     }
     KeyInfo& info = cached->second;
 
@@ -260,29 +283,47 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
           series = info.order[field_index].second;
         } else {
           // A scan only over a few fields: a line of thousands must not cost their square.
-          constexpr size_t kScannedFields = 64;
-          auto slot = info.order.size() > kScannedFields
+          auto slot = info.order.size() > kScannedSeries
                           ? info.order.end()
                           : std::find_if(info.order.begin(), info.order.end(),
                                          [&](const auto& field) { return field.first == name; });
           if (slot != info.order.end()) {
             series = slot->second;
           } else {
-            metric.assign(info.labels.MetricName());
+            metric.assign(info.measurement);
             metric += '_';
             metric += Unescape(name);
             SanitizeInPlace(metric, true);
-            model::Labels labels = info.labels.With("__name__", metric);
             // Two spellings of one series (escapes, sanitized names) share one entry.
-            const uint64_t hash = labels.Hash();
-            uint64_t index_plus_one = series_by_labels.Find(
-                hash, [&](uint64_t i) { return result.batch.series[i - 1].labels == labels; });
-            if (index_plus_one == 0) {
-              result.batch.series.push_back({std::move(labels), {}});
-              index_plus_one = result.batch.series.size();
-              series_by_labels.Insert(hash, index_plus_one);
+            TagSet& set = tag_sets[info.tag_set];
+            std::optional<uint32_t> found;
+            if (set.series.size() > kScannedSeries) {
+              if (auto it = set.by_metric.find(metric); it != set.by_metric.end()) {
+                found = it->second;
+              }
+            } else {
+              for (uint32_t candidate : set.series) {
+                if (result.batch.series[candidate].labels.MetricName() == metric) {
+                  found = candidate;
+                  break;
+                }
+              }
             }
-            series = static_cast<uint32_t>(index_plus_one - 1);
+            if (!found) {
+              found = static_cast<uint32_t>(result.batch.series.size());
+              result.batch.series.push_back({set.tags.With("__name__", metric), {}});
+              set.series.push_back(*found);
+              if (set.series.size() > kScannedSeries) {
+                if (set.by_metric.empty()) {
+                  for (uint32_t s : set.series) {
+                    set.by_metric.emplace(result.batch.series[s].labels.MetricName(), s);
+                  }
+                } else {
+                  set.by_metric.emplace(metric, *found);
+                }
+              }
+            }
+            series = *found;
           }
           if (field_index >= info.order.size()) info.order.resize(field_index + 1);
           info.order[field_index] = {std::string(name), series};
@@ -315,7 +356,9 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       const size_t samples = pending.size() * body_bytes / (line.size() + 1) + 16;
       pending.reserve(samples);
       result.batch.series.reserve(samples);
-      series_by_labels.Reserve(samples);
+      const size_t lines = body_bytes / (line.size() + 1) + 16;
+      tag_sets.reserve(lines);
+      tag_sets_by_tags.Reserve(lines);
     }
     ++result.lines;
   }

@@ -46,6 +46,36 @@ TEST(LineProtocol, EscapesPrecisionStringsAndNames) {
   EXPECT_EQ(r->batch.series[2].samples[0].timestamp_ms, 42'000);  // no timestamp: now
 }
 
+// Keys that spell one tag set differently (tag order, escapes, names that sanitize
+// alike), and measurement/field splits that make one metric name, are one series each,
+// its samples in body order; a different tag value is another series.
+TEST(LineProtocol, SpellingsOfOneSeriesShareIt) {
+  auto r = ParseLineProtocol(
+      "cpu,host=a,zone=z usage_user=1 1\n"
+      "cpu,zone=z,host=a usage_user=2 2\n"
+      "cpu_usage,host=a,zone=z user=3 3\n"
+      "cpu,host=a,zo\\ ne=z usage_user=4 4\n"
+      "cpu,host=a,zo-ne=z usage_user=5 5\n"
+      "cpu,host=a,zone=z usage-user=6 6\n"
+      "cpu,host=b,zone=z usage_user=7 7\n"
+      "cpu,host=a\\,b,zone=z usage_user=8 8\n",
+      "s", 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->batch.series.size(), 4u);
+  using Samples = std::vector<model::Sample>;
+  EXPECT_EQ(r->batch.series[0].labels,
+            Labels::Of({{"__name__", "cpu_usage_user"}, {"host", "a"}, {"zone", "z"}}));
+  EXPECT_EQ(r->batch.series[0].samples, (Samples{{1000, 1}, {2000, 2}, {3000, 3}, {6000, 6}}));
+  EXPECT_EQ(r->batch.series[1].labels,
+            Labels::Of({{"__name__", "cpu_usage_user"}, {"host", "a"}, {"zo_ne", "z"}}));
+  EXPECT_EQ(r->batch.series[1].samples, (Samples{{4000, 4}, {5000, 5}}));
+  EXPECT_EQ(r->batch.series[2].labels,
+            Labels::Of({{"__name__", "cpu_usage_user"}, {"host", "b"}, {"zone", "z"}}));
+  EXPECT_EQ(r->batch.series[3].labels,
+            Labels::Of({{"__name__", "cpu_usage_user"}, {"host", "a,b"}, {"zone", "z"}}));
+  EXPECT_EQ(r->batch.series[3].samples, (Samples{{8000, 8}}));
+}
+
 // Field names that are prefixes of each other, an escaped `=` in a name and a changed
 // order: each field keeps its own series.
 TEST(LineProtocol, FieldNamesThatPrefixEachOtherOrHoldEscapesStayApart) {
