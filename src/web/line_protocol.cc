@@ -356,9 +356,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       const size_t samples = pending.size() * body_bytes / (line.size() + 1) + 16;
       pending.reserve(samples);
       result.batch.series.reserve(samples);
-      const size_t lines = body_bytes / (line.size() + 1) + 16;
-      tag_sets.reserve(lines);
-      tag_sets_by_tags.Reserve(lines);
+      tag_sets_by_tags.Reserve(body_bytes / (line.size() + 1) + 16);  // a tag set a line, at most
     }
     ++result.lines;
   }
