@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <unordered_map>
 
 #include "core/hash_slots.h"
@@ -143,12 +142,34 @@ Result<std::optional<double>> FieldValue(std::string_view v) {
 // What the parser keeps per distinct tag set (a key's labels but its measurement). Keys
 // that spell it differently (tag order, escapes, names that sanitize alike) share it, and
 // its series are told apart by metric name: a scan of a few, a map past that.
+constexpr size_t kScannedSeries = 64;
 struct TagSet {
   model::Labels tags;
   std::vector<uint32_t> series;  // indexes in the batch's series
   TextMap<uint32_t> by_metric;   // filled once there are more than kScannedSeries
+
+  // The index of this tag set's series named `metric` in `all`, added when new.
+  uint32_t SeriesNamed(const std::string& metric, std::vector<model::Series>& all) {
+    if (series.size() > kScannedSeries) {
+      if (auto it = by_metric.find(metric); it != by_metric.end()) return it->second;
+    } else {
+      for (uint32_t s : series) {
+        if (all[s].labels.MetricName() == metric) return s;
+      }
+    }
+    const auto added = static_cast<uint32_t>(all.size());
+    all.push_back({tags.With(model::kMetricNameLabel, metric), {}});
+    series.push_back(added);
+    if (series.size() > kScannedSeries) {
+      if (by_metric.empty()) {
+        for (uint32_t s : series) by_metric.emplace(all[s].labels.MetricName(), s);
+      } else {
+        by_metric.emplace(metric, added);
+      }
+    }
+    return added;
+  }
 };
-constexpr size_t kScannedSeries = 64;
 
 // What the parser keeps per distinct `measurement,tags` text.
 struct KeyInfo {
@@ -218,6 +239,9 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       }
       auto tags = model::Labels::FromPairs(std::move(pairs));
       if (!tags.ok()) return fail(tags.status().message());
+      if (!tags->Get(model::kMetricNameLabel).empty()) {
+        return fail("label \"__name__\" given twice");  // the measurement names the series
+      }
       const uint64_t hash = tags->Hash();
       uint64_t tag_set_plus_one =
           tag_sets_by_tags.Find(hash, [&](uint64_t i) { return tag_sets[i - 1].tags == *tags; });
@@ -295,35 +319,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
             metric += Unescape(name);
             SanitizeInPlace(metric, true);
             // Two spellings of one series (escapes, sanitized names) share one entry.
-            TagSet& set = tag_sets[info.tag_set];
-            std::optional<uint32_t> found;
-            if (set.series.size() > kScannedSeries) {
-              if (auto it = set.by_metric.find(metric); it != set.by_metric.end()) {
-                found = it->second;
-              }
-            } else {
-              for (uint32_t candidate : set.series) {
-                if (result.batch.series[candidate].labels.MetricName() == metric) {
-                  found = candidate;
-                  break;
-                }
-              }
-            }
-            if (!found) {
-              found = static_cast<uint32_t>(result.batch.series.size());
-              result.batch.series.push_back({set.tags.With("__name__", metric), {}});
-              set.series.push_back(*found);
-              if (set.series.size() > kScannedSeries) {
-                if (set.by_metric.empty()) {
-                  for (uint32_t s : set.series) {
-                    set.by_metric.emplace(result.batch.series[s].labels.MetricName(), s);
-                  }
-                } else {
-                  set.by_metric.emplace(metric, *found);
-                }
-              }
-            }
-            series = *found;
+            series = tag_sets[info.tag_set].SeriesNamed(metric, result.batch.series);
           }
           if (field_index >= info.order.size()) info.order.resize(field_index + 1);
           info.order[field_index] = {std::string(name), series};

@@ -178,7 +178,8 @@ TEST(LineProtocol, AMalformedLineRejectsTheBatchNamingTheLine) {
                        "cpu usage=1 12x",
                        "cpu usage=\"open",
                        "cpu usage=1i2i",
-                       "cpu s=\"x\"i"};
+                       "cpu s=\"x\"i",
+                       "cpu,__name__=x usage=1"};  // the measurement names the series
   for (const char* line : bad) {
     auto r = ParseLineProtocol(std::string("ok f=1\n") + line + "\n", "", 0);
     ASSERT_FALSE(r.ok()) << line;
