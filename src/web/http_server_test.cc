@@ -59,7 +59,8 @@ TEST_F(HttpServerTest, ServesDecodedRequests) {
 }
 
 // Health probes must not starve behind queries (issue #26): with every worker busy on a
-// long request, /healthz, /readyz and /metrics still answer within 100 ms.
+// 2 s request, /healthz, /readyz and /metrics still answer well before any worker is free
+// (within 500 ms: a loaded CI machine running ASan builds took 175 ms once).
 TEST_F(HttpServerTest, HealthProbesAnswerWhileQueriesFillEveryWorker) {
   Start();
   std::vector<std::thread> heavy;
@@ -73,12 +74,13 @@ TEST_F(HttpServerTest, HealthProbesAnswerWhileQueriesFillEveryWorker) {
     const auto took = std::chrono::steady_clock::now() - started;
     ASSERT_TRUE(r.ok()) << path;
     EXPECT_EQ(r->status, 200);
-    EXPECT_LT(took, std::chrono::milliseconds(100)) << path;
+    EXPECT_LT(took, std::chrono::milliseconds(500)) << path;
   }
   for (auto& t : heavy) t.join();
 }
 
-// Queries have threads of their own: however many arrive, other requests answer at once,
+// Queries have threads of their own: however many arrive, other requests answer at once
+// (well before a 2 s query ends),
 // and a query that waited past its timeout for a thread is a 503 "timeout".
 TEST_F(HttpServerTest, QueriesWaitForTheirOwnThreadsAndOthersDoNot) {
   HttpServer::Options options;
@@ -99,7 +101,7 @@ TEST_F(HttpServerTest, QueriesWaitForTheirOwnThreadsAndOthersDoNot) {
     const auto started = std::chrono::steady_clock::now();
     auto r = HttpGet(server_->port(), path);
     ASSERT_TRUE(r.ok()) << path;
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100)) << path;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500)) << path;
   }
   for (auto& t : heavy) t.join();
   // Two ran at once (2 s each); the two after them waited 2 s, past their 1 s in line.
