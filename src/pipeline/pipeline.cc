@@ -13,11 +13,23 @@ Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages, metrics::Registry
   }
 }
 
-Status Pipeline::Process(model::Batch& batch) {
+Status Pipeline::Process(std::shared_ptr<const model::Batch>& batch) {
+  if (stages_.empty()) return OkStatus();
+  std::shared_ptr<model::Batch> copy;  // the batch once a stage changed it
+  auto samples = static_cast<double>(batch->SampleCount());
   for (auto& s : stages_) {
-    s.in.Inc(static_cast<double>(batch.SampleCount()));
-    VIGIL_RETURN_IF_ERROR(s.stage->Apply(batch).Annotate("stage " + s.stage->name()));
-    s.out.Inc(static_cast<double>(batch.SampleCount()));
+    s.in.Inc(samples);
+    if (!copy) {
+      if (s.stage->LeavesAsIs(*batch)) {
+        s.out.Inc(samples);
+        continue;
+      }
+      copy = std::make_shared<model::Batch>(*batch);
+      batch = copy;
+    }
+    VIGIL_RETURN_IF_ERROR(s.stage->Apply(*copy).Annotate("stage " + s.stage->name()));
+    samples = static_cast<double>(copy->SampleCount());
+    s.out.Inc(samples);
   }
   return OkStatus();
 }

@@ -1,7 +1,9 @@
 // The coordinator's pipeline: an ordered list of stages applied to every batch (filter,
 // relabel, regex match, downsample: the pipeline issue adds them). A stage is pure, with
 // no I/O, and may change or drop series. With no stages the pipeline passes batches
-// through unchanged. Samples in and out are counted per stage in
+// through unchanged. Batches are shared (the queue keeps the original until it is acked):
+// the stages work on a copy, made at the first stage that would change the batch, so a
+// batch no stage touches is never copied. Samples in and out are counted per stage in
 // vigil_pipeline_samples_total{stage,outcome}.
 //
 // Thread safety: Process may be called from several threads at once if every stage
@@ -22,6 +24,9 @@ class Stage {
  public:
   virtual ~Stage() = default;
   virtual const std::string& name() const = 0;
+  // Whether Apply would leave this batch exactly as it is (and change no state of the
+  // stage); false when unsure. It only reads the stage's configuration.
+  virtual bool LeavesAsIs(const model::Batch&) const { return false; }
   // Transforms the batch in place.
   virtual Status Apply(model::Batch& batch) = 0;
 };
@@ -31,8 +36,10 @@ class Pipeline {
   explicit Pipeline(std::vector<std::unique_ptr<Stage>> stages,
                     metrics::Registry& registry = metrics::Registry::Default());
 
-  // Runs every stage in order; stops at the first error, leaving the batch as that stage left it.
-  Status Process(model::Batch& batch);
+  // Runs every stage in order; `batch` then points to the result: the same batch when no
+  // stage changed it, else a copy. Stops at the first error, with `batch` as that stage
+  // left it; the batch it pointed to at first is never changed.
+  Status Process(std::shared_ptr<const model::Batch>& batch);
   size_t stage_count() const { return stages_.size(); }
 
  private:

@@ -25,7 +25,8 @@ size_t ShardedPipeline::ShardOf(std::string_view agent) const {
   return XXH3_64bits(agent.data(), agent.size()) % shards_.size();
 }
 
-Status ShardedPipeline::Process(std::string_view agent, model::Batch& batch) {
+Status ShardedPipeline::Process(std::string_view agent,
+                                std::shared_ptr<const model::Batch>& batch) {
   Shard& shard = *shards_[ShardOf(agent)];
   MutexLock lock(shard.mu);
   return shard.pipeline.Process(batch);

@@ -32,9 +32,9 @@ class ShardedPipeline {
   static std::unique_ptr<ShardedPipeline> PassThrough(
       metrics::Registry& registry = metrics::Registry::Default());
 
-  // Runs the batch of `agent` through its shard's stages; the stages' first error (the batch then
-  // is left partly processed).
-  Status Process(std::string_view agent, model::Batch& batch);
+  // Runs the batch of `agent` through its shard's stages (Pipeline::Process); the stages'
+  // first error (the batch then is left partly processed).
+  Status Process(std::string_view agent, std::shared_ptr<const model::Batch>& batch);
 
   size_t workers() const { return shards_.size(); }
   size_t stage_count() const {

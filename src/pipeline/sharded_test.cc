@@ -64,9 +64,10 @@ TEST(ShardedPipeline, EveryAgentsSeriesStayOnOneShardInOrder) {
   for (int a = 0; a < 8; ++a) {
     agents.emplace_back([&, agent = "agent-" + std::to_string(a)] {
       for (int64_t t = 1; t <= 50; ++t) {
-        model::Batch batch = Batch(agent, 10, t);
+        std::shared_ptr<const model::Batch> batch =
+            std::make_shared<model::Batch>(Batch(agent, 10, t));
         EXPECT_TRUE((*p)->Process(agent, batch).ok());
-        EXPECT_EQ(batch.SampleCount(), 10u);
+        EXPECT_EQ(batch->SampleCount(), 10u);
       }
     });
   }
@@ -120,10 +121,10 @@ TEST(ShardedPipeline, AgentsOnDifferentShardsRunAtTheSameTime) {
   while ((*p)->ShardOf(second) == (*p)->ShardOf(first)) second += "b";
   Status a, b;
   std::thread other([&] {
-    model::Batch batch = Batch(second, 1, 1);
+    std::shared_ptr<const model::Batch> batch = std::make_shared<model::Batch>(Batch(second, 1, 1));
     b = (*p)->Process(second, batch);
   });
-  model::Batch batch = Batch(first, 1, 1);
+  std::shared_ptr<const model::Batch> batch = std::make_shared<model::Batch>(Batch(first, 1, 1));
   a = (*p)->Process(first, batch);
   other.join();
   EXPECT_TRUE(a.ok()) << a.ToString();
@@ -152,7 +153,7 @@ TEST(ShardedPipeline, AStagesErrorIsReturned) {
   };
   auto p = ShardedPipeline::Create(2, factory, registry);
   ASSERT_TRUE(p.ok());
-  model::Batch batch = Batch("a", 10, 1);
+  std::shared_ptr<const model::Batch> batch = std::make_shared<model::Batch>(Batch("a", 10, 1));
   EXPECT_EQ((*p)->Process("a", batch).message(), "stage fails_on: series 3");
   EXPECT_FALSE(ShardedPipeline::Create(0, factory, registry).ok());
 }

@@ -93,10 +93,17 @@ void SetLabel(std::vector<model::Label>& pairs, const std::string& name, const s
 
 }  // namespace
 
+bool FilterStage::Drops(const model::Labels& labels) const {
+  return (!keep_.empty() && !MatchesAny(keep_, labels)) || MatchesAny(drop_, labels);
+}
+
+bool FilterStage::LeavesAsIs(const model::Batch& batch) const {
+  return std::none_of(batch.series.begin(), batch.series.end(),
+                      [&](const model::Series& s) { return Drops(s.labels); });
+}
+
 Status FilterStage::Apply(model::Batch& batch) {
-  std::erase_if(batch.series, [&](const model::Series& s) {
-    return (!keep_.empty() && !MatchesAny(keep_, s.labels)) || MatchesAny(drop_, s.labels);
-  });
+  std::erase_if(batch.series, [&](const model::Series& s) { return Drops(s.labels); });
   return OkStatus();
 }
 
@@ -221,6 +228,13 @@ std::optional<model::Labels> RelabelStage::Relabel(const model::Labels& labels) 
   return std::nullopt;
 }
 
+bool RelabelStage::LeavesAsIs(const model::Batch& batch) const {
+  model::Labels out;
+  return std::all_of(batch.series.begin(), batch.series.end(), [&](const model::Series& s) {
+    return Rewrite(s.labels, out) == Outcome::kUnchanged;
+  });
+}
+
 Status RelabelStage::Apply(model::Batch& batch) {
   size_t kept = 0;
   model::Labels out;
@@ -233,6 +247,15 @@ Status RelabelStage::Apply(model::Batch& batch) {
   }
   batch.series.resize(kept);
   return OkStatus();
+}
+
+bool MatchStage::LeavesAsIs(const model::Batch& batch) const {
+  return std::all_of(batch.series.begin(), batch.series.end(), [&](const model::Series& s) {
+    if (!model::MatchesAll(selector_, s.labels)) return true;
+    return std::all_of(add_.begin(), add_.end(), [&](const auto& label) {
+      return s.labels.Get(label.first) == label.second;
+    });
+  });
 }
 
 Status MatchStage::Apply(model::Batch& batch) {
@@ -291,6 +314,12 @@ void DownsampleStage::Emit(const model::Labels& labels, const Window& w, model::
     model::Labels emitted = labels.With(model::kMetricNameLabel, metric).With("window", window);
     out.series.push_back({std::move(emitted), {{w.start + options_.window_ms, value}}});
   }
+}
+
+bool DownsampleStage::LeavesAsIs(const model::Batch& batch) const {
+  return std::none_of(batch.series.begin(), batch.series.end(), [&](const model::Series& s) {
+    return model::MatchesAll(options_.selector, s.labels);
+  });
 }
 
 Status DownsampleStage::Apply(model::Batch& batch) {

@@ -199,6 +199,59 @@ TEST(MatchStage, TagsMatchingSeries) {
                                       "coolant_flow{}"}));
 }
 
+// The pipeline copies a batch only for a stage that would change it (Stage::LeavesAsIs):
+// each built-in stage says so exactly when its Apply leaves the batch as it was.
+TEST(Stages, EachSaysWhenItWouldLeaveABatchAsItIs) {
+  using model::MatchType;
+  const Selector boiler = {M(MatchType::kEqual, "area", "boiler")};
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<FilterStage>(
+      "drop", std::vector<Selector>{},
+      std::vector<Selector>{{M(MatchType::kRegexMatch, "__name__", "node_.*")}}));
+  stages.push_back(std::make_unique<FilterStage>("keep", std::vector<Selector>{boiler},
+                                                 std::vector<Selector>{}));
+  stages.push_back(*RelabelStage::Create(
+      "host",
+      {.source_labels = {"target"}, .target_label = "host", .regex = "https?://([^/:]+).*"}));
+  stages.push_back(*RelabelStage::Create(
+      "exported", {.regex = "exported_.*", .action = RelabelAction::kLabelDrop}));
+  stages.push_back(
+      std::make_unique<MatchStage>("zone", boiler, config::LabelMap{{"zone", "steam"}}));
+  stages.push_back(*DownsampleStage::Create("minute", {.selector = boiler}));
+  const std::vector<model::Labels> pool = {
+      L({{"__name__", "node_load1"}}),
+      L({{"__name__", "boiler_pressure_out"}, {"area", "boiler"}}),
+      L({{"__name__", "boiler_pressure_out"}, {"area", "boiler"}, {"zone", "steam"}}),
+      L({{"__name__", "probe_ok"}, {"target", "http://db:80/"}}),
+      L({{"__name__", "probe_ok"}, {"host", "db"}, {"target", "http://db:80/"}}),
+      L({{"__name__", "up"}, {"exported_job", "x"}}),
+      L({{"__name__", "up"}, {"job", "x"}}),
+  };
+  std::vector<model::Batch> batches = {BatchOf({})};
+  for (size_t i = 0; i < pool.size(); ++i) {
+    batches.push_back(BatchOf({pool[i]}));
+    for (size_t j = i + 1; j < pool.size(); ++j) batches.push_back(BatchOf({pool[i], pool[j]}));
+  }
+  for (const auto& stage : stages) {
+    int untouched = 0;
+    for (const auto& batch : batches) {
+      model::Batch applied = batch;
+      ASSERT_TRUE(stage->Apply(applied).ok());
+      const bool stateful = stage->name() == "minute";  // it changes state, not only batches
+      if (stage->LeavesAsIs(batch)) {
+        EXPECT_EQ(applied, batch) << stage->name() << ": "
+                                  << ::testing::PrintToString(Texts(batch));
+        ++untouched;
+      } else if (!stateful) {
+        EXPECT_NE(applied, batch) << stage->name() << ": "
+                                  << ::testing::PrintToString(Texts(batch));
+      }
+    }
+    EXPECT_GT(untouched, 1) << stage->name();
+    EXPECT_LT(untouched, static_cast<int>(batches.size())) << stage->name();
+  }
+}
+
 }  // namespace
 }  // namespace vigil::pipeline
 

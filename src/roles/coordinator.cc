@@ -201,15 +201,9 @@ void Coordinator::OnBatch(const std::string& source, const std::string& queue,
     MutexLock lock(mu_);
     if (auto it = seen_.find(source); it != seen_.end()) it->second.last_ms = clock_.NowMillis();
   }
-  // The stages change the batch: they work on a copy (the queue keeps the original until
-  // it is acked). Without stages the batch goes on as it came.
+  // A batch the stages change is copied (the queue keeps the original until it is acked).
   std::shared_ptr<const model::Batch> processed = *batch;
-  Status status;
-  if (pipeline_->stage_count() > 0) {
-    auto copy = std::make_shared<model::Batch>(**batch);
-    status = pipeline_->Process(source, *copy);
-    processed = std::move(copy);
-  }
+  Status status = pipeline_->Process(source, processed);
   if (status.ok()) {
     bus::Message out = bus::Batches::Make(processed);
     bus::CopyReplyHeaders(delivery.message(), out);  // whoever waits for the batch, waits for this
