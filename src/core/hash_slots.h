@@ -30,7 +30,9 @@ class HashSlots {
 
   // Adds value (nonzero, not UINT64_MAX) under hash.
   void Insert(uint64_t hash, uint64_t value) {
-    if ((used_ + 1) * 4 > slots_.size() * 3) Rehash(std::max<size_t>(16, (live_ + 1) * 2));
+    // Full at 3/4, erased slots counted: room for twice the live values (twice the
+    // slots when none were erased), so the next rehash is at least n/4 inserts away.
+    if ((used_ + 1) * 4 > slots_.size() * 3) Rehash(std::bit_ceil(2 * (live_ + 1)));
     size_t i = hash & mask_;
     while (slots_[i].value != kEmpty && slots_[i].value != kErased) i = (i + 1) & mask_;
     if (slots_[i].value == kEmpty) ++used_;
@@ -54,9 +56,10 @@ class HashSlots {
 
   // Room for n values without a rehash.
   void Reserve(size_t n) {
-    if ((n + 1) * 4 > slots_.size() * 3) Rehash(n + 1);
+    if ((n + 1) * 4 > slots_.size() * 3) Rehash(std::bit_ceil(((n + 1) * 4 + 2) / 3));
   }
   size_t size() const { return live_; }
+  size_t slot_count() const { return slots_.size(); }  // 16 bytes each
   void Clear() {
     slots_.assign(slots_.size(), Slot{});
     used_ = live_ = 0;
@@ -70,10 +73,10 @@ class HashSlots {
     uint64_t value = kEmpty;
   };
 
-  // At least 4/3 * n slots, a power of two; erased slots are dropped.
-  void Rehash(size_t n) {
+  // `count` slots (a power of two; at least 16); erased slots are dropped.
+  void Rehash(size_t count) {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::bit_ceil(n * 4 / 3 + 1), Slot{});
+    slots_.assign(std::max<size_t>(16, count), Slot{});
     mask_ = slots_.size() - 1;
     used_ = live_ = 0;
     for (const Slot& slot : old) {
