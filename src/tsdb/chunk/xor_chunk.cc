@@ -104,7 +104,7 @@ void XorAppender::WriteBits(uint64_t bits, int n) {
     const auto chunk = static_cast<uint8_t>(bits >> (n - take));
     buffer_.back() =
         static_cast<char>(static_cast<uint8_t>(buffer_.back()) | (chunk << (free_bits_ - take)));
-    free_bits_ -= take;
+    free_bits_ = static_cast<uint8_t>(free_bits_ - take);
     n -= take;
     if (n == 0) return;
     bits &= (uint64_t{1} << n) - 1;
@@ -117,7 +117,7 @@ void XorAppender::WriteBits(uint64_t bits, int n) {
   }
   if (n > 0) {
     bytes[count++] = static_cast<char>(static_cast<uint8_t>(bits << (8 - n)));
-    free_bits_ = 8 - n;
+    free_bits_ = static_cast<uint8_t>(8 - n);
   }
   buffer_.append(bytes, static_cast<size_t>(count));
 }
@@ -146,8 +146,8 @@ void XorAppender::WriteValue(uint64_t bits) {
     WriteBits(x >> trailing_, 64 - leading_ - trailing_);
     return;
   }
-  leading_ = leading;
-  trailing_ = trailing;
+  leading_ = static_cast<uint8_t>(leading);
+  trailing_ = static_cast<uint8_t>(trailing);
   const int significant = 64 - leading - trailing;
   WriteBits(0b11, 2);
   WriteBits(static_cast<uint64_t>(leading), 5);

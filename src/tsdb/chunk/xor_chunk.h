@@ -36,15 +36,16 @@ class XorAppender {
   void WriteVarint(int64_t value);
   void WriteValue(uint64_t bits);
 
+  // A million series keep as many open chunks: the small fields are packed (72 bytes).
   std::string buffer_;
-  int free_bits_ = 0;  // unused low bits of buffer_.back()
-  int count_ = 0;
   int64_t first_t_ = 0;
   int64_t t_ = 0;
   int64_t delta_ = 0;
   uint64_t value_bits_ = 0;
-  int leading_ = 0xFF;  // the current XOR window; 0xFF: none yet
-  int trailing_ = 0;
+  uint16_t count_ = 0;
+  uint8_t free_bits_ = 0;   // unused low bits of buffer_.back()
+  uint8_t leading_ = 0xFF;  // the current XOR window; 0xFF: none yet
+  uint8_t trailing_ = 0;
 };
 
 // Appends the chunk's samples to `out`. DataLoss when the bytes are not a valid chunk
