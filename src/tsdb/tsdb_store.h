@@ -190,7 +190,9 @@ class TsdbStore final : public store::Store {
   Status AppendLocked(const model::Batch& batch, bool all_or_nothing) VIGIL_REQUIRES(mu_);
   Status RecoverFromFailedSync() VIGIL_REQUIRES(mu_);
 
-  MemSeries* GetOrCreate(const model::Labels& labels, bool* created) VIGIL_REQUIRES(mu_);
+  // `hash` is labels.Hash().
+  MemSeries* GetOrCreate(const model::Labels& labels, uint64_t hash, bool* created)
+      VIGIL_REQUIRES(mu_);
   // Sorts one series' candidates into in-order, out-of-order, duplicate, too old.
   void Classify(std::span<const model::Sample> samples, BatchGroup& group, bool replaying)
       VIGIL_REQUIRES(mu_);

@@ -30,16 +30,17 @@ std::vector<uint64_t> Intersect(const std::vector<uint64_t>& a, const std::vecto
 }  // namespace
 
 uint64_t Index::Find(const model::Labels& labels, uint64_t hash) const {
-  return by_hash_.Find(hash, [&](uint64_t id) {
-    auto found = labels_.find(id);
-    return found != labels_.end() && found->second == labels;
-  });
+  const uint64_t found =
+      by_hash_.Find(hash, [&](uint64_t entry) { return EntryAt(entry)->second == labels; });
+  return found == 0 ? 0 : EntryAt(found)->first;
 }
 
 void Index::Add(uint64_t id, model::Labels labels) {
-  VIGIL_CHECK(id != 0 && labels_.count(id) == 0, "series id reused");
-  by_hash_.Insert(labels.Hash(), id);
-  for (const model::LabelRef& l : labels) {
+  const auto [at, added] = labels_.try_emplace(id, std::move(labels));
+  VIGIL_CHECK(id != 0 && added, "series id reused");
+  const Entry& entry = *at;
+  by_hash_.Insert(entry.second.Hash(), reinterpret_cast<uint64_t>(&entry));
+  for (const model::LabelRef& l : entry.second) {
     auto name = postings_.find(l.name);
     if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
     auto value = name->second.find(l.value);
@@ -47,13 +48,12 @@ void Index::Add(uint64_t id, model::Labels labels) {
     InsertSorted(&value->second, id);
   }
   InsertSorted(&all_, id);
-  labels_.emplace(id, std::move(labels));
 }
 
 void Index::Remove(uint64_t id) {
   auto it = labels_.find(id);
   if (it == labels_.end()) return;
-  by_hash_.Erase(it->second.Hash(), id);
+  by_hash_.Erase(it->second.Hash(), reinterpret_cast<uint64_t>(&*it));
   for (const model::LabelRef& l : it->second) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);
