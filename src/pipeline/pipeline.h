@@ -2,9 +2,10 @@
 // relabel, regex match, downsample: the pipeline issue adds them). A stage is pure, with
 // no I/O, and may change or drop series. With no stages the pipeline passes batches
 // through unchanged. Batches are shared (the queue keeps the original until it is acked):
-// the stages work on a copy, made at the first stage that would change the batch, so a
-// batch no stage touches is never copied. Samples in and out are counted per stage in
-// vigil_pipeline_samples_total{stage,outcome}.
+// the stages work on a copy, made at the first stage that would change a series of the
+// batch, so a batch no stage touches is never copied. That is found series by series
+// (each series' labels are read once, while in the cache, for all stages). Samples in and out are
+// counted per stage in vigil_pipeline_samples_total{stage,outcome}.
 //
 // Thread safety: Process may be called from several threads at once if every stage
 // allows it; stages added after construction are not supported.
@@ -24,9 +25,9 @@ class Stage {
  public:
   virtual ~Stage() = default;
   virtual const std::string& name() const = 0;
-  // Whether Apply would leave this batch exactly as it is (and change no state of the
-  // stage); false when unsure. It only reads the stage's configuration.
-  virtual bool LeavesAsIs(const model::Batch&) const { return false; }
+  // Whether Apply would leave this series exactly as it is (and change no state of the
+  // stage for it); false when unsure. It only reads the stage's configuration.
+  virtual bool LeavesAsIs(const model::Series&) const { return false; }
   // Transforms the batch in place.
   virtual Status Apply(model::Batch& batch) = 0;
 };

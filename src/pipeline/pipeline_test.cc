@@ -11,9 +11,8 @@ namespace {
 class DropNoise final : public Stage {
  public:
   const std::string& name() const override { return name_; }
-  bool LeavesAsIs(const model::Batch& batch) const override {
-    return std::none_of(batch.series.begin(), batch.series.end(),
-                        [](const model::Series& s) { return s.labels.MetricName() == "noise"; });
+  bool LeavesAsIs(const model::Series& series) const override {
+    return series.labels.MetricName() != "noise";
   }
   Status Apply(model::Batch& batch) override {
     std::erase_if(batch.series,

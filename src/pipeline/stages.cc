@@ -97,10 +97,7 @@ bool FilterStage::Drops(const model::Labels& labels) const {
   return (!keep_.empty() && !MatchesAny(keep_, labels)) || MatchesAny(drop_, labels);
 }
 
-bool FilterStage::LeavesAsIs(const model::Batch& batch) const {
-  return std::none_of(batch.series.begin(), batch.series.end(),
-                      [&](const model::Series& s) { return Drops(s.labels); });
-}
+bool FilterStage::LeavesAsIs(const model::Series& series) const { return !Drops(series.labels); }
 
 Status FilterStage::Apply(model::Batch& batch) {
   std::erase_if(batch.series, [&](const model::Series& s) { return Drops(s.labels); });
@@ -228,11 +225,9 @@ std::optional<model::Labels> RelabelStage::Relabel(const model::Labels& labels) 
   return std::nullopt;
 }
 
-bool RelabelStage::LeavesAsIs(const model::Batch& batch) const {
+bool RelabelStage::LeavesAsIs(const model::Series& series) const {
   model::Labels out;
-  return std::all_of(batch.series.begin(), batch.series.end(), [&](const model::Series& s) {
-    return Rewrite(s.labels, out) == Outcome::kUnchanged;
-  });
+  return Rewrite(series.labels, out) == Outcome::kUnchanged;
 }
 
 Status RelabelStage::Apply(model::Batch& batch) {
@@ -249,12 +244,10 @@ Status RelabelStage::Apply(model::Batch& batch) {
   return OkStatus();
 }
 
-bool MatchStage::LeavesAsIs(const model::Batch& batch) const {
-  return std::all_of(batch.series.begin(), batch.series.end(), [&](const model::Series& s) {
-    if (!model::MatchesAll(selector_, s.labels)) return true;
-    return std::all_of(add_.begin(), add_.end(), [&](const auto& label) {
-      return s.labels.Get(label.first) == label.second;
-    });
+bool MatchStage::LeavesAsIs(const model::Series& series) const {
+  if (!model::MatchesAll(selector_, series.labels)) return true;
+  return std::all_of(add_.begin(), add_.end(), [&](const auto& label) {
+    return series.labels.Get(label.first) == label.second;
   });
 }
 
@@ -316,10 +309,8 @@ void DownsampleStage::Emit(const model::Labels& labels, const Window& w, model::
   }
 }
 
-bool DownsampleStage::LeavesAsIs(const model::Batch& batch) const {
-  return std::none_of(batch.series.begin(), batch.series.end(), [&](const model::Series& s) {
-    return model::MatchesAll(options_.selector, s.labels);
-  });
+bool DownsampleStage::LeavesAsIs(const model::Series& series) const {
+  return !model::MatchesAll(options_.selector, series.labels);
 }
 
 Status DownsampleStage::Apply(model::Batch& batch) {

@@ -35,7 +35,7 @@ class FilterStage final : public Stage {
   FilterStage(std::string name, std::vector<Selector> keep, std::vector<Selector> drop)
       : name_(std::move(name)), keep_(std::move(keep)), drop_(std::move(drop)) {}
   const std::string& name() const override { return name_; }
-  bool LeavesAsIs(const model::Batch& batch) const override;
+  bool LeavesAsIs(const model::Series& series) const override;
   Status Apply(model::Batch& batch) override;
 
  private:
@@ -64,7 +64,7 @@ class RelabelStage final : public Stage {
   // target_label, a hashmod without modulus, or a target label that is not a label name.
   static Result<std::unique_ptr<RelabelStage>> Create(std::string name, RelabelRule rule);
   const std::string& name() const override { return name_; }
-  bool LeavesAsIs(const model::Batch& batch) const override;
+  bool LeavesAsIs(const model::Series& series) const override;
   Status Apply(model::Batch& batch) override;
 
   // The series' labels after the rule; nullopt when the rule drops the series.
@@ -91,7 +91,7 @@ class MatchStage final : public Stage {
   MatchStage(std::string name, Selector selector, config::LabelMap add_labels)
       : name_(std::move(name)), selector_(std::move(selector)), add_(std::move(add_labels)) {}
   const std::string& name() const override { return name_; }
-  bool LeavesAsIs(const model::Batch& batch) const override;
+  bool LeavesAsIs(const model::Series& series) const override;
   Status Apply(model::Batch& batch) override;
 
  private:
@@ -116,8 +116,8 @@ class DownsampleStage final : public Stage {
   // InvalidArgument for a window under 1 s or no function.
   static Result<std::unique_ptr<DownsampleStage>> Create(std::string name, Options options);
   const std::string& name() const override { return name_; }
-  // True when the batch has no series the selector takes.
-  bool LeavesAsIs(const model::Batch& batch) const override;
+  // True for a series the selector does not take.
+  bool LeavesAsIs(const model::Series& series) const override;
   // Adds to each series' open window; a sample of a later window closes it and emits its
   // aggregates, stamped at the window's end. A sample older than its series' open window
   // is counted into no window (late). The last window stays open until the next batch.
