@@ -48,7 +48,9 @@ TEST(HashSlots, GrowsByDoublingAndStaysAtLeastThreeEighthsFull) {
     slots.Insert(v * 0x9e3779b97f4a7c15ULL, v);
     if (v % 1000 == 0 || (v & (v - 1)) == 0) {
       ASSERT_LE(v * 4, slots.slot_count() * 3) << v;
-      if (v >= 16) ASSERT_GE(v * 8, slots.slot_count() * 3) << v;
+      if (v >= 16) {
+        ASSERT_GE(v * 8, slots.slot_count() * 3) << v;
+      }
     }
   }
   EXPECT_EQ(slots.slot_count(), 2u << 20);
