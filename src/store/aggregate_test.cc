@@ -59,6 +59,31 @@ TEST(Aggregate, CounterResetsAreAddedBack) {
   EXPECT_DOUBLE_EQ(Eval(Aggregation::kIncrease, s, 30, 30), 22.5);  // 15 * (20+10)/20
 }
 
+// Long windows of a random walk, many resets: the value before each reset is added in
+// order, as promql's loop adds it, to the bit.
+TEST(Aggregate, CounterResetsAreAddedInOrderOverLongWindows) {
+  std::mt19937_64 rng(20261206);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<Sample> samples;
+    double v = 1e9;  // far from 0: no extrapolation towards zero
+    const size_t n = 10 + rng() % 400;
+    for (size_t i = 0; i < n; ++i) {
+      v += static_cast<double>(static_cast<int>(rng() % 2001) - 1000) / 3.0;
+      samples.push_back({static_cast<int64_t>(i + 1) * 1000, v});
+    }
+    double expected = samples.back().value - samples.front().value;
+    for (size_t i = 1; i < n; ++i) {
+      if (samples[i].value < samples[i - 1].value) expected += samples[i - 1].value;
+    }
+    const int64_t end = static_cast<int64_t>(n) * 1000;
+    // The window (0, end] holds every sample: extrapolated by the first one's 1 s.
+    auto increase = EvaluateWindow(Aggregation::kIncrease, samples, end, end);
+    ASSERT_TRUE(increase.has_value());
+    const double sampled = static_cast<double>(n - 1);
+    EXPECT_EQ(*increase, expected * ((sampled + 1.0 + 0.0) / sampled)) << "round " << round;
+  }
+}
+
 TEST(Aggregate, RateNeedsTwoSamples) {
   EXPECT_FALSE(EvaluateWindow(Aggregation::kRate, Seconds({{10, 1}}), 10'000, 60'000).has_value());
 }

@@ -111,6 +111,23 @@ void PutSymbolStream(std::span<const uint64_t> values, std::string* out) {
   *out += coded;
 }
 
+namespace {
+
+// slots[i] = entry + i for i < count, four at a time: a reader fills 1,024 slots for each
+// block it opens, about as many as the values it then decodes.
+void FillSlots(uint32_t* slots, uint32_t entry, uint32_t count) {
+  using Four = uint32_t __attribute__((vector_size(16)));
+  Four four = {entry, entry + 1, entry + 2, entry + 3};
+  uint32_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    std::memcpy(slots + i, &four, sizeof four);
+    four += 4;
+  }
+  for (; i < count; ++i) slots[i] = entry + i;
+}
+
+}  // namespace
+
 bool SymbolStreamReader::Open(std::string_view* in) {
   uint64_t present = 0;
   if (!TakeVarint(in, &present) || present == 0 || present > kStreamSymbols) return false;
@@ -125,9 +142,9 @@ bool SymbolStreamReader::Open(std::string_view* in) {
         frequency == 0 || frequency > kTotal - sum) {
       return false;
     }
-    std::memset(symbol_of_slot_.data() + sum, symbol, frequency);
-    frequency_[symbol] = static_cast<uint16_t>(frequency);
-    start_[symbol] = static_cast<uint16_t>(sum);
+    const uint32_t entry = static_cast<uint32_t>(symbol) << 24 | static_cast<uint32_t>(frequency)
+                                                                       << kStreamScaleBits;
+    FillSlots(slot_.data() + sum, entry, static_cast<uint32_t>(frequency));
     sum += static_cast<uint32_t>(frequency);
     previous = symbol;
   }
@@ -156,17 +173,29 @@ void SymbolStreamReader::Read(uint64_t* out, size_t n) {
   const char* const end = end_;
   bool failed = false;
   auto step = [&](uint32_t& x) -> uint64_t {
-    const uint32_t slot = x & (kTotal - 1);
-    const uint8_t symbol = symbol_of_slot_[slot];
-    x = frequency_[symbol] * (x >> kStreamScaleBits) + slot - start_[symbol];
-    while (x < kLow) {
-      if (next == end) [[unlikely]] {
-        failed = true;
-        break;
+    const uint32_t entry = slot_[x & (kTotal - 1)];
+    const uint32_t symbol = entry >> 24;
+    x = (entry >> kStreamScaleBits & 0x7FF) * (x >> kStreamScaleBits) + (entry & (kTotal - 1));
+    // x was at least 2²³ and lost at most 10 bits, so it takes 0, 1 or 2 bytes to bring
+    // it back. Without branches: which one depends on the data, and a branch would be
+    // mispredicted about once in four values.
+    if (end - next >= 2) [[likely]] {
+      const uint32_t bytes = (x < kLow) + (x < (kLow >> 8));
+      const uint32_t word = static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 8 |
+                            static_cast<uint8_t>(next[1]);
+      x = static_cast<uint32_t>((uint64_t{x} << (8 * bytes)) | (word >> (16 - 8 * bytes)));
+      next += bytes;
+    } else {
+      while (x < kLow) {
+        if (next == end) {
+          failed = true;
+          break;
+        }
+        x = (x << 8) | static_cast<uint8_t>(*next++);
       }
-      x = (x << 8) | static_cast<uint8_t>(*next++);
     }
-    return symbol < kStreamDirectValues ? symbol : Long(symbol);
+    if (symbol < kStreamDirectValues) [[likely]] return symbol;
+    return Long(static_cast<uint8_t>(symbol));
   };
   size_t i = 0;
   for (; i + 1 < n; i += 2) {

@@ -44,11 +44,11 @@ class SymbolStreamReader {
   static constexpr uint32_t kLow = 1u << 23;  // the state stays in [kLow, 256 × kLow)
 
  private:
-  // Each slot's symbol (filled by Open, one memset per symbol: a reader is made per
-  // block, so filling must cost little), and each symbol's frequency and first slot.
-  std::array<uint8_t, kTotal> symbol_of_slot_;
-  std::array<uint16_t, kStreamSymbols> frequency_{};
-  std::array<uint16_t, kStreamSymbols> start_{};
+  // Each slot's decoding step in one word, so that a value costs one table load: the
+  // slot's offset inside its symbol's range (bits 0–9), the symbol's frequency (bits
+  // 10–20) and the symbol (bits 24–31). Filled by Open: a reader is made per block, so
+  // filling must cost little (1,024 stores).
+  std::array<uint32_t, kTotal> slot_;
   uint64_t Long(uint8_t symbol);
   // Two states take turns (even values, odd values): each value's decoding waits on the
   // one before it of its own state only, so the processor overlaps them.
