@@ -143,7 +143,7 @@ bool SymbolStreamReader::Open(std::string_view* in) {
       return false;
     }
     const uint32_t entry = static_cast<uint32_t>(symbol) << 24 | static_cast<uint32_t>(frequency)
-                                                                       << kStreamScaleBits;
+                                                                     << kStreamScaleBits;
     FillSlots(slot_.data() + sum, entry, static_cast<uint32_t>(frequency));
     sum += static_cast<uint32_t>(frequency);
     previous = symbol;
@@ -181,8 +181,8 @@ void SymbolStreamReader::Read(uint64_t* out, size_t n) {
     // mispredicted about once in four values.
     if (end - next >= 2) [[likely]] {
       const uint32_t bytes = (x < kLow) + (x < (kLow >> 8));
-      const uint32_t word = static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 8 |
-                            static_cast<uint8_t>(next[1]);
+      const uint32_t word =
+          static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 8 | static_cast<uint8_t>(next[1]);
       x = static_cast<uint32_t>((uint64_t{x} << (8 * bytes)) | (word >> (16 - 8 * bytes)));
       next += bytes;
     } else {
@@ -194,7 +194,8 @@ void SymbolStreamReader::Read(uint64_t* out, size_t n) {
         x = (x << 8) | static_cast<uint8_t>(*next++);
       }
     }
-    if (symbol < kStreamDirectValues) [[likely]] return symbol;
+    if (symbol < kStreamDirectValues) [[likely]]
+      return symbol;
     return Long(static_cast<uint8_t>(symbol));
   };
   size_t i = 0;
