@@ -1381,6 +1381,13 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           }
         }
         tier_blocks_read_.Inc(static_cast<double>(run.tiered[i].size()));
+        // Each chunk decodes in strictly increasing time (its decoder checks), so the
+        // whole is in order when each chunk starts after the one before it ends.
+        bool in_order = true;
+        auto follows = [&](size_t before) {
+          in_order = in_order && (before == 0 || before == samples.size() ||
+                                  samples[before].timestamp_ms > samples[before - 1].timestamp_ms);
+        };
         for (const ChunkRow& row : run.rows[i]) {
           const size_t before = samples.size();
           Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
@@ -1388,12 +1395,18 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
             samples.resize(before);
             run.undecodable[i].emplace_back(row.min_t, decoded.message());
           }
+          follows(before);
         }
         for (const std::string& bytes : snapshot.chunks) {
+          const size_t before = samples.size();
           (void)chunk::DecodeXorChunk(bytes, &samples);  // written by us a moment ago
+          follows(before);
         }
-        samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
-        Normalize(&samples);
+        if (!snapshot.out_of_order.empty()) {
+          samples.insert(samples.end(), snapshot.out_of_order.begin(), snapshot.out_of_order.end());
+          in_order = false;
+        }
+        if (!in_order) Normalize(&samples);
         Trim(&samples, start_ms, end_ms);
         if ((!samples.empty() || !summaries.empty()) && transform) {
           run.transformed[i] = transform(snapshot.labels, samples, summaries);

@@ -255,7 +255,6 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
         __builtin_add_overflow(last, static_cast<int64_t>(h.t0), &last)) {
       return fail("timestamps out of order");
     }
-    for (size_t i = 0; i < count; ++i) times[i] = h.t0 + i * h.step;
   } else {
     coder.times(times, count);
     if (coder.damaged()) return fail("coded timestamps damaged");
@@ -266,6 +265,26 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
       }
     }
   }
+  // The block's samples, appended to `out` once everything was read; time_of(i) gives
+  // sample i's timestamp, value_of(i) its value.
+  auto emit = [&](auto time_of, auto value_of) {
+    if (out->capacity() < out->size() + count) {  // geometric: a series' blocks go into one vector
+      out->reserve(std::max<size_t>(out->size() + count, 2 * out->capacity()));
+    }
+    const size_t base = out->size();
+    out->resize(base + count);
+    model::Sample* samples = out->data() + base;
+    for (size_t i = 0; i < count; ++i) samples[i] = {time_of(i), value_of(i)};
+    return samples;
+  };
+  // The timestamps as emit wants them: computed for regular ones, else decoded.
+  auto with_times = [&](auto value_of) {
+    if (h.timing == kRegularTimes) {
+      const int64_t t0 = static_cast<int64_t>(h.t0), step = static_cast<int64_t>(h.step);
+      return emit([=](size_t i) { return t0 + static_cast<int64_t>(i) * step; }, value_of);
+    }
+    return emit([=](size_t i) { return static_cast<int64_t>(times[i]); }, value_of);
+  };
   if (h.kind == kScaledDecimals) {
     std::vector<std::pair<uint64_t, uint64_t>> exceptions;  // index, bits
     if (Status read = coder.exceptions(count, &exceptions); !read.ok()) {
@@ -273,49 +292,39 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
     }
     coder.values(values, count);
     if (coder.damaged()) return fail("coded stream damaged");
+    if (in.remaining() != 0) return fail("trailing bytes");
     Integrate(values, count, static_cast<Order>(h.order));
+    model::Sample* samples;
     if (h.decimals == 0) {
-      for (size_t i = 0; i < count; ++i) {
-        values[i] = std::bit_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(values[i])));
-      }
+      samples = with_times(
+          [=](size_t i) { return static_cast<double>(static_cast<int64_t>(values[i])); });
     } else {
       // Division, not a multiplication by 10^-d: the encoder promised k / 10^d bit for bit.
       const double p = PowerOfTen(h.decimals);
-      for (size_t i = 0; i < count; ++i) {
-        values[i] =
-            std::bit_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(values[i])) / p);
-      }
+      samples = with_times(
+          [=](size_t i) { return static_cast<double>(static_cast<int64_t>(values[i])) / p; });
     }
-    for (const auto& [i, bits] : exceptions) values[i] = bits;
-  } else {
-    if (coder.damaged()) return fail("coded stream damaged");
-    const std::string_view frame = in.Take(in.remaining());
-    const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
-    if (size != 8 * count) return fail("bad value planes");
-    std::string planes(size, '\0');
-    const size_t n = ZSTD_decompress(planes.data(), planes.size(), frame.data(), frame.size());
-    if (ZSTD_isError(n) || n != size) return fail("value planes damaged");
-    uint64_t previous = 0;
-    for (size_t i = 0; i < count; ++i) {
-      uint64_t x = 0;
-      for (int plane = 7; plane >= 0; --plane) {
-        x |= static_cast<uint64_t>(static_cast<uint8_t>(planes[(7 - plane) * count + i]))
-             << (8 * plane);
-      }
-      previous ^= x;
-      values[i] = previous;
-    }
+    for (const auto& [i, bits] : exceptions) samples[i].value = std::bit_cast<double>(bits);
+    return OkStatus();
   }
-  if (in.remaining() != 0) return fail("trailing bytes");
-  if (out->capacity() < out->size() + count) {  // geometric: a series' blocks go into one vector
-    out->reserve(std::max<size_t>(out->size() + count, 2 * out->capacity()));
-  }
-  const size_t base = out->size();
-  out->resize(base + count);
-  model::Sample* samples = out->data() + base;
+  if (coder.damaged()) return fail("coded stream damaged");
+  const std::string_view frame = in.Take(in.remaining());
+  const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size != 8 * count) return fail("bad value planes");
+  std::string planes(size, '\0');
+  const size_t n = ZSTD_decompress(planes.data(), planes.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n) || n != size) return fail("value planes damaged");
+  uint64_t previous = 0;
   for (size_t i = 0; i < count; ++i) {
-    samples[i] = {static_cast<int64_t>(times[i]), std::bit_cast<double>(values[i])};
+    uint64_t x = 0;
+    for (int plane = 7; plane >= 0; --plane) {
+      x |= static_cast<uint64_t>(static_cast<uint8_t>(planes[(7 - plane) * count + i]))
+           << (8 * plane);
+    }
+    previous ^= x;
+    values[i] = previous;
   }
+  with_times([=](size_t i) { return std::bit_cast<double>(values[i]); });
   return OkStatus();
 }
 
