@@ -138,7 +138,7 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
     PutVarint(&block, residues[0]);
     PutVarint(&block, residues[1]);
   } else {
-    PutSymbolStream(residues, &body);
+    PutSymbolStream(residues, kBlockStates, &body);
   }
 
   if (kind == kScaledDecimals) {
@@ -165,7 +165,7 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
     if (order == kDelta) residues.swap(by_delta);
     block.push_back(static_cast<char>(decimals));
     block.push_back(static_cast<char>(order));
-    PutSymbolStream(residues, &body);
+    PutSymbolStream(residues, kBlockStates, &body);
     return block + body;
   }
   // XOR with the previous value, written as 8 planes of bytes, most significant first
@@ -332,7 +332,7 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
 // varints and raw bytes between them.
 class StreamCoder {
  public:
-  explicit StreamCoder(Reader& in) : in_(in) {}
+  StreamCoder(Reader& in, int states) : in_(in), states_(states) {}
   bool OpenTimes() {
     times_open_ = true;
     return Open(&times_);
@@ -368,11 +368,12 @@ class StreamCoder {
  private:
   bool Open(SymbolStreamReader* reader) {
     std::string_view rest = in_.Take(in_.remaining());
-    const bool ok = reader->Open(&rest);
+    const bool ok = reader->Open(&rest, states_);
     in_.Untake(rest.size());
     return ok;
   }
   Reader& in_;
+  const int states_;
   SymbolStreamReader times_, values_;
   bool times_open_ = false, values_open_ = false;
 };
@@ -407,17 +408,22 @@ class RangeCoder {
   SymbolModel time_model_, value_model_;
 };
 
-}  // namespace
-
-Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
+// Encodings 3 and 4: symbol streams of `states` states.
+Status DecodeStreamBlock(std::string_view bytes, int states, std::vector<model::Sample>* out) {
   Reader in(bytes);
   BlockHeader header;
   VIGIL_RETURN_IF_ERROR(ReadHeader(in, &header));
-  StreamCoder coder(in);
+  StreamCoder coder(in, states);
   if (header.timing == kCodedTimes && !coder.OpenTimes()) {
     return DataLossError("block: bad timestamp stream");
   }
   return DecodeBody(header, in, coder, out);
+}
+
+}  // namespace
+
+Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out) {
+  return DecodeStreamBlock(bytes, kBlockStates, out);
 }
 
 Status DecodeRangeCodedBlock(std::string_view bytes, std::vector<model::Sample>* out) {
@@ -438,6 +444,8 @@ Status DecodeChunk(int encoding, std::string_view bytes, std::vector<model::Samp
       return DecodeXorChunk(bytes, out);
     case kRangeCodedBlockEncoding:
       return DecodeRangeCodedBlock(bytes, out);
+    case kTwoStateBlockEncoding:
+      return DecodeStreamBlock(bytes, 2, out);
     case kBlockEncoding:
       return DecodeBlock(bytes, out);
     default:

@@ -2,9 +2,9 @@
 // block, as the compactor writes them. Timestamps are delta-of-deltas; values are scaled
 // decimal integers (deltas or delta-of-deltas, whichever is smaller) when every value of
 // the block is a short decimal, both entropy coded (symbol_stream.h), otherwise XOR'd
-// IEEE-754 bits in byte planes under zstd. Encoding 2, the same with an adaptive range
-// coder (range_coder.h), is still read. DecodeChunk dispatches on a row's encoding (XOR
-// chunks or blocks), so readers need not know which one a row holds.
+// IEEE-754 bits in byte planes under zstd. Encodings 3 (two rANS states a stream instead
+// of four) and 2 (an adaptive range coder, range_coder.h) are still read. DecodeChunk dispatches on
+// a row's encoding (XOR chunks or blocks), so readers need not know which one a row holds.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +18,11 @@
 
 namespace vigil::tsdb::chunk {
 
-// What EncodeBlock writes; blocks written before 2026-12 are encoding 2.
-inline constexpr uint8_t kBlockEncoding = 3;
+// What EncodeBlock writes: symbol streams of kBlockStates rANS states. Blocks written
+// before 2026-12-05 are encoding 3 (two states); before 2026-12 encoding 2 (range coded).
+inline constexpr uint8_t kBlockEncoding = 4;
+inline constexpr int kBlockStates = 4;
+inline constexpr uint8_t kTwoStateBlockEncoding = 3;
 inline constexpr uint8_t kRangeCodedBlockEncoding = 2;
 
 // Encodes samples in strictly increasing time order (the caller sorts and de-duplicates)

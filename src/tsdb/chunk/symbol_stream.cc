@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "tsdb/varint.h"
@@ -60,7 +61,7 @@ std::array<uint32_t, kStreamSymbols> Normalized(const std::array<uint64_t, kStre
 
 }  // namespace
 
-void PutSymbolStream(std::span<const uint64_t> values, std::string* out) {
+void PutSymbolStream(std::span<const uint64_t> values, int states, std::string* out) {
   std::array<uint64_t, kStreamSymbols> counts{};
   std::vector<uint8_t> symbols(values.size());
   BitWriter raw;
@@ -87,11 +88,12 @@ void PutSymbolStream(std::span<const uint64_t> values, std::string* out) {
   PutVarint(out, raw.bytes().size());
   *out += raw.bytes();
   // rANS codes backwards: the last value first, so that the reader goes forwards. The
-  // bytes come out in reverse too. Value i belongs to state i % 2.
+  // bytes come out in reverse too. Value i belongs to state i % states.
   std::string coded;
-  uint32_t state[2] = {kLow, kLow};
+  std::array<uint32_t, kMaxStreamStates> state;
+  state.fill(kLow);
   for (size_t i = symbols.size(); i-- > 0;) {
-    uint32_t& x = state[i % 2];
+    uint32_t& x = state[i % static_cast<size_t>(states)];
     const uint32_t f = frequency[symbols[i]];
     const uint32_t limit = ((kLow >> kStreamScaleBits) << 8) * f;
     while (x >= limit) {
@@ -100,7 +102,8 @@ void PutSymbolStream(std::span<const uint64_t> values, std::string* out) {
     }
     x = ((x / f) << kStreamScaleBits) + x % f + start[symbols[i]];
   }
-  for (uint32_t x : {state[1], state[0]}) {  // reversed: state 0's four bytes come first
+  for (int k = states - 1; k >= 0; --k) {  // reversed: state 0's four bytes come first
+    uint32_t x = state[k];
     for (int i = 0; i < 4; ++i) {
       coded.push_back(static_cast<char>(x & 0xFF));
       x >>= 8;
@@ -128,7 +131,9 @@ void FillSlots(uint32_t* slots, uint32_t entry, uint32_t count) {
 
 }  // namespace
 
-bool SymbolStreamReader::Open(std::string_view* in) {
+bool SymbolStreamReader::Open(std::string_view* in, int states) {
+  if (states != 2 && states != 4) return false;
+  states_ = states;
   uint64_t present = 0;
   if (!TakeVarint(in, &present) || present == 0 || present > kStreamSymbols) return false;
   uint32_t sum = 0;
@@ -153,11 +158,18 @@ bool SymbolStreamReader::Open(std::string_view* in) {
   if (!TakeVarint(in, &raw_size) || raw_size > in->size()) return false;
   raw_ = in->substr(0, raw_size);
   in->remove_prefix(raw_size);
-  if (!TakeVarint(in, &coded_size) || coded_size < 8 || coded_size > in->size()) return false;
+  if (!TakeVarint(in, &coded_size) || coded_size < 4 * static_cast<uint64_t>(states) ||
+      coded_size > in->size()) {
+    return false;
+  }
   next_ = in->data();
   end_ = in->data() + coded_size;
   in->remove_prefix(coded_size);
-  for (uint32_t& state : state_) {
+  read_ = 0;
+  raw_position_ = 0;
+  failed_ = false;
+  for (int k = 0; k < states; ++k) {
+    uint32_t& state = state_[k];
     state = 0;
     for (int i = 0; i < 4; ++i) state = (state << 8) | static_cast<uint8_t>(*next_++);
   }
@@ -165,47 +177,74 @@ bool SymbolStreamReader::Open(std::string_view* in) {
 }
 
 void SymbolStreamReader::Read(uint64_t* out, size_t n) {
-  // The states and the position in locals, so that they live in registers; `first` is
-  // the state whose turn it is.
-  const size_t turn = read_ % 2;
-  uint32_t first = state_[turn], second = state_[1 - turn];
+  switch (states_) {
+    case 2:
+      return ReadWith<2>(out, n);
+    default:
+      return ReadWith<4>(out, n);
+  }
+}
+
+template <int kStates>
+void SymbolStreamReader::ReadWith(uint64_t* out, size_t n) {
+  // The states and the position in locals, so that they live in registers; x[k] is the
+  // state of the k-th value from here.
+  uint32_t x[kStates];
+  for (int k = 0; k < kStates; ++k) x[k] = state_[(read_ + k) % kStates];
   const char* next = next_;
   const char* const end = end_;
   bool failed = false;
-  auto step = [&](uint32_t& x) -> uint64_t {
+  // A value's decoding step, then the bytes that bring its state back to at least 2²³:
+  // it was at least that and lost at most 10 bits, so it takes 0, 1 or 2 bytes. They are
+  // taken by shifts, without branches: which one depends on the data, and a branch would
+  // be mispredicted about once in four values.
+  auto decode = [&](uint32_t& x) -> uint32_t {
     const uint32_t entry = slot_[x & (kTotal - 1)];
-    const uint32_t symbol = entry >> 24;
     x = (entry >> kStreamScaleBits & 0x7FF) * (x >> kStreamScaleBits) + (entry & (kTotal - 1));
-    // x was at least 2²³ and lost at most 10 bits, so it takes 0, 1 or 2 bytes to bring
-    // it back. Without branches: which one depends on the data, and a branch would be
-    // mispredicted about once in four values.
-    if (end - next >= 2) [[likely]] {
-      const uint32_t bytes = (x < kLow) + (x < (kLow >> 8));
-      const uint32_t word =
-          static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 8 | static_cast<uint8_t>(next[1]);
-      x = static_cast<uint32_t>((uint64_t{x} << (8 * bytes)) | (word >> (16 - 8 * bytes)));
-      next += bytes;
-    } else {
-      while (x < kLow) {
-        if (next == end) {
-          failed = true;
-          break;
-        }
-        x = (x << 8) | static_cast<uint8_t>(*next++);
-      }
-    }
+    return entry >> 24;
+  };
+  auto value_of = [&](uint32_t symbol) -> uint64_t {
     if (symbol < kStreamDirectValues) [[likely]]
       return symbol;
     return Long(static_cast<uint8_t>(symbol));
   };
+  auto fast_step = [&](uint32_t& x) -> uint64_t {  // at least 2 bytes left
+    const uint32_t symbol = decode(x);
+    const uint32_t bytes = (x < kLow) + (x < (kLow >> 8));
+    uint16_t word;
+    std::memcpy(&word, next, 2);
+    word = static_cast<uint16_t>(word << 8 | word >> 8);  // the first byte most significant
+    x = static_cast<uint32_t>((uint64_t{x} << (8 * bytes)) | (uint32_t{word} >> (16 - 8 * bytes)));
+    next += bytes;
+    return value_of(symbol);
+  };
+  auto careful_step = [&](uint32_t& x) -> uint64_t {  // near the end of the bytes
+    const uint32_t symbol = decode(x);
+    while (x < kLow) {
+      if (next == end) {
+        failed = true;
+        break;
+      }
+      x = (x << 8) | static_cast<uint8_t>(*next++);
+    }
+    return value_of(symbol);
+  };
+  // Whole rounds of the states while a round cannot run out of bytes, then the rest (the
+  // states keep their turns).
+  // A round is spelt out state by state (a fold), so that each state stays in a register.
+  constexpr auto kEach = std::make_index_sequence<kStates>{};
   size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    out[i] = step(first);
-    out[i + 1] = step(second);
+  for (; i + kStates <= n && end - next >= 2 * kStates; i += kStates) {
+    [&]<size_t... k>(std::index_sequence<k...>) { ((out[i + k] = fast_step(x[k])), ...); }
+    (kEach);
   }
-  if (i < n) out[i] = step(first);
-  state_[turn] = first;
-  state_[1 - turn] = second;
+  for (; i < n; i += kStates) {
+    [&]<size_t... k>(std::index_sequence<k...>) {
+      ((i + k < n ? (out[i + k] = careful_step(x[k])) : 0), ...);
+    }
+    (kEach);
+  }
+  for (int k = 0; k < kStates; ++k) state_[(read_ + k) % kStates] = x[k];
   next_ = next;
   read_ += n;
   failed_ |= failed;
@@ -231,8 +270,10 @@ uint64_t SymbolStreamReader::Long(uint8_t symbol) {
 }
 
 bool SymbolStreamReader::Finished() const {
-  return !failed_ && next_ == end_ && state_[0] == kLow && state_[1] == kLow &&
-         (raw_position_ + 7) / 8 == raw_.size();
+  for (int k = 0; k < states_; ++k) {
+    if (state_[k] != kLow) return false;
+  }
+  return !failed_ && next_ == end_ && (raw_position_ + 7) / 8 == raw_.size();
 }
 
 }  // namespace vigil::tsdb::chunk

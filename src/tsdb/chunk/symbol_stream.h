@@ -23,14 +23,18 @@ namespace vigil::tsdb::chunk {
 inline constexpr int kStreamDirectValues = 16;                       // 0 … 15
 inline constexpr int kStreamSymbols = kStreamDirectValues + 64 - 4;  // + bit lengths 5 … 64
 inline constexpr int kStreamScaleBits = 10;                          // frequencies sum to 1,024
+inline constexpr int kMaxStreamStates = 4;
 
-// Appends the stream coding `values` to `out` (docs/format/block.md, "Symbol streams").
-void PutSymbolStream(std::span<const uint64_t> values, std::string* out);
+// Appends the stream coding `values` to `out` (docs/format/block.md, "Symbol streams")
+// with `states` rANS states taking turns, 2 (encoding 3) or 4 (encoding 4); the reader
+// must be told the same number.
+void PutSymbolStream(std::span<const uint64_t> values, int states, std::string* out);
 
 class SymbolStreamReader {
  public:
-  // Takes a stream from the front of `*in`; false when its table or lengths are damaged.
-  bool Open(std::string_view* in);
+  // Takes a stream of `states` states from the front of `*in`; false when its table or
+  // lengths are damaged.
+  bool Open(std::string_view* in, int states);
 
   // The stream's values, as many as were put (the block's count) — or fewer, the rest
   // in a later call.
@@ -50,10 +54,12 @@ class SymbolStreamReader {
   // filling must cost little (1,024 stores).
   std::array<uint32_t, kTotal> slot_;
   uint64_t Long(uint8_t symbol);
-  // Two states take turns (even values, odd values): each value's decoding waits on the
-  // one before it of its own state only, so the processor overlaps them.
-
-  uint32_t state_[2] = {0, 0};
+  // The states take turns (value i, state i mod states): each value's decoding waits on
+  // the one before it of its own state only, so the processor overlaps them.
+  template <int kStates>
+  void ReadWith(uint64_t* out, size_t n);
+  int states_ = 2;
+  uint32_t state_[kMaxStreamStates] = {};
   size_t read_ = 0;  // values read so far
   const char* next_ = nullptr;
   const char* end_ = nullptr;
