@@ -6,13 +6,20 @@
 
 namespace vigil {
 
-std::string FormatFloat(double value, FloatStyle style) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+void AppendFloat(std::string* out, double value, FloatStyle style) {
+  if (std::isnan(value)) {
+    *out += "NaN";
+    return;
+  }
+  if (std::isinf(value)) {
+    *out += value > 0 ? "+Inf" : "-Inf";
+    return;
+  }
   char buffer[400];
   if (style == FloatStyle::kFixed) {
     auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
-    return std::string(buffer, result.ptr);
+    out->append(buffer, result.ptr);
+    return;
   }
   // The shortest digits, in scientific form: "1.234567e+06".
   auto result =
@@ -24,11 +31,18 @@ std::string FormatFloat(double value, FloatStyle style) {
   // -4 or at least 6 (so 1234567 is "1.234567e+06"); 'e' always.
   if (style == FloatStyle::kShortest && exponent >= -4 && exponent < 6) {
     result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
-    return std::string(buffer, result.ptr);
+    out->append(buffer, result.ptr);
+    return;
   }
   // Go writes the exponent with two digits at least: "1e+06", not "1e+6".
   if (text.size() - e == 3) text.insert(e + 2, "0");
-  return text;
+  *out += text;
+}
+
+std::string FormatFloat(double value, FloatStyle style) {
+  std::string out;
+  AppendFloat(&out, value, style);
+  return out;
 }
 
 }  // namespace vigil

@@ -16,5 +16,7 @@ namespace vigil {
 enum class FloatStyle { kFixed, kShortest, kExponent };
 
 std::string FormatFloat(double value, FloatStyle style);
+// The same, appended to *out: query answers write a million values, a string each cost.
+void AppendFloat(std::string* out, double value, FloatStyle style);
 
 }  // namespace vigil

@@ -80,9 +80,9 @@ HttpResponse FromStatus(const Status& status) {
 // [<seconds>,"<value>"]
 void AppendPoint(std::string& out, const model::Sample& s) {
   out += '[';
-  out += FormatTimestamp(s.timestamp_ms);
+  AppendTimestamp(&out, s.timestamp_ms);
   out += ",\"";
-  out += FormatFloat(s.value, FloatStyle::kFixed);
+  AppendFloat(&out, s.value, FloatStyle::kFixed);
   out += "\"]";
 }
 
@@ -200,17 +200,25 @@ std::string StringList(const std::vector<std::string>& values) {
 
 }  // namespace
 
+void AppendTimestamp(std::string* out, int64_t ms) {
+  if (ms < 0) *out += '-';
+  const uint64_t magnitude = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
+  char digits[24];
+  char* end = std::to_chars(digits, digits + sizeof(digits), magnitude / 1000).ptr;
+  if (uint64_t fraction = magnitude % 1000; fraction != 0) {
+    *end++ = '.';
+    for (uint64_t unit = 100; fraction != 0; unit /= 10) {  // no trailing zeros
+      *end++ = static_cast<char>('0' + fraction / unit);
+      fraction %= unit;
+    }
+  }
+  out->append(digits, end);
+}
+
 std::string FormatTimestamp(int64_t ms) {
-  if (ms < 0) return "-" + FormatTimestamp(-ms);
-  const int64_t seconds = ms / 1000;
-  const int64_t fraction = ms % 1000;
-  std::string out = std::to_string(seconds);
-  if (fraction == 0) return out;
-  char digits[4];
-  std::snprintf(digits, sizeof(digits), "%03lld", static_cast<long long>(fraction));
-  std::string f(digits);
-  while (!f.empty() && f.back() == '0') f.pop_back();
-  return out + "." + f;
+  std::string out;
+  AppendTimestamp(&out, ms);
+  return out;
 }
 
 Result<int64_t> ParseTime(const std::string& text) {

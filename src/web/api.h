@@ -115,6 +115,7 @@ class Api {
 
 // Seconds with up to 3 decimals, as a JSON number: 1767225600.5
 std::string FormatTimestamp(int64_t ms);
+void AppendTimestamp(std::string* out, int64_t ms);  // the same, appended to *out
 // A Prometheus API time: unix seconds (fractions allowed) or RFC 3339.
 Result<int64_t> ParseTime(const std::string& text);
 // A step or duration: "15s", "1m" or seconds as a number.

@@ -571,6 +571,11 @@ TEST(Ops, ReadyzSays503WithTheReasonUntilReady) {
 TEST(ApiFormat, ValuesAndTimesAsPrometheusWritesThem) {
   EXPECT_EQ(FormatTimestamp(1'767'225'600'120), "1767225600.12");
   EXPECT_EQ(FormatTimestamp(-1500), "-1.5");
+  EXPECT_EQ(FormatTimestamp(5), "0.005");
+  EXPECT_EQ(FormatTimestamp(1'000), "1");
+  EXPECT_EQ(FormatTimestamp(0), "0");
+  EXPECT_EQ(FormatTimestamp(-40), "-0.04");
+  EXPECT_EQ(FormatTimestamp(INT64_MIN), "-9223372036854775.808");
   EXPECT_EQ(*ParseTime("2026-01-01T01:00:00+01:00"), kT0);
   EXPECT_EQ(*ParseTime("2026-01-01T00:00:00.25Z"), kT0 + 250);
   EXPECT_EQ(*ParseStep("15"), 15'000);
