@@ -56,37 +56,38 @@ Status Standalone::Start() {
 Status Standalone::Stop(std::chrono::milliseconds drain_timeout) {
   if (stopped_) return OkStatus();
   stopped_ = true;
+  // Create may have failed part way (a store that would not open, a bad sensor), or Start:
+  // only what was made is stopped, and queues nobody declared are not waited for.
   Status result;
-  web_->Stop();
-  ruler_->Stop();
-  agent_->Stop();
-  Status drained = bus_->WaitUntilDrained(agent_->queue(), drain_timeout);
-  if (!drained.ok()) {
-    spdlog::error("standalone: {} batches left in {}: {}", bus_->Depth(agent_->queue()),
-                  agent_->queue(), drained.ToString());
-    result = drained;
+  auto drain = [&](const std::string& queue, std::string_view what) {
+    Status drained = bus_->WaitUntilDrained(queue, drain_timeout);
+    if (!drained.ok() && drained.code() != StatusCode::kNotFound) {
+      spdlog::error("standalone: {} {} left in {}: {}", bus_->Depth(queue), what, queue,
+                    drained.ToString());
+      if (result.ok()) result = drained;
+    }
+  };
+  if (web_) web_->Stop();
+  if (ruler_) ruler_->Stop();
+  if (agent_) {
+    agent_->Stop();
+    drain(agent_->queue(), "batches");
   }
-  drained = bus_->WaitUntilDrained(std::string(bus::kPushQueue), drain_timeout);
-  if (!drained.ok()) {
-    spdlog::error("standalone: {} written batches left in {}: {}",
-                  bus_->Depth(std::string(bus::kPushQueue)), bus::kPushQueue, drained.ToString());
-    if (result.ok()) result = drained;
+  if (coordinator_) {
+    drain(std::string(bus::kPushQueue), "written batches");
+    coordinator_->Stop();
+    drain(std::string(bus::kStoreQueue), "messages");
   }
-  coordinator_->Stop();
-  drained = bus_->WaitUntilDrained(std::string(bus::kStoreQueue), drain_timeout);
-  if (!drained.ok()) {
-    spdlog::error("standalone: {} messages left in {}: {}",
-                  bus_->Depth(std::string(bus::kStoreQueue)), bus::kStoreQueue, drained.ToString());
-    if (result.ok()) result = drained;
-  }
-  datamanager_->Stop();
+  if (datamanager_) datamanager_->Stop();
   if (sink_) {
     Status flushed = sink_->Flush();
     if (!flushed.ok() && result.ok()) result = flushed;
   }
-  maintainer_->Stop();
-  Status closed = store_->Close();
-  if (!closed.ok() && result.ok()) result = closed;
+  if (maintainer_) maintainer_->Stop();
+  if (store_) {
+    Status closed = store_->Close();
+    if (!closed.ok() && result.ok()) result = closed;
+  }
   spdlog::info("standalone: stopped");
   return result;
 }

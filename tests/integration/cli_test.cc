@@ -452,6 +452,17 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   }
   EXPECT_EQ(probe_success, "1");
 
+  // A second standalone on the same data folder is refused with the reason, not a crash.
+  {
+    const std::string other_listen =
+        "127.0.0.1:" + std::to_string(vigil::testing::FreeLoopbackPort());
+    CommandResult second = RunVigil("standalone --config " + config + " --data-dir " + dir +
+                                    "/data --listen " + other_listen);
+    EXPECT_EQ(second.exit_code, 1) << second.output;
+    EXPECT_NE(second.output.find("in use by another vigil process"), std::string::npos)
+        << second.output;
+  }
+
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
