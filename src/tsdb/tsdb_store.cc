@@ -1271,7 +1271,10 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         if (next_series >= snapshots.size()) return OkStatus();
         run_start = next_series;
         bool reading = false;
-        while (next_series < snapshots.size() && count < kReadRunSeries && read < kReadRunSamples) {
+        // The first run stops at the size that calls the helper, so that it starts soon.
+        const size_t run_samples =
+            main && !helper.joinable() ? kParallelReadSamples : kReadRunSamples;
+        while (next_series < snapshots.size() && count < kReadRunSeries && read < run_samples) {
           const SeriesSnapshot& snapshot = snapshots[next_series++];
           const size_t i = count++;
           run.rows[i].clear();
