@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <numbers>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -1106,19 +1107,58 @@ class Evaluator {
   // group, stddev, stdvar), series by series over a stretch of steps at a time rather than
   // step by step across every series: the same values, accumulated in the same order
   // (series order within a step), without walking a thousand series' cursors per step.
+  // A large one is split in two halves of the steps, the second on a thread of its own:
+  // each step is still accumulated whole, in series order, by one thread.
   static constexpr size_t kGroupsBySeries = 4096;
+  static constexpr size_t kParallelAggregatePoints = size_t{1} << 18;
   Result<Value> AggregateBySeries(AggregateOp op, const Value& input,
                                   const std::vector<size_t>& series_group,
                                   const std::vector<Labels>& groups) {
     const size_t steps = steps_.count();
+    size_t points = 0;
+    for (const SeriesResult& s : input.series) points += s.points.size();
+    const size_t half = points >= kParallelAggregatePoints ? steps / 2 : steps;
+    SeriesCollector collector, second_collector;
+    Status second_status;
+    std::thread second;
+    if (half < steps) {
+      second = std::thread([&] {
+        second_status =
+            AggregateSteps(op, input, series_group, groups, half, steps, &second_collector);
+      });
+    }
+    Status first_status = AggregateSteps(op, input, series_group, groups, 0, half, &collector);
+    if (second.joinable()) second.join();
+    VIGIL_RETURN_IF_ERROR(first_status);
+    VIGIL_RETURN_IF_ERROR(second_status);
+    if (half < steps) {
+      VIGIL_ASSIGN_OR_RETURN(std::vector<SeriesResult> later, second_collector.Finish());
+      for (SeriesResult& s : later) collector.AddSeries(std::move(s));
+    }
+    Value v;
+    VIGIL_ASSIGN_OR_RETURN(v.series, collector.Finish());
+    return v;
+  }
+
+  // AggregateBySeries over steps [from, to), into `collector`.
+  Status AggregateSteps(AggregateOp op, const Value& input, const std::vector<size_t>& series_group,
+                        const std::vector<Labels>& groups, size_t from, size_t to,
+                        SeriesCollector* collector) const {
+    if (from >= to) return OkStatus();
     const size_t stretch =
-        std::min(steps, std::max<size_t>(1, 65'536 / std::max<size_t>(1, groups.size())));
+        std::min(to - from, std::max<size_t>(1, 65'536 / std::max<size_t>(1, groups.size())));
     std::vector<Accumulator> acc(groups.size() * stretch);  // [group][step in the stretch]
-    std::vector<size_t> cursor(input.series.size(), 0);
-    SeriesCollector collector;
-    for (size_t first = 0; first < steps; first += stretch) {
+    std::vector<size_t> cursor(input.series.size(), 0);     // each series' first point from `from`
+    for (size_t i = 0; i < input.series.size(); ++i) {
+      const std::vector<Sample>& points = input.series[i].points;
+      cursor[i] = static_cast<size_t>(
+          std::lower_bound(points.begin(), points.end(), steps_.At(from),
+                           [](const Sample& p, int64_t t) { return p.timestamp_ms < t; }) -
+          points.begin());
+    }
+    for (size_t first = from; first < to; first += stretch) {
       VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
-      const size_t n = std::min(stretch, steps - first);
+      const size_t n = std::min(stretch, to - first);
       for (Accumulator& a : acc) a.seen = false;
       const int64_t last = steps_.At(first + n - 1);
       for (size_t i = 0; i < input.series.size(); ++i) {
@@ -1131,13 +1171,11 @@ class Evaluator {
       for (size_t k = 0; k < n; ++k) {
         for (size_t g = 0; g < groups.size(); ++g) {
           Accumulator& a = acc[g * n + k];
-          if (a.seen) collector.Add(groups[g], steps_.At(first + k), GroupValue(op, a, 0));
+          if (a.seen) collector->Add(groups[g], steps_.At(first + k), GroupValue(op, a, 0));
         }
       }
     }
-    Value v;
-    VIGIL_ASSIGN_OR_RETURN(v.series, collector.Finish());
-    return v;
+    return OkStatus();
   }
 
   // A group's value at one step, once every item is accumulated.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -96,6 +97,58 @@ TEST_F(EngineTest, AggregationsByAndWithout) {
   EXPECT_EQ(without.series[0].points[0].value, 30);
   EXPECT_EQ(Instant("count(temp)", kT0).series[0].points[0].value, 2);
   EXPECT_EQ(Instant("avg(temp)", kT0).series[0].points[0].value, 25);
+}
+
+// A range aggregation large enough to be split between two threads (300 series x 1,000
+// steps) gives, at every step, exactly what an instant query at that step gives, which
+// one thread evaluates: the same sums, in the same order, bit for bit. One group appears
+// only in the second half of the steps.
+TEST(EngineAggregation, ASplitAggregationEqualsInstantOnesStepByStep) {
+  store::MemoryStore store;
+  model::Batch batch;
+  constexpr int kSteps = 1000;
+  for (int s = 0; s < 300; ++s) {
+    const bool late = s == 299;
+    model::Series series{Labels::Of({{"__name__", "load"},
+                                     {"group", late ? "late" : std::to_string(s % 4)},
+                                     {"host", "h" + std::to_string(s)}}),
+                         {}};
+    for (int i = late ? kSteps * 3 / 4 : 0; i < kSteps; ++i) {
+      if ((i + s) % 97 == 0) continue;  // a gap now and then
+      series.samples.push_back({kT0 + i * 10'000LL, std::sin(i * 0.37 + s) * 1e3 / 7});
+    }
+    batch.series.push_back(std::move(series));
+  }
+  ASSERT_TRUE(store.Append(batch).ok());
+  Engine engine{store};
+  for (const char* q : {"sum by (group) (load)", "avg(load)", "stddev by (group) (load)"}) {
+    auto range = engine.Range(q, kT0, kT0 + (kSteps - 1) * 10'000LL, 10'000);
+    ASSERT_TRUE(range.ok()) << q << ": " << range.status().ToString();
+    size_t checked = 0;
+    for (const SeriesResult& s : range->series) {
+      for (size_t i = 0; i < s.points.size(); i += 37) {
+        auto instant = engine.Instant(q, s.points[i].timestamp_ms);
+        ASSERT_TRUE(instant.ok()) << q;
+        const SeriesResult* same = nullptr;
+        for (const SeriesResult& x : instant->series) {
+          if (x.labels == s.labels) same = &x;
+        }
+        ASSERT_NE(same, nullptr) << q << " " << s.labels.ToString();
+        EXPECT_EQ(std::bit_cast<uint64_t>(same->points[0].value),
+                  std::bit_cast<uint64_t>(s.points[i].value))
+            << q << " " << s.labels.ToString() << " at step " << i;
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 20u) << q;
+  }
+  auto sum = engine.Range("sum by (group) (load)", kT0, kT0 + (kSteps - 1) * 10'000LL, 10'000);
+  ASSERT_TRUE(sum.ok());
+  ASSERT_EQ(sum->series.size(), 5u);  // 0, 1, 2, 3 and late
+  for (const SeriesResult& s : sum->series) {
+    EXPECT_EQ(s.points.size(), s.labels.Get("group") == "late" ? size_t{kSteps / 4} : kSteps)
+        << s.labels.ToString();
+  }
 }
 
 TEST_F(EngineTest, ComparisonWithANumberFilters) {
