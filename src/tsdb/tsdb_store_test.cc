@@ -156,6 +156,37 @@ TEST_F(TsdbStoreTest, AppendedSamplesAreReadBackAcrossChunksAndRestarts) {
   EXPECT_EQ(All(*store, Series(1)), want);
 }
 
+// Reads large enough for two threads (the second called after a first run of 32,768
+// samples), several at once: every series whole, whatever thread read it.
+TEST_F(TsdbStoreTest, LargeReadsOnTwoThreadsAndConnectionsReturnEverySample) {
+  std::vector<std::vector<Sample>> want(40);
+  {
+    auto store = Open(Options());
+    for (int s = 0; s < 40; ++s) {
+      for (int i = 0; i < 2'000; ++i) want[s].push_back({kT0 + i * 10'000LL, s * 1000.0 + i});
+      ASSERT_TRUE(store->Append(One(Series(s + 1), want[s])).ok());
+    }
+    ASSERT_TRUE(store->PersistAll().ok());
+  }
+  auto store = Open(Options());
+  auto check = [&] {
+    auto all = store->Select({}, kT0, kT0 + 2'000 * 10'000LL);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    ASSERT_EQ(all->series.size(), 40u);
+    for (const store::SeriesSamples& s : all->series) {
+      int index = -1;
+      for (int k = 0; k < 40; ++k) {
+        if (s.labels == Series(k + 1)) index = k;
+      }
+      ASSERT_GE(index, 0) << s.labels.ToString();
+      EXPECT_EQ(s.samples, want[index]) << s.labels.ToString();
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) readers.emplace_back([&] { check(); });
+  for (std::thread& t : readers) t.join();
+}
+
 TEST_F(TsdbStoreTest, RedeliveredBatchesChangeNothing) {
   auto store = Open(Options());
   Batch batch = One(Series(1), {{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}});
