@@ -3,9 +3,11 @@
 // all 100 hosts' usage_user over the day, on the TSBS-like data set (bench/tsbs_data.h).
 // docs/benchmarks.md records the figures.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <filesystem>
 #include <memory>
+#include <random>
 
 #include "core/clock.h"
 #include "core/env.h"
@@ -148,6 +150,69 @@ void BM_DecodeBlocks(benchmark::State& state) {
       static_cast<double>(bytes) / static_cast<double>(blocks.size() * kBlockSteps);
 }
 BENCHMARK(BM_DecodeBlocks)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// The store's heap per series with every series live, as bench/series-memory loads it
+// (mem_f0..f9{host, zone}, 11 rounds of one sample per series 10 s apart, batches of
+// 100,000 values) but in process, without the HTTP server and the parser: heap in use
+// (mallinfo2, mmapped blocks included) after the rounds, minus before, per series.
+// range(0): the series count.
+void BM_HeadBytesPerSeries(benchmark::State& state) {
+  const int64_t series = state.range(0);
+  const int64_t hosts = series / 10;
+  constexpr int kRounds = 11;
+  constexpr int64_t kBatchValues = 100'000;
+  std::vector<model::Labels> labels;
+  for (int64_t h = 0; h < hosts; ++h) {
+    for (int f = 0; f < 10; ++f) {
+      labels.push_back(model::Labels::Of({{"__name__", "mem_f" + std::to_string(f)},
+                                          {"host", "host_" + std::to_string(h)},
+                                          {"zone", "z" + std::to_string(h % 16)}}));
+    }
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string dir = FreshDir("head-bytes");
+    tsdb::TsdbOptions options;
+    options.dir = dir;
+    options.wal.fsync = wal::FsyncPolicy::kInterval;
+    auto opened = tsdb::TsdbStore::Open(Env::Default(), SystemClock::Get(), options);
+    if (!opened.ok()) std::abort();
+    std::unique_ptr<tsdb::TsdbStore> store = *std::move(opened);
+    std::mt19937 rng(3);
+    const int64_t start = SystemClock::Get().NowMillis() - 600'000;
+    malloc_trim(0);
+    const auto heap_in_use = [] {
+      const struct mallinfo2 info = mallinfo2();
+      return info.uordblks + info.hblkhd;
+    };
+    const size_t before = heap_in_use();
+    state.ResumeTiming();
+    for (int r = 0; r < kRounds; ++r) {
+      for (int64_t first = 0; first < series; first += kBatchValues) {
+        model::Batch batch;
+        for (int64_t i = first; i < std::min(series, first + kBatchValues); ++i) {
+          batch.series.push_back(
+              {labels[i], {{start + r * 10'000, static_cast<double>(rng() % 1001)}}});
+        }
+        if (Status s = store->Append(batch); !s.ok()) state.SkipWithError(s.ToString().c_str());
+      }
+    }
+    state.PauseTiming();
+    const size_t after = heap_in_use();
+    state.counters["heap_bytes_per_series"] =
+        static_cast<double>(after - before) / static_cast<double>(series);
+    state.counters["series"] = static_cast<double>(store->stats().series);
+    store.reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * series * kRounds);
+}
+BENCHMARK(BM_HeadBytesPerSeries)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace vigil::bench

@@ -1,9 +1,13 @@
-// HashSlots maps 64-bit hashes to nonzero 64-bit values in one flat array (open
-// addressing, linear probing), for indexes whose keys are expensive to store twice: the
-// caller keeps the keys (label sets) and says, given a value, whether it is the one
-// looked for. A hash may hold several values (collisions). One cache miss a lookup
-// where a node-based std::unordered_multimap takes three or more, and no allocation per
-// entry.
+// HashSlots maps 64-bit hashes to nonzero values under 2^48 (addresses, indexes) in one
+// flat array (open addressing, linear probing), for indexes whose keys are expensive to
+// store twice: the caller keeps the keys (label sets) and says, given a value, whether it
+// is the one looked for. A hash may hold several values (collisions).
+//
+// A slot is 8 bytes: the value in the low 48 bits, the top 16 bits of its hash above, so
+// that a probe rarely asks about a value that is not the one looked for. The full hash
+// is not kept: growing the array asks the caller for each value's hash again (hash_of).
+// One cache miss a lookup where a node-based std::unordered_multimap takes three or
+// more, no allocation per entry, and 16 bytes or less a value (8 at the densest).
 //
 // Thread safety: none; the owner's lock guards it.
 #pragma once
@@ -13,18 +17,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/check.h"
+
 namespace vigil {
 
 class HashSlots {
  public:
+  static constexpr uint64_t kMaxValue = (uint64_t{1} << 48) - 2;
+
   // The first value stored under `hash` for which is_it(value) is true, or 0.
   template <typename IsIt>
   uint64_t Find(uint64_t hash, IsIt&& is_it) const {
     if (slots_.empty()) return 0;
+    const uint64_t tag = hash & kTagMask;
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& slot = slots_[i];
-      if (slot.value == kEmpty) return 0;
-      if (slot.hash == hash && slot.value != kErased && is_it(slot.value)) return slot.value;
+      const uint64_t slot = slots_[i];
+      if (slot == kEmpty) return 0;
+      if ((slot & kTagMask) == tag && slot != kErased && is_it(slot & kValueMask)) {
+        return slot & kValueMask;
+      }
     }
   }
 
@@ -34,26 +45,27 @@ class HashSlots {
     if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
   }
 
-  // Adds value (nonzero, not UINT64_MAX) under hash.
-  void Insert(uint64_t hash, uint64_t value) {
+  // Adds value (in [1, kMaxValue]) under hash. hash_of(value) gives the hash any stored
+  // value was inserted under (called when the array grows).
+  template <typename HashOf>
+  void Insert(uint64_t hash, uint64_t value, HashOf&& hash_of) {
+    VIGIL_CHECK(value != 0 && value <= kMaxValue, "HashSlots value out of range");
     // Full at 3/4, erased slots counted: room for twice the live values (twice the
     // slots when none were erased), so the next rehash is at least n/4 inserts away.
-    if ((used_ + 1) * 4 > slots_.size() * 3) Rehash(std::bit_ceil(2 * (live_ + 1)));
-    size_t i = hash & mask_;
-    while (slots_[i].value != kEmpty && slots_[i].value != kErased) i = (i + 1) & mask_;
-    if (slots_[i].value == kEmpty) ++used_;
-    slots_[i] = {hash, value};
+    if ((used_ + 1) * 4 > slots_.size() * 3) Rehash(std::bit_ceil(2 * (live_ + 1)), hash_of);
+    Place(hash, value);
     ++live_;
   }
 
   // Removes value from under hash; nothing when it is not there.
   void Erase(uint64_t hash, uint64_t value) {
     if (slots_.empty()) return;
+    const uint64_t wanted = (hash & kTagMask) | value;
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      Slot& slot = slots_[i];
-      if (slot.value == kEmpty) return;
-      if (slot.hash == hash && slot.value == value) {
-        slot.value = kErased;  // keeps the probe chains behind it intact
+      uint64_t& slot = slots_[i];
+      if (slot == kEmpty) return;
+      if (slot == wanted) {
+        slot = kErased;  // keeps the probe chains behind it intact
         --live_;
         return;
       }
@@ -61,36 +73,51 @@ class HashSlots {
   }
 
   // Room for n values without a rehash.
-  void Reserve(size_t n) {
-    if ((n + 1) * 4 > slots_.size() * 3) Rehash(std::bit_ceil(((n + 1) * 4 + 2) / 3));
+  template <typename HashOf>
+  void Reserve(size_t n, HashOf&& hash_of) {
+    if ((n + 1) * 4 > slots_.size() * 3) Rehash(std::bit_ceil(((n + 1) * 4 + 2) / 3), hash_of);
   }
   size_t size() const { return live_; }
-  size_t slot_count() const { return slots_.size(); }  // 16 bytes each
+  size_t slot_count() const { return slots_.size(); }  // 8 bytes each
   void Clear() {
-    slots_.assign(slots_.size(), Slot{});
+    slots_.assign(slots_.size(), kEmpty);
     used_ = live_ = 0;
+  }
+  // Calls fn(value) for every value, in slot order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (uint64_t slot : slots_) {
+      if (slot != kEmpty && slot != kErased) fn(slot & kValueMask);
+    }
   }
 
  private:
   static constexpr uint64_t kEmpty = 0;
   static constexpr uint64_t kErased = UINT64_MAX;
-  struct Slot {
-    uint64_t hash = 0;
-    uint64_t value = kEmpty;
-  };
+  static constexpr uint64_t kValueMask = (uint64_t{1} << 48) - 1;
+  static constexpr uint64_t kTagMask = ~kValueMask;
+
+  // Puts value in the first free slot of hash's probe chain.
+  void Place(uint64_t hash, uint64_t value) {
+    size_t i = hash & mask_;
+    while (slots_[i] != kEmpty && slots_[i] != kErased) i = (i + 1) & mask_;
+    if (slots_[i] == kEmpty) ++used_;
+    slots_[i] = (hash & kTagMask) | value;
+  }
 
   // `count` slots (a power of two; at least 16); erased slots are dropped.
-  void Rehash(size_t count) {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::max<size_t>(16, count), Slot{});
+  template <typename HashOf>
+  void Rehash(size_t count, HashOf&& hash_of) {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, count), kEmpty);
     mask_ = slots_.size() - 1;
-    used_ = live_ = 0;
-    for (const Slot& slot : old) {
-      if (slot.value != kEmpty && slot.value != kErased) Insert(slot.hash, slot.value);
+    used_ = 0;
+    for (uint64_t slot : old) {
+      if (slot != kEmpty && slot != kErased) Place(hash_of(slot & kValueMask), slot & kValueMask);
     }
   }
 
-  std::vector<Slot> slots_;
+  std::vector<uint64_t> slots_;
   size_t mask_ = 0;
   size_t used_ = 0;  // slots not empty: live and erased
   size_t live_ = 0;

@@ -19,12 +19,15 @@ namespace vigil::tsdb {
 
 using model::Sample;
 
-struct TsdbStore::MemSeries {
-  explicit MemSeries(uint64_t series_id) : id(series_id) {}
-  const uint64_t id;
-  int64_t max_t = INT64_MIN;               // newest timestamp stored anywhere
-  std::optional<chunk::XorAppender> head;  // the open chunk (in place: one allocation less)
-  int64_t head_block_end = 0;
+// A series in memory: the index's entry (id and labels) and the head, in one allocation.
+struct TsdbStore::MemSeries : index::Entry {
+  MemSeries(uint64_t series_id, model::Labels series_labels)
+      : Entry(series_id, std::move(series_labels)) {}
+  int64_t max_t = INT64_MIN;  // newest timestamp stored anywhere
+  // The open chunk, in place; without samples (no memory) when there is none. It ends at
+  // BlockEnd(head.min_time()).
+  chunk::XorAppender head;
+  bool has_head() const { return head.count() > 0; }
   uint64_t head_segment = 0;  // log segment of the open chunk's first sample
   // Out-of-order samples and closed chunks on their way to SQLite, allocated while the
   // series has any: most series, most of the time, have none (56 bytes less each).
@@ -48,11 +51,11 @@ struct TsdbStore::MemSeries {
     return waiting ? std::span<const ClosedChunk>(waiting->closed) : std::span<const ClosedChunk>();
   }
   uint64_t logged_segment = 0;   // the log segment that last got its labels (0: none)
-  bool in_db = false;            // it has a row in the series table
   int64_t db_chunks = 0;         // its rows in the chunks table
   int64_t db_max_t = INT64_MIN;  // no chunk row holds a newer sample (an upper bound)
   uint64_t append_number = 0;    // the last AppendLocked that met it, and its group there
-  size_t append_group = 0;
+  uint32_t append_group = 0;
+  bool in_db = false;  // it has a row in the series table
 };
 
 // One series' share of an Append.
@@ -96,6 +99,12 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 // What a chunk row costs beyond its data in SQLite (key, columns, cell header), measured.
 constexpr int64_t kChunkRowOverhead = 32;
+
+// A list of series that once held a million ids (every series new in one round) gives
+// their 8 MB back once it is mostly empty.
+void ReleaseSpareCapacity(std::vector<uint64_t>& ids) {
+  if (ids.capacity() > 4 * ids.size() + 4096) ids.shrink_to_fit();
+}
 
 bool ByTime(const Sample& a, const Sample& b) { return a.timestamp_ms < b.timestamp_ms; }
 bool SameTime(const Sample& a, const Sample& b) { return a.timestamp_ms == b.timestamp_ms; }
@@ -230,6 +239,13 @@ Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbO
 TsdbStore::~TsdbStore() {
   Status status = Close();
   if (!status.ok()) spdlog::error("tsdb: close: {}", status.ToString());
+  MutexLock lock(mu_);
+  ForEachSeries([](MemSeries& series) { delete &series; });
+}
+
+template <typename Fn>
+void TsdbStore::ForEachSeries(Fn&& fn) const {
+  index_.ForEach([&](index::Entry& entry) { fn(static_cast<MemSeries&>(entry)); });
 }
 
 Status TsdbStore::Load() {
@@ -246,10 +262,7 @@ Status TsdbStore::Load() {
     VIGIL_ASSIGN_OR_RETURN(writer_db_, ChunkDb::Open(db_path, /*read_only=*/false));
     VIGIL_RETURN_IF_ERROR(writer_db_->LoadSeries(
         [&](uint64_t id, model::Labels labels) VIGIL_REQUIRES(mu_) {
-          index_.Add(id, std::move(labels));
-          auto series = std::make_unique<MemSeries>(id);
-          series->in_db = true;
-          series_.emplace(id, std::move(series));
+          AddSeries(id, std::move(labels))->in_db = true;
           next_id_ = std::max(next_id_, id + 1);
         },
         [&](uint64_t id, const std::string& reason) VIGIL_REQUIRES(mu_) {
@@ -258,16 +271,16 @@ Status TsdbStore::Load() {
         }));
     VIGIL_RETURN_IF_ERROR(writer_db_->LoadChunkCounts(
         [&](uint64_t id, int64_t max_t, int64_t chunks) VIGIL_REQUIRES(mu_) {
-          if (auto it = series_.find(id); it != series_.end()) {
-            it->second->max_t = max_t;
-            it->second->db_max_t = max_t;
-            it->second->db_chunks = chunks;
+          if (MemSeries* series = FindSeries(id)) {
+            series->max_t = max_t;
+            series->db_max_t = max_t;
+            series->db_chunks = chunks;
           }
         }));
   }
-  for (const auto& [id, series] : series_) {
-    if (series->db_chunks == 0) maybe_empty_.push_back(id);  // retention's last run failed
-  }
+  ForEachSeries([&](MemSeries& series) VIGIL_REQUIRES(mu_) {
+    if (series.db_chunks == 0) maybe_empty_.push_back(series.id);  // retention's last run failed
+  });
 
   const auto started = std::chrono::steady_clock::now();
   wal::ReplayStats replay;
@@ -319,23 +332,21 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     return OkStatus();
   }
   for (DecodedSeries& s : decoded.new_series) {
-    if (const model::Labels* known = index_.Get(s.id)) {
-      if (*known != s.labels) {
+    if (const MemSeries* known = FindSeries(s.id)) {
+      if (known->labels != s.labels) {
         spdlog::error("tsdb: wal segment {}: series {} is {} in the log but {} in the database",
-                      segment, s.id, s.labels.ToString(), known->ToString());
+                      segment, s.id, s.labels.ToString(), known->labels.ToString());
       }
       continue;
     }
-    if (uint64_t existing = index_.Find(s.labels, s.labels.Hash()); existing != 0) {
+    if (const index::Entry* existing = index_.Find(s.labels, s.labels.Hash())) {
       // The same labels under another id: an append whose log write failed after its
       // bytes reached the file, retried under a new id. Both ids mean this series.
-      replay_aliases_[s.id] = existing;
+      replay_aliases_[s.id] = existing->id;
       next_id_ = std::max(next_id_, s.id + 1);
       continue;
     }
-    index_.Add(s.id, std::move(s.labels));
-    auto series = std::make_unique<MemSeries>(s.id);
-    series_.emplace(s.id, std::move(series));
+    AddSeries(s.id, std::move(s.labels));
     without_row_.push_back(s.id);
     next_id_ = std::max(next_id_, s.id + 1);
   }
@@ -343,8 +354,8 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     if (auto alias = replay_aliases_.find(g.id); alias != replay_aliases_.end()) {
       g.id = alias->second;
     }
-    auto it = series_.find(g.id);
-    if (it == series_.end()) {
+    MemSeries* series = FindSeries(g.id);
+    if (series == nullptr) {
       // Named by id only, so its row was in the series table; retention has since
       // deleted the row with the chunks that held these samples.
       spdlog::warn("tsdb: wal segment {}: samples of series {}, deleted by retention, skipped",
@@ -352,7 +363,7 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
       continue;
     }
     BatchGroup group;
-    group.series = it->second.get();
+    group.series = series;
     group.newest = group.series->max_t;
     Classify(g.samples, group, /*replaying=*/true);
     VIGIL_RETURN_IF_ERROR(DropStoredDuplicates(*group.series, group));
@@ -363,15 +374,32 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
 
 TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, uint64_t hash,
                                              bool* created) {
-  uint64_t id = index_.Find(labels, hash);
-  *created = id == 0;
-  if (id == 0) {
-    id = next_id_++;
-    index_.Add(id, labels);
-    series_.emplace(id, std::make_unique<MemSeries>(id));
-    without_row_.push_back(id);
+  if (index::Entry* found = index_.Find(labels, hash)) {
+    *created = false;
+    return static_cast<MemSeries*>(found);
   }
-  return series_.at(id).get();
+  *created = true;
+  MemSeries* series = AddSeries(next_id_++, labels);
+  without_row_.push_back(series->id);
+  return series;
+}
+
+TsdbStore::MemSeries* TsdbStore::AddSeries(uint64_t id, model::Labels labels) {
+  // A million series keep a million of these, each one allocation of glibc's 176-byte
+  // class (labels' bytes and the open chunk's apart).
+  static_assert(sizeof(MemSeries) <= 168);
+  auto* series = new MemSeries(id, std::move(labels));
+  index_.Add(series);
+  return series;
+}
+
+TsdbStore::MemSeries* TsdbStore::FindSeries(uint64_t id) const {
+  return static_cast<MemSeries*>(index_.Get(id));
+}
+
+void TsdbStore::ForgetSeries(MemSeries* series) {
+  index_.Remove(series);
+  delete series;
 }
 
 void TsdbStore::Classify(std::span<const Sample> samples, BatchGroup& group, bool replaying) {
@@ -417,8 +445,8 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
     // A damaged chunk counts as holding nothing.
     (void)chunk::DecodeChunk(encoding, bytes, &stored);
   };
-  if (series.head && series.head->min_time() <= hi && series.head->max_time() >= lo) {
-    decode(series.head->bytes());
+  if (series.has_head() && series.head.min_time() <= hi && series.head.max_time() >= lo) {
+    decode(series.head.bytes());
   }
   for (const ClosedChunk& c : series.closed()) {
     if (c.min_t <= hi && c.max_t >= lo) decode(c.data);
@@ -452,14 +480,14 @@ int64_t TsdbStore::BlockEnd(int64_t t) const {
 }
 
 void TsdbStore::CutHead(MemSeries& series) {
-  if (!series.head) return;
+  if (!series.has_head()) return;
   std::vector<ClosedChunk>& closed = series.Wait().closed;
   if (closed.empty()) with_closed_.push_back(series.id);
   if (closed_count_ == 0) oldest_closed_at_ = clock_.NowMillis();
-  closed.push_back({series.head->min_time(), series.head->max_time(), series.head->count(),
-                    std::string(series.head->bytes()), series.head_segment, next_closed_seq_++});
+  closed.push_back({series.head.min_time(), series.head.max_time(), series.head.count(),
+                    std::string(series.head.bytes()), series.head_segment, next_closed_seq_++});
   ++closed_count_;
-  series.head.reset();
+  series.head.Reset();
 }
 
 void TsdbStore::CutOutOfOrder(MemSeries& series) {
@@ -486,17 +514,17 @@ void TsdbStore::CutOutOfOrder(MemSeries& series) {
 }
 
 void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
+  int64_t head_end = series.has_head() ? BlockEnd(series.head.min_time()) : 0;
   for (const Sample& s : group.in_order) {
-    if (series.head && (series.head->count() >= options_.max_chunk_samples ||
-                        s.timestamp_ms >= series.head_block_end)) {
+    if (series.has_head() &&
+        (series.head.count() >= options_.max_chunk_samples || s.timestamp_ms >= head_end)) {
       CutHead(series);
     }
-    if (!series.head) {
-      series.head.emplace();
-      series.head_block_end = BlockEnd(s.timestamp_ms);
+    if (!series.has_head()) {
+      head_end = BlockEnd(s.timestamp_ms);
       series.head_segment = segment;
     }
-    series.head->Append(s.timestamp_ms, s.value);
+    series.head.Append(s.timestamp_ms, s.value);
   }
   if (!group.out_of_order.empty()) {
     MemSeries::Waiting& waiting = series.Wait();
@@ -561,7 +589,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
   }
   std::vector<BatchGroup> groups;
   groups.reserve(batch.series.size());
-  std::vector<uint64_t> created;
+  std::vector<MemSeries*> created;
   const uint64_t append_number = ++appends_;
   // The index's lookups wait for memory at a million series: each series' slot is
   // prefetched a few series ahead of its lookup.
@@ -579,10 +607,10 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     if (in.samples.empty()) continue;
     bool is_new = false;
     MemSeries* series = GetOrCreate(in.labels, hashes[i], &is_new);
-    if (is_new) created.push_back(series->id);
+    if (is_new) created.push_back(series);
     if (series->append_number != append_number) {  // its first group in this batch
       series->append_number = append_number;
-      series->append_group = groups.size();
+      series->append_group = static_cast<uint32_t>(groups.size());
       BatchGroup& group = groups.emplace_back();
       group.series = series;
       group.series_id = series->id;
@@ -593,14 +621,12 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     Classify(in.samples, groups[series->append_group], /*replaying=*/false);
   }
   auto forget_created = [&]() VIGIL_REQUIRES(mu_) {
-    for (uint64_t id : created) {
-      index_.Remove(id);
-      series_.erase(id);
-    }
     // They were the newest ids, pushed last.
-    while (!created.empty() && !without_row_.empty() && without_row_.back() >= created.front()) {
+    while (!created.empty() && !without_row_.empty() &&
+           without_row_.back() >= created.front()->id) {
       without_row_.pop_back();
     }
+    for (MemSeries* series : created) ForgetSeries(series);
   };
   if (all_or_nothing) {
     uint64_t too_old = 0;
@@ -612,7 +638,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     if (too_old > 0) {
       forget_created();
       return store::RefusedSamplesError(
-          *index_.Get(first->series->id), first->first_too_old_ms, too_old,
+          first->series->labels, first->first_too_old_ms, too_old,
           "is older than storage.out_of_order_window allows behind its series' newest sample "
           "(out of bounds)");
     }
@@ -634,7 +660,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
     // its samples, so every segment can be read without the others; once the row is
     // written, the id is enough.
     if (!g.series_in_db && g.series_logged_segment != segment) {
-      new_series.push_back({g.series_id, index_.Get(g.series_id)});
+      new_series.push_back({g.series_id, &g.series->labels});
     }
     if (!g.in_order.empty()) record_groups.push_back({g.series_id, g.in_order});
     if (!g.out_of_order.empty()) record_groups.push_back({g.series_id, g.out_of_order});
@@ -714,15 +740,15 @@ void TsdbStore::PersistLoop() {
       const int64_t newest = std::min(newest_ms_, clock_.NowMillis());
       const int64_t quiet_before = newest > INT64_MIN + kQuietMs ? newest - kQuietMs : INT64_MIN;
       std::vector<uint64_t> live;
-      for (const auto& [id, series] : series_) {
-        const uint64_t held = OldestSegmentHeld(*series);
-        if (held >= current) continue;
-        if (held < release_before || (cut_quiet && series->max_t < quiet_before)) {
-          pinning.push_back(id);
+      ForEachSeries([&](const MemSeries& series) VIGIL_REQUIRES(mu_) {
+        const uint64_t held = OldestSegmentHeld(series);
+        if (held >= current) return;
+        if (held < release_before || (cut_quiet && series.max_t < quiet_before)) {
+          pinning.push_back(series.id);
         } else if (cut_quiet) {
-          live.push_back(id);
+          live.push_back(series.id);
         }
-      }
+      });
       if (live.size() <= kCutsPerLock) pinning.insert(pinning.end(), live.begin(), live.end());
     }
     Status status;
@@ -731,10 +757,10 @@ void TsdbStore::PersistLoop() {
     do {
       for (const size_t end = std::min(pinning.size(), next_cut + kCutsPerLock); next_cut < end;
            ++next_cut) {
-        auto it = series_.find(pinning[next_cut]);
-        if (it == series_.end()) continue;
-        MemSeries& series = *it->second;
-        if (series.head && series.head_segment < current) CutHead(series);
+        MemSeries* found = FindSeries(pinning[next_cut]);
+        if (found == nullptr) continue;
+        MemSeries& series = *found;
+        if (series.has_head() && series.head_segment < current) CutHead(series);
         if (!series.out_of_order().empty() && series.waiting->out_of_order_segment < current) {
           CutOutOfOrder(series);
         }
@@ -815,8 +841,8 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
     groups_done += static_cast<int64_t>(groups.size());
     MutexLock lock(mu_);
     for (size_t g = 0; g < groups.size(); ++g) {
-      if (auto it = series_.find(groups[g].series_id); it != series_.end()) {
-        it->second->db_chunks -= rows_removed[g];
+      if (MemSeries* series = FindSeries(groups[g].series_id)) {
+        series->db_chunks -= rows_removed[g];
       }
     }
     stats_.compacted_groups += groups.size();
@@ -851,8 +877,8 @@ TsdbStore::PersistBatch TsdbStore::GatherClosed() {
   batch.rows.reserve(closed_count_);
   batch.series = with_closed_;
   for (uint64_t id : with_closed_) {
-    const MemSeries& series = *series_.at(id);
-    if (!series.in_db) batch.labels.emplace_back(id, *index_.Get(id));
+    const MemSeries& series = *FindSeries(id);
+    if (!series.in_db) batch.labels.emplace_back(id, series.labels);
     for (const ClosedChunk& c : series.closed()) {
       batch.rows.push_back({id, c.min_t, c.max_t, c.count, chunk::kXorEncoding, c.data});
     }
@@ -860,9 +886,9 @@ TsdbStore::PersistBatch TsdbStore::GatherClosed() {
   // New series get their row before they have a chunk, so that the log need not name
   // their labels again in every segment.
   for (size_t i = 0; i < without_row_.size() && batch.labels.size() < kSeriesRowsPerPersist; ++i) {
-    auto it = series_.find(without_row_[i]);
-    if (it == series_.end() || it->second->in_db || !it->second->closed().empty()) continue;
-    batch.labels.emplace_back(it->first, *index_.Get(it->first));
+    const MemSeries* series = FindSeries(without_row_[i]);
+    if (series == nullptr || series->in_db || !series->closed().empty()) continue;
+    batch.labels.emplace_back(series->id, series->labels);
   }
   // In the table's key order: block, series, start.
   std::sort(batch.rows.begin(), batch.rows.end(), [](const ChunkRow& a, const ChunkRow& b) {
@@ -885,9 +911,9 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
   // meanwhile may have dropped them already); later ones stay.
   uint64_t dropped = 0;
   for (uint64_t id : batch.series) {
-    auto it = series_.find(id);
-    if (it == series_.end()) continue;
-    MemSeries& series = *it->second;
+    MemSeries* found = FindSeries(id);
+    if (found == nullptr) continue;
+    MemSeries& series = *found;
     series.in_db = true;
     if (!series.waiting) continue;
     std::vector<ClosedChunk>& closed = series.waiting->closed;
@@ -904,17 +930,19 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
     dropped += n;
   }
   std::erase_if(with_closed_, [&](uint64_t id) VIGIL_REQUIRES(mu_) {
-    auto it = series_.find(id);
-    return it == series_.end() || it->second->closed().empty();
+    const MemSeries* series = FindSeries(id);
+    return series == nullptr || series->closed().empty();
   });
+  ReleaseSpareCapacity(with_closed_);
   if (!batch.labels.empty()) {
     for (const auto& [id, labels] : batch.labels) {
-      if (auto it = series_.find(id); it != series_.end()) it->second->in_db = true;
+      if (MemSeries* series = FindSeries(id)) series->in_db = true;
     }
     std::erase_if(without_row_, [&](uint64_t id) VIGIL_REQUIRES(mu_) {
-      auto it = series_.find(id);
-      return it == series_.end() || it->second->in_db;
+      const MemSeries* series = FindSeries(id);
+      return series == nullptr || series->in_db;
     });
+    ReleaseSpareCapacity(without_row_);
   }
   closed_count_ -= dropped;
   if (closed_count_ > 0) oldest_closed_at_ = clock_.NowMillis();
@@ -933,7 +961,7 @@ Status TsdbStore::PersistClosed() {
 
 uint64_t TsdbStore::OldestSegmentHeld(const MemSeries& series) {
   uint64_t held = UINT64_MAX;
-  if (series.head) held = series.head_segment;
+  if (series.has_head()) held = series.head_segment;
   if (!series.out_of_order().empty()) held = std::min(held, series.waiting->out_of_order_segment);
   return held;
 }
@@ -941,10 +969,10 @@ uint64_t TsdbStore::OldestSegmentHeld(const MemSeries& series) {
 Status TsdbStore::DeleteUnneededSegments() {
   if (wal_->oldest_segment() == wal_->current_segment()) return OkStatus();  // nothing to delete
   uint64_t needed = wal_->current_segment();
-  for (const auto& [id, series] : series_) {
-    needed = std::min(needed, OldestSegmentHeld(*series));
-    for (const ClosedChunk& c : series->closed()) needed = std::min(needed, c.segment);
-  }
+  ForEachSeries([&](const MemSeries& series) {
+    needed = std::min(needed, OldestSegmentHeld(series));
+    for (const ClosedChunk& c : series.closed()) needed = std::min(needed, c.segment);
+  });
   return wal_->DeleteSegmentsBefore(needed);
 }
 
@@ -972,8 +1000,8 @@ Status TsdbStore::ApplyRetention() {
     }
   }
   for (uint64_t id : deleted) {
-    if (auto it = series_.find(id); it != series_.end()) {
-      --it->second->db_chunks;
+    if (MemSeries* series = FindSeries(id)) {
+      --series->db_chunks;
       maybe_empty_.push_back(id);
     }
   }
@@ -988,10 +1016,10 @@ Status TsdbStore::ApplyRetention() {
   maybe_empty_.erase(std::unique(maybe_empty_.begin(), maybe_empty_.end()), maybe_empty_.end());
   std::vector<uint64_t> gone;
   for (uint64_t id : maybe_empty_) {
-    auto it = series_.find(id);
-    if (it == series_.end()) continue;
-    const MemSeries& series = *it->second;
-    if (series.db_chunks > 0 || series.head || !series.out_of_order().empty() ||
+    const MemSeries* found = FindSeries(id);
+    if (found == nullptr) continue;
+    const MemSeries& series = *found;
+    if (series.db_chunks > 0 || series.has_head() || !series.out_of_order().empty() ||
         !series.closed().empty()) {
       continue;
     }
@@ -1000,10 +1028,7 @@ Status TsdbStore::ApplyRetention() {
   }
   VIGIL_RETURN_IF_ERROR(writer_db_->DeleteSeries(gone));
   maybe_empty_.clear();
-  for (uint64_t id : gone) {
-    index_.Remove(id);
-    series_.erase(id);
-  }
+  for (uint64_t id : gone) ForgetSeries(FindSeries(id));
   if (!deleted.empty() || !gone.empty()) {
     spdlog::info("tsdb: retention deleted {} chunks and {} series", deleted.size(), gone.size());
   }
@@ -1031,7 +1056,7 @@ Status TsdbStore::ApplyTierRetention() {
     tier_retention_block_[i] = before_block;
   }
   for (uint64_t id : deleted) {
-    if (series_.contains(id)) maybe_empty_.push_back(id);
+    if (FindSeries(id) != nullptr) maybe_empty_.push_back(id);
   }
   if (!deleted.empty()) spdlog::info("tsdb: tier retention deleted {} rows", deleted.size());
   return OkStatus();
@@ -1041,10 +1066,10 @@ Status TsdbStore::MaintainLocked(bool force) {
   const int64_t now = clock_.NowMillis();
   if (force) {
     // Everything to SQLite now, so that every segment but the current one can go.
-    for (auto& [id, series] : series_) {
-      if (series->head) CutHead(*series);
-      CutOutOfOrder(*series);
-    }
+    ForEachSeries([&](MemSeries& series) VIGIL_REQUIRES(mu_) {
+      CutHead(series);
+      CutOutOfOrder(series);
+    });
     VIGIL_RETURN_IF_ERROR(PersistClosed());
   } else {
     RequestPersistIfDue();
@@ -1064,10 +1089,10 @@ Status TsdbStore::MaintainLocked(bool force) {
     auto database = writer_db_->DatabaseBytes();
     if (database.ok()) db_bytes_gauge_.Set(static_cast<double>(*database));
   }
-  series_gauge_.Set(static_cast<double>(series_.size()));
+  series_gauge_.Set(static_cast<double>(index_.size()));
   wal_bytes_gauge_.Set(static_cast<double>(wal_->total_bytes()));
   uint64_t head_chunks = closed_count_;
-  for (const auto& [id, series] : series_) head_chunks += series->head ? 1 : 0;
+  ForEachSeries([&](const MemSeries& series) { head_chunks += series.has_head() ? 1 : 0; });
   head_chunks_gauge_.Set(static_cast<double>(head_chunks));
   return OkStatus();
 }
@@ -1128,10 +1153,10 @@ Status TsdbStore::Close() {
 TsdbStats TsdbStore::stats() const {
   MutexLock lock(mu_);
   TsdbStats s = stats_;
-  s.series = series_.size();
+  s.series = index_.size();
   s.head_chunks = closed_count_;
   s.series_without_row = without_row_.size();
-  for (const auto& [id, series] : series_) s.head_chunks += series->head ? 1 : 0;
+  ForEachSeries([&](const MemSeries& series) { s.head_chunks += series.has_head() ? 1 : 0; });
   s.wal_bytes = wal_ ? wal_->total_bytes() : 0;
   s.tier_blocks_read = static_cast<uint64_t>(tier_blocks_read_.Value());
   return s;
@@ -1178,14 +1203,15 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
   {
     MutexLock lock(mu_);
     for (uint64_t id : index_.Select(matchers)) {
-      const MemSeries& series = *series_.at(id);
+      const MemSeries& series = *FindSeries(id);
       SeriesSnapshot snapshot;
       snapshot.id = id;
-      snapshot.labels = *index_.Get(id);
+      snapshot.labels = series.labels;
       snapshot.in_db = series.in_db;
-      if (series.head && series.head->min_time() <= end_ms && series.head->max_time() >= start_ms) {
-        snapshot.chunks.emplace_back(series.head->bytes());
-        snapshot.AddMemory(series.head->min_time(), series.head->max_time());
+      if (series.has_head() && series.head.min_time() <= end_ms &&
+          series.head.max_time() >= start_ms) {
+        snapshot.chunks.emplace_back(series.head.bytes());
+        snapshot.AddMemory(series.head.min_time(), series.head.max_time());
       }
       for (const ClosedChunk& c : series.closed()) {
         if (c.min_t <= end_ms && c.max_t >= start_ms) {
@@ -1510,7 +1536,7 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
 Result<std::vector<model::Labels>> TsdbStore::Series(const std::vector<model::Matcher>& matchers) {
   MutexLock lock(mu_);
   std::vector<model::Labels> out;
-  for (uint64_t id : index_.Select(matchers)) out.push_back(*index_.Get(id));
+  for (uint64_t id : index_.Select(matchers)) out.push_back(FindSeries(id)->labels);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -193,6 +193,14 @@ class TsdbStore final : public store::Store {
   // `hash` is labels.Hash().
   MemSeries* GetOrCreate(const model::Labels& labels, uint64_t hash, bool* created)
       VIGIL_REQUIRES(mu_);
+  // The series records: made by AddSeries (id and labels new), found through index_
+  // (which only points at them), deleted by ForgetSeries or by the destructor.
+  MemSeries* AddSeries(uint64_t id, model::Labels labels) VIGIL_REQUIRES(mu_);
+  MemSeries* FindSeries(uint64_t id) const VIGIL_REQUIRES(mu_);  // nullptr: unknown
+  void ForgetSeries(MemSeries* series) VIGIL_REQUIRES(mu_);
+  // Calls fn(MemSeries&) for every series, in no particular order.
+  template <typename Fn>
+  void ForEachSeries(Fn&& fn) const VIGIL_REQUIRES(mu_);
   // Sorts one series' candidates into in-order, out-of-order, duplicate, too old.
   void Classify(std::span<const model::Sample> samples, BatchGroup& group, bool replaying)
       VIGIL_REQUIRES(mu_);
@@ -252,8 +260,7 @@ class TsdbStore final : public store::Store {
   const TsdbOptions options_;
 
   mutable Mutex mu_;
-  index::Index index_ VIGIL_GUARDED_BY(mu_);
-  std::unordered_map<uint64_t, std::unique_ptr<MemSeries>> series_ VIGIL_GUARDED_BY(mu_);
+  index::Index index_ VIGIL_GUARDED_BY(mu_);  // of the MemSeries records
   uint64_t next_id_ VIGIL_GUARDED_BY(mu_) = 1;
   std::unordered_map<uint64_t, uint64_t> replay_aliases_
       VIGIL_GUARDED_BY(mu_);                                 // during Open: log id -> id

@@ -197,6 +197,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
   TextMap<KeyInfo> keys;
   std::vector<TagSet> tag_sets;
   HashSlots tag_sets_by_tags;  // tags hash -> index in tag_sets + 1
+  auto tag_set_hash = [&](uint64_t plus_one) { return tag_sets[plus_one - 1].tags.Hash(); };
   std::vector<PendingSample> pending;
   std::string metric;  // a field's metric name, built in place
   const size_t body_bytes = body.size();
@@ -248,7 +249,7 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       if (tag_set_plus_one == 0) {
         tag_sets.push_back({*std::move(tags), {}, {}});
         tag_set_plus_one = tag_sets.size();
-        tag_sets_by_tags.Insert(hash, tag_set_plus_one);
+        tag_sets_by_tags.Insert(hash, tag_set_plus_one, tag_set_hash);
       }
       cached = keys.emplace(std::string(key), KeyInfo{static_cast<uint32_t>(tag_set_plus_one - 1),
                                                       Sanitize(measurement, true),
@@ -352,7 +353,8 @@ Result<LineProtocolResult> ParseLineProtocol(std::string_view body, std::string_
       const size_t samples = pending.size() * body_bytes / (line.size() + 1) + 16;
       pending.reserve(samples);
       result.batch.series.reserve(samples);
-      tag_sets_by_tags.Reserve(body_bytes / (line.size() + 1) + 16);  // a tag set a line, at most
+      // A tag set a line, at most.
+      tag_sets_by_tags.Reserve(body_bytes / (line.size() + 1) + 16, tag_set_hash);
     }
     ++result.lines;
   }

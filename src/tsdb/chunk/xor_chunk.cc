@@ -1,7 +1,9 @@
 #include "tsdb/chunk/xor_chunk.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include "core/check.h"
 
@@ -94,7 +96,36 @@ class BitReader {
 
 }  // namespace
 
-XorAppender::XorAppender() { buffer_.assign(kHeaderBytes, '\0'); }
+XorAppender::XorAppender(XorAppender&& other) noexcept { *this = std::move(other); }
+
+XorAppender& XorAppender::operator=(XorAppender&& other) noexcept {
+  if (this == &other) return *this;
+  std::free(data_);
+  data_ = std::exchange(other.data_, nullptr);
+  size_ = std::exchange(other.size_, 0);
+  capacity_ = std::exchange(other.capacity_, 0);
+  count_ = std::exchange(other.count_, 0);
+  first_t_ = other.first_t_;
+  t_ = other.t_;
+  delta_ = other.delta_;
+  value_bits_ = other.value_bits_;
+  free_bits_ = other.free_bits_;
+  leading_ = std::exchange(other.leading_, 0xFF);
+  trailing_ = other.trailing_;
+  return *this;
+}
+
+void XorAppender::Grow(uint32_t bytes) {
+  if (size_ + bytes <= capacity_) return;
+  // Half again, at least 24 bytes, rounded to what glibc's chunk of that size holds
+  // (16-byte steps less its 8-byte header), so that no byte of the block is wasted.
+  uint32_t want = std::max({size_ + bytes, capacity_ + capacity_ / 2, uint32_t{24}});
+  want = (want + 8 + 15) / 16 * 16 - 8;
+  auto* grown = static_cast<char*>(std::realloc(data_, want));
+  VIGIL_CHECK(grown != nullptr, "out of memory");
+  data_ = grown;
+  capacity_ = want;
+}
 
 void XorAppender::WriteBits(uint64_t bits, int n) {
   // n in [1, 64]: top up the last byte, then whole bytes, then a partial one.
@@ -102,8 +133,8 @@ void XorAppender::WriteBits(uint64_t bits, int n) {
   if (free_bits_ > 0) {
     const int take = n < free_bits_ ? n : free_bits_;
     const auto chunk = static_cast<uint8_t>(bits >> (n - take));
-    buffer_.back() =
-        static_cast<char>(static_cast<uint8_t>(buffer_.back()) | (chunk << (free_bits_ - take)));
+    char& last = data_[size_ - 1];
+    last = static_cast<char>(static_cast<uint8_t>(last) | (chunk << (free_bits_ - take)));
     free_bits_ = static_cast<uint8_t>(free_bits_ - take);
     n -= take;
     if (n == 0) return;
@@ -119,7 +150,9 @@ void XorAppender::WriteBits(uint64_t bits, int n) {
     bytes[count++] = static_cast<char>(static_cast<uint8_t>(bits << (8 - n)));
     free_bits_ = static_cast<uint8_t>(8 - n);
   }
-  buffer_.append(bytes, static_cast<size_t>(count));
+  Grow(static_cast<uint32_t>(count));
+  std::memcpy(data_ + size_, bytes, static_cast<size_t>(count));
+  size_ += static_cast<uint32_t>(count);
 }
 
 void XorAppender::WriteVarint(int64_t value) {
@@ -159,6 +192,9 @@ void XorAppender::Append(int64_t timestamp_ms, double value) {
   VIGIL_CHECK(count_ < 0xFFFF, "chunk full");
   const uint64_t bits = DoubleBits(value);
   if (count_ == 0) {
+    Grow(kHeaderBytes);
+    size_ = kHeaderBytes;
+    free_bits_ = 0;
     first_t_ = timestamp_ms;
     WriteVarint(timestamp_ms);
     WriteBits(bits, 64);
@@ -192,8 +228,8 @@ void XorAppender::Append(int64_t timestamp_ms, double value) {
   }
   t_ = timestamp_ms;
   ++count_;
-  buffer_[0] = static_cast<char>(count_ >> 8);
-  buffer_[1] = static_cast<char>(count_ & 0xFF);
+  data_[0] = static_cast<char>(count_ >> 8);
+  data_[1] = static_cast<char>(count_ & 0xFF);
 }
 
 int XorChunkCount(std::string_view bytes) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,33 +18,43 @@ namespace vigil::tsdb::chunk {
 
 inline constexpr uint8_t kXorEncoding = 1;
 
-// Appends samples in strictly increasing time order; the caller enforces the order.
+// Appends samples in strictly increasing time order; the caller enforces the order. An
+// appender without samples holds no memory; Reset makes it so again.
 class XorAppender {
  public:
-  XorAppender();
+  XorAppender() = default;
+  XorAppender(XorAppender&& other) noexcept;
+  XorAppender& operator=(XorAppender&& other) noexcept;
+  ~XorAppender() { std::free(data_); }
 
   void Append(int64_t timestamp_ms, double value);
+  void Reset() { *this = XorAppender(); }
 
   int count() const { return count_; }
   int64_t min_time() const { return first_t_; }
   int64_t max_time() const { return t_; }
-  // The whole chunk so far; valid until the next Append.
-  std::string_view bytes() const { return buffer_; }
+  // The whole chunk so far (empty before the first sample); valid until the next Append.
+  std::string_view bytes() const { return {data_, size_}; }
 
  private:
+  void Grow(uint32_t bytes);  // room for `bytes` more
   void WriteBits(uint64_t bits, int n);
   void WriteBit(bool bit) { WriteBits(bit ? 1 : 0, 1); }
   void WriteVarint(int64_t value);
   void WriteValue(uint64_t bits);
 
-  // A million series keep as many open chunks: the small fields are packed (72 bytes).
-  std::string buffer_;
+  // A million series keep as many open chunks, so the buffer is a bare malloc block
+  // (grown by half, to the allocator's size classes) and the small fields are packed:
+  // 56 bytes in all.
+  char* data_ = nullptr;
   int64_t first_t_ = 0;
   int64_t t_ = 0;
   int64_t delta_ = 0;
   uint64_t value_bits_ = 0;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
   uint16_t count_ = 0;
-  uint8_t free_bits_ = 0;   // unused low bits of buffer_.back()
+  uint8_t free_bits_ = 0;   // unused low bits of the last byte
   uint8_t leading_ = 0xFF;  // the current XOR window; 0xFF: none yet
   uint8_t trailing_ = 0;
 };

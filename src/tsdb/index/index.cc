@@ -29,45 +29,48 @@ std::vector<uint64_t> Intersect(const std::vector<uint64_t>& a, const std::vecto
 
 }  // namespace
 
-uint64_t Index::Find(const model::Labels& labels, uint64_t hash) const {
-  const uint64_t found =
-      by_hash_.Find(hash, [&](uint64_t entry) { return EntryAt(entry)->second == labels; });
-  return found == 0 ? 0 : EntryAt(found)->first;
+uint64_t Index::IdHash(uint64_t id) {
+  // splitmix64's finalizer.
+  id = (id ^ (id >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  id = (id ^ (id >> 27)) * 0x94d049bb133111ebULL;
+  return id ^ (id >> 31);
 }
 
-void Index::Add(uint64_t id, model::Labels labels) {
-  const auto [at, added] = labels_.try_emplace(id, std::move(labels));
-  VIGIL_CHECK(id != 0 && added, "series id reused");
-  const Entry& entry = *at;
-  by_hash_.Insert(entry.second.Hash(), reinterpret_cast<uint64_t>(&entry));
-  for (const model::LabelRef& l : entry.second) {
+Entry* Index::Find(const model::Labels& labels, uint64_t hash) const {
+  return EntryAt(
+      by_hash_.Find(hash, [&](uint64_t entry) { return EntryAt(entry)->labels == labels; }));
+}
+
+Entry* Index::Get(uint64_t id) const {
+  return EntryAt(by_id_.Find(IdHash(id), [&](uint64_t entry) { return EntryAt(entry)->id == id; }));
+}
+
+void Index::Add(Entry* entry) {
+  VIGIL_CHECK(entry->id != 0 && Get(entry->id) == nullptr, "series id reused");
+  by_hash_.Insert(entry->labels.Hash(), SlotValue(entry),
+                  [](uint64_t value) { return EntryAt(value)->labels.Hash(); });
+  by_id_.Insert(IdHash(entry->id), SlotValue(entry),
+                [](uint64_t value) { return IdHash(EntryAt(value)->id); });
+  for (const model::LabelRef& l : entry->labels) {
     auto name = postings_.find(l.name);
     if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
     auto value = name->second.find(l.value);
     if (value == name->second.end()) value = name->second.emplace(l.value, Postings{}).first;
-    InsertSorted(&value->second, id);
+    InsertSorted(&value->second, entry->id);
   }
-  InsertSorted(&all_, id);
 }
 
-void Index::Remove(uint64_t id) {
-  auto it = labels_.find(id);
-  if (it == labels_.end()) return;
-  by_hash_.Erase(it->second.Hash(), reinterpret_cast<uint64_t>(&*it));
-  for (const model::LabelRef& l : it->second) {
+void Index::Remove(const Entry* entry) {
+  if (Get(entry->id) != entry) return;
+  by_hash_.Erase(entry->labels.Hash(), SlotValue(entry));
+  by_id_.Erase(IdHash(entry->id), SlotValue(entry));
+  for (const model::LabelRef& l : entry->labels) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);
-    EraseSorted(&value->second, id);
+    EraseSorted(&value->second, entry->id);
     if (value->second.empty()) name->second.erase(value);
     if (name->second.empty()) postings_.erase(name);
   }
-  EraseSorted(&all_, id);
-  labels_.erase(it);
-}
-
-const model::Labels* Index::Get(uint64_t id) const {
-  auto it = labels_.find(id);
-  return it == labels_.end() ? nullptr : &it->second;
 }
 
 Index::Postings Index::PostingsFor(const model::Matcher& matcher) const {
@@ -101,11 +104,15 @@ std::vector<uint64_t> Index::Select(const std::vector<model::Matcher>& matchers)
     narrowed = true;
     if (ids.empty()) return ids;
   }
-  if (!narrowed) ids = all_;
+  if (!narrowed) {  // rare (PromQL asks for a matcher that needs a label): no postings kept
+    ids.reserve(size());
+    by_id_.ForEach([&](uint64_t entry) { ids.push_back(EntryAt(entry)->id); });
+    std::sort(ids.begin(), ids.end());
+  }
   if (filters.empty()) return ids;
   std::vector<uint64_t> out;
   for (uint64_t id : ids) {
-    const model::Labels& labels = labels_.at(id);
+    const model::Labels& labels = Get(id)->labels;
     if (std::all_of(filters.begin(), filters.end(),
                     [&](const model::Matcher* m) { return m->Matches(labels); })) {
       out.push_back(id);
@@ -122,7 +129,7 @@ std::vector<std::string> Index::LabelNames(const std::vector<model::Matcher>& ma
   }
   std::set<std::string> names;
   for (uint64_t id : Select(matchers)) {
-    for (const model::LabelRef& l : labels_.at(id)) names.emplace(l.name);
+    for (const model::LabelRef& l : Get(id)->labels) names.emplace(l.name);
   }
   return {names.begin(), names.end()};
 }
@@ -138,7 +145,7 @@ std::vector<std::string> Index::LabelValues(const std::string& name,
   }
   std::set<std::string> values;
   for (uint64_t id : Select(matchers)) {
-    std::string_view v = labels_.at(id).Get(name);
+    std::string_view v = Get(id)->labels.Get(name);
     if (!v.empty()) values.emplace(v);
   }
   return {values.begin(), values.end()};

@@ -1,7 +1,12 @@
-// The series index of the embedded store: label set -> series id (a hash map on the
-// label set's xxh3 hash, collisions resolved by comparing the labels), and postings per
-// label pair (sorted id lists) to select series by matchers as Prometheus does: `=`,
-// `!=`, `=~`, `!~`, regexes fully anchored, an absent label matching as "".
+// The series index of the embedded store: label set -> series (an open-addressing table
+// on the label set's xxh3 hash, collisions resolved by comparing the labels), id ->
+// series (the same on the id), and postings per label pair (sorted id lists) to select
+// series by matchers as Prometheus does: `=`, `!=`, `=~`, `!~`, regexes fully anchored,
+// an absent label matching as "".
+//
+// The index does not own its entries: the store's series record is an Entry, one
+// allocation per series holding the id, the labels and the rest (a million series keep
+// a million of them).
 //
 // Thread safety: none; the store's lock guards it.
 #pragma once
@@ -9,7 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/hash_slots.h"
@@ -18,17 +23,26 @@
 
 namespace vigil::tsdb::index {
 
+// What the index knows of a series; the store's series record derives from it.
+struct Entry {
+  Entry(uint64_t series_id, model::Labels series_labels)
+      : id(series_id), labels(std::move(series_labels)) {}
+  const uint64_t id;  // nonzero
+  const model::Labels labels;
+};
+
 class Index {
  public:
-  // The id of `labels`, or 0 when unknown. `hash` is labels.Hash().
-  uint64_t Find(const model::Labels& labels, uint64_t hash) const;
+  // The series with `labels`, or nullptr. `hash` is labels.Hash().
+  Entry* Find(const model::Labels& labels, uint64_t hash) const;
   // Makes a Find of `hash` soon cheaper (HashSlots::Prefetch).
   void Prefetch(uint64_t hash) const { by_hash_.Prefetch(hash); }
-  // Adds a series; `id` must be new and non-zero.
-  void Add(uint64_t id, model::Labels labels);
-  void Remove(uint64_t id);
-  // The labels of `id`, or nullptr.
-  const model::Labels* Get(uint64_t id) const;
+  // Adds a series whose id and labels are new. The caller keeps `entry` alive, at the
+  // same address, until it removes it.
+  void Add(Entry* entry);
+  void Remove(const Entry* entry);
+  // The series `id`, or nullptr.
+  Entry* Get(uint64_t id) const;
 
   // Ids of the series matching every matcher, ascending. No matchers: every series.
   std::vector<uint64_t> Select(const std::vector<model::Matcher>& matchers) const;
@@ -36,29 +50,25 @@ class Index {
   std::vector<std::string> LabelValues(const std::string& name,
                                        const std::vector<model::Matcher>& matchers) const;
 
-  size_t size() const { return labels_.size(); }
-  // Calls fn(id, labels) for every series, in no particular order.
+  size_t size() const { return by_id_.size(); }
+  // Calls fn(entry) for every series, in no particular order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    for (const auto& [id, labels] : labels_) fn(id, labels);
+    by_id_.ForEach([&](uint64_t entry) { fn(*EntryAt(entry)); });
   }
 
  private:
   using Postings = std::vector<uint64_t>;  // ascending ids
   Postings PostingsFor(const model::Matcher& matcher) const;
+  static Entry* EntryAt(uint64_t slot_value) { return reinterpret_cast<Entry*>(slot_value); }
+  static uint64_t SlotValue(const Entry* entry) { return reinterpret_cast<uint64_t>(entry); }
+  // Ids are dense: mixed so that the table's low bits spread them.
+  static uint64_t IdHash(uint64_t id);
 
-  using Entry = std::pair<const uint64_t, model::Labels>;
-  static const Entry* EntryAt(uint64_t slot_value) {
-    return reinterpret_cast<const Entry*>(slot_value);
-  }
-
-  std::unordered_map<uint64_t, model::Labels> labels_;  // its nodes never move
-  // labels hash -> the address of the series' entry in labels_: a lookup compares the
-  // labels there, without finding the id in labels_ first (two cache misses less).
-  HashSlots by_hash_;
+  HashSlots by_hash_;  // labels hash -> entry
+  HashSlots by_id_;    // IdHash(id) -> entry
   using ValuePostings = std::map<std::string, Postings, std::less<>>;
   std::map<std::string, ValuePostings, std::less<>> postings_;
-  Postings all_;
 };
 
 }  // namespace vigil::tsdb::index

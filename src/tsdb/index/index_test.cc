@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 namespace vigil::tsdb::index {
 namespace {
 
@@ -16,22 +18,32 @@ Matcher M(MatchType type, const std::string& name, const std::string& value) {
 class IndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    index_.Add(1, Labels::Of({{"__name__", "cpu"}, {"host", "a"}, {"mode", "user"}}));
-    index_.Add(2, Labels::Of({{"__name__", "cpu"}, {"host", "b"}, {"mode", "system"}}));
-    index_.Add(3, Labels::Of({{"__name__", "cpu"}, {"host", "ab"}}));
-    index_.Add(4, Labels::Of({{"__name__", "mem"}, {"host", "a"}}));
+    Add(1, Labels::Of({{"__name__", "cpu"}, {"host", "a"}, {"mode", "user"}}));
+    Add(2, Labels::Of({{"__name__", "cpu"}, {"host", "b"}, {"mode", "system"}}));
+    Add(3, Labels::Of({{"__name__", "cpu"}, {"host", "ab"}}));
+    Add(4, Labels::Of({{"__name__", "mem"}, {"host", "a"}}));
+  }
+  void Add(uint64_t id, Labels labels) {
+    entries_.push_back(std::make_unique<Entry>(id, std::move(labels)));
+    index_.Add(entries_.back().get());
   }
   std::vector<uint64_t> Select(std::vector<Matcher> matchers) { return index_.Select(matchers); }
+  // The id of the series with `labels` looked up under `hash`; 0: none.
+  uint64_t FindId(const Labels& labels, uint64_t hash) const {
+    const Entry* entry = index_.Find(labels, hash);
+    return entry == nullptr ? 0 : entry->id;
+  }
+  std::vector<std::unique_ptr<Entry>> entries_;  // declared first: they outlive index_
   Index index_;
 };
 
 TEST_F(IndexTest, FindsByLabelSet) {
   const Labels l = Labels::Of({{"__name__", "mem"}, {"host", "a"}});
-  EXPECT_EQ(index_.Find(l, l.Hash()), 4u);
+  EXPECT_EQ(FindId(l, l.Hash()), 4u);
   const Labels other = Labels::Of({{"__name__", "mem"}, {"host", "z"}});
-  EXPECT_EQ(index_.Find(other, other.Hash()), 0u);
+  EXPECT_EQ(FindId(other, other.Hash()), 0u);
   // A hash that collides with a known series still needs equal labels.
-  EXPECT_EQ(index_.Find(other, l.Hash()), 0u);
+  EXPECT_EQ(FindId(other, l.Hash()), 0u);
 }
 
 TEST_F(IndexTest, AllFourMatchersWithPrometheusSemantics) {
@@ -61,13 +73,35 @@ TEST_F(IndexTest, LabelNamesAndValues) {
 }
 
 TEST_F(IndexTest, RemoveForgetsPostingsAndNames) {
-  index_.Remove(2);
+  index_.Remove(index_.Get(2));
   EXPECT_EQ(index_.size(), 3u);
   EXPECT_EQ(index_.LabelValues("mode", {}), (std::vector<std::string>{"user"}));
   EXPECT_EQ(Select({M(MatchType::kEqual, "__name__", "cpu")}), (std::vector<uint64_t>{1, 3}));
   EXPECT_EQ(index_.Get(2), nullptr);
   const Labels l = Labels::Of({{"__name__", "cpu"}, {"host", "b"}, {"mode", "system"}});
-  EXPECT_EQ(index_.Find(l, l.Hash()), 0u);
+  EXPECT_EQ(FindId(l, l.Hash()), 0u);
+}
+
+TEST_F(IndexTest, GetsByIdAcrossGrowthAndRemoval) {
+  for (uint64_t id = 5; id < 5000; ++id) {
+    Add(id, Labels::Of({{"__name__", "many"}, {"n", std::to_string(id)}}));
+  }
+  for (uint64_t id = 5; id < 5000; id += 2) index_.Remove(index_.Get(id));
+  for (uint64_t id = 1; id < 5000; ++id) {
+    const Entry* entry = index_.Get(id);
+    if (id >= 5 && id % 2 == 1) {
+      EXPECT_EQ(entry, nullptr) << id;
+    } else {
+      ASSERT_NE(entry, nullptr) << id;
+      EXPECT_EQ(entry->id, id);
+      EXPECT_EQ(FindId(entry->labels, entry->labels.Hash()), id);
+    }
+  }
+  EXPECT_EQ(index_.Get(5000), nullptr);
+  size_t seen = 0;
+  index_.ForEach([&](const Entry&) { ++seen; });
+  EXPECT_EQ(seen, index_.size());
+  EXPECT_EQ(Select({M(MatchType::kEqual, "__name__", "many")}).size(), 2497u);
 }
 
 }  // namespace
