@@ -28,7 +28,6 @@ struct TsdbStore::MemSeries : index::Entry {
   // BlockEnd(head.min_time()).
   chunk::XorAppender head;
   bool has_head() const { return head.count() > 0; }
-  uint64_t head_segment = 0;  // log segment of the open chunk's first sample
   // Out-of-order samples and closed chunks on their way to SQLite, allocated while the
   // series has any: most series, most of the time, have none (56 bytes less each).
   struct Waiting {
@@ -50,12 +49,13 @@ struct TsdbStore::MemSeries : index::Entry {
   std::span<const ClosedChunk> closed() const {
     return waiting ? std::span<const ClosedChunk>(waiting->closed) : std::span<const ClosedChunk>();
   }
-  uint64_t logged_segment = 0;   // the log segment that last got its labels (0: none)
-  int64_t db_chunks = 0;         // its rows in the chunks table
   int64_t db_max_t = INT64_MIN;  // no chunk row holds a newer sample (an upper bound)
   uint64_t append_number = 0;    // the last AppendLocked that met it, and its group there
-  uint32_t append_group = 0;
-  bool in_db = false;  // it has a row in the series table
+  uint32_t head_segment = 0;     // log segment of the open chunk's first sample (Segment32)
+  uint32_t logged_segment = 0;   // the log segment that last got its labels (0: none)
+  int32_t db_chunks = 0;         // its rows in the chunks table
+  uint32_t append_group : 31 = 0;
+  uint32_t in_db : 1 = 0;  // it has a row in the series table
 };
 
 // One series' share of an Append.
@@ -99,6 +99,13 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 // What a chunk row costs beyond its data in SQLite (key, columns, cell header), measured.
 constexpr int64_t kChunkRowOverhead = 32;
+
+// A series keeps log segment numbers in 32 bits: numbered from 1, a segment per 64 MiB of
+// log by default, they last 256 PiB.
+uint32_t Segment32(uint64_t segment) {
+  VIGIL_CHECK(segment <= UINT32_MAX, "log segment number past 32 bits");
+  return static_cast<uint32_t>(segment);
+}
 
 // A list of series that once held a million ids (every series new in one round) gives
 // their 8 MB back once it is mostly empty.
@@ -274,7 +281,7 @@ Status TsdbStore::Load() {
           if (MemSeries* series = FindSeries(id)) {
             series->max_t = max_t;
             series->db_max_t = max_t;
-            series->db_chunks = chunks;
+            series->db_chunks = static_cast<int32_t>(chunks);
           }
         }));
   }
@@ -385,9 +392,9 @@ TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, uint64
 }
 
 TsdbStore::MemSeries* TsdbStore::AddSeries(uint64_t id, model::Labels labels) {
-  // A million series keep a million of these, each one allocation of glibc's 176-byte
+  // A million series keep a million of these, each one allocation of glibc's 160-byte
   // class (labels' bytes and the open chunk's apart).
-  static_assert(sizeof(MemSeries) <= 168);
+  static_assert(sizeof(MemSeries) <= 152);
   auto* series = new MemSeries(id, std::move(labels));
   index_.Add(series);
   return series;
@@ -522,7 +529,7 @@ void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
     }
     if (!series.has_head()) {
       head_end = BlockEnd(s.timestamp_ms);
-      series.head_segment = segment;
+      series.head_segment = Segment32(segment);
     }
     series.head.Append(s.timestamp_ms, s.value);
   }
@@ -680,7 +687,9 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
         __builtin_prefetch(ahead + 128);
       }
       BatchGroup& g = groups[i];
-      if (!g.in_order.empty() || !g.out_of_order.empty()) g.series->logged_segment = segment;
+      if (!g.in_order.empty() || !g.out_of_order.empty()) {
+        g.series->logged_segment = Segment32(segment);
+      }
       Apply(*g.series, g, segment);
     }
   }
@@ -842,7 +851,7 @@ Status TsdbStore::CompactBlocksBefore(int64_t before_block, int64_t max_groups) 
     MutexLock lock(mu_);
     for (size_t g = 0; g < groups.size(); ++g) {
       if (MemSeries* series = FindSeries(groups[g].series_id)) {
-        series->db_chunks -= rows_removed[g];
+        series->db_chunks -= static_cast<int32_t>(rows_removed[g]);
       }
     }
     stats_.compacted_groups += groups.size();
@@ -926,7 +935,7 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
     }
     closed.erase(closed.begin(), end);
     series.FreeWaitingIfEmpty();
-    series.db_chunks += static_cast<int64_t>(n);
+    series.db_chunks += static_cast<int32_t>(n);
     dropped += n;
   }
   std::erase_if(with_closed_, [&](uint64_t id) VIGIL_REQUIRES(mu_) {
