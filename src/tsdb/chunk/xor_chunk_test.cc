@@ -122,5 +122,33 @@ TEST(XorChunk, TruncatedOrGarbageBytesAreDataLossNotACrash) {
   }
 }
 
+// The open chunk of a series is moved, reset and reused in place: each state reads back
+// as the samples appended since the last reset, and a reset one holds nothing.
+TEST(XorChunk, MovedAndResetAppendersStartOver) {
+  std::vector<Sample> first;
+  for (int i = 0; i < 40; ++i) first.push_back({1'000 + i * 10, i * 0.5});
+  XorAppender appender;
+  EXPECT_TRUE(appender.bytes().empty());
+  for (const Sample& s : first) appender.Append(s.timestamp_ms, s.value);
+  XorAppender moved(std::move(appender));
+  EXPECT_EQ(appender.count(), 0);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_TRUE(appender.bytes().empty());
+  std::vector<Sample> out;
+  ASSERT_TRUE(DecodeXorChunk(moved.bytes(), &out).ok());
+  ExpectBitIdentical(first, out);
+
+  moved.Reset();
+  EXPECT_EQ(moved.count(), 0);
+  EXPECT_TRUE(moved.bytes().empty());
+  const std::vector<Sample> second = {{5, -1.0}, {6, 1e300}, {900, 0.0}};
+  for (const Sample& s : second) moved.Append(s.timestamp_ms, s.value);
+  appender = std::move(moved);
+  out.clear();
+  ASSERT_TRUE(DecodeXorChunk(appender.bytes(), &out).ok());
+  ExpectBitIdentical(second, out);
+  EXPECT_EQ(appender.min_time(), 5);
+  EXPECT_EQ(appender.max_time(), 900);
+}
+
 }  // namespace
 }  // namespace vigil::tsdb::chunk
