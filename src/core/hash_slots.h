@@ -83,13 +83,37 @@ class HashSlots {
     slots_.assign(slots_.size(), kEmpty);
     used_ = live_ = 0;
   }
-  // Calls fn(value) for every value, in slot order.
-  template <typename Fn>
-  void ForEach(Fn&& fn) const {
-    for (uint64_t slot : slots_) {
-      if (slot != kEmpty && slot != kErased) fn(slot & kValueMask);
-    }
-  }
+  // Every value, in slot order: for (uint64_t value : slots.values()).
+  class Values {
+   public:
+    class Iterator {
+     public:
+      Iterator(const uint64_t* at, const uint64_t* end) : at_(at), end_(end) { SkipFree(); }
+      uint64_t operator*() const { return *at_ & kValueMask; }
+      Iterator& operator++() {
+        ++at_;
+        SkipFree();
+        return *this;
+      }
+      bool operator==(const Iterator& other) const { return at_ == other.at_; }
+
+     private:
+      void SkipFree() {
+        while (at_ != end_ && (*at_ == kEmpty || *at_ == kErased)) ++at_;
+      }
+      const uint64_t* at_;
+      const uint64_t* end_;
+    };
+    Iterator begin() const { return {begin_, end_}; }
+    Iterator end() const { return {end_, end_}; }
+
+   private:
+    friend class HashSlots;
+    Values(const uint64_t* begin, const uint64_t* end) : begin_(begin), end_(end) {}
+    const uint64_t* begin_;
+    const uint64_t* end_;
+  };
+  Values values() const { return {slots_.data(), slots_.data() + slots_.size()}; }
 
  private:
   static constexpr uint64_t kEmpty = 0;

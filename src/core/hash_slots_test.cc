@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 namespace vigil {
 namespace {
@@ -41,6 +42,11 @@ TEST(HashSlots, AgreesWithAMultimapThroughInsertsErasesAndRehashes) {
     }
   }
   EXPECT_EQ(slots.size(), want.size());
+  std::multiset<uint64_t> listed;
+  for (uint64_t value : slots.values()) listed.insert(value);
+  std::multiset<uint64_t> wanted;
+  for (const auto& [hash, value] : want) wanted.insert(value);
+  EXPECT_EQ(listed, wanted);
   slots.Clear();
   EXPECT_EQ(slots.Find(want.begin()->first, [](uint64_t) { return true; }), 0u);
 }

@@ -252,7 +252,7 @@ TsdbStore::~TsdbStore() {
 
 template <typename Fn>
 void TsdbStore::ForEachSeries(Fn&& fn) const {
-  index_.ForEach([&](index::Entry& entry) { fn(static_cast<MemSeries&>(entry)); });
+  for (index::Entry& entry : index_.entries()) fn(static_cast<MemSeries&>(entry));
 }
 
 Status TsdbStore::Load() {
@@ -357,7 +357,12 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     without_row_.push_back(s.id);
     next_id_ = std::max(next_id_, s.id + 1);
   }
-  for (DecodedGroup& g : decoded.groups) {
+  constexpr size_t kPrefetchAhead = 8;  // as in AppendLocked
+  for (size_t i = 0; i < decoded.groups.size(); ++i) {
+    if (i + kPrefetchAhead < decoded.groups.size()) {
+      index_.PrefetchId(decoded.groups[i + kPrefetchAhead].id);
+    }
+    DecodedGroup& g = decoded.groups[i];
     if (auto alias = replay_aliases_.find(g.id); alias != replay_aliases_.end()) {
       g.id = alias->second;
     }

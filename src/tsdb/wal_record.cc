@@ -104,6 +104,7 @@ void EncodeSamplesRecord(std::span<const NewSeries> new_series, std::span<const 
 Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out) {
   out->new_series.clear();
   out->groups.clear();
+  out->samples.clear();
   if (record.empty() || static_cast<uint8_t>(record[0]) != kSamplesRecord) {
     return DataLossError("wal record: unknown type");
   }
@@ -130,25 +131,37 @@ Status DecodeSamplesRecord(std::string_view record, DecodedRecord* out) {
   }
   uint64_t group_count = 0;
   if (!in.Varint(&group_count) || group_count > in.remaining()) return bad("group count");
+  out->groups.reserve(group_count);
+  out->samples.reserve(in.remaining() / 9);  // a sample takes 9 bytes at least
+  std::vector<size_t> ends;  // each group's end in out->samples, spans set once all are in
+  ends.reserve(group_count);
   for (uint64_t i = 0; i < group_count; ++i) {
-    DecodedGroup group;
+    uint64_t id = 0;
     uint64_t n = 0;
-    if (!in.Varint(&group.id) || !in.Varint(&n) || n > in.remaining()) return bad("group");
-    group.samples.resize(n);
+    if (!in.Varint(&id) || !in.Varint(&n) || n > in.remaining()) return bad("group");
+    const size_t first = out->samples.size();
+    out->samples.resize(first + n);
+    model::Sample* samples = out->samples.data() + first;
     int64_t t = 0;
     for (uint64_t j = 0; j < n; ++j) {
       int64_t delta = 0;
       if (!in.Signed(&delta)) return bad("timestamp");
       t = j == 0 ? delta
                  : static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(delta));
-      group.samples[j].timestamp_ms = t;
+      samples[j].timestamp_ms = t;
     }
     for (uint64_t j = 0; j < n; ++j) {
-      if (!in.Double(&group.samples[j].value)) return bad("value");
+      if (!in.Double(&samples[j].value)) return bad("value");
     }
-    out->groups.push_back(std::move(group));
+    out->groups.push_back({id, {}});
+    ends.push_back(out->samples.size());
   }
   if (in.remaining() != 0) return bad("trailing bytes");
+  size_t first = 0;
+  for (size_t i = 0; i < out->groups.size(); ++i) {
+    out->groups[i].samples = std::span(out->samples).subspan(first, ends[i] - first);
+    first = ends[i];
+  }
   return OkStatus();
 }
 

@@ -36,11 +36,14 @@ struct DecodedSeries {
 };
 struct DecodedGroup {
   uint64_t id = 0;
-  std::vector<model::Sample> samples;
+  std::span<const model::Sample> samples;  // in the record's samples
 };
+// A record's samples are decoded into one vector (a million series' record has a million
+// groups, most of one sample); each group views its part.
 struct DecodedRecord {
   std::vector<DecodedSeries> new_series;
   std::vector<DecodedGroup> groups;
+  std::vector<model::Sample> samples;
 };
 
 // DataLoss for bytes that are not a samples record (the CRC matched, so this is a bug or

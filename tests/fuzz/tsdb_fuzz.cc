@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <string_view>
 
 #include "tsdb/chunk/block_chunk.h"
@@ -16,7 +17,7 @@ namespace {
 
 using vigil::model::Sample;
 
-bool SameBits(const std::vector<Sample>& a, const std::vector<Sample>& b) {
+bool SameBits(std::span<const Sample> a, std::span<const Sample> b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].timestamp_ms != b[i].timestamp_ms ||

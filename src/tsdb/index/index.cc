@@ -106,7 +106,7 @@ std::vector<uint64_t> Index::Select(const std::vector<model::Matcher>& matchers)
   }
   if (!narrowed) {  // rare (PromQL asks for a matcher that needs a label): no postings kept
     ids.reserve(size());
-    by_id_.ForEach([&](uint64_t entry) { ids.push_back(EntryAt(entry)->id); });
+    for (const Entry& entry : entries()) ids.push_back(entry.id);
     std::sort(ids.begin(), ids.end());
   }
   if (filters.empty()) return ids;

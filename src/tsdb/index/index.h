@@ -35,8 +35,9 @@ class Index {
  public:
   // The series with `labels`, or nullptr. `hash` is labels.Hash().
   Entry* Find(const model::Labels& labels, uint64_t hash) const;
-  // Makes a Find of `hash` soon cheaper (HashSlots::Prefetch).
+  // Makes a Find of `hash`, or a Get of `id`, soon cheaper (HashSlots::Prefetch).
   void Prefetch(uint64_t hash) const { by_hash_.Prefetch(hash); }
+  void PrefetchId(uint64_t id) const { by_id_.Prefetch(IdHash(id)); }
   // Adds a series whose id and labels are new. The caller keeps `entry` alive, at the
   // same address, until it removes it.
   void Add(Entry* entry);
@@ -51,11 +52,30 @@ class Index {
                                        const std::vector<model::Matcher>& matchers) const;
 
   size_t size() const { return by_id_.size(); }
-  // Calls fn(entry) for every series, in no particular order.
-  template <typename Fn>
-  void ForEach(Fn&& fn) const {
-    by_id_.ForEach([&](uint64_t entry) { fn(*EntryAt(entry)); });
-  }
+  // Every series, in no particular order: for (Entry& entry : index.entries()).
+  class Entries {
+   public:
+    class Iterator {
+     public:
+      explicit Iterator(HashSlots::Values::Iterator at) : at_(at) {}
+      Entry& operator*() const { return *EntryAt(*at_); }
+      Iterator& operator++() {
+        ++at_;
+        return *this;
+      }
+      bool operator==(const Iterator& other) const { return at_ == other.at_; }
+
+     private:
+      HashSlots::Values::Iterator at_;
+    };
+    explicit Entries(HashSlots::Values values) : values_(values) {}
+    Iterator begin() const { return Iterator(values_.begin()); }
+    Iterator end() const { return Iterator(values_.end()); }
+
+   private:
+    HashSlots::Values values_;
+  };
+  Entries entries() const { return Entries(by_id_.values()); }
 
  private:
   using Postings = std::vector<uint64_t>;  // ascending ids

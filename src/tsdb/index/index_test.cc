@@ -99,7 +99,7 @@ TEST_F(IndexTest, GetsByIdAcrossGrowthAndRemoval) {
   }
   EXPECT_EQ(index_.Get(5000), nullptr);
   size_t seen = 0;
-  index_.ForEach([&](const Entry&) { ++seen; });
+  for (const Entry& entry : index_.entries()) seen += index_.Get(entry.id) == &entry ? 1 : 0;
   EXPECT_EQ(seen, index_.size());
   EXPECT_EQ(Select({M(MatchType::kEqual, "__name__", "many")}).size(), 2497u);
 }
