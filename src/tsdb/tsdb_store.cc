@@ -292,18 +292,21 @@ Status TsdbStore::Load() {
   const auto started = std::chrono::steady_clock::now();
   wal::ReplayStats replay;
   // The replay runs in one read transaction: logged samples no newer than a series' chunk
-  // rows are looked up there (DropStoredDuplicates), up to one read per series and record,
-  // and a transaction of its own for each read took longer than the read (a million
-  // series killed while their chunks cut at a block's end were persisted: 58 s).
+  // rows are looked up there (DropStoredDuplicates, once per series: ReplayStored), and a
+  // transaction of its own for each read took longer than the read (a million series
+  // killed while their chunks cut at a block's end were persisted: 58 s).
   {
     MutexLock db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->BeginRead());
   }
+  replay_stored_.emplace();
   Status replayed = wal::ReplayWal(
       env_, options_.dir + "/wal",
       [this](uint64_t segment, std::string_view record)
           VIGIL_REQUIRES(mu_) { return ApplyRecord(segment, record); },
       &replay);
+  replay_stored_.reset();
+  replay_stored_samples_ = 0;
   {
     MutexLock db(db_mu_);
     Status ended = writer_db_->EndRead();
@@ -465,10 +468,14 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
   }
   // Candidates newer than every chunk row need no read (nor a wait for the persister).
   if (series.in_db && lo <= series.db_max_t) {
-    MutexLock db(db_mu_);
-    VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
-        series.id, lo, hi, MaxRowSpan(), [&](ChunkRow& row) { decode(row.data, row.encoding); },
-        [](int64_t, const std::string&) {}));
+    bool served = false;
+    if (replay_stored_) VIGIL_RETURN_IF_ERROR(ReplayStored(series, lo, &stored, &served));
+    if (!served) {
+      MutexLock db(db_mu_);
+      VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
+          series.id, lo, hi, MaxRowSpan(), [&](ChunkRow& row) { decode(row.data, row.encoding); },
+          [](int64_t, const std::string&) {}));
+    }
   }
   std::sort(stored.begin(), stored.end(), ByTime);
   const size_t candidates_before = candidates.size();
@@ -478,6 +485,26 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
            ContainsTime(group.in_order, s.timestamp_ms);
   });
   group.duplicates += candidates_before - candidates.size();
+  return OkStatus();
+}
+
+Status TsdbStore::ReplayStored(const MemSeries& series, int64_t lo, std::vector<Sample>* stored,
+                               bool* served) {
+  auto it = replay_stored_->find(series.id);
+  if (it == replay_stored_->end()) {
+    if (replay_stored_samples_ >= kReplayStoredMaxSamples) return OkStatus();
+    StoredTail tail{lo, {}};
+    MutexLock db(db_mu_);
+    VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
+        series.id, lo, series.db_max_t, MaxRowSpan(),
+        [&](ChunkRow& row) { (void)chunk::DecodeChunk(row.encoding, row.data, &tail.samples); },
+        [](int64_t, const std::string&) {}));
+    replay_stored_samples_ += tail.samples.size();
+    it = replay_stored_->emplace(series.id, std::move(tail)).first;
+  }
+  if (lo < it->second.from) return OkStatus();  // older than what was read
+  stored->insert(stored->end(), it->second.samples.begin(), it->second.samples.end());
+  *served = true;
   return OkStatus();
 }
 
