@@ -499,7 +499,8 @@ Status TsdbStore::ReplayStored(const MemSeries& series, int64_t lo, std::vector<
         series.id, lo, series.db_max_t, MaxRowSpan(),
         [&](ChunkRow& row) { (void)chunk::DecodeChunk(row.encoding, row.data, &tail.samples); },
         [](int64_t, const std::string&) {}));
-    replay_stored_samples_ += tail.samples.size();
+    // A series' entry costs about four samples' room besides its own.
+    replay_stored_samples_ += tail.samples.size() + 4;
     it = replay_stored_->emplace(series.id, std::move(tail)).first;
   }
   if (lo < it->second.from) return OkStatus();  // older than what was read

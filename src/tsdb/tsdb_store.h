@@ -272,14 +272,15 @@ class TsdbStore final : public store::Store {
   // During Open's replay: per series, the samples of its chunk rows from the first logged
   // sample that needed a look there up to its newest row, read once instead of once per
   // log record (a million series whose log held samples of their rows: 11 M reads).
-  // Up to kReplayStoredMaxSamples; past that, series are read per record as before.
+  // Up to kReplayStoredMaxSamples, a series' entry counted as four samples; past that,
+  // series are read per record as before.
   struct StoredTail {
     int64_t from;
     std::vector<model::Sample> samples;
   };
   std::optional<std::unordered_map<uint64_t, StoredTail>> replay_stored_ VIGIL_GUARDED_BY(mu_);
   size_t replay_stored_samples_ VIGIL_GUARDED_BY(mu_) = 0;
-  static constexpr size_t kReplayStoredMaxSamples = 8 << 20;  // 128 MB
+  static constexpr size_t kReplayStoredMaxSamples = 8 << 20;  // about 128 MB
   std::vector<uint64_t> with_closed_ VIGIL_GUARDED_BY(mu_);   // series holding closed chunks
   // Series without a row in the series table: the log names their labels in each
   // segment until the persister has written the row.
