@@ -22,6 +22,7 @@
 #include "testing/http_client.h"
 #include "testing/http_stub.h"
 #include "testing/shell.h"
+#include "testing/temp_dir.h"
 
 namespace {
 
@@ -30,13 +31,6 @@ using vigil::testing::RunShell;
 
 CommandResult RunVigil(const std::string& args) {
   return RunShell(std::string(VIGIL_BINARY) + " " + args);
-}
-
-std::string TempDir(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "/vigil_cli_" + name + "_" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 std::string Write(const std::string& path, const std::string& text) {
@@ -103,7 +97,8 @@ TEST(Cli, CheckConfigAcceptsTheBundledConfig) {
 // /api/v1/rules, and read again on SIGHUP and POST /-/reload — a broken file keeps the old
 // rules and is reported with its line.
 TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
-  const std::string dir = TempDir("rules");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   std::filesystem::create_directories(dir + "/rules");
   const uint16_t port = vigil::testing::FreeLoopbackPort();
   Write(dir + "/vigil.toml", "[web]\nlisten = \"127.0.0.1:" + std::to_string(port) +
@@ -168,7 +163,6 @@ TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
   EXPECT_EQ(config.exit_code, 2);
   EXPECT_NE(config.output.find("rules/d.yml:5:11"), std::string::npos) << config.output;
   EXPECT_EQ((*process)->Stop(10'000), 0);
-  std::filesystem::remove_all(dir);
 }
 
 // Issue #23: the rule files' alerts reach a real Alertmanager (Debian's
@@ -177,7 +171,8 @@ TEST(Cli, RuleFilesAreCheckedEvaluatedAndReloaded) {
 TEST(Cli, AlertsReachAlertmanagerGroupAndResolve) {
   ASSERT_EQ(vigil::testing::RunShell("command -v prometheus-alertmanager").exit_code, 0)
       << "prometheus-alertmanager is needed: scripts/install-deps";
-  const std::string dir = TempDir("alertmanager");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   vigil::Mutex mu;
   std::vector<nlohmann::json> notifications;  // what Alertmanager sent its receiver
   auto receiver = vigil::testing::HttpStub::Start([&](const vigil::testing::StubRequest& r) {
@@ -248,11 +243,11 @@ TEST(Cli, AlertsReachAlertmanagerGroupAndResolve) {
   for (const auto& a : (*resolved)["alerts"]) EXPECT_EQ(a["status"], "resolved");
   EXPECT_EQ((*vigil)->Stop(10'000), 0);
   EXPECT_EQ((*alertmanager)->Stop(10'000), 0);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {
-  std::string dir = TempDir("badconfig");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   std::string path = Write(dir + "/bad.toml",
                            "[agent]\nflush_interval = \"fast\"\n\n[[sensors]]\nname = \"p\"\n"
                            "min = 1\nmax = 2\nlables = { unit = \"bar\" }\n");
@@ -273,7 +268,8 @@ TEST(Cli, BadConfigFailsWithFileLineColumnAndExitCode2) {
 // taken together, names across sensors, a pipeline stage): one run reports every one at its
 // own line, one of them with a suggestion, and the unknown type causes no further noise.
 TEST(Cli, CheckConfigReportsEveryErrorAtOnceAtItsOwnLine) {
-  std::string dir = TempDir("tenerrors");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   std::string path = Write(dir + "/ten.toml",
                            "[log]\n"
                            "level = \"loud\"\n"  // 2
@@ -380,7 +376,8 @@ TEST(Cli, SensorListDescribesTheTypes) {
 }
 
 TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
-  std::string dir = TempDir("standalone");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   // The bundled config with the JSON-lines sink turned on (its one line), as a user would.
   std::ifstream bundled_in(kBundledConfig);
   std::string bundled((std::istreambuf_iterator<char>(bundled_in)),
@@ -480,7 +477,6 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
   std::stringstream log_text;
   log_text << log.rdbuf();
   EXPECT_NE(log_text.str().find("standalone: stopped"), std::string::npos) << log_text.str();
-  std::filesystem::remove_all(dir);
 }
 
 // A new user's first run: the bundled config on a port other than 8080, left alone for two
@@ -488,7 +484,8 @@ TEST(Cli, StandaloneStoresServesTheApiAndStopsCleanlyOnSigterm) {
 // --listen), not the plant's rules, not the agent's. Pending is allowed: the plant's
 // BoilerPressureHigh may start to wait on a brief excursion.
 TEST(Cli, TheDefaultStandaloneRaisesNoAlertInTwoMinutes) {
-  const std::string dir = TempDir("quiet");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   const uint16_t port = vigil::testing::FreeLoopbackPort();
   auto process = vigil::testing::ChildProcess::Start(
       {VIGIL_BINARY, "standalone", "--config", kBundledConfig, "--data-dir", dir + "/data",
@@ -534,14 +531,14 @@ TEST(Cli, TheDefaultStandaloneRaisesNoAlertInTwoMinutes) {
   ASSERT_TRUE(recorded.ok());
   EXPECT_NE(recorded->body.find("\"value\""), std::string::npos) << recorded->body;
   EXPECT_EQ((*process)->Stop(10'000), 0);
-  std::filesystem::remove_all(dir);
 }
 
 // Issue #26: credentials in a target URL, a password file and a token file reach the
 // target — and nothing vigil publishes (labels, API answers, its own metrics, the log at
 // debug level, any file of its data folder).
 TEST(Cli, CredentialsReachTheTargetButNoLabelLogOrFile) {
-  const std::string dir = TempDir("secrets");
+  const vigil::testing::TempDir folder;
+  const std::string dir = folder.path();
   const std::string kPassword = "S3cretPass";
   const std::string kToken = "T0kenSecret";
   auto stub = vigil::testing::HttpStub::Start([&](const vigil::testing::StubRequest& r) {
@@ -643,7 +640,6 @@ timeout = "400ms"
     EXPECT_EQ(published.find(secret), std::string::npos) << secret << " was published";
     EXPECT_EQ(log_text.find(secret), std::string::npos) << secret << " was logged";
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

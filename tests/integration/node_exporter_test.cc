@@ -14,6 +14,7 @@
 #include "sensors/scrape/exposition.h"
 #include "testing/child_process.h"
 #include "testing/http_client.h"
+#include "testing/temp_dir.h"
 
 namespace vigil {
 namespace {
@@ -55,8 +56,8 @@ bool IsConstant(std::string_view metric) {
 }
 
 TEST(NodeExporter, ProcSensorAgreesOnThisHost) {
-  std::string dir = ::testing::TempDir() + "/vigil_node_exporter_" + std::to_string(getpid());
-  std::filesystem::create_directories(dir);
+  testing::TempDir folder;
+  const std::string dir = folder.path();
   uint16_t port = testing::FreeLoopbackPort();
   auto exporter =
       testing::ChildProcess::Start({"prometheus-node-exporter",
@@ -165,9 +166,8 @@ void ExpectAgreementOnTree(const std::string& tree_name, const std::vector<std::
                            const std::vector<std::string>& prefixes, size_t at_least) {
   const std::string tree =
       std::string(VIGIL_SOURCE_DIR) + "/src/sensors/proc/testdata/" + tree_name;
-  std::string dir =
-      ::testing::TempDir() + "/vigil_node_exporter_" + tree_name + "_" + std::to_string(getpid());
-  std::filesystem::create_directories(dir);
+  testing::TempDir folder;
+  const std::string dir = folder.path();
   uint16_t port = testing::FreeLoopbackPort();
   std::vector<std::string> argv = {"prometheus-node-exporter",
                                    "--web.listen-address=127.0.0.1:" + std::to_string(port),

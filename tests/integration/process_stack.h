@@ -18,16 +18,9 @@
 #include <vector>
 
 #include "testing/child_process.h"
+#include "testing/temp_dir.h"
 
 namespace vigil {
-
-inline std::string TempDir(const std::string& name) {
-  std::string dir =
-      ::testing::TempDir() + "/vigil_distributed_" + name + "_" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -65,11 +58,14 @@ inline size_t Total(const std::map<std::pair<std::string, int64_t>, int>& sample
 // A datamanager, a coordinator and a sensor, each a `vigil` process on the test's broker,
 // with their logs and data in a folder of the test's own.
 class ProcessStack {
+  // First, so that it is removed after the processes are stopped.
+  testing::TempDir folder_;
+
  public:
   // `extra_config`: more TOML for the three's config, e.g. a [broker] section.
   ProcessStack(const std::string& name, const std::string& url,
                const std::string& extra_config = "")
-      : dir_(TempDir(name)), url_(url), agent_(name + "-" + std::to_string(getpid())) {
+      : dir_(folder_.path()), url_(url), agent_(name + "-" + std::to_string(getpid())) {
     std::ofstream(dir_ + "/vigil.toml")
         << extra_config << "\n[agent]\nid = \"" << agent_
         << "\"\nflush_interval = \"200ms\"\nbreaker_cooldown = \"500ms\"\n\n"

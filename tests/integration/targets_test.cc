@@ -16,6 +16,7 @@
 
 #include "testing/child_process.h"
 #include "testing/http_client.h"
+#include "testing/temp_dir.h"
 
 namespace vigil {
 namespace {
@@ -50,9 +51,8 @@ bool WaitFor(const std::function<bool()>& done, int seconds) {
 }
 
 TEST(Targets, MetadataAndTargetsAnswerAsPrometheus) {
-  const std::string dir = ::testing::TempDir() + "/vigil_targets_" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  testing::TempDir folder;
+  const std::string dir = folder.path();
   const uint16_t exporter_port = testing::FreeLoopbackPort();
   const std::string address = "127.0.0.1:" + std::to_string(exporter_port);
   auto exporter =

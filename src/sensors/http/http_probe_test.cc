@@ -10,6 +10,7 @@
 #include "testing/child_process.h"
 #include "testing/http_stub.h"
 #include "testing/shell.h"
+#include "testing/temp_dir.h"
 
 namespace vigil::sensors::http {
 namespace {
@@ -245,8 +246,8 @@ TEST(HttpProbe, FailureReasonIsAStateSet) {
 }
 
 TEST(HttpProbe, TlsServerGivesCertificateExpiry) {
-  std::string dir = ::testing::TempDir() + "/vigil_probe_tls_" + std::to_string(getpid());
-  std::filesystem::create_directories(dir);
+  testing::TempDir folder;
+  const std::string dir = folder.path();
   auto made = testing::RunShell("cd " + dir +
                                 " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
                                 "-out cert.pem -days 30 -subj /CN=localhost 2>&1 && "
