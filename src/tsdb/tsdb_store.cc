@@ -712,6 +712,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
       return status.Annotate("tsdb: write-ahead log");
     }
     VIGIL_CHECK(wal_->current_segment() == segment, "record in an unexpected log segment");
+    if (record_.capacity() > kKeptRecordBytes) std::string().swap(record_);
     for (size_t i = 0; i < groups.size(); ++i) {
       if (i + kPrefetchAhead < groups.size()) {
         const auto* ahead = reinterpret_cast<const char*>(groups[i + kPrefetchAhead].series);
