@@ -470,8 +470,11 @@ class Evaluator {
     VIGIL_RETURN_IF_ERROR(ReadEach(
         node.matchers, first - lookback + 1, last,
         [&](const Labels&, std::vector<Sample>& samples) -> Status {
-          std::vector<Sample> points;  // the series' value at each step
-          size_t j = 0;                // samples[0, j) are at or before the effective time
+          // The series' value at each step, in room each reading thread keeps.
+          thread_local std::vector<Sample> points;
+          points.clear();
+          points.reserve(steps_.count());
+          size_t j = 0;  // samples[0, j) are at or before the effective time
           for (size_t i = 0; i < steps_.count(); ++i) {
             const int64_t t = steps_.At(i);
             const int64_t effective = EffectiveTime(node, t);

@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <iterator>
 
 #include "core/check.h"
 #include "tsdb/chunk/decimal.h"
@@ -226,6 +227,31 @@ Status ReadHeader(Reader& in, BlockHeader* h) {
   return OkStatus();
 }
 
+// The samples sample_of(0) .. sample_of(n - 1) as iterators, for vector::insert to
+// construct them in place: resize would first write zeros over the room, a pass over as
+// much memory as the decoding itself writes.
+template <typename SampleOf>
+struct MadeSamples {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = model::Sample;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const model::Sample*;
+  using reference = model::Sample;
+  const SampleOf* sample_of = nullptr;
+  size_t i = 0;
+  model::Sample operator*() const { return (*sample_of)(i); }
+  MadeSamples& operator++() {
+    ++i;
+    return *this;
+  }
+  MadeSamples operator++(int) {
+    MadeSamples before = *this;
+    ++i;
+    return before;
+  }
+  bool operator==(const MadeSamples& other) const { return i == other.i; }
+};
+
 // Decodes a block to the end of `out`, given the header and an entropy decoder for its
 // residues (`times(out, n)`, `values(out, n)`; `exceptions(&list)` reads the exceptions;
 // `damaged()` after each). The residues are decoded into scratch buffers first, so that
@@ -272,10 +298,10 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
       out->reserve(std::max<size_t>(out->size() + count, 2 * out->capacity()));
     }
     const size_t base = out->size();
-    out->resize(base + count);
-    model::Sample* samples = out->data() + base;
-    for (size_t i = 0; i < count; ++i) samples[i] = {time_of(i), value_of(i)};
-    return samples;
+    auto sample_of = [&](size_t i) { return model::Sample{time_of(i), value_of(i)}; };
+    using Made = MadeSamples<decltype(sample_of)>;
+    out->insert(out->end(), Made{&sample_of, 0}, Made{&sample_of, count});
+    return out->data() + base;
   };
   // The timestamps as emit wants them: computed for regular ones, else decoded.
   auto with_times = [&](auto value_of) {
