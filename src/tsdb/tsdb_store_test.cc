@@ -1185,6 +1185,41 @@ TEST_F(TsdbStoreTest, ReplayOfSamplesAlsoInChunkRowsKeepsEachOnce) {
   }
 }
 
+// The replay reads a series' chunk rows once, from its first logged sample that needs a
+// look; a later logged sample older than that is looked up on its own. Both are already
+// in SQLite here, so the replay leaves only the open chunk that the log alone held to
+// persist. (A query would not tell: reads drop repeated timestamps.) Without the lookup,
+// the older samples came back as a chunk of their own.
+TEST_F(TsdbStoreTest, ReplayLooksUpALoggedSampleOlderThanTheRowsItKept) {
+  TsdbOptions options = Options();
+  options.dir = dir_.Sub("replay-older");
+  options.max_chunk_samples = 4;  // each record below fills chunks exactly
+  options.persist_chunks = 1;
+  std::vector<Sample> in_order, older;
+  for (int i = 1; i <= 8; ++i) in_order.push_back({kT0 + i * 1000LL, 1.0 * i});
+  for (int i = 1; i <= 4; ++i) older.push_back({kT0 + i * 100LL, -1.0 * i});
+  AppendAndDie(options, [&](TsdbStore& store) {
+    // Logged in this order: the in-order samples, then older ones.
+    if (!store.Append(One(Series(1), in_order)).ok() || !store.Append(One(Series(1), older)).ok()) {
+      return false;
+    }
+    // Persisted: the first four in-order samples' chunk and the older ones'. The open
+    // chunk (the last four) is in the log only.
+    for (int wait = 0; store.stats().persisted_chunks < 2 && wait < 500; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return store.stats().persisted_chunks == 2 && store.stats().head_chunks == 1;
+  });
+  auto store = Open(options);
+  EXPECT_EQ(store->stats().replayed_records, 2u);
+  EXPECT_EQ(store->stats().head_chunks, 1u) << "the replay kept samples SQLite holds";
+  ASSERT_TRUE(store->PersistAll().ok());
+  EXPECT_EQ(store->stats().persisted_chunks, 1u);
+  std::vector<Sample> want = older;
+  want.insert(want.end(), in_order.begin(), in_order.end());
+  EXPECT_EQ(All(*store, Series(1)), want);
+}
+
 // Two processes on one data folder would write the same log and SQLite file (issue #26):
 // the second open is refused with the folder and the holder's pid, and succeeds once the
 // first store is closed.
