@@ -10,16 +10,41 @@
 namespace vigil::model {
 
 namespace {
-void AppendString(std::string& text, std::string_view s) {
+// The bytes PutString writes for s.
+size_t StringBytes(std::string_view s) {
+  size_t bytes = 1;
+  for (size_t size = s.size(); size >= 0x80; size >>= 7) ++bytes;
+  return bytes + s.size();
+}
+
+// Writes s's size (a varint) and s at `at`; returns where the next begins.
+char* PutString(char* at, std::string_view s) {
   size_t size = s.size();
   while (size >= 0x80) {
-    text += static_cast<char>((size & 0x7f) | 0x80);
+    *at++ = static_cast<char>((size & 0x7f) | 0x80);
     size >>= 7;
   }
-  text += static_cast<char>(size);
-  text += s;
+  *at++ = static_cast<char>(size);
+  std::memcpy(at, s.data(), s.size());
+  return at + s.size();
 }
 }  // namespace
+
+Labels Labels::WithRoom(size_t bytes, size_t pairs) {
+  VIGIL_CHECK(bytes <= UINT32_MAX, "label set too large");
+  Labels labels;
+  if (bytes > 0) labels.text_ = std::make_unique_for_overwrite<char[]>(bytes);
+  labels.bytes_ = static_cast<uint32_t>(bytes);
+  labels.size_ = static_cast<uint32_t>(pairs);
+  return labels;
+}
+
+Labels& Labels::operator=(const Labels& other) {
+  if (this == &other) return *this;
+  Labels copy = WithRoom(other.bytes_, other.size_);
+  if (other.bytes_ > 0) std::memcpy(copy.text_.get(), other.text_.get(), other.bytes_);
+  return *this = std::move(copy);
+}
 
 Result<Labels> Labels::FromPairs(std::vector<Label> pairs) {
   std::erase_if(pairs, [](const Label& l) { return l.value.empty(); });
@@ -39,15 +64,14 @@ Result<Labels> Labels::FromPairs(std::vector<Label> pairs) {
     if (!IsValidUtf8(label.value)) {
       return InvalidArgumentError("value of label \"" + label.name + "\" is not valid UTF-8");
     }
-    bytes += label.name.size() + label.value.size() + 2;  // more for sizes over 127
+    bytes += StringBytes(label.name) + StringBytes(label.value);
   }
-  Labels labels;
-  labels.text_.reserve(bytes);
+  Labels labels = WithRoom(bytes, pairs.size());
+  char* at = labels.text_.get();
   for (const Label& label : pairs) {
-    AppendString(labels.text_, label.name);
-    AppendString(labels.text_, label.value);
+    at = PutString(at, label.name);
+    at = PutString(at, label.value);
   }
-  labels.size_ = static_cast<uint32_t>(pairs.size());
   return labels;
 }
 
@@ -64,8 +88,8 @@ std::string_view Labels::Get(std::string_view name) const {
   // first name that sorts after `name`.
   if (name.empty()) return {};
   const auto first = static_cast<unsigned char>(name[0]);
-  const char* at = text_.data();
-  const char* end = at + text_.size();
+  const char* at = text_.get();
+  const char* end = at + bytes_;
   LabelRef label;
   while (at != end) {
     at = Iterator::Read(at, end, &label);
@@ -85,8 +109,8 @@ void Labels::Set(std::string_view name, std::string_view value) {
 Labels Labels::With(std::string_view name, std::string_view value) const {
   VIGIL_CHECK(IsValidLabelName(name), "invalid label name");
   // Find where `name` is, or where it would go.
-  const char* base = text_.data();
-  const char* end = base + text_.size();
+  const char* base = text_.get();
+  const char* end = base + bytes_;
   const char* at = base;
   const char* next = end;
   LabelRef label;
@@ -99,21 +123,22 @@ Labels Labels::With(std::string_view name, std::string_view value) const {
   if (present && label.value == value) return *this;
   const char* after = present ? next : at;
   // The new text in one allocation: what comes before, the label, what comes after.
-  Labels out;
-  out.text_.reserve(text_.size() + name.size() + value.size() + 2 * sizeof(size_t));
-  out.text_.append(base, at);
+  const size_t added = value.empty() ? 0 : StringBytes(name) + StringBytes(value);
+  Labels out = WithRoom((at - base) + added + (end - after),
+                        size_ - (present ? 1 : 0) + (value.empty() ? 0 : 1));
+  char* to = out.text_.get();
+  if (at != base) to = static_cast<char*>(std::memcpy(to, base, at - base)) + (at - base);
   if (!value.empty()) {
-    AppendString(out.text_, name);
-    AppendString(out.text_, value);
+    to = PutString(to, name);
+    to = PutString(to, value);
   }
-  out.text_.append(after, end);
-  out.size_ = size_ - (present ? 1 : 0) + (value.empty() ? 0 : 1);
+  if (end != after) std::memcpy(to, after, end - after);
   return out;
 }
 
 uint64_t Labels::Hash() const {
   // Every name and value carries its size, so that {a="bc"} and {ab="c"} differ.
-  return XXH3_64bits(text_.data(), text_.size());
+  return XXH3_64bits(text_.get(), bytes_);
 }
 
 std::strong_ordering Labels::operator<=>(const Labels& other) const {

@@ -4,9 +4,11 @@
 // `metric{a="b",c="d"}` with \\, \" and \n escaped; Hash() is xxHash3 over the pairs.
 // docs/architecture.md (Data model).
 //
-// A Labels keeps its pairs in one string, each name and value preceded by its length (a
-// varint): one allocation per series, compared and hashed as one run of bytes, read
-// without scanning for ends. Iterating yields LabelRefs, views into it.
+// A Labels keeps its pairs in one block of bytes, each name and value preceded by its
+// length (a varint): one allocation per series, compared and hashed as one run of bytes,
+// read without scanning for ends. Iterating yields LabelRefs, views into it. The block is
+// sized exactly and the object is 16 bytes (a std::string would be 32): the embedded
+// store keeps a Labels in each of a million series records.
 //
 // Thread safety: values; a Labels changes only through Set.
 #pragma once
@@ -15,8 +17,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -94,6 +98,15 @@ class Labels {
   };
 
   Labels() = default;
+  Labels(const Labels& other) { *this = other; }
+  Labels& operator=(const Labels& other);
+  Labels(Labels&& other) noexcept { *this = std::move(other); }
+  Labels& operator=(Labels&& other) noexcept {  // leaves `other` empty
+    text_ = std::move(other.text_);
+    bytes_ = std::exchange(other.bytes_, 0);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
 
   // Validates and sorts: every name a valid label name, no name twice, __name__ (if
   // present) a valid metric name, values valid UTF-8. Empty values are dropped.
@@ -111,10 +124,10 @@ class Labels {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  Iterator begin() const { return Iterator(text_.data(), text_.data() + text_.size()); }
+  Iterator begin() const { return Iterator(text_.get(), text_.get() + bytes_); }
   Iterator end() const {
     Iterator end;
-    end.current_.name = std::string_view(text_.data() + text_.size(), 0);
+    end.current_.name = std::string_view(text_.get() + bytes_, 0);
     return end;
   }
 
@@ -123,10 +136,16 @@ class Labels {
 
   // Pair by pair: by name, then by value.
   std::strong_ordering operator<=>(const Labels& other) const;
-  bool operator==(const Labels& other) const { return text_ == other.text_; }
+  bool operator==(const Labels& other) const { return text() == other.text(); }
 
  private:
-  std::string text_;  // per label, sorted by name: varint size, name, varint size, value
+  std::string_view text() const { return {text_.get(), bytes_}; }
+  // A Labels of `pairs` labels whose text is `bytes` long, its text not yet written.
+  static Labels WithRoom(size_t bytes, size_t pairs);
+
+  // Per label, sorted by name: varint size, name, varint size, value. Null when empty.
+  std::unique_ptr<char[]> text_;
+  uint32_t bytes_ = 0;
   uint32_t size_ = 0;
 };
 

@@ -232,8 +232,10 @@ Status CheckTiers(const std::vector<TierOptions>& tiers) {
 
 Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbOptions options) {
   if (options.dir.empty()) return InvalidArgumentError("tsdb: no folder given");
-  if (options.max_chunk_samples < 2 || options.max_chunk_samples > 0xFFFF) {
-    return InvalidArgumentError("tsdb: max_chunk_samples must be in [2, 65535]");
+  if (options.max_chunk_samples < 2 ||
+      options.max_chunk_samples > chunk::XorAppender::kMaxSamples) {
+    return InvalidArgumentError("tsdb: max_chunk_samples must be in [2, " +
+                                std::to_string(chunk::XorAppender::kMaxSamples) + "]");
   }
   if (options.chunk_range_ms <= 0) return InvalidArgumentError("tsdb: chunk_range must be > 0");
   VIGIL_RETURN_IF_ERROR(CheckTiers(options.tiers).Annotate("tsdb"));
@@ -400,9 +402,9 @@ TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, uint64
 }
 
 TsdbStore::MemSeries* TsdbStore::AddSeries(uint64_t id, model::Labels labels) {
-  // A million series keep a million of these, each one allocation of glibc's 160-byte
+  // A million series keep a million of these, each one allocation of glibc's 128-byte
   // class (labels' bytes and the open chunk's apart).
-  static_assert(sizeof(MemSeries) <= 152);
+  static_assert(sizeof(MemSeries) <= 120);
   auto* series = new MemSeries(id, std::move(labels));
   index_.Add(series);
   return series;

@@ -105,22 +105,34 @@ XorAppender& XorAppender::operator=(XorAppender&& other) noexcept {
   size_ = std::exchange(other.size_, 0);
   capacity_ = std::exchange(other.capacity_, 0);
   count_ = std::exchange(other.count_, 0);
-  first_t_ = other.first_t_;
   t_ = other.t_;
   delta_ = other.delta_;
   value_bits_ = other.value_bits_;
   free_bits_ = other.free_bits_;
-  leading_ = std::exchange(other.leading_, 0xFF);
+  leading_ = other.leading_;
+  other.leading_ = kNoWindow;
   trailing_ = other.trailing_;
   return *this;
+}
+
+int64_t XorAppender::min_time() const {
+  if (count_ == 0) return 0;
+  // The first timestamp is the varint after the header, written byte-aligned.
+  uint64_t zigzag = 0;
+  for (int i = kHeaderBytes, shift = 0;; ++i, shift += 7) {
+    const auto byte = static_cast<uint8_t>(data_[i]);
+    zigzag |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if (byte < 0x80) return UnZigZag(zigzag);
+  }
 }
 
 void XorAppender::Grow(uint32_t bytes) {
   if (size_ + bytes <= capacity_) return;
   // Half again, at least 24 bytes, rounded to what glibc's chunk of that size holds
   // (16-byte steps less its 8-byte header), so that no byte of the block is wasted.
-  uint32_t want = std::max({size_ + bytes, capacity_ + capacity_ / 2, uint32_t{24}});
-  want = (want + 8 + 15) / 16 * 16 - 8;
+  uint32_t want = std::max<uint32_t>({size_ + bytes, capacity_ + capacity_ / 2u, 24u});
+  want = std::min<uint32_t>((want + 8 + 15) / 16 * 16 - 8, UINT16_MAX);
+  VIGIL_CHECK(size_ + bytes <= want, "chunk too large");
   auto* grown = static_cast<char*>(std::realloc(data_, want));
   VIGIL_CHECK(grown != nullptr, "out of memory");
   data_ = grown;
@@ -135,7 +147,7 @@ void XorAppender::WriteBits(uint64_t bits, int n) {
     const auto chunk = static_cast<uint8_t>(bits >> (n - take));
     char& last = data_[size_ - 1];
     last = static_cast<char>(static_cast<uint8_t>(last) | (chunk << (free_bits_ - take)));
-    free_bits_ = static_cast<uint8_t>(free_bits_ - take);
+    free_bits_ = static_cast<uint16_t>(free_bits_ - take);
     n -= take;
     if (n == 0) return;
     bits &= (uint64_t{1} << n) - 1;
@@ -148,11 +160,11 @@ void XorAppender::WriteBits(uint64_t bits, int n) {
   }
   if (n > 0) {
     bytes[count++] = static_cast<char>(static_cast<uint8_t>(bits << (8 - n)));
-    free_bits_ = static_cast<uint8_t>(8 - n);
+    free_bits_ = static_cast<uint16_t>(8 - n);
   }
   Grow(static_cast<uint32_t>(count));
   std::memcpy(data_ + size_, bytes, static_cast<size_t>(count));
-  size_ += static_cast<uint32_t>(count);
+  size_ = static_cast<uint16_t>(size_ + count);
 }
 
 void XorAppender::WriteVarint(int64_t value) {
@@ -174,13 +186,13 @@ void XorAppender::WriteValue(uint64_t bits) {
   int leading = std::countl_zero(x);
   const int trailing = std::countr_zero(x);
   if (leading > 31) leading = 31;
-  if (leading_ != 0xFF && leading >= leading_ && trailing >= trailing_) {
+  if (leading_ != kNoWindow && leading >= leading_ && trailing >= trailing_) {
     WriteBits(0b10, 2);
     WriteBits(x >> trailing_, 64 - leading_ - trailing_);
     return;
   }
-  leading_ = static_cast<uint8_t>(leading);
-  trailing_ = static_cast<uint8_t>(trailing);
+  leading_ = static_cast<uint16_t>(leading);
+  trailing_ = static_cast<uint16_t>(trailing);
   const int significant = 64 - leading - trailing;
   WriteBits(0b11, 2);
   WriteBits(static_cast<uint64_t>(leading), 5);
@@ -189,13 +201,12 @@ void XorAppender::WriteValue(uint64_t bits) {
 }
 
 void XorAppender::Append(int64_t timestamp_ms, double value) {
-  VIGIL_CHECK(count_ < 0xFFFF, "chunk full");
+  VIGIL_CHECK(count_ < kMaxSamples, "chunk full");
   const uint64_t bits = DoubleBits(value);
   if (count_ == 0) {
     Grow(kHeaderBytes);
     size_ = kHeaderBytes;
     free_bits_ = 0;
-    first_t_ = timestamp_ms;
     WriteVarint(timestamp_ms);
     WriteBits(bits, 64);
     value_bits_ = bits;

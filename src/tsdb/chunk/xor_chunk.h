@@ -30,8 +30,11 @@ class XorAppender {
   void Append(int64_t timestamp_ms, double value);
   void Reset() { *this = XorAppender(); }
 
+  // At most this many samples (their bytes then fit the 16-bit sizes below).
+  static constexpr int kMaxSamples = 2048;
+
   int count() const { return count_; }
-  int64_t min_time() const { return first_t_; }
+  int64_t min_time() const;  // read from the chunk's header
   int64_t max_time() const { return t_; }
   // The whole chunk so far (empty before the first sample); valid until the next Append.
   std::string_view bytes() const { return {data_, size_}; }
@@ -44,19 +47,20 @@ class XorAppender {
   void WriteValue(uint64_t bits);
 
   // A million series keep as many open chunks, so the buffer is a bare malloc block
-  // (grown by half, to the allocator's size classes) and the small fields are packed:
-  // 56 bytes in all.
+  // (grown by half, to the allocator's size classes), the first timestamp is read from
+  // it, and the small fields are packed: 40 bytes in all. kMaxSamples samples take at
+  // most 2 + 10 + 8 + 2047 × (68 + 77) bits, 37 KB: sizes fit 16 bits.
+  static constexpr uint16_t kNoWindow = 63;  // leading_ before the first XOR window
   char* data_ = nullptr;
-  int64_t first_t_ = 0;
   int64_t t_ = 0;
   int64_t delta_ = 0;
   uint64_t value_bits_ = 0;
-  uint32_t size_ = 0;
-  uint32_t capacity_ = 0;
+  uint16_t size_ = 0;
+  uint16_t capacity_ = 0;
   uint16_t count_ = 0;
-  uint8_t free_bits_ = 0;   // unused low bits of the last byte
-  uint8_t leading_ = 0xFF;  // the current XOR window; 0xFF: none yet
-  uint8_t trailing_ = 0;
+  uint16_t free_bits_ : 3 = 0;          // unused low bits of the last byte
+  uint16_t leading_ : 6 = kNoWindow;    // the current XOR window
+  uint16_t trailing_ : 6 = 0;
 };
 
 // Appends the chunk's samples to `out`. DataLoss when the bytes are not a valid chunk
