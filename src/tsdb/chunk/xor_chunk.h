@@ -58,8 +58,8 @@ class XorAppender {
   uint16_t size_ = 0;
   uint16_t capacity_ = 0;
   uint16_t count_ = 0;
-  uint16_t free_bits_ : 3 = 0;          // unused low bits of the last byte
-  uint16_t leading_ : 6 = kNoWindow;    // the current XOR window
+  uint16_t free_bits_ : 3 = 0;        // unused low bits of the last byte
+  uint16_t leading_ : 6 = kNoWindow;  // the current XOR window
   uint16_t trailing_ : 6 = 0;
 };
 
