@@ -303,7 +303,6 @@ class TsdbStore final : public store::Store {
   int64_t oldest_closed_at_ VIGIL_GUARDED_BY(mu_) = 0;  // clock time the first waiting chunk closed
   int64_t last_maintenance_ VIGIL_GUARDED_BY(mu_) = 0;
   uint64_t next_closed_seq_ VIGIL_GUARDED_BY(mu_) = 0;
-  uint64_t appends_ VIGIL_GUARDED_BY(mu_) = 0;  // AppendLocked calls, to group a batch's series
   bool persist_requested_ VIGIL_GUARDED_BY(mu_) = false;
   bool stop_persister_ VIGIL_GUARDED_BY(mu_) = false;
   CondVar persist_wanted_;

@@ -128,9 +128,11 @@ int64_t XorAppender::min_time() const {
 
 void XorAppender::Grow(uint32_t bytes) {
   if (size_ + bytes <= capacity_) return;
-  // Half again, at least 24 bytes, rounded to what glibc's chunk of that size holds
-  // (16-byte steps less its 8-byte header), so that no byte of the block is wasted.
-  uint32_t want = std::max<uint32_t>({size_ + bytes, capacity_ + capacity_ / 2u, 24u});
+  // An eighth again, at least 24 bytes, rounded to what glibc's chunk of that size holds
+  // (16-byte steps less its 8-byte header), so that no byte of the block is wasted. A
+  // million open chunks hold their slack: growing by half instead kept 16 bytes more a
+  // series at 11 samples and 23 at 120, for 6 fewer reallocs a chunk of 120 samples.
+  uint32_t want = std::max<uint32_t>({size_ + bytes, capacity_ + capacity_ / 8u, 24u});
   want = std::min<uint32_t>((want + 8 + 15) / 16 * 16 - 8, UINT16_MAX);
   VIGIL_CHECK(size_ + bytes <= want, "chunk too large");
   auto* grown = static_cast<char*>(std::realloc(data_, want));

@@ -47,7 +47,7 @@ class XorAppender {
   void WriteValue(uint64_t bits);
 
   // A million series keep as many open chunks, so the buffer is a bare malloc block
-  // (grown by half, to the allocator's size classes), the first timestamp is read from
+  // (grown by an eighth, to the allocator's size classes), the first timestamp is read from
   // it, and the small fields are packed: 40 bytes in all. kMaxSamples samples take at
   // most 2 + 10 + 8 + 2047 × (68 + 77) bits, 37 KB: sizes fit 16 bits.
   static constexpr uint16_t kNoWindow = 63;  // leading_ before the first XOR window

@@ -8,19 +8,6 @@
 namespace vigil::tsdb::index {
 namespace {
 
-void InsertSorted(std::vector<uint64_t>* ids, uint64_t id) {
-  if (ids->empty() || ids->back() < id) {
-    ids->push_back(id);
-    return;
-  }
-  ids->insert(std::lower_bound(ids->begin(), ids->end(), id), id);
-}
-
-void EraseSorted(std::vector<uint64_t>* ids, uint64_t id) {
-  auto it = std::lower_bound(ids->begin(), ids->end(), id);
-  if (it != ids->end() && *it == id) ids->erase(it);
-}
-
 std::vector<uint64_t> Intersect(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
   std::vector<uint64_t> out;
   std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
@@ -55,8 +42,8 @@ void Index::Add(Entry* entry) {
     auto name = postings_.find(l.name);
     if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
     auto value = name->second.find(l.value);
-    if (value == name->second.end()) value = name->second.emplace(l.value, Postings{}).first;
-    InsertSorted(&value->second, entry->id);
+    if (value == name->second.end()) value = name->second.emplace(l.value, PostingList{}).first;
+    value->second.Add(entry->id);
   }
 }
 
@@ -67,7 +54,7 @@ void Index::Remove(const Entry* entry) {
   for (const model::LabelRef& l : entry->labels) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);
-    EraseSorted(&value->second, entry->id);
+    value->second.Remove(entry->id);
     if (value->second.empty()) name->second.erase(value);
     if (name->second.empty()) postings_.erase(name);
   }
@@ -78,11 +65,11 @@ Index::Postings Index::PostingsFor(const model::Matcher& matcher) const {
   if (name == postings_.end()) return {};
   if (matcher.type() == model::MatchType::kEqual) {
     auto value = name->second.find(matcher.value());
-    return value == name->second.end() ? Postings{} : value->second;
+    return value == name->second.end() ? Postings{} : value->second.Ids();
   }
   Postings out;
   for (const auto& [value, ids] : name->second) {
-    if (matcher.Matches(value)) out.insert(out.end(), ids.begin(), ids.end());
+    if (matcher.Matches(value)) ids.AppendTo(&out);
   }
   std::sort(out.begin(), out.end());
   return out;

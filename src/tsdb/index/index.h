@@ -20,6 +20,7 @@
 #include "core/hash_slots.h"
 #include "model/labels.h"
 #include "model/matcher.h"
+#include "tsdb/index/posting_list.h"
 
 namespace vigil::tsdb::index {
 
@@ -87,7 +88,7 @@ class Index {
 
   HashSlots by_hash_;  // labels hash -> entry
   HashSlots by_id_;    // IdHash(id) -> entry
-  using ValuePostings = std::map<std::string, Postings, std::less<>>;
+  using ValuePostings = std::map<std::string, PostingList, std::less<>>;
   std::map<std::string, ValuePostings, std::less<>> postings_;
 };
 
