@@ -39,6 +39,14 @@ Labels Labels::WithRoom(size_t bytes, size_t pairs) {
   return labels;
 }
 
+Labels::Labels(LabelsView view) {
+  if (view.empty()) return;
+  const std::string_view text = view.text();
+  Labels copy = WithRoom(text.size(), view.size());
+  std::memcpy(copy.text_.get(), text.data(), text.size());
+  *this = std::move(copy);
+}
+
 Labels& Labels::operator=(const Labels& other) {
   if (this == &other) return *this;
   Labels copy = WithRoom(other.bytes_, other.size_);
@@ -83,13 +91,13 @@ Labels Labels::Of(std::initializer_list<std::pair<std::string_view, std::string_
   return std::move(result).value();
 }
 
-std::string_view Labels::Get(std::string_view name) const {
+std::string_view LabelsView::Get(std::string_view name) const {
   // A scan: a series has a handful of labels. The pairs are sorted, so it stops at the
   // first name that sorts after `name`.
   if (name.empty()) return {};
   const auto first = static_cast<unsigned char>(name[0]);
-  const char* at = text_.get();
-  const char* end = at + bytes_;
+  const char* at = text_.data();
+  const char* end = at + text_.size();
   LabelRef label;
   while (at != end) {
     at = Iterator::Read(at, end, &label);
@@ -136,16 +144,16 @@ Labels Labels::With(std::string_view name, std::string_view value) const {
   return out;
 }
 
-uint64_t Labels::Hash() const {
+uint64_t LabelsView::Hash() const {
   // Every name and value carries its size, so that {a="bc"} and {ab="c"} differ.
-  return XXH3_64bits(text_.get(), bytes_);
+  return XXH3_64bits(text_.data(), text_.size());
 }
 
-std::strong_ordering Labels::operator<=>(const Labels& other) const {
+std::strong_ordering LabelsView::operator<=>(const LabelsView& other) const {
   return std::lexicographical_compare_three_way(begin(), end(), other.begin(), other.end());
 }
 
-std::string Labels::ToString() const {
+std::string LabelsView::ToString() const {
   std::string out(MetricName());
   out += '{';
   bool first = true;

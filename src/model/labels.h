@@ -44,7 +44,10 @@ struct LabelRef {
   operator Label() const { return {std::string(name), std::string(value)}; }  // a copy
 };
 
-class Labels {
+// The bytes of a label set held elsewhere, read as a Labels is: Labels::view(), or the
+// embedded store's series records, which keep their labels' bytes inside them (one
+// allocation a series instead of two). Valid while those bytes live unchanged.
+class LabelsView {
  public:
   class Iterator {
    public:
@@ -71,6 +74,7 @@ class Labels {
     }
 
    private:
+    friend class LabelsView;
     friend class Labels;
     Iterator(const char* begin, const char* end) : next_(begin), end_(end) { ++*this; }
     // The label at `at` into `out` (an empty name at the end); where the next begins.
@@ -97,7 +101,36 @@ class Labels {
     LabelRef current_;
   };
 
+  LabelsView() = default;
+  // `text` as Labels keeps it (view().text()).
+  explicit LabelsView(std::string_view text) : text_(text) {}
+
+  std::string_view Get(std::string_view name) const;  // "" when absent
+  std::string_view MetricName() const { return Get(kMetricNameLabel); }
+  size_t size() const { return static_cast<size_t>(std::distance(begin(), end())); }
+  bool empty() const { return text_.empty(); }
+  Iterator begin() const { return Iterator(text_.data(), text_.data() + text_.size()); }
+  Iterator end() const {
+    Iterator end;
+    end.current_.name = std::string_view(text_.data() + text_.size(), 0);
+    return end;
+  }
+  uint64_t Hash() const;
+  std::string ToString() const;
+  std::strong_ordering operator<=>(const LabelsView& other) const;
+  bool operator==(const LabelsView& other) const { return text_ == other.text_; }
+  std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+};
+
+class Labels {
+ public:
+  using Iterator = LabelsView::Iterator;
+
   Labels() = default;
+  explicit Labels(LabelsView view);  // a copy
   Labels(const Labels& other) { *this = other; }
   Labels& operator=(const Labels& other);
   Labels(Labels&& other) noexcept { *this = std::move(other); }
@@ -114,8 +147,9 @@ class Labels {
   // For literals in code and tests; a bad pair is a bug.
   static Labels Of(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs);
 
+  LabelsView view() const { return LabelsView(text()); }
   // The value of `name`, or "" when absent.
-  std::string_view Get(std::string_view name) const;
+  std::string_view Get(std::string_view name) const { return view().Get(name); }
   std::string_view MetricName() const { return Get(kMetricNameLabel); }
   // Sets `name` to `value` in place (removes it when `value` is empty). `name` must be
   // valid (and a __name__ a valid metric name). With is the same on a copy.
@@ -124,18 +158,14 @@ class Labels {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  Iterator begin() const { return Iterator(text_.get(), text_.get() + bytes_); }
-  Iterator end() const {
-    Iterator end;
-    end.current_.name = std::string_view(text_.get() + bytes_, 0);
-    return end;
-  }
+  Iterator begin() const { return view().begin(); }
+  Iterator end() const { return view().end(); }
 
-  uint64_t Hash() const;
-  std::string ToString() const;
+  uint64_t Hash() const { return view().Hash(); }
+  std::string ToString() const { return view().ToString(); }
 
   // Pair by pair: by name, then by value.
-  std::strong_ordering operator<=>(const Labels& other) const;
+  std::strong_ordering operator<=>(const Labels& other) const { return view() <=> other.view(); }
   bool operator==(const Labels& other) const { return text() == other.text(); }
 
  private:

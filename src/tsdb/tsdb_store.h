@@ -195,7 +195,7 @@ class TsdbStore final : public store::Store {
       VIGIL_REQUIRES(mu_);
   // The series records: made by AddSeries (id and labels new), found through index_
   // (which only points at them), deleted by ForgetSeries or by the destructor.
-  MemSeries* AddSeries(uint64_t id, model::Labels labels) VIGIL_REQUIRES(mu_);
+  MemSeries* AddSeries(uint64_t id, model::LabelsView labels) VIGIL_REQUIRES(mu_);
   MemSeries* FindSeries(uint64_t id) const VIGIL_REQUIRES(mu_);  // nullptr: unknown
   void ForgetSeries(MemSeries* series) VIGIL_REQUIRES(mu_);
   // Calls fn(MemSeries&) for every series, in no particular order.

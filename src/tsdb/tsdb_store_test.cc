@@ -1248,7 +1248,7 @@ TEST(WalRecord, SamplesRecordRoundTrips) {
   const model::Labels a = model::Labels::Of({{"__name__", "up"}, {"job", "x\"y"}});
   std::vector<model::Sample> samples = {
       {-5, 1.5}, {10, std::bit_cast<double>(uint64_t{0x7FF8000000000123})}, {7, -0.0}};
-  std::vector<NewSeries> series = {{42, &a}};
+  std::vector<NewSeries> series = {{42, a.view()}};
   std::vector<SampleGroup> groups = {{42, samples}, {7, std::span(samples).first(1)}};
   std::string bytes;
   EncodeSamplesRecord(series, groups, &bytes);

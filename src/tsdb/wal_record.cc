@@ -60,8 +60,8 @@ void EncodeSamplesRecord(std::span<const NewSeries> new_series, std::span<const 
   PutVarint(out, new_series.size());
   for (const NewSeries& s : new_series) {
     PutVarint(out, s.id);
-    PutVarint(out, s.labels->size());
-    for (const model::LabelRef& label : *s.labels) {
+    PutVarint(out, s.labels.size());
+    for (const model::LabelRef& label : s.labels) {
       PutString(out, label.name);
       PutString(out, label.value);
     }

@@ -19,7 +19,7 @@ inline constexpr uint8_t kSamplesRecord = 1;
 
 struct NewSeries {
   uint64_t id = 0;
-  const model::Labels* labels = nullptr;
+  model::LabelsView labels;
 };
 struct SampleGroup {
   uint64_t id = 0;

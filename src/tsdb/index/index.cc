@@ -23,9 +23,9 @@ uint64_t Index::IdHash(uint64_t id) {
   return id ^ (id >> 31);
 }
 
-Entry* Index::Find(const model::Labels& labels, uint64_t hash) const {
+Entry* Index::Find(model::LabelsView labels, uint64_t hash) const {
   return EntryAt(
-      by_hash_.Find(hash, [&](uint64_t entry) { return EntryAt(entry)->labels == labels; }));
+      by_hash_.Find(hash, [&](uint64_t entry) { return EntryAt(entry)->labels() == labels; }));
 }
 
 Entry* Index::Get(uint64_t id) const {
@@ -34,11 +34,11 @@ Entry* Index::Get(uint64_t id) const {
 
 void Index::Add(Entry* entry) {
   VIGIL_CHECK(entry->id != 0 && Get(entry->id) == nullptr, "series id reused");
-  by_hash_.Insert(entry->labels.Hash(), SlotValue(entry),
-                  [](uint64_t value) { return EntryAt(value)->labels.Hash(); });
+  by_hash_.Insert(entry->labels().Hash(), SlotValue(entry),
+                  [](uint64_t value) { return EntryAt(value)->labels().Hash(); });
   by_id_.Insert(IdHash(entry->id), SlotValue(entry),
                 [](uint64_t value) { return IdHash(EntryAt(value)->id); });
-  for (const model::LabelRef& l : entry->labels) {
+  for (const model::LabelRef& l : entry->labels()) {
     auto name = postings_.find(l.name);
     if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
     auto value = name->second.find(l.value);
@@ -49,9 +49,9 @@ void Index::Add(Entry* entry) {
 
 void Index::Remove(const Entry* entry) {
   if (Get(entry->id) != entry) return;
-  by_hash_.Erase(entry->labels.Hash(), SlotValue(entry));
+  by_hash_.Erase(entry->labels().Hash(), SlotValue(entry));
   by_id_.Erase(IdHash(entry->id), SlotValue(entry));
-  for (const model::LabelRef& l : entry->labels) {
+  for (const model::LabelRef& l : entry->labels()) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);
     value->second.Remove(entry->id);
@@ -99,9 +99,9 @@ std::vector<uint64_t> Index::Select(const std::vector<model::Matcher>& matchers)
   if (filters.empty()) return ids;
   std::vector<uint64_t> out;
   for (uint64_t id : ids) {
-    const model::Labels& labels = Get(id)->labels;
+    const model::LabelsView labels = Get(id)->labels();
     if (std::all_of(filters.begin(), filters.end(),
-                    [&](const model::Matcher* m) { return m->Matches(labels); })) {
+                    [&](const model::Matcher* m) { return m->Matches(labels.Get(m->name())); })) {
       out.push_back(id);
     }
   }
@@ -116,7 +116,7 @@ std::vector<std::string> Index::LabelNames(const std::vector<model::Matcher>& ma
   }
   std::set<std::string> names;
   for (uint64_t id : Select(matchers)) {
-    for (const model::LabelRef& l : Get(id)->labels) names.emplace(l.name);
+    for (const model::LabelRef& l : Get(id)->labels()) names.emplace(l.name);
   }
   return {names.begin(), names.end()};
 }
@@ -132,7 +132,7 @@ std::vector<std::string> Index::LabelValues(const std::string& name,
   }
   std::set<std::string> values;
   for (uint64_t id : Select(matchers)) {
-    std::string_view v = Get(id)->labels.Get(name);
+    std::string_view v = Get(id)->labels().Get(name);
     if (!v.empty()) values.emplace(v);
   }
   return {values.begin(), values.end()};

@@ -15,8 +15,16 @@ Matcher M(MatchType type, const std::string& name, const std::string& value) {
   return *Matcher::Create(type, name, value);
 }
 
+// A record as the store's derives from Entry.
+struct TestEntry : Entry {
+  explicit TestEntry(uint64_t id) : Entry(id) {}
+};
+
 class IndexTest : public ::testing::Test {
  protected:
+  ~IndexTest() override {
+    for (TestEntry* entry : entries_) Entry::Free(entry);
+  }
   void SetUp() override {
     Add(1, Labels::Of({{"__name__", "cpu"}, {"host", "a"}, {"mode", "user"}}));
     Add(2, Labels::Of({{"__name__", "cpu"}, {"host", "b"}, {"mode", "system"}}));
@@ -24,26 +32,26 @@ class IndexTest : public ::testing::Test {
     Add(4, Labels::Of({{"__name__", "mem"}, {"host", "a"}}));
   }
   void Add(uint64_t id, Labels labels) {
-    entries_.push_back(std::make_unique<Entry>(id, std::move(labels)));
-    index_.Add(entries_.back().get());
+    entries_.push_back(Entry::Make<TestEntry>(labels.view(), id));
+    index_.Add(entries_.back());
   }
   std::vector<uint64_t> Select(std::vector<Matcher> matchers) { return index_.Select(matchers); }
   // The id of the series with `labels` looked up under `hash`; 0: none.
-  uint64_t FindId(const Labels& labels, uint64_t hash) const {
+  uint64_t FindId(model::LabelsView labels, uint64_t hash) const {
     const Entry* entry = index_.Find(labels, hash);
     return entry == nullptr ? 0 : entry->id;
   }
-  std::vector<std::unique_ptr<Entry>> entries_;  // declared first: they outlive index_
+  std::vector<TestEntry*> entries_;  // declared first: they outlive index_
   Index index_;
 };
 
 TEST_F(IndexTest, FindsByLabelSet) {
   const Labels l = Labels::Of({{"__name__", "mem"}, {"host", "a"}});
-  EXPECT_EQ(FindId(l, l.Hash()), 4u);
+  EXPECT_EQ(FindId(l.view(), l.Hash()), 4u);
   const Labels other = Labels::Of({{"__name__", "mem"}, {"host", "z"}});
-  EXPECT_EQ(FindId(other, other.Hash()), 0u);
+  EXPECT_EQ(FindId(other.view(), other.Hash()), 0u);
   // A hash that collides with a known series still needs equal labels.
-  EXPECT_EQ(FindId(other, l.Hash()), 0u);
+  EXPECT_EQ(FindId(other.view(), l.Hash()), 0u);
 }
 
 TEST_F(IndexTest, AllFourMatchersWithPrometheusSemantics) {
@@ -79,7 +87,7 @@ TEST_F(IndexTest, RemoveForgetsPostingsAndNames) {
   EXPECT_EQ(Select({M(MatchType::kEqual, "__name__", "cpu")}), (std::vector<uint64_t>{1, 3}));
   EXPECT_EQ(index_.Get(2), nullptr);
   const Labels l = Labels::Of({{"__name__", "cpu"}, {"host", "b"}, {"mode", "system"}});
-  EXPECT_EQ(FindId(l, l.Hash()), 0u);
+  EXPECT_EQ(FindId(l.view(), l.Hash()), 0u);
 }
 
 TEST_F(IndexTest, GetsByIdAcrossGrowthAndRemoval) {
@@ -94,7 +102,7 @@ TEST_F(IndexTest, GetsByIdAcrossGrowthAndRemoval) {
     } else {
       ASSERT_NE(entry, nullptr) << id;
       EXPECT_EQ(entry->id, id);
-      EXPECT_EQ(FindId(entry->labels, entry->labels.Hash()), id);
+      EXPECT_EQ(FindId(entry->labels(), entry->labels().Hash()), id);
     }
   }
   EXPECT_EQ(index_.Get(5000), nullptr);
