@@ -82,7 +82,7 @@ void CheckRecord(std::string_view input) {
   vigil::tsdb::DecodedRecord record;
   if (!vigil::tsdb::DecodeSamplesRecord(input, &record).ok()) return;
   std::vector<vigil::tsdb::NewSeries> series;
-  for (const auto& s : record.new_series) series.push_back({s.id, &s.labels});
+  for (const auto& s : record.new_series) series.push_back({s.id, s.labels.view()});
   std::vector<vigil::tsdb::SampleGroup> groups;
   for (const auto& g : record.groups) groups.push_back({g.id, g.samples});
   std::string bytes;
