@@ -221,6 +221,10 @@ config::SectionMap<VigilConfig::Storage> StorageSection() {
            "remote read) before it fails with a clear error; the query engine's raw reads are "
            "limited by [query] max_samples instead.")
       .Range(1.0, 1e10);
+  s.Option("chunk_cache_mb", &S::chunk_cache_mb,
+           "Embedded store: chunk rows of recently read series kept in memory, so that a "
+           "query run again reads them without SQLite; 0: none.")
+      .Range(0.0, 1e6);
   s.Option("pool_size", &S::pool_size,
            "PostgreSQL: connections per process (appends and queries share them).")
       .Range(1.0, 100.0);
@@ -711,6 +715,7 @@ tsdb::TsdbOptions TsdbOptionsFrom(const VigilConfig::Storage& storage) {
   options.wal.fsync_interval = storage.wal_fsync_interval;
   options.out_of_order_window_ms = storage.out_of_order_window.count();
   options.max_points = storage.max_points_per_query;
+  options.chunk_cache_bytes = static_cast<size_t>(storage.chunk_cache_mb) << 20;
   return options;
 }
 

@@ -79,6 +79,7 @@ struct VigilConfig {
     std::chrono::milliseconds wal_fsync_interval{1000};
     std::chrono::milliseconds out_of_order_window{0};
     int64_t max_points_per_query = 5'000'000;
+    int64_t chunk_cache_mb = 64;
     model::LabelLimits label_limits;  // checked at ingest: HTTP writes, the datamanager
     int64_t pool_size = 4;            // PostgreSQL
     std::chrono::milliseconds statement_timeout{30'000};

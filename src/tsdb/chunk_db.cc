@@ -9,6 +9,7 @@
 
 #include "core/crc32c.h"
 #include "model/json_values.h"
+#include "tsdb/chunk_cache.h"
 
 namespace vigil::tsdb {
 namespace {
@@ -57,6 +58,24 @@ constexpr const char* kCompactionIndex =
     "CREATE INDEX IF NOT EXISTS chunks_to_compact ON chunks(block, series_id) "
     "WHERE encoding = 1";
 
+// Tells the cache (if any) that a write begins, `begin(cache)` saying what it changes, and
+// that it has ended when the scope does: after its COMMIT or ROLLBACK.
+class CacheWriteScope {
+ public:
+  template <typename Begin>
+  CacheWriteScope(ChunkCache* cache, Begin&& begin) : cache_(cache) {
+    if (cache_ != nullptr) begin(*cache_);
+  }
+  ~CacheWriteScope() {
+    if (cache_ != nullptr) cache_->WriteEnds();
+  }
+  CacheWriteScope(const CacheWriteScope&) = delete;
+  CacheWriteScope& operator=(const CacheWriteScope&) = delete;
+
+ private:
+  ChunkCache* const cache_;
+};
+
 // Resets a statement when the scope ends, so it can be reused.
 class StatementScope {
  public:
@@ -100,7 +119,8 @@ bool ReadCheckedBlob(sqlite3_stmt* s, int crc_column, int data_column, std::stri
 }
 }  // namespace
 
-Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool read_only,
+                                               ChunkCache* cache) {
   sqlite3* db = nullptr;
   // A reader opens read-write without create: SQLite's WAL mode needs to write the -shm
   // file even to read; query_only keeps it from changing the database.
@@ -110,7 +130,7 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
     sqlite3_close(db);
     return UnavailableError("open " + path + ": " + message);
   }
-  std::unique_ptr<ChunkDb> chunk_db(new ChunkDb(db, path));
+  std::unique_ptr<ChunkDb> chunk_db(new ChunkDb(db, path, read_only, cache));
   sqlite3_busy_timeout(db, 5000);
   if (read_only) {
     VIGIL_RETURN_IF_ERROR(chunk_db->Exec("PRAGMA query_only=1"));
@@ -166,6 +186,10 @@ Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool rea
   VIGIL_ASSIGN_OR_RETURN(
       chunk_db->next_block_,
       chunk_db->Prepare("SELECT block FROM chunks WHERE block >= ? ORDER BY block LIMIT 1"));
+  VIGIL_ASSIGN_OR_RETURN(chunk_db->read_block_,
+                         chunk_db->Prepare("SELECT min_t, max_t, count, encoding, crc, data FROM "
+                                           "chunks WHERE block = ? AND series_id = ? ORDER BY "
+                                           "min_t"));
   VIGIL_ASSIGN_OR_RETURN(chunk_db->read_tiers_,
                          chunk_db->Prepare("SELECT block, crc, data FROM tiers WHERE series_id = ? "
                                            "AND resolution_ms = ? AND block BETWEEN ? AND ? "
@@ -260,6 +284,12 @@ Status ChunkDb::LoadChunkCounts(const std::function<void(uint64_t, int64_t, int6
 
 Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
                       const std::vector<ChunkRow>& chunks) {
+  CacheWriteScope cached(cache_, [&](ChunkCache& cache) {
+    std::vector<ChunkCache::Pair> pairs;
+    pairs.reserve(chunks.size());
+    for (const ChunkRow& chunk : chunks) pairs.push_back({chunk.series_id, BlockOf(chunk.min_t)});
+    cache.WriteBegins(pairs);
+  });
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
     Status status = Error(what);
@@ -282,6 +312,9 @@ Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
 }
 
 Status ChunkDb::BeginRead() {
+  // Before the transaction's first statement takes its snapshot: a write that begins
+  // after this keeps the rows read from going into the cache.
+  if (cache_ != nullptr) read_epoch_ = cache_->Epoch();
   VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * begin, Prepare("BEGIN"));
   StatementScope scope(begin);
   if (sqlite3_step(begin) != SQLITE_DONE) return Error("begin reading chunks");
@@ -296,7 +329,7 @@ Status ChunkDb::EndRead() {
 }
 
 Status ChunkDb::ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms,
-                           int64_t max_span_ms, const std::function<void(ChunkRow&)>& fn,
+                           int64_t max_span_ms, const std::function<void(const ChunkRow&)>& fn,
                            const std::function<void(int64_t, std::string)>& bad,
                            const std::function<bool(int64_t)>& skip_block) {
   // min_t in (start - max_span, end], without overflow at the ends of the range.
@@ -313,16 +346,26 @@ Status ChunkDb::ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms,
 }
 
 Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
-                           int64_t last_block, const std::function<void(ChunkRow&)>& fn,
+                           int64_t last_block, const std::function<void(const ChunkRow&)>& fn,
                            const std::function<void(int64_t, std::string)>& bad,
                            const std::function<bool(int64_t)>& skip_block) {
   ChunkRow row;
   row.series_id = series_id;
   for (int64_t block = BlockOf(after); block <= last_block; ++block) {
     if (skip_block && skip_block(block)) continue;
-    sqlite3_stmt* s = read_chunks_;
     int rows = 0;
-    {
+    if (read_only_ && cache_ != nullptr) {
+      if (auto cached = cache_->Find(series_id, block)) {
+        for (const ChunkRow& kept : *cached) {
+          if (kept.min_t > after && kept.min_t <= end_ms && kept.max_t >= start_ms) fn(kept);
+        }
+        continue;  // an empty entry too: the next block may be kept as well
+      }
+      Status status;
+      rows = ReadBlockToCache(series_id, block, after, start_ms, end_ms, fn, bad, &status);
+      if (rows < 0) return status;
+    } else {
+      sqlite3_stmt* s = read_chunks_;
       StatementScope scope(s);
       sqlite3_bind_int64(s, 1, block);
       sqlite3_bind_int64(s, 2, static_cast<int64_t>(series_id));
@@ -355,6 +398,42 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
     block = sqlite3_column_int64(next_block_, 0) - 1;
   }
   return OkStatus();
+}
+
+int ChunkDb::ReadBlockToCache(uint64_t series_id, int64_t block, int64_t after, int64_t start_ms,
+                              int64_t end_ms, const std::function<void(const ChunkRow&)>& fn,
+                              const std::function<void(int64_t, std::string)>& bad,
+                              Status* status) {
+  ChunkCache::Rows rows;
+  bool damaged = false;  // a block with a damaged row is not kept: each read reports it
+  {
+    StatementScope scope(read_block_);
+    sqlite3_bind_int64(read_block_, 1, block);
+    sqlite3_bind_int64(read_block_, 2, static_cast<int64_t>(series_id));
+    int rc;
+    while ((rc = sqlite3_step(read_block_)) == SQLITE_ROW) {
+      ChunkRow& row = rows.emplace_back();
+      row.series_id = series_id;
+      row.min_t = sqlite3_column_int64(read_block_, 0);
+      row.max_t = sqlite3_column_int64(read_block_, 1);
+      row.count = sqlite3_column_int(read_block_, 2);
+      row.encoding = sqlite3_column_int(read_block_, 3);
+      const bool in_range = row.min_t > after && row.min_t <= end_ms && row.max_t >= start_ms;
+      if (!ReadCheckedBlob(read_block_, 4, 5, &row.data)) {
+        damaged = true;
+        if (in_range) bad(row.min_t, "checksum mismatch");
+        continue;
+      }
+      if (in_range) fn(row);
+    }
+    if (rc != SQLITE_DONE) {
+      *status = Error("read chunks of series " + std::to_string(series_id));
+      return -1;
+    }
+  }
+  const int count = static_cast<int>(rows.size());
+  if (!damaged) cache_->Keep(series_id, block, std::move(rows), read_epoch_);
+  return count;
 }
 
 Result<std::vector<ChunkGroup>> ChunkDb::UncompactedGroups(int64_t first_block, int64_t last_block,
@@ -396,6 +475,12 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
   VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * insert_tier,
                          Prepare("INSERT OR REPLACE INTO tiers(series_id, resolution_ms, block, "
                                  "crc, data) VALUES(?,?,?,?,?)"));
+  CacheWriteScope cached(cache_, [&](ChunkCache& cache) {
+    std::vector<ChunkCache::Pair> pairs;
+    pairs.reserve(groups.size());
+    for (const ChunkGroup& group : groups) pairs.push_back({group.series_id, group.block});
+    cache.WriteBegins(pairs);
+  });
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
     Status status = Error(what);
@@ -601,6 +686,8 @@ Result<std::vector<uint64_t>> ChunkDb::DeleteChunksBefore(int64_t before_ms) {
                                  "RETURNING series_id, length(data)"));
   sqlite3_bind_int64(s, 1, BlockOf(before_ms));
   sqlite3_bind_int64(s, 2, before_ms);
+  CacheWriteScope cached(cache_,
+                         [&](ChunkCache& cache) { cache.WriteBeginsUpTo(BlockOf(before_ms)); });
   return DeleteChunks(s);
 }
 
@@ -611,6 +698,7 @@ Result<std::vector<uint64_t>> ChunkDb::DeleteOldestChunks(int64_t n) {
               "min_t FROM chunks ORDER BY block, max_t LIMIT ?) RETURNING series_id, "
               "length(data)"));
   sqlite3_bind_int64(s, 1, n);
+  CacheWriteScope cached(cache_, [](ChunkCache& cache) { cache.WriteBeginsAll(); });
   return DeleteChunks(s);
 }
 

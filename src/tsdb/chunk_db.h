@@ -7,7 +7,8 @@
 // row. docs/storage.md has the schema; older formats are converted at open.
 //
 // Thread safety: one ChunkDb per thread at a time; the store opens one for writing and
-// one for reading (SQLite's WAL mode lets a reader run beside the writer).
+// one for reading (SQLite's WAL mode lets a reader run beside the writer). The two share
+// a ChunkCache: the reader reads through it, the writer tells it what each write changes.
 #pragma once
 
 #include <cstdint>
@@ -59,12 +60,17 @@ struct ChunkGroup {
   uint64_t series_id = 0;
 };
 
+class ChunkCache;
+
 class ChunkDb {
  public:
   // Creates the schema when absent and converts a format-1 database. `read_only` opens
   // for queries only (after a writer has opened the file). FailedPrecondition for a
-  // database of a newer format.
-  static Result<std::unique_ptr<ChunkDb>> Open(const std::string& path, bool read_only);
+  // database of a newer format. With a `cache`, a read-only ChunkDb reads chunk rows
+  // through it and a writer tells it what each of its writes changes; it must outlive
+  // the ChunkDb.
+  static Result<std::unique_ptr<ChunkDb>> Open(const std::string& path, bool read_only,
+                                               ChunkCache* cache = nullptr);
   ~ChunkDb();
 
   // Every series row, in id order. Rows whose labels do not parse are reported through
@@ -88,7 +94,7 @@ class ChunkDb {
   // Inside BeginRead … EndRead it joins that transaction instead of opening its own.
   // Blocks for which `skip_block` says true are not read.
   Status ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms, int64_t max_span_ms,
-                    const std::function<void(ChunkRow& row)>& fn,
+                    const std::function<void(const ChunkRow& row)>& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad,
                     const std::function<bool(int64_t block)>& skip_block = nullptr);
   // Up to `limit` (block, series) groups in [first_block, last_block] that hold a XOR
@@ -149,7 +155,8 @@ class ChunkDb {
   const std::string& path() const { return path_; }
 
  private:
-  ChunkDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ChunkDb(sqlite3* db, std::string path, bool read_only, ChunkCache* cache)
+      : db_(db), path_(std::move(path)), read_only_(read_only), cache_(cache) {}
   Status Exec(const char* sql);
   Result<sqlite3_stmt*> Prepare(const char* sql);
   Status Error(std::string_view what) const;
@@ -158,9 +165,16 @@ class ChunkDb {
   Status CommitAddingChunkBytes(int64_t delta);
   // ReadChunks' work inside its read transaction: min_t in (after, end].
   Status ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
-                    int64_t last_block, const std::function<void(ChunkRow& row)>& fn,
+                    int64_t last_block, const std::function<void(const ChunkRow& row)>& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad,
                     const std::function<bool(int64_t block)>& skip_block);
+  // Reads every row of a series' block (read_block_), gives those in range to fn and
+  // keeps them all in the cache. Returns how many rows the block holds; -1 after an error
+  // (in *status).
+  int ReadBlockToCache(uint64_t series_id, int64_t block, int64_t after, int64_t start_ms,
+                       int64_t end_ms, const std::function<void(const ChunkRow& row)>& fn,
+                       const std::function<void(int64_t min_t, std::string reason)>& bad,
+                       Status* status);
   // Rewrites a format-1 chunks table (keyed by series first) in the format-2 layout.
   Status ConvertFromFormat1();
   // Runs a bound DELETE … RETURNING series_id, length(data) in a transaction.
@@ -168,11 +182,15 @@ class ChunkDb {
 
   sqlite3* db_;
   std::string path_;
+  const bool read_only_;
+  ChunkCache* const cache_;
+  uint64_t read_epoch_ = 0;  // the cache's, taken as the read transaction began
   std::map<std::string, sqlite3_stmt*> statements_;  // by SQL text, finalized at close
   sqlite3_stmt* insert_series_ = nullptr;
   sqlite3_stmt* insert_chunk_ = nullptr;
   sqlite3_stmt* read_chunks_ = nullptr;
   sqlite3_stmt* next_block_ = nullptr;
+  sqlite3_stmt* read_block_ = nullptr;
   sqlite3_stmt* read_tiers_ = nullptr;
 };
 

@@ -148,6 +148,7 @@ TsdbStore::TsdbStore(Env& env, Clock& clock, TsdbOptions options)
     : env_(env),
       clock_(clock),
       options_(std::move(options)),
+      chunk_cache_(std::make_unique<ChunkCache>(options_.chunk_cache_bytes, *options_.registry)),
       series_gauge_(
           options_.registry->AddGauge("vigil_tsdb_series", "Series in the embedded store.")
               .WithLabels({})),
@@ -267,7 +268,8 @@ Status TsdbStore::Load() {
   const std::string db_path = options_.dir + "/chunks.db";
   {
     MutexLock db(db_mu_);
-    VIGIL_ASSIGN_OR_RETURN(writer_db_, ChunkDb::Open(db_path, /*read_only=*/false));
+    VIGIL_ASSIGN_OR_RETURN(writer_db_,
+                           ChunkDb::Open(db_path, /*read_only=*/false, chunk_cache_.get()));
     VIGIL_RETURN_IF_ERROR(writer_db_->LoadSeries(
         [&](uint64_t id, model::Labels labels) VIGIL_REQUIRES(mu_) {
           AddSeries(id, labels.view())->in_db = true;
@@ -331,7 +333,8 @@ Status TsdbStore::Load() {
 
   VIGIL_ASSIGN_OR_RETURN(wal_,
                          wal::WalWriter::Open(env_, options_.dir + "/wal", options_.wal, clock_));
-  VIGIL_ASSIGN_OR_RETURN(reader_db_, ChunkDb::Open(db_path, /*read_only=*/true));
+  VIGIL_ASSIGN_OR_RETURN(reader_db_,
+                         ChunkDb::Open(db_path, /*read_only=*/true, chunk_cache_.get()));
   return MaintainLocked(/*force=*/false);
 }
 
@@ -475,7 +478,8 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
     if (!served) {
       MutexLock db(db_mu_);
       VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
-          series.id, lo, hi, MaxRowSpan(), [&](ChunkRow& row) { decode(row.data, row.encoding); },
+          series.id, lo, hi, MaxRowSpan(),
+          [&](const ChunkRow& row) { decode(row.data, row.encoding); },
           [](int64_t, const std::string&) {}));
     }
   }
@@ -499,7 +503,9 @@ Status TsdbStore::ReplayStored(const MemSeries& series, int64_t lo, std::vector<
     MutexLock db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
         series.id, lo, series.db_max_t, MaxRowSpan(),
-        [&](ChunkRow& row) { (void)chunk::DecodeChunk(row.encoding, row.data, &tail.samples); },
+        [&](const ChunkRow& row) {
+          (void)chunk::DecodeChunk(row.encoding, row.data, &tail.samples);
+        },
         [](int64_t, const std::string&) {}));
     // A series' entry costs about four samples' room besides its own.
     replay_stored_samples_ += tail.samples.size() + 4;
@@ -1387,7 +1393,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           if (status.ok()) {
             status = reader_db_->ReadChunks(
                 snapshot.id, start_ms, end_ms, MaxRowSpan(),
-                [&](ChunkRow& row) {
+                [&](const ChunkRow& row) {
                   read += static_cast<size_t>(std::max(row.count, 0));
                   run.rows[i].push_back(row);
                 },

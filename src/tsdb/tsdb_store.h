@@ -37,6 +37,7 @@
 #include "store/aggregate.h"
 #include "store/store.h"
 #include "tsdb/chunk/xor_chunk.h"
+#include "tsdb/chunk_cache.h"
 #include "tsdb/chunk_db.h"
 #include "tsdb/index/index.h"
 
@@ -84,6 +85,8 @@ struct TsdbOptions {
   // Groups (a series' chunks of an ended 2-hour block) the persister thread compacts
   // after each persist at most; the rest waits for the next round.
   int64_t compact_groups_per_round = 4096;
+  // Chunk rows of recently read series and blocks kept in memory (chunk_cache.h); 0: none.
+  size_t chunk_cache_bytes = size_t{64} << 20;
   metrics::Registry* registry = &metrics::Registry::Default();
 };
 
@@ -309,6 +312,9 @@ class TsdbStore final : public store::Store {
   std::thread persister_;
   std::once_flag persister_stopped_;
 
+  // Chunk rows recently read, shared by writer_db_ and reader_db_ (declared after it, so
+  // closed before it).
+  std::unique_ptr<ChunkCache> chunk_cache_;
   Mutex db_mu_;                        // guards writer_db_; taken after mu_ when both are held
   std::unique_ptr<DirLock> dir_lock_;  // one process at a time in options_.dir
   std::unique_ptr<ChunkDb> writer_db_ VIGIL_GUARDED_BY(db_mu_);

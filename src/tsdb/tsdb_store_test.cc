@@ -293,6 +293,49 @@ TEST_F(TsdbStoreTest, AggregatesPerStep) {
   EXPECT_DOUBLE_EQ(r->series[0].samples[2].value, 0.1);  // one per 10 s
 }
 
+// Reads go through the chunk cache (chunk_cache.h): a second read finds the rows there,
+// and what a later write changes — a late sample persisted into a block read before,
+// its compaction, retention — is read as the database has it, never as cached.
+TEST_F(TsdbStoreTest, ReadsSeeEveryWriteThroughTheChunkCache) {
+  TsdbOptions options = Options();
+  options.retention_ms = 30 * 3'600'000LL;
+  auto store = Open(options);
+  clock_.Set(kT0 + 10 * 3'600'000LL);
+  std::vector<Sample> samples;  // 10 hours: five 2-hour blocks
+  for (int i = 0; i < 1200; ++i) samples.push_back({kT0 + i * 30'000LL, static_cast<double>(i)});
+  ASSERT_TRUE(store->Append(One(Series(1), samples)).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+  auto& hits = registry_.AddCounter("vigil_tsdb_chunk_cache_hits_total", "").WithLabels({});
+  EXPECT_EQ(All(*store, Series(1)), samples);
+  const double hits_before = hits.Value();
+  EXPECT_EQ(All(*store, Series(1)), samples);
+  EXPECT_GE(hits.Value() - hits_before, 4.0);  // the second read found the blocks kept
+
+  // A late sample in the first block, persisted as a row of its own, then compacted.
+  const Sample late{kT0 + 15'000, -1};
+  ASSERT_TRUE(store->Append(One(Series(1), {late})).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+  samples.insert(samples.begin() + 1, late);
+  EXPECT_EQ(All(*store, Series(1)), samples);
+  ASSERT_TRUE(store->PersistAll().ok());
+  EXPECT_EQ(All(*store, Series(1)), samples);
+
+  // Retention takes the first blocks: gone from the reads too (a read from the data's
+  // start, so that it looks for those blocks).
+  auto from_start = [&] {
+    auto r = store->Select({}, kT0, kT0 + 10 * 3'600'000LL);
+    EXPECT_TRUE(r.ok() && r->series.size() == 1);
+    return r.ok() && r->series.size() == 1 ? r->series[0].samples : std::vector<Sample>{};
+  };
+  EXPECT_EQ(from_start(), samples);
+  clock_.Set(kT0 + 34 * 3'600'000LL + 1);
+  ASSERT_TRUE(store->Maintain().ok());
+  const std::vector<Sample> after_retention = from_start();
+  ASSERT_FALSE(after_retention.empty());
+  EXPECT_LT(after_retention.size(), samples.size());
+  EXPECT_GT(after_retention.front().timestamp_ms, kT0 + 2 * 3'600'000LL);
+}
+
 TEST_F(TsdbStoreTest, DamagedChunkRowIsReportedAndTheRestStaysReadable) {
   auto store = Open(Options());
   std::vector<Sample> samples;  // 5 hours: compacted into 3 or 4 rows, one per 2-hour block

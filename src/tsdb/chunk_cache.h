@@ -1,0 +1,95 @@
+// ChunkCache keeps the chunk rows of recently read (series, 2-hour block) pairs in memory,
+// so that a query run again (a dashboard's refresh, Grafana's panels) reads them without
+// SQLite: a statement per series and block cost about as much as decoding the block's
+// samples, a quarter of a day-long query's time. The rows are kept as stored (compressed),
+// so a byte of cache holds 2–3 samples of a compacted block.
+//
+// Bounded in bytes, in two generations as VictoriaMetrics's workingsetcache: entries go
+// into the current one; when it holds half the budget it becomes the previous one and the
+// one before is dropped; a hit in the previous one moves the entry back to the current.
+//
+// It never serves rows older than the database's. The writer calls WriteBegins with the
+// pairs a transaction changes (or all of them) before the transaction begins, and
+// WriteEnds once it has committed or rolled back. WriteBegins drops those pairs, and a
+// reader keeps what it read only when no write began or ran since it took its Epoch
+// (before its read transaction's first statement). A reader may meet rows newer than its
+// own snapshot, as if it had taken that snapshot a moment later.
+//
+// Thread safety: everything here may be called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "core/metrics.h"
+#include "core/mutex.h"
+#include "tsdb/chunk_db.h"
+
+namespace vigil::tsdb {
+
+class ChunkCache {
+ public:
+  using Rows = std::vector<ChunkRow>;  // one pair's rows, by min_t; empty: none stored
+
+  // capacity_bytes 0: nothing is kept.
+  ChunkCache(size_t capacity_bytes, metrics::Registry& registry);
+
+  // The rows of the pair, or null when they are not kept.
+  std::shared_ptr<const Rows> Find(uint64_t series_id, int64_t block);
+
+  // What a reader takes before its read transaction's first statement, and gives Keep.
+  uint64_t Epoch();
+  // Keeps every row of the pair as read under `epoch`, unless a write began since.
+  void Keep(uint64_t series_id, int64_t block, Rows rows, uint64_t epoch);
+
+  // The writer's side, around each transaction that changes chunk rows.
+  struct Pair {
+    uint64_t series_id;
+    int64_t block;
+  };
+  void WriteBegins(std::span<const Pair> pairs);
+  void WriteBeginsUpTo(int64_t last_block);  // the pairs of every block up to last_block
+  void WriteBeginsAll();
+  void WriteEnds();
+
+  size_t bytes();  // held, both generations
+
+ private:
+  struct Key {
+    uint64_t series_id;
+    int64_t block;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  struct Entry {
+    std::shared_ptr<const Rows> rows;
+    size_t bytes = 0;
+  };
+  using Map = std::unordered_map<Key, Entry, KeyHash>;
+  struct Generation {
+    Map entries;
+    size_t bytes = 0;
+  };
+
+  void BeginLocked() VIGIL_REQUIRES(mu_);
+  void PutLocked(const Key& key, Entry entry) VIGIL_REQUIRES(mu_);
+  void PublishBytesLocked() VIGIL_REQUIRES(mu_);
+
+  const size_t capacity_bytes_;
+  Mutex mu_;
+  uint64_t epoch_ VIGIL_GUARDED_BY(mu_) = 0;  // changes as each write begins and ends
+  int writing_ VIGIL_GUARDED_BY(mu_) = 0;     // writes begun and not ended
+  Generation current_ VIGIL_GUARDED_BY(mu_);
+  Generation previous_ VIGIL_GUARDED_BY(mu_);
+  metrics::Counter& hits_;
+  metrics::Counter& misses_;
+  metrics::Gauge& bytes_gauge_;
+};
+
+}  // namespace vigil::tsdb
