@@ -43,21 +43,21 @@ std::shared_ptr<const ChunkCache::Rows> ChunkCache::Find(uint64_t series_id, int
   const Key key{series_id, block};
   MutexLock lock(mu_);
   if (auto it = current_.entries.find(key); it != current_.entries.end()) {
-    hits_.Inc();
     return it->second.rows;
   }
   auto it = previous_.entries.find(key);
-  if (it == previous_.entries.end()) {
-    misses_.Inc();
-    return nullptr;
-  }
-  hits_.Inc();
+  if (it == previous_.entries.end()) return nullptr;
   Entry entry = std::move(it->second);
   previous_.bytes -= entry.bytes;
   previous_.entries.erase(it);
   std::shared_ptr<const Rows> rows = entry.rows;
   PutLocked(key, std::move(entry));
   return rows;
+}
+
+void ChunkCache::CountFinds(uint64_t hits, uint64_t misses) {
+  if (hits > 0) hits_.Inc(static_cast<double>(hits));
+  if (misses > 0) misses_.Inc(static_cast<double>(misses));
 }
 
 uint64_t ChunkCache::Epoch() {

@@ -40,6 +40,9 @@ class ChunkCache {
 
   // The rows of the pair, or null when they are not kept.
   std::shared_ptr<const Rows> Find(uint64_t series_id, int64_t block);
+  // Adds to the hit and miss counters: a reader counts its Finds and adds them once at
+  // the end of its read transaction (one atomic update, not one a block).
+  void CountFinds(uint64_t hits, uint64_t misses);
 
   // What a reader takes before its read transaction's first statement, and gives Keep.
   uint64_t Epoch();

@@ -322,6 +322,10 @@ Status ChunkDb::BeginRead() {
 }
 
 Status ChunkDb::EndRead() {
+  if (cache_ != nullptr) {
+    cache_->CountFinds(cache_hits_, cache_misses_);
+    cache_hits_ = cache_misses_ = 0;
+  }
   VIGIL_ASSIGN_OR_RETURN(sqlite3_stmt * commit, Prepare("COMMIT"));
   StatementScope scope(commit);
   if (sqlite3_step(commit) != SQLITE_DONE) return Error("end reading chunks");
@@ -356,11 +360,13 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
     int rows = 0;
     if (read_only_ && cache_ != nullptr) {
       if (auto cached = cache_->Find(series_id, block)) {
+        ++cache_hits_;
         for (const ChunkRow& kept : *cached) {
           if (kept.min_t > after && kept.min_t <= end_ms && kept.max_t >= start_ms) fn(kept);
         }
         continue;  // an empty entry too: the next block may be kept as well
       }
+      ++cache_misses_;
       Status status;
       rows = ReadBlockToCache(series_id, block, after, start_ms, end_ms, fn, bad, &status);
       if (rows < 0) return status;

@@ -184,7 +184,8 @@ class ChunkDb {
   std::string path_;
   const bool read_only_;
   ChunkCache* const cache_;
-  uint64_t read_epoch_ = 0;  // the cache's, taken as the read transaction began
+  uint64_t read_epoch_ = 0;                     // the cache's, taken as the read transaction began
+  uint64_t cache_hits_ = 0, cache_misses_ = 0;  // of this read, for CountFinds
   std::map<std::string, sqlite3_stmt*> statements_;  // by SQL text, finalized at close
   sqlite3_stmt* insert_series_ = nullptr;
   sqlite3_stmt* insert_chunk_ = nullptr;
