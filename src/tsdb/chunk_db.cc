@@ -285,6 +285,9 @@ Status ChunkDb::LoadChunkCounts(const std::function<void(uint64_t, int64_t, int6
 Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
                       const std::vector<ChunkRow>& chunks) {
   CacheWriteScope cached(cache_, [&](ChunkCache& cache) {
+    // An empty cache has nothing to drop: no list of the pairs (a persist at a million
+    // series writes a million rows).
+    if (cache.bytes() == 0) return cache.WriteBeginsAll();
     std::vector<ChunkCache::Pair> pairs;
     pairs.reserve(chunks.size());
     for (const ChunkRow& chunk : chunks) pairs.push_back({chunk.series_id, BlockOf(chunk.min_t)});
@@ -482,6 +485,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
                          Prepare("INSERT OR REPLACE INTO tiers(series_id, resolution_ms, block, "
                                  "crc, data) VALUES(?,?,?,?,?)"));
   CacheWriteScope cached(cache_, [&](ChunkCache& cache) {
+    if (cache.bytes() == 0) return cache.WriteBeginsAll();
     std::vector<ChunkCache::Pair> pairs;
     pairs.reserve(groups.size());
     for (const ChunkGroup& group : groups) pairs.push_back({group.series_id, group.block});
