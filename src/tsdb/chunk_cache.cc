@@ -99,19 +99,13 @@ void ChunkCache::BeginLocked() {
   ++epoch_;
 }
 
-void ChunkCache::WriteBegins(std::span<const Pair> pairs) {
-  MutexLock lock(mu_);
-  BeginLocked();
+void ChunkCache::DropLocked(const Pair& pair) {
   for (Generation* g : {&current_, &previous_}) {
-    if (g->entries.empty()) continue;
-    for (const Pair& pair : pairs) {
-      if (auto it = g->entries.find({pair.series_id, pair.block}); it != g->entries.end()) {
-        g->bytes -= it->second.bytes;
-        g->entries.erase(it);
-      }
+    if (auto it = g->entries.find({pair.series_id, pair.block}); it != g->entries.end()) {
+      g->bytes -= it->second.bytes;
+      g->entries.erase(it);
     }
   }
-  PublishBytesLocked();
 }
 
 void ChunkCache::WriteBeginsUpTo(int64_t last_block) {

@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -54,7 +53,16 @@ class ChunkCache {
     uint64_t series_id;
     int64_t block;
   };
-  void WriteBegins(std::span<const Pair> pairs);
+  // The pairs are pair_of(item) for each of `items` (rows, groups), looked at only when
+  // the cache holds anything: a persist at a million series writes a million rows.
+  template <typename Items, typename PairOf>
+  void WriteBegins(const Items& items, PairOf&& pair_of) {
+    MutexLock lock(mu_);
+    BeginLocked();
+    if (current_.entries.empty() && previous_.entries.empty()) return;
+    for (const auto& item : items) DropLocked(pair_of(item));
+    PublishBytesLocked();
+  }
   void WriteBeginsUpTo(int64_t last_block);  // the pairs of every block up to last_block
   void WriteBeginsAll();
   void WriteEnds();
@@ -81,6 +89,7 @@ class ChunkCache {
   };
 
   void BeginLocked() VIGIL_REQUIRES(mu_);
+  void DropLocked(const Pair& pair) VIGIL_REQUIRES(mu_);
   void PutLocked(const Key& key, Entry entry) VIGIL_REQUIRES(mu_);
   void PublishBytesLocked() VIGIL_REQUIRES(mu_);
 

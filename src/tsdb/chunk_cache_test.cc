@@ -41,7 +41,9 @@ TEST_F(ChunkCacheTest, RowsReadBeforeOrDuringAWriteAreNotKept) {
   ChunkCache cache(1 << 20, registry_);
   const uint64_t before = cache.Epoch();
   const ChunkCache::Pair other[] = {{9, 9}};
-  cache.WriteBegins(other);  // whatever it writes, the reader's snapshot may be older
+  cache.WriteBegins(other, [](const ChunkCache::Pair& pair) {
+    return pair;
+  });  // whatever it writes, the reader's snapshot may be older
   const uint64_t during = cache.Epoch();
   cache.Keep(1, 7, RowsOf(1, 5000), before);
   cache.Keep(1, 7, RowsOf(1, 5000), during);
@@ -62,7 +64,7 @@ TEST_F(ChunkCacheTest, AWriteDropsThePairsItChanges) {
     }
   }
   const ChunkCache::Pair written[] = {{2, 2}, {3, 1}};
-  cache.WriteBegins(written);
+  cache.WriteBegins(written, [](const ChunkCache::Pair& pair) { return pair; });
   cache.WriteEnds();
   EXPECT_EQ(cache.Find(2, 2), nullptr);
   EXPECT_EQ(cache.Find(3, 1), nullptr);

@@ -117,6 +117,16 @@ bool ReadCheckedBlob(sqlite3_stmt* s, int crc_column, int data_column, std::stri
   out->assign(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(s, data_column)));
   return crc32c::Value(*out) == crc;
 }
+
+// The row a SELECT min_t, max_t, count, encoding, crc, data … is on; false when its data
+// fails its checksum.
+bool ReadChunkRow(sqlite3_stmt* s, ChunkRow* row) {
+  row->min_t = sqlite3_column_int64(s, 0);
+  row->max_t = sqlite3_column_int64(s, 1);
+  row->count = sqlite3_column_int(s, 2);
+  row->encoding = sqlite3_column_int(s, 3);
+  return ReadCheckedBlob(s, 4, 5, &row->data);
+}
 }  // namespace
 
 Result<std::unique_ptr<ChunkDb>> ChunkDb::Open(const std::string& path, bool read_only,
@@ -285,13 +295,9 @@ Status ChunkDb::LoadChunkCounts(const std::function<void(uint64_t, int64_t, int6
 Status ChunkDb::Write(const std::vector<NewSeriesRow>& series,
                       const std::vector<ChunkRow>& chunks) {
   CacheWriteScope cached(cache_, [&](ChunkCache& cache) {
-    // An empty cache has nothing to drop: no list of the pairs (a persist at a million
-    // series writes a million rows).
-    if (cache.bytes() == 0) return cache.WriteBeginsAll();
-    std::vector<ChunkCache::Pair> pairs;
-    pairs.reserve(chunks.size());
-    for (const ChunkRow& chunk : chunks) pairs.push_back({chunk.series_id, BlockOf(chunk.min_t)});
-    cache.WriteBegins(pairs);
+    cache.WriteBegins(chunks, [](const ChunkRow& chunk) {
+      return ChunkCache::Pair{chunk.series_id, BlockOf(chunk.min_t)};
+    });
   });
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
@@ -384,11 +390,7 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
       int rc;
       while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         ++rows;
-        row.min_t = sqlite3_column_int64(s, 0);
-        row.max_t = sqlite3_column_int64(s, 1);
-        row.count = sqlite3_column_int(s, 2);
-        row.encoding = sqlite3_column_int(s, 3);
-        if (!ReadCheckedBlob(s, 4, 5, &row.data)) {
+        if (!ReadChunkRow(s, &row)) {
           bad(row.min_t, "checksum mismatch");
           continue;
         }
@@ -423,12 +425,9 @@ int ChunkDb::ReadBlockToCache(uint64_t series_id, int64_t block, int64_t after, 
     while ((rc = sqlite3_step(read_block_)) == SQLITE_ROW) {
       ChunkRow& row = rows.emplace_back();
       row.series_id = series_id;
-      row.min_t = sqlite3_column_int64(read_block_, 0);
-      row.max_t = sqlite3_column_int64(read_block_, 1);
-      row.count = sqlite3_column_int(read_block_, 2);
-      row.encoding = sqlite3_column_int(read_block_, 3);
+      const bool checked = ReadChunkRow(read_block_, &row);
       const bool in_range = row.min_t > after && row.min_t <= end_ms && row.max_t >= start_ms;
-      if (!ReadCheckedBlob(read_block_, 4, 5, &row.data)) {
+      if (!checked) {
         damaged = true;
         if (in_range) bad(row.min_t, "checksum mismatch");
         continue;
@@ -485,11 +484,9 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
                          Prepare("INSERT OR REPLACE INTO tiers(series_id, resolution_ms, block, "
                                  "crc, data) VALUES(?,?,?,?,?)"));
   CacheWriteScope cached(cache_, [&](ChunkCache& cache) {
-    if (cache.bytes() == 0) return cache.WriteBeginsAll();
-    std::vector<ChunkCache::Pair> pairs;
-    pairs.reserve(groups.size());
-    for (const ChunkGroup& group : groups) pairs.push_back({group.series_id, group.block});
-    cache.WriteBegins(pairs);
+    cache.WriteBegins(groups, [](const ChunkGroup& group) {
+      return ChunkCache::Pair{group.series_id, group.block};
+    });
   });
   VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
@@ -520,11 +517,7 @@ Status ChunkDb::Compact(const std::vector<ChunkGroup>& groups, const MergeFn& me
       while ((rc = sqlite3_step(read)) == SQLITE_ROW) {
         ChunkRow& row = rows.emplace_back();
         row.series_id = group.series_id;
-        row.min_t = sqlite3_column_int64(read, 0);
-        row.max_t = sqlite3_column_int64(read, 1);
-        row.count = sqlite3_column_int(read, 2);
-        row.encoding = sqlite3_column_int(read, 3);
-        if (!ReadCheckedBlob(read, 4, 5, &row.data)) row.encoding = 0;  // the merge leaves it alone
+        if (!ReadChunkRow(read, &row)) row.encoding = 0;  // the merge leaves it alone
       }
       if (rc != SQLITE_DONE) return fail("read chunks to compact");
     }
