@@ -18,5 +18,9 @@ enum class FloatStyle { kFixed, kShortest, kExponent };
 std::string FormatFloat(double value, FloatStyle style);
 // The same, appended to *out: query answers write a million values, a string each cost.
 void AppendFloat(std::string* out, double value, FloatStyle style);
+// The most characters a value takes: 5e-324 in the fixed form is "0." and 324 digits.
+inline constexpr size_t kMaxFloatChars = 400;
+// The same, written at `out`, which has room for kMaxFloatChars; returns the end.
+char* WriteFloat(char* out, double value, FloatStyle style);
 
 }  // namespace vigil

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstring>
+#include <random>
 
 namespace vigil {
 namespace {
@@ -14,6 +18,60 @@ TEST(FormatFloat, FixedIsPrometheusApiStyle) {
   EXPECT_EQ(FormatFloat(1e-7, FloatStyle::kFixed), "0.0000001");
   EXPECT_EQ(FormatFloat(std::nan(""), FloatStyle::kFixed), "NaN");
   EXPECT_EQ(FormatFloat(-INFINITY, FloatStyle::kFixed), "-Inf");
+}
+
+// Go's 'f' with the shortest digits, built another way: std::to_chars's shortest
+// scientific form, its digits laid out around the point and padded with zeros (as Go
+// pads; std::to_chars's own fixed form writes a large value's exact integer instead).
+std::string GoFixed(double value) {
+  char text[64];
+  std::string scientific(
+      text, std::to_chars(text, text + sizeof(text), value, std::chars_format::scientific).ptr);
+  std::string sign;
+  if (scientific[0] == '-') {
+    sign = "-";
+    scientific.erase(0, 1);
+  }
+  const size_t e = scientific.find('e');
+  const int point = std::stoi(scientific.substr(e + 1)) + 1;  // digits before the point
+  std::string digits = scientific.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int count = static_cast<int>(digits.size());
+  if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  if (point >= count) return sign + digits + std::string(static_cast<size_t>(point - count), '0');
+  return sign + digits.substr(0, static_cast<size_t>(point)) + "." +
+         digits.substr(static_cast<size_t>(point));
+}
+
+// The fixed form against GoFixed on random bit patterns (every exponent) and on values
+// like a rate's or a gauge's.
+TEST(FormatFloat, FixedMatchesGoOnRandomValues) {
+  std::mt19937_64 random(20261206);
+  std::uniform_real_distribution<double> typical(-1000, 1000);
+  for (int i = 0; i < 100000; ++i) {
+    double value;
+    if (i % 2 == 0) {
+      const uint64_t bits = random();
+      std::memcpy(&value, &bits, sizeof(value));
+      if (!std::isfinite(value)) continue;
+    } else {
+      value = typical(random) / static_cast<double>(1 + i % 7);
+    }
+    ASSERT_EQ(FormatFloat(value, FloatStyle::kFixed), GoFixed(value)) << value;
+  }
+}
+
+// Answers Prometheus 2.42 gave for these scalars (/api/v1/query): shortest digits, then
+// zeros, never the double's exact integer.
+TEST(FormatFloat, FixedPadsLargeValuesWithZerosAsPrometheusDoes) {
+  EXPECT_EQ(FormatFloat(1e23, FloatStyle::kFixed), "100000000000000000000000");
+  EXPECT_EQ(FormatFloat(123456789012345678.0, FloatStyle::kFixed), "123456789012345680");
+  EXPECT_EQ(FormatFloat(12345678901234567890.0, FloatStyle::kFixed), "12345678901234567000");
+  EXPECT_EQ(FormatFloat(-2.7148630788634419e+163, FloatStyle::kFixed),
+            "-2714863078863442" + std::string(148, '0'));
+  EXPECT_EQ(FormatFloat(2.5e-7, FloatStyle::kFixed), "0.00000025");
+  EXPECT_EQ(FormatFloat(5e-324, FloatStyle::kFixed), "0." + std::string(323, '0') + "5");
+  EXPECT_EQ(FormatFloat(0.1 + 0.2, FloatStyle::kFixed), "0.30000000000000004");
 }
 
 TEST(FormatFloat, ShortestIsGoG) {

@@ -116,22 +116,15 @@ void ForEachStep(const AggregateQuery& query, std::span<const T> items, int64_t 
   }
 }
 
-}  // namespace
-
-std::optional<double> EvaluateWindow(Aggregation function, std::span<const model::Sample> samples,
-                                     int64_t end_ms, int64_t window_ms) {
-  const int64_t start_ms = end_ms - window_ms;  // exclusive
-  auto first =
-      std::upper_bound(samples.begin(), samples.end(), start_ms,
-                       [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
-  auto last = std::upper_bound(first, samples.end(), end_ms, [](int64_t t, const model::Sample& s) {
-    return t < s.timestamp_ms;
-  });
-  std::span<const model::Sample> window(first, last);
+// EvaluateWindow on a window already cut to (end_ms - window_ms, end_ms]. Stale markers
+// are looked for only when `may_have_stale`.
+std::optional<double> EvaluateCutWindow(Aggregation function, std::span<const model::Sample> window,
+                                        int64_t start_ms, int64_t end_ms, bool may_have_stale) {
   // Stale markers end a series; they are no values.
   std::vector<model::Sample> without_stale;
-  if (std::any_of(window.begin(), window.end(),
-                  [](const model::Sample& s) { return model::IsStaleMarker(s.value); })) {
+  if (may_have_stale && std::any_of(window.begin(), window.end(), [](const model::Sample& s) {
+        return model::IsStaleMarker(s.value);
+      })) {
     for (const model::Sample& s : window) {
       if (!model::IsStaleMarker(s.value)) without_stale.push_back(s);
     }
@@ -173,6 +166,21 @@ std::optional<double> EvaluateWindow(Aggregation function, std::span<const model
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<double> EvaluateWindow(Aggregation function, std::span<const model::Sample> samples,
+                                     int64_t end_ms, int64_t window_ms) {
+  const int64_t start_ms = end_ms - window_ms;  // exclusive
+  auto first =
+      std::upper_bound(samples.begin(), samples.end(), start_ms,
+                       [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
+  auto last = std::upper_bound(first, samples.end(), end_ms, [](int64_t t, const model::Sample& s) {
+    return t < s.timestamp_ms;
+  });
+  return EvaluateCutWindow(function, std::span<const model::Sample>(first, last), start_ms, end_ms,
+                           true);
+}
+
 int64_t StepCount(const AggregateQuery& query) {
   if (query.step_ms <= 0 || query.end_ms < query.start_ms) return 0;
   return (query.end_ms - query.start_ms) / query.step_ms + 1;
@@ -182,8 +190,13 @@ std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
                                          std::span<const model::Sample> samples) {
   std::vector<model::Sample> points;
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
+  // Looked for once in the whole series rather than in each window: scraped series have
+  // a stale marker only where a target went away.
+  const bool has_stale = std::any_of(samples.begin(), samples.end(), [](const model::Sample& s) {
+    return model::IsStaleMarker(s.value);
+  });
   ForEachStep(query, samples, &model::Sample::timestamp_ms, [&](int64_t t, auto in_window) {
-    if (auto value = EvaluateWindow(query.function, in_window, t, window)) {
+    if (auto value = EvaluateCutWindow(query.function, in_window, t - window, t, has_stale)) {
       points.push_back({t, *value});
     }
   });

@@ -103,7 +103,7 @@ TEST(Aggregate, StepsSkipEmptyWindows) {
 
 // Summaries answer every aligned window as the samples do: the same points, the same
 // values (sums up to rounding), also over NaN, stale markers, resets and pieces of a
-// window summarized apart and merged.
+// window summarized apart and merged. EvaluateSteps answers as EvaluateWindow does.
 TEST(Aggregate, SummariesAnswerAlignedWindowsAsTheSamplesDo) {
   std::mt19937_64 rng(20261205);
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -149,6 +149,22 @@ TEST(Aggregate, SummariesAnswerAlignedWindowsAsTheSamplesDo) {
     q.function = static_cast<Aggregation>(rng() % 9);
     ASSERT_TRUE(SummariesAnswer(q, resolution));
     const std::vector<Sample> want = EvaluateSteps(q, samples);
+    // EvaluateSteps cuts its windows as it moves and looks for stale markers once a
+    // series: each step as EvaluateWindow answers it over the whole series.
+    std::vector<Sample> each_window;
+    const int64_t window = q.window_ms > 0 ? q.window_ms : q.step_ms;
+    for (int64_t step = q.start_ms; step <= q.end_ms; step += q.step_ms) {
+      if (auto value = EvaluateWindow(q.function, samples, step, window)) {
+        each_window.push_back({step, *value});
+      }
+    }
+    ASSERT_EQ(each_window.size(), want.size()) << round;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(each_window[i].timestamp_ms, want[i].timestamp_ms) << round;
+      ASSERT_TRUE(each_window[i].value == want[i].value ||
+                  (std::isnan(each_window[i].value) && std::isnan(want[i].value)))
+          << round;
+    }
     const std::vector<Sample> got = EvaluateSummarySteps(q, summaries);
     ASSERT_EQ(got.size(), want.size()) << round;
     for (size_t i = 0; i < want.size(); ++i) {

@@ -8,6 +8,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
+#include <thread>
 
 #include "core/format_float.h"
 #include "core/names.h"
@@ -77,13 +79,40 @@ HttpResponse FromStatus(const Status& status) {
   }
 }
 
-// [<seconds>,"<value>"]
-void AppendPoint(std::string& out, const model::Sample& s) {
-  out += '[';
-  AppendTimestamp(&out, s.timestamp_ms);
-  out += ",\"";
-  AppendFloat(&out, s.value, FloatStyle::kFixed);
-  out += "\"]";
+// Seconds with up to 3 decimals at `out` (room for 24 characters); returns the end.
+char* WriteTimestamp(char* out, int64_t ms) {
+  if (ms < 0) *out++ = '-';
+  const uint64_t magnitude = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
+  out = std::to_chars(out, out + 24, magnitude / 1000).ptr;
+  if (uint64_t fraction = magnitude % 1000; fraction != 0) {
+    *out++ = '.';
+    for (uint64_t unit = 100; fraction != 0; unit /= 10) {  // no trailing zeros
+      *out++ = static_cast<char>('0' + fraction / unit);
+      fraction %= unit;
+    }
+  }
+  return out;
+}
+
+// [<seconds>,"<value>"] for each point, comma-separated, written straight into out's
+// buffer: appending each piece to the string took half of a large answer's time.
+void AppendPoints(std::string& out, std::span<const model::Sample> points) {
+  constexpr size_t kMaxPointChars = 32 + kMaxFloatChars;
+  size_t used = out.size();
+  for (size_t j = 0; j < points.size(); ++j) {
+    if (out.size() - used < kMaxPointChars) out.resize(used + 16 * kMaxPointChars);
+    char* p = out.data() + used;
+    if (j > 0) *p++ = ',';
+    *p++ = '[';
+    p = WriteTimestamp(p, points[j].timestamp_ms);
+    *p++ = ',';
+    *p++ = '"';
+    p = WriteFloat(p, points[j].value, FloatStyle::kFixed);
+    *p++ = '"';
+    *p++ = ']';
+    used = static_cast<size_t>(p - out.data());
+  }
+  out.resize(used);
 }
 
 // One series of a vector ({"metric":…,"value":…}) or a matrix ({"metric":…,"values":[…]}).
@@ -92,17 +121,26 @@ void AppendSeriesJson(std::string& out, const query::SeriesResult& s, bool matri
   out += model::LabelsJsonText(s.labels);
   if (!matrix) {
     out += ",\"value\":";
-    AppendPoint(out, s.points[0]);
+    AppendPoints(out, std::span(s.points).first(1));
     out += '}';
     return;
   }
   out += ",\"values\":[";
-  for (size_t j = 0; j < s.points.size(); ++j) {
-    if (j > 0) out += ',';
-    AppendPoint(out, s.points[j]);
-  }
+  AppendPoints(out, s.points);
   out += "]}";
 }
+
+// Series [begin, end) of a vector or matrix, comma-separated.
+void AppendSeriesListJson(std::string& out, const std::vector<query::SeriesResult>& series,
+                          size_t begin, size_t end, bool matrix) {
+  for (size_t i = begin; i < end; ++i) {
+    if (i > 0) out += ',';
+    AppendSeriesJson(out, series[i], matrix);
+  }
+}
+
+// Answers of this many points or more are written on two threads.
+constexpr size_t kParallelJsonPoints = 16'000;
 
 std::string ResultJson(const query::QueryResult& r) {
   std::string out;
@@ -113,7 +151,7 @@ std::string ResultJson(const query::QueryResult& r) {
              "]}";
     case query::ValueType::kScalar:
       out = "{\"resultType\":\"scalar\",\"result\":";
-      AppendPoint(out, r.series[0].points[0]);
+      AppendPoints(out, std::span(r.series[0].points).first(1));
       return out + "}";
     case query::ValueType::kVector:
     case query::ValueType::kMatrix: {
@@ -125,9 +163,26 @@ std::string ResultJson(const query::QueryResult& r) {
       out.reserve(64 + r.series.size() * 256 + points * 32);
       out = matrix ? "{\"resultType\":\"matrix\",\"result\":["
                    : "{\"resultType\":\"vector\",\"result\":[";
-      for (size_t i = 0; i < r.series.size(); ++i) {
-        if (i > 0) out += ',';
-        AppendSeriesJson(out, r.series[i], matrix);
+      // A large answer is written in two halves of its points, the second on a thread of
+      // its own into a buffer of this thread's (so that its pages are reused next time).
+      size_t split = r.series.size();
+      if (points >= kParallelJsonPoints) {
+        size_t first_half = 0;
+        for (split = 0; split < r.series.size() && first_half < points / 2; ++split) {
+          first_half += r.series[split].points.size();
+        }
+      }
+      std::string second_half;
+      std::thread helper;
+      if (split < r.series.size()) {
+        second_half.reserve(out.capacity() / 2);
+        helper = std::thread(
+            [&] { AppendSeriesListJson(second_half, r.series, split, r.series.size(), matrix); });
+      }
+      AppendSeriesListJson(out, r.series, 0, split, matrix);
+      if (helper.joinable()) {
+        helper.join();
+        out += second_half;
       }
       out += "]}";
       return out;
@@ -201,18 +256,8 @@ std::string StringList(const std::vector<std::string>& values) {
 }  // namespace
 
 void AppendTimestamp(std::string* out, int64_t ms) {
-  if (ms < 0) *out += '-';
-  const uint64_t magnitude = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
-  char digits[24];
-  char* end = std::to_chars(digits, digits + sizeof(digits), magnitude / 1000).ptr;
-  if (uint64_t fraction = magnitude % 1000; fraction != 0) {
-    *end++ = '.';
-    for (uint64_t unit = 100; fraction != 0; unit /= 10) {  // no trailing zeros
-      *end++ = static_cast<char>('0' + fraction / unit);
-      fraction %= unit;
-    }
-  }
-  out->append(digits, end);
+  char text[24];
+  out->append(text, WriteTimestamp(text, ms));
 }
 
 std::string FormatTimestamp(int64_t ms) {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/format_float.h"
 #include "model/batch_codec.h"
 #include "store/memory_store.h"
 #include "testing/fake_clock.h"
@@ -192,6 +193,43 @@ TEST(ApiStreaming, LargeAnswersAreStreamedWhole) {
   HttpResponse small = api.Handle(r);
   EXPECT_FALSE(small.stream);
   EXPECT_EQ(json::parse(small.body)["data"]["result"].size(), 1u);
+}
+
+// An answer of 16,000 to 50,000 points is written whole in two halves on two threads:
+// every series once, in order, every point in order with its value.
+TEST(ApiStreaming, AnswersWrittenInTwoHalvesAreWhole) {
+  store::MemoryStore store;
+  model::Batch batch;
+  for (int s = 0; s < 30; ++s) {
+    const std::string name = (s < 10 ? "0" : "") + std::to_string(s);
+    model::Series series{Labels::Of({{"__name__", "half"}, {"s", name}}), {}};
+    for (int i = 0; i < 1000; ++i) series.samples.push_back({kT0 + i * 1000LL, s + i / 7.0});
+    batch.series.push_back(std::move(series));
+  }
+  ASSERT_TRUE(store.Append(batch).ok());
+  testing::FakeClock clock{kT0};
+  metrics::Registry registry;
+  Api api(store, nullptr, clock, {.version = "x", .registry = &registry});
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/api/v1/query_range";
+  r.params = {{"query", "half"},
+              {"start", std::to_string(kT0 / 1000)},
+              {"end", std::to_string(kT0 / 1000 + 999)},
+              {"step", "1"}};
+  HttpResponse response = api.Handle(r);
+  ASSERT_FALSE(response.stream);
+  auto answer = json::parse(response.body);
+  ASSERT_EQ(answer["data"]["result"].size(), 30u);
+  for (int s = 0; s < 30; ++s) {
+    const auto& series = answer["data"]["result"][s];
+    EXPECT_EQ(series["metric"]["s"], (s < 10 ? "0" : "") + std::to_string(s));
+    ASSERT_EQ(series["values"].size(), 1000u);
+    for (int i = 0; i < 1000; i += 37) {
+      EXPECT_EQ(series["values"][i][0], kT0 / 1000 + i);
+      EXPECT_EQ(series["values"][i][1], FormatFloat(s + i / 7.0, FloatStyle::kFixed));
+    }
+  }
 }
 
 TEST_F(ApiTest, GrafanaHealthCheckOnePlusOne) {
