@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/format_float.h"
@@ -149,27 +150,41 @@ TEST_F(ApiTest, CompressedLineProtocolBodiesAreDecoded) {
   EXPECT_EQ(api_.Handle(r).status, 415);
 }
 
-// An answer of many points is streamed a series at a time, in Prometheus's shape.
-TEST(ApiStreaming, LargeAnswersAreStreamedWhole) {
-  store::MemoryStore store;
-  model::Batch batch;
-  for (int s = 0; s < 60; ++s) {
-    model::Series series{Labels::Of({{"__name__", "wide"}, {"s", std::to_string(s)}}), {}};
-    for (int i = 0; i < 1000; ++i) series.samples.push_back({kT0 + i * 1000LL, 1.0 * s});
-    batch.series.push_back(std::move(series));
+// Large answers: `count` series of 1,000 samples a second from kT0, named `name` with
+// label s = "00", "01", …, valued value(s, i); asked for over those 1,000 seconds.
+class ApiLargeAnswers : public ::testing::Test {
+ protected:
+  void Load(const std::string& name, int count, const std::function<double(int, int)>& value) {
+    model::Batch batch;
+    for (int s = 0; s < count; ++s) {
+      const std::string label = (s < 10 ? "0" : "") + std::to_string(s);
+      model::Series series{Labels::Of({{"__name__", name}, {"s", label}}), {}};
+      for (int i = 0; i < 1000; ++i) series.samples.push_back({kT0 + i * 1000LL, value(s, i)});
+      batch.series.push_back(std::move(series));
+    }
+    ASSERT_TRUE(store_.Append(batch).ok());
   }
-  ASSERT_TRUE(store.Append(batch).ok());
-  testing::FakeClock clock{kT0};
-  metrics::Registry registry;
-  Api api(store, nullptr, clock, {.version = "x", .registry = &registry});
-  HttpRequest r;
-  r.method = "GET";
-  r.path = "/api/v1/query_range";
-  r.params = {{"query", "wide"},
-              {"start", std::to_string(kT0 / 1000)},
-              {"end", std::to_string(kT0 / 1000 + 999)},
-              {"step", "1"}};
-  HttpResponse response = api.Handle(r);
+  HttpResponse Range(const std::string& query) {
+    HttpRequest r;
+    r.method = "GET";
+    r.path = "/api/v1/query_range";
+    r.params = {{"query", query},
+                {"start", std::to_string(kT0 / 1000)},
+                {"end", std::to_string(kT0 / 1000 + 999)},
+                {"step", "1"}};
+    return api_.Handle(r);
+  }
+
+  store::MemoryStore store_;
+  testing::FakeClock clock_{kT0};
+  metrics::Registry registry_;
+  Api api_{store_, nullptr, clock_, {.version = "x", .registry = &registry_}};
+};
+
+// An answer of many points is streamed a series at a time, in Prometheus's shape.
+TEST_F(ApiLargeAnswers, LargeAnswersAreStreamedWhole) {
+  Load("wide", 60, [](int s, int) { return 1.0 * s; });
+  HttpResponse response = Range("wide");
   ASSERT_TRUE(response.stream);
   std::string body;
   int chunks = 0;
@@ -185,39 +200,24 @@ TEST(ApiStreaming, LargeAnswersAreStreamedWhole) {
   ASSERT_EQ(answer["data"]["result"].size(), 60u);
   for (const auto& series : answer["data"]["result"]) {
     ASSERT_EQ(series["values"].size(), 1000u);
-    EXPECT_EQ(series["values"][999][1], series["metric"]["s"]);
+    EXPECT_EQ(series["values"][999][1],
+              std::to_string(std::stoi(series["metric"]["s"].get<std::string>())));
   }
   // Small answers keep a body and a length.
-  r.params = {{"query", "wide{s=\"1\"}"}, {"time", std::to_string(kT0 / 1000 + 10)}};
+  HttpRequest r;
+  r.method = "GET";
   r.path = "/api/v1/query";
-  HttpResponse small = api.Handle(r);
+  r.params = {{"query", "wide{s=\"01\"}"}, {"time", std::to_string(kT0 / 1000 + 10)}};
+  HttpResponse small = api_.Handle(r);
   EXPECT_FALSE(small.stream);
   EXPECT_EQ(json::parse(small.body)["data"]["result"].size(), 1u);
 }
 
 // An answer of 16,000 to 50,000 points is written whole in two halves on two threads:
 // every series once, in order, every point in order with its value.
-TEST(ApiStreaming, AnswersWrittenInTwoHalvesAreWhole) {
-  store::MemoryStore store;
-  model::Batch batch;
-  for (int s = 0; s < 30; ++s) {
-    const std::string name = (s < 10 ? "0" : "") + std::to_string(s);
-    model::Series series{Labels::Of({{"__name__", "half"}, {"s", name}}), {}};
-    for (int i = 0; i < 1000; ++i) series.samples.push_back({kT0 + i * 1000LL, s + i / 7.0});
-    batch.series.push_back(std::move(series));
-  }
-  ASSERT_TRUE(store.Append(batch).ok());
-  testing::FakeClock clock{kT0};
-  metrics::Registry registry;
-  Api api(store, nullptr, clock, {.version = "x", .registry = &registry});
-  HttpRequest r;
-  r.method = "GET";
-  r.path = "/api/v1/query_range";
-  r.params = {{"query", "half"},
-              {"start", std::to_string(kT0 / 1000)},
-              {"end", std::to_string(kT0 / 1000 + 999)},
-              {"step", "1"}};
-  HttpResponse response = api.Handle(r);
+TEST_F(ApiLargeAnswers, AnswersWrittenInTwoHalvesAreWhole) {
+  Load("half", 30, [](int s, int i) { return s + i / 7.0; });
+  HttpResponse response = Range("half");
   ASSERT_FALSE(response.stream);
   auto answer = json::parse(response.body);
   ASSERT_EQ(answer["data"]["result"].size(), 30u);
