@@ -164,7 +164,7 @@ std::string ResultJson(const query::QueryResult& r) {
       out = matrix ? "{\"resultType\":\"matrix\",\"result\":["
                    : "{\"resultType\":\"vector\",\"result\":[";
       // A large answer is written in two halves of its points, the second on a thread of
-      // its own into a buffer of this thread's (so that its pages are reused next time).
+      // its own, then appended to the first.
       size_t split = r.series.size();
       if (points >= kParallelJsonPoints) {
         size_t first_half = 0;

@@ -325,6 +325,38 @@ TEST(PromqlRemoteRead, APrometheusReadsVigilsHistory) {
   (*server)->Stop();
 }
 
+// The text of a value, against the real thing: Prometheus writes the shortest digits in
+// Go's fixed form, padded with zeros (1e23 is "100000000000000000000000", not the
+// double's exact integer). Each scalar's answer from both, compared character for
+// character.
+TEST(PromqlAnswerText, ValuesAreWrittenAsPrometheusWritesThem) {
+  PrometheusReference& reference = PrometheusReference::Get();
+  ASSERT_EQ(reference.error(), "");
+  testing::FakeClock clock(kBase + kSpanMs);
+  metrics::Registry registry;
+  store::MemoryStore store;
+  web::Api api(store, nullptr, clock, {.registry = &registry});
+  const std::string time = std::to_string(kBase / 1000);
+  for (const char* q : {"1e23", "123456789012345678", "12345678901234567890", "-2.5e+163",
+                        "1.7976931348623157e308", "5e-324", "2.5e-7", "0.1 + 0.2", "1 / 3",
+                        "-1 / 7", "1e21", "100", "-0.5", "NaN", "Inf", "-Inf"}) {
+    SCOPED_TRACE(q);
+    auto from_prometheus = testing::HttpGet(
+        reference.port(), "/api/v1/query?query=" + testing::UrlEncode(q) + "&time=" + time);
+    ASSERT_TRUE(from_prometheus.ok()) << from_prometheus.status().ToString();
+    web::HttpRequest request;
+    request.method = "GET";
+    request.path = "/api/v1/query";
+    request.params = {{"query", q}, {"time", time}};
+    const web::HttpResponse from_vigil = api.Handle(request);
+    auto want = nlohmann::json::parse(from_prometheus->body, nullptr, false);
+    auto got = nlohmann::json::parse(from_vigil.body, nullptr, false);
+    ASSERT_FALSE(want.is_discarded()) << from_prometheus->body;
+    ASSERT_FALSE(got.is_discarded()) << from_vigil.body;
+    EXPECT_EQ(got["data"]["result"][1], want["data"]["result"][1]);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, PromqlComplianceTest, ::testing::Values("tsdb", "postgres"),
                          [](const auto& info) { return info.param; });
 
