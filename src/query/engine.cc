@@ -440,9 +440,10 @@ class Evaluator {
   // at once, so it may only touch its arguments and read the evaluator — then, unless
   // that left it empty, to fn, one at a time.
   Status ReadEach(const std::vector<model::Matcher>& matchers, int64_t start, int64_t end,
-                  const store::Store::SeriesFn& transform, const store::Store::SeriesFn& fn) {
+                  const store::StepPicks* picks, const store::Store::SeriesFn& transform,
+                  const store::Store::SeriesFn& fn) {
     return context_.store.ForEachSeries(
-        matchers, start, end, context_.warnings,
+        matchers, start, end, picks, context_.warnings,
         [&](const Labels& labels, std::vector<Sample>& samples) -> Status {
           VIGIL_RETURN_IF_ERROR(context_.CountSamples(samples.size()));
           VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
@@ -466,9 +467,16 @@ class Evaluator {
     const int64_t lookback = context_.options.lookback_ms;
     const int64_t first = EffectiveTime(node, steps_.start);
     const int64_t last = EffectiveTime(node, steps_.end);
+    // Each step takes the last sample at or before its effective time: the store need
+    // give no other.
+    store::StepPicks picks{.first = first, .step = 1, .count = 1};
+    if (node.at == AtModifier::kNone && steps_.step > 0) {
+      picks.step = steps_.step;
+      picks.count = steps_.count();
+    }
     Value v;
     VIGIL_RETURN_IF_ERROR(ReadEach(
-        node.matchers, first - lookback + 1, last,
+        node.matchers, first - lookback + 1, last, &picks,
         [&](const Labels&, std::vector<Sample>& samples) -> Status {
           // The series' value at each step, in room each reading thread keeps.
           thread_local std::vector<Sample> points;
@@ -505,7 +513,7 @@ class Evaluator {
     const int64_t last = EffectiveTime(node, steps_.end);
     if (node.kind == NodeKind::kMatrixSelector) {
       return ReadEach(
-          node.matchers, first - node.range_ms + 1, last,
+          node.matchers, first - node.range_ms + 1, last, /*picks=*/nullptr,
           [](const Labels&, std::vector<Sample>& samples) -> Status {
             std::erase_if(samples, [](const Sample& x) { return model::IsStaleMarker(x.value); });
             return OkStatus();
@@ -1002,10 +1010,13 @@ class Evaluator {
     return it->second;
   }
 
-  struct Accumulator {
+  // What a group keeps at one step for the operators AggregateBySeries takes.
+  struct Moments {
     bool seen = false;
-    double value = 0, compensation = 0, mean = 0, count = 0;
     bool incremental_mean = false;
+    double value = 0, compensation = 0, mean = 0, count = 0;
+  };
+  struct Accumulator : Moments {
     std::vector<double> values;                      // quantile
     std::vector<StepWalker::Item> items;             // topk, bottomk, limitk, limit_ratio
     std::unordered_map<std::string, double> counts;  // count_values
@@ -1150,8 +1161,8 @@ class Evaluator {
     if (from >= to) return OkStatus();
     const size_t stretch =
         std::min(to - from, std::max<size_t>(1, 65'536 / std::max<size_t>(1, groups.size())));
-    std::vector<Accumulator> acc(groups.size() * stretch);  // [group][step in the stretch]
-    std::vector<size_t> cursor(input.series.size(), 0);     // each series' first point from `from`
+    std::vector<Moments> acc(groups.size() * stretch);   // [group][step in the stretch]
+    std::vector<size_t> cursor(input.series.size(), 0);  // each series' first point from `from`
     for (size_t i = 0; i < input.series.size(); ++i) {
       const std::vector<Sample>& points = input.series[i].points;
       cursor[i] = static_cast<size_t>(
@@ -1162,27 +1173,119 @@ class Evaluator {
     for (size_t first = from; first < to; first += stretch) {
       VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const size_t n = std::min(stretch, to - first);
-      for (Accumulator& a : acc) a.seen = false;
-      const int64_t last = steps_.At(first + n - 1);
-      for (size_t i = 0; i < input.series.size(); ++i) {
-        const std::vector<Sample>& points = input.series[i].points;  // at step times
-        Accumulator* group = &acc[series_group[i] * n];
-        for (size_t& c = cursor[i]; c < points.size() && points[c].timestamp_ms <= last; ++c) {
-          Accumulate(op, group[StepIndex(points[c].timestamp_ms) - first], {i, points[c].value});
-        }
+      for (Moments& a : acc) a.seen = false;
+      switch (op) {  // the loop made once per operator, its step inlined
+        case AggregateOp::kSum:
+          AddStretch<AggregateOp::kSum>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kAvg:
+          AddStretch<AggregateOp::kAvg>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kMin:
+          AddStretch<AggregateOp::kMin>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kMax:
+          AddStretch<AggregateOp::kMax>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kCount:
+          AddStretch<AggregateOp::kCount>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kGroup:
+          AddStretch<AggregateOp::kGroup>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kStddev:
+          AddStretch<AggregateOp::kStddev>(input, series_group, first, n, cursor, acc.data());
+          break;
+        case AggregateOp::kStdvar:
+          AddStretch<AggregateOp::kStdvar>(input, series_group, first, n, cursor, acc.data());
+          break;
+        default:
+          return InternalError("operator not aggregated by series");
       }
       for (size_t k = 0; k < n; ++k) {
         for (size_t g = 0; g < groups.size(); ++g) {
-          Accumulator& a = acc[g * n + k];
-          if (a.seen) collector->Add(groups[g], steps_.At(first + k), GroupValue(op, a, 0));
+          Moments& a = acc[g * n + k];
+          if (a.seen) collector->Add(groups[g], steps_.At(first + k), MomentsValue(op, a));
         }
       }
     }
     return OkStatus();
   }
 
-  // A group's value at one step, once every item is accumulated.
-  static double GroupValue(AggregateOp op, Accumulator& a, double param) {
+  // Adds each series' points at steps [first, first + n) to its group's moments at
+  // acc[group × n + step − first], series after series; `cursor` is each series' next point.
+  template <AggregateOp kOp>
+  void AddStretch(const Value& input, const std::vector<size_t>& series_group, size_t first,
+                  size_t n, std::vector<size_t>& cursor, Moments* acc) const {
+    const int64_t last = steps_.At(first + n - 1);
+    for (size_t i = 0; i < input.series.size(); ++i) {
+      const std::vector<Sample>& points = input.series[i].points;  // at step times
+      Moments* group = acc + series_group[i] * n - first;
+      size_t& c = cursor[i];
+      if (c >= points.size() || points[c].timestamp_ms > last) continue;
+      size_t k = StepIndex(points[c].timestamp_ms);  // then counted on, not divided again
+      int64_t t = steps_.At(k);
+      for (; c < points.size() && points[c].timestamp_ms <= last; ++c) {
+        for (; t < points[c].timestamp_ms; t += steps_.step) ++k;
+        AddMoment<kOp>(group[k], points[c].value);
+      }
+    }
+  }
+
+  // Adds f to a group's moments for operator kOp (one of AggregateBySeries's).
+  template <AggregateOp kOp>
+  static void AddMoment(Moments& a, double f) {
+    if (!a.seen) {
+      a.seen = true;
+      a.value = f;
+      a.mean = f;
+      a.count = 1;
+      a.compensation = 0;
+      a.incremental_mean = false;
+      if constexpr (kOp == AggregateOp::kStddev || kOp == AggregateOp::kStdvar) {
+        a.value = std::isfinite(f) ? 0 : kNaN;
+      } else if constexpr (kOp == AggregateOp::kSum) {
+        a.value = 0;
+        store::KahanAdd(f, &a.value, &a.compensation);
+      }
+      return;
+    }
+    if constexpr (kOp == AggregateOp::kSum) {
+      store::KahanAdd(f, &a.value, &a.compensation);
+    } else if constexpr (kOp == AggregateOp::kAvg) {
+      a.count += 1;
+      if (!a.incremental_mean) {
+        double sum = a.value, c = a.compensation;
+        store::KahanAdd(f, &sum, &c);
+        if (!std::isinf(sum)) {
+          a.value = sum;
+          a.compensation = c;
+          return;
+        }
+        a.incremental_mean = true;
+        a.mean = a.value / (a.count - 1);
+        a.compensation /= a.count - 1;
+      }
+      const double q = (a.count - 1) / a.count;
+      a.mean *= q;
+      a.compensation *= q;
+      store::KahanAdd(f / a.count, &a.mean, &a.compensation);
+    } else if constexpr (kOp == AggregateOp::kMax) {
+      if (a.value < f || std::isnan(a.value)) a.value = f;
+    } else if constexpr (kOp == AggregateOp::kMin) {
+      if (a.value > f || std::isnan(a.value)) a.value = f;
+    } else if constexpr (kOp == AggregateOp::kCount) {
+      a.count += 1;
+    } else if constexpr (kOp == AggregateOp::kStddev || kOp == AggregateOp::kStdvar) {
+      a.count += 1;
+      const double delta = f - a.mean;
+      a.mean += delta / a.count;
+      a.value += delta * (f - a.mean);
+    }
+  }
+
+  // A group's value at one step for the operators of AggregateBySeries.
+  static double MomentsValue(AggregateOp op, const Moments& a) {
     switch (op) {
       case AggregateOp::kSum:
         return a.value + a.compensation;
@@ -1197,89 +1300,50 @@ class Evaluator {
         return a.value / a.count;
       case AggregateOp::kStddev:
         return std::sqrt(a.value / a.count);
-      case AggregateOp::kQuantile:
-        return Quantile(param, a.values);
       default:
         return a.value;  // min, max
     }
   }
 
+  // A group's value at one step, once every item is accumulated.
+  static double GroupValue(AggregateOp op, Accumulator& a, double param) {
+    if (op == AggregateOp::kQuantile) return Quantile(param, a.values);
+    return MomentsValue(op, a);
+  }
+
   static void Accumulate(AggregateOp op, Accumulator& a, const StepWalker::Item& item) {
-    const double f = item.value;
-    if (!a.seen) {
-      a.seen = true;
-      a.value = f;
-      a.mean = f;
-      a.count = 1;
-      a.compensation = 0;
-      a.incremental_mean = false;
-      if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) {
-        a.value = std::isfinite(f) ? 0 : kNaN;
-      } else if (op == AggregateOp::kSum) {
-        a.value = 0;
-        store::KahanAdd(f, &a.value, &a.compensation);
-      }
-      // The operators that keep every value go on to keep the first one below.
-      const bool keeps_values = op == AggregateOp::kQuantile || op == AggregateOp::kCountValues ||
-                                op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
-                                op == AggregateOp::kLimitk || op == AggregateOp::kLimitRatio;
-      if (!keeps_values) return;
-    }
     switch (op) {
       case AggregateOp::kSum:
-        store::KahanAdd(f, &a.value, &a.compensation);
-        break;
-      case AggregateOp::kAvg: {
-        a.count += 1;
-        if (!a.incremental_mean) {
-          double sum = a.value, c = a.compensation;
-          store::KahanAdd(f, &sum, &c);
-          if (!std::isinf(sum)) {
-            a.value = sum;
-            a.compensation = c;
-            return;
-          }
-          a.incremental_mean = true;
-          a.mean = a.value / (a.count - 1);
-          a.compensation /= a.count - 1;
-        }
-        const double q = (a.count - 1) / a.count;
-        a.mean *= q;
-        a.compensation *= q;
-        store::KahanAdd(f / a.count, &a.mean, &a.compensation);
-        break;
-      }
-      case AggregateOp::kMax:
-        if (a.value < f || std::isnan(a.value)) a.value = f;
-        break;
+        return AddMoment<AggregateOp::kSum>(a, item.value);
+      case AggregateOp::kAvg:
+        return AddMoment<AggregateOp::kAvg>(a, item.value);
       case AggregateOp::kMin:
-        if (a.value > f || std::isnan(a.value)) a.value = f;
-        break;
+        return AddMoment<AggregateOp::kMin>(a, item.value);
+      case AggregateOp::kMax:
+        return AddMoment<AggregateOp::kMax>(a, item.value);
       case AggregateOp::kCount:
-        a.count += 1;
-        break;
+        return AddMoment<AggregateOp::kCount>(a, item.value);
+      case AggregateOp::kGroup:
+        return AddMoment<AggregateOp::kGroup>(a, item.value);
       case AggregateOp::kStddev:
-      case AggregateOp::kStdvar: {
-        a.count += 1;
-        const double delta = f - a.mean;
-        a.mean += delta / a.count;
-        a.value += delta * (f - a.mean);
-        break;
-      }
+        return AddMoment<AggregateOp::kStddev>(a, item.value);
+      case AggregateOp::kStdvar:
+        return AddMoment<AggregateOp::kStdvar>(a, item.value);
       case AggregateOp::kQuantile:
-        a.values.push_back(f);
-        break;
+        a.seen = true;
+        a.values.push_back(item.value);
+        return;
       case AggregateOp::kCountValues:
-        a.counts[FormatFloat(f, FloatStyle::kFixed)] += 1;
-        break;
+        a.seen = true;
+        a.counts[FormatFloat(item.value, FloatStyle::kFixed)] += 1;
+        return;
       case AggregateOp::kTopk:
       case AggregateOp::kBottomk:
       case AggregateOp::kLimitk:
       case AggregateOp::kLimitRatio:
+        a.seen = true;
         a.items.push_back(item);
-        break;
-      case AggregateOp::kGroup:
-        break;
+        return;
     }
   }
 

@@ -5,18 +5,6 @@
 
 namespace vigil::store {
 
-void KahanAdd(double value, double* sum, double* compensation) {
-  const double t = *sum + value;
-  if (std::isinf(t)) {
-    *compensation = 0;
-  } else if (std::fabs(*sum) >= std::fabs(value)) {
-    *compensation += (*sum - t) + value;
-  } else {
-    *compensation += (value - t) + *sum;
-  }
-  *sum = t;
-}
-
 namespace {
 
 // promql/functions.go extrapolatedRate, after the difference: `result` (last - first, plus

@@ -7,6 +7,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <span>
 #include <vector>
@@ -26,8 +27,19 @@ std::vector<model::Sample> EvaluateSteps(const AggregateQuery& query,
                                          std::span<const model::Sample> samples);
 
 // Neumaier's variant of Kahan summation, as Prometheus's kahansum.Inc: adds `value` to
-// `sum`, carrying the lost low-order bits in `compensation`. Shared with the query engine.
-void KahanAdd(double value, double* sum, double* compensation);
+// `sum`, carrying the lost low-order bits in `compensation`. Shared with the query engine,
+// inline: a sum over many series calls it once a point.
+inline void KahanAdd(double value, double* sum, double* compensation) {
+  const double t = *sum + value;
+  if (std::isinf(t)) {
+    *compensation = 0;
+  } else if (std::fabs(*sum) >= std::fabs(value)) {
+    *compensation += (*sum - t) + value;
+  } else {
+    *compensation += (value - t) + *sum;
+  }
+  *sum = t;
+}
 
 // Points a query would return at most per series: the steps in [start, end].
 int64_t StepCount(const AggregateQuery& query);

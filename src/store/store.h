@@ -36,6 +36,17 @@ struct SelectResult {
 // `rate`, `increase` and `delta` (docs/storage.md, "Queries"). Stale markers are no values.
 enum class Aggregation { kAvg, kMin, kMax, kSum, kCount, kLast, kRate, kIncrease, kDelta };
 
+// What an instant selector needs of a series: at each time first + i × step (i < count,
+// step > 0), the last sample at or before it. Given to ForEachSeries, it lets a store
+// leave out every other sample (never one a time needs, never reordering the rest), and
+// so decode less: a day at 10 s read for steps of a minute keeps one sample in six.
+struct StepPicks {
+  int64_t first = 0;
+  int64_t step = 1;
+  size_t count = 0;
+  int64_t At(size_t i) const { return first + static_cast<int64_t>(i) * step; }
+};
+
 struct AggregateQuery {
   std::vector<model::Matcher> matchers;
   int64_t start_ms = 0;
@@ -82,11 +93,14 @@ class Store : public BatchWriter {
   // threads, several series at once: it must touch nothing but its arguments and
   // thread-safe state. `fn` is called one series at a time. The first error either
   // returns ends the read. Unreadable parts of the store are reported in `warnings`.
+  // With `picks` (may be null; its times at or before end_ms), the samples those times
+  // do not need may be left out.
   // Stores that can read a series at a time override it; this one reads them all first.
   using SeriesFn = std::function<Status(const model::Labels&, std::vector<model::Sample>&)>;
   virtual Status ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
-                               int64_t end_ms, std::vector<std::string>* warnings,
-                               const SeriesFn& transform, const SeriesFn& fn) {
+                               int64_t end_ms, const StepPicks* /*picks*/,
+                               std::vector<std::string>* warnings, const SeriesFn& transform,
+                               const SeriesFn& fn) {
     VIGIL_ASSIGN_OR_RETURN(SelectResult result, Select(matchers, start_ms, end_ms));
     for (std::string& w : result.warnings) warnings->push_back(std::move(w));
     for (SeriesSamples& s : result.series) {

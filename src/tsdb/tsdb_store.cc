@@ -1228,20 +1228,27 @@ Result<int64_t> TsdbStore::RetainedBytes() {
 }
 
 Status TsdbStore::ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
-                                int64_t end_ms, std::vector<std::string>* warnings,
-                                const SeriesFn& transform, const SeriesFn& fn) {
+                                int64_t end_ms, const store::StepPicks* picks,
+                                std::vector<std::string>* warnings, const SeriesFn& transform,
+                                const SeriesFn& fn) {
+  // Picks past the end would want the last sample at or before it, which thinning a
+  // block reaching past it may drop: such a read is not thinned (no selector asks it).
+  if (picks != nullptr &&
+      (picks->step <= 0 || (picks->count > 0 && picks->At(picks->count - 1) > end_ms))) {
+    picks = nullptr;
+  }
   SummariesFn samples_only;
   if (transform) {
     samples_only = [&](const model::Labels& labels, std::vector<Sample>& samples,
                        std::vector<store::WindowSummary>&) { return transform(labels, samples); };
   }
-  return ReadSeries(matchers, start_ms, end_ms, 0, false, warnings, samples_only, fn);
+  return ReadSeries(matchers, start_ms, end_ms, 0, false, picks, warnings, samples_only, fn);
 }
 
 Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
                              int64_t end_ms, int64_t resolution_ms, bool need_resets,
-                             std::vector<std::string>* warnings, const SummariesFn& transform,
-                             const SeriesFn& fn) {
+                             const store::StepPicks* picks, std::vector<std::string>* warnings,
+                             const SummariesFn& transform, const SeriesFn& fn) {
   // Reads of samples from before the raw retention get, for the blocks it deleted, the
   // last sample of each window of the finest tier that still has them (as VictoriaMetrics
   // downsamples).
@@ -1469,7 +1476,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         };
         for (const ChunkRow& row : run.rows[i]) {
           const size_t before = samples.size();
-          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples);
+          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples, picks);
           if (!decoded.ok()) {
             samples.resize(before);
             run.undecodable[i].emplace_back(row.min_t, decoded.message());
@@ -1525,7 +1532,7 @@ Result<store::SelectResult> TsdbStore::Select(const std::vector<model::Matcher>&
   store::SelectResult result;
   int64_t points = 0;
   VIGIL_RETURN_IF_ERROR(
-      ForEachSeries(matchers, start_ms, end_ms, &result.warnings, nullptr,
+      ForEachSeries(matchers, start_ms, end_ms, nullptr, &result.warnings, nullptr,
                     [&](const model::Labels& labels, std::vector<Sample>& samples) -> Status {
                       points += static_cast<int64_t>(samples.size());
                       if (points > options_.max_points)
@@ -1555,7 +1562,7 @@ Result<store::SelectResult> TsdbStore::Aggregate(const store::AggregateQuery& qu
                            query.function == store::Aggregation::kIncrease;
   VIGIL_RETURN_IF_ERROR(ReadSeries(
       query.matchers, query.start_ms - window + 1, query.end_ms, resolution_ms, need_resets,
-      &result.warnings,
+      /*picks=*/nullptr, &result.warnings,
       [&](const model::Labels&, std::vector<Sample>& samples,
           std::vector<store::WindowSummary>& summaries) -> Status {
         // In the reading threads; assigned, so the vector keeps its room for the next read.

@@ -133,8 +133,9 @@ class TsdbStore final : public store::Store {
   // A series at a time: its persisted chunks read with those of a run of series in one
   // read transaction, decoded, then handed to fn. Not limited by max_points.
   Status ForEachSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms,
-                       int64_t end_ms, std::vector<std::string>* warnings,
-                       const SeriesFn& transform, const SeriesFn& fn) override;
+                       int64_t end_ms, const store::StepPicks* picks,
+                       std::vector<std::string>* warnings, const SeriesFn& transform,
+                       const SeriesFn& fn) override;
   Result<store::SelectResult> Aggregate(const store::AggregateQuery& query) override;
   Result<std::vector<model::Labels>> Series(const std::vector<model::Matcher>& matchers) override;
   Result<std::vector<std::string>> LabelNames(const std::vector<model::Matcher>& matchers) override;
@@ -244,15 +245,16 @@ class TsdbStore final : public store::Store {
   // The compacted row of a group's rows (docs/format/block.md) and its tier rows; rows it
   // cannot read get encoding 0 and stay out.
   std::optional<ChunkRow> MergeGroup(std::vector<ChunkRow>& rows, std::vector<TierRow>* tiers);
-  // ForEachSeries's work. With `resolution_ms` (a tier's), the blocks whose tier row holds
-  // all their samples (and their counter corrections, when `need_resets`) are read as
-  // that row's summaries, passed to transform beside the samples of the other blocks; fn
-  // gets what transform leaves.
+  // ForEachSeries's work (`picks` as there). With `resolution_ms` (a tier's), the blocks
+  // whose tier row holds all their samples (and their counter corrections, when
+  // `need_resets`) are read as that row's summaries, passed to transform beside the
+  // samples of the other blocks; fn gets what transform leaves.
   using SummariesFn = std::function<Status(const model::Labels&, std::vector<model::Sample>&,
                                            std::vector<store::WindowSummary>&)>;
   Status ReadSeries(const std::vector<model::Matcher>& matchers, int64_t start_ms, int64_t end_ms,
-                    int64_t resolution_ms, bool need_resets, std::vector<std::string>* warnings,
-                    const SummariesFn& transform, const SeriesFn& fn);
+                    int64_t resolution_ms, bool need_resets, const store::StepPicks* picks,
+                    std::vector<std::string>* warnings, const SummariesFn& transform,
+                    const SeriesFn& fn);
   static constexpr int64_t kCompactGroupsPerTransaction = 256;
   // How far before its first sample's block a chunk row can start holding samples.
   int64_t MaxRowSpan() const;

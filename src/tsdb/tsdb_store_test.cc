@@ -414,14 +414,14 @@ TEST_F(TsdbStoreTest, AFormatOneDatabaseIsConvertedAtOpen) {
 
   // A format this version does not know is refused, not guessed at.
   ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '7' WHERE key = 'format'", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '8' WHERE key = 'format'", nullptr, nullptr,
                          &error),
             SQLITE_OK);
   sqlite3_close(db);
   auto refused = TsdbStore::Open(Env::Default(), clock_, Options());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("format 7"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("format 8"), std::string::npos)
       << refused.status().ToString();
 }
 
@@ -761,6 +761,47 @@ TEST_F(TsdbStoreTest, RandomizedAgainstTheReferenceStore) {
     }
     EXPECT_TRUE(got->warnings.empty());
   };
+  // An instant selector's read (store::StepPicks): each pick time still finds the sample
+  // it finds among all of them (the last at or before it), and nothing else is made up.
+  auto compare_picks = [&](const std::vector<Matcher>& matchers, int64_t start, int64_t end) {
+    auto want = reference.Select(matchers, start, end);
+    ASSERT_TRUE(want.ok());
+    // Mostly up to the read's end, as a selector's; past it now and then (read whole).
+    store::StepPicks picks{.first = start + static_cast<int64_t>(rng() % 20'000),
+                           .step = 1 + static_cast<int64_t>(rng() % 60'000),
+                           .count = static_cast<size_t>(rng() % 200)};
+    if (rng() % 8 != 0 && picks.first <= end) {
+      picks.count = std::min<size_t>(picks.count, (end - picks.first) / picks.step + 1);
+    }
+    std::vector<std::string> warnings;
+    size_t seen = 0;
+    Status read = store->ForEachSeries(
+        matchers, start, end, &picks, &warnings, nullptr,
+        [&](const model::Labels& labels, std::vector<Sample>& got) -> Status {
+          const auto it = std::find_if(want->series.begin(), want->series.end(),
+                                       [&](const auto& w) { return w.labels == labels; });
+          EXPECT_NE(it, want->series.end()) << labels.ToString();
+          if (it == want->series.end()) return OkStatus();
+          ++seen;
+          const std::vector<Sample>& all = it->samples;
+          EXPECT_TRUE(std::includes(
+              all.begin(), all.end(), got.begin(), got.end(),
+              [](const Sample& a, const Sample& b) { return a.timestamp_ms < b.timestamp_ms; }));
+          auto last_at = [](const std::vector<Sample>& samples, int64_t t) {
+            auto after =
+                std::upper_bound(samples.begin(), samples.end(), t,
+                                 [](int64_t t, const Sample& x) { return t < x.timestamp_ms; });
+            return after == samples.begin() ? Sample{-1, 0} : *(after - 1);
+          };
+          for (size_t i = 0; i < picks.count; ++i) {
+            EXPECT_EQ(last_at(got, picks.At(i)), last_at(all, picks.At(i)))
+                << labels.ToString() << " at " << picks.At(i);
+          }
+          return OkStatus();
+        });
+    ASSERT_TRUE(read.ok()) << read.ToString();
+    EXPECT_EQ(seen, want->series.size());
+  };
   for (int op = 0; op < 4000; ++op) {
     const int kind = static_cast<int>(rng() % 100);
     if (kind < 80) {
@@ -799,7 +840,9 @@ TEST_F(TsdbStoreTest, RandomizedAgainstTheReferenceStore) {
         matchers.push_back(M(MatchType::kEqual, "__name__", rng() % 2 ? "cpu" : "mem"));
       if (rng() % 3 == 0) matchers.push_back(M(MatchType::kRegexMatch, "host", "h1.*"));
       const int64_t start = kT0 + static_cast<int64_t>(rng() % 2'000'000);
-      compare(matchers, start, start + static_cast<int64_t>(rng() % 3'000'000));
+      const int64_t end = start + static_cast<int64_t>(rng() % 3'000'000);
+      compare(matchers, start, end);
+      compare_picks(matchers, start, end);
     } else if (kind < 97) {
       store::AggregateQuery q;
       q.start_ms = kT0 + static_cast<int64_t>(rng() % 1'000'000);

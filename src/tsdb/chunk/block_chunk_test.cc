@@ -121,6 +121,56 @@ TEST(BlockChunk, DecodeChunkReadsXorChunksToo) {
   EXPECT_EQ(out, (std::vector<Sample>{{10, 1.5}, {20, 2.5}}));
 }
 
+// Thinned for step picks, a block keeps for every pick time the sample it would find
+// among all of them (the last at or before it), with its exact value, and the block's
+// last sample; it keeps fewer when the picks are sparser than the samples.
+TEST(BlockChunk, StepPicksKeepWhatEachPickTimeFinds) {
+  std::mt19937_64 rng(17);
+  size_t kept = 0, all = 0;
+  for (int round = 0; round < 400; ++round) {
+    const int n = 2 + static_cast<int>(rng() % 800);
+    const int64_t start = static_cast<int64_t>(rng() % 1'000'000) - 500'000;
+    std::vector<Sample> samples;
+    int64_t t = start;
+    for (int i = 0; i < n; ++i) {
+      // Regular times (the header's t0 and step), or jittered (coded); decimals with an
+      // exception now and then, or values that are no decimals (XOR planes).
+      t += round % 2 ? 10'000 : 1 + static_cast<int64_t>(rng() % 20'000);
+      double value = static_cast<double>(rng() % 10'000) / 100;
+      if (round % 5 == 0 || rng() % 50 == 0) value = std::bit_cast<double>(rng() >> 2);
+      samples.push_back({t, value});
+    }
+    const std::string block = EncodeBlock(samples);
+    const store::StepPicks picks{.first = start - 50'000 + static_cast<int64_t>(rng() % 100'000),
+                                 .step = 1 + static_cast<int64_t>(rng() % 120'000),
+                                 .count = static_cast<size_t>(rng() % 3000)};
+    std::vector<Sample> got = {{INT64_MIN, 1.0}};  // decoding appends
+    ASSERT_TRUE(DecodeBlock(block, &got, &picks).ok());
+    got.erase(got.begin());
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(std::bit_cast<uint64_t>(got.back().value),
+              std::bit_cast<uint64_t>(samples.back().value));
+    EXPECT_EQ(got.back().timestamp_ms, samples.back().timestamp_ms);
+    auto last_at = [](const std::vector<Sample>& s, int64_t t) -> const Sample* {
+      auto after = std::upper_bound(s.begin(), s.end(), t,
+                                    [](int64_t t, const Sample& x) { return t < x.timestamp_ms; });
+      return after == s.begin() ? nullptr : &*(after - 1);
+    };
+    for (size_t i = 0; i < picks.count; ++i) {
+      const Sample* want = last_at(samples, picks.At(i));
+      const Sample* found = last_at(got, picks.At(i));
+      ASSERT_EQ(want == nullptr, found == nullptr) << round << " at " << picks.At(i);
+      if (want == nullptr) continue;
+      EXPECT_EQ(found->timestamp_ms, want->timestamp_ms) << round << " at " << picks.At(i);
+      EXPECT_EQ(std::bit_cast<uint64_t>(found->value), std::bit_cast<uint64_t>(want->value));
+    }
+    for (size_t i = 1; i < got.size(); ++i) ASSERT_LT(got[i - 1].timestamp_ms, got[i].timestamp_ms);
+    kept += got.size();
+    all += samples.size();
+  }
+  EXPECT_LT(kept, all / 2);  // the picks are mostly sparser than the samples
+}
+
 TEST(BlockChunk, ExceptionsKeepDecimalsForTheRest) {
   // −0.0 (what rounding −0.4 gives), a staleness NaN and one long fraction among
   // integers: stored verbatim, the rest still as small integers.
@@ -155,14 +205,15 @@ TEST(SymbolStream, RoundTripsNearTheEntropy) {
       {"every symbol", [&] { return ++n % 76 < 16 ? n % 76 : uint64_t{1} << (n % 76 - 12); }, 40},
   };
   for (const Case& c : cases) {
-    for (int states : {2, 4}) {
+    for (StreamLayout layout : {kTwoStatesBytes, kFourStatesBytes, kFourStatesWords}) {
       for (size_t count : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{7200}}) {
-        const std::string name = std::string(c.name) + ", " + std::to_string(states) + " states, " +
+        const std::string name = std::string(c.name) + ", " + std::to_string(layout.states) +
+                                 (layout.words ? " word-wise" : " byte-wise") + " states, " +
                                  std::to_string(count);
         std::vector<uint64_t> values;
         for (size_t i = 0; i < count; ++i) values.push_back(c.next());
         std::string bytes = "x";  // streams append
-        PutSymbolStream(values, states, &bytes);
+        PutSymbolStream(values, layout, &bytes);
         bytes += "tail";
         if (count == 7200) {
           EXPECT_LT((bytes.size() - 5) * 8.0 / 7200, c.max_bits) << name;
@@ -170,7 +221,7 @@ TEST(SymbolStream, RoundTripsNearTheEntropy) {
         std::string_view in(bytes);
         in.remove_prefix(1);
         SymbolStreamReader reader;
-        ASSERT_TRUE(reader.Open(&in, states)) << name;
+        ASSERT_TRUE(reader.Open(&in, layout)) << name;
         // In parts of odd and even sizes, as a reader may take them: each part starts at
         // another state's turn.
         std::vector<uint64_t> got(values.size());
@@ -189,9 +240,9 @@ TEST(SymbolStream, DamageIsNoticed) {
   std::mt19937_64 rng(5);
   std::vector<uint64_t> values;
   for (int i = 0; i < 1000; ++i) values.push_back(rng() % 9 == 0 ? rng() >> 20 : rng() % 6);
-  for (int states : {2, 4}) {
+  for (StreamLayout layout : {kTwoStatesBytes, kFourStatesBytes, kFourStatesWords}) {
     std::string bytes;
-    PutSymbolStream(values, states, &bytes);
+    PutSymbolStream(values, layout, &bytes);
     int noticed = 0;
     for (int round = 0; round < 500; ++round) {
       std::string damaged = bytes;
@@ -199,11 +250,11 @@ TEST(SymbolStream, DamageIsNoticed) {
       std::string_view in(damaged);
       SymbolStreamReader reader;
       std::vector<uint64_t> got(values.size());
-      if (reader.Open(&in, states)) reader.Read(got.data(), got.size());
+      if (reader.Open(&in, layout)) reader.Read(got.data(), got.size());
       if (got != values || !reader.Finished()) ++noticed;
     }
     // A flipped byte nearly always shows; the row's CRC has the rest.
-    EXPECT_GE(noticed, 490) << states << " states";
+    EXPECT_GE(noticed, 490) << layout.states << " states, words " << layout.words;
   }
 }
 

@@ -8,6 +8,10 @@
 
 #include "tsdb/varint.h"
 
+// The steps of ReadWith inlined, so that its states stay in registers: a state whose
+// address a closure keeps lives in memory, a store and a load more on each value's path.
+#define VIGIL_INLINE __attribute__((always_inline))
+
 namespace vigil::tsdb::chunk {
 namespace {
 
@@ -61,7 +65,8 @@ std::array<uint32_t, kStreamSymbols> Normalized(const std::array<uint64_t, kStre
 
 }  // namespace
 
-void PutSymbolStream(std::span<const uint64_t> values, int states, std::string* out) {
+void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std::string* out) {
+  const int states = layout.states;
   std::array<uint64_t, kStreamSymbols> counts{};
   std::vector<uint8_t> symbols(values.size());
   BitWriter raw;
@@ -88,17 +93,28 @@ void PutSymbolStream(std::span<const uint64_t> values, int states, std::string* 
   PutVarint(out, raw.bytes().size());
   *out += raw.bytes();
   // rANS codes backwards: the last value first, so that the reader goes forwards. The
-  // bytes come out in reverse too. Value i belongs to state i % states.
+  // bytes come out in reverse too. Value i belongs to state i % states. Before a symbol
+  // of frequency f the state is brought below f × 2¹³ (bytes) or f × 2²² (words), so that
+  // coding it keeps it below 2³¹ or 2³²; the reader takes back what went out here.
+  const uint32_t low = layout.words ? SymbolStreamReader::kLowWord : kLow;
   std::string coded;
   std::array<uint32_t, kMaxStreamStates> state;
-  state.fill(kLow);
+  state.fill(low);
   for (size_t i = symbols.size(); i-- > 0;) {
     uint32_t& x = state[i % static_cast<size_t>(states)];
     const uint32_t f = frequency[symbols[i]];
-    const uint32_t limit = ((kLow >> kStreamScaleBits) << 8) * f;
-    while (x >= limit) {
-      coded.push_back(static_cast<char>(x & 0xFF));
-      x >>= 8;
+    if (layout.words) {
+      if (uint64_t{x} >= uint64_t{f} << (32 - kStreamScaleBits)) {  // at most once
+        coded.push_back(static_cast<char>(x >> 8 & 0xFF));  // reversed below: low byte first
+        coded.push_back(static_cast<char>(x & 0xFF));
+        x >>= 16;
+      }
+    } else {
+      const uint32_t limit = ((kLow >> kStreamScaleBits) << 8) * f;
+      while (x >= limit) {
+        coded.push_back(static_cast<char>(x & 0xFF));
+        x >>= 8;
+      }
     }
     x = ((x / f) << kStreamScaleBits) + x % f + start[symbols[i]];
   }
@@ -131,9 +147,10 @@ void FillSlots(uint32_t* slots, uint32_t entry, uint32_t count) {
 
 }  // namespace
 
-bool SymbolStreamReader::Open(std::string_view* in, int states) {
-  if (states != 2 && states != 4) return false;
-  states_ = states;
+bool SymbolStreamReader::Open(std::string_view* in, StreamLayout layout) {
+  const int states = layout.states;
+  if (states != (layout.words ? 4 : 2) && states != 4) return false;  // the three layouts
+  layout_ = layout;
   uint64_t present = 0;
   if (!TakeVarint(in, &present) || present == 0 || present > kStreamSymbols) return false;
   uint32_t sum = 0;
@@ -177,74 +194,103 @@ bool SymbolStreamReader::Open(std::string_view* in, int states) {
 }
 
 void SymbolStreamReader::Read(uint64_t* out, size_t n) {
-  switch (states_) {
-    case 2:
-      return ReadWith<2>(out, n);
-    default:
-      return ReadWith<4>(out, n);
-  }
+  if (layout_.words) return ReadWith<4, true>(out, n);  // the only word-wise layout
+  if (layout_.states == 2) return ReadWith<2, false>(out, n);
+  return ReadWith<4, false>(out, n);
 }
 
-template <int kStates>
+template <int kStates, bool kWords>
 void SymbolStreamReader::ReadWith(uint64_t* out, size_t n) {
   // The states and the position in locals, so that they live in registers; x[k] is the
   // state of the k-th value from here.
+  // Only ever indexed by constants (folds over kEach), or it would live in memory.
+  constexpr auto kEach = std::make_index_sequence<kStates>{};
   uint32_t x[kStates];
-  for (int k = 0; k < kStates; ++k) x[k] = state_[(read_ + k) % kStates];
+  [&]<size_t... k>(std::index_sequence<k...>) { ((x[k] = state_[(read_ + k) % kStates]), ...); }
+  (kEach);
   const char* next = next_;
   const char* const end = end_;
   bool failed = false;
-  // A value's decoding step, then the bytes that bring its state back to at least 2²³:
-  // it was at least that and lost at most 10 bits, so it takes 0, 1 or 2 bytes. They are
+  // A value's decoding step, then what brings its state back to at least 2¹⁶ (words) or
+  // 2²³ (bytes). A byte-wise state was at least 2²³ and lost at most 10 bits, so it
+  // takes 0, 1 or 2 bytes. They are
   // taken by shifts, without branches: which one depends on the data, and a branch would
   // be mispredicted about once in four values.
-  auto decode = [&](uint32_t& x) -> uint32_t {
+  auto decode = [&](uint32_t& x) VIGIL_INLINE -> uint32_t {
     const uint32_t entry = slot_[x & (kTotal - 1)];
     x = (entry >> kStreamScaleBits & 0x7FF) * (x >> kStreamScaleBits) + (entry & (kTotal - 1));
     return entry >> 24;
   };
-  auto value_of = [&](uint32_t symbol) -> uint64_t {
+  auto value_of = [&](uint32_t symbol) VIGIL_INLINE -> uint64_t {
     if (symbol < kStreamDirectValues) [[likely]]
       return symbol;
     return Long(static_cast<uint8_t>(symbol));
   };
-  auto fast_step = [&](uint32_t& x) -> uint64_t {  // at least 2 bytes left
-    const uint32_t symbol = decode(x);
-    const uint32_t bytes = (x < kLow) + (x < (kLow >> 8));
+  // The two bytes at `next`: a word-wise stream's next word (its low byte first), or a
+  // byte-wise stream's next two bytes (the first one most significant).
+  auto two_bytes = [&]() VIGIL_INLINE -> uint32_t {
     uint16_t word;
-    std::memcpy(&word, next, 2);
-    word = static_cast<uint16_t>(word << 8 | word >> 8);  // the first byte most significant
-    x = static_cast<uint32_t>((uint64_t{x} << (8 * bytes)) | (uint32_t{word} >> (16 - 8 * bytes)));
-    next += bytes;
+    std::memcpy(&word, next, 2);  // one load
+    const bool low_first = std::endian::native == std::endian::little;
+    if (kWords != low_first) word = static_cast<uint16_t>(word << 8 | word >> 8);
+    return word;
+  };
+  auto fast_step = [&](uint32_t& x) VIGIL_INLINE -> uint64_t {  // at least 2 bytes left
+    const uint32_t symbol = decode(x);
+    if constexpr (kWords) {
+      // At least 64 (its frequency × 2⁶) once decoded: one word brings it back. Taken
+      // by masks, not a branch (taken about once in ten values, unpredictably).
+      const uint32_t take = x < kLowWord;
+      x = x << (16 * take) | (two_bytes() & (0u - take));
+      next += 2 * take;
+    } else {
+      const uint32_t bytes = (x < kLow) + (x < (kLow >> 8));
+      // x and both bytes in one word, shifted down by the bytes not taken.
+      x = static_cast<uint32_t>(((uint64_t{x} << 16) | two_bytes()) >> (16 - 8 * bytes));
+      next += bytes;
+    }
     return value_of(symbol);
   };
-  auto careful_step = [&](uint32_t& x) -> uint64_t {  // near the end of the bytes
+  auto careful_step = [&](uint32_t& x) VIGIL_INLINE -> uint64_t {  // near the end of the bytes
     const uint32_t symbol = decode(x);
-    while (x < kLow) {
-      if (next == end) {
-        failed = true;
-        break;
+    if constexpr (kWords) {
+      if (x < kLowWord) {
+        if (end - next < 2) {
+          failed = true;
+        } else {
+          x = x << 16 | two_bytes();
+          next += 2;
+        }
       }
-      x = (x << 8) | static_cast<uint8_t>(*next++);
+    } else {
+      while (x < kLow) {
+        if (next == end) {
+          failed = true;
+          break;
+        }
+        x = (x << 8) | static_cast<uint8_t>(*next++);
+      }
     }
     return value_of(symbol);
   };
   // Whole rounds of the states while a round cannot run out of bytes, then the rest (the
   // states keep their turns).
   // A round is spelt out state by state (a fold), so that each state stays in a register.
-  constexpr auto kEach = std::make_index_sequence<kStates>{};
   size_t i = 0;
   for (; i + kStates <= n && end - next >= 2 * kStates; i += kStates) {
-    [&]<size_t... k>(std::index_sequence<k...>) { ((out[i + k] = fast_step(x[k])), ...); }
+    [&]<size_t... k>(std::index_sequence<k...>) VIGIL_INLINE {
+      ((out[i + k] = fast_step(x[k])), ...);
+    }
     (kEach);
   }
   for (; i < n; i += kStates) {
-    [&]<size_t... k>(std::index_sequence<k...>) {
+    [&]<size_t... k>(std::index_sequence<k...>) VIGIL_INLINE {
       ((i + k < n ? (out[i + k] = careful_step(x[k])) : 0), ...);
     }
     (kEach);
   }
-  for (int k = 0; k < kStates; ++k) state_[(read_ + k) % kStates] = x[k];
+  [&]<size_t... k>(std::index_sequence<k...>) { ((state_[(read_ + k) % kStates] = x[k]), ...); }
+  (kEach);
   next_ = next;
   read_ += n;
   failed_ |= failed;
@@ -255,6 +301,15 @@ uint64_t SymbolStreamReader::Long(uint8_t symbol) {
   if (raw_position_ + static_cast<uint64_t>(low_bits) > raw_.size() * 8) {
     failed_ = true;
     return 0;
+  }
+  const size_t byte = raw_position_ / 8;
+  const int offset = static_cast<int>(raw_position_ % 8);
+  if (byte + 8 <= raw_.size() && offset + low_bits <= 64) {  // one load (most of them)
+    uint64_t word;
+    std::memcpy(&word, raw_.data() + byte, 8);
+    if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+    raw_position_ += static_cast<uint64_t>(low_bits);
+    return (uint64_t{1} << low_bits) | ((word >> offset) & ((uint64_t{1} << low_bits) - 1));
   }
   uint64_t bits = 0;
   for (int i = 0; i < low_bits;) {
@@ -270,8 +325,8 @@ uint64_t SymbolStreamReader::Long(uint8_t symbol) {
 }
 
 bool SymbolStreamReader::Finished() const {
-  for (int k = 0; k < states_; ++k) {
-    if (state_[k] != kLow) return false;
+  for (int k = 0; k < layout_.states; ++k) {
+    if (state_[k] != (layout_.words ? kLowWord : kLow)) return false;
   }
   return !failed_ && next_ == end_ && (raw_position_ + 7) / 8 == raw_.size();
 }

@@ -25,16 +25,28 @@ inline constexpr int kStreamSymbols = kStreamDirectValues + 64 - 4;  // + bit le
 inline constexpr int kStreamScaleBits = 10;                          // frequencies sum to 1,024
 inline constexpr int kMaxStreamStates = 4;
 
+// How a stream's rANS states are laid out: how many take turns (2 or 4), and how each
+// renormalizes — a byte at a time, the state kept in [2²³, 2³¹) (encodings 3 and 4), or
+// a 16-bit word at a time, kept in [2¹⁶, 2³²) (encoding 5). A word-wise state takes at
+// most one word a value, so a value's step has no loop and no branch: about half the
+// instructions of the byte-wise one, the bulk of a long query's decoding.
+struct StreamLayout {
+  int states = 4;
+  bool words = true;
+};
+inline constexpr StreamLayout kTwoStatesBytes{.states = 2, .words = false};   // encoding 3
+inline constexpr StreamLayout kFourStatesBytes{.states = 4, .words = false};  // encoding 4
+inline constexpr StreamLayout kFourStatesWords{.states = 4, .words = true};   // encoding 5
+
 // Appends the stream coding `values` to `out` (docs/format/block.md, "Symbol streams")
-// with `states` rANS states taking turns, 2 (encoding 3) or 4 (encoding 4); the reader
-// must be told the same number.
-void PutSymbolStream(std::span<const uint64_t> values, int states, std::string* out);
+// in `layout`; the reader must be told the same layout.
+void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std::string* out);
 
 class SymbolStreamReader {
  public:
-  // Takes a stream of `states` states from the front of `*in`; false when its table or
-  // lengths are damaged.
-  bool Open(std::string_view* in, int states);
+  // Takes a stream of `layout` from the front of `*in`; false when its table or lengths
+  // are damaged.
+  bool Open(std::string_view* in, StreamLayout layout);
 
   // The stream's values, as many as were put (the block's count) — or fewer, the rest
   // in a later call.
@@ -45,7 +57,8 @@ class SymbolStreamReader {
   bool Finished() const;
 
   static constexpr uint32_t kTotal = 1u << kStreamScaleBits;
-  static constexpr uint32_t kLow = 1u << 23;  // the state stays in [kLow, 256 × kLow)
+  static constexpr uint32_t kLow = 1u << 23;      // a byte-wise state stays in [kLow, 2³¹)
+  static constexpr uint32_t kLowWord = 1u << 16;  // a word-wise one in [kLowWord, 2³²)
 
  private:
   // Each slot's decoding step in one word, so that a value costs one table load: the
@@ -56,9 +69,9 @@ class SymbolStreamReader {
   uint64_t Long(uint8_t symbol);
   // The states take turns (value i, state i mod states): each value's decoding waits on
   // the one before it of its own state only, so the processor overlaps them.
-  template <int kStates>
+  template <int kStates, bool kWords>
   void ReadWith(uint64_t* out, size_t n);
-  int states_ = 2;
+  StreamLayout layout_;
   uint32_t state_[kMaxStreamStates] = {};
   size_t read_ = 0;  // values read so far
   const char* next_ = nullptr;
