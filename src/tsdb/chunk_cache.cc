@@ -1,12 +1,14 @@
 #include "tsdb/chunk_cache.h"
 
-#include <functional>
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace vigil::tsdb {
 namespace {
 
-// What an entry costs beyond its rows' bytes: the map's node and the vector's block.
+// What an entry costs beyond its rows' bytes: its slot among the series' blocks, the
+// rows' vector and shared block (and a share of the series' map node).
 constexpr size_t kEntryOverhead = 96;
 
 size_t RowsBytes(const ChunkCache::Rows& rows) {
@@ -17,9 +19,27 @@ size_t RowsBytes(const ChunkCache::Rows& rows) {
 
 }  // namespace
 
-size_t ChunkCache::KeyHash::operator()(const Key& k) const {
-  return std::hash<uint64_t>()(k.series_id * 0x9E3779B97F4A7C15ull ^
-                               static_cast<uint64_t>(k.block));
+ChunkCache::Entry* ChunkCache::Generation::Find(const Pair& pair) {
+  auto it = series.find(pair.series_id);
+  if (it == series.end()) return nullptr;
+  Blocks& blocks = it->second;
+  auto at = std::lower_bound(blocks.begin(), blocks.end(), pair.block,
+                             [](const auto& kept, int64_t block) { return kept.first < block; });
+  return at != blocks.end() && at->first == pair.block ? &at->second : nullptr;
+}
+
+std::optional<ChunkCache::Entry> ChunkCache::Generation::Take(const Pair& pair) {
+  auto it = series.find(pair.series_id);
+  if (it == series.end()) return std::nullopt;
+  Blocks& blocks = it->second;
+  auto at = std::lower_bound(blocks.begin(), blocks.end(), pair.block,
+                             [](const auto& kept, int64_t block) { return kept.first < block; });
+  if (at == blocks.end() || at->first != pair.block) return std::nullopt;
+  Entry entry = std::move(at->second);
+  bytes -= entry.bytes;
+  blocks.erase(at);
+  if (blocks.empty()) series.erase(it);
+  return entry;
 }
 
 ChunkCache::ChunkCache(size_t capacity_bytes, metrics::Registry& registry)
@@ -40,18 +60,46 @@ ChunkCache::ChunkCache(size_t capacity_bytes, metrics::Registry& registry)
 
 std::shared_ptr<const ChunkCache::Rows> ChunkCache::Find(uint64_t series_id, int64_t block) {
   if (capacity_bytes_ == 0) return nullptr;
-  const Key key{series_id, block};
   MutexLock lock(mu_);
-  if (auto it = current_.entries.find(key); it != current_.entries.end()) {
-    return it->second.rows;
+  if (Entry* kept = current_.Find({series_id, block})) return kept->rows;
+  return RenewLocked({series_id, block});
+}
+
+void ChunkCache::FindBlocks(uint64_t series_id, int64_t first_block, int64_t last_block,
+                            Found* out) {
+  out->clear();
+  if (capacity_bytes_ == 0) return;
+  auto in_range = [&](const Blocks& blocks) {
+    auto first =
+        std::lower_bound(blocks.begin(), blocks.end(), first_block,
+                         [](const auto& kept, int64_t block) { return kept.first < block; });
+    return std::make_pair(first, blocks.end());
+  };
+  MutexLock lock(mu_);
+  if (auto it = current_.series.find(series_id); it != current_.series.end()) {
+    for (auto [at, end] = in_range(it->second); at != end && at->first <= last_block; ++at) {
+      out->emplace_back(at->first, at->second.rows);
+    }
   }
-  auto it = previous_.entries.find(key);
-  if (it == previous_.entries.end()) return nullptr;
-  Entry entry = std::move(it->second);
-  previous_.bytes -= entry.bytes;
-  previous_.entries.erase(it);
-  std::shared_ptr<const Rows> rows = entry.rows;
-  PutLocked(key, std::move(entry));
+  if (auto it = previous_.series.find(series_id); it != previous_.series.end()) {
+    std::vector<int64_t> renewed;  // copied first: renewing changes the generations
+    for (auto [at, end] = in_range(it->second); at != end && at->first <= last_block; ++at) {
+      renewed.push_back(at->first);
+    }
+    if (renewed.empty()) return;
+    for (int64_t block : renewed) {
+      if (auto rows = RenewLocked({series_id, block})) out->emplace_back(block, std::move(rows));
+    }
+    std::sort(out->begin(), out->end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+}
+
+std::shared_ptr<const ChunkCache::Rows> ChunkCache::RenewLocked(const Pair& pair) {
+  std::optional<Entry> entry = previous_.Take(pair);
+  if (!entry) return nullptr;
+  std::shared_ptr<const Rows> rows = entry->rows;
+  PutLocked(pair, std::move(*entry));
   return rows;
 }
 
@@ -76,20 +124,19 @@ void ChunkCache::Keep(uint64_t series_id, int64_t block, Rows rows, uint64_t epo
   PutLocked({series_id, block}, std::move(entry));
 }
 
-void ChunkCache::PutLocked(const Key& key, Entry entry) {
+void ChunkCache::PutLocked(const Pair& pair, Entry entry) {
   if (current_.bytes + entry.bytes > capacity_bytes_ / 2) {
     previous_ = std::move(current_);
     current_ = Generation();
-    // A key both generations held is dropped from the previous one below.
+    // A pair both generations held is dropped from the previous one below.
   }
-  if (auto old = previous_.entries.find(key); old != previous_.entries.end()) {
-    previous_.bytes -= old->second.bytes;
-    previous_.entries.erase(old);
-  }
-  const size_t bytes = entry.bytes;
-  auto [it, inserted] = current_.entries.try_emplace(key, std::move(entry));
-  if (inserted) {
-    current_.bytes += bytes;
+  (void)previous_.Take(pair);
+  Blocks& blocks = current_.series[pair.series_id];
+  auto at = std::lower_bound(blocks.begin(), blocks.end(), pair.block,
+                             [](const auto& kept, int64_t block) { return kept.first < block; });
+  if (at == blocks.end() || at->first != pair.block) {  // a pair kept already stays as it is
+    current_.bytes += entry.bytes;
+    blocks.emplace(at, pair.block, std::move(entry));
   }
   PublishBytesLocked();
 }
@@ -100,23 +147,21 @@ void ChunkCache::BeginLocked() {
 }
 
 void ChunkCache::DropLocked(const Pair& pair) {
-  for (Generation* g : {&current_, &previous_}) {
-    if (auto it = g->entries.find({pair.series_id, pair.block}); it != g->entries.end()) {
-      g->bytes -= it->second.bytes;
-      g->entries.erase(it);
-    }
-  }
+  for (Generation* g : {&current_, &previous_}) (void)g->Take(pair);
 }
 
 void ChunkCache::WriteBeginsUpTo(int64_t last_block) {
   MutexLock lock(mu_);
   BeginLocked();
   for (Generation* g : {&current_, &previous_}) {
-    std::erase_if(g->entries, [&](const auto& item) {
-      if (item.first.block > last_block) return false;
-      g->bytes -= item.second.bytes;
-      return true;
-    });
+    for (auto it = g->series.begin(); it != g->series.end();) {
+      Blocks& blocks = it->second;
+      auto end = std::find_if(blocks.begin(), blocks.end(),
+                              [&](const auto& kept) { return kept.first > last_block; });
+      for (auto at = blocks.begin(); at != end; ++at) g->bytes -= at->second.bytes;
+      blocks.erase(blocks.begin(), end);
+      it = blocks.empty() ? g->series.erase(it) : std::next(it);
+    }
   }
   PublishBytesLocked();
 }

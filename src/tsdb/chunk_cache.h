@@ -21,7 +21,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/metrics.h"
@@ -39,6 +41,10 @@ class ChunkCache {
 
   // The rows of the pair, or null when they are not kept.
   std::shared_ptr<const Rows> Find(uint64_t series_id, int64_t block);
+  // The kept blocks of a series from first_block to last_block, ascending, into `out`
+  // (replaced): what a read of the series over that range finds, with one lookup.
+  using Found = std::vector<std::pair<int64_t, std::shared_ptr<const Rows>>>;
+  void FindBlocks(uint64_t series_id, int64_t first_block, int64_t last_block, Found* out);
   // Adds to the hit and miss counters: a reader counts its Finds and adds them once at
   // the end of its read transaction (one atomic update, not one a block).
   void CountFinds(uint64_t hits, uint64_t misses);
@@ -59,7 +65,7 @@ class ChunkCache {
   void WriteBegins(const Items& items, PairOf&& pair_of) {
     MutexLock lock(mu_);
     BeginLocked();
-    if (current_.entries.empty() && previous_.entries.empty()) return;
+    if (current_.empty() && previous_.empty()) return;
     for (const auto& item : items) DropLocked(pair_of(item));
     PublishBytesLocked();
   }
@@ -70,27 +76,27 @@ class ChunkCache {
   size_t bytes();  // held, both generations
 
  private:
-  struct Key {
-    uint64_t series_id;
-    int64_t block;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const;
-  };
   struct Entry {
     std::shared_ptr<const Rows> rows;
     size_t bytes = 0;
   };
-  using Map = std::unordered_map<Key, Entry, KeyHash>;
+  // Per series, its kept blocks by block number (ascending): a read looks a series up
+  // once, not once per 2 hours of its range (a hash lookup, a division and a few cache
+  // misses each — 7 % of a day-long sum over 1,000 series when it was per block).
+  using Blocks = std::vector<std::pair<int64_t, Entry>>;
   struct Generation {
-    Map entries;
+    std::unordered_map<uint64_t, Blocks> series;
     size_t bytes = 0;
+    bool empty() const { return series.empty(); }
+    Entry* Find(const Pair& pair);
+    std::optional<Entry> Take(const Pair& pair);  // removed from the generation
   };
 
   void BeginLocked() VIGIL_REQUIRES(mu_);
   void DropLocked(const Pair& pair) VIGIL_REQUIRES(mu_);
-  void PutLocked(const Key& key, Entry entry) VIGIL_REQUIRES(mu_);
+  // Moves a pair the previous generation holds to the current one; its rows, or null.
+  std::shared_ptr<const Rows> RenewLocked(const Pair& pair) VIGIL_REQUIRES(mu_);
+  void PutLocked(const Pair& pair, Entry entry) VIGIL_REQUIRES(mu_);
   void PublishBytesLocked() VIGIL_REQUIRES(mu_);
 
   const size_t capacity_bytes_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace vigil::tsdb {
 namespace {
@@ -96,6 +97,43 @@ TEST_F(ChunkCacheTest, StaysWithinItsBytesAndKeepsWhatIsRead) {
   EXPECT_EQ(cache.Find(1, 0), nullptr);  // the oldest, not read since, are gone
   EXPECT_NE(cache.Find(1000, 0), nullptr);
   EXPECT_GT(cache.bytes(), kCapacity / 4);
+}
+
+// A read finds a series' kept blocks of its range at once, ascending, those of the older
+// generation too (then renewed: kept on as the newer one fills), and nothing dropped.
+TEST_F(ChunkCacheTest, FindsASeriesBlocksOfARangeAtOnce) {
+  constexpr size_t kCapacity = 64 << 10;
+  ChunkCache cache(kCapacity, registry_);
+  for (int64_t block : {3, 5, 6, 9}) cache.Keep(1, block, RowsOf(1, block, 1000), cache.Epoch());
+  cache.Keep(2, 4, RowsOf(2, 4, 1000), cache.Epoch());
+  // Other series, about one generation's worth (~28 entries of ~1.1 kB in 32 kB): the
+  // blocks above are then in the older generation, not yet gone.
+  for (uint64_t series = 10; series < 40; ++series) {
+    cache.Keep(series, 0, RowsOf(series, 0, 1000), cache.Epoch());
+  }
+  cache.Keep(1, 7, RowsOf(1, 7, 1000), cache.Epoch());  // in the newer one
+  const ChunkCache::Pair dropped[] = {{1, 6}};
+  cache.WriteBegins(dropped, [](const ChunkCache::Pair& pair) { return pair; });
+  cache.WriteEnds();
+  ChunkCache::Found found = {{99, nullptr}};  // replaced
+  cache.FindBlocks(1, 4, 9, &found);
+  std::vector<int64_t> blocks;
+  for (const auto& [block, rows] : found) {
+    ASSERT_NE(rows, nullptr);
+    EXPECT_EQ(rows->front().min_t, block);
+    blocks.push_back(block);
+  }
+  EXPECT_EQ(blocks, (std::vector<int64_t>{5, 7, 9}));
+  // Renewed: as many other series again as filled a generation, and they stay.
+  for (uint64_t series = 100; series < 160; ++series) {
+    cache.Keep(series, 0, RowsOf(series, 0, 1000), cache.Epoch());
+    if (series % 8 == 0) cache.FindBlocks(1, 4, 9, &found);
+    EXPECT_LE(cache.bytes(), kCapacity);
+  }
+  cache.FindBlocks(1, 4, 9, &found);
+  EXPECT_EQ(found.size(), 3u);
+  cache.FindBlocks(2, 0, 3, &found);
+  EXPECT_TRUE(found.empty());
 }
 
 TEST_F(ChunkCacheTest, ZeroBytesKeepsNothing) {

@@ -364,13 +364,19 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
                            const std::function<bool(int64_t)>& skip_block) {
   ChunkRow row;
   row.series_id = series_id;
+  const bool cached = read_only_ && cache_ != nullptr;
+  if (cached) cache_->FindBlocks(series_id, BlockOf(after), last_block, &cached_blocks_);
+  size_t next_cached = 0;  // the first of cached_blocks_ not behind `block`
   for (int64_t block = BlockOf(after); block <= last_block; ++block) {
     if (skip_block && skip_block(block)) continue;
     int rows = 0;
-    if (read_only_ && cache_ != nullptr) {
-      if (auto cached = cache_->Find(series_id, block)) {
+    if (cached) {
+      while (next_cached < cached_blocks_.size() && cached_blocks_[next_cached].first < block) {
+        ++next_cached;
+      }
+      if (next_cached < cached_blocks_.size() && cached_blocks_[next_cached].first == block) {
         ++cache_hits_;
-        for (const ChunkRow& kept : *cached) {
+        for (const ChunkRow& kept : *cached_blocks_[next_cached].second) {
           if (kept.min_t > after && kept.min_t <= end_ms && kept.max_t >= start_ms) fn(kept);
         }
         continue;  // an empty entry too: the next block may be kept as well

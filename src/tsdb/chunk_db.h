@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -186,6 +187,8 @@ class ChunkDb {
   ChunkCache* const cache_;
   uint64_t read_epoch_ = 0;                     // the cache's, taken as the read transaction began
   uint64_t cache_hits_ = 0, cache_misses_ = 0;  // of this read, for CountFinds
+  std::vector<std::pair<int64_t, std::shared_ptr<const std::vector<ChunkRow>>>>
+      cached_blocks_;                                // ReadBlocks's, room kept
   std::map<std::string, sqlite3_stmt*> statements_;  // by SQL text, finalized at close
   sqlite3_stmt* insert_series_ = nullptr;
   sqlite3_stmt* insert_chunk_ = nullptr;
