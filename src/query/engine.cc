@@ -478,14 +478,17 @@ class Evaluator {
     VIGIL_RETURN_IF_ERROR(ReadEach(
         node.matchers, first - lookback + 1, last, &picks,
         [&](const Labels&, std::vector<Sample>& samples) -> Status {
-          // The series' value at each step, in room each reading thread keeps.
+          // The series' value at each step, in room each reading thread keeps (swapped
+          // with the samples' own, so both keep theirs). Effective times go up by the
+          // picks' step (0 under @).
           thread_local std::vector<Sample> points;
           points.clear();
           points.reserve(steps_.count());
+          const int64_t effective_step = picks.count > 1 ? picks.step : 0;
+          int64_t t = steps_.start, effective = first;
           size_t j = 0;  // samples[0, j) are at or before the effective time
-          for (size_t i = 0; i < steps_.count(); ++i) {
-            const int64_t t = steps_.At(i);
-            const int64_t effective = EffectiveTime(node, t);
+          for (size_t i = 0; i < steps_.count();
+               ++i, t += steps_.step, effective += effective_step) {
             while (j < samples.size() && samples[j].timestamp_ms <= effective) ++j;
             if (j == 0) continue;
             const Sample& sample = samples[j - 1];
@@ -494,7 +497,7 @@ class Evaluator {
             points.push_back(
                 {t, sample_time ? static_cast<double>(sample.timestamp_ms) / 1000 : sample.value});
           }
-          samples.assign(points.begin(), points.end());  // the vector keeps its room
+          samples.swap(points);
           return OkStatus();
         },
         [&](const Labels& labels, std::vector<Sample>& points) -> Status {
