@@ -1177,34 +1177,10 @@ class Evaluator {
       VIGIL_RETURN_IF_ERROR(context_.CheckDeadline());
       const size_t n = std::min(stretch, to - first);
       for (Moments& a : acc) a.seen = false;
-      switch (op) {  // the loop made once per operator, its step inlined
-        case AggregateOp::kSum:
-          AddStretch<AggregateOp::kSum>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kAvg:
-          AddStretch<AggregateOp::kAvg>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kMin:
-          AddStretch<AggregateOp::kMin>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kMax:
-          AddStretch<AggregateOp::kMax>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kCount:
-          AddStretch<AggregateOp::kCount>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kGroup:
-          AddStretch<AggregateOp::kGroup>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kStddev:
-          AddStretch<AggregateOp::kStddev>(input, series_group, first, n, cursor, acc.data());
-          break;
-        case AggregateOp::kStdvar:
-          AddStretch<AggregateOp::kStdvar>(input, series_group, first, n, cursor, acc.data());
-          break;
-        default:
-          return InternalError("operator not aggregated by series");
-      }
+      const bool added = WithMomentsOperator(op, [&](auto kOp) {  // the loop made per operator
+        AddStretch<decltype(kOp)::value>(input, series_group, first, n, cursor, acc.data());
+      });
+      if (!added) return InternalError("operator not aggregated by series");
       for (size_t k = 0; k < n; ++k) {
         for (size_t g = 0; g < groups.size(); ++g) {
           Moments& a = acc[g * n + k];
@@ -1232,6 +1208,38 @@ class Evaluator {
         for (; t < points[c].timestamp_ms; t += steps_.step) ++k;
         AddMoment<kOp>(group[k], points[c].value);
       }
+    }
+  }
+
+  // Calls fn(kOp) with `op` as a constant (std::integral_constant) when it is one of the
+  // operators Moments serve (sum, avg, min, max, count, group, stddev, stdvar), so that
+  // the code fn makes is specialized for it; false for the others.
+  template <typename Fn>
+  static bool WithMomentsOperator(AggregateOp op, Fn&& fn) {
+    using enum AggregateOp;
+    auto as = [&]<AggregateOp kOp>() {
+      fn(std::integral_constant<AggregateOp, kOp>{});
+      return true;
+    };
+    switch (op) {
+      case kSum:
+        return as.template operator()<kSum>();
+      case kAvg:
+        return as.template operator()<kAvg>();
+      case kMin:
+        return as.template operator()<kMin>();
+      case kMax:
+        return as.template operator()<kMax>();
+      case kCount:
+        return as.template operator()<kCount>();
+      case kGroup:
+        return as.template operator()<kGroup>();
+      case kStddev:
+        return as.template operator()<kStddev>();
+      case kStdvar:
+        return as.template operator()<kStdvar>();
+      default:
+        return false;
     }
   }
 
@@ -1315,23 +1323,9 @@ class Evaluator {
   }
 
   static void Accumulate(AggregateOp op, Accumulator& a, const StepWalker::Item& item) {
+    if (WithMomentsOperator(op, [&](auto kOp) { AddMoment<decltype(kOp)::value>(a, item.value); }))
+      return;
     switch (op) {
-      case AggregateOp::kSum:
-        return AddMoment<AggregateOp::kSum>(a, item.value);
-      case AggregateOp::kAvg:
-        return AddMoment<AggregateOp::kAvg>(a, item.value);
-      case AggregateOp::kMin:
-        return AddMoment<AggregateOp::kMin>(a, item.value);
-      case AggregateOp::kMax:
-        return AddMoment<AggregateOp::kMax>(a, item.value);
-      case AggregateOp::kCount:
-        return AddMoment<AggregateOp::kCount>(a, item.value);
-      case AggregateOp::kGroup:
-        return AddMoment<AggregateOp::kGroup>(a, item.value);
-      case AggregateOp::kStddev:
-        return AddMoment<AggregateOp::kStddev>(a, item.value);
-      case AggregateOp::kStdvar:
-        return AddMoment<AggregateOp::kStdvar>(a, item.value);
       case AggregateOp::kQuantile:
         a.seen = true;
         a.values.push_back(item.value);
@@ -1347,6 +1341,8 @@ class Evaluator {
         a.seen = true;
         a.items.push_back(item);
         return;
+      default:
+        return;  // the moments' operators, above
     }
   }
 
