@@ -78,9 +78,9 @@ void Residues(const std::vector<uint64_t>& xs, Order order, std::vector<uint64_t
 
 // xs[i] = x + xs[0] + … + xs[i] for i < n (each unzigzagged first with kUnZigZag), in
 // place, four at a time: a running carry plus each four's own prefix sum (two shifted
-// adds). Wraps at 64 bits, as the encoder's differences. Returns the last sum (x if n = 0).
+// adds). Wraps at 64 bits, as the encoder's differences.
 template <bool kUnZigZag>
-[[gnu::always_inline]] inline uint64_t PrefixSum(uint64_t* xs, size_t n, uint64_t x) {
+[[gnu::always_inline]] inline void PrefixSum(uint64_t* xs, size_t n, uint64_t x) {
   using Four = uint64_t __attribute__((vector_size(32)));
   const Four zero = {0, 0, 0, 0};
   Four carry = {x, x, x, x};
@@ -97,7 +97,6 @@ template <bool kUnZigZag>
   }
   x = carry[0];
   for (; i < n; ++i) xs[i] = x += kUnZigZag ? UnZigZag(xs[i]) : xs[i];
-  return x;
 }
 
 // PrefixSum compiled for AVX2 (four lanes an add) and for any x86-64 (two), the better
@@ -312,7 +311,7 @@ __attribute__((target_clones("avx2", "default"))) void DivideInPlace(uint64_t* v
 }
 
 // The indices of the samples `picks` needs of a block of `count` ≥ 2 samples (time_of(i)
-// sample i's time, ascending; `regular`: t₀ + i × step), ascending, into `kept`: for
+// sample i's time, ascending; t₀ + i × step under regular timing), ascending, into `kept`: for
 // each pick time inside the block, the last sample at or before it, and the last
 // sample. False when that would keep most of them anyway (emit all then).
 template <typename TimeOf>
@@ -399,8 +398,8 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
   // The block's samples, appended to `out` once everything was read; time_of(i) gives
   // sample i's timestamp, value_of(i) its value. Returns where the first one went.
   auto emit = [&](auto time_of, auto value_of) {
-    if (out->capacity() <
-        out->size() + emitted) {  // geometric: a series' blocks go into one vector
+    // Geometric: a series' blocks go into one vector.
+    if (out->capacity() < out->size() + emitted) {
       out->reserve(std::max<size_t>(out->size() + emitted, 2 * out->capacity()));
     }
     const size_t base = out->size();

@@ -149,7 +149,8 @@ void FillSlots(uint32_t* slots, uint32_t entry, uint32_t count) {
 
 bool SymbolStreamReader::Open(std::string_view* in, StreamLayout layout) {
   const int states = layout.states;
-  if (states != (layout.words ? 4 : 2) && states != 4) return false;  // the three layouts
+  const bool known = layout.words ? states == 4 : (states == 2 || states == 4);  // the three
+  if (!known) return false;
   layout_ = layout;
   uint64_t present = 0;
   if (!TakeVarint(in, &present) || present == 0 || present > kStreamSymbols) return false;
