@@ -19,14 +19,42 @@ namespace vigil::tsdb {
 
 using model::Sample;
 
+namespace {
+
+// An upper bound on a time, in 32 bits: minutes, rounded up (none: INT64_MIN; past 32 bits
+// of minutes, 6053 AD: INT64_MAX).
+class UpperBoundMinute {
+ public:
+  int64_t Get() const {
+    if (minute_ == INT32_MIN) return INT64_MIN;
+    if (minute_ == INT32_MAX) return INT64_MAX;
+    return int64_t{minute_} * 60'000;
+  }
+  void Raise(int64_t t) {
+    // Division truncates toward zero: a ceiling below zero, a floor above.
+    const int64_t ceiling = t / 60'000 + (t % 60'000 > 0 ? 1 : 0);
+    minute_ = std::max(minute_, static_cast<int32_t>(std::clamp<int64_t>(
+                                    ceiling, int64_t{INT32_MIN} + 1, INT32_MAX)));
+  }
+
+ private:
+  int32_t minute_ = INT32_MIN;
+};
+
+}  // namespace
+
 // A series in memory: the index's entry (id and labels) and the head, in one allocation.
+// A million series keep a million of these: 80 bytes, so that with labels of up to 40
+// bytes the allocation is glibc's 128-byte chunk (static_assert below).
 struct TsdbStore::MemSeries : index::Entry {
   explicit MemSeries(uint64_t series_id) : Entry(series_id) {}
-  int64_t max_t = INT64_MIN;  // newest timestamp stored anywhere
   // The open chunk, in place; without samples (no memory) when there is none. It ends at
-  // BlockEnd(head.min_time()).
-  chunk::XorAppender head;
+  // BlockEnd(head.min_time()). Its max_time() is the newest timestamp stored anywhere:
+  // a Cut keeps it, and opening the store sets it from the chunk rows.
+  [[no_unique_address]] chunk::XorAppender head;
+  uint32_t head_segment = 0;  // log segment of the open chunk's first sample (Segment32)
   bool has_head() const { return head.count() > 0; }
+  int64_t max_t() const { return head.max_time(); }
   // Out-of-order samples and closed chunks on their way to SQLite, allocated while the
   // series has any: most series, most of the time, have none (56 bytes less each).
   struct Waiting {
@@ -48,15 +76,18 @@ struct TsdbStore::MemSeries : index::Entry {
   std::span<const ClosedChunk> closed() const {
     return waiting ? std::span<const ClosedChunk>(waiting->closed) : std::span<const ClosedChunk>();
   }
-  int64_t db_max_t = INT64_MIN;  // no chunk row holds a newer sample (an upper bound)
-  uint32_t head_segment = 0;     // log segment of the open chunk's first sample (Segment32)
-  uint32_t logged_segment = 0;   // the log segment that last got its labels (0: none)
-  int32_t db_chunks = 0;         // its rows in the chunks table
+  // No chunk row holds a sample newer than this (an upper bound, kept to the minute).
+  int64_t db_max_t() const { return db_max_minute_.Get(); }
+  void RaiseDbMaxT(int64_t t) { db_max_minute_.Raise(t); }
+  uint32_t logged_segment = 0;  // the log segment that last got its labels (0: none)
+  int32_t db_chunks = 0;        // its rows in the chunks table
   // Its group in the AppendLocked that last met it: current when that group is of it.
   uint32_t append_group : 31 = 0;
   uint32_t in_db : 1 = 0;  // it has a row in the series table
-};
 
+ private:
+  UpperBoundMinute db_max_minute_;
+};
 // One series' share of an Append.
 struct TsdbStore::BatchGroup {
   MemSeries* series = nullptr;
@@ -237,7 +268,10 @@ Result<std::unique_ptr<TsdbStore>> TsdbStore::Open(Env& env, Clock& clock, TsdbO
     return InvalidArgumentError("tsdb: max_chunk_samples must be in [2, " +
                                 std::to_string(chunk::XorAppender::kMaxSamples) + "]");
   }
-  if (options.chunk_range_ms <= 0) return InvalidArgumentError("tsdb: chunk_range must be > 0");
+  if (options.chunk_range_ms <= 0 || options.chunk_range_ms > chunk::XorAppender::kMaxSpanMs) {
+    return InvalidArgumentError("tsdb: chunk_range must be in (0, " +
+                                std::to_string(chunk::XorAppender::kMaxSpanMs) + "] ms");
+  }
   VIGIL_RETURN_IF_ERROR(CheckTiers(options.tiers).Annotate("tsdb"));
   std::unique_ptr<TsdbStore> store(new TsdbStore(env, clock, std::move(options)));
   VIGIL_RETURN_IF_ERROR(store->Load().Annotate("open tsdb " + store->options_.dir));
@@ -282,8 +316,8 @@ Status TsdbStore::Load() {
     VIGIL_RETURN_IF_ERROR(writer_db_->LoadChunkCounts(
         [&](uint64_t id, int64_t max_t, int64_t chunks) VIGIL_REQUIRES(mu_) {
           if (MemSeries* series = FindSeries(id)) {
-            series->max_t = max_t;
-            series->db_max_t = max_t;
+            series->head.set_max_time(max_t);
+            series->RaiseDbMaxT(max_t);
             series->db_chunks = static_cast<int32_t>(chunks);
           }
         }));
@@ -383,7 +417,7 @@ Status TsdbStore::ApplyRecord(uint64_t segment, std::string_view record) {
     }
     BatchGroup group;
     group.series = series;
-    group.newest = group.series->max_t;
+    group.newest = group.series->max_t();
     Classify(g.samples, group, /*replaying=*/true);
     VIGIL_RETURN_IF_ERROR(DropStoredDuplicates(*group.series, group));
     Apply(*group.series, group, segment);
@@ -405,9 +439,9 @@ TsdbStore::MemSeries* TsdbStore::GetOrCreate(const model::Labels& labels, uint64
 
 TsdbStore::MemSeries* TsdbStore::AddSeries(uint64_t id, model::LabelsView labels) {
   // A million series keep a million of these, each one allocation with its labels'
-  // bytes (96 and 40 bytes in glibc's 144-byte class, mem_f0{host="host_12345",zone="z7"}),
+  // bytes (80 and 40 bytes in glibc's 128-byte class, mem_f0{host="host_12345",zone="z7"}),
   // the open chunk's apart.
-  static_assert(sizeof(MemSeries) <= 96);
+  static_assert(sizeof(MemSeries) <= 80);
   auto* series = index::Entry::Make<MemSeries>(labels, id);
   index_.Add(series);
   return series;
@@ -472,7 +506,7 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
     if (c.min_t <= hi && c.max_t >= lo) decode(c.data);
   }
   // Candidates newer than every chunk row need no read (nor a wait for the persister).
-  if (series.in_db && lo <= series.db_max_t) {
+  if (series.in_db && lo <= series.db_max_t()) {
     bool served = false;
     if (replay_stored_) VIGIL_RETURN_IF_ERROR(ReplayStored(series, lo, &stored, &served));
     if (!served) {
@@ -502,7 +536,7 @@ Status TsdbStore::ReplayStored(const MemSeries& series, int64_t lo, std::vector<
     StoredTail tail{lo, {}};
     MutexLock db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
-        series.id, lo, series.db_max_t, MaxRowSpan(),
+        series.id, lo, series.db_max_t(), MaxRowSpan(),
         [&](const ChunkRow& row) {
           (void)chunk::DecodeChunk(row.encoding, row.data, &tail.samples);
         },
@@ -535,7 +569,7 @@ void TsdbStore::CutHead(MemSeries& series) {
   closed.push_back({series.head.min_time(), series.head.max_time(), series.head.count(),
                     std::string(series.head.bytes()), series.head_segment, next_closed_seq_++});
   ++closed_count_;
-  series.head.Reset();
+  series.head.Cut();
 }
 
 void TsdbStore::CutOutOfOrder(MemSeries& series) {
@@ -585,7 +619,6 @@ void TsdbStore::Apply(MemSeries& series, BatchGroup& group, uint64_t segment) {
       CutOutOfOrder(series);
     }
   }
-  series.max_t = std::max(series.max_t, group.newest);
   newest_ms_ = std::max(newest_ms_, group.newest);
   stats_.samples_appended += group.in_order.size() + group.out_of_order.size();
 }
@@ -663,7 +696,7 @@ Status TsdbStore::AppendLocked(const model::Batch& batch, bool all_or_nothing) {
       group.series_id = series->id;
       group.series_in_db = series->in_db;
       group.series_logged_segment = series->logged_segment;
-      group.newest = series->max_t;
+      group.newest = series->max_t();
     }
     Classify(in.samples, groups[series->append_group], /*replaying=*/false);
   }
@@ -793,7 +826,7 @@ void TsdbStore::PersistLoop() {
       ForEachSeries([&](const MemSeries& series) VIGIL_REQUIRES(mu_) {
         const uint64_t held = OldestSegmentHeld(series);
         if (held >= current) return;
-        if (held < release_before || (cut_quiet && series.max_t < quiet_before)) {
+        if (held < release_before || (cut_quiet && series.max_t() < quiet_before)) {
           pinning.push_back(series.id);
         } else if (cut_quiet) {
           live.push_back(series.id);
@@ -972,7 +1005,7 @@ Status TsdbStore::DropPersisted(const PersistBatch& batch) {
     const auto n = static_cast<uint64_t>(end - closed.begin());
     if (n == 0) continue;
     for (auto c = closed.begin(); c != end; ++c) {
-      series.db_max_t = std::max(series.db_max_t, c->max_t);
+      series.RaiseDbMaxT(c->max_t);
     }
     closed.erase(closed.begin(), end);
     series.FreeWaitingIfEmpty();

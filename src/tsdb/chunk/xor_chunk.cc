@@ -115,6 +115,11 @@ XorAppender& XorAppender::operator=(XorAppender&& other) noexcept {
   return *this;
 }
 
+void XorAppender::set_max_time(int64_t t) {
+  VIGIL_CHECK(count_ == 0, "max_time set on a chunk with samples");
+  t_ = t;
+}
+
 int64_t XorAppender::min_time() const {
   if (count_ == 0) return 0;
   // The first timestamp is the varint after the header, written byte-aligned.
@@ -212,17 +217,13 @@ void XorAppender::Append(int64_t timestamp_ms, double value) {
     WriteVarint(timestamp_ms);
     WriteBits(bits, 64);
     value_bits_ = bits;
-  } else if (count_ == 1) {
-    VIGIL_CHECK(timestamp_ms > t_, "chunk timestamps must increase");
-    delta_ = timestamp_ms - t_;
-    WriteVarint(delta_);
-    WriteValue(bits);
   } else {
     VIGIL_CHECK(timestamp_ms > t_, "chunk timestamps must increase");
-    const int64_t delta = timestamp_ms - t_;
-    const int64_t dod = delta - delta_;
-    delta_ = delta;
-    if (dod == 0) {
+    VIGIL_CHECK(timestamp_ms - t_ <= kMaxSpanMs, "chunk spans more than kMaxSpanMs");
+    const auto delta = static_cast<int32_t>(timestamp_ms - t_);
+    if (count_ == 1) {
+      WriteVarint(delta);
+    } else if (const int64_t dod = int64_t{delta} - delta_; dod == 0) {
       WriteBit(false);
     } else if (FitsSigned(dod, 14)) {
       WriteBits(0b10, 2);
@@ -237,6 +238,7 @@ void XorAppender::Append(int64_t timestamp_ms, double value) {
       WriteBits(0b1111, 4);
       WriteBits(static_cast<uint64_t>(dod), 64);
     }
+    delta_ = delta;
     WriteValue(bits);
   }
   t_ = timestamp_ms;

@@ -52,8 +52,9 @@ TEST(XorChunk, SpecialDoublesRoundTripBitForBit) {
 TEST(XorChunk, EveryTimestampDeltaBucketRoundTrips) {
   std::vector<Sample> samples;
   int64_t t = -5'000'000'000'000;  // negative timestamps too
-  const int64_t deltas[] = {1, 10, 10,     8200, 3,      70000, 1,     600000, 1,    1LL << 40, 1,
-                            5, 5,  524287, 1,    524288, 65535, 65536, 8191,   8192, 1};
+  const int64_t deltas[] = {
+      1, 10,     10, 8200,   3,     70000, 1,    600000, 1, XorAppender::kMaxSpanMs, 1, 5,
+      5, 524287, 1,  524288, 65535, 65536, 8191, 8192,   1};
   for (int64_t d : deltas) {
     t += d;
     samples.push_back({t, static_cast<double>(d)});
@@ -148,6 +149,20 @@ TEST(XorChunk, MovedAndResetAppendersStartOver) {
   ExpectBitIdentical(second, out);
   EXPECT_EQ(appender.min_time(), 5);
   EXPECT_EQ(appender.max_time(), 900);
+
+  // A cut chunk holds nothing but still knows its newest time; a reset one does not.
+  appender.Cut();
+  EXPECT_EQ(appender.count(), 0);
+  EXPECT_TRUE(appender.bytes().empty());
+  EXPECT_EQ(appender.max_time(), 900);
+  appender.Append(901, 2.0);
+  out.clear();
+  ASSERT_TRUE(DecodeXorChunk(appender.bytes(), &out).ok());
+  ExpectBitIdentical({{901, 2.0}}, out);
+  appender.Reset();
+  EXPECT_EQ(appender.max_time(), INT64_MIN);
+  appender.set_max_time(1'000);
+  EXPECT_EQ(appender.max_time(), 1'000);
 }
 
 }  // namespace
