@@ -16,11 +16,44 @@ std::vector<uint64_t> Intersect(const std::vector<uint64_t>& a, const std::vecto
 
 }  // namespace
 
-uint64_t Index::IdHash(uint64_t id) {
-  // splitmix64's finalizer.
-  id = (id ^ (id >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  id = (id ^ (id >> 27)) * 0x94d049bb133111ebULL;
-  return id ^ (id >> 31);
+void Index::ById::Add(Entry* entry) {
+  const uint64_t page = entry->id / kPageIds;
+  if (pages_.empty()) first_page_ = page;
+  if (page < first_page_) {  // an id below every other: rare (ids come in order)
+    const auto more = static_cast<std::ptrdiff_t>(first_page_ - page);
+    pages_.resize(pages_.size() + static_cast<size_t>(more));
+    std::rotate(pages_.begin(), pages_.end() - more, pages_.end());
+    first_page_ = page;
+  }
+  if (page - first_page_ >= pages_.size()) pages_.resize(page - first_page_ + 1);
+  std::unique_ptr<Page>& at = pages_[page - first_page_];
+  if (at == nullptr) at = std::make_unique<Page>();
+  Entry*& slot = at->slots[entry->id % kPageIds];
+  VIGIL_CHECK(slot == nullptr, "series id reused");
+  slot = entry;
+  ++at->live;
+  ++size_;
+}
+
+void Index::ById::Remove(uint64_t id) {
+  const uint64_t at = id / kPageIds - first_page_;
+  if (at >= pages_.size() || pages_[at] == nullptr) return;
+  Entry*& slot = pages_[at]->slots[id % kPageIds];
+  if (slot == nullptr) return;
+  slot = nullptr;
+  --size_;
+  if (--pages_[at]->live > 0) return;
+  pages_[at].reset();
+  while (!pages_.empty() && pages_.back() == nullptr) pages_.pop_back();
+  // The empty front, given back once it is a good part of the directory (each erase
+  // moves the rest).
+  size_t empty = 0;
+  while (empty < pages_.size() && pages_[empty] == nullptr) ++empty;
+  if (empty > 0 && empty * 4 >= pages_.size()) {
+    pages_.erase(pages_.begin(), pages_.begin() + static_cast<std::ptrdiff_t>(empty));
+    first_page_ += empty;
+  }
+  if (pages_.capacity() > 4 * pages_.size() + 64) pages_.shrink_to_fit();
 }
 
 Entry* Index::Find(model::LabelsView labels, uint64_t hash) const {
@@ -28,16 +61,11 @@ Entry* Index::Find(model::LabelsView labels, uint64_t hash) const {
       by_hash_.Find(hash, [&](uint64_t entry) { return EntryAt(entry)->labels() == labels; }));
 }
 
-Entry* Index::Get(uint64_t id) const {
-  return EntryAt(by_id_.Find(IdHash(id), [&](uint64_t entry) { return EntryAt(entry)->id == id; }));
-}
-
 void Index::Add(Entry* entry) {
   VIGIL_CHECK(entry->id != 0 && Get(entry->id) == nullptr, "series id reused");
   by_hash_.Insert(entry->labels().Hash(), SlotValue(entry),
                   [](uint64_t value) { return EntryAt(value)->labels().Hash(); });
-  by_id_.Insert(IdHash(entry->id), SlotValue(entry),
-                [](uint64_t value) { return IdHash(EntryAt(value)->id); });
+  by_id_.Add(entry);
   for (const model::LabelRef& l : entry->labels()) {
     auto name = postings_.find(l.name);
     if (name == postings_.end()) name = postings_.emplace(l.name, ValuePostings{}).first;
@@ -50,7 +78,7 @@ void Index::Add(Entry* entry) {
 void Index::Remove(const Entry* entry) {
   if (Get(entry->id) != entry) return;
   by_hash_.Erase(entry->labels().Hash(), SlotValue(entry));
-  by_id_.Erase(IdHash(entry->id), SlotValue(entry));
+  by_id_.Remove(entry->id);
   for (const model::LabelRef& l : entry->labels()) {
     auto name = postings_.find(l.name);
     auto value = name->second.find(l.value);

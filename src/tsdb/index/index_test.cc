@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <random>
 
 namespace vigil::tsdb::index {
 namespace {
@@ -110,6 +112,65 @@ TEST_F(IndexTest, GetsByIdAcrossGrowthAndRemoval) {
   for (const Entry& entry : index_.entries()) seen += index_.Get(entry.id) == &entry ? 1 : 0;
   EXPECT_EQ(seen, index_.size());
   EXPECT_EQ(Select({M(MatchType::kEqual, "__name__", "many")}).size(), 2497u);
+}
+
+// Ids by the page: added and removed in random order, in runs as the store numbers its
+// series and far apart (pages freed, the directory's front given back, ids below all the
+// others), Get, size() and entries() agree with a plain map after each step.
+TEST(IndexById, RandomAddsAndRemovesAgreeWithAMap) {
+  std::mt19937_64 rng(7);
+  Index index;
+  std::map<uint64_t, TestEntry*> want;
+  auto check = [&] {
+    ASSERT_EQ(index.size(), want.size());
+    std::vector<uint64_t> ids;
+    for (const Entry& entry : index.entries()) ids.push_back(entry.id);
+    std::vector<uint64_t> want_ids;
+    for (const auto& [id, entry] : want) want_ids.push_back(id);
+    ASSERT_EQ(ids, want_ids);  // ascending
+    for (int k = 0; k < 50; ++k) {
+      const uint64_t id = 1 + rng() % 40'000;
+      auto it = want.find(id);
+      ASSERT_EQ(index.Get(id), it == want.end() ? nullptr : it->second) << id;
+    }
+  };
+  uint64_t next = 20'000;
+  for (int round = 0; round < 300; ++round) {
+    const int what = static_cast<int>(rng() % 10);
+    if (what < 5) {  // a run of new ids, as the store hands them out
+      const uint64_t run = 1 + rng() % 700;
+      for (uint64_t i = 0; i < run && next < 40'000; ++i, ++next) {
+        auto* entry = Entry::Make<TestEntry>(
+            Labels::Of({{"__name__", "s"}, {"id", std::to_string(next)}}).view(), next);
+        index.Add(entry);
+        want[next] = entry;
+      }
+    } else if (what < 6) {  // one id anywhere below, also below every other
+      const uint64_t id = 1 + rng() % 20'000;
+      if (want.count(id) == 0) {
+        auto* entry = Entry::Make<TestEntry>(
+            Labels::Of({{"__name__", "s"}, {"id", std::to_string(id)}}).view(), id);
+        index.Add(entry);
+        want[id] = entry;
+      }
+    } else if (!want.empty()) {  // the oldest ones, or some at random
+      const size_t n = 1 + rng() % 600;
+      for (size_t i = 0; i < n && !want.empty(); ++i) {
+        auto it = what < 8 ? want.begin() : want.lower_bound(1 + rng() % 40'000);
+        if (it == want.end()) continue;
+        index.Remove(it->second);
+        Entry::Free(it->second);
+        want.erase(it);
+      }
+    }
+    check();
+  }
+  for (auto& [id, entry] : want) {
+    index.Remove(entry);
+    Entry::Free(entry);
+  }
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.entries().begin(), index.entries().end());
 }
 
 }  // namespace
