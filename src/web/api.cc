@@ -31,17 +31,24 @@ std::string Quote(std::string_view s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string Success(const std::string& data, const std::vector<std::string>& warnings = {}) {
-  std::string out;
-  out.reserve(data.size() + 64);
-  out += "{\"status\":\"success\",\"data\":";
-  out += data;
+constexpr std::string_view kSuccessHead = "{\"status\":\"success\",\"data\":";
+
+// What follows a success answer's data: its warnings, if any, and the closing brace.
+void AppendSuccessTail(std::string& out, const std::vector<std::string>& warnings) {
   if (!warnings.empty()) {
     out += ",\"warnings\":[";
     for (size_t i = 0; i < warnings.size(); ++i) out += (i ? "," : "") + Quote(warnings[i]);
     out += ']';
   }
   out += '}';
+}
+
+std::string Success(const std::string& data, const std::vector<std::string>& warnings = {}) {
+  std::string out;
+  out.reserve(data.size() + 64);
+  out += kSuccessHead;
+  out += data;
+  AppendSuccessTail(out, warnings);
   return out;
 }
 
@@ -142,17 +149,21 @@ void AppendSeriesListJson(std::string& out, const std::vector<query::SeriesResul
 // Answers of this many points or more are written on two threads.
 constexpr size_t kParallelJsonPoints = 16'000;
 
-std::string ResultJson(const query::QueryResult& r) {
-  std::string out;
+// The success answer for a query result, written in place (a large one was built apart,
+// then copied behind the head).
+std::string SuccessJson(const query::QueryResult& r) {
+  std::string out(kSuccessHead);
   switch (r.type) {
     case query::ValueType::kString:
-      return "{\"resultType\":\"string\",\"result\":[" +
+      out += "{\"resultType\":\"string\",\"result\":[" +
              FormatTimestamp(r.series[0].points[0].timestamp_ms) + "," + Quote(r.string_value) +
              "]}";
+      break;
     case query::ValueType::kScalar:
-      out = "{\"resultType\":\"scalar\",\"result\":";
+      out += "{\"resultType\":\"scalar\",\"result\":";
       AppendPoints(out, std::span(r.series[0].points).first(1));
-      return out + "}";
+      out += '}';
+      break;
     case query::ValueType::kVector:
     case query::ValueType::kMatrix: {
       const bool matrix = r.type == query::ValueType::kMatrix;
@@ -160,9 +171,9 @@ std::string ResultJson(const query::QueryResult& r) {
       // copied it and faulted in fresh pages each time.
       size_t points = 0;
       for (const auto& s : r.series) points += s.points.size();
-      out.reserve(64 + r.series.size() * 256 + points * 32);
-      out = matrix ? "{\"resultType\":\"matrix\",\"result\":["
-                   : "{\"resultType\":\"vector\",\"result\":[";
+      out.reserve(128 + r.series.size() * 256 + points * 32);
+      out += matrix ? "{\"resultType\":\"matrix\",\"result\":["
+                    : "{\"resultType\":\"vector\",\"result\":[";
       // A large answer is written in two halves of its points, the second on a thread of
       // its own, then appended to the first.
       size_t split = r.series.size();
@@ -185,10 +196,11 @@ std::string ResultJson(const query::QueryResult& r) {
         out += second_half;
       }
       out += "]}";
-      return out;
+      break;
     }
   }
-  return "null";
+  AppendSuccessTail(out, r.warnings);
+  return out;
 }
 
 // Answers of more points than this are streamed in chunks rather than built whole.
@@ -202,7 +214,7 @@ HttpResponse QueryAnswer(query::QueryResult result) {
   for (const auto& s : result.series) points += s.points.size();
   if ((result.type != query::ValueType::kMatrix && result.type != query::ValueType::kVector) ||
       points <= kStreamedPoints) {
-    return Ok(Success(ResultJson(result), result.warnings));
+    return Ok(SuccessJson(result));
   }
   auto shared = std::make_shared<query::QueryResult>(std::move(result));
   HttpResponse response;
