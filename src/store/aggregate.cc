@@ -89,7 +89,8 @@ double Average(std::span<const model::Sample> s) {
 
 // Calls fn(t, the items in (t - window, t]) for each step t of the query, in order; the
 // items are ascending by `time`. Windows move forward: [first, last) follows them rather
-// than each step searching the whole series.
+// than each step searching the whole series. When the window is the step (rate(x[5m])
+// at 5 m), a window starts where the one before ended, and is not looked for again.
 template <typename T, typename Fn>
 void ForEachStep(const AggregateQuery& query, std::span<const T> items, int64_t T::*time,
                  const Fn& fn) {
@@ -97,7 +98,11 @@ void ForEachStep(const AggregateQuery& query, std::span<const T> items, int64_t 
   const int64_t window = query.window_ms > 0 ? query.window_ms : query.step_ms;
   size_t first = 0, last = 0;
   for (int64_t t = query.start_ms; t <= query.end_ms; t += query.step_ms) {
-    while (first < items.size() && items[first].*time <= t - window) ++first;
+    if (t > query.start_ms && window == query.step_ms) {
+      first = last;  // the items up to t - window, the step before
+    } else {
+      while (first < items.size() && items[first].*time <= t - window) ++first;
+    }
     last = std::max(last, first);
     while (last < items.size() && items[last].*time <= t) ++last;
     fn(t, items.subspan(first, last - first));

@@ -101,6 +101,17 @@ TEST(Aggregate, StepsSkipEmptyWindows) {
   EXPECT_EQ(StepCount(q), 5);
 }
 
+// A window as long as the step starts where the one before ended; the first one where
+// its own start says, whatever came before it.
+TEST(Aggregate, WindowsAsLongAsTheStepFollowEachOther) {
+  std::vector<Sample> samples;
+  for (int t = 0; t <= 100; t += 10) samples.push_back({t * 1000LL, 1});
+  AggregateQuery q{.start_ms = 50'000, .end_ms = 90'000, .step_ms = 20'000, .window_ms = 20'000};
+  q.function = Aggregation::kCount;
+  EXPECT_EQ(EvaluateSteps(q, samples),
+            (std::vector<Sample>{{50'000, 2}, {70'000, 2}, {90'000, 2}}));  // (30, 50] ...
+}
+
 // Summaries answer every aligned window as the samples do: the same points, the same
 // values (sums up to rounding), also over NaN, stale markers, resets and pieces of a
 // window summarized apart and merged. EvaluateSteps answers as EvaluateWindow does.
