@@ -7,6 +7,7 @@
 // Thread safety: every method of every implementation may be called from any thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -88,9 +89,10 @@ class Store : public BatchWriter {
   // The series Select would return, one at a time, for readers that need not hold them
   // all at once. Each series' labels and samples (ascending, never empty; the vector is
   // reused) go first through `transform`, when given, then — unless transform left them
-  // empty — to `fn`, in no particular order. `transform` may rewrite the samples (into
-  // what fn needs: per-step points, usually far fewer) and runs on the store's reading
-  // threads, several series at once: it must touch nothing but its arguments and
+  // empty — to `fn`, in ascending order of their labels (so that a reader can add up
+  // series as they come, in the order a sorted list of them would give). `transform` may rewrite
+  // the samples (into what fn needs: per-step points, usually far fewer) and runs on the store's
+  // reading threads, several series at once: it must touch nothing but its arguments and
   // thread-safe state. `fn` is called one series at a time. The first error either
   // returns ends the read. Unreadable parts of the store are reported in `warnings`.
   // With `picks` (may be null; its times at or before end_ms), the samples those times
@@ -103,6 +105,8 @@ class Store : public BatchWriter {
                                const SeriesFn& fn) {
     VIGIL_ASSIGN_OR_RETURN(SelectResult result, Select(matchers, start_ms, end_ms));
     for (std::string& w : result.warnings) warnings->push_back(std::move(w));
+    std::sort(result.series.begin(), result.series.end(),
+              [](const SeriesSamples& a, const SeriesSamples& b) { return a.labels < b.labels; });
     for (SeriesSamples& s : result.series) {
       if (!s.samples.empty() && transform) VIGIL_RETURN_IF_ERROR(transform(s.labels, s.samples));
       if (!s.samples.empty()) VIGIL_RETURN_IF_ERROR(fn(s.labels, s.samples));

@@ -1319,11 +1319,15 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
       snapshots.push_back(std::move(snapshot));
     }
   }
+  // Handed to fn in label order (store.h), read in that order.
+  std::sort(snapshots.begin(), snapshots.end(),
+            [](const SeriesSnapshot& a, const SeriesSnapshot& b) { return a.labels < b.labels; });
   // Persisted chunks are read for a run of series at a time in one read transaction (one
   // round of SQLite's locking, so that concurrent queries take turns), decoded and given
-  // to `transform` outside the lock, then handed to fn. A large read has two threads at
-  // it, each doing whole runs: while one reads or hands over, the other decodes. A run
-  // ends at kReadRunSeries series or kReadRunSamples samples.
+  // to `transform` outside the lock, then handed to fn, runs in the order they were
+  // claimed. A large read has two threads at it, each doing whole runs: while one reads or
+  // hands over, the other decodes. A run ends at kReadRunSeries series or kReadRunSamples
+  // samples.
   constexpr size_t kReadRunSeries = 64;
   constexpr size_t kReadRunSamples = 1 << 17;
   constexpr size_t kParallelReadSamples = 1 << 15;  // a first run this large calls the helper
@@ -1374,8 +1378,17 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
     }
   }
   size_t next_series = 0;  // the first not yet claimed by a run; guarded by read_mu_
-  Mutex emit_mu;           // one run hands over at a time
+  Mutex emit_mu;           // one run hands over at a time, in the snapshots' order:
+  size_t emitted = 0;      // the snapshots handed over so far; guarded by emit_mu
+  CondVar emit_turn;       // a run's turn comes when the runs before it are handed over
   std::atomic<bool> stop{false};
+  auto stop_all = [&] {  // under emit_mu, so that a thread waiting for its turn sees it
+    {
+      MutexLock emit(emit_mu);
+      stop = true;
+    }
+    emit_turn.notify_all();
+  };
   std::thread helper;
   Status helper_status;
   std::function<Status(Run&, bool)> work;  // a thread's loop: claim a run, read, decode, hand over
@@ -1460,7 +1473,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         helper = std::thread([&] {
           Run own(*this);
           helper_status = work(own, false);
-          if (!helper_status.ok()) stop = true;
+          if (!helper_status.ok()) stop_all();
         });
       }
       // Each series made ready for fn: its persisted chunks, head chunks and out-of-order
@@ -1532,6 +1545,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         }
       }
       MutexLock emit(emit_mu);
+      emit_turn.wait(emit, [&] { return emitted == run_start || stop.load(); });
       for (size_t i = 0; i < count && !stop.load(); ++i) {
         const SeriesSnapshot& snapshot = snapshots[run_start + i];
         for (const auto& [min_t, reason] : run.undecodable[i]) {
@@ -1547,6 +1561,8 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         if (run.samples[i].empty()) continue;
         VIGIL_RETURN_IF_ERROR(fn(snapshot.labels, run.samples[i]));
       }
+      emitted = run_start + count;
+      emit_turn.notify_all();
     }
     return OkStatus();
   };
@@ -1555,7 +1571,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
     Run run(*this);
     status = work(run, true);
   }
-  if (!status.ok()) stop = true;
+  if (!status.ok()) stop_all();
   if (helper.joinable()) helper.join();
   return status.ok() ? helper_status : status;
 }

@@ -187,6 +187,43 @@ TEST_F(TsdbStoreTest, LargeReadsOnTwoThreadsAndConnectionsReturnEverySample) {
   for (std::thread& t : readers) t.join();
 }
 
+// ForEachSeries hands series over in label order, whatever order they were made in and
+// whichever of the two reading threads decoded them (transforms of uneven length).
+TEST_F(TsdbStoreTest, SeriesAreHandedOverInLabelOrder) {
+  constexpr int kSeries = 200;
+  {
+    auto store = Open(Options());
+    model::Batch batch;
+    for (int s = 0; s < kSeries; ++s) {  // made against label order: n199 first
+      model::Series series{
+          Labels::Of({{"__name__", "m"}, {"n", "n" + std::to_string(kSeries - 1 - s)}}), {}};
+      // 1,000 samples a series: a run's 32,768 call the second reading thread.
+      for (int i = 0; i < 1'000; ++i) series.samples.push_back({kT0 + i * 10'000LL, 1.0 * i});
+      batch.series.push_back(std::move(series));
+    }
+    ASSERT_TRUE(store->Append(batch).ok());
+    ASSERT_TRUE(store->PersistAll().ok());
+  }
+  auto store = Open(Options());
+  std::vector<Labels> order;
+  std::vector<std::string> warnings;
+  Status read = store->ForEachSeries(
+      {M(MatchType::kEqual, "__name__", "m")}, kT0, kT0 + 1'000 * 10'000LL, nullptr, &warnings,
+      [](const Labels& labels, std::vector<Sample>& samples) -> Status {
+        const size_t n = std::hash<std::string>()(labels.ToString());
+        if (n % 5 == 0) samples.clear();  // left out
+        if (n % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(n % 500));
+        return OkStatus();
+      },
+      [&](const Labels& labels, std::vector<Sample>&) -> Status {
+        order.push_back(labels);
+        return OkStatus();
+      });
+  ASSERT_TRUE(read.ok()) << read.ToString();
+  EXPECT_GT(order.size(), size_t{kSeries / 2});
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+}
+
 TEST_F(TsdbStoreTest, RedeliveredBatchesChangeNothing) {
   auto store = Open(Options());
   Batch batch = One(Series(1), {{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}});
