@@ -7,6 +7,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "store/memory_store.h"
@@ -149,6 +150,69 @@ TEST(EngineAggregation, ASplitAggregationEqualsInstantOnesStepByStep) {
     EXPECT_EQ(s.points.size(), s.labels.Get("group") == "late" ? size_t{kSteps / 4} : kSteps)
         << s.labels.ToString();
   }
+}
+
+// An aggregation of a selector adds each series as the store hands it over (in label
+// order), one of any other expression the series of its result (sorted by labels): the
+// same values, bit for bit — also when the groups are too many to keep every step of at
+// once, and the selector's result is aggregated after all (its samples counted once).
+TEST(EngineAggregation, ASelectorAggregatedAsItIsReadEqualsItsResultAggregated) {
+  std::mt19937_64 rng(5);
+  // `series` series of `steps` samples of all magnitudes, appended against label order.
+  auto fill = [&](store::MemoryStore& store, int series, int steps) {
+    model::Batch batch;
+    size_t samples = 0;
+    for (int s = 0; s < series; ++s) {
+      model::Series one{Labels::Of({{"__name__", "load"},
+                                    {"group", std::to_string(s % 7)},
+                                    {"host", "h" + std::to_string(series - 1 - s)}}),
+                        {}};
+      for (int i = 0; i < steps; ++i) {
+        if (rng() % 50 == 0) continue;  // a gap now and then
+        const double magnitude = std::ldexp(1.0, static_cast<int>(rng() % 80) - 20);
+        one.samples.push_back(
+            {kT0 + i * 10'000LL, (static_cast<double>(rng() % 2001) - 1000) * magnitude / 7});
+      }
+      samples += one.samples.size();
+      batch.series.push_back(std::move(one));
+    }
+    EXPECT_TRUE(store.Append(batch).ok());
+    return samples;
+  };
+  auto same = [](Engine& engine, const std::string& op, const std::string& grouping, int steps) {
+    const std::string read = op + grouping + " (load)";
+    const std::string after = op + grouping + " (load + 0)";
+    auto a = engine.Range(read, kT0, kT0 + (steps - 1) * 10'000LL, 10'000);
+    auto b = engine.Range(after, kT0, kT0 + (steps - 1) * 10'000LL, 10'000);
+    ASSERT_TRUE(a.ok()) << read << ": " << a.status().ToString();
+    ASSERT_TRUE(b.ok()) << after << ": " << b.status().ToString();
+    ASSERT_EQ(a->series.size(), b->series.size()) << read;
+    for (size_t i = 0; i < a->series.size(); ++i) {
+      ASSERT_EQ(a->series[i].labels, b->series[i].labels) << read;
+      ASSERT_EQ(a->series[i].points.size(), b->series[i].points.size()) << read;
+      for (size_t k = 0; k < a->series[i].points.size(); ++k) {
+        ASSERT_EQ(a->series[i].points[k].timestamp_ms, b->series[i].points[k].timestamp_ms);
+        ASSERT_EQ(std::bit_cast<uint64_t>(a->series[i].points[k].value),
+                  std::bit_cast<uint64_t>(b->series[i].points[k].value))
+            << read << " " << a->series[i].labels.ToString() << " at step " << k;
+      }
+    }
+  };
+  store::MemoryStore small;
+  fill(small, 120, 300);
+  Engine engine{small};
+  for (const char* op : {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar"}) {
+    same(engine, op, " by (group)", 300);
+  }
+  same(engine, "sum", " without (host)", 300);
+  same(engine, "avg", "", 300);
+  // 600 groups × 1,800 steps: past what is kept while reading.
+  store::MemoryStore large;
+  const size_t samples = fill(large, 600, 1800);
+  EngineOptions options;
+  options.max_samples = static_cast<int64_t>(samples * 5 / 4);  // one read, not two
+  Engine limited{large, options};
+  same(limited, "sum", " by (host)", 1800);
 }
 
 TEST_F(EngineTest, ComparisonWithANumberFilters) {
