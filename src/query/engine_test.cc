@@ -376,6 +376,24 @@ TEST_F(EngineTest, ConcurrentQueriesShareTheSampleBudgetAndTheSlots) {
   }
 }
 
+// A query refused for max_samples gives back to the shared budget what it took, no
+// more: after many of them, two queries together are still held to the budget.
+TEST_F(EngineTest, QueriesRefusedForMaxSamplesKeepTheSharedBudget) {
+  const int64_t t = kT0 + 600'000;
+  HeldStore held(store_);
+  Engine engine(held, {.max_samples = 100, .max_samples_in_flight = 100});
+  for (int i = 0; i < 10; ++i) {  // four series of ~31 samples: refused at the fourth
+    auto refused = engine.Instant("count({__name__=~\"temp|requests_total\"})", t);
+    ASSERT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  }
+  std::thread first([&] { EXPECT_TRUE(engine.Instant("count(temp) + count(slow)", t).ok()); });
+  ASSERT_TRUE(held.WaitUntilHolding());
+  auto second = engine.Instant("count(temp)", t);
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
+  held.Release();
+  first.join();
+}
+
 TEST_F(EngineTest, SampleLimitIsA422) {
   Engine small(store_, EngineOptions{.max_samples = 100});
   auto r = small.Range("temp", kT0, kT0 + 600'000, 10'000);
