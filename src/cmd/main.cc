@@ -11,13 +11,17 @@
 #endif
 
 int main(int argc, char** argv) {
-  // Freed memory stays with glibc for the next use — blocks under 32 MiB come from the
-  // heap, not mmap, and up to 64 MiB free at a heap's top is kept — instead of going back
-  // to the kernel at each free: a long query's buffers came back as fresh pages, a fault
-  // per 4 KiB, on every query. The store's maintainer gives free memory back every 5 s
+  // Blocks under 32 MiB come from the heap, not mmap: a long query's buffers came back as
+  // fresh pages, a fault per 4 KiB, on every query. A heap's free top is given back to the
+  // kernel once it reaches 2 MiB, down to 1 MiB: malloc_trim never shrinks the top of a
+  // thread's arena, so a higher threshold left each HTTP worker holding the top its last
+  // 100,000-value write had freed (6-10 MiB each, 29 bytes a series at a million series,
+  // bench/series-memory); the 1 MiB kept and the pad on each growth spare queries the
+  // faults. The store's maintainer gives the rest of the free memory back every 5 s
   // (malloc_trim, roles/parts.h).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 2 << 20);
+  mallopt(M_TOP_PAD, 1 << 20);
   CLI::App app{
       "vigil: a monitoring system for plant sensors and servers.\n"
       "Run everything in one process with `vigil standalone`, or the roles apart over\n"
