@@ -127,6 +127,24 @@ char* WriteFloat(char* out, double value, FloatStyle style) {
   return end;
 }
 
+char* WriteFixedHundredths(char* out, double value) {
+  // Below 2⁴⁰ a double's rounding interval is narrower than 2⁻¹², so when the double
+  // nearest to h / 100 is the value, no other number of at most two decimals reads back
+  // as it: those decimals, trailing zeros dropped, are the shortest digits.
+  const double magnitude = std::fabs(value);
+  if (!(magnitude < 0x1p40)) return nullptr;  // NaN too
+  const auto hundredths = static_cast<uint64_t>(magnitude * 100 + 0.5);
+  if (static_cast<double>(hundredths) / 100 != magnitude) return nullptr;
+  if (std::signbit(value)) *out++ = '-';
+  out = std::to_chars(out, out + 16, hundredths / 100).ptr;
+  if (const auto cents = static_cast<uint32_t>(hundredths % 100); cents != 0) {
+    *out++ = '.';
+    *out++ = static_cast<char>('0' + cents / 10);
+    if (cents % 10 != 0) *out++ = static_cast<char>('0' + cents % 10);
+  }
+  return out;
+}
+
 void AppendFloat(std::string* out, double value, FloatStyle style) {
   char text[kMaxFloatChars];
   out->append(text, WriteFloat(text, value, style));

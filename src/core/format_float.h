@@ -22,5 +22,11 @@ void AppendFloat(std::string* out, double value, FloatStyle style);
 inline constexpr size_t kMaxFloatChars = 400;
 // The same, written at `out`, which has room for kMaxFloatChars; returns the end.
 char* WriteFloat(char* out, double value, FloatStyle style);
+// kFixed's text of a value of at most two decimals below 2⁴⁰ in magnitude (an integer, a
+// reading in hundredths: most instruments' and counters'), written without the search
+// for the shortest digits, which takes most of WriteFloat's time; nullptr, with nothing
+// written, for any other value. Writers of a series' values try it until it first fails,
+// so that values of other kinds pay one failed try a series.
+char* WriteFixedHundredths(char* out, double value);
 
 }  // namespace vigil

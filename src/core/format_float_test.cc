@@ -61,6 +61,48 @@ TEST(FormatFloat, FixedMatchesGoOnRandomValues) {
   }
 }
 
+// The hundredths path writes what the fixed form writes, on values of two decimals of
+// every size up to where it gives up, on their neighbours a bit away (which it must
+// refuse or write alike), and on other values; it takes the values it is for.
+TEST(FormatFloat, HundredthsWriteTheFixedFormOrNothing) {
+  std::mt19937_64 random(20261207);
+  auto check = [](double value) {
+    char fast[kMaxFloatChars];
+    char* end = WriteFixedHundredths(fast, value);
+    if (end != nullptr) EXPECT_EQ(std::string(fast, end), GoFixed(value)) << value;
+    return end != nullptr;
+  };
+  int taken = 0;
+  for (int i = 0; i < 200000; ++i) {
+    // h / 100 with h of 1 to 54 bits: up to and past 2⁴⁰.
+    const uint64_t h = random() >> (10 + i % 54);
+    const double value = (i % 3 == 0 ? -1.0 : 1.0) * static_cast<double>(h) / 100;
+    const bool fast = check(value);
+    if (std::fabs(value) < 0x1p39) {
+      EXPECT_TRUE(fast) << value;
+      taken += fast ? 1 : 0;
+    }
+    check(std::nextafter(value, INFINITY));
+    check(std::nextafter(value, -INFINITY));
+    check(value / 10);  // three decimals
+    uint64_t bits = random();
+    double any;
+    std::memcpy(&any, &bits, sizeof(any));
+    check(any);
+  }
+  EXPECT_GT(taken, 1000);
+  for (double value : {0.0, -0.0, 0.01, 0.1, 0.5, 15.23, 100.0, 0x1p40 - 0.5, 0x1p40, 0.005,
+                       0.1 + 0.2, 1e-300, -7.05, std::nan(""), static_cast<double>(INFINITY)}) {
+    check(value);
+  }
+  char text[kMaxFloatChars];
+  EXPECT_EQ(std::string(text, WriteFixedHundredths(text, -0.0)), "-0");
+  EXPECT_EQ(std::string(text, WriteFixedHundredths(text, 7.05)), "7.05");
+  EXPECT_EQ(std::string(text, WriteFixedHundredths(text, 7.5)), "7.5");
+  EXPECT_EQ(WriteFixedHundredths(text, 0.30000000000000004), nullptr);
+  EXPECT_EQ(WriteFixedHundredths(text, std::nan("")), nullptr);
+}
+
 // Answers Prometheus 2.42 gave for these scalars (/api/v1/query): shortest digits, then
 // zeros, never the double's exact integer.
 TEST(FormatFloat, FixedPadsLargeValuesWithZerosAsPrometheusDoes) {

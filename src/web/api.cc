@@ -106,6 +106,7 @@ char* WriteTimestamp(char* out, int64_t ms) {
 void AppendPoints(std::string& out, std::span<const model::Sample> points) {
   constexpr size_t kMaxPointChars = 32 + kMaxFloatChars;
   size_t used = out.size();
+  bool hundredths = true;  // the values so far had at most two decimals
   for (size_t j = 0; j < points.size(); ++j) {
     if (out.size() - used < kMaxPointChars) out.resize(used + 16 * kMaxPointChars);
     char* p = out.data() + used;
@@ -114,7 +115,9 @@ void AppendPoints(std::string& out, std::span<const model::Sample> points) {
     p = WriteTimestamp(p, points[j].timestamp_ms);
     *p++ = ',';
     *p++ = '"';
-    p = WriteFloat(p, points[j].value, FloatStyle::kFixed);
+    char* written = hundredths ? WriteFixedHundredths(p, points[j].value) : nullptr;
+    hundredths = written != nullptr;
+    p = hundredths ? written : WriteFloat(p, points[j].value, FloatStyle::kFixed);
     *p++ = '"';
     *p++ = ']';
     used = static_cast<size_t>(p - out.data());
