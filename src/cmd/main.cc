@@ -13,14 +13,14 @@
 int main(int argc, char** argv) {
   // Blocks under 32 MiB come from the heap, not mmap: a long query's buffers came back as
   // fresh pages, a fault per 4 KiB, on every query. A heap's free top is given back to the
-  // kernel once it reaches 2 MiB, down to 1 MiB: malloc_trim never shrinks the top of a
+  // kernel once it reaches 3 MiB, down to 1 MiB: malloc_trim never shrinks the top of a
   // thread's arena, so a higher threshold left each HTTP worker holding the top its last
   // 100,000-value write had freed (6-10 MiB each, 29 bytes a series at a million series,
-  // bench/series-memory); the 1 MiB kept and the pad on each growth spare queries the
-  // faults. The store's maintainer gives the rest of the free memory back every 5 s
-  // (malloc_trim, roles/parts.h).
+  // bench/series-memory). At 3 MiB a query's answer of 300,000 values still keeps its
+  // pages (16 faults a query, as at 64 MiB; 237 at 2 MiB). The store's maintainer gives
+  // the rest of the free memory back every 5 s (malloc_trim, roles/parts.h).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 2 << 20);
+  mallopt(M_TRIM_THRESHOLD, 3 << 20);
   mallopt(M_TOP_PAD, 1 << 20);
   CLI::App app{
       "vigil: a monitoring system for plant sensors and servers.\n"
