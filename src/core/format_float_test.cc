@@ -69,7 +69,9 @@ TEST(FormatFloat, HundredthsWriteTheFixedFormOrNothing) {
   auto check = [](double value) {
     char fast[kMaxFloatChars];
     char* end = WriteFixedHundredths(fast, value);
-    if (end != nullptr) EXPECT_EQ(std::string(fast, end), GoFixed(value)) << value;
+    if (end != nullptr) {
+      EXPECT_EQ(std::string(fast, end), GoFixed(value)) << value;
+    }
     return end != nullptr;
   };
   int taken = 0;
