@@ -503,11 +503,13 @@ class Evaluator {
           // picks' step (0 under @).
           thread_local std::vector<Sample> points;
           points.clear();
-          points.reserve(steps_.count());
+          // Counted once: steps_.count() divides, and the loop cannot know it is constant.
+          const size_t steps = steps_.count();
+          points.reserve(steps);
           const int64_t effective_step = picks.count > 1 ? picks.step : 0;
           int64_t t = steps_.start, effective = first;
           size_t j = 0;  // samples[0, j) are at or before the effective time
-          for (size_t i = 0; i < steps_.count();
+          for (size_t i = 0; i < steps;
                ++i, t += steps_.step, effective += effective_step) {
             while (j < samples.size() && samples[j].timestamp_ms <= effective) ++j;
             if (j == 0) continue;
@@ -687,7 +689,8 @@ class Evaluator {
   template <typename Fn>
   Status ForEachWindow(const Node& range_node, const std::vector<Sample>& samples, Fn&& fn) {
     size_t low = 0, high = 0, work = 0;
-    for (size_t i = 0; i < steps_.count(); ++i) {
+    const size_t steps = steps_.count();
+    for (size_t i = 0; i < steps; ++i) {
       const int64_t end = EffectiveTime(range_node, steps_.At(i));
       const int64_t start = end - range_node.range_ms;
       while (high < samples.size() && samples[high].timestamp_ms <= end) ++high;
