@@ -509,8 +509,7 @@ class Evaluator {
           const int64_t effective_step = picks.count > 1 ? picks.step : 0;
           int64_t t = steps_.start, effective = first;
           size_t j = 0;  // samples[0, j) are at or before the effective time
-          for (size_t i = 0; i < steps;
-               ++i, t += steps_.step, effective += effective_step) {
+          for (size_t i = 0; i < steps; ++i, t += steps_.step, effective += effective_step) {
             while (j < samples.size() && samples[j].timestamp_ms <= effective) ++j;
             if (j == 0) continue;
             const Sample& sample = samples[j - 1];

@@ -132,17 +132,20 @@ void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std:
 
 namespace {
 
-// slots[i] = entry + i for i < count, four at a time: a reader fills 1,024 slots for each
-// block it opens, about as many as the values it then decodes.
+// slots[i] = entry + i for i < count, eight at a time and past count up to the next
+// multiple of eight: the symbols are filled in ascending order, so what spills over is
+// written again by the next one (the last one spills into the table's padding). A reader
+// fills 1,024 slots for each block it opens, about as many as the values it then decodes.
 void FillSlots(uint32_t* slots, uint32_t entry, uint32_t count) {
   using Four = uint32_t __attribute__((vector_size(16)));
-  Four four = {entry, entry + 1, entry + 2, entry + 3};
-  uint32_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    std::memcpy(slots + i, &four, sizeof four);
-    four += 4;
+  Four low = {entry, entry + 1, entry + 2, entry + 3};
+  Four high = low + 4;
+  for (uint32_t i = 0; i < count; i += 8) {
+    std::memcpy(slots + i, &low, sizeof low);
+    std::memcpy(slots + i + 4, &high, sizeof high);
+    low += 8;
+    high += 8;
   }
-  for (; i < count; ++i) slots[i] = entry + i;
 }
 
 }  // namespace

@@ -65,7 +65,8 @@ class SymbolStreamReader {
   // slot's offset inside its symbol's range (bits 0–9), the symbol's frequency (bits
   // 10–20) and the symbol (bits 24–31). Filled by Open: a reader is made per block, so
   // filling must cost little (1,024 stores).
-  std::array<uint32_t, kTotal> slot_;
+  // 7 slots of padding past the table, for FillSlots's spill.
+  std::array<uint32_t, kTotal + 7> slot_;
   uint64_t Long(uint8_t symbol);
   // The states take turns (value i, state i mod states): each value's decoding waits on
   // the one before it of its own state only, so the processor overlaps them.
