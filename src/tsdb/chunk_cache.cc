@@ -113,12 +113,13 @@ uint64_t ChunkCache::Epoch() {
   return epoch_;
 }
 
-void ChunkCache::Keep(uint64_t series_id, int64_t block, Rows rows, uint64_t epoch) {
+void ChunkCache::Keep(uint64_t series_id, int64_t block, std::shared_ptr<const Rows> rows,
+                      uint64_t epoch) {
   if (capacity_bytes_ == 0) return;
   Entry entry;
-  entry.bytes = RowsBytes(rows);
+  entry.bytes = RowsBytes(*rows);
   if (entry.bytes > capacity_bytes_ / 2) return;
-  entry.rows = std::make_shared<const Rows>(std::move(rows));
+  entry.rows = std::move(rows);
   MutexLock lock(mu_);
   if (writing_ > 0 || epoch != epoch_) return;  // what was read may be older than the database
   PutLocked({series_id, block}, std::move(entry));

@@ -52,7 +52,7 @@ class ChunkCache {
   // What a reader takes before its read transaction's first statement, and gives Keep.
   uint64_t Epoch();
   // Keeps every row of the pair as read under `epoch`, unless a write began since.
-  void Keep(uint64_t series_id, int64_t block, Rows rows, uint64_t epoch);
+  void Keep(uint64_t series_id, int64_t block, std::shared_ptr<const Rows> rows, uint64_t epoch);
 
   // The writer's side, around each transaction that changes chunk rows.
   struct Pair {

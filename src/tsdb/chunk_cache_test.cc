@@ -8,14 +8,15 @@
 namespace vigil::tsdb {
 namespace {
 
-ChunkCache::Rows RowsOf(uint64_t series_id, int64_t min_t, size_t data_bytes = 100) {
+std::shared_ptr<const ChunkCache::Rows> RowsOf(uint64_t series_id, int64_t min_t,
+                                               size_t data_bytes = 100) {
   ChunkRow row;
   row.series_id = series_id;
   row.min_t = min_t;
   row.max_t = min_t + 1000;
   row.count = 10;
   row.data.assign(data_bytes, 'x');
-  return {row};
+  return std::make_shared<const ChunkCache::Rows>(ChunkCache::Rows{row});
 }
 
 class ChunkCacheTest : public ::testing::Test {
@@ -33,7 +34,8 @@ TEST_F(ChunkCacheTest, KeepsWhatWasReadAndFindsIt) {
   EXPECT_EQ((*rows)[0].min_t, 5000);
   EXPECT_EQ(cache.Find(1, 8), nullptr);
   EXPECT_EQ(cache.Find(2, 7), nullptr);
-  cache.Keep(3, 7, {}, cache.Epoch());  // a block without rows of the series is kept too
+  cache.Keep(3, 7, std::make_shared<const ChunkCache::Rows>(),
+             cache.Epoch());  // a block without rows of the series is kept too
   ASSERT_NE(cache.Find(3, 7), nullptr);
   EXPECT_TRUE(cache.Find(3, 7)->empty());
 }

@@ -342,7 +342,7 @@ Status ChunkDb::EndRead() {
 }
 
 Status ChunkDb::ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms,
-                           int64_t max_span_ms, const std::function<void(const ChunkRow&)>& fn,
+                           int64_t max_span_ms, const RowFn& fn,
                            const std::function<void(int64_t, std::string)>& bad,
                            const std::function<bool(int64_t)>& skip_block) {
   // min_t in (start - max_span, end], without overflow at the ends of the range.
@@ -359,7 +359,7 @@ Status ChunkDb::ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms,
 }
 
 Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
-                           int64_t last_block, const std::function<void(const ChunkRow&)>& fn,
+                           int64_t last_block, const RowFn& fn,
                            const std::function<void(int64_t, std::string)>& bad,
                            const std::function<bool(int64_t)>& skip_block) {
   ChunkRow row;
@@ -376,8 +376,9 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
       }
       if (next_cached < cached_blocks_.size() && cached_blocks_[next_cached].first == block) {
         ++cache_hits_;
-        for (const ChunkRow& kept : *cached_blocks_[next_cached].second) {
-          if (kept.min_t > after && kept.min_t <= end_ms && kept.max_t >= start_ms) fn(kept);
+        const std::shared_ptr<const ChunkCache::Rows>& kept = cached_blocks_[next_cached].second;
+        for (const ChunkRow& row : *kept) {
+          if (row.min_t > after && row.min_t <= end_ms && row.max_t >= start_ms) fn(row, kept);
         }
         continue;  // an empty entry too: the next block may be kept as well
       }
@@ -400,7 +401,7 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
           bad(row.min_t, "checksum mismatch");
           continue;
         }
-        fn(row);
+        fn(row, nullptr);
       }
       if (rc != SQLITE_DONE) return Error("read chunks of series " + std::to_string(series_id));
     }
@@ -418,36 +419,38 @@ Status ChunkDb::ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, 
 }
 
 int ChunkDb::ReadBlockToCache(uint64_t series_id, int64_t block, int64_t after, int64_t start_ms,
-                              int64_t end_ms, const std::function<void(const ChunkRow&)>& fn,
+                              int64_t end_ms, const RowFn& fn,
                               const std::function<void(int64_t, std::string)>& bad,
                               Status* status) {
-  ChunkCache::Rows rows;
-  bool damaged = false;  // a block with a damaged row is not kept: each read reports it
+  auto rows = std::make_shared<ChunkCache::Rows>();
+  std::vector<size_t> in_range;  // handed over once the block is read: rows may still move
+  bool damaged = false;          // a block with a damaged row is not kept: each read reports it
   {
     StatementScope scope(read_block_);
     sqlite3_bind_int64(read_block_, 1, block);
     sqlite3_bind_int64(read_block_, 2, static_cast<int64_t>(series_id));
     int rc;
     while ((rc = sqlite3_step(read_block_)) == SQLITE_ROW) {
-      ChunkRow& row = rows.emplace_back();
+      ChunkRow& row = rows->emplace_back();
       row.series_id = series_id;
       const bool checked = ReadChunkRow(read_block_, &row);
-      const bool in_range = row.min_t > after && row.min_t <= end_ms && row.max_t >= start_ms;
+      const bool wanted = row.min_t > after && row.min_t <= end_ms && row.max_t >= start_ms;
       if (!checked) {
         damaged = true;
-        if (in_range) bad(row.min_t, "checksum mismatch");
+        if (wanted) bad(row.min_t, "checksum mismatch");
         continue;
       }
-      if (in_range) fn(row);
+      if (wanted) in_range.push_back(rows->size() - 1);
     }
     if (rc != SQLITE_DONE) {
       *status = Error("read chunks of series " + std::to_string(series_id));
       return -1;
     }
   }
-  const int count = static_cast<int>(rows.size());
-  if (!damaged) cache_->Keep(series_id, block, std::move(rows), read_epoch_);
-  return count;
+  const std::shared_ptr<const ChunkCache::Rows> kept = std::move(rows);
+  for (size_t i : in_range) fn((*kept)[i], kept);
+  if (!damaged) cache_->Keep(series_id, block, kept, read_epoch_);
+  return static_cast<int>(kept->size());
 }
 
 Result<std::vector<ChunkGroup>> ChunkDb::UncompactedGroups(int64_t first_block, int64_t last_block,

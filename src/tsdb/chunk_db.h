@@ -88,6 +88,12 @@ class ChunkDb {
   };
   Status Write(const std::vector<NewSeriesRow>& series, const std::vector<ChunkRow>& chunks);
 
+  // How a read hands over a row. When `kept` is set the row is one of *kept (its block's
+  // rows, as the chunk cache holds them, never changed): the reader may point at it for
+  // as long as it holds `kept`, instead of copying its bytes. Otherwise the row lives only
+  // during the call.
+  using RowFn = std::function<void(const ChunkRow& row,
+                                   const std::shared_ptr<const std::vector<ChunkRow>>& kept)>;
   // Chunks of a series that may hold samples in [start, end]: min_t in
   // (start - max_span, end] and max_t >= start, by min_t. A row whose CRC does not match
   // is reported through `bad` (with its min_t) and skipped. One lookup per block that
@@ -95,7 +101,7 @@ class ChunkDb {
   // Inside BeginRead … EndRead it joins that transaction instead of opening its own.
   // Blocks for which `skip_block` says true are not read.
   Status ReadChunks(uint64_t series_id, int64_t start_ms, int64_t end_ms, int64_t max_span_ms,
-                    const std::function<void(const ChunkRow& row)>& fn,
+                    const RowFn& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad,
                     const std::function<bool(int64_t block)>& skip_block = nullptr);
   // Up to `limit` (block, series) groups in [first_block, last_block] that hold a XOR
@@ -166,14 +172,14 @@ class ChunkDb {
   Status CommitAddingChunkBytes(int64_t delta);
   // ReadChunks' work inside its read transaction: min_t in (after, end].
   Status ReadBlocks(uint64_t series_id, int64_t after, int64_t start_ms, int64_t end_ms,
-                    int64_t last_block, const std::function<void(const ChunkRow& row)>& fn,
+                    int64_t last_block, const RowFn& fn,
                     const std::function<void(int64_t min_t, std::string reason)>& bad,
                     const std::function<bool(int64_t block)>& skip_block);
   // Reads every row of a series' block (read_block_), gives those in range to fn and
   // keeps them all in the cache. Returns how many rows the block holds; -1 after an error
   // (in *status).
   int ReadBlockToCache(uint64_t series_id, int64_t block, int64_t after, int64_t start_ms,
-                       int64_t end_ms, const std::function<void(const ChunkRow& row)>& fn,
+                       int64_t end_ms, const RowFn& fn,
                        const std::function<void(int64_t min_t, std::string reason)>& bad,
                        Status* status);
   // Rewrites a format-1 chunks table (keyed by series first) in the format-2 layout.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -513,7 +514,7 @@ Status TsdbStore::DropStoredDuplicates(MemSeries& series, BatchGroup& group) {
       MutexLock db(db_mu_);
       VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
           series.id, lo, hi, MaxRowSpan(),
-          [&](const ChunkRow& row) { decode(row.data, row.encoding); },
+          [&](const ChunkRow& row, const auto&) { decode(row.data, row.encoding); },
           [](int64_t, const std::string&) {}));
     }
   }
@@ -537,7 +538,7 @@ Status TsdbStore::ReplayStored(const MemSeries& series, int64_t lo, std::vector<
     MutexLock db(db_mu_);
     VIGIL_RETURN_IF_ERROR(writer_db_->ReadChunks(
         series.id, lo, series.db_max_t(), MaxRowSpan(),
-        [&](const ChunkRow& row) {
+        [&](const ChunkRow& row, const auto&) {
           (void)chunk::DecodeChunk(row.encoding, row.data, &tail.samples);
         },
         [](int64_t, const std::string&) {}));
@@ -1354,7 +1355,11 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
     }
     TsdbStore& store;
     std::vector<Sample> samples[kReadRunSeries];
-    std::vector<ChunkRow> rows[kReadRunSeries];
+    // Each series' rows: in the blocks' rows the read keeps (the chunk cache's, unchanged,
+    // not copied), or in `copied` when the read handed over a row of its own.
+    std::vector<const ChunkRow*> rows[kReadRunSeries];
+    std::vector<std::shared_ptr<const std::vector<ChunkRow>>> kept;
+    std::deque<ChunkRow> copied;
     std::vector<TierRow> tier_rows[kReadRunSeries];
     std::vector<int64_t> tiered[kReadRunSeries];  // blocks read as tier rows, ascending
     std::vector<store::WindowSummary> summaries[kReadRunSeries];
@@ -1399,6 +1404,8 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         MutexLock lock(read_mu_);
         if (next_series >= snapshots.size()) return OkStatus();
         run_start = next_series;
+        run.kept.clear();  // the run before was handed over: nothing points at these now
+        run.copied.clear();
         bool reading = false;
         // The first run stops at the size that calls the helper, so that it starts soon.
         const size_t run_samples =
@@ -1446,9 +1453,14 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           if (status.ok()) {
             status = reader_db_->ReadChunks(
                 snapshot.id, start_ms, end_ms, MaxRowSpan(),
-                [&](const ChunkRow& row) {
+                [&](const ChunkRow& row, const std::shared_ptr<const std::vector<ChunkRow>>& kept) {
                   read += static_cast<size_t>(std::max(row.count, 0));
-                  run.rows[i].push_back(row);
+                  if (kept == nullptr) {
+                    run.rows[i].push_back(&run.copied.emplace_back(row));
+                    return;
+                  }
+                  if (run.kept.empty() || run.kept.back() != kept) run.kept.push_back(kept);
+                  run.rows[i].push_back(&row);
                 },
                 [&](int64_t min_t, const std::string& reason) {
                   run.undecodable[i].emplace_back(min_t, reason);
@@ -1491,8 +1503,8 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
               covered.insert(b);
             }
           }
-          for (const ChunkRow& row : run.rows[i]) {
-            for (int64_t b = BlockOf(row.min_t); b <= BlockOf(row.max_t); ++b) covered.insert(b);
+          for (const ChunkRow* row : run.rows[i]) {
+            for (int64_t b = BlockOf(row->min_t); b <= BlockOf(row->max_t); ++b) covered.insert(b);
           }
           for (const TierRow& row : run.tier_rows[i]) {  // the finest tier's first
             if (!covered.insert(row.block).second) continue;
@@ -1520,12 +1532,12 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
           in_order = in_order && (before == 0 || before == samples.size() ||
                                   samples[before].timestamp_ms > samples[before - 1].timestamp_ms);
         };
-        for (const ChunkRow& row : run.rows[i]) {
+        for (const ChunkRow* row : run.rows[i]) {
           const size_t before = samples.size();
-          Status decoded = chunk::DecodeChunk(row.encoding, row.data, &samples, picks);
+          Status decoded = chunk::DecodeChunk(row->encoding, row->data, &samples, picks);
           if (!decoded.ok()) {
             samples.resize(before);
-            run.undecodable[i].emplace_back(row.min_t, decoded.message());
+            run.undecodable[i].emplace_back(row->min_t, decoded.message());
           }
           follows(before);
         }

@@ -373,6 +373,45 @@ TEST_F(TsdbStoreTest, ReadsSeeEveryWriteThroughTheChunkCache) {
   EXPECT_GT(after_retention.front().timestamp_ms, kT0 + 2 * 3'600'000LL);
 }
 
+// A read points at the chunk cache's rows instead of copying them: a write that drops
+// them from the cache while the read still has them to decode must leave them alive
+// (AddressSanitizer reports the use after free otherwise).
+TEST_F(TsdbStoreTest, AReadKeepsTheCachedRowsItPointsAtWhenAWriteDropsThem) {
+  auto store = Open(Options());
+  clock_.Set(kT0 + 10 * 3'600'000LL);
+  std::vector<Sample> samples;  // 10 hours: five 2-hour blocks
+  for (int i = 0; i < 1200; ++i) samples.push_back({kT0 + i * 30'000LL, static_cast<double>(i)});
+  for (int s = 1; s <= 3; ++s) ASSERT_TRUE(store->Append(One(Series(s), samples)).ok());
+  ASSERT_TRUE(store->PersistAll().ok());
+  for (int s = 1; s <= 3; ++s) ASSERT_EQ(All(*store, Series(s)), samples);  // now kept
+  bool wrote = false;
+  std::vector<std::vector<Sample>> read;
+  std::vector<std::string> warnings;
+  Status status = store->ForEachSeries(
+      {}, kT0, kT0 + 10 * 3'600'000LL, nullptr, &warnings,
+      [&](const Labels&, std::vector<Sample>&) -> Status {
+        // The first series' turn: every series' rows were read, the others' not decoded.
+        if (std::exchange(wrote, true)) return OkStatus();
+        for (int s = 1; s <= 3; ++s) {
+          for (int64_t block = 0; block < 5; ++block) {
+            const Sample late{kT0 + 15'000 + block * 7'200'000, -1};
+            EXPECT_TRUE(store->Append(One(Series(s), {late})).ok());
+          }
+        }
+        EXPECT_TRUE(store->PersistAll().ok());  // rewrites their rows: dropped from the cache
+        return OkStatus();
+      },
+      [&](const Labels&, std::vector<Sample>& got) -> Status {
+        read.push_back(got);
+        return OkStatus();
+      });
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[1], samples);  // as read before the write
+  EXPECT_EQ(read[2], samples);
+  for (int s = 1; s <= 3; ++s) EXPECT_EQ(All(*store, Series(s)).size(), samples.size() + 5);
+}
+
 TEST_F(TsdbStoreTest, DamagedChunkRowIsReportedAndTheRestStaysReadable) {
   auto store = Open(Options());
   std::vector<Sample> samples;  // 5 hours: compacted into 3 or 4 rows, one per 2-hour block
