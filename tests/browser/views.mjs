@@ -197,7 +197,10 @@ await browserTest(binary, prepare, async ({base, newPage}) => {
   if (!/^turbine at \d+(\.\d+)? rpm$/.test(summary)) fail(`alert summary "${summary}"`);
   const ruleLink = await page.getAttribute(`#rules tr[data-rule="TurbineRunning"] a`, 'href');
   if (!ruleLink.startsWith('#/explore?') || new URLSearchParams(ruleLink.split('?')[1]).get('q') !== 'turbine_speed > 0') fail(`rule link ${ruleLink}`);
-  if (!(await page.$eval('#menu a[href^="#/alerts"] .badge', (b) => Number(b.textContent) >= 1))) fail('no firing count in the menu');
+  // The menu counts firing alerts every 5 s (app.js countAlerts): the alert may have
+  // started since its last count.
+  await page.waitForFunction(() => Number(document.querySelector('#menu a[href^="#/alerts"] .badge')?.textContent) >= 1,
+                             null, {timeout: 12000}).catch(() => fail('no firing count in the menu'));
   step(`alerts page: TurbineRunning firing, "${summary}", rule links to Explore`);
   await shot(page, 'alerts');
   await page.click('#menu a:has-text("Targets")');
