@@ -34,8 +34,8 @@ TEST_F(ChunkCacheTest, KeepsWhatWasReadAndFindsIt) {
   EXPECT_EQ((*rows)[0].min_t, 5000);
   EXPECT_EQ(cache.Find(1, 8), nullptr);
   EXPECT_EQ(cache.Find(2, 7), nullptr);
-  cache.Keep(3, 7, std::make_shared<const ChunkCache::Rows>(),
-             cache.Epoch());  // a block without rows of the series is kept too
+  // A block without rows of the series is kept too.
+  cache.Keep(3, 7, std::make_shared<const ChunkCache::Rows>(), cache.Epoch());
   ASSERT_NE(cache.Find(3, 7), nullptr);
   EXPECT_TRUE(cache.Find(3, 7)->empty());
 }
