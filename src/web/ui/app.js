@@ -466,7 +466,7 @@
 
   window.vigil = {
     page, api, el, badge, plot, forgetPlot, timeWindow, stepFor, navigate, link, notice, ago,
-    lasting, utc, dashboard, liveState, scheduleRefresh, parseDuration,
+    lasting, utc, dashboard, liveState, scheduleRefresh, parseDuration, countAlerts,
     params: () => state.params,
   };
   document.addEventListener('DOMContentLoaded', start);
