@@ -52,8 +52,8 @@ std::string ChunksTableSql(std::string_view name) {
 // Format 3 adds compacted rows (encoding 2) and the index of groups still to compact;
 // format 4 compacted rows of encoding 3 (an older vigil could not read them); format 5 the
 // tiers table (an older vigil would keep series whose tier rows it cannot see); format 6
-// compacted rows of encoding 4; format 7 of encoding 5.
-constexpr int kFormat = 7;
+// compacted rows of encoding 4; format 7 of encoding 5; format 8 of encoding 6.
+constexpr int kFormat = 8;
 constexpr const char* kCompactionIndex =
     "CREATE INDEX IF NOT EXISTS chunks_to_compact ON chunks(block, series_id) "
     "WHERE encoding = 1";

@@ -46,12 +46,10 @@ void CheckChunk(std::string_view input) {
   if (!SameBits(samples, again)) std::abort();
 }
 
-// Either block encoding; what decodes is written again as the current one.
-void CheckBlock(std::string_view input, bool range_coded) {
+// Any block encoding; what decodes is written again as the current one.
+void CheckBlock(std::string_view input, int encoding) {
   std::vector<Sample> samples;
-  const auto decoded = range_coded ? vigil::tsdb::chunk::DecodeRangeCodedBlock(input, &samples)
-                                   : vigil::tsdb::chunk::DecodeBlock(input, &samples);
-  if (!decoded.ok()) return;
+  if (!vigil::tsdb::chunk::DecodeChunk(encoding, input, &samples).ok()) return;
   std::vector<Sample> again;
   if (!vigil::tsdb::chunk::DecodeBlock(vigil::tsdb::chunk::EncodeBlock(samples), &again).ok()) {
     std::abort();
@@ -108,8 +106,10 @@ void CheckRecord(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckChunk(input);
-  CheckBlock(input, false);
-  CheckBlock(input, true);
+  for (int encoding = vigil::tsdb::chunk::kRangeCodedBlockEncoding;
+       encoding <= vigil::tsdb::chunk::kBlockEncoding; ++encoding) {
+    CheckBlock(input, encoding);
+  }
   CheckTierRow(input);
   CheckRecord(input);
   return 0;

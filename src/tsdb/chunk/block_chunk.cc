@@ -168,7 +168,7 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
     PutVarint(&block, residues[0]);
     PutVarint(&block, residues[1]);
   } else {
-    PutSymbolStream(residues, kFourStatesWords, &body);
+    PutSymbolStream(residues, kStatesInStream, &body);
   }
 
   if (kind == kScaledDecimals) {
@@ -195,7 +195,7 @@ std::string EncodeBlock(std::span<const model::Sample> samples) {
     if (order == kDelta) residues.swap(by_delta);
     block.push_back(static_cast<char>(decimals));
     block.push_back(static_cast<char>(order));
-    PutSymbolStream(residues, kFourStatesWords, &body);
+    PutSymbolStream(residues, kStatesInStream, &body);
     return block + body;
   }
   // XOR with the previous value, written as 8 planes of bytes, most significant first
@@ -362,8 +362,8 @@ bool PickedIndices(const store::StepPicks& picks, size_t count, TimeOf time_of,
                    static_cast<size_t>((last_t - picks.At(k) - 1) / picks.step) + 1);
     }
     kept->resize(n);
-    kept->resize(RegularPickIndices(picks.At(k) - first_t, picks.step,
-                                    static_cast<int64_t>(h.step), n, kept->data()));
+    kept->resize(RegularPickIndices(picks.At(k) - first_t, picks.step, static_cast<int64_t>(h.step),
+                                    n, kept->data()));
   } else {
     size_t i = 0;  // the last sample at or before the pick
     for (; k < picks.count && picks.At(k) < last_t; ++k) {
@@ -503,7 +503,7 @@ Status DecodeBody(const BlockHeader& h, Reader& in, Coder& coder, std::vector<mo
   return OkStatus();
 }
 
-// Encodings 5, 4 and 3: a symbol stream each for the timestamps and the values,
+// Encodings 6 to 3: a symbol stream each for the timestamps and the values,
 // exceptions as varints and raw bytes between them.
 class StreamCoder {
  public:
@@ -583,7 +583,7 @@ class RangeCoder {
   SymbolModel time_model_, value_model_;
 };
 
-// Encodings 5, 4 and 3: symbol streams of `layout`.
+// Encodings 6 to 3: symbol streams of `layout`.
 Status DecodeStreamBlock(std::string_view bytes, StreamLayout layout,
                          std::vector<model::Sample>* out, const store::StepPicks* picks) {
   Reader in(bytes);
@@ -600,7 +600,7 @@ Status DecodeStreamBlock(std::string_view bytes, StreamLayout layout,
 
 Status DecodeBlock(std::string_view bytes, std::vector<model::Sample>* out,
                    const store::StepPicks* picks) {
-  return DecodeStreamBlock(bytes, kFourStatesWords, out, picks);
+  return DecodeStreamBlock(bytes, kStatesInStream, out, picks);
 }
 
 Status DecodeRangeCodedBlock(std::string_view bytes, std::vector<model::Sample>* out,
@@ -627,6 +627,8 @@ Status DecodeChunk(int encoding, std::string_view bytes, std::vector<model::Samp
       return DecodeStreamBlock(bytes, kTwoStatesBytes, out, picks);
     case kByteWiseBlockEncoding:
       return DecodeStreamBlock(bytes, kFourStatesBytes, out, picks);
+    case kFourWordStatesBlockEncoding:
+      return DecodeStreamBlock(bytes, kFourStatesWords, out, picks);
     case kBlockEncoding:
       return DecodeBlock(bytes, out, picks);
     default:

@@ -2,9 +2,9 @@
 // block, as the compactor writes them. Timestamps are delta-of-deltas; values are scaled
 // decimal integers (deltas or delta-of-deltas, whichever is smaller) when every value of
 // the block is a short decimal, both entropy coded (symbol_stream.h), otherwise XOR'd
-// IEEE-754 bits in byte planes under zstd. Encodings 4 (byte-wise rANS states instead of
-// word-wise), 3 (two states a stream instead of four) and 2 (an adaptive range coder,
-// range_coder.h) are still read. DecodeChunk dispatches on
+// IEEE-754 bits in byte planes under zstd. Encodings 5 (four word-wise rANS states a
+// stream instead of sixteen), 4 (four byte-wise), 3 (two byte-wise) and 2 (an adaptive
+// range coder, range_coder.h) are still read. DecodeChunk dispatches on
 // a row's encoding (XOR chunks or blocks), so readers need not know which one a row holds.
 #pragma once
 
@@ -20,10 +20,12 @@
 
 namespace vigil::tsdb::chunk {
 
-// What EncodeBlock writes: symbol streams of four word-wise rANS states (symbol_stream.h,
-// since 2026-12-06). Blocks written before are encoding 4 (four byte-wise states), before
-// 2026-12-05 encoding 3 (two), before 2026-12 encoding 2 (range coded).
-inline constexpr uint8_t kBlockEncoding = 5;
+// What EncodeBlock writes: symbol streams of sixteen word-wise rANS states
+// (symbol_stream.h, since 2026-12-06, the sixteenth pass). Blocks written before are
+// encoding 5 (four word-wise states), before that encoding 4 (four byte-wise states),
+// before 2026-12-05 encoding 3 (two), before 2026-12 encoding 2 (range coded).
+inline constexpr uint8_t kBlockEncoding = 6;
+inline constexpr uint8_t kFourWordStatesBlockEncoding = 5;
 inline constexpr uint8_t kByteWiseBlockEncoding = 4;
 inline constexpr uint8_t kTwoStateBlockEncoding = 3;
 inline constexpr uint8_t kRangeCodedBlockEncoding = 2;

@@ -205,7 +205,8 @@ TEST(SymbolStream, RoundTripsNearTheEntropy) {
       {"every symbol", [&] { return ++n % 76 < 16 ? n % 76 : uint64_t{1} << (n % 76 - 12); }, 40},
   };
   for (const Case& c : cases) {
-    for (StreamLayout layout : {kTwoStatesBytes, kFourStatesBytes, kFourStatesWords}) {
+    for (StreamLayout layout :
+         {kTwoStatesBytes, kFourStatesBytes, kFourStatesWords, kStatesInStream}) {
       for (size_t count : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{7200}}) {
         const std::string name = std::string(c.name) + ", " + std::to_string(layout.states) +
                                  (layout.words ? " word-wise" : " byte-wise") + " states, " +
@@ -223,7 +224,8 @@ TEST(SymbolStream, RoundTripsNearTheEntropy) {
         SymbolStreamReader reader;
         ASSERT_TRUE(reader.Open(&in, layout)) << name;
         // In parts of odd and even sizes, as a reader may take them: each part starts at
-        // another state's turn.
+        // another state's turn (and sixteen states are read a state at a time, or by
+        // vectors when a part starts at state 0's turn and holds 16 values).
         std::vector<uint64_t> got(values.size());
         for (size_t done = 0, part = 1; done < count; done += part, part += 2) {
           reader.Read(got.data() + done, std::min(part, count - done));
@@ -231,6 +233,15 @@ TEST(SymbolStream, RoundTripsNearTheEntropy) {
         EXPECT_EQ(got, values) << name;
         EXPECT_TRUE(reader.Finished()) << name;
         EXPECT_EQ(in, "tail");
+        // And at once, as blocks are read.
+        std::string_view again(bytes);
+        again.remove_prefix(1);
+        SymbolStreamReader whole;
+        ASSERT_TRUE(whole.Open(&again, layout)) << name;
+        std::vector<uint64_t> all(values.size());
+        whole.Read(all.data(), all.size());
+        EXPECT_EQ(all, values) << name;
+        EXPECT_TRUE(whole.Finished()) << name;
       }
     }
   }
@@ -240,7 +251,8 @@ TEST(SymbolStream, DamageIsNoticed) {
   std::mt19937_64 rng(5);
   std::vector<uint64_t> values;
   for (int i = 0; i < 1000; ++i) values.push_back(rng() % 9 == 0 ? rng() >> 20 : rng() % 6);
-  for (StreamLayout layout : {kTwoStatesBytes, kFourStatesBytes, kFourStatesWords}) {
+  for (StreamLayout layout :
+       {kTwoStatesBytes, kFourStatesBytes, kFourStatesWords, kStatesInStream}) {
     std::string bytes;
     PutSymbolStream(values, layout, &bytes);
     int noticed = 0;
@@ -261,7 +273,8 @@ TEST(SymbolStream, DamageIsNoticed) {
 // Blocks of the encodings written before still read, as the encoders of the time wrote
 // them: encoding 2 (range coded, before 2026-12) with 2-decimal values, coded timestamps
 // and exceptions, and with XOR planes and regular timestamps; encoding 3 (symbol streams
-// of two states, before 2026-12-05) with the same decimals.
+// of two states, before 2026-12-05) and encoding 5 (four word-wise states, before the
+// sixteen of 2026-12-06's last pass) with the same decimals.
 TEST(BlockChunk, OlderEncodingsStillRead) {
   std::vector<Sample> decimals, planes;
   int64_t t = 1'700'000'000'000;
@@ -302,6 +315,12 @@ TEST(BlockChunk, OlderEncodingsStillRead) {
        "01c9dbcf8d115588cd530405000000000000f87f0c00000000000000800d555555555555d53f"
        "03c8813526f56b0c430500660566089a040d8002171a02b803101dc297f601702d38775f6667"
        "7aeebe4e",
+       decimals},
+      {kFourWordStatesBlockEncoding,
+       "0028000201040cff0310cd031a1a351a10201ecb9f17599cb66eeb69ebb69eb66e107930b3ee"
+       "860cbbd30624ddbc06d807810405000000000000f87f0c00000000000000800d555555555555"
+       "d53f03c8813526f56b0c430500660566089a040d8002171a02b803160001d7ef000628d60020"
+       "6ad377a21b9412e2be178a63",
        decimals},
   };
   for (const Old& old : blocks) {

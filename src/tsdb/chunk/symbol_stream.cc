@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include "tsdb/varint.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // The steps of ReadWith inlined, so that its states stay in registers: a state whose
 // address a closure keeps lives in memory, a store and a load more on each value's path.
@@ -66,7 +71,7 @@ std::array<uint32_t, kStreamSymbols> Normalized(const std::array<uint64_t, kStre
 }  // namespace
 
 void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std::string* out) {
-  const int states = layout.states;
+  const bool states_in_stream = layout.states == 0;
   std::array<uint64_t, kStreamSymbols> counts{};
   std::vector<uint8_t> symbols(values.size());
   BitWriter raw;
@@ -84,6 +89,17 @@ void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std:
     sum += static_cast<int>(frequency[s]);
     present += frequency[s] > 0;
   }
+  int states = layout.states;
+  if (states_in_stream) {
+    // Sixteen when there are values enough and their 48 more bytes are at most half
+    // the stream (its coded bits estimated from the table, and the raw ones).
+    double bits = static_cast<double>(raw.bytes().size()) * 8;
+    for (int s = 0; s < kStreamSymbols; ++s) {
+      if (counts[s] == 0) continue;
+      bits += static_cast<double>(counts[s]) * (kStreamScaleBits - std::log2(frequency[s]));
+    }
+    states = values.size() >= kSixteenStatesFrom && bits / 8 >= 2 * 48 ? 16 : 4;
+  }
   PutVarint(out, static_cast<uint64_t>(present));
   for (int s = 0; s < kStreamSymbols; ++s) {
     if (frequency[s] == 0) continue;
@@ -92,6 +108,7 @@ void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std:
   }
   PutVarint(out, raw.bytes().size());
   *out += raw.bytes();
+  if (states_in_stream) out->push_back(static_cast<char>(states));
   // rANS codes backwards: the last value first, so that the reader goes forwards. The
   // bytes come out in reverse too. Value i belongs to state i % states. Before a symbol
   // of frequency f the state is brought below f × 2¹³ (bytes) or f × 2²² (words), so that
@@ -151,10 +168,10 @@ void FillSlots(uint32_t* slots, uint32_t entry, uint32_t count) {
 }  // namespace
 
 bool SymbolStreamReader::Open(std::string_view* in, StreamLayout layout) {
-  const int states = layout.states;
-  const bool known = layout.words ? states == 4 : (states == 2 || states == 4);  // the three
+  const bool states_in_stream = layout.states == 0;
+  const bool known = layout.words ? (layout.states == 4 || states_in_stream)
+                                  : (layout.states == 2 || layout.states == 4);
   if (!known) return false;
-  layout_ = layout;
   uint64_t present = 0;
   if (!TakeVarint(in, &present) || present == 0 || present > kStreamSymbols) return false;
   uint32_t sum = 0;
@@ -179,6 +196,14 @@ bool SymbolStreamReader::Open(std::string_view* in, StreamLayout layout) {
   if (!TakeVarint(in, &raw_size) || raw_size > in->size()) return false;
   raw_ = in->substr(0, raw_size);
   in->remove_prefix(raw_size);
+  layout_ = layout;
+  if (states_in_stream) {
+    if (in->empty()) return false;
+    layout_.states = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    if (layout_.states != 4 && layout_.states != 16) return false;
+  }
+  const int states = layout_.states;
   if (!TakeVarint(in, &coded_size) || coded_size < 4 * static_cast<uint64_t>(states) ||
       coded_size > in->size()) {
     return false;
@@ -197,8 +222,26 @@ bool SymbolStreamReader::Open(std::string_view* in, StreamLayout layout) {
   return true;
 }
 
+namespace {
+
+// Whether this processor has AVX2 (and POPCNT, which every AVX2 one has).
+bool HasAvx2() {
+#if defined(__x86_64__)
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return has;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
 void SymbolStreamReader::Read(uint64_t* out, size_t n) {
-  if (layout_.words) return ReadWith<4, true>(out, n);  // the only word-wise layout
+  if (layout_.words && layout_.states == 16) {
+    const size_t done = HasAvx2() && read_ % 16 == 0 ? ReadRoundsAvx2(out, n) : 0;
+    return ReadWith<16, true>(out + done, n - done);  // the rest, and without AVX2
+  }
+  if (layout_.words) return ReadWith<4, true>(out, n);
   if (layout_.states == 2) return ReadWith<2, false>(out, n);
   return ReadWith<4, false>(out, n);
 }
@@ -299,6 +342,123 @@ void SymbolStreamReader::ReadWith(uint64_t* out, size_t n) {
   read_ += n;
   failed_ |= failed;
 }
+
+#if defined(__x86_64__)
+namespace {
+
+#define VIGIL_AVX2 __attribute__((target("avx2,popcnt")))
+
+// For each mask of the four states of a vector half that take a word, the bytes
+// (for _mm_shuffle_epi8) that move the next words, in the states' order, into those
+// states' low 16 bits, the rest zero.
+struct HalfShuffles {
+  uint8_t bytes[16][16];
+};
+constexpr HalfShuffles MakeHalfShuffles() {
+  HalfShuffles shuffles{};
+  for (int mask = 0; mask < 16; ++mask) {
+    int word = 0;
+    for (int state = 0; state < 4; ++state) {
+      uint8_t* lane = shuffles.bytes[mask] + 4 * state;
+      const bool takes = (mask >> state & 1) != 0;
+      lane[0] = takes ? static_cast<uint8_t>(2 * word) : 0x80;
+      lane[1] = takes ? static_cast<uint8_t>(2 * word + 1) : 0x80;
+      lane[2] = lane[3] = 0x80;
+      word += takes;
+    }
+  }
+  return shuffles;
+}
+alignas(16) constexpr HalfShuffles kHalfShuffles = MakeHalfShuffles();
+
+// Decodes one value in each of eight word-wise states (the value's symbol into
+// *symbols) and brings back each state below 2¹⁶ with the next word, taken in the
+// states' order from `next`, which reads at most 24 bytes and moves on at most 16.
+VIGIL_AVX2 inline __m256i StepEight(__m256i x, const uint32_t* slots, const char*& next,
+                                    __m256i* symbols) {
+  const __m256i slot_mask = _mm256_set1_epi32(SymbolStreamReader::kTotal - 1);
+  const __m256i entry = _mm256_i32gather_epi32(reinterpret_cast<const int*>(slots),
+                                               _mm256_and_si256(x, slot_mask), 4);
+  const __m256i frequency =
+      _mm256_and_si256(_mm256_srli_epi32(entry, kStreamScaleBits), _mm256_set1_epi32(0x7FF));
+  *symbols = _mm256_srli_epi32(entry, 24);
+  x = _mm256_add_epi32(_mm256_mullo_epi32(frequency, _mm256_srli_epi32(x, kStreamScaleBits)),
+                       _mm256_and_si256(entry, slot_mask));
+  const __m256i below = _mm256_cmpeq_epi32(_mm256_min_epu32(x, _mm256_set1_epi32(0xFFFF)), x);
+  const int takes = _mm256_movemask_ps(_mm256_castsi256_ps(below));
+  const int low = takes & 15, high = takes >> 4;
+  const __m128i low_words = _mm_loadu_si128(reinterpret_cast<const __m128i*>(next));
+  next += 2 * __builtin_popcount(static_cast<unsigned>(low));
+  const __m128i high_words = _mm_loadu_si128(reinterpret_cast<const __m128i*>(next));
+  next += 2 * __builtin_popcount(static_cast<unsigned>(high));
+  const __m256i shuffle =
+      _mm256_set_m128i(_mm_load_si128(reinterpret_cast<const __m128i*>(kHalfShuffles.bytes[high])),
+                       _mm_load_si128(reinterpret_cast<const __m128i*>(kHalfShuffles.bytes[low])));
+  const __m256i words = _mm256_shuffle_epi8(_mm256_set_m128i(high_words, low_words), shuffle);
+  return _mm256_blendv_epi8(x, _mm256_or_si256(_mm256_slli_epi32(x, 16), words), below);
+}
+
+// A bit for each of eight symbols that stands for a long value.
+VIGIL_AVX2 inline unsigned LongLanes(__m256i symbols) {
+  const __m256i longs = _mm256_cmpgt_epi32(symbols, _mm256_set1_epi32(kStreamDirectValues - 1));
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(longs)));
+}
+
+}  // namespace
+
+VIGIL_AVX2 size_t SymbolStreamReader::ReadRoundsAvx2(uint64_t* out, size_t n) {
+  __m256i first = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state_));
+  __m256i second = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state_ + 8));
+  size_t i = 0;
+  // Rounds of 16 values from `next` while `more()`; a round reads at most 40 bytes
+  // from `next` (its two halves 24 each, the second from at most 16 on).
+  auto rounds = [&](const char*& next, auto more) VIGIL_AVX2 {
+    for (; i + 16 <= n && more(next); i += 16) {
+      __m256i first_symbols, second_symbols;
+      first = StepEight(first, slot_.data(), next, &first_symbols);
+      second = StepEight(second, slot_.data(), next, &second_symbols);
+      uint64_t* const o = out + i;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o),
+                          _mm256_cvtepu32_epi64(_mm256_castsi256_si128(first_symbols)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 4),
+                          _mm256_cvtepu32_epi64(_mm256_extracti128_si256(first_symbols, 1)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8),
+                          _mm256_cvtepu32_epi64(_mm256_castsi256_si128(second_symbols)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 12),
+                          _mm256_cvtepu32_epi64(_mm256_extracti128_si256(second_symbols, 1)));
+      // The long ones' values, in order: their low bits are read in order.
+      for (unsigned longs = LongLanes(first_symbols) | LongLanes(second_symbols) << 8; longs != 0;
+           longs &= longs - 1) {
+        uint64_t& value = o[std::countr_zero(longs)];
+        value = Long(static_cast<uint8_t>(value));
+      }
+    }
+  };
+  const char* next = next_;
+  rounds(next, [&](const char* at) { return end_ - at >= 48; });
+  // The last bytes from a copy with zeros after them, so that rounds may read past
+  // them; a round that takes more words than there are is damage.
+  alignas(32) char rest[128] = {};
+  const size_t left = static_cast<size_t>(end_ - next);  // < 48 unless n ran out
+  if (i + 16 <= n && left < 48) {
+    std::memcpy(rest, next, left);
+    const char* at = rest;
+    rounds(at, [&](const char* at) { return at <= rest + left; });
+    if (at > rest + left) {
+      failed_ = true;
+      at = rest + left;
+    }
+    next += at - rest;
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(state_), first);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(state_ + 8), second);
+  next_ = next;
+  read_ += i;
+  return i;
+}
+#else
+size_t SymbolStreamReader::ReadRoundsAvx2(uint64_t*, size_t) { return 0; }
+#endif
 
 uint64_t SymbolStreamReader::Long(uint8_t symbol) {
   const int low_bits = symbol - kStreamDirectValues + 4;  // bit length 5 … 64, less the top 1

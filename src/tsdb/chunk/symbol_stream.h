@@ -1,5 +1,5 @@
 // Streams of small unsigned integers (the zigzagged residues of compacted blocks,
-// docs/format/block.md, encoding 3), entropy coded with rANS (Duda's asymmetric numeral
+// docs/format/block.md, encodings 3 to 6), entropy coded with rANS (Duda's asymmetric numeral
 // systems, in the byte-wise form of Giesen's rans_byte) over a table of frequencies
 // counted on the stream itself. Values 0 … 15 are symbols of their own; larger ones are
 // coded as their bit length, their bits below the leading 1 kept apart, verbatim.
@@ -23,20 +23,28 @@ namespace vigil::tsdb::chunk {
 inline constexpr int kStreamDirectValues = 16;                       // 0 … 15
 inline constexpr int kStreamSymbols = kStreamDirectValues + 64 - 4;  // + bit lengths 5 … 64
 inline constexpr int kStreamScaleBits = 10;                          // frequencies sum to 1,024
-inline constexpr int kMaxStreamStates = 4;
+inline constexpr int kMaxStreamStates = 16;
 
-// How a stream's rANS states are laid out: how many take turns (2 or 4), and how each
+// How a stream's rANS states are laid out: how many take turns, and how each
 // renormalizes — a byte at a time, the state kept in [2²³, 2³¹) (encodings 3 and 4), or
-// a 16-bit word at a time, kept in [2¹⁶, 2³²) (encoding 5). A word-wise state takes at
-// most one word a value, so a value's step has no loop and no branch: about half the
-// instructions of the byte-wise one, the bulk of a long query's decoding.
+// a 16-bit word at a time, kept in [2¹⁶, 2³²) (encodings 5 and 6). A word-wise state
+// takes at most one word a value, so a value's step has no loop and no branch: about half
+// the instructions of the byte-wise one, the bulk of a long query's decoding.
+//
+// Encoding 6's streams say themselves how many states they have (states = 0 here):
+// sixteen, read as two vectors of eight where the processor has AVX2 (a round of 16
+// values in about the instructions 4 values take a state at a time), when the stream
+// has kSixteenStatesFrom values or more and their 48 more bytes are at most half of it;
+// else four (a near-constant series keeps its few bytes).
 struct StreamLayout {
-  int states = 4;
+  int states = 0;
   bool words = true;
 };
 inline constexpr StreamLayout kTwoStatesBytes{.states = 2, .words = false};   // encoding 3
 inline constexpr StreamLayout kFourStatesBytes{.states = 4, .words = false};  // encoding 4
 inline constexpr StreamLayout kFourStatesWords{.states = 4, .words = true};   // encoding 5
+inline constexpr StreamLayout kStatesInStream{.states = 0, .words = true};    // encoding 6
+inline constexpr size_t kSixteenStatesFrom = 512;
 
 // Appends the stream coding `values` to `out` (docs/format/block.md, "Symbol streams")
 // in `layout`; the reader must be told the same layout.
@@ -44,8 +52,8 @@ void PutSymbolStream(std::span<const uint64_t> values, StreamLayout layout, std:
 
 class SymbolStreamReader {
  public:
-  // Takes a stream of `layout` from the front of `*in`; false when its table or lengths
-  // are damaged.
+  // Takes a stream of `layout` from the front of `*in`; false when its table, states or
+  // lengths are damaged.
   bool Open(std::string_view* in, StreamLayout layout);
 
   // The stream's values, as many as were put (the block's count) — or fewer, the rest
@@ -72,7 +80,10 @@ class SymbolStreamReader {
   // the one before it of its own state only, so the processor overlaps them.
   template <int kStates, bool kWords>
   void ReadWith(uint64_t* out, size_t n);
-  StreamLayout layout_;
+  // Sixteen word-wise states as two vectors of eight (AVX2): whole rounds of 16 values
+  // while a round cannot run out of bytes, from a round's start; returns how many.
+  size_t ReadRoundsAvx2(uint64_t* out, size_t n);
+  StreamLayout layout_;  // the states told or, in encoding 6, read
   uint32_t state_[kMaxStreamStates] = {};
   size_t read_ = 0;  // values read so far
   const char* next_ = nullptr;
