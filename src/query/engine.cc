@@ -10,11 +10,11 @@
 #include <limits>
 #include <map>
 #include <numbers>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/format_float.h"
+#include "core/helper_thread.h"
 #include "core/names.h"
 #include "query/functions.h"
 #include "query/parser.h"
@@ -1223,9 +1223,9 @@ class Evaluator {
     const size_t half = points >= kParallelAggregatePoints ? steps / 2 : steps;
     SeriesCollector collector, second_collector;
     Status second_status;
-    std::thread second;
+    HelperThread second;
     if (half < steps) {
-      second = std::thread([&] {
+      second = HelperThread([&] {
         second_status =
             AggregateSteps(op, input, series_group, groups, half, steps, &second_collector);
       });

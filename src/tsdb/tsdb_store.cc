@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/check.h"
+#include "core/helper_thread.h"
 #include "store/aggregate.h"
 #include "tsdb/chunk/block_chunk.h"
 #include "tsdb/chunk/summary_row.h"
@@ -1394,7 +1395,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
     }
     emit_turn.notify_all();
   };
-  std::thread helper;
+  HelperThread helper;  // started on the other CPU, not behind this thread
   Status helper_status;
   std::function<Status(Run&, bool)> work;  // a thread's loop: claim a run, read, decode, hand over
   work = [&](Run& run, bool main) -> Status {
@@ -1482,7 +1483,7 @@ Status TsdbStore::ReadSeries(const std::vector<model::Matcher>& matchers, int64_
         if (reading) VIGIL_RETURN_IF_ERROR(reader_db_->EndRead());
       }
       if (main && !helper.joinable() && read >= kParallelReadSamples) {
-        helper = std::thread([&] {
+        helper = HelperThread([&] {
           Run own(*this);
           helper_status = work(own, false);
           if (!helper_status.ok()) stop_all();

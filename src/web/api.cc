@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
-#include <thread>
 
 #include "core/format_float.h"
+#include "core/helper_thread.h"
 #include "core/names.h"
 #include "model/batch_codec.h"
 #include "model/json_values.h"
@@ -187,10 +187,10 @@ std::string SuccessJson(const query::QueryResult& r) {
         }
       }
       std::string second_half;
-      std::thread helper;
+      HelperThread helper;
       if (split < r.series.size()) {
         second_half.reserve(out.capacity() / 2);
-        helper = std::thread(
+        helper = HelperThread(
             [&] { AppendSeriesListJson(second_half, r.series, split, r.series.size(), matrix); });
       }
       AppendSeriesListJson(out, r.series, 0, split, matrix);
