@@ -81,7 +81,8 @@ class SymbolStreamReader {
   template <int kStates, bool kWords>
   void ReadWith(uint64_t* out, size_t n);
   // Sixteen word-wise states as two vectors of eight (AVX2): whole rounds of 16 values
-  // while a round cannot run out of bytes, from a round's start; returns how many.
+  // from a round's start (the stream's last bytes read from a copy padded with zeros);
+  // returns how many.
   size_t ReadRoundsAvx2(uint64_t* out, size_t n);
   StreamLayout layout_;  // the states told or, in encoding 6, read
   uint32_t state_[kMaxStreamStates] = {};
