@@ -490,14 +490,14 @@ TEST_F(TsdbStoreTest, AFormatOneDatabaseIsConvertedAtOpen) {
 
   // A format this version does not know is refused, not guessed at.
   ASSERT_EQ(sqlite3_open(dir_.Sub("tsdb/chunks.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '8' WHERE key = 'format'", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE key = 'format'", nullptr, nullptr,
                          &error),
             SQLITE_OK);
   sqlite3_close(db);
   auto refused = TsdbStore::Open(Env::Default(), clock_, Options());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("format 8"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("format 99"), std::string::npos)
       << refused.status().ToString();
 }
 
