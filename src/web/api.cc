@@ -412,22 +412,52 @@ HttpResponse Api::RetireAgent(const HttpRequest& request) {
   return Ok(Success(nlohmann::json{{"agent", agent}}.dump()));
 }
 
-HttpResponse Api::Handle(const HttpRequest& original) {
-  const auto started = std::chrono::steady_clock::now();
-  // Prometheus's read endpoints take their parameters from a form body too; writes
-  // carry data, which is never parsed as a form.
+namespace {
+
+// Prometheus's read endpoints take their parameters from a form body too; writes carry
+// data, which is never parsed as a form. `original`, or *with_form holding the body's
+// parameters too; null when the form is malformed.
+const HttpRequest* WithFormParameters(const HttpRequest& original, HttpRequest* with_form) {
   const bool form =
       original.method == "POST" && original.path.rfind("/api/v1/", 0) == 0 &&
       original.path != "/api/v1/write" &&
       original.Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0;
+  if (!form) return &original;
+  *with_form = original;
+  return ParseQueryString(original.body, &with_form->params) ? with_form : nullptr;
+}
+
+// What makes a query as costly as another: for /api/v1/query its text, for query_range
+// its text, range length and step. Empty for other requests and unreadable parameters.
+std::string QueryShape(const HttpRequest& request) {
+  const std::string text = request.Param("query");
+  if (text.empty()) return "";
+  if (request.path == "/api/v1/query") return "instant " + text;
+  if (request.path != "/api/v1/query_range") return "";
+  auto start = ParseTime(request.Param("start"));
+  auto end = ParseTime(request.Param("end"));
+  auto step = ParseStep(request.Param("step"));
+  if (!start.ok() || !end.ok() || !step.ok()) return "";
+  return "range " + std::to_string(*end - *start) + " " + std::to_string(*step) + " " + text;
+}
+
+}  // namespace
+
+bool Api::AnsweredQuickly(const HttpRequest& original) const {
   HttpRequest with_form;
-  if (form) {
-    with_form = original;
-    if (!ParseQueryString(original.body, &with_form.params)) {
-      return JsonError(400, "malformed percent-encoding in the form body");
-    }
-  }
-  const HttpRequest& request = form ? with_form : original;
+  const HttpRequest* request = WithFormParameters(original, &with_form);
+  if (request == nullptr) return false;
+  const std::string shape = QueryShape(*request);
+  MutexLock lock(quick_mu_);
+  return !shape.empty() && quick_shapes_.contains(shape);
+}
+
+HttpResponse Api::Handle(const HttpRequest& original) {
+  const auto started = std::chrono::steady_clock::now();
+  HttpRequest with_form;
+  const HttpRequest* parsed = WithFormParameters(original, &with_form);
+  if (parsed == nullptr) return JsonError(400, "malformed percent-encoding in the form body");
+  const HttpRequest& request = *parsed;
   const std::string& path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";
   std::string handler = path;
@@ -504,8 +534,19 @@ HttpResponse Api::Handle(const HttpRequest& original) {
     response = JsonError(404, "no such endpoint: " + request.method + " " + path);
   }
   requests_.WithLabels({handler, std::to_string(response.status)}).Inc();
-  durations_.WithLabels({handler}).Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const auto took = std::chrono::steady_clock::now() - started;
+  durations_.WithLabels({handler}).Observe(std::chrono::duration<double>(took).count());
+  if (route != nullptr && (route->handle == &Api::Query || route->handle == &Api::QueryRange)) {
+    if (std::string shape = QueryShape(request); !shape.empty()) {
+      MutexLock lock(quick_mu_);
+      if (took > kQuickAnswer) {
+        quick_shapes_.erase(shape);
+      } else {
+        if (quick_shapes_.size() >= kQuickShapes) quick_shapes_.clear();
+        quick_shapes_.insert(std::move(shape));
+      }
+    }
+  }
   return response;
 }
 

@@ -10,12 +10,15 @@
 // Thread safety: Handle may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "query/engine.h"
 #include "store/store.h"
 #include "web/alert_board.h"
@@ -65,6 +68,12 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& original);
 
+  // Whether the same query (text, path, range length and step; not its start, which moves
+  // as a dashboard refreshes) was answered within kQuickAnswer the last time it came: the
+  // web server answers those on its I/O thread (HttpServer::Options::answer_on_io_thread).
+  bool AnsweredQuickly(const HttpRequest& original) const;
+  static constexpr std::chrono::microseconds kQuickAnswer{1000};
+
   // The endpoints that evaluate PromQL or read raw history: the web server gives them a
   // thread pool of their own (HttpServer::Options::query_paths).
   static const std::vector<std::string>& QueryPaths();
@@ -102,6 +111,12 @@ class Api {
   // Appends durably, feeds the live stream; 204. A refusal names the line when `line_of`
   // can find it.
   HttpResponse Store(model::Batch batch, const LineFinder& line_of = {});
+
+  // The shapes of the queries last answered within kQuickAnswer; forgotten all at once
+  // when kQuickShapes are held.
+  static constexpr size_t kQuickShapes = 4096;
+  mutable Mutex quick_mu_;
+  std::unordered_set<std::string> quick_shapes_ VIGIL_GUARDED_BY(quick_mu_);
 
   store::Store& store_;
   SensorDirectory* sensors_;

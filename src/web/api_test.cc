@@ -97,6 +97,40 @@ TEST_F(ApiTest, PostedFormsAreParametersAsPrometheusTakesThem) {
   EXPECT_EQ(api_.Handle(r).status, 400);
 }
 
+// The web server answers a query on its I/O thread when the same query (text, range
+// length and step) answered within Api::kQuickAnswer last time.
+TEST_F(ApiTest, QueriesAnsweredQuicklyAreKnownByTheirShape) {
+  auto range_query = [](const std::string& text, int64_t start, const std::string& step) {
+    HttpRequest r;
+    r.method = "POST";
+    r.path = "/api/v1/query_range";
+    r.headers["content-type"] = "application/x-www-form-urlencoded";
+    r.body = "query=" + text + "&start=" + std::to_string(start) +
+             "&end=" + std::to_string(start + 8) + "&step=" + step;
+    return r;
+  };
+  const HttpRequest first = range_query("max(boiler_pressure_out)", 1767225600, "2");
+  EXPECT_FALSE(api_.AnsweredQuickly(first));
+  // Quick even on a loaded machine under ASan, if not every time.
+  for (int i = 0; i < 20 && !api_.AnsweredQuickly(first); ++i) {
+    ASSERT_EQ(api_.Handle(first).status, 200);
+  }
+  EXPECT_TRUE(api_.AnsweredQuickly(first));
+  EXPECT_TRUE(api_.AnsweredQuickly(range_query("max(boiler_pressure_out)", 1767225660, "2s")));
+  EXPECT_FALSE(api_.AnsweredQuickly(range_query("max(boiler_pressure_out)", 1767225600, "1")));
+  EXPECT_FALSE(api_.AnsweredQuickly(range_query("min(boiler_pressure_out)", 1767225600, "2")));
+  HttpRequest instant = first;
+  instant.path = "/api/v1/query";
+  EXPECT_FALSE(api_.AnsweredQuickly(instant));
+  HttpRequest series = first;
+  series.path = "/api/v1/series";
+  EXPECT_FALSE(api_.AnsweredQuickly(series));
+  // 604,800 steps of a subquery take longer than a millisecond.
+  const HttpRequest slow = range_query("count_over_time(vector(1)[7d:1s])", 1767225600, "2");
+  ASSERT_EQ(api_.Handle(slow).status, 200);
+  EXPECT_FALSE(api_.AnsweredQuickly(slow));
+}
+
 TEST_F(ApiTest, InfluxLineProtocolWritesAllOrNothing) {
   HttpRequest r;
   r.method = "POST";

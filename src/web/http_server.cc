@@ -34,6 +34,7 @@ struct HttpServer::Impl {
   Handler handler;
   LiveHub* hub = nullptr;
   std::atomic<int> active_requests{0};
+  std::atomic<int> queries_on_query_threads{0};  // waiting for or running on one
   std::atomic<size_t> connections{0};
   std::atomic<bool> stopping{false};
   uint16_t port = 0;
@@ -50,6 +51,16 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
 
   void Accept();
+
+  // The handler's answer; a bug in a handler must not take the server down.
+  HttpResponse Answer(const HttpRequest& request) {
+    try {
+      return handler(request);
+    } catch (const std::exception& e) {
+      spdlog::error("web: {} {}: {}", request.method, request.path, e.what());
+      return JsonError(500, "internal error");
+    }
+  }
 };
 
 namespace {
@@ -310,6 +321,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     net::thread_pool& pool = listed(server_.options.ops_paths) ? *server_.ops_workers
                              : query_path                      ? *server_.query_workers
                                                                : *server_.workers;
+    if (query_path && server_.queries_on_query_threads == 0 &&
+        server_.options.answer_on_io_thread && server_.options.answer_on_io_thread(*converted)) {
+      HttpResponse response = server_.Answer(*converted);
+      if (response.stream) {  // it waits on this connection's executor: from a query thread
+        net::post(pool, [self = this->shared_from_this(), response = std::move(response),
+                         keep_alive, version]() mutable {
+          self->RespondStreamed(std::move(response), keep_alive, version);
+        });
+        return;
+      }
+      Respond(std::move(response), keep_alive, version);
+      return;
+    }
+    if (query_path) ++server_.queries_on_query_threads;
     const auto queued = std::chrono::steady_clock::now();
     net::post(pool, [self = this->shared_from_this(), converted, keep_alive, version, query_path,
                      queued] {
@@ -322,13 +347,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                           std::to_string(self->server_.options.query_threads) + " query threads",
                       "timeout");
       } else {
-        try {
-          response = self->server_.handler(*converted);
-        } catch (const std::exception& e) {  // a bug in a handler must not take the server down
-          spdlog::error("web: {} {}: {}", converted->method, converted->path, e.what());
-          response = JsonError(500, "internal error");
-        }
+        response = self->server_.Answer(*converted);
       }
+      if (query_path) --self->server_.queries_on_query_threads;
       if (response.stream) {
         self->RespondStreamed(std::move(response), keep_alive, version);
         return;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "testing/http_client.h"
@@ -24,6 +26,10 @@ class HttpServerTest : public ::testing::Test {
         options,
         [this](const HttpRequest& r) {
           ++handled_;
+          {
+            std::lock_guard lock(threads_mu_);
+            last_thread_[r.path] = std::this_thread::get_id();
+          }
           if (r.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(300));
           if (r.path == "/heavy") std::this_thread::sleep_for(std::chrono::milliseconds(2000));
           HttpResponse response;
@@ -45,7 +51,14 @@ class HttpServerTest : public ::testing::Test {
   }
   metrics::Registry registry_;
   LiveHub hub_{{.max_queued_messages = 4, .registry = &registry_}};
+  // The thread that handled the last request to a path.
+  std::thread::id LastThread(const std::string& path) {
+    std::lock_guard lock(threads_mu_);
+    return last_thread_[path];
+  }
   std::atomic<int> handled_{0};
+  std::mutex threads_mu_;
+  std::map<std::string, std::thread::id> last_thread_;
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -107,6 +120,38 @@ TEST_F(HttpServerTest, QueriesWaitForTheirOwnThreadsAndOthersDoNot) {
   // Two ran at once (2 s each); the two after them waited 2 s, past their 1 s in line.
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 2);
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 503), 4);
+}
+
+// Queries the server is told are quick are answered on the I/O thread (the same thread
+// every time, none of the query threads), unless a query waits for or runs on a query
+// thread; a streamed answer still arrives whole.
+TEST_F(HttpServerTest, QuickQueriesAreAnsweredOnTheIoThreadWhileNoQueryIsOnAQueryThread) {
+  HttpServer::Options options;
+  options.query_paths = {"/quick", "/other", "/heavy", "/stream"};
+  options.query_threads = 2;
+  options.answer_on_io_thread = [](const HttpRequest& r) {
+    return r.path == "/quick" || r.path == "/stream";
+  };
+  Start(options);
+  ASSERT_EQ(HttpGet(server_->port(), "/quick")->status, 200);
+  const std::thread::id io_thread = LastThread("/quick");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(HttpGet(server_->port(), "/quick")->status, 200);
+    EXPECT_EQ(LastThread("/quick"), io_thread);
+    ASSERT_EQ(HttpGet(server_->port(), "/other")->status, 200);
+    EXPECT_NE(LastThread("/other"), io_thread);
+  }
+  std::thread heavy([this] { (void)testing::HttpGet(server_->port(), "/heavy"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // /heavy is on a query thread
+  ASSERT_EQ(HttpGet(server_->port(), "/quick")->status, 200);
+  EXPECT_NE(LastThread("/quick"), io_thread);
+  heavy.join();
+  ASSERT_EQ(HttpGet(server_->port(), "/quick")->status, 200);
+  EXPECT_EQ(LastThread("/quick"), io_thread);
+  auto streamed = HttpGet(server_->port(), "/stream");
+  ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+  EXPECT_EQ(LastThread("/stream"), io_thread);
+  EXPECT_EQ(streamed->body.size(), 1'000'000u);
 }
 
 // Large answers go out in chunks as they are made, and the connection serves on.
