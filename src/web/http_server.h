@@ -48,7 +48,7 @@ class HttpServer {
     std::chrono::milliseconds query_queue_timeout{120'000};
     // Queries it approves are answered on the I/O thread that read them while no query
     // waits for or runs on a query thread: that spares handing the request to a query
-    // thread and the answer back, two thread wake-ups and a quarter of a small query's
+    // thread and the answer back, two thread wake-ups and a fifth of a small query's
     // time. The I/O thread serves no other connection meanwhile, so it must approve only
     // queries that take well under a millisecond (Api::AnsweredQuickly). Empty: none.
     std::function<bool(const HttpRequest&)> answer_on_io_thread;
