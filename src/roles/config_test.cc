@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "pipeline/stage_types.h"
+#include "roles/parts.h"
 #include "sensors/registry.h"
 
 namespace vigil::roles {
@@ -319,6 +320,15 @@ TEST(VigilConfig, TiersAreParsedAndChecked) {
   EXPECT_EQ(ParseVigilConfig("[storage]\ntiers = [\"5m:often\"]\n", "v.toml").status().message(),
             "v.toml:2:9: storage.tiers: tier \"5m:often\": want <resolution>:<retention>, such as "
             "\"5m:90d\"");
+}
+
+// Quick queries are answered on the web server's I/O thread only over the embedded
+// store: PostgreSQL could stall that thread on the network.
+TEST(VigilConfig, QuickQueriesOnTheIoThreadOnlyWithTheEmbeddedStore) {
+  VigilConfig config;
+  EXPECT_TRUE(WebOptionsFrom(config, "web").quick_queries_on_io_thread);
+  config.storage.url = "postgresql://vigil@127.0.0.1/vigil";
+  EXPECT_FALSE(WebOptionsFrom(config, "web").quick_queries_on_io_thread);
 }
 
 TEST(VigilConfig, FlagOverridesAreValidatedToo) {

@@ -67,6 +67,7 @@ WebRole::Options WebOptionsFrom(const VigilConfig& config, const std::string& id
   web.server.tls_key_file = config.web.tls_key_file;
   web.topology = TopologyFrom(config);
   web.write_timeout = config.bus.publish_timeout;
+  web.quick_queries_on_io_thread = config.storage.url.empty();  // the embedded store
   return web;
 }
 

@@ -55,9 +55,11 @@ Status WebRole::Start() {
   if (api.engine.timeout_ms > 0) {
     server.query_queue_timeout = std::chrono::milliseconds(api.engine.timeout_ms);
   }
-  server.answer_on_io_thread = [this](const web::HttpRequest& r) {
-    return api_->AnsweredQuickly(r);
-  };
+  if (options_.quick_queries_on_io_thread) {
+    server.answer_on_io_thread = [this](const web::HttpRequest& r) {
+      return api_->AnsweredQuickly(r);
+    };
+  }
   VIGIL_ASSIGN_OR_RETURN(
       server_, web::HttpServer::Start(
                    server, [this](const web::HttpRequest& r) { return api_->Handle(r); }, &hub_));

@@ -36,6 +36,10 @@ class WebRole {
     // How long a write waits for its batch to be durable before it answers 503 (a retry
     // is safe: stores drop duplicates).
     std::chrono::milliseconds write_timeout{30'000};
+    // Answer queries that were quick last time on the server's I/O thread
+    // (Api::AnsweredQuickly). Only for a store that reads from memory and local disk:
+    // one over the network (PostgreSQL) could stall there and hold every connection.
+    bool quick_queries_on_io_thread = false;
   };
 
   // `bus`, `store` and `clock` must outlive the role.
